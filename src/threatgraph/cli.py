@@ -1,0 +1,86 @@
+"""The command line: thin click commands that wire the stages together.
+
+Each command lives in threatgraph/commands/<name>.py and is imported only when used,
+so `threatgraph check` in a pre-commit hook does not pay for the report formats.
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+
+from threatgraph import __version__
+from threatgraph.errors import InputError
+
+
+def _command_modules() -> dict[str, str]:
+    from threatgraph import commands
+
+    out = {}
+    for info in pkgutil.iter_modules(commands.__path__):
+        if info.name.startswith("_"):
+            continue
+        out[info.name.rstrip("_").replace("_", "-")] = info.name
+    return out
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are modules imported on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
+        return sorted(_command_modules())
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: D102
+        mod = _command_modules().get(cmd_name)
+        if mod is None:
+            return None
+        command: click.Command = import_module(f"threatgraph.commands.{mod}").command
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="threatgraph")
+def cli() -> None:
+    """threatgraph: threat modeling of AI systems as code.
+
+    Exit codes: 0 clean, 1 open findings at or above the gate, 2 usage or input error.
+    """
+
+
+def report_input_error(exc: InputError) -> None:
+    """Print every problem as 'file:line: [field] message' on stderr."""
+    for p in exc.problems:
+        click.echo(f"error: {p}", err=True)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point; maps errors to exit code 2 without tracebacks."""
+    try:
+        return cli.main(args=argv, prog_name="threatgraph", standalone_mode=True)
+    except InputError as exc:  # raised outside click's own handling
+        report_input_error(exc)
+        sys.exit(2)
+
+
+def _excepthook_guard() -> None:
+    # Internal errors: one line unless THREATGRAPH_DEBUG asks for the traceback.
+    if os.environ.get("THREATGRAPH_DEBUG"):
+        return
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        click.echo(f"internal error: {exc_type.__name__}: {exc} "
+                   "(set THREATGRAPH_DEBUG=1 for the traceback; please report it)", err=True)
+        sys.exit(2)
+
+    sys.excepthook = hook
+
+
+_excepthook_guard()

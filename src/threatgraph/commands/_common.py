@@ -1,0 +1,91 @@
+"""Options and plumbing shared by commands."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from threatgraph.errors import InputError
+from threatgraph.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+
+
+def input_errors_exit_2(fn: F) -> F:
+    """Turn InputError into 'file:line: message' lines on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            for p in exc.problems:
+                click.echo(f"error: {p}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def common_options(fn: F) -> F:
+    """--config, --rules, --disable, --as-of."""
+    fn = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                      help="Config file (default: [tool.threatgraph] in the nearest "
+                           "pyproject.toml, or .threatgraph.toml).")(fn)
+    fn = click.option("--rules", "rule_dirs", multiple=True,
+                      type=click.Path(file_okay=False, path_type=Path),
+                      help="Extra rule directory (repeatable).")(fn)
+    fn = click.option("--disable", "disabled", multiple=True, metavar="RULE=REASON",
+                      help="Disable a rule, with the reason that reports will show.")(fn)
+    fn = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+                      help="Evaluate expiries and reviews as of this date (default: today).")(fn)
+    return fn
+
+
+def parse_disabled(values: Sequence[str]) -> dict[str, str]:
+    """RULE=REASON pairs; a reason is required."""
+    out = {}
+    for v in values:
+        rid, sep, reason = v.partition("=")
+        if not sep or not reason.strip():
+            raise click.UsageError(f"--disable {v!r}: write RULE-ID=reason")
+        out[rid.strip()] = reason.strip()
+    return out
+
+
+def settings_for(config_path: Path | None) -> Settings:
+    """Load settings (explicit file or found upward from the cwd)."""
+    return load_settings(config_path)
+
+
+def rel_to_config(settings: Settings, paths: Sequence[str]) -> list[str]:
+    """Paths from the config file are relative to the config file's directory."""
+    if settings.root is None:
+        return list(paths)
+    root = Path(settings.root)
+    return [str(p) if Path(p).is_absolute() else str(root / p) for p in paths]
+
+
+def resolve_run_options(settings: Settings, rule_dirs: Sequence[Path], disabled: Sequence[str],
+                        as_of: Any) -> tuple[list[str], dict[str, str], date | None]:
+    """Merge CLI flags over config values."""
+    dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]
+    dis = dict(settings.disable)
+    dis.update(parse_disabled(disabled))
+    day = as_of.date() if as_of is not None else None
+    return dirs, dis, day
+
+
+def model_paths(settings: Settings, paths: Sequence[str]) -> list[str]:
+    """The paths to check: arguments, else the config's models, else an error."""
+    if paths:
+        return list(paths)
+    if settings.models:
+        return rel_to_config(settings, settings.models)
+    raise click.UsageError("no PATH given and no 'models' in the configuration")

@@ -1,0 +1,66 @@
+"""`threatgraph controls list|show`: the controls catalogue."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands.threats import _library
+
+
+@click.group()
+def command() -> None:
+    """Browse the controls catalogue."""
+
+
+@command.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@input_errors_exit_2
+def list_(fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> None:
+    """List controls with the rules each one mitigates."""
+    lib = _library(config_path, rule_dirs)
+    used: dict[str, list[str]] = {}
+    for lr in lib.rules:
+        for m in lr.rule.mitigations:
+            used.setdefault(m.control, []).append(lr.rule.id)
+    if fmt == "json":
+        click.echo(json.dumps([
+            {**c.model_dump(mode="json"), "mitigates": sorted(used.get(c.id, []))}
+            for c in sorted(lib.controls.values(), key=lambda c: c.id)], indent=2))
+        return
+    for c in sorted(lib.controls.values(), key=lambda c: c.id):
+        click.echo(f"{c.id:<40} {c.category:<15} {c.title}  ({len(used.get(c.id, []))} rules)")
+
+
+@command.command("show")
+@click.argument("control_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@input_errors_exit_2
+def show(control_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> None:
+    """Show one control."""
+    from threatgraph.model.validate import suggest
+
+    lib = _library(config_path, rule_dirs)
+    c = lib.controls.get(control_id)
+    if c is None:
+        click.echo(f"error: no control {control_id!r}{suggest(control_id, lib.controls)}", err=True)
+        sys.exit(2)
+    rules = sorted(lr.rule.id for lr in lib.rules
+                   if any(m.control == c.id for m in lr.rule.mitigations))
+    if fmt == "json":
+        click.echo(json.dumps({**c.model_dump(mode="json"), "mitigates": rules}, indent=2))
+        return
+    click.echo(f"{c.id}: {c.title} ({c.category})\n\n{c.description}\n\nEvidence: {c.evidence}")
+    if c.atlas:
+        click.echo("ATLAS mitigations: " + ", ".join(c.atlas))
+    if c.review_questions:
+        click.echo("Review questions:\n" + "\n".join(f"  - {q}" for q in c.review_questions))
+    click.echo("Mitigates: " + (", ".join(rules) or "no rule yet"))

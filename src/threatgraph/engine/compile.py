@@ -1,0 +1,335 @@
+"""Compile rule predicates into plain closures over a Graph, once per library load.
+
+Reachability predicates share one multi-source BFS per (predicate, graph): rule cost stays
+linear in elements plus flows, and paths are never enumerated.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from threatgraph.engine.rules import AttrOp, DataPred, ElementPred, FlowPred, PathPred
+from threatgraph.graph import Graph
+from threatgraph.model.schema import SENSITIVE, Classification, Kind, Trust
+
+
+@dataclass
+class Reach:
+    """Result of one BFS: for each reached element, how it was reached."""
+
+    parent: dict[str, tuple[str, str] | None]  # node -> (previous node, flow id), None: source
+    hops: dict[str, int]
+
+    def witness(self, node: str) -> tuple[list[str], list[str]]:
+        """One shortest path to ``node``: (element ids from the source, flow ids)."""
+        nodes, flows = [node], []
+        cur = self.parent.get(node)
+        while cur is not None:
+            prev, fid = cur
+            nodes.append(prev)
+            flows.append(fid)
+            cur = self.parent.get(prev)
+        nodes.reverse()
+        flows.reverse()
+        return nodes, flows
+
+
+@dataclass
+class Ctx:
+    """Evaluation context: the graph and per-graph caches."""
+
+    graph: Graph
+    as_of: date = field(default_factory=date.today)
+    reach_cache: dict[int, Reach] = field(default_factory=dict)
+    data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
+
+    def handles(self, eid: str) -> frozenset[Classification]:
+        got = self.data_cache.get(eid)
+        if got is None:
+            got = frozenset(self.graph.element_data(eid))
+            self.data_cache[eid] = got
+        return got
+
+
+EPred = Callable[[Ctx, str], bool]
+FPred = Callable[[Ctx, str], bool]
+
+
+def _true(ctx: Ctx, x: str) -> bool:
+    return True
+
+
+def _data_test(p: DataPred) -> Callable[[frozenset[Classification] | set[Classification]], bool]:
+    wanted = frozenset(p.classification) if p.classification else None
+
+    def test(classes: frozenset[Classification] | set[Classification]) -> bool:
+        if wanted is not None and not (classes & wanted):
+            return False
+        if p.sensitive is not None and bool(classes & SENSITIVE) != p.sensitive:
+            return False
+        return True
+
+    return test
+
+
+def _attr_test(name: str, op: AttrOp) -> Callable[[Any], bool]:
+    def norm(v: Any) -> Any:
+        return v.value if hasattr(v, "value") else v
+
+    if op.exists is not None:
+        want = op.exists
+        return lambda v: (v not in (None, [], "")) == want
+    if op.in_ is not None:
+        allowed = list(op.in_)
+        return lambda v: norm(v) in allowed
+    if op.contains is not None:
+        item = op.contains
+        return lambda v: isinstance(v, list) and item in v
+    if op.contains_any is not None:
+        items = set(op.contains_any)
+        return lambda v: isinstance(v, list) and bool(items & set(v))
+    if op.ne is not None:
+        other = op.ne
+        return lambda v: norm(v) != other
+    value = op.eq
+    return lambda v: norm(v) == value
+
+
+class Compiler:
+    """Turns predicate models into closures; resolves named predicates (``use``)."""
+
+    def __init__(self, named: Mapping[str, ElementPred] | None = None) -> None:
+        self.named = dict(named or {})
+        self._named_compiled: dict[str, EPred] = {}
+        self._resolving: set[str] = set()
+
+    # -- elements -------------------------------------------------------------------------
+    def element(self, p: ElementPred | None) -> EPred:
+        """Compile an element predicate."""
+        if p is None:
+            return _true
+        tests: list[EPred] = []
+        if p.kind:
+            kinds = frozenset(p.kind)
+            tests.append(lambda c, e: c.graph.elements[e].kind in kinds)
+        if p.not_kind:
+            nk = frozenset(p.not_kind)
+            tests.append(lambda c, e: c.graph.elements[e].kind not in nk)
+        if p.use:
+            tests.append(self._named(p.use))
+        if p.attr:
+            for name, op in p.attr.items():
+                t = _attr_test(name, op)
+                tests.append(lambda c, e, n=name, t=t: t(getattr(c.graph.elements[e], n)))
+        if p.trust:
+            lo = p.trust.at_least.rank if p.trust.at_least else -1
+            hi = p.trust.at_most.rank if p.trust.at_most else 99
+            allowed: frozenset[Trust] | None = frozenset(p.trust.in_) if p.trust.in_ else None
+            tests.append(lambda c, e: lo <= c.graph.trust[e].rank <= hi
+                         and (allowed is None or c.graph.trust[e] in allowed))
+        if p.has_control:
+            need = frozenset(p.has_control)
+            tests.append(lambda c, e: need <= c.graph.elements[e].control_ids())
+        if p.lacks_control:
+            bad = frozenset(p.lacks_control)
+            tests.append(lambda c, e: not (bad & c.graph.elements[e].control_ids()))
+        for fieldname in ("stores", "processes", "trained_on"):
+            dp = getattr(p, fieldname)
+            if dp is not None:
+                dt = _data_test(dp)
+                tests.append(lambda c, e, f=fieldname, dt=dt: dt(
+                    {c.graph.data[d].classification for d in getattr(c.graph.elements[e], f)}))
+        if p.handles is not None:
+            ht = _data_test(p.handles)
+            tests.append(lambda c, e: ht(c.handles(e)))
+        if p.hosted is not None:
+            want = p.hosted
+            tests.append(lambda c, e: (c.graph.elements[e].provider is not None) == want)
+        if p.provider is not None:
+            pp = self.element(p.provider)
+            tests.append(lambda c, e: (pv := c.graph.elements[e].provider) is not None
+                         and pp(c, pv))
+        if p.hosts is not None:
+            hp = self.element(p.hosts)
+            tests.append(lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ())))
+        for name, negate in (("flow_in", False), ("flow_out", False),
+                             ("no_flow_in", True), ("no_flow_out", True)):
+            fp_model = getattr(p, name)
+            if fp_model is None:
+                continue
+            fp = self.flow(fp_model)
+            index = "flows_in" if name.endswith("in") else "flows_out"
+            tests.append(lambda c, e, fp=fp, index=index, negate=negate: negate != any(
+                fp(c, f) for f in getattr(c.graph, index)[e]))
+        if p.reachable_from is not None:
+            reach = self.reach(p.reachable_from, reverse=False)
+            tests.append(lambda c, e: (r := reach(c)).hops.get(e, 0) > 0)
+        if p.reaches is not None:
+            back = self.reach(p.reaches, reverse=True)
+            tests.append(lambda c, e: back(c).hops.get(e, 0) > 0)
+        if p.all:
+            subs = [self.element(s) for s in p.all]
+            tests.append(lambda c, e: all(s(c, e) for s in subs))
+        if p.any:
+            alts = [self.element(s) for s in p.any]
+            tests.append(lambda c, e: any(s(c, e) for s in alts))
+        if p.not_ is not None:
+            neg = self.element(p.not_)
+            tests.append(lambda c, e: not neg(c, e))
+        if not tests:
+            return _true
+        if len(tests) == 1:
+            return tests[0]
+        return lambda c, e: all(t(c, e) for t in tests)
+
+    def _named(self, name: str) -> EPred:
+        if name in self._named_compiled:
+            return self._named_compiled[name]
+        if name not in self.named:
+            raise ValueError(f"unknown named predicate {name!r}; known: "
+                             f"{', '.join(sorted(self.named)) or 'none'}")
+        if name in self._resolving:
+            raise ValueError(f"named predicate {name!r} uses itself")
+        self._resolving.add(name)
+        try:
+            compiled = self.element(self.named[name])
+        finally:
+            self._resolving.discard(name)
+        self._named_compiled[name] = compiled
+        return compiled
+
+    # -- flows ----------------------------------------------------------------------------
+    def flow(self, p: FlowPred | None) -> FPred:
+        """Compile a flow predicate (evaluated on flow ids)."""
+        if p is None:
+            return _true
+        tests: list[FPred] = []
+        if p.source is not None:
+            sp = self.element(p.source)
+            tests.append(lambda c, f: sp(c, c.graph.flows[f].flow.source))
+        if p.target is not None:
+            tp = self.element(p.target)
+            tests.append(lambda c, f: tp(c, c.graph.flows[f].flow.target))
+        if p.data is not None:
+            dt = _data_test(p.data)
+            tests.append(lambda c, f: dt({d.classification for d in c.graph.flows[f].data}))
+        if p.encrypted is not None:
+            enc = p.encrypted
+            tests.append(lambda c, f: c.graph.flows[f].flow.is_encrypted == enc)
+        if p.authenticated is not None:
+            auth = p.authenticated
+            tests.append(lambda c, f: c.graph.flows[f].flow.is_authenticated == auth)
+        if p.crosses_boundary is not None:
+            cb = p.crosses_boundary
+            tests.append(lambda c, f: c.graph.flows[f].crosses_boundary == cb)
+        if p.trust_change is not None:
+            sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
+            tests.append(lambda c, f: (c.graph.flows[f].trust_delta > 0) - (
+                c.graph.flows[f].trust_delta < 0) == sign)
+        if p.protocol:
+            protos = frozenset(x.lower() for x in p.protocol)
+            tests.append(lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos)
+        if p.has_control:
+            need = frozenset(p.has_control)
+            tests.append(lambda c, f: need <= c.graph.flows[f].flow.control_ids())
+        if p.lacks_control:
+            bad = frozenset(p.lacks_control)
+            tests.append(lambda c, f: not (bad & c.graph.flows[f].flow.control_ids()))
+        if p.all:
+            subs = [self.flow(s) for s in p.all]
+            tests.append(lambda c, f: all(s(c, f) for s in subs))
+        if p.any:
+            alts = [self.flow(s) for s in p.any]
+            tests.append(lambda c, f: any(s(c, f) for s in alts))
+        if p.not_ is not None:
+            neg = self.flow(p.not_)
+            tests.append(lambda c, f: not neg(c, f))
+        if not tests:
+            return _true
+        if len(tests) == 1:
+            return tests[0]
+        return lambda c, f: all(t(c, f) for t in tests)
+
+    # -- paths ----------------------------------------------------------------------------
+    def reach(self, p: PathPred, reverse: bool = False,
+              extra_block: Callable[[Ctx, str], bool] | None = None,
+              extra_edge_block: Callable[[Ctx, str], bool] | None = None) -> Callable[[Ctx], Reach]:
+        """Compile a reachability query; the BFS runs once per graph and is cached.
+
+        Forward: from elements matching ``from`` along flows. Reverse (``reaches``): the
+        set of elements that can reach one matching ``from`` (so ``from`` is the goal).
+        """
+        src = self.element(p.from_)
+        via = self.flow(p.via) if p.via is not None else None
+        through = self.element(p.through) if p.through is not None else None
+        blocked = self.element(p.blocked_by) if p.blocked_by is not None else None
+        max_hops = p.max_hops
+        token = object()  # cache key unique to this compiled query
+
+        def run(c: Ctx) -> Reach:
+            key = id(token)
+            hit = c.reach_cache.get(key)
+            if hit is not None:
+                return hit
+            g = c.graph
+            parent: dict[str, tuple[str, str] | None] = {}
+            hops: dict[str, int] = {}
+            queue: deque[str] = deque()
+            for e in g.elements:
+                if src(c, e):
+                    parent[e] = None
+                    hops[e] = 0
+                    queue.append(e)
+            out_index = g.flows_in if reverse else g.flows_out
+            while queue:
+                u = queue.popleft()
+                if hops[u] > 0:  # sources always expand; others only when passable
+                    if blocked is not None and blocked(c, u):
+                        continue
+                    if extra_block is not None and extra_block(c, u):
+                        continue
+                    if through is not None and not through(c, u):
+                        continue
+                if max_hops is not None and hops[u] >= max_hops:
+                    continue
+                if hops[u] == 0 and extra_block is not None and extra_block(c, u):
+                    continue
+                for fid in out_index[u]:
+                    fl = g.flows[fid].flow
+                    v = fl.source if reverse else fl.target
+                    if v in hops:
+                        continue
+                    if via is not None and not via(c, fid):
+                        continue
+                    if extra_edge_block is not None and extra_edge_block(c, fid):
+                        continue
+                    parent[v] = (u, fid)
+                    hops[v] = hops[u] + 1
+                    queue.append(v)
+            result = Reach(parent=parent, hops=hops)
+            c.reach_cache[key] = result
+            return result
+
+        return run
+
+
+def kinds_of(p: ElementPred | None) -> frozenset[Kind] | None:
+    """The element kinds a predicate can match, when it says (for candidate indexing)."""
+    if p is None:
+        return None
+    if p.kind:
+        return frozenset(p.kind)
+    if p.all:
+        for sub in p.all:
+            k = kinds_of(sub)
+            if k is not None:
+                return k
+    if p.any:
+        parts = [kinds_of(s) for s in p.any]
+        if all(x is not None for x in parts):
+            return frozenset().union(*[x for x in parts if x is not None])
+    return None

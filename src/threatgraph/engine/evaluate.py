@@ -1,0 +1,226 @@
+"""Match a compiled library against a graph and produce findings with checklists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach, kinds_of
+from threatgraph.engine.findings import CheckItem, Finding, finding_id
+from threatgraph.engine.library import Library, LoadedRule
+from threatgraph.engine.rules import Mitigation, Rule
+from threatgraph.graph import Graph
+from threatgraph.model.schema import ControlRef, Kind, Location
+
+
+@dataclass
+class CompiledRule:
+    """A rule with its predicates compiled to closures."""
+
+    rule: Rule
+    mode: str
+    candidates: frozenset[Kind] | None
+    element: EPred | None = None
+    flow: FPred | None = None
+    reach: Callable[[Ctx], Reach] | None = None
+    to: EPred | None = None
+    path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
+    severity_when: list[tuple[EPred, str]] | None = None
+
+
+def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
+    """Compile one rule. Raises ValueError for a bad named predicate."""
+    m = rule.match
+    sev = [(compiler.element(s.if_), s.severity) for s in rule.severity_when]
+    if m.element is not None:
+        return CompiledRule(rule, "element", kinds_of(m.element), element=compiler.element(m.element),
+                            severity_when=sev)
+    if m.flow is not None:
+        end = m.flow.target if m.primary == "target" else m.flow.source
+        return CompiledRule(rule, "flow", kinds_of(end), flow=compiler.flow(m.flow),
+                            severity_when=sev)
+    assert m.path is not None
+    blockers: dict[str, Callable[[Ctx], Reach]] = {}
+    for mit in rule.mitigations:
+        if mit.at and "path" in mit.at:
+            cid = mit.control
+            blockers[cid] = compiler.reach(
+                m.path,
+                extra_block=lambda c, e, cid=cid: cid in c.graph.elements[e].control_ids(),
+                extra_edge_block=lambda c, f, cid=cid: cid in c.graph.flows[f].flow.control_ids(),
+            )
+    return CompiledRule(rule, "path", kinds_of(m.path.to), reach=compiler.reach(m.path),
+                        to=compiler.element(m.path.to), path_blockers=blockers,
+                        severity_when=sev)
+
+
+def compiled(lib: Library) -> list[CompiledRule]:
+    """Compile the library's active rules once and cache them on the library."""
+    cache: list[CompiledRule] | None = getattr(lib, "_compiled", None)
+    if cache is None:
+        compiler = Compiler(lib.predicates)
+        cache = [compile_rule(lr.rule, compiler) for lr in lib.active]
+        lib._compiled = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _default_places(mode: str) -> tuple[str, ...]:
+    return {"element": ("element",), "flow": ("flow",), "path": ("element", "path")}[mode]
+
+
+def _declares(refs: list[ControlRef], cid: str) -> bool:
+    return any(c.id == cid for c in refs)
+
+
+class _Binder:
+    """Evaluates a rule's checklist for one binding."""
+
+    def __init__(self, ctx: Ctx, cr: CompiledRule) -> None:
+        self.ctx, self.cr, self.g = ctx, cr, ctx.graph
+
+    def checklist(self, primary: str, source: str | None, target: str | None,
+                  flow: str | None) -> list[CheckItem]:
+        items = []
+        for mit in self.cr.rule.mitigations:
+            places = tuple(mit.at or _default_places(self.cr.mode))
+            where = self._where(mit, places, primary, source, target, flow)
+            items.append(CheckItem(mit.control, bool(where), tuple(where), places, mit.why))
+        return items
+
+    def _where(self, mit: Mitigation, places: tuple[str, ...], primary: str,
+               source: str | None, target: str | None, flow: str | None) -> list[str]:
+        g, cid, found = self.g, mit.control, []
+        for place in places:
+            if place == "element" and _declares(g.elements[primary].controls, cid):
+                found.append(primary)
+            elif place == "source" and source and _declares(g.elements[source].controls, cid):
+                found.append(source)
+            elif place == "target" and target and _declares(g.elements[target].controls, cid):
+                found.append(target)
+            elif place == "flow" and flow and _declares(g.flows[flow].flow.controls, cid):
+                found.append(flow)
+            elif place == "provider":
+                pv = g.elements[primary].provider
+                if pv and _declares(g.elements[pv].controls, cid):
+                    found.append(pv)
+            elif place == "upstream":
+                for fid in g.flows_in[primary]:
+                    fl = g.flows[fid].flow
+                    if _declares(fl.controls, cid):
+                        found.append(fid)
+                    elif _declares(g.elements[fl.source].controls, cid):
+                        found.append(fl.source)
+            elif place == "model" and _declares(g.model.model.controls, cid):
+                found.append("model")
+            elif place == "path" and self.cr.path_blockers and cid in self.cr.path_blockers:
+                if self.cr.path_blockers[cid](self.ctx).hops.get(primary, 0) == 0:
+                    found.append("path")
+        return sorted(set(found), key=found.index)
+
+    def severity(self, primary: str) -> str:
+        for pred, sev in self.cr.severity_when or ():
+            if pred(self.ctx, primary):
+                return sev
+        return self.cr.rule.severity
+
+
+def _status(rule: Rule, checklist: list[CheckItem]) -> str:
+    present = sum(c.present for c in checklist)
+    need = {"all": len(checklist), "any": 1}.get(str(rule.mitigated_when), None)
+    if need is None:
+        need = int(rule.mitigated_when)
+    return "mitigated" if present >= need else "open"
+
+
+def _loc(*candidates: Location | None) -> Location:
+    for c in candidates:
+        if c is not None:
+            return c
+    return Location(file="<model>", line=0)
+
+
+def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Finding]:
+    """Every finding of the library's active rules on one graph, in a stable order."""
+    ctx = Ctx(graph, as_of=as_of or date.today())
+    out: list[Finding] = []
+    g = graph
+    model_id = g.model.model.id
+    for cr in compiled(lib):
+        b = _Binder(ctx, cr)
+        rule = cr.rule
+        if cr.candidates is not None:
+            cands = [e for k in sorted(cr.candidates, key=lambda k: k.value) for e in g.by_kind[k]]
+        else:
+            cands = list(g.elements)
+        if cr.mode == "element":
+            assert cr.element is not None
+            for e in cands:
+                if not cr.element(ctx, e):
+                    continue
+                el = g.elements[e]
+                checklist = b.checklist(e, None, None, None)
+                out.append(Finding(
+                    id=finding_id(rule.id, [e]), rule=rule, model_id=model_id, element=e,
+                    elements=(e,), flow=None, path=(), path_flows=(), sources=(),
+                    location=_loc(el.location, g.model.location), severity=b.severity(e),
+                    checklist=checklist, status=_status(rule, checklist),  # type: ignore[arg-type]
+                    explanation=f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) "
+                                "matches this rule.",
+                ))
+        elif cr.mode == "flow":
+            assert cr.flow is not None
+            primary_end = rule.match.primary
+            if cr.candidates is not None:
+                index = g.flows_in if primary_end == "target" else g.flows_out
+                fids = [f for e in cands for f in index[e]]
+            else:
+                fids = list(g.flows)
+            for fid in fids:
+                if not cr.flow(ctx, fid):
+                    continue
+                facts = g.flows[fid]
+                fl = facts.flow
+                primary = fl.target if primary_end == "target" else fl.source
+                other = fl.source if primary_end == "target" else fl.target
+                checklist = b.checklist(primary, fl.source, fl.target, fid)
+                data = ", ".join(f"{d.name} ({d.classification.value})" for d in facts.data)
+                how = [f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
+                       "encrypted" if fl.is_encrypted else "not encrypted",
+                       "authenticated" if fl.is_authenticated else "not authenticated"]
+                if facts.crosses_boundary:
+                    how.append("crosses a trust boundary")
+                out.append(Finding(
+                    id=finding_id(rule.id, [fid]), rule=rule, model_id=model_id, element=primary,
+                    elements=(primary, other), flow=fid, path=(), path_flows=(), sources=(),
+                    location=_loc(fl.location, g.elements[primary].location),
+                    severity=b.severity(primary), checklist=checklist,
+                    status=_status(rule, checklist),  # type: ignore[arg-type]
+                    explanation=(f"Flow '{fl.name or fid}' from {g.describe(fl.source)} to "
+                                 f"{g.describe(fl.target)}"
+                                 + (f" carries {data}" if data else "") + f"; {', '.join(how)}."),
+                ))
+        else:
+            assert cr.reach is not None and cr.to is not None
+            reach = cr.reach(ctx)
+            for e in cands:
+                if reach.hops.get(e, 0) == 0 or not cr.to(ctx, e):
+                    continue
+                nodes, flows = reach.witness(e)
+                src = nodes[0]
+                checklist = b.checklist(e, src, e, None)
+                names = " -> ".join(g.describe(n) for n in nodes)
+                out.append(Finding(
+                    id=finding_id(rule.id, [e]), rule=rule, model_id=model_id, element=e,
+                    elements=(e, src), flow=None, path=tuple(nodes), path_flows=tuple(flows),
+                    sources=(src,), location=_loc(g.elements[e].location, g.model.location),
+                    severity=b.severity(e), checklist=checklist,
+                    status=_status(rule, checklist),  # type: ignore[arg-type]
+                    explanation=f"{g.describe(src)} reaches {g.describe(e)} "
+                                f"in {len(flows)} hop(s): {names}.",
+                ))
+    out.sort(key=lambda f: f.sort_key())
+    return out
+
+
+__all__ = ["CompiledRule", "LoadedRule", "compile_rule", "compiled", "evaluate"]

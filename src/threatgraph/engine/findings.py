@@ -1,0 +1,75 @@
+"""Findings: a rule bound to elements and flows of one model, with its checklist."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from threatgraph.engine.rules import SEVERITIES, Rule
+from threatgraph.model.schema import Decision, Location
+
+Status = Literal["open", "mitigated", "accepted", "false_positive"]
+STATUSES: tuple[Status, ...] = ("open", "mitigated", "accepted", "false_positive")
+
+
+def severity_rank(severity: str) -> int:
+    """0 (info) .. 4 (critical)."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    """One mitigation of a finding's checklist."""
+
+    control: str
+    present: bool
+    where: tuple[str, ...]  # ids of the elements/flows (or 'model'/'path') that declare it
+    places: tuple[str, ...]  # where the rule looks for it
+    why: str | None = None
+
+
+@dataclass
+class Finding:
+    """A threat that applies to a model: a rule and what it bound to."""
+
+    id: str
+    rule: Rule
+    model_id: str
+    element: str  # the primary element id
+    elements: tuple[str, ...]  # every element the finding binds (primary first)
+    flow: str | None
+    path: tuple[str, ...]  # witness path of element ids, for path rules
+    path_flows: tuple[str, ...]
+    sources: tuple[str, ...]  # every source that reaches the element, for path rules
+    location: Location
+    severity: str
+    checklist: list[CheckItem]
+    explanation: str
+    status: Status = "open"
+    decision: Decision | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def threat(self) -> str:
+        """The rule id."""
+        return self.rule.id
+
+    @property
+    def fingerprint(self) -> str:
+        """A short stable hash of the id (SARIF partialFingerprints, CSV keys)."""
+        return hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def missing(self) -> list[str]:
+        """Controls still to declare."""
+        return [c.control for c in self.checklist if not c.present]
+
+    def sort_key(self) -> tuple[int, str, str]:
+        """Worst first, then by rule and id: a deterministic order."""
+        return (-severity_rank(self.severity), self.rule.id, self.id)
+
+
+def finding_id(rule_id: str, bound: list[str]) -> str:
+    """Stable id: the rule id and the stable ids of what it binds."""
+    return f"{rule_id}/{'+'.join(bound)}"

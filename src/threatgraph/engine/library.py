@@ -1,0 +1,224 @@
+"""The threat library as data: rules, controls catalogue, reference index, named predicates.
+
+Layout of a library directory::
+
+    controls.yaml              controls catalogue (optional in custom libraries)
+    references.yaml            reference index (built-in library only)
+    predicates.yaml            named element predicates rules can ``use``
+    rules/<family>/<RULE-ID>/rule.yaml
+    rules/<family>/<RULE-ID>/positive*.yaml   fixture models the rule must flag
+    rules/<family>/<RULE-ID>/negative*.yaml   fixture models it must not flag (or mitigated)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from threatgraph.errors import InputError, Problem
+from threatgraph.load.yamlsafe import LineDict, load_document, problems_from_validation
+from threatgraph.engine.rules import ElementPred, Rule
+
+
+class Control(BaseModel):
+    """A control in the catalogue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+    title: str
+    category: Literal["technical", "administrative", "physical"]
+    applies_to: list[str] = Field(default_factory=list)
+    description: str
+    evidence: str
+    atlas: list[str] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    review_questions: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class LoadedRule:
+    """A rule with where it came from and its fixtures."""
+
+    rule: Rule
+    path: Path
+    builtin: bool
+    positives: list[Path] = field(default_factory=list)
+    negatives: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Library:
+    """Everything the engine matches with, loaded and validated."""
+
+    rules: list[LoadedRule]
+    controls: dict[str, Control]
+    references: dict[str, Any]
+    predicates: dict[str, ElementPred]
+    roots: list[Path]
+    disabled: dict[str, str] = field(default_factory=dict)  # rule id -> reason
+
+    @property
+    def active(self) -> list[LoadedRule]:
+        """Rules not disabled."""
+        return [r for r in self.rules if r.rule.id not in self.disabled]
+
+    def rule(self, rule_id: str) -> LoadedRule:
+        """A rule by id (KeyError when absent)."""
+        for r in self.rules:
+            if r.rule.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A content hash of the library, for reports that must say what they ran."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for r in sorted(self.rules, key=lambda r: r.rule.id):
+            h.update(r.rule.model_dump_json().encode())
+        for cid in sorted(self.controls):
+            h.update(cid.encode())
+        return h.hexdigest()[:12]
+
+
+def builtin_root() -> Path:
+    """The shipped library: inside the wheel, or threats/ in a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_library"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "threats"
+
+
+def _validate_list(doc: Any, key: str, model: type[BaseModel], file: str) -> list[Any]:
+    if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
+        raise InputError.single(file, getattr(doc, "line", 1) or 1, f"expected a '{key}:' list")
+    out, problems = [], []
+    for i, item in enumerate(doc[key]):
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            for p in problems_from_validation(exc, doc, file):
+                problems.append(Problem(p.file, p.line, p.message, f"{key}.{i}.{p.field}"))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def load_rule_file(path: Path) -> Rule:
+    """Load and validate one rule file."""
+    file = str(path)
+    doc = load_document(path)
+    if not isinstance(doc, dict):
+        raise InputError.single(file, 1, "a rule file must be a mapping")
+    try:
+        return Rule.model_validate(doc)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, doc, file)) from None
+
+
+def _load_root(root: Path, builtin: bool, problems: list[Problem]) -> tuple[
+        list[LoadedRule], dict[str, Control], dict[str, Any], dict[str, ElementPred]]:
+    rules: list[LoadedRule] = []
+    controls: dict[str, Control] = {}
+    refs: dict[str, Any] = {}
+    preds: dict[str, ElementPred] = {}
+    try:
+        cpath = root / "controls.yaml"
+        if cpath.is_file():
+            for c in _validate_list(load_document(cpath), "controls", Control, str(cpath)):
+                if c.id in controls:
+                    problems.append(Problem(str(cpath), 0, f"duplicate control {c.id!r}"))
+                controls[c.id] = c
+        rpath = root / "references.yaml"
+        if rpath.is_file():
+            doc = load_document(rpath)
+            if isinstance(doc, dict):
+                refs = doc
+        ppath = root / "predicates.yaml"
+        if ppath.is_file():
+            doc = load_document(ppath)
+            if not isinstance(doc, LineDict) or not isinstance(doc.get("predicates"), dict):
+                raise InputError.single(str(ppath), 1, "expected a 'predicates:' mapping")
+            for name, body in doc["predicates"].items():
+                try:
+                    preds[name] = ElementPred.model_validate(body)
+                except ValidationError as exc:
+                    problems.extend(problems_from_validation(exc, doc, str(ppath)))
+    except InputError as exc:
+        problems.extend(exc.problems)
+    rules_dir = root / "rules" if (root / "rules").is_dir() else root
+    for rule_path in sorted(rules_dir.rglob("rule.yaml")):
+        try:
+            rule = load_rule_file(rule_path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        folder = rule_path.parent
+        rules.append(LoadedRule(
+            rule=rule, path=rule_path, builtin=builtin,
+            positives=sorted(folder.glob("positive*.y*ml")) + sorted(folder.glob("positive*.json")),
+            negatives=sorted(folder.glob("negative*.y*ml")) + sorted(folder.glob("negative*.json")),
+        ))
+    return rules, controls, refs, preds
+
+
+def load_library(extra_dirs: Sequence[str | Path] = (), disabled: dict[str, str] | None = None,
+                 include_builtin: bool = True) -> Library:
+    """Load the built-in library plus custom rule directories; validate cross-references."""
+    problems: list[Problem] = []
+    roots: list[tuple[Path, bool]] = []
+    if include_builtin:
+        roots.append((builtin_root(), True))
+    for d in extra_dirs:
+        p = Path(d)
+        if not p.is_dir():
+            problems.append(Problem(str(p), 0, "rule directory does not exist"))
+            continue
+        roots.append((p, False))
+    rules: list[LoadedRule] = []
+    controls: dict[str, Control] = {}
+    refs: dict[str, Any] = {}
+    preds: dict[str, ElementPred] = {}
+    for root, builtin in roots:
+        r, c, rf, pr = _load_root(root, builtin, problems)
+        rules.extend(r)
+        for cid, ctl in c.items():
+            if cid in controls and not builtin:
+                problems.append(Problem(str(root / "controls.yaml"), 0,
+                                        f"control {cid!r} already exists in the library"))
+            controls[cid] = ctl
+        refs = refs or rf
+        preds.update(pr)
+    seen: dict[str, Path] = {}
+    for lr in rules:
+        if lr.rule.id in seen:
+            problems.append(Problem(str(lr.path), 1, f"duplicate rule id {lr.rule.id!r} "
+                                    f"(also in {seen[lr.rule.id]})", "id"))
+        seen[lr.rule.id] = lr.path
+        for m in lr.rule.mitigations:
+            if controls and m.control not in controls:
+                from threatgraph.model.validate import suggest
+
+                problems.append(Problem(str(lr.path), 1, f"unknown control {m.control!r}"
+                                        f"{suggest(m.control, controls)}", "mitigations"))
+    dis = dict(disabled or {})
+    for rid in dis:
+        if rid not in seen:
+            problems.append(Problem("<config>", 0, f"disabled rule {rid!r} does not exist"))
+    if problems:
+        raise InputError(problems)
+    rules.sort(key=lambda r: r.rule.id)
+    return Library(rules=rules, controls=controls, references=refs, predicates=preds,
+                   roots=[r for r, _ in roots], disabled=dis)
+
+
+def all_rule_ids(lib: Library) -> Iterable[str]:
+    """Every rule id, sorted."""
+    return (r.rule.id for r in lib.rules)

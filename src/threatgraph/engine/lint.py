@@ -1,0 +1,101 @@
+"""Library lint: schema (already enforced on load), references, controls, fixtures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from threatgraph.engine.library import Library, LoadedRule
+from threatgraph.errors import InputError, Problem
+
+#: Fixtures are evaluated as of this day, so that date-dependent rules give stable results.
+FIXTURE_DAY = date(2026, 1, 15)
+
+
+def reference_exists(ref: str, index: dict[str, object]) -> str | None:
+    """None when the reference is in the index, else what is wrong with it."""
+    scheme, _, rest = ref.partition(":")
+    rid, _, edition = rest.rpartition("@")
+    schemes = index.get("schemes", {})
+    entries = index.get("entries", {})
+    if not isinstance(schemes, dict) or not isinstance(entries, dict):
+        return "no reference index loaded"
+    sch = schemes.get(scheme)
+    if not isinstance(sch, dict):
+        return f"unknown reference scheme {scheme!r}"
+    if str(sch.get("edition")) != edition:
+        return f"{scheme} edition must be {sch.get('edition')!r}, not {edition!r}"
+    known = entries.get(scheme, {})
+    if not isinstance(known, dict) or rid not in known:
+        return f"{scheme} has no entry {rid!r}"
+    return None
+
+
+def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
+    """Open finding ids of this rule on one fixture model."""
+    from pathlib import Path
+
+    from threatgraph.pipeline import analyse
+    from threatgraph.load.registry import formats, load_file
+
+    p = Path(str(path))
+    fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
+    ids = []
+    for lm in load_file(p, fmt, lib.controls.keys()):
+        res = analyse(lm, lib, FIXTURE_DAY)
+        ids += [f.id for f in res.findings if f.rule.id == lr.rule.id and f.status == "open"]
+    return ids
+
+
+def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
+    """Every problem in the library; empty when it is clean."""
+    problems: list[Problem] = []
+    refs = lib.references
+    for lr in lib.rules:
+        file = str(lr.path)
+        for ref in lr.rule.references:
+            if lr.builtin or refs:
+                why = reference_exists(ref, refs)
+                if why:
+                    problems.append(Problem(file, 0, f"reference {ref}: {why}", "references"))
+        for m in lr.rule.mitigations:
+            if m.control not in lib.controls:
+                problems.append(Problem(file, 0, f"unknown control {m.control!r}", "mitigations"))
+            if m.at and "path" in m.at and lr.rule.match.mode != "path":
+                problems.append(Problem(file, 0, f"mitigation {m.control!r}: 'path' needs a path "
+                                        "match", "mitigations"))
+            if m.at and any(p in ("source", "target", "flow") for p in m.at) \
+                    and lr.rule.match.mode == "element":
+                problems.append(Problem(file, 0, f"mitigation {m.control!r}: source/target/flow "
+                                        "need a flow or path match", "mitigations"))
+        if not lr.positives:
+            problems.append(Problem(file, 0, "no positive fixture (positive*.yaml)", "fixtures"))
+        if not lr.negatives:
+            problems.append(Problem(file, 0, "no negative fixture (negative*.yaml)", "fixtures"))
+        if not fixtures or lr.rule.id in lib.disabled:
+            continue
+        for p in lr.positives:
+            try:
+                if not run_fixture(lr, p, lib):
+                    problems.append(Problem(str(p), 0, f"positive fixture: {lr.rule.id} "
+                                            "produced no open finding"))
+            except InputError as exc:
+                problems.extend(exc.problems)
+        for p in lr.negatives:
+            try:
+                got = run_fixture(lr, p, lib)
+                if got:
+                    problems.append(Problem(str(p), 0, f"negative fixture: {lr.rule.id} produced "
+                                            f"open finding(s) {', '.join(got)}"))
+            except InputError as exc:
+                problems.extend(exc.problems)
+    # Compile every rule, so that unknown named predicates surface here.
+    from threatgraph.engine.compile import Compiler
+    from threatgraph.engine.evaluate import compile_rule
+
+    compiler = Compiler(lib.predicates)
+    for lr in lib.rules:
+        try:
+            compile_rule(lr.rule, compiler)
+        except ValueError as exc:
+            problems.append(Problem(str(lr.path), 0, str(exc), "match"))
+    return problems

@@ -1,0 +1,256 @@
+"""The rule language: a pydantic schema for threat rules written as YAML.
+
+A rule says what to match (an element, a flow, or a path through the graph), which
+controls mitigate it, and how to cite it. Predicates compose with all/any/not. Nothing in a
+rule is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from threatgraph.model.schema import Classification, Kind, Trust
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+Likelihood = Literal["low", "medium", "high"]
+Stride = Literal[
+    "spoofing", "tampering", "repudiation", "information_disclosure", "denial_of_service",
+    "elevation_of_privilege",
+]
+RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+REFERENCE_PATTERN = r"^[a-z][a-z0-9-]*:[^@\s]+@[^@\s]+$"
+_REF_RE = re.compile(REFERENCE_PATTERN)
+
+#: Element fields that ``attr`` tests may read.
+ATTRIBUTES = frozenset({
+    "internet_facing", "returns_scores", "source", "capabilities", "interpreter", "autonomous",
+    "mcp", "transport", "content", "persistent", "multi_tenant", "tags", "owner", "name", "id",
+    "provider", "code",
+})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class AttrOp(_Strict):
+    """An attribute comparison. Exactly one operator."""
+
+    eq: Any = None
+    ne: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    contains: Any = None
+    contains_any: list[Any] | None = None
+    exists: bool | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> AttrOp:
+        used = [k for k, v in self.__dict__.items() if v is not None]
+        if len(used) != 1:
+            raise ValueError("an attribute test takes exactly one of eq, ne, in, contains, "
+                             "contains_any, exists")
+        return self
+
+
+class DataPred(_Strict):
+    """Data carried, stored or processed: by classification or sensitivity."""
+
+    classification: list[Classification] | None = None
+    sensitive: bool | None = None
+
+    @field_validator("classification", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class TrustTest(_Strict):
+    """Trust level bounds (inclusive)."""
+
+    at_most: Trust | None = None
+    at_least: Trust | None = None
+    in_: list[Trust] | None = Field(default=None, alias="in")
+
+
+class ElementPred(_Strict):
+    """A predicate over one element. All given fields must hold."""
+
+    kind: list[Kind] | None = None
+    not_kind: list[Kind] | None = None
+    use: str | None = Field(default=None, description="Name of a library predicate.")
+    attr: dict[str, Any] | None = None
+    trust: TrustTest | None = None
+    has_control: list[str] | None = Field(default=None, description="Declares all of these.")
+    lacks_control: list[str] | None = Field(default=None, description="Declares none of these.")
+    stores: DataPred | None = None
+    processes: DataPred | None = None
+    trained_on: DataPred | None = None
+    handles: DataPred | None = Field(
+        default=None, description="Stores, processes, was trained on, or exchanges in a flow.")
+    hosted: bool | None = Field(default=None, description="Has a vendor provider.")
+    provider: ElementPred | None = None
+    hosts: ElementPred | None = Field(default=None, description="A vendor hosting a matching element.")
+    flow_in: FlowPred | None = None
+    flow_out: FlowPred | None = None
+    no_flow_in: FlowPred | None = None
+    no_flow_out: FlowPred | None = None
+    reachable_from: PathPred | None = None
+    reaches: PathPred | None = None
+    all: list[ElementPred] | None = None
+    any: list[ElementPred] | None = None
+    not_: ElementPred | None = Field(default=None, alias="not")
+
+    @field_validator("kind", "not_kind", "has_control", "lacks_control", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("attr")
+    @classmethod
+    def _attrs(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        out: dict[str, Any] = {}
+        for name, test in v.items():
+            if name not in ATTRIBUTES:
+                raise ValueError(f"unknown attribute {name!r}; known: {', '.join(sorted(ATTRIBUTES))}")
+            out[name] = AttrOp.model_validate(test) if isinstance(test, dict) else AttrOp(eq=test)
+        return out
+
+
+class FlowPred(_Strict):
+    """A predicate over one flow. All given fields must hold."""
+
+    source: ElementPred | None = None
+    target: ElementPred | None = None
+    data: DataPred | None = Field(default=None, description="Carries some matching data.")
+    encrypted: bool | None = None
+    authenticated: bool | None = None
+    crosses_boundary: bool | None = None
+    trust_change: Literal["increase", "decrease", "none"] | None = Field(
+        default=None, description="Direction of trust from source to target.")
+    protocol: list[str] | None = None
+    has_control: list[str] | None = None
+    lacks_control: list[str] | None = None
+    all: list[FlowPred] | None = None
+    any: list[FlowPred] | None = None
+    not_: FlowPred | None = Field(default=None, alias="not")
+
+    @field_validator("protocol", "has_control", "lacks_control", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class PathPred(_Strict):
+    """Reachability through flows from elements matching ``from``.
+
+    The walk follows flows matching ``via``, passes only through elements matching
+    ``through`` and stops at (does not pass) elements matching ``blocked_by``.
+    """
+
+    from_: ElementPred = Field(alias="from")
+    via: FlowPred | None = None
+    through: ElementPred | None = None
+    blocked_by: ElementPred | None = None
+    max_hops: int | None = Field(default=None, ge=1)
+
+
+class PathMatch(PathPred):
+    """A path match: one finding per element matching ``to`` that is reachable."""
+
+    to: ElementPred
+
+
+class Match(_Strict):
+    """What a rule matches: exactly one of element, flow, path."""
+
+    element: ElementPred | None = None
+    flow: FlowPred | None = None
+    path: PathMatch | None = None
+    primary: Literal["source", "target"] = Field(
+        default="target", description="For flow matches: which end the finding sits on.")
+
+    @model_validator(mode="after")
+    def _one(self) -> Match:
+        n = sum(x is not None for x in (self.element, self.flow, self.path))
+        if n != 1:
+            raise ValueError("match takes exactly one of 'element', 'flow', 'path'")
+        return self
+
+    @property
+    def mode(self) -> str:
+        """'element', 'flow' or 'path'."""
+        return "element" if self.element else "flow" if self.flow else "path"
+
+
+Place = Literal["element", "source", "target", "flow", "path", "provider", "upstream", "model"]
+
+
+class Mitigation(_Strict):
+    """A control that mitigates the threat, and where it must be declared to count."""
+
+    control: str
+    at: list[Place] | None = Field(
+        default=None,
+        description="Where the control counts as present (any of). Default: element for "
+        "element matches, flow for flow matches, element or path for path matches.")
+    why: str | None = Field(default=None, description="What the control does against this threat.")
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class SeverityWhen(_Strict):
+    """Raise or lower the severity when the primary element matches."""
+
+    if_: ElementPred = Field(alias="if")
+    severity: Severity
+
+
+class Rule(_Strict):
+    """A threat rule."""
+
+    id: str = Field(pattern=RULE_ID_PATTERN)
+    title: str = Field(min_length=5, max_length=120)
+    family: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    description: str = Field(min_length=40)
+    severity: Severity
+    likelihood: Likelihood
+    stride: list[Stride] = Field(min_length=1)
+    references: list[str] = Field(min_length=1)
+    mitigations: list[Mitigation] = Field(min_length=1)
+    mitigated_when: Literal["all", "any"] | int = "all"
+    severity_when: list[SeverityWhen] = Field(default_factory=list)
+    match: Match
+    detection: str = Field(min_length=20, description="How the rule decides, in words.")
+    false_positives: str = Field(min_length=10, description="When it fires but should not.")
+    attack: list[str] = Field(default_factory=list, description="Adversarial tests to run.")
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("references")
+    @classmethod
+    def _refs(cls, v: list[str]) -> list[str]:
+        bad = [r for r in v if not _REF_RE.match(r)]
+        if bad:
+            raise ValueError(f"references must look like scheme:ID@edition, got {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _policy(self) -> Rule:
+        if isinstance(self.mitigated_when, int) and not 1 <= self.mitigated_when <= len(
+                self.mitigations):
+            raise ValueError("mitigated_when must be between 1 and the number of mitigations")
+        return self
+
+
+ElementPred.model_rebuild()
+FlowPred.model_rebuild()
+PathPred.model_rebuild()
+PathMatch.model_rebuild()

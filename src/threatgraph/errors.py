@@ -1,0 +1,34 @@
+"""Errors that reach the user as 'file:line: message' and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, with where it is."""
+
+    file: str
+    line: int
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class InputError(Exception):
+    """Bad input (model, rule, config, decisions...). Carries one or more problems."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(cls, file: str, line: int, message: str, field: str | None = None) -> InputError:
+        """An error with one problem."""
+        return cls([Problem(file, line, message, field)])

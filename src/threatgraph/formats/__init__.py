@@ -1,0 +1,1 @@
+"""Output formats. Each reads findings and the model; none recomputes matching."""

@@ -1,0 +1,81 @@
+"""Helpers shared by output formats: paths, references, summaries, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from threatgraph.engine.findings import STATUSES, Finding
+from threatgraph.engine.rules import SEVERITIES
+from threatgraph.model.schema import Location
+
+
+def display_path(file: str, base: Path | None = None) -> str:
+    """A path relative to ``base`` (default: the cwd) when inside it, with '/' separators."""
+    base = base or Path.cwd()
+    try:
+        rel = Path(file).resolve().relative_to(base.resolve())
+        return rel.as_posix()
+    except (ValueError, OSError):
+        return Path(file).as_posix()
+
+
+def location_dict(loc: Location, base: Path | None = None) -> dict[str, Any]:
+    """A location as JSON."""
+    return {"file": display_path(loc.file, base), "line": loc.line}
+
+
+def summary(findings: Iterable[Finding]) -> dict[str, Any]:
+    """Counts by status and, for open findings, by severity."""
+    fs = list(findings)
+    by_status = Counter(f.status for f in fs)
+    open_sev = Counter(f.severity for f in fs if f.status == "open")
+    return {
+        "total": len(fs),
+        "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+        "open_by_severity": {s: open_sev.get(s, 0) for s in reversed(SEVERITIES)},
+    }
+
+
+def reference_url(ref: str, index: dict[str, Any]) -> str | None:
+    """The URL of a pinned reference ``scheme:ID@edition`` from the reference index."""
+    try:
+        scheme, rest = ref.split(":", 1)
+        rid = rest.rsplit("@", 1)[0]
+    except ValueError:
+        return None
+    entry = (index.get("entries", {}).get(scheme) or {}).get(rid)
+    if isinstance(entry, dict) and entry.get("url"):
+        return str(entry["url"])
+    sch = index.get("schemes", {}).get(scheme)
+    if isinstance(sch, dict) and sch.get("url"):
+        return str(sch["url"])
+    return None
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a part.
+
+    Refuses to write through a symlink (a report directory must not redirect writes).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise OSError(f"refusing to write through symlink {path}")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,91 @@
+"""The JSON document: versioned, stable ordering. Its schema is docs/findings.schema.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from threatgraph import __version__
+from threatgraph.engine.findings import Finding
+from threatgraph.formats.common import location_dict, reference_url, summary
+
+SCHEMA_VERSION = "1.0"
+
+
+def finding_dict(f: Finding, refs: dict[str, Any], base: Path | None = None) -> dict[str, Any]:
+    """One finding as JSON."""
+    r = f.rule
+    out: dict[str, Any] = {
+        "id": f.id,
+        "fingerprint": f.fingerprint,
+        "threat": r.id,
+        "title": r.title,
+        "family": r.family,
+        "severity": f.severity,
+        "likelihood": r.likelihood,
+        "status": f.status,
+        "model": f.model_id,
+        "element": f.element,
+        "elements": list(f.elements),
+        "flow": f.flow,
+        "path": list(f.path),
+        "location": location_dict(f.location, base),
+        "explanation": f.explanation,
+        "stride": list(r.stride),
+        "mitigations": [
+            {"control": c.control, "present": c.present, "where": list(c.where),
+             "places": list(c.places)}
+            for c in f.checklist
+        ],
+        "references": list(r.references),
+        "reference_urls": {ref: u for ref in r.references if (u := reference_url(ref, refs))},
+        "notes": list(f.notes),
+    }
+    if f.decision is not None:
+        d = f.decision
+        out["decision"] = {
+            "status": d.status, "reason": d.reason, "owner": d.owner, "ticket": d.ticket,
+            "expires": d.expires.isoformat() if d.expires else None,
+            "evidence": list(d.evidence),
+        }
+    return out
+
+
+def document(results: list[Any], run: Any, base: Path | None = None) -> dict[str, Any]:
+    """The whole JSON document for some model results (pipeline.ModelResult)."""
+    refs = run.library.references
+    findings = [f for r in results for f in r.findings]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "threatgraph", "version": __version__,
+                 "library_version": run.library.version},
+        "as_of": run.as_of.isoformat(),
+        "gate": run.verdict.fail_on,
+        "summary": summary(findings),
+        "models": [
+            {
+                "id": r.model_id,
+                "name": r.loaded.model.model.name,
+                "file": location_dict(r.loaded.model.location or _loc(r), base)["file"],
+                "elements": len(r.loaded.model.elements),
+                "flows": len(r.loaded.model.flows),
+                "summary": summary(r.findings),
+            }
+            for r in results
+        ],
+        "findings": [finding_dict(f, refs, base) for r in results for f in r.findings],
+        "notices": [{"level": n.level, "message": n.message, "location": n.location}
+                    for r in results for n in r.notices],
+    }
+
+
+def _loc(r: Any) -> Any:
+    from threatgraph.model.schema import Location
+
+    return Location(file=str(r.loaded.path), line=0)
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Deterministic JSON text."""
+    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

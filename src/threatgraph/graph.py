@@ -1,0 +1,134 @@
+"""Model -> networkx MultiDiGraph, plus the derived facts rules read.
+
+Nodes are element ids (attribute ``el``: the Element); edges are flows keyed by flow id
+(attribute ``flow``: the Flow). Derived facts: each element's effective trust and boundary
+chain, each flow's trust change and whether it crosses a boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from threatgraph.model.schema import (
+    Boundary,
+    Classification,
+    DataAsset,
+    Element,
+    Flow,
+    Kind,
+    SystemModel,
+    Trust,
+)
+
+#: Trust of an element outside every boundary, by kind. Content and people from outside
+#: are untrusted; vendors are third parties; anything else is assumed to be your own.
+DEFAULT_TRUST: dict[Kind, Trust] = {
+    Kind.EXTERNAL_CONTENT: Trust.UNTRUSTED,
+    Kind.ACTOR: Trust.UNTRUSTED,
+    Kind.VENDOR: Trust.THIRD_PARTY,
+}
+
+
+@dataclass
+class FlowFacts:
+    """Derived facts about one flow."""
+
+    flow: Flow
+    crosses_boundary: bool
+    trust_delta: int  # target rank - source rank: > 0 means towards more trust
+    data: list[DataAsset]
+
+
+@dataclass
+class Graph:
+    """The model as a graph, with indexes that keep rule evaluation near-linear."""
+
+    model: SystemModel
+    g: nx.MultiDiGraph
+    elements: dict[str, Element]
+    boundaries: dict[str, Boundary]
+    data: dict[str, DataAsset]
+    flows: dict[str, FlowFacts]
+    trust: dict[str, Trust]
+    boundary_chain: dict[str, tuple[str, ...]]
+    by_kind: dict[Kind, list[str]] = field(default_factory=dict)
+    flows_in: dict[str, list[str]] = field(default_factory=dict)
+    flows_out: dict[str, list[str]] = field(default_factory=dict)
+    hosted_by: dict[str, list[str]] = field(default_factory=dict)
+
+    def element_data(self, element_id: str) -> set[Classification]:
+        """Classifications an element stores, processes, was trained on, or exchanges."""
+        el = self.elements[element_id]
+        ids = set(el.stores) | set(el.processes) | set(el.trained_on)
+        for fid in self.flows_in[element_id]:
+            ids.update(self.flows[fid].flow.data)
+        for fid in self.flows_out[element_id]:
+            ids.update(self.flows[fid].flow.data)
+        return {self.data[d].classification for d in ids}
+
+    def successors(self, element_id: str) -> Iterator[tuple[str, str]]:
+        """(flow id, target id) for each outgoing flow."""
+        for fid in self.flows_out[element_id]:
+            yield fid, self.flows[fid].flow.target
+
+    def describe(self, element_id: str) -> str:
+        """Human name of an element."""
+        el = self.elements.get(element_id)
+        return el.name if el else element_id
+
+
+def build(model: SystemModel) -> Graph:
+    """Build the graph and derived facts from a finalized model."""
+    boundaries = {b.id: b for b in model.boundaries}
+    chains: dict[str, tuple[str, ...]] = {}
+
+    def chain(bid: str | None) -> tuple[str, ...]:
+        out: list[str] = []
+        while bid is not None and bid in boundaries and bid not in out:
+            out.append(bid)
+            bid = boundaries[bid].parent
+        return tuple(out)  # innermost first
+
+    g = nx.MultiDiGraph(name=model.model.name)
+    elements: dict[str, Element] = {}
+    trust: dict[str, Trust] = {}
+    by_kind: dict[Kind, list[str]] = {k: [] for k in Kind}
+    hosted_by: dict[str, list[str]] = {}
+    for el in model.elements:
+        elements[el.id] = el
+        c = chain(el.boundary)
+        chains[el.id] = c
+        if el.trust is not None:
+            t = el.trust
+        elif c:
+            t = boundaries[c[0]].trust
+        else:
+            t = DEFAULT_TRUST.get(el.kind, Trust.INTERNAL)
+        trust[el.id] = t
+        by_kind[el.kind].append(el.id)
+        if el.provider:
+            hosted_by.setdefault(el.provider, []).append(el.id)
+        g.add_node(el.id, el=el, trust=t.value, kind=el.kind.value)
+
+    data = {d.id: d for d in model.data}
+    flows: dict[str, FlowFacts] = {}
+    flows_in: dict[str, list[str]] = {e: [] for e in elements}
+    flows_out: dict[str, list[str]] = {e: [] for e in elements}
+    for fl in model.flows:
+        s, t = fl.source, fl.target
+        facts = FlowFacts(
+            flow=fl,
+            crosses_boundary=(chains[s][:1] != chains[t][:1]) or trust[s] != trust[t],
+            trust_delta=trust[t].rank - trust[s].rank,
+            data=[data[d] for d in fl.data],
+        )
+        flows[fl.id] = facts
+        flows_out[s].append(fl.id)
+        flows_in[t].append(fl.id)
+        g.add_edge(s, t, key=fl.id, flow=fl, crosses=facts.crosses_boundary)
+    return Graph(model=model, g=g, elements=elements, boundaries=boundaries, data=data,
+                 flows=flows, trust=trust, boundary_chain=chains, by_kind=by_kind,
+                 flows_in=flows_in, flows_out=flows_out, hosted_by=hosted_by)

@@ -1,0 +1,65 @@
+"""YAML and JSON models: the SystemModel schema as a file. No code is ever executed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from threatgraph.errors import InputError
+from threatgraph.load.yamlsafe import LineDict, LineList, load_document, problems_from_validation
+from threatgraph.model.schema import Location, SystemModel
+
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _stamp(obj: Any, file: str) -> None:
+    """Give each declared item a location (the line of its mapping) before validation."""
+    if not isinstance(obj, LineDict):
+        return
+    for section in ("boundaries", "data", "elements", "flows", "decisions"):
+        items = obj.get(section)
+        if isinstance(items, LineList):
+            for item in items:
+                if isinstance(item, LineDict):
+                    if "location" in item:
+                        raise InputError.single(file, item.key_lines["location"],
+                                                "'location' is set by threatgraph", "location")
+                    item["location"] = {"file": file, "line": item.line}
+                    for ctl in item.get("controls", []) or []:
+                        if isinstance(ctl, LineDict) and "location" not in ctl:
+                            ctl["location"] = {"file": file, "line": ctl.line}
+
+
+def parse_model(doc: Any, file: str) -> SystemModel:
+    """Validate a parsed document as a SystemModel, with file:line on every problem."""
+    if not isinstance(doc, dict):
+        raise InputError.single(file, getattr(doc, "line", 0) or 1,
+                                "a model file must be a mapping with 'threatgraph: 1' and 'model:'")
+    if "threatgraph" not in doc:
+        raise InputError.single(file, getattr(doc, "line", 1) or 1,
+                                "missing 'threatgraph: 1' (the model format version)", "threatgraph")
+    _stamp(doc, file)
+    try:
+        model = SystemModel.model_validate(doc)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, doc, file)) from None
+    model.location = Location(file=file, line=getattr(doc, "line", 1) or 1)
+    return model
+
+
+def load(path: Path) -> list[SystemModel]:
+    """Load one YAML or JSON model file."""
+    file = str(path)
+    doc = load_document(path)
+    if doc is None:
+        raise InputError.single(file, 1, "empty file: expected a threatgraph model")
+    return [parse_model(doc, file)]
+
+
+def looks_like_model(path: Path, head: str) -> bool:
+    """Static check used when searching directories: a top-level 'threatgraph' key."""
+    if path.suffix.lower() == ".json":
+        return '"threatgraph"' in head and '"model"' in head
+    return any(line.startswith("threatgraph:") for line in head.splitlines())

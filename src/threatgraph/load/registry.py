@@ -1,0 +1,170 @@
+"""Which loader reads which file, directory search, and the load stage entry point."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from threatgraph.errors import InputError, Problem
+from threatgraph.model.schema import SystemModel
+from threatgraph.model.validate import finalize
+
+LoadFn = Callable[[Path], list[SystemModel]]
+SniffFn = Callable[[Path, str], bool]
+
+#: Directories never searched: environments, caches, VCS and build output.
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "node_modules", "__pycache__",
+    ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist",
+    "site-packages", ".eggs",
+})
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """A model source format: file suffixes, a static sniff for searches, and a loader."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    sniff: SniffFn
+    load: LoadFn
+
+
+@dataclass
+class LoadedModel:
+    """A validated model and the file it came from."""
+
+    model: SystemModel
+    path: Path
+    format: str
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+_FORMATS: list[SourceFormat] = []
+
+
+def register(fmt: SourceFormat) -> None:
+    """Add a source format; earlier registrations win when several claim a file."""
+    if all(f.name != fmt.name for f in _FORMATS):
+        _FORMATS.append(fmt)
+
+
+def _builtin() -> None:
+    if _FORMATS:
+        return
+    from threatgraph.load import declarative, python
+
+    register(SourceFormat("python", (".py",), python.looks_like_model, python.load))
+    register(SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model,
+                          declarative.load))
+    try:  # optional formats register themselves when their module exists
+        from threatgraph.load import plugins
+
+        plugins.register_all(register)
+    except ImportError:
+        pass
+
+
+def formats() -> list[SourceFormat]:
+    """The registered source formats."""
+    _builtin()
+    return list(_FORMATS)
+
+
+def _head(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(256 * 1024)
+    except OSError:
+        return ""
+    if b"\x00" in raw:
+        return ""
+    return raw.decode("utf-8", errors="replace")
+
+
+def _claim(path: Path, explicit: bool) -> SourceFormat | None:
+    suffix = path.suffix.lower()
+    candidates = [f for f in formats() if suffix in f.suffixes]
+    if not candidates:
+        return None
+    head = _head(path)
+    for fmt in candidates:
+        if fmt.sniff(path, head):
+            return fmt
+    # A file the user named explicitly goes to the first format for its suffix; a searched
+    # file that no format recognises is skipped (never executed).
+    return candidates[0] if explicit else None
+
+
+def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
+    """The model files among ``paths``: named files as given, directories searched.
+
+    Searching only picks files recognisable as models without running them (a Python file
+    that imports threatgraph, a YAML/JSON file with a top-level 'threatgraph' key...).
+    """
+    found: list[tuple[Path, SourceFormat]] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                for name in sorted(files):
+                    fp = Path(root, name)
+                    if fp.is_symlink():
+                        continue
+                    fmt = _claim(fp, explicit=False)
+                    if fmt is not None:
+                        found.append((fp, fmt))
+        elif p.is_file():
+            fmt = _claim(p, explicit=True)
+            if fmt is None:
+                problems.append(Problem(str(p), 0, "not a model file: expected "
+                                        + ", ".join(sorted({s for f in formats() for s in f.suffixes}))))
+            else:
+                found.append((p, fmt))
+        else:
+            problems.append(Problem(str(p), 0, "no such file or directory"))
+    if problems:
+        raise InputError(problems)
+    seen: set[Path] = set()
+    unique = []
+    for fp, fmt in found:
+        key = fp.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append((fp, fmt))
+    return unique
+
+
+def load_file(path: Path, fmt: SourceFormat,
+              known_controls: Collection[str] | None = None) -> list[LoadedModel]:
+    """Load and validate every model in one file."""
+    out = []
+    for m in fmt.load(path):
+        out.append(LoadedModel(finalize(m, known_controls), path, fmt.name))
+    return out
+
+
+def load_paths(paths: Iterable[str | Path],
+               known_controls: Collection[str] | None = None) -> list[LoadedModel]:
+    """The load stage: every model under ``paths``, validated. Collects all file errors."""
+    models: list[LoadedModel] = []
+    problems: list[Problem] = []
+    found = discover(list(paths))
+    for fp, fmt in found:
+        try:
+            models.extend(load_file(fp, fmt, known_controls))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    ids: dict[str, Path] = {}
+    for lm in models:
+        mid = lm.model.model.id
+        if mid in ids and ids[mid] != lm.path:
+            lm.model.model.id = f"{mid}-{len(ids)}"
+        ids[lm.model.model.id] = lm.path
+    return models

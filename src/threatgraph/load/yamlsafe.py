@@ -1,0 +1,176 @@
+"""Safe YAML/JSON reading that remembers line numbers and refuses hostile documents.
+
+Only PyYAML's safe constructors run (no Python tags). Documents are bounded in size,
+nesting depth and alias use, so a "billion laughs" file or a deeply nested one is an
+input error, not a hang.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from threatgraph.errors import InputError, Problem
+
+MAX_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIASES = 100
+MAX_NODES = 500_000
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+
+
+class LineDict(dict[str, Any]):
+    """A mapping that knows the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class LineList(list[Any]):
+    """A sequence that knows the line of itself and of each item (1-based)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loader (C-accelerated when available) that counts aliases and nodes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+        self.nodes = 0
+
+
+def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any]) -> Any:
+    if depth > MAX_DEPTH:
+        raise yaml.YAMLError(f"line {node.start_mark.line + 1}: nesting deeper than {MAX_DEPTH}")
+    if id(node) in seen:  # an alias: shared, but each use could multiply the data later on
+        loader.aliases += 1
+        if loader.aliases > MAX_ALIASES:
+            raise yaml.YAMLError(
+                f"line {node.start_mark.line + 1}: more than {MAX_ALIASES} alias uses; "
+                "refusing a document that may expand without bound")
+        return seen[id(node)]
+    loader.nodes += 1
+    if loader.nodes > MAX_NODES:
+        raise yaml.YAMLError(f"more than {MAX_NODES} nodes in one document")
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out = LineDict()
+        out.line = node.start_mark.line + 1
+        out.key_lines = {}
+        for key_node, value_node in node.value:
+            key = _to_python(key_node, loader, depth + 1, seen)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: unsupported key type")
+            skey = str(key) if not isinstance(key, str) else key
+            if skey in out:
+                raise yaml.YAMLError(
+                    f"line {key_node.start_mark.line + 1}: duplicate key {skey!r}")
+            out[skey] = _to_python(value_node, loader, depth + 1, seen)
+            out.key_lines[skey] = key_node.start_mark.line + 1
+        seen[id(node)] = out
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = LineList()
+        seq.line = node.start_mark.line + 1
+        seq.item_lines = []
+        for item in node.value:
+            seq.append(_to_python(item, loader, depth + 1, seen))
+            seq.item_lines.append(item.start_mark.line + 1)
+        seen[id(node)] = seq
+        return seq
+    return loader.construct_object(node, deep=True)
+
+
+def parse_text(text: str, file: str) -> Any:
+    """Parse one YAML (or JSON) document into LineDict/LineList values."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _to_python(node, loader, 0, {})
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        msg = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise InputError.single(file, line, f"invalid YAML: {msg}") from None
+    except yaml.YAMLError as exc:
+        raise InputError.single(file, 0, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError.single(file, 0, "document nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_text(path: Path) -> str:
+    """Read a text input with a size limit; binary or non-UTF-8 files are input errors."""
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError.single(file, 0, f"file is {size} bytes; the limit is {MAX_BYTES}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError.single(file, 0, f"cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in raw:
+        raise InputError.single(file, 0, "binary file (contains NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError.single(file, line, "not valid UTF-8 text") from None
+
+
+def load_document(path: Path) -> Any:
+    """Read and parse a YAML or JSON file with line information."""
+    text = read_text(path)
+    file = str(path)
+    if path.suffix.lower() == ".json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise InputError.single(file, 0, "document nested too deeply") from None
+        try:
+            return parse_text(text, file)
+        except InputError:
+            # Valid JSON that YAML cannot read (rare escapes, tabs): no line numbers then.
+            return json.loads(text)
+    return parse_text(text, file)
+
+
+def line_of(doc: Any, loc: tuple[str | int, ...]) -> int:
+    """The best line for a pydantic error location inside a parsed document."""
+    line = getattr(doc, "line", 0)
+    cur = doc
+    for part in loc:
+        if isinstance(cur, LineDict) and isinstance(part, str) and part in cur:
+            line = cur.key_lines.get(part, line)
+            cur = cur[part]
+        elif isinstance(cur, LineList) and isinstance(part, int) and 0 <= part < len(cur):
+            line = cur.item_lines[part]
+            cur = cur[part]
+        else:
+            break
+    return line
+
+
+def problems_from_validation(exc: Any, doc: Any, file: str) -> list[Problem]:
+    """Turn a pydantic ValidationError into problems with lines and field paths."""
+    out = []
+    for e in exc.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        field = ".".join(str(p) for p in loc) or None
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (typo?)"
+        out.append(Problem(file, line_of(doc, loc), msg, field))
+    return out

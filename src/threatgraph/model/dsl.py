@@ -1,0 +1,305 @@
+"""The Python DSL: a builder that records where each thing was declared.
+
+Example::
+
+    from threatgraph import Model
+
+    m = Model("Clinical notes assistant", owner="ml-platform@example.org")
+    clinic = m.boundary("Clinic network", trust="internal")
+    notes = m.data("Patient notes", classification="phi")
+    app = m.app("Notes assistant", inside=clinic, controls=["authn.sso_mfa"])
+    llm = m.llm("Hosted LLM", provider=m.vendor("Acme AI"))
+    m.flow(app, llm, "prompt", data=[notes], protocol="https")
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from threatgraph.errors import InputError, Problem
+from threatgraph.model.schema import (
+    Boundary,
+    ControlRef,
+    DataAsset,
+    Decision,
+    Element,
+    Flow,
+    Location,
+    ModelInfo,
+    SystemModel,
+)
+
+_PKG_DIR = str(Path(__file__).resolve().parents[1])
+
+# Models built while a model file runs are collected here (per thread) by the loader.
+_collect = threading.local()
+
+
+def _caller() -> Location:
+    """The first stack frame outside the threatgraph package: the model file's line."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PKG_DIR):
+            return Location(file=filename, line=frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return Location(file="<unknown>", line=0)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A handle to something declared in a Model; pass it to flows, boundaries, data lists."""
+
+    id: str
+    name: str
+    what: str
+
+    def __str__(self) -> str:
+        return self.id
+
+
+RefLike = Ref | str
+
+
+def _ref(value: RefLike) -> str:
+    return value.id if isinstance(value, Ref) else str(value)
+
+
+def _refs(values: Iterable[RefLike] | RefLike | None) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, (Ref, str)):
+        return [_ref(values)]
+    return [_ref(v) for v in values]
+
+
+def control(id: str, evidence: Sequence[str] | str = (), note: str | None = None) -> ControlRef:
+    """A control with evidence, for ``controls=[...]``: ``control("crypto.tls", "infra/tls.tf")``."""
+    ev = [evidence] if isinstance(evidence, str) else list(evidence)
+    return ControlRef(id=id, evidence=ev, note=note, location=_caller())
+
+
+class Model:
+    """Builder for one AI system model. Call :meth:`build` (the loader does) for the result."""
+
+    def __init__(self, name: str, *, id: str = "", owner: str | None = None,
+                 description: str | None = None, version: str | None = None,
+                 controls: Iterable[str | ControlRef] = ()) -> None:
+        self._location = loc = _caller()
+        self._info: dict[str, Any] = {
+            "name": name, "id": id, "owner": owner, "description": description,
+            "version": version,
+            "controls": [c if isinstance(c, ControlRef) else {"id": c, "location": loc}
+                         for c in controls]}
+        self._boundaries: list[dict[str, Any]] = []
+        self._data: list[dict[str, Any]] = []
+        self._elements: list[dict[str, Any]] = []
+        self._flows: list[dict[str, Any]] = []
+        self._decisions: list[dict[str, Any]] = []
+        self._ids: set[str] = set()
+        sink = getattr(_collect, "models", None)
+        if sink is not None:
+            sink.append(self)
+
+    # -- declarations -------------------------------------------------------------------
+    def _handle(self, kind: str, record: dict[str, Any]) -> Ref:
+        from threatgraph.model.schema import slugify
+
+        rid = record.get("id") or slugify(record["name"])
+        return Ref(id=rid, name=record["name"], what=kind)
+
+    def boundary(self, name: str, *, trust: str, inside: RefLike | None = None, id: str = "",
+                 description: str | None = None) -> Ref:
+        """A trust boundary; ``inside`` nests it in another boundary."""
+        rec = {"id": id, "name": name, "trust": trust, "parent": _ref(inside) if inside else None,
+               "description": description, "location": _caller()}
+        self._boundaries.append(rec)
+        return self._handle("boundary", rec)
+
+    def data(self, name: str, *, classification: str, id: str = "",
+             description: str | None = None) -> Ref:
+        """A data asset with its classification (public, internal, confidential, pii, phi...)."""
+        rec = {"id": id, "name": name, "classification": classification,
+               "description": description, "location": _caller()}
+        self._data.append(rec)
+        return self._handle("data", rec)
+
+    def element(self, kind: str, name: str, *, inside: RefLike | None = None,
+                controls: Iterable[str | ControlRef] = (), stores: Iterable[RefLike] = (),
+                processes: Iterable[RefLike] = (), trained_on: Iterable[RefLike] = (),
+                provider: RefLike | None = None, id: str = "", **attrs: Any) -> Ref:
+        """Any element kind; the kind-named methods (``m.llm(...)``) call this."""
+        loc = _caller()
+        rec: dict[str, Any] = {
+            "id": id, "name": name, "kind": kind,
+            "boundary": _ref(inside) if inside is not None else None,
+            "controls": [c if isinstance(c, ControlRef) else {"id": c, "location": loc}
+                         for c in controls],
+            "stores": _refs(stores), "processes": _refs(processes),
+            "trained_on": _refs(trained_on),
+            "provider": _ref(provider) if provider is not None else None,
+            "location": loc, **attrs,
+        }
+        self._elements.append(rec)
+        return self._handle(kind, rec)
+
+    def actor(self, name: str, **kw: Any) -> Ref:
+        """A person or organisation that uses the system."""
+        return self.element("actor", name, **kw)
+
+    def app(self, name: str, **kw: Any) -> Ref:
+        """An application or service."""
+        return self.element("app", name, **kw)
+
+    def process(self, name: str, **kw: Any) -> Ref:
+        """A process or job."""
+        return self.element("process", name, **kw)
+
+    def datastore(self, name: str, **kw: Any) -> Ref:
+        """A database, bucket or file store."""
+        return self.element("datastore", name, **kw)
+
+    def llm(self, name: str, **kw: Any) -> Ref:
+        """A large language model endpoint."""
+        return self.element("llm", name, **kw)
+
+    def ml_model(self, name: str, **kw: Any) -> Ref:
+        """A predictive ML model (classifier, scorer, vision model...)."""
+        return self.element("ml_model", name, **kw)
+
+    def agent(self, name: str, **kw: Any) -> Ref:
+        """An LLM agent that plans and calls tools."""
+        return self.element("agent", name, **kw)
+
+    def tool(self, name: str, **kw: Any) -> Ref:
+        """A tool an agent can call (set ``mcp=True`` for an MCP server)."""
+        return self.element("tool", name, **kw)
+
+    def mcp_server(self, name: str, **kw: Any) -> Ref:
+        """A tool served over the Model Context Protocol."""
+        kw.setdefault("mcp", True)
+        return self.element("tool", name, **kw)
+
+    def vector_store(self, name: str, **kw: Any) -> Ref:
+        """A vector/embedding store used for retrieval."""
+        return self.element("vector_store", name, **kw)
+
+    def memory(self, name: str, **kw: Any) -> Ref:
+        """Agent or conversation memory."""
+        return self.element("memory", name, **kw)
+
+    def training_pipeline(self, name: str, **kw: Any) -> Ref:
+        """A training or fine-tuning pipeline."""
+        return self.element("training_pipeline", name, **kw)
+
+    def dataset(self, name: str, **kw: Any) -> Ref:
+        """A dataset (training, evaluation, labelling...)."""
+        return self.element("dataset", name, **kw)
+
+    def feature_store(self, name: str, **kw: Any) -> Ref:
+        """A feature store."""
+        return self.element("feature_store", name, **kw)
+
+    def model_registry(self, name: str, **kw: Any) -> Ref:
+        """A model registry or artifact store."""
+        return self.element("model_registry", name, **kw)
+
+    def guardrail(self, name: str, **kw: Any) -> Ref:
+        """A guardrail or content filter in front of or behind a model."""
+        return self.element("guardrail", name, **kw)
+
+    def external_content(self, name: str, **kw: Any) -> Ref:
+        """Content from outside: web pages, email, tickets, uploads (``content=...``)."""
+        return self.element("external_content", name, **kw)
+
+    def vendor(self, name: str, *, services: Sequence[str] = (),
+               certifications: Iterable[dict[str, Any]] = (), baa: dict[str, Any] | bool | None = None,
+               clauses: Sequence[str] = (), breach_notification_days: int | None = None,
+               trains_on_customer_data: bool | None = None, last_assessment: date | str | None = None,
+               review_interval_days: int = 365, subprocessors: Iterable[RefLike] = (),
+               **kw: Any) -> Ref:
+        """A third-party vendor and what is known of it (certifications, BAA, contract)."""
+        if baa is True:
+            baa = {}
+        elif baa is False:
+            baa = None
+        profile = {"services": list(services), "certifications": list(certifications),
+                   "baa": baa, "clauses": list(clauses),
+                   "breach_notification_days": breach_notification_days,
+                   "trains_on_customer_data": trains_on_customer_data,
+                   "last_assessment": last_assessment, "review_interval_days": review_interval_days,
+                   "subprocessors": _refs(subprocessors)}
+        return self.element("vendor", name, vendor=profile, **kw)
+
+    def flow(self, source: RefLike, target: RefLike, name: str = "", *,
+             data: Iterable[RefLike] = (), protocol: str | None = None,
+             encrypted: bool | None = None, authenticated: bool | None = None,
+             controls: Iterable[str | ControlRef] = (), id: str = "",
+             description: str | None = None) -> Ref:
+        """A data flow from ``source`` to ``target`` carrying ``data``."""
+        loc = _caller()
+        rec = {"id": id, "name": name, "from": _ref(source), "to": _ref(target),
+               "data": _refs(data), "protocol": protocol, "encrypted": encrypted,
+               "authenticated": authenticated,
+               "controls": [c if isinstance(c, ControlRef) else {"id": c, "location": loc}
+                            for c in controls],
+               "description": description, "location": loc}
+        self._flows.append(rec)
+        return Ref(id=id or f"{_ref(source)}->{_ref(target)}", name=name, what="flow")
+
+    def accept(self, finding: str, *, reason: str, owner: str, expires: date | str,
+               ticket: str | None = None, decided: date | str | None = None) -> None:
+        """Accept the risk of a finding until ``expires``."""
+        self._decisions.append({"finding": finding, "status": "accepted", "reason": reason,
+                                "owner": owner, "expires": expires, "ticket": ticket,
+                                "date": decided, "location": _caller()})
+
+    def false_positive(self, finding: str, *, reason: str, owner: str | None = None) -> None:
+        """Mark a finding as a false positive, with the reason."""
+        self._decisions.append({"finding": finding, "status": "false_positive", "reason": reason,
+                                "owner": owner, "location": _caller()})
+
+    def mitigated(self, finding: str, *, reason: str, evidence: Sequence[str],
+                  owner: str | None = None) -> None:
+        """Record that a finding is mitigated by something the model cannot express."""
+        self._decisions.append({"finding": finding, "status": "mitigated", "reason": reason,
+                                "evidence": list(evidence), "owner": owner,
+                                "location": _caller()})
+
+    # -- result -------------------------------------------------------------------------
+    def build(self) -> SystemModel:
+        """The validated SystemModel (ids assigned later by ``finalize``)."""
+        problems: list[Problem] = []
+
+        def make(cls: type[Any], rec: dict[str, Any]) -> Any:
+            loc: Location = rec["location"]
+            if cls is ModelInfo:
+                rec = {k: v for k, v in rec.items() if k != "location"}
+            try:
+                return cls.model_validate(rec)
+            except ValidationError as exc:
+                for e in exc.errors():
+                    field = ".".join(str(p) for p in e["loc"]) or None
+                    problems.append(Problem(loc.file, loc.line, e["msg"], field))
+                return None
+
+        boundaries = [make(Boundary, r) for r in self._boundaries]
+        data = [make(DataAsset, r) for r in self._data]
+        elements = [make(Element, r) for r in self._elements]
+        flows = [make(Flow, r) for r in self._flows]
+        decisions = [make(Decision, r) for r in self._decisions]
+        info = make(ModelInfo, {**self._info, "location": self._location})
+
+        if problems:
+            raise InputError(problems)
+        return SystemModel(model=info, boundaries=boundaries, data=data, elements=elements,
+                           flows=flows, decisions=decisions, location=self._location)
+

@@ -1,0 +1,379 @@
+"""The validated model of an AI system: element kinds, data classification, controls.
+
+Every source format (the Python DSL, YAML/JSON, pytm, OTM) ends up as one
+:class:`SystemModel`. The YAML/JSON file format *is* this schema (``threatgraph schema``
+prints it), so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import datetime as _dt
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+FORMAT_VERSION = 1
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+class Kind(str, Enum):
+    """Element kinds. Rules select elements by kind."""
+
+    ACTOR = "actor"
+    APP = "app"
+    PROCESS = "process"
+    DATASTORE = "datastore"
+    LLM = "llm"
+    ML_MODEL = "ml_model"
+    AGENT = "agent"
+    TOOL = "tool"
+    VECTOR_STORE = "vector_store"
+    MEMORY = "memory"
+    TRAINING_PIPELINE = "training_pipeline"
+    DATASET = "dataset"
+    FEATURE_STORE = "feature_store"
+    MODEL_REGISTRY = "model_registry"
+    GUARDRAIL = "guardrail"
+    EXTERNAL_CONTENT = "external_content"
+    VENDOR = "vendor"
+
+
+class Trust(str, Enum):
+    """Trust level of a boundary or element, from least to most trusted."""
+
+    UNTRUSTED = "untrusted"
+    THIRD_PARTY = "third_party"
+    PARTNER = "partner"
+    INTERNAL = "internal"
+    RESTRICTED = "restricted"
+
+    @property
+    def rank(self) -> int:
+        """Numeric rank: higher is more trusted."""
+        return _TRUST_RANK[self]
+
+
+_TRUST_RANK = {
+    Trust.UNTRUSTED: 0,
+    Trust.THIRD_PARTY: 1,
+    Trust.PARTNER: 2,
+    Trust.INTERNAL: 3,
+    Trust.RESTRICTED: 4,
+}
+
+
+class Classification(str, Enum):
+    """Data classification. ``secret`` covers credentials, keys and tokens."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    PII = "pii"
+    PHI = "phi"
+    SECRET = "secret"
+    MODEL_WEIGHTS = "model_weights"
+    TRAINING_DATA = "training_data"
+
+
+#: Classifications whose disclosure harms someone: rules call these "sensitive".
+SENSITIVE = frozenset(
+    {
+        Classification.CONFIDENTIAL,
+        Classification.PII,
+        Classification.PHI,
+        Classification.SECRET,
+        Classification.MODEL_WEIGHTS,
+    }
+)
+
+CLASSIFICATION_ALIASES = {"credential": "secret", "credentials": "secret", "weights": "model_weights"}
+
+#: Protocols that imply encryption in transit when ``encrypted`` is not given.
+ENCRYPTED_PROTOCOLS = frozenset(
+    {"https", "tls", "mtls", "grpcs", "wss", "sftp", "ssh", "smtps", "imaps", "ldaps", "stdio"}
+)
+PLAINTEXT_PROTOCOLS = frozenset({"http", "ws", "grpc", "ftp", "smtp", "imap", "ldap", "tcp"})
+
+
+class Location(BaseModel):
+    """Where something was declared: a file and a 1-based line."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+Loc = Annotated[Location | None, Field(default=None, exclude=True), SkipJsonSchema()]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+
+
+class ControlRef(_Strict):
+    """A control declared on an element or flow, optionally citing evidence."""
+
+    id: str = Field(description="Control id from the catalogue, e.g. 'crypto.tls'.")
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="Repo-relative paths, test ids ('tests/test_x.py::test_y') or URLs.",
+    )
+    note: str | None = None
+    location: Loc = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"id": value}
+        return value
+
+
+class Boundary(_Strict):
+    """A trust boundary. Boundaries nest through ``parent``."""
+
+    id: str = Field(default="", description="Stable id; derived from the name when omitted.")
+    name: str = Field(min_length=1)
+    trust: Trust = Field(description="Trust level of everything inside.")
+    parent: str | None = Field(default=None, description="Id of the enclosing boundary.")
+    description: str | None = None
+    location: Loc = None
+
+
+class DataAsset(_Strict):
+    """A piece of data that elements store or process and flows carry."""
+
+    id: str = ""
+    name: str = Field(min_length=1)
+    classification: Classification
+    description: str | None = None
+    location: Loc = None
+
+    @field_validator("classification", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return CLASSIFICATION_ALIASES.get(value.lower(), value.lower())
+        return value
+
+    @property
+    def sensitive(self) -> bool:
+        """True when disclosure of this data harms someone."""
+        return self.classification in SENSITIVE
+
+
+class Certification(_Strict):
+    """A vendor certification or attestation with its validity."""
+
+    name: Literal["iso27001", "soc2_type2", "soc2_type1", "hitrust", "hipaa_attestation", "fedramp", "iso42001", "pci_dss"]
+    expires: _dt.date | None = None
+    evidence: str | None = None
+
+
+class BAA(_Strict):
+    """A signed Business Associate Agreement."""
+
+    signed: _dt.date | None = None
+    services: list[str] = Field(
+        default_factory=list,
+        description="Element ids (or '*') the agreement covers; empty means every hosted element.",
+    )
+    evidence: str | None = None
+
+
+Clause = Literal[
+    "data_ownership",
+    "phi_handling",
+    "model_transparency",
+    "audit_rights",
+    "breach_notification",
+    "data_retention",
+    "no_training_on_customer_data",
+    "exit_strategy",
+    "subcontractor_flowdown",
+]
+
+
+class VendorProfile(_Strict):
+    """What is known about a vendor: certifications, BAA, contract, assessments."""
+
+    services: list[str] = Field(default_factory=list, description="Services the vendor provides.")
+    certifications: list[Certification] = Field(default_factory=list)
+    baa: BAA | None = None
+    clauses: list[Clause] = Field(default_factory=list)
+    breach_notification_days: int | None = Field(default=None, ge=0)
+    trains_on_customer_data: bool | None = None
+    last_assessment: _dt.date | None = None
+    review_interval_days: int = Field(default=365, gt=0)
+    subprocessors: list[str] = Field(default_factory=list, description="Ids of vendor elements.")
+
+
+class Element(_Strict):
+    """A node of the data-flow graph: an actor, an app, a model, a store, a vendor..."""
+
+    id: str = ""
+    name: str = Field(min_length=1)
+    kind: Kind
+    boundary: str | None = Field(default=None, description="Id of the enclosing boundary.")
+    description: str | None = None
+    owner: str | None = None
+    trust: Trust | None = Field(default=None, description="Overrides the boundary's trust level.")
+    controls: list[ControlRef] = Field(default_factory=list)
+    stores: list[str] = Field(default_factory=list, description="Data ids held at rest.")
+    processes: list[str] = Field(default_factory=list, description="Data ids handled in memory.")
+    trained_on: list[str] = Field(
+        default_factory=list, description="Data ids a model was trained or fine-tuned on."
+    )
+    provider: str | None = Field(default=None, description="Id of the vendor element hosting it.")
+    code: list[str] = Field(default_factory=list, description="Repo paths or globs implementing it.")
+    tags: list[str] = Field(default_factory=list)
+    # AI-specific facts that rules read. All optional; rules treat absence as unknown/false.
+    internet_facing: bool | None = Field(default=None, description="Reachable from the internet.")
+    returns_scores: bool | None = Field(
+        default=None, description="Inference API returns confidences, logits or logprobs."
+    )
+    source: Literal["internal", "public_hub", "vendor", "open_source", "user"] | None = Field(
+        default=None, description="Where a model, dataset or tool comes from."
+    )
+    capabilities: list[str] = Field(
+        default_factory=list,
+        description="What an agent or tool can do: read, write, delete, send_email, "
+        "execute_code, shell, sql, browse, payments, http, file_system, deploy.",
+    )
+    interpreter: Literal["sql", "shell", "python", "javascript", "html", "browser", "template", "markdown"] | None = Field(
+        default=None, description="The element interprets its input as code of this kind."
+    )
+    autonomous: bool | None = Field(default=None, description="Agent acts without a human per step.")
+    mcp: bool | None = Field(default=None, description="A tool served over the Model Context Protocol.")
+    transport: Literal["stdio", "http", "sse", "streamable_http", "websocket"] | None = None
+    content: Literal["web", "email", "ticket", "upload", "document", "chat", "code", "api", "social"] | None = None
+    persistent: bool | None = Field(default=None, description="Memory survives sessions.")
+    multi_tenant: bool | None = None
+    vendor: VendorProfile | None = Field(default=None, description="Vendor facts (kind vendor).")
+    location: Loc = None
+
+    @model_validator(mode="after")
+    def _vendor_only(self) -> Element:
+        if self.vendor is not None and self.kind is not Kind.VENDOR:
+            raise ValueError("'vendor' facts belong on an element of kind 'vendor'")
+        return self
+
+    def control_ids(self) -> frozenset[str]:
+        """The ids of the controls declared on this element."""
+        return frozenset(c.id for c in self.controls)
+
+
+class Flow(_Strict):
+    """A directed data flow between two elements."""
+
+    id: str = ""
+    name: str = Field(default="", description="What moves, e.g. 'prompt'.")
+    source: str = Field(alias="from", description="Source element id.")
+    target: str = Field(alias="to", description="Target element id.")
+    data: list[str] = Field(default_factory=list, description="Ids of the data carried.")
+    protocol: str | None = None
+    encrypted: bool | None = Field(default=None, description="Defaults from the protocol.")
+    authenticated: bool | None = None
+    controls: list[ControlRef] = Field(default_factory=list)
+    description: str | None = None
+    location: Loc = None
+
+    @property
+    def is_encrypted(self) -> bool:
+        """Encrypted in transit: explicit flag, else inferred from the protocol or a TLS control."""
+        if self.encrypted is not None:
+            return self.encrypted
+        if self.protocol and self.protocol.lower() in ENCRYPTED_PROTOCOLS:
+            return True
+        return any(c.id in ("crypto.tls", "crypto.mtls") for c in self.controls)
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Authenticated: explicit flag, or mTLS."""
+        if self.authenticated is not None:
+            return self.authenticated
+        return (self.protocol or "").lower() == "mtls" or any(
+            c.id in ("crypto.mtls", "authn.service_identity") for c in self.controls
+        )
+
+    def control_ids(self) -> frozenset[str]:
+        """The ids of the controls declared on this flow."""
+        return frozenset(c.id for c in self.controls)
+
+
+class Decision(_Strict):
+    """A risk decision about one finding: accepted, false positive, or mitigated elsewhere."""
+
+    finding: str = Field(description="Finding id, e.g. 'TG-PI-001/hosted-llm'.")
+    status: Literal["accepted", "false_positive", "mitigated"]
+    reason: str = Field(min_length=1)
+    owner: str | None = None
+    ticket: str | None = None
+    date: _dt.date | None = None
+    expires: _dt.date | None = None
+    evidence: list[str] = Field(default_factory=list)
+    location: Loc = None
+
+    @model_validator(mode="after")
+    def _acceptance_expires(self) -> Decision:
+        if self.status == "accepted":
+            missing = [n for n in ("owner", "expires") if getattr(self, n) in (None, "")]
+            if missing:
+                raise ValueError(f"an acceptance needs {' and '.join(missing)}")
+        if self.status == "mitigated" and not self.evidence:
+            raise ValueError("a 'mitigated' decision needs evidence")
+        return self
+
+
+class ModelInfo(_Strict):
+    """Descriptive header of a model."""
+
+    name: str = Field(min_length=1)
+    id: str = ""
+    owner: str | None = None
+    description: str | None = None
+    version: str | None = None
+    controls: list[ControlRef] = Field(
+        default_factory=list, description="Process controls that apply to the whole system.")
+
+
+class SystemModel(_Strict):
+    """A whole AI system: the value every loader produces and every later stage reads."""
+
+    threatgraph: Literal[1] = Field(default=1, description="Model format version.")
+    model: ModelInfo
+    boundaries: list[Boundary] = Field(default_factory=list)
+    data: list[DataAsset] = Field(default_factory=list)
+    elements: list[Element] = Field(default_factory=list)
+    flows: list[Flow] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
+    location: Loc = None
+
+    def element(self, element_id: str) -> Element:
+        """The element with this id (KeyError when absent)."""
+        for el in self.elements:
+            if el.id == element_id:
+                return el
+        raise KeyError(element_id)
+
+
+def slugify(name: str) -> str:
+    """A stable id from a display name: lowercase ascii words joined by '-'."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80].strip("-") or "x"
+
+
+def valid_id(value: str) -> bool:
+    """Whether ``value`` is a well-formed id."""
+    return bool(_ID_RE.match(value)) and len(value) <= 200

@@ -1,0 +1,189 @@
+"""Semantic checks that pydantic cannot do alone: ids, references, cycles, controls."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable
+from typing import TypeVar
+
+from threatgraph.errors import InputError, Problem
+from threatgraph.model.schema import (
+    Boundary,
+    ControlRef,
+    DataAsset,
+    Element,
+    Flow,
+    Kind,
+    Location,
+    SystemModel,
+    slugify,
+    valid_id,
+)
+
+T = TypeVar("T", Boundary, DataAsset, Element)
+
+
+def _where(loc: Location | None, fallback: Location | None) -> tuple[str, int]:
+    use = loc or fallback
+    return (use.file, use.line) if use else ("<model>", 0)
+
+
+def suggest(value: str, known: Iterable[str], n: int = 3) -> str:
+    """A ' (did you mean ...?)' hint for a misspelt id, or ''."""
+    close = difflib.get_close_matches(value, list(known), n=n, cutoff=0.6)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def finalize(model: SystemModel, known_controls: Collection[str] | None = None) -> SystemModel:
+    """Assign ids, resolve references by id or name, and check the model's consistency.
+
+    Raises InputError listing every problem found (not just the first), each with file:line.
+    """
+    problems: list[Problem] = []
+    top = model.location
+
+    def err(loc: Location | None, message: str, field: str | None = None) -> None:
+        file, line = _where(loc, top)
+        problems.append(Problem(file, line, message, field))
+
+    def assign_ids(items: list[T], what: str) -> dict[str, T]:
+        by_id: dict[str, T] = {}
+        for item in items:
+            if not item.id:
+                item.id = slugify(item.name)
+            elif not valid_id(item.id):
+                err(item.location, f"{what} id {item.id!r} is not a valid id "
+                    "(lowercase letters, digits, '-', '_', '.')", "id")
+            if item.id in by_id:
+                first = by_id[item.id].location
+                err(item.location, f"duplicate {what} id {item.id!r} "
+                    f"(first declared at {first or 'unknown'}); give one an explicit id=", "id")
+            else:
+                by_id[item.id] = item
+        return by_id
+
+    if not model.model.id:
+        model.model.id = slugify(model.model.name)
+    boundaries = assign_ids(model.boundaries, "boundary")
+    data = assign_ids(model.data, "data")
+    elements = assign_ids(model.elements, "element")
+
+    def resolver(by_id: dict[str, T], what: str) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for item in by_id.values():
+            names.setdefault(item.name, item.id)
+            names.setdefault(item.name.lower(), item.id)
+        return names
+
+    b_names, d_names, e_names = (
+        resolver(boundaries, "boundary"), resolver(data, "data"), resolver(elements, "element"),
+    )
+
+    def resolve(ref: str, by_id: dict[str, T], names: dict[str, str], what: str,
+                loc: Location | None, field: str) -> str | None:
+        if ref in by_id:
+            return ref
+        if ref in names:
+            return names[ref]
+        if ref.lower() in names:
+            return names[ref.lower()]
+        err(loc, f"unknown {what} {ref!r}{suggest(ref, by_id)}", field)
+        return None
+
+    def resolve_list(refs: list[str], by_id: dict[str, T], names: dict[str, str], what: str,
+                     loc: Location | None, field: str) -> list[str]:
+        out = [r for r in (resolve(x, by_id, names, what, loc, field) for x in refs) if r]
+        return sorted(set(out), key=out.index)
+
+    # Boundaries: parents exist and form no cycle.
+    for b in model.boundaries:
+        if b.parent is not None:
+            b.parent = resolve(b.parent, boundaries, b_names, "parent boundary", b.location, "parent")
+            if b.parent == b.id:
+                err(b.location, f"boundary {b.id!r} is its own parent", "parent")
+                b.parent = None
+    for b in model.boundaries:
+        seen = {b.id}
+        cur = b.parent
+        while cur is not None:
+            if cur in seen:
+                err(b.location, f"boundary {b.id!r} is part of a parent cycle", "parent")
+                b.parent = None
+                break
+            seen.add(cur)
+            cur = boundaries[cur].parent if cur in boundaries else None
+
+    controls = set(known_controls) if known_controls is not None else None
+
+    def check_controls(refs: list[ControlRef], loc: Location | None) -> None:
+        seen: set[str] = set()
+        for c in refs:
+            if c.location is None:
+                c.location = loc
+            if controls is not None and c.id not in controls:
+                err(c.location, f"unknown control {c.id!r}{suggest(c.id, controls)}", "controls")
+            if c.id in seen:
+                err(c.location, f"control {c.id!r} declared twice", "controls")
+            seen.add(c.id)
+
+    check_controls(model.model.controls, top)
+    vendor_ids = {e.id for e in model.elements if e.kind is Kind.VENDOR}
+    for el in model.elements:
+        if el.boundary is not None:
+            el.boundary = resolve(el.boundary, boundaries, b_names, "boundary", el.location, "boundary")
+        el.stores = resolve_list(el.stores, data, d_names, "data", el.location, "stores")
+        el.processes = resolve_list(el.processes, data, d_names, "data", el.location, "processes")
+        el.trained_on = resolve_list(el.trained_on, data, d_names, "data", el.location, "trained_on")
+        if el.provider is not None:
+            el.provider = resolve(el.provider, elements, e_names, "provider", el.location, "provider")
+            if el.provider is not None and el.provider not in vendor_ids:
+                err(el.location, f"provider {el.provider!r} is not an element of kind 'vendor'",
+                    "provider")
+            if el.provider == el.id:
+                err(el.location, "an element cannot be its own provider", "provider")
+        if el.vendor is not None:
+            subs = resolve_list(el.vendor.subprocessors, elements, e_names, "sub-processor",
+                                el.location, "vendor.subprocessors")
+            for s in subs:
+                if s not in vendor_ids:
+                    err(el.location, f"sub-processor {s!r} is not an element of kind 'vendor'",
+                        "vendor.subprocessors")
+                if s == el.id:
+                    err(el.location, "a vendor cannot be its own sub-processor",
+                        "vendor.subprocessors")
+            el.vendor.subprocessors = subs
+            if el.vendor.baa is not None:
+                el.vendor.baa.services = [
+                    s if s == "*" else (resolve(s, elements, e_names, "BAA service", el.location,
+                                                "vendor.baa.services") or s)
+                    for s in el.vendor.baa.services
+                ]
+        check_controls(el.controls, el.location)
+
+    flow_ids: dict[str, Flow] = {}
+    for fl in model.flows:
+        src = resolve(fl.source, elements, e_names, "flow source", fl.location, "from")
+        dst = resolve(fl.target, elements, e_names, "flow target", fl.location, "to")
+        if src is None or dst is None:
+            continue
+        fl.source, fl.target = src, dst
+        if src == dst:
+            err(fl.location, f"flow from {src!r} to itself; model the internal step as its own "
+                "element", "to")
+        fl.data = resolve_list(fl.data, data, d_names, "data", fl.location, "data")
+        if not fl.id:
+            base = f"{src}--{dst}" + (f"--{slugify(fl.name)}" if fl.name else "")
+            fid, n = base, 2
+            while fid in flow_ids:
+                fid, n = f"{base}-{n}", n + 1
+            fl.id = fid
+        elif not valid_id(fl.id):
+            err(fl.location, f"flow id {fl.id!r} is not a valid id", "id")
+        if fl.id in flow_ids:
+            err(fl.location, f"duplicate flow id {fl.id!r}", "id")
+        flow_ids[fl.id] = fl
+        check_controls(fl.controls, fl.location)
+
+    if problems:
+        raise InputError(problems)
+    return model
