@@ -1,0 +1,46 @@
+# threatgraph developer tasks. `make demo` and `make test` are the two README commands.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= out
+
+.PHONY: demo test lint typecheck fmt bench docs clean venv
+
+$(BIN)/threatgraph: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/threatgraph
+
+## demo: install, check the example models, write reports and diagrams to $(OUT)/
+demo: venv
+	$(BIN)/threatgraph threats lint --no-fixtures
+	-$(BIN)/threatgraph check models/
+	$(BIN)/threatgraph report models/ -o $(OUT)
+	@echo "reports written to $(OUT)/"
+
+## test: the whole test suite (lint of the library and every rule fixture included)
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+
+typecheck: venv
+	$(BIN)/mypy
+
+fmt: venv
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+docs: venv
+	$(BIN)/python tools/gen_docs.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
