@@ -17,6 +17,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGUE = REPO / "threats" / "controls.yaml"
+REFERENCE_INDEX = REPO / "threats" / "references.yaml"
 ATLAS_TSV = Path(__file__).resolve().parents[1].parent / "shared/reference/atlas-5.6.0.tsv"
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -332,3 +333,23 @@ def test_atlas_references_exist(atlas_ids: set[str]) -> None:
                 if ident not in atlas_ids:
                     unknown.append((_cid(control), ref))
     assert not unknown, f"ATLAS references not in ATLAS 5.6.0: {unknown}"
+
+
+def test_references_in_reference_index() -> None:
+    """Controls may only cite identifiers the shipped reference index lists, as rules do."""
+    if not REFERENCE_INDEX.is_file():
+        pytest.skip(f"reference index not present at {REFERENCE_INDEX}")
+    index = yaml.safe_load(REFERENCE_INDEX.read_text(encoding="utf-8"))
+    entries = index["entries"]
+    editions = {scheme: str(meta["edition"]) for scheme, meta in index["schemes"].items()}
+    unknown = []
+    for control in CONTROLS:
+        for ref in control.get("references") or []:
+            scheme, rest = ref.split(":", 1)
+            ident, edition = rest.rsplit("@", 1)
+            if ident not in entries.get(scheme, {}) or editions.get(scheme) != edition:
+                unknown.append((_cid(control), ref))
+        for mitigation in control.get("atlas") or []:
+            if mitigation not in entries.get("atlas", {}):
+                unknown.append((_cid(control), mitigation))
+    assert not unknown, f"references not in threats/references.yaml: {unknown}"
