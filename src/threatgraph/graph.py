@@ -118,17 +118,28 @@ def build(model: SystemModel) -> Graph:
     flows_in: dict[str, list[str]] = {e: [] for e in elements}
     flows_out: dict[str, list[str]] = {e: [] for e in elements}
     for fl in model.flows:
-        s, t = fl.source, fl.target
+        src, dst = fl.source, fl.target
         facts = FlowFacts(
             flow=fl,
-            crosses_boundary=(chains[s][:1] != chains[t][:1]) or trust[s] != trust[t],
-            trust_delta=trust[t].rank - trust[s].rank,
+            crosses_boundary=(chains[src][:1] != chains[dst][:1]) or trust[src] != trust[dst],
+            trust_delta=trust[dst].rank - trust[src].rank,
             data=[data[d] for d in fl.data],
         )
         flows[fl.id] = facts
-        flows_out[s].append(fl.id)
-        flows_in[t].append(fl.id)
-        g.add_edge(s, t, key=fl.id, flow=fl, crosses=facts.crosses_boundary)
-    return Graph(model=model, g=g, elements=elements, boundaries=boundaries, data=data,
-                 flows=flows, trust=trust, boundary_chain=chains, by_kind=by_kind,
-                 flows_in=flows_in, flows_out=flows_out, hosted_by=hosted_by)
+        flows_out[src].append(fl.id)
+        flows_in[dst].append(fl.id)
+        g.add_edge(src, dst, key=fl.id, flow=fl, crosses=facts.crosses_boundary)
+    return Graph(
+        model=model,
+        g=g,
+        elements=elements,
+        boundaries=boundaries,
+        data=data,
+        flows=flows,
+        trust=trust,
+        boundary_chain=chains,
+        by_kind=by_kind,
+        flows_in=flows_in,
+        flows_out=flows_out,
+        hosted_by=hosted_by,
+    )

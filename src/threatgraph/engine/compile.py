@@ -69,9 +69,7 @@ def _data_test(p: DataPred) -> Callable[[frozenset[Classification] | set[Classif
     def test(classes: frozenset[Classification] | set[Classification]) -> bool:
         if wanted is not None and not (classes & wanted):
             return False
-        if p.sensitive is not None and bool(classes & SENSITIVE) != p.sensitive:
-            return False
-        return True
+        return p.sensitive is None or bool(classes & SENSITIVE) == p.sensitive
 
     return test
 
@@ -99,6 +97,28 @@ def _attr_test(name: str, op: AttrOp) -> Callable[[Any], bool]:
     return lambda v: norm(v) == value
 
 
+def _attr_pred(name: str, test: Callable[[Any], bool]) -> EPred:
+    def pred(c: Ctx, e: str) -> bool:
+        return test(getattr(c.graph.elements[e], name))
+
+    return pred
+
+
+def _held_pred(fieldname: str, test: Callable[[set[Classification]], bool]) -> EPred:
+    def pred(c: Ctx, e: str) -> bool:
+        ids = getattr(c.graph.elements[e], fieldname)
+        return test({c.graph.data[d].classification for d in ids})
+
+    return pred
+
+
+def _adjacent_pred(fp: FPred, index: str, negate: bool) -> EPred:
+    def pred(c: Ctx, e: str) -> bool:
+        return negate != any(fp(c, f) for f in getattr(c.graph, index)[e])
+
+    return pred
+
+
 class Compiler:
     """Turns predicate models into closures; resolves named predicates (``use``)."""
 
@@ -123,14 +143,17 @@ class Compiler:
             tests.append(self._named(p.use))
         if p.attr:
             for name, op in p.attr.items():
-                t = _attr_test(name, op)
-                tests.append(lambda c, e, n=name, t=t: t(getattr(c.graph.elements[e], n)))
+                tests.append(_attr_pred(name, _attr_test(name, op)))
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
             allowed: frozenset[Trust] | None = frozenset(p.trust.in_) if p.trust.in_ else None
-            tests.append(lambda c, e: lo <= c.graph.trust[e].rank <= hi
-                         and (allowed is None or c.graph.trust[e] in allowed))
+            tests.append(
+                lambda c, e: (
+                    lo <= c.graph.trust[e].rank <= hi
+                    and (allowed is None or c.graph.trust[e] in allowed)
+                )
+            )
         if p.has_control:
             need = frozenset(p.has_control)
             tests.append(lambda c, e: need <= c.graph.elements[e].control_ids())
@@ -140,9 +163,7 @@ class Compiler:
         for fieldname in ("stores", "processes", "trained_on"):
             dp = getattr(p, fieldname)
             if dp is not None:
-                dt = _data_test(dp)
-                tests.append(lambda c, e, f=fieldname, dt=dt: dt(
-                    {c.graph.data[d].classification for d in getattr(c.graph.elements[e], f)}))
+                tests.append(_held_pred(fieldname, _data_test(dp)))
         if p.handles is not None:
             ht = _data_test(p.handles)
             tests.append(lambda c, e: ht(c.handles(e)))
@@ -151,23 +172,26 @@ class Compiler:
             tests.append(lambda c, e: (c.graph.elements[e].provider is not None) == want)
         if p.provider is not None:
             pp = self.element(p.provider)
-            tests.append(lambda c, e: (pv := c.graph.elements[e].provider) is not None
-                         and pp(c, pv))
+            tests.append(
+                lambda c, e: (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
+            )
         if p.hosts is not None:
             hp = self.element(p.hosts)
             tests.append(lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ())))
-        for name, negate in (("flow_in", False), ("flow_out", False),
-                             ("no_flow_in", True), ("no_flow_out", True)):
+        for name, negate in (
+            ("flow_in", False),
+            ("flow_out", False),
+            ("no_flow_in", True),
+            ("no_flow_out", True),
+        ):
             fp_model = getattr(p, name)
             if fp_model is None:
                 continue
-            fp = self.flow(fp_model)
             index = "flows_in" if name.endswith("in") else "flows_out"
-            tests.append(lambda c, e, fp=fp, index=index, negate=negate: negate != any(
-                fp(c, f) for f in getattr(c.graph, index)[e]))
+            tests.append(_adjacent_pred(self.flow(fp_model), index, negate))
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
-            tests.append(lambda c, e: (r := reach(c)).hops.get(e, 0) > 0)
+            tests.append(lambda c, e: reach(c).hops.get(e, 0) > 0)
         if p.reaches is not None:
             back = self.reach(p.reaches, reverse=True)
             tests.append(lambda c, e: back(c).hops.get(e, 0) > 0)
@@ -190,8 +214,10 @@ class Compiler:
         if name in self._named_compiled:
             return self._named_compiled[name]
         if name not in self.named:
-            raise ValueError(f"unknown named predicate {name!r}; known: "
-                             f"{', '.join(sorted(self.named)) or 'none'}")
+            raise ValueError(
+                f"unknown named predicate {name!r}; known: "
+                f"{', '.join(sorted(self.named)) or 'none'}"
+            )
         if name in self._resolving:
             raise ValueError(f"named predicate {name!r} uses itself")
         self._resolving.add(name)
@@ -228,8 +254,11 @@ class Compiler:
             tests.append(lambda c, f: c.graph.flows[f].crosses_boundary == cb)
         if p.trust_change is not None:
             sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
-            tests.append(lambda c, f: (c.graph.flows[f].trust_delta > 0) - (
-                c.graph.flows[f].trust_delta < 0) == sign)
+            tests.append(
+                lambda c, f: (
+                    (c.graph.flows[f].trust_delta > 0) - (c.graph.flows[f].trust_delta < 0) == sign
+                )
+            )
         if p.protocol:
             protos = frozenset(x.lower() for x in p.protocol)
             tests.append(lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos)
@@ -255,9 +284,13 @@ class Compiler:
         return lambda c, f: all(t(c, f) for t in tests)
 
     # -- paths ----------------------------------------------------------------------------
-    def reach(self, p: PathPred, reverse: bool = False,
-              extra_block: Callable[[Ctx, str], bool] | None = None,
-              extra_edge_block: Callable[[Ctx, str], bool] | None = None) -> Callable[[Ctx], Reach]:
+    def reach(
+        self,
+        p: PathPred,
+        reverse: bool = False,
+        extra_block: Callable[[Ctx, str], bool] | None = None,
+        extra_edge_block: Callable[[Ctx, str], bool] | None = None,
+    ) -> Callable[[Ctx], Reach]:
         """Compile a reachability query; the BFS runs once per graph and is cached.
 
         Forward: from elements matching ``from`` along flows. Reverse (``reaches``): the

@@ -9,7 +9,7 @@ from datetime import date
 from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach, kinds_of
 from threatgraph.engine.findings import CheckItem, Finding, finding_id
 from threatgraph.engine.library import Library, LoadedRule
-from threatgraph.engine.rules import Mitigation, Rule
+from threatgraph.engine.rules import Mitigation, Rule, Severity
 from threatgraph.graph import Graph
 from threatgraph.model.schema import ControlRef, Kind, Location
 
@@ -26,7 +26,21 @@ class CompiledRule:
     reach: Callable[[Ctx], Reach] | None = None
     to: EPred | None = None
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
-    severity_when: list[tuple[EPred, str]] | None = None
+    severity_when: list[tuple[EPred, Severity]] | None = None
+
+
+def _declares_element(cid: str) -> EPred:
+    def test(c: Ctx, e: str) -> bool:
+        return cid in c.graph.elements[e].control_ids()
+
+    return test
+
+
+def _declares_flow(cid: str) -> FPred:
+    def test(c: Ctx, f: str) -> bool:
+        return cid in c.graph.flows[f].flow.control_ids()
+
+    return test
 
 
 def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
@@ -34,12 +48,18 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     m = rule.match
     sev = [(compiler.element(s.if_), s.severity) for s in rule.severity_when]
     if m.element is not None:
-        return CompiledRule(rule, "element", kinds_of(m.element), element=compiler.element(m.element),
-                            severity_when=sev)
+        return CompiledRule(
+            rule,
+            "element",
+            kinds_of(m.element),
+            element=compiler.element(m.element),
+            severity_when=sev,
+        )
     if m.flow is not None:
         end = m.flow.target if m.primary == "target" else m.flow.source
-        return CompiledRule(rule, "flow", kinds_of(end), flow=compiler.flow(m.flow),
-                            severity_when=sev)
+        return CompiledRule(
+            rule, "flow", kinds_of(end), flow=compiler.flow(m.flow), severity_when=sev
+        )
     assert m.path is not None
     blockers: dict[str, Callable[[Ctx], Reach]] = {}
     for mit in rule.mitigations:
@@ -47,12 +67,18 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
             cid = mit.control
             blockers[cid] = compiler.reach(
                 m.path,
-                extra_block=lambda c, e, cid=cid: cid in c.graph.elements[e].control_ids(),
-                extra_edge_block=lambda c, f, cid=cid: cid in c.graph.flows[f].flow.control_ids(),
+                extra_block=_declares_element(cid),
+                extra_edge_block=_declares_flow(cid),
             )
-    return CompiledRule(rule, "path", kinds_of(m.path.to), reach=compiler.reach(m.path),
-                        to=compiler.element(m.path.to), path_blockers=blockers,
-                        severity_when=sev)
+    return CompiledRule(
+        rule,
+        "path",
+        kinds_of(m.path.to),
+        reach=compiler.reach(m.path),
+        to=compiler.element(m.path.to),
+        path_blockers=blockers,
+        severity_when=sev,
+    )
 
 
 def compiled(lib: Library) -> list[CompiledRule]:
@@ -79,8 +105,9 @@ class _Binder:
     def __init__(self, ctx: Ctx, cr: CompiledRule) -> None:
         self.ctx, self.cr, self.g = ctx, cr, ctx.graph
 
-    def checklist(self, primary: str, source: str | None, target: str | None,
-                  flow: str | None) -> list[CheckItem]:
+    def checklist(
+        self, primary: str, source: str | None, target: str | None, flow: str | None
+    ) -> list[CheckItem]:
         items = []
         for mit in self.cr.rule.mitigations:
             places = tuple(mit.at or _default_places(self.cr.mode))
@@ -88,8 +115,15 @@ class _Binder:
             items.append(CheckItem(mit.control, bool(where), tuple(where), places, mit.why))
         return items
 
-    def _where(self, mit: Mitigation, places: tuple[str, ...], primary: str,
-               source: str | None, target: str | None, flow: str | None) -> list[str]:
+    def _where(
+        self,
+        mit: Mitigation,
+        places: tuple[str, ...],
+        primary: str,
+        source: str | None,
+        target: str | None,
+        flow: str | None,
+    ) -> list[str]:
         g, cid, found = self.g, mit.control, []
         for place in places:
             if place == "element" and _declares(g.elements[primary].controls, cid):
@@ -113,9 +147,13 @@ class _Binder:
                         found.append(fl.source)
             elif place == "model" and _declares(g.model.model.controls, cid):
                 found.append("model")
-            elif place == "path" and self.cr.path_blockers and cid in self.cr.path_blockers:
-                if self.cr.path_blockers[cid](self.ctx).hops.get(primary, 0) == 0:
-                    found.append("path")
+            elif (
+                place == "path"
+                and self.cr.path_blockers
+                and cid in self.cr.path_blockers
+                and self.cr.path_blockers[cid](self.ctx).hops.get(primary, 0) == 0
+            ):
+                found.append("path")
         return sorted(set(found), key=found.index)
 
     def severity(self, primary: str) -> str:
@@ -127,7 +165,7 @@ class _Binder:
 
 def _status(rule: Rule, checklist: list[CheckItem]) -> str:
     present = sum(c.present for c in checklist)
-    need = {"all": len(checklist), "any": 1}.get(str(rule.mitigated_when), None)
+    need = {"all": len(checklist), "any": 1}.get(str(rule.mitigated_when))
     if need is None:
         need = int(rule.mitigated_when)
     return "mitigated" if present >= need else "open"
@@ -160,14 +198,25 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                     continue
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
-                out.append(Finding(
-                    id=finding_id(rule.id, [e]), rule=rule, model_id=model_id, element=e,
-                    elements=(e,), flow=None, path=(), path_flows=(), sources=(),
-                    location=_loc(el.location, g.model.location), severity=b.severity(e),
-                    checklist=checklist, status=_status(rule, checklist),  # type: ignore[arg-type]
-                    explanation=f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) "
-                                "matches this rule.",
-                ))
+                out.append(
+                    Finding(
+                        id=finding_id(rule.id, [e]),
+                        rule=rule,
+                        model_id=model_id,
+                        element=e,
+                        elements=(e,),
+                        flow=None,
+                        path=(),
+                        path_flows=(),
+                        sources=(),
+                        location=_loc(el.location, g.model.location),
+                        severity=b.severity(e),
+                        checklist=checklist,
+                        status=_status(rule, checklist),  # type: ignore[arg-type]
+                        explanation=f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) "
+                        "matches this rule.",
+                    )
+                )
         elif cr.mode == "flow":
             assert cr.flow is not None
             primary_end = rule.match.primary
@@ -185,21 +234,36 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 other = fl.source if primary_end == "target" else fl.target
                 checklist = b.checklist(primary, fl.source, fl.target, fid)
                 data = ", ".join(f"{d.name} ({d.classification.value})" for d in facts.data)
-                how = [f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
-                       "encrypted" if fl.is_encrypted else "not encrypted",
-                       "authenticated" if fl.is_authenticated else "not authenticated"]
+                how = [
+                    f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
+                    "encrypted" if fl.is_encrypted else "not encrypted",
+                    "authenticated" if fl.is_authenticated else "not authenticated",
+                ]
                 if facts.crosses_boundary:
                     how.append("crosses a trust boundary")
-                out.append(Finding(
-                    id=finding_id(rule.id, [fid]), rule=rule, model_id=model_id, element=primary,
-                    elements=(primary, other), flow=fid, path=(), path_flows=(), sources=(),
-                    location=_loc(fl.location, g.elements[primary].location),
-                    severity=b.severity(primary), checklist=checklist,
-                    status=_status(rule, checklist),  # type: ignore[arg-type]
-                    explanation=(f"Flow '{fl.name or fid}' from {g.describe(fl.source)} to "
-                                 f"{g.describe(fl.target)}"
-                                 + (f" carries {data}" if data else "") + f"; {', '.join(how)}."),
-                ))
+                out.append(
+                    Finding(
+                        id=finding_id(rule.id, [fid]),
+                        rule=rule,
+                        model_id=model_id,
+                        element=primary,
+                        elements=(primary, other),
+                        flow=fid,
+                        path=(),
+                        path_flows=(),
+                        sources=(),
+                        location=_loc(fl.location, g.elements[primary].location),
+                        severity=b.severity(primary),
+                        checklist=checklist,
+                        status=_status(rule, checklist),  # type: ignore[arg-type]
+                        explanation=(
+                            f"Flow '{fl.name or fid}' from {g.describe(fl.source)} to "
+                            f"{g.describe(fl.target)}"
+                            + (f" carries {data}" if data else "")
+                            + f"; {', '.join(how)}."
+                        ),
+                    )
+                )
         else:
             assert cr.reach is not None and cr.to is not None
             reach = cr.reach(ctx)
@@ -210,15 +274,25 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 src = nodes[0]
                 checklist = b.checklist(e, src, e, None)
                 names = " -> ".join(g.describe(n) for n in nodes)
-                out.append(Finding(
-                    id=finding_id(rule.id, [e]), rule=rule, model_id=model_id, element=e,
-                    elements=(e, src), flow=None, path=tuple(nodes), path_flows=tuple(flows),
-                    sources=(src,), location=_loc(g.elements[e].location, g.model.location),
-                    severity=b.severity(e), checklist=checklist,
-                    status=_status(rule, checklist),  # type: ignore[arg-type]
-                    explanation=f"{g.describe(src)} reaches {g.describe(e)} "
-                                f"in {len(flows)} hop(s): {names}.",
-                ))
+                out.append(
+                    Finding(
+                        id=finding_id(rule.id, [e]),
+                        rule=rule,
+                        model_id=model_id,
+                        element=e,
+                        elements=(e, src),
+                        flow=None,
+                        path=tuple(nodes),
+                        path_flows=tuple(flows),
+                        sources=(src,),
+                        location=_loc(g.elements[e].location, g.model.location),
+                        severity=b.severity(e),
+                        checklist=checklist,
+                        status=_status(rule, checklist),  # type: ignore[arg-type]
+                        explanation=f"{g.describe(src)} reaches {g.describe(e)} "
+                        f"in {len(flows)} hop(s): {names}.",
+                    )
+                )
     out.sort(key=lambda f: f.sort_key())
     return out
 

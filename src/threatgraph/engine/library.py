@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from threatgraph.engine.rules import ElementPred, Rule
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.yamlsafe import LineDict, load_document, problems_from_validation
-from threatgraph.engine.rules import ElementPred, Rule
 
 
 class Control(BaseModel):
@@ -123,8 +123,9 @@ def load_rule_file(path: Path) -> Rule:
         raise InputError(problems_from_validation(exc, doc, file)) from None
 
 
-def _load_root(root: Path, builtin: bool, problems: list[Problem]) -> tuple[
-        list[LoadedRule], dict[str, Control], dict[str, Any], dict[str, ElementPred]]:
+def _load_root(
+    root: Path, builtin: bool, problems: list[Problem]
+) -> tuple[list[LoadedRule], dict[str, Control], dict[str, Any], dict[str, ElementPred]]:
     rules: list[LoadedRule] = []
     controls: dict[str, Control] = {}
     refs: dict[str, Any] = {}
@@ -161,16 +162,25 @@ def _load_root(root: Path, builtin: bool, problems: list[Problem]) -> tuple[
             problems.extend(exc.problems)
             continue
         folder = rule_path.parent
-        rules.append(LoadedRule(
-            rule=rule, path=rule_path, builtin=builtin,
-            positives=sorted(folder.glob("positive*.y*ml")) + sorted(folder.glob("positive*.json")),
-            negatives=sorted(folder.glob("negative*.y*ml")) + sorted(folder.glob("negative*.json")),
-        ))
+        rules.append(
+            LoadedRule(
+                rule=rule,
+                path=rule_path,
+                builtin=builtin,
+                positives=sorted(folder.glob("positive*.y*ml"))
+                + sorted(folder.glob("positive*.json")),
+                negatives=sorted(folder.glob("negative*.y*ml"))
+                + sorted(folder.glob("negative*.json")),
+            )
+        )
     return rules, controls, refs, preds
 
 
-def load_library(extra_dirs: Sequence[str | Path] = (), disabled: dict[str, str] | None = None,
-                 include_builtin: bool = True) -> Library:
+def load_library(
+    extra_dirs: Sequence[str | Path] = (),
+    disabled: dict[str, str] | None = None,
+    include_builtin: bool = True,
+) -> Library:
     """Load the built-in library plus custom rule directories; validate cross-references."""
     problems: list[Problem] = []
     roots: list[tuple[Path, bool]] = []
@@ -191,23 +201,40 @@ def load_library(extra_dirs: Sequence[str | Path] = (), disabled: dict[str, str]
         rules.extend(r)
         for cid, ctl in c.items():
             if cid in controls and not builtin:
-                problems.append(Problem(str(root / "controls.yaml"), 0,
-                                        f"control {cid!r} already exists in the library"))
+                problems.append(
+                    Problem(
+                        str(root / "controls.yaml"),
+                        0,
+                        f"control {cid!r} already exists in the library",
+                    )
+                )
             controls[cid] = ctl
         refs = refs or rf
         preds.update(pr)
     seen: dict[str, Path] = {}
     for lr in rules:
         if lr.rule.id in seen:
-            problems.append(Problem(str(lr.path), 1, f"duplicate rule id {lr.rule.id!r} "
-                                    f"(also in {seen[lr.rule.id]})", "id"))
+            problems.append(
+                Problem(
+                    str(lr.path),
+                    1,
+                    f"duplicate rule id {lr.rule.id!r} (also in {seen[lr.rule.id]})",
+                    "id",
+                )
+            )
         seen[lr.rule.id] = lr.path
         for m in lr.rule.mitigations:
             if controls and m.control not in controls:
                 from threatgraph.model.validate import suggest
 
-                problems.append(Problem(str(lr.path), 1, f"unknown control {m.control!r}"
-                                        f"{suggest(m.control, controls)}", "mitigations"))
+                problems.append(
+                    Problem(
+                        str(lr.path),
+                        1,
+                        f"unknown control {m.control!r}{suggest(m.control, controls)}",
+                        "mitigations",
+                    )
+                )
     dis = dict(disabled or {})
     for rid in dis:
         if rid not in seen:
@@ -215,8 +242,14 @@ def load_library(extra_dirs: Sequence[str | Path] = (), disabled: dict[str, str]
     if problems:
         raise InputError(problems)
     rules.sort(key=lambda r: r.rule.id)
-    return Library(rules=rules, controls=controls, references=refs, predicates=preds,
-                   roots=[r for r, _ in roots], disabled=dis)
+    return Library(
+        rules=rules,
+        controls=controls,
+        references=refs,
+        predicates=preds,
+        roots=[r for r, _ in roots],
+        disabled=dis,
+    )
 
 
 def all_rule_ids(lib: Library) -> Iterable[str]:

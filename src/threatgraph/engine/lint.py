@@ -34,8 +34,8 @@ def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
     """Open finding ids of this rule on one fixture model."""
     from pathlib import Path
 
-    from threatgraph.pipeline import analyse
     from threatgraph.load.registry import formats, load_file
+    from threatgraph.pipeline import analyse
 
     p = Path(str(path))
     fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
@@ -61,12 +61,27 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
             if m.control not in lib.controls:
                 problems.append(Problem(file, 0, f"unknown control {m.control!r}", "mitigations"))
             if m.at and "path" in m.at and lr.rule.match.mode != "path":
-                problems.append(Problem(file, 0, f"mitigation {m.control!r}: 'path' needs a path "
-                                        "match", "mitigations"))
-            if m.at and any(p in ("source", "target", "flow") for p in m.at) \
-                    and lr.rule.match.mode == "element":
-                problems.append(Problem(file, 0, f"mitigation {m.control!r}: source/target/flow "
-                                        "need a flow or path match", "mitigations"))
+                problems.append(
+                    Problem(
+                        file,
+                        0,
+                        f"mitigation {m.control!r}: 'path' needs a path match",
+                        "mitigations",
+                    )
+                )
+            if (
+                m.at
+                and any(p in ("source", "target", "flow") for p in m.at)
+                and lr.rule.match.mode == "element"
+            ):
+                problems.append(
+                    Problem(
+                        file,
+                        0,
+                        f"mitigation {m.control!r}: source/target/flow need a flow or path match",
+                        "mitigations",
+                    )
+                )
         if not lr.positives:
             problems.append(Problem(file, 0, "no positive fixture (positive*.yaml)", "fixtures"))
         if not lr.negatives:
@@ -76,16 +91,25 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
         for p in lr.positives:
             try:
                 if not run_fixture(lr, p, lib):
-                    problems.append(Problem(str(p), 0, f"positive fixture: {lr.rule.id} "
-                                            "produced no open finding"))
+                    problems.append(
+                        Problem(
+                            str(p), 0, f"positive fixture: {lr.rule.id} produced no open finding"
+                        )
+                    )
             except InputError as exc:
                 problems.extend(exc.problems)
         for p in lr.negatives:
             try:
                 got = run_fixture(lr, p, lib)
                 if got:
-                    problems.append(Problem(str(p), 0, f"negative fixture: {lr.rule.id} produced "
-                                            f"open finding(s) {', '.join(got)}"))
+                    problems.append(
+                        Problem(
+                            str(p),
+                            0,
+                            f"negative fixture: {lr.rule.id} produced "
+                            f"open finding(s) {', '.join(got)}",
+                        )
+                    )
             except InputError as exc:
                 problems.extend(exc.problems)
     # Compile every rule, so that unknown named predicates surface here.

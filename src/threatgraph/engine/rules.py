@@ -18,7 +18,11 @@ Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 Likelihood = Literal["low", "medium", "high"]
 Stride = Literal[
-    "spoofing", "tampering", "repudiation", "information_disclosure", "denial_of_service",
+    "spoofing",
+    "tampering",
+    "repudiation",
+    "information_disclosure",
+    "denial_of_service",
     "elevation_of_privilege",
 ]
 RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
@@ -26,11 +30,27 @@ REFERENCE_PATTERN = r"^[a-z][a-z0-9-]*:[^@\s]+@[^@\s]+$"
 _REF_RE = re.compile(REFERENCE_PATTERN)
 
 #: Element fields that ``attr`` tests may read.
-ATTRIBUTES = frozenset({
-    "internet_facing", "returns_scores", "source", "capabilities", "interpreter", "autonomous",
-    "mcp", "transport", "content", "persistent", "multi_tenant", "tags", "owner", "name", "id",
-    "provider", "code",
-})
+ATTRIBUTES = frozenset(
+    {
+        "internet_facing",
+        "returns_scores",
+        "source",
+        "capabilities",
+        "interpreter",
+        "autonomous",
+        "mcp",
+        "transport",
+        "content",
+        "persistent",
+        "multi_tenant",
+        "tags",
+        "owner",
+        "name",
+        "id",
+        "provider",
+        "code",
+    }
+)
 
 
 class _Strict(BaseModel):
@@ -51,8 +71,9 @@ class AttrOp(_Strict):
     def _one(self) -> AttrOp:
         used = [k for k, v in self.__dict__.items() if v is not None]
         if len(used) != 1:
-            raise ValueError("an attribute test takes exactly one of eq, ne, in, contains, "
-                             "contains_any, exists")
+            raise ValueError(
+                "an attribute test takes exactly one of eq, ne, in, contains, contains_any, exists"
+            )
         return self
 
 
@@ -90,10 +111,13 @@ class ElementPred(_Strict):
     processes: DataPred | None = None
     trained_on: DataPred | None = None
     handles: DataPred | None = Field(
-        default=None, description="Stores, processes, was trained on, or exchanges in a flow.")
+        default=None, description="Stores, processes, was trained on, or exchanges in a flow."
+    )
     hosted: bool | None = Field(default=None, description="Has a vendor provider.")
     provider: ElementPred | None = None
-    hosts: ElementPred | None = Field(default=None, description="A vendor hosting a matching element.")
+    hosts: ElementPred | None = Field(
+        default=None, description="A vendor hosting a matching element."
+    )
     flow_in: FlowPred | None = None
     flow_out: FlowPred | None = None
     no_flow_in: FlowPred | None = None
@@ -117,7 +141,9 @@ class ElementPred(_Strict):
         out: dict[str, Any] = {}
         for name, test in v.items():
             if name not in ATTRIBUTES:
-                raise ValueError(f"unknown attribute {name!r}; known: {', '.join(sorted(ATTRIBUTES))}")
+                raise ValueError(
+                    f"unknown attribute {name!r}; known: {', '.join(sorted(ATTRIBUTES))}"
+                )
             out[name] = AttrOp.model_validate(test) if isinstance(test, dict) else AttrOp(eq=test)
         return out
 
@@ -132,7 +158,8 @@ class FlowPred(_Strict):
     authenticated: bool | None = None
     crosses_boundary: bool | None = None
     trust_change: Literal["increase", "decrease", "none"] | None = Field(
-        default=None, description="Direction of trust from source to target.")
+        default=None, description="Direction of trust from source to target."
+    )
     protocol: list[str] | None = None
     has_control: list[str] | None = None
     lacks_control: list[str] | None = None
@@ -173,7 +200,8 @@ class Match(_Strict):
     flow: FlowPred | None = None
     path: PathMatch | None = None
     primary: Literal["source", "target"] = Field(
-        default="target", description="For flow matches: which end the finding sits on.")
+        default="target", description="For flow matches: which end the finding sits on."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Match:
@@ -198,7 +226,8 @@ class Mitigation(_Strict):
     at: list[Place] | None = Field(
         default=None,
         description="Where the control counts as present (any of). Default: element for "
-        "element matches, flow for flow matches, element or path for path matches.")
+        "element matches, flow for flow matches, element or path for path matches.",
+    )
     why: str | None = Field(default=None, description="What the control does against this threat.")
 
     @field_validator("at", mode="before")
@@ -245,7 +274,8 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _policy(self) -> Rule:
         if isinstance(self.mitigated_when, int) and not 1 <= self.mitigated_when <= len(
-                self.mitigations):
+            self.mitigations
+        ):
             raise ValueError("mitigated_when must be between 1 and the number of mitigations")
         return self
 

@@ -24,8 +24,12 @@ def _stamp(obj: Any, file: str) -> None:
             for item in items:
                 if isinstance(item, LineDict):
                     if "location" in item:
-                        raise InputError.single(file, item.key_lines["location"],
-                                                "'location' is set by threatgraph", "location")
+                        raise InputError.single(
+                            file,
+                            item.key_lines["location"],
+                            "'location' is set by threatgraph",
+                            "location",
+                        )
                     item["location"] = {"file": file, "line": item.line}
                     for ctl in item.get("controls", []) or []:
                         if isinstance(ctl, LineDict) and "location" not in ctl:
@@ -35,11 +39,18 @@ def _stamp(obj: Any, file: str) -> None:
 def parse_model(doc: Any, file: str) -> SystemModel:
     """Validate a parsed document as a SystemModel, with file:line on every problem."""
     if not isinstance(doc, dict):
-        raise InputError.single(file, getattr(doc, "line", 0) or 1,
-                                "a model file must be a mapping with 'threatgraph: 1' and 'model:'")
+        raise InputError.single(
+            file,
+            getattr(doc, "line", 0) or 1,
+            "a model file must be a mapping with 'threatgraph: 1' and 'model:'",
+        )
     if "threatgraph" not in doc:
-        raise InputError.single(file, getattr(doc, "line", 1) or 1,
-                                "missing 'threatgraph: 1' (the model format version)", "threatgraph")
+        raise InputError.single(
+            file,
+            getattr(doc, "line", 1) or 1,
+            "missing 'threatgraph: 1' (the model format version)",
+            "threatgraph",
+        )
     _stamp(doc, file)
     try:
         model = SystemModel.model_validate(doc)

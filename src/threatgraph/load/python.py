@@ -20,12 +20,13 @@ def imports_module(tree_or_text: str, module: str) -> bool:
     except (SyntaxError, ValueError):
         return False
     for node in ast.walk(tree):
+        names: list[str] = []
         if isinstance(node, ast.Import):
-            if any(a.name == module or a.name.startswith(module + ".") for a in node.names):
-                return True
+            names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == module or node.module.startswith(module + "."):
-                return True
+            names = [node.module]
+        if any(n == module or n.startswith(module + ".") for n in names):
+            return True
     return False
 
 
@@ -46,23 +47,30 @@ def load(path: Path) -> list[SystemModel]:
         code = compile(source, file, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise InputError.single(file, exc.lineno or 0, f"syntax error: {exc.msg}") from None
-    namespace = {"__name__": "__threatgraph_model__", "__file__": file, "__builtins__": __builtins__}
+    namespace = {
+        "__name__": "__threatgraph_model__",
+        "__file__": file,
+        "__builtins__": __builtins__,
+    }
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [file]
     sys.path.insert(0, str(path.parent))
-    dsl._collect.models = built = []
+    built: list[dsl.Model] = []
+    dsl._collect.models = built
     try:
         exec(code, namespace)  # noqa: S102 - running the model file the user named is the point
     except InputError:
         raise
     except SystemExit as exc:
-        raise InputError.single(file, _line_in(exc, file),
-                                f"model file called exit({exc.code!r})") from None
+        raise InputError.single(
+            file, _line_in(exc, file), f"model file called exit({exc.code!r})"
+        ) from None
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - any failure of user code is an input error
+    except BaseException as exc:
         raise InputError.single(
-            file, _line_in(exc, file), f"model raised {type(exc).__name__}: {exc}") from None
+            file, _line_in(exc, file), f"model raised {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         dsl._collect.models = None
         sys.argv, sys.path = saved_argv, saved_path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,28 @@ LoadFn = Callable[[Path], list[SystemModel]]
 SniffFn = Callable[[Path, str], bool]
 
 #: Directories never searched: environments, caches, VCS and build output.
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "node_modules", "__pycache__",
-    ".tox", ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist",
-    "site-packages", ".eggs",
-})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "node_modules",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        "build",
+        "dist",
+        "site-packages",
+        ".eggs",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -57,14 +75,14 @@ def _builtin() -> None:
     from threatgraph.load import declarative, python
 
     register(SourceFormat("python", (".py",), python.looks_like_model, python.load))
-    register(SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model,
-                          declarative.load))
-    try:  # optional formats register themselves when their module exists
-        from threatgraph.load import plugins
-
-        plugins.register_all(register)
-    except ImportError:
-        pass
+    register(
+        SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model, declarative.load)
+    )
+    try:  # optional formats (pytm, OTM) register themselves when their module exists
+        plugins = importlib.import_module("threatgraph.load.plugins")
+    except ModuleNotFoundError:
+        return
+    plugins.register_all(register)
 
 
 def formats() -> list[SourceFormat]:
@@ -121,8 +139,14 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
         elif p.is_file():
             fmt = _claim(p, explicit=True)
             if fmt is None:
-                problems.append(Problem(str(p), 0, "not a model file: expected "
-                                        + ", ".join(sorted({s for f in formats() for s in f.suffixes}))))
+                problems.append(
+                    Problem(
+                        str(p),
+                        0,
+                        "not a model file: expected "
+                        + ", ".join(sorted({s for f in formats() for s in f.suffixes})),
+                    )
+                )
             else:
                 found.append((p, fmt))
         else:
@@ -139,8 +163,9 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
     return unique
 
 
-def load_file(path: Path, fmt: SourceFormat,
-              known_controls: Collection[str] | None = None) -> list[LoadedModel]:
+def load_file(
+    path: Path, fmt: SourceFormat, known_controls: Collection[str] | None = None
+) -> list[LoadedModel]:
     """Load and validate every model in one file."""
     out = []
     for m in fmt.load(path):
@@ -148,8 +173,9 @@ def load_file(path: Path, fmt: SourceFormat,
     return out
 
 
-def load_paths(paths: Iterable[str | Path],
-               known_controls: Collection[str] | None = None) -> list[LoadedModel]:
+def load_paths(
+    paths: Iterable[str | Path], known_controls: Collection[str] | None = None
+) -> list[LoadedModel]:
     """The load stage: every model under ``paths``, validated. Collects all file errors."""
     models: list[LoadedModel] = []
     problems: list[Problem] = []

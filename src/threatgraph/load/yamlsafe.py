@@ -20,7 +20,7 @@ MAX_DEPTH = 64
 MAX_ALIASES = 100
 MAX_NODES = 500_000
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LineDict(dict[str, Any]):
@@ -54,7 +54,8 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         if loader.aliases > MAX_ALIASES:
             raise yaml.YAMLError(
                 f"line {node.start_mark.line + 1}: more than {MAX_ALIASES} alias uses; "
-                "refusing a document that may expand without bound")
+                "refusing a document that may expand without bound"
+            )
         return seen[id(node)]
     loader.nodes += 1
     if loader.nodes > MAX_NODES:
@@ -70,8 +71,7 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
                 raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: unsupported key type")
             skey = str(key) if not isinstance(key, str) else key
             if skey in out:
-                raise yaml.YAMLError(
-                    f"line {key_node.start_mark.line + 1}: duplicate key {skey!r}")
+                raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: duplicate key {skey!r}")
             out[skey] = _to_python(value_node, loader, depth + 1, seen)
             out.key_lines[skey] = key_node.start_mark.line + 1
         seen[id(node)] = out

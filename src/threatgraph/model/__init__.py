@@ -16,6 +16,18 @@ from threatgraph.model.schema import (
 )
 
 __all__ = [
-    "Boundary", "Classification", "ControlRef", "DataAsset", "Decision", "Element", "Flow",
-    "Kind", "Location", "Model", "Ref", "SystemModel", "Trust", "control",
+    "Boundary",
+    "Classification",
+    "ControlRef",
+    "DataAsset",
+    "Decision",
+    "Element",
+    "Flow",
+    "Kind",
+    "Location",
+    "Model",
+    "Ref",
+    "SystemModel",
+    "Trust",
+    "control",
 ]

@@ -82,7 +82,7 @@ def _refs(values: Iterable[RefLike] | RefLike | None) -> list[str]:
 
 
 def control(id: str, evidence: Sequence[str] | str = (), note: str | None = None) -> ControlRef:
-    """A control with evidence, for ``controls=[...]``: ``control("crypto.tls", "infra/tls.tf")``."""
+    """A control citing evidence: ``control("crypto.tls", "infra/tls.tf")`` in ``controls=``."""
     ev = [evidence] if isinstance(evidence, str) else list(evidence)
     return ControlRef(id=id, evidence=ev, note=note, location=_caller())
 
@@ -90,15 +90,27 @@ def control(id: str, evidence: Sequence[str] | str = (), note: str | None = None
 class Model:
     """Builder for one AI system model. Call :meth:`build` (the loader does) for the result."""
 
-    def __init__(self, name: str, *, id: str = "", owner: str | None = None,
-                 description: str | None = None, version: str | None = None,
-                 controls: Iterable[str | ControlRef] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        id: str = "",
+        owner: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        controls: Iterable[str | ControlRef] = (),
+    ) -> None:
         self._location = loc = _caller()
         self._info: dict[str, Any] = {
-            "name": name, "id": id, "owner": owner, "description": description,
+            "name": name,
+            "id": id,
+            "owner": owner,
+            "description": description,
             "version": version,
-            "controls": [c if isinstance(c, ControlRef) else {"id": c, "location": loc}
-                         for c in controls]}
+            "controls": [
+                c if isinstance(c, ControlRef) else {"id": c, "location": loc} for c in controls
+            ],
+        }
         self._boundaries: list[dict[str, Any]] = []
         self._data: list[dict[str, Any]] = []
         self._elements: list[dict[str, Any]] = []
@@ -116,37 +128,71 @@ class Model:
         rid = record.get("id") or slugify(record["name"])
         return Ref(id=rid, name=record["name"], what=kind)
 
-    def boundary(self, name: str, *, trust: str, inside: RefLike | None = None, id: str = "",
-                 description: str | None = None) -> Ref:
+    def boundary(
+        self,
+        name: str,
+        *,
+        trust: str,
+        inside: RefLike | None = None,
+        id: str = "",
+        description: str | None = None,
+    ) -> Ref:
         """A trust boundary; ``inside`` nests it in another boundary."""
-        rec = {"id": id, "name": name, "trust": trust, "parent": _ref(inside) if inside else None,
-               "description": description, "location": _caller()}
+        rec = {
+            "id": id,
+            "name": name,
+            "trust": trust,
+            "parent": _ref(inside) if inside else None,
+            "description": description,
+            "location": _caller(),
+        }
         self._boundaries.append(rec)
         return self._handle("boundary", rec)
 
-    def data(self, name: str, *, classification: str, id: str = "",
-             description: str | None = None) -> Ref:
+    def data(
+        self, name: str, *, classification: str, id: str = "", description: str | None = None
+    ) -> Ref:
         """A data asset with its classification (public, internal, confidential, pii, phi...)."""
-        rec = {"id": id, "name": name, "classification": classification,
-               "description": description, "location": _caller()}
+        rec = {
+            "id": id,
+            "name": name,
+            "classification": classification,
+            "description": description,
+            "location": _caller(),
+        }
         self._data.append(rec)
         return self._handle("data", rec)
 
-    def element(self, kind: str, name: str, *, inside: RefLike | None = None,
-                controls: Iterable[str | ControlRef] = (), stores: Iterable[RefLike] = (),
-                processes: Iterable[RefLike] = (), trained_on: Iterable[RefLike] = (),
-                provider: RefLike | None = None, id: str = "", **attrs: Any) -> Ref:
+    def element(
+        self,
+        kind: str,
+        name: str,
+        *,
+        inside: RefLike | None = None,
+        controls: Iterable[str | ControlRef] = (),
+        stores: Iterable[RefLike] = (),
+        processes: Iterable[RefLike] = (),
+        trained_on: Iterable[RefLike] = (),
+        provider: RefLike | None = None,
+        id: str = "",
+        **attrs: Any,
+    ) -> Ref:
         """Any element kind; the kind-named methods (``m.llm(...)``) call this."""
         loc = _caller()
         rec: dict[str, Any] = {
-            "id": id, "name": name, "kind": kind,
+            "id": id,
+            "name": name,
+            "kind": kind,
             "boundary": _ref(inside) if inside is not None else None,
-            "controls": [c if isinstance(c, ControlRef) else {"id": c, "location": loc}
-                         for c in controls],
-            "stores": _refs(stores), "processes": _refs(processes),
+            "controls": [
+                c if isinstance(c, ControlRef) else {"id": c, "location": loc} for c in controls
+            ],
+            "stores": _refs(stores),
+            "processes": _refs(processes),
             "trained_on": _refs(trained_on),
             "provider": _ref(provider) if provider is not None else None,
-            "location": loc, **attrs,
+            "location": loc,
+            **attrs,
         }
         self._elements.append(rec)
         return self._handle(kind, rec)
@@ -220,59 +266,123 @@ class Model:
         """Content from outside: web pages, email, tickets, uploads (``content=...``)."""
         return self.element("external_content", name, **kw)
 
-    def vendor(self, name: str, *, services: Sequence[str] = (),
-               certifications: Iterable[dict[str, Any]] = (), baa: dict[str, Any] | bool | None = None,
-               clauses: Sequence[str] = (), breach_notification_days: int | None = None,
-               trains_on_customer_data: bool | None = None, last_assessment: date | str | None = None,
-               review_interval_days: int = 365, subprocessors: Iterable[RefLike] = (),
-               **kw: Any) -> Ref:
+    def vendor(
+        self,
+        name: str,
+        *,
+        services: Sequence[str] = (),
+        certifications: Iterable[dict[str, Any]] = (),
+        baa: dict[str, Any] | bool | None = None,
+        clauses: Sequence[str] = (),
+        breach_notification_days: int | None = None,
+        trains_on_customer_data: bool | None = None,
+        last_assessment: date | str | None = None,
+        review_interval_days: int = 365,
+        subprocessors: Iterable[RefLike] = (),
+        **kw: Any,
+    ) -> Ref:
         """A third-party vendor and what is known of it (certifications, BAA, contract)."""
         if baa is True:
             baa = {}
         elif baa is False:
             baa = None
-        profile = {"services": list(services), "certifications": list(certifications),
-                   "baa": baa, "clauses": list(clauses),
-                   "breach_notification_days": breach_notification_days,
-                   "trains_on_customer_data": trains_on_customer_data,
-                   "last_assessment": last_assessment, "review_interval_days": review_interval_days,
-                   "subprocessors": _refs(subprocessors)}
+        profile = {
+            "services": list(services),
+            "certifications": list(certifications),
+            "baa": baa,
+            "clauses": list(clauses),
+            "breach_notification_days": breach_notification_days,
+            "trains_on_customer_data": trains_on_customer_data,
+            "last_assessment": last_assessment,
+            "review_interval_days": review_interval_days,
+            "subprocessors": _refs(subprocessors),
+        }
         return self.element("vendor", name, vendor=profile, **kw)
 
-    def flow(self, source: RefLike, target: RefLike, name: str = "", *,
-             data: Iterable[RefLike] = (), protocol: str | None = None,
-             encrypted: bool | None = None, authenticated: bool | None = None,
-             controls: Iterable[str | ControlRef] = (), id: str = "",
-             description: str | None = None) -> Ref:
+    def flow(
+        self,
+        source: RefLike,
+        target: RefLike,
+        name: str = "",
+        *,
+        data: Iterable[RefLike] = (),
+        protocol: str | None = None,
+        encrypted: bool | None = None,
+        authenticated: bool | None = None,
+        controls: Iterable[str | ControlRef] = (),
+        id: str = "",
+        description: str | None = None,
+    ) -> Ref:
         """A data flow from ``source`` to ``target`` carrying ``data``."""
         loc = _caller()
-        rec = {"id": id, "name": name, "from": _ref(source), "to": _ref(target),
-               "data": _refs(data), "protocol": protocol, "encrypted": encrypted,
-               "authenticated": authenticated,
-               "controls": [c if isinstance(c, ControlRef) else {"id": c, "location": loc}
-                            for c in controls],
-               "description": description, "location": loc}
+        rec = {
+            "id": id,
+            "name": name,
+            "from": _ref(source),
+            "to": _ref(target),
+            "data": _refs(data),
+            "protocol": protocol,
+            "encrypted": encrypted,
+            "authenticated": authenticated,
+            "controls": [
+                c if isinstance(c, ControlRef) else {"id": c, "location": loc} for c in controls
+            ],
+            "description": description,
+            "location": loc,
+        }
         self._flows.append(rec)
         return Ref(id=id or f"{_ref(source)}->{_ref(target)}", name=name, what="flow")
 
-    def accept(self, finding: str, *, reason: str, owner: str, expires: date | str,
-               ticket: str | None = None, decided: date | str | None = None) -> None:
+    def accept(
+        self,
+        finding: str,
+        *,
+        reason: str,
+        owner: str,
+        expires: date | str,
+        ticket: str | None = None,
+        decided: date | str | None = None,
+    ) -> None:
         """Accept the risk of a finding until ``expires``."""
-        self._decisions.append({"finding": finding, "status": "accepted", "reason": reason,
-                                "owner": owner, "expires": expires, "ticket": ticket,
-                                "date": decided, "location": _caller()})
+        self._decisions.append(
+            {
+                "finding": finding,
+                "status": "accepted",
+                "reason": reason,
+                "owner": owner,
+                "expires": expires,
+                "ticket": ticket,
+                "date": decided,
+                "location": _caller(),
+            }
+        )
 
     def false_positive(self, finding: str, *, reason: str, owner: str | None = None) -> None:
         """Mark a finding as a false positive, with the reason."""
-        self._decisions.append({"finding": finding, "status": "false_positive", "reason": reason,
-                                "owner": owner, "location": _caller()})
+        self._decisions.append(
+            {
+                "finding": finding,
+                "status": "false_positive",
+                "reason": reason,
+                "owner": owner,
+                "location": _caller(),
+            }
+        )
 
-    def mitigated(self, finding: str, *, reason: str, evidence: Sequence[str],
-                  owner: str | None = None) -> None:
+    def mitigated(
+        self, finding: str, *, reason: str, evidence: Sequence[str], owner: str | None = None
+    ) -> None:
         """Record that a finding is mitigated by something the model cannot express."""
-        self._decisions.append({"finding": finding, "status": "mitigated", "reason": reason,
-                                "evidence": list(evidence), "owner": owner,
-                                "location": _caller()})
+        self._decisions.append(
+            {
+                "finding": finding,
+                "status": "mitigated",
+                "reason": reason,
+                "evidence": list(evidence),
+                "owner": owner,
+                "location": _caller(),
+            }
+        )
 
     # -- result -------------------------------------------------------------------------
     def build(self) -> SystemModel:
@@ -300,6 +410,12 @@ class Model:
 
         if problems:
             raise InputError(problems)
-        return SystemModel(model=info, boundaries=boundaries, data=data, elements=elements,
-                           flows=flows, decisions=decisions, location=self._location)
-
+        return SystemModel(
+            model=info,
+            boundaries=boundaries,
+            data=data,
+            elements=elements,
+            flows=flows,
+            decisions=decisions,
+            location=self._location,
+        )

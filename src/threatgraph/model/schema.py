@@ -7,9 +7,9 @@ prints it), so the two can never drift apart.
 
 from __future__ import annotations
 
-import re
 import datetime as _dt
-from enum import Enum
+import re
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,7 +21,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 _ID_RE = re.compile(ID_PATTERN)
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Element kinds. Rules select elements by kind."""
 
     ACTOR = "actor"
@@ -43,7 +43,7 @@ class Kind(str, Enum):
     VENDOR = "vendor"
 
 
-class Trust(str, Enum):
+class Trust(StrEnum):
     """Trust level of a boundary or element, from least to most trusted."""
 
     UNTRUSTED = "untrusted"
@@ -67,7 +67,7 @@ _TRUST_RANK = {
 }
 
 
-class Classification(str, Enum):
+class Classification(StrEnum):
     """Data classification. ``secret`` covers credentials, keys and tokens."""
 
     PUBLIC = "public"
@@ -75,7 +75,7 @@ class Classification(str, Enum):
     CONFIDENTIAL = "confidential"
     PII = "pii"
     PHI = "phi"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a classification name, not a password
     MODEL_WEIGHTS = "model_weights"
     TRAINING_DATA = "training_data"
 
@@ -91,7 +91,11 @@ SENSITIVE = frozenset(
     }
 )
 
-CLASSIFICATION_ALIASES = {"credential": "secret", "credentials": "secret", "weights": "model_weights"}
+CLASSIFICATION_ALIASES = {
+    "credential": "secret",
+    "credentials": "secret",
+    "weights": "model_weights",
+}
 
 #: Protocols that imply encryption in transit when ``encrypted`` is not given.
 ENCRYPTED_PROTOCOLS = frozenset(
@@ -173,7 +177,16 @@ class DataAsset(_Strict):
 class Certification(_Strict):
     """A vendor certification or attestation with its validity."""
 
-    name: Literal["iso27001", "soc2_type2", "soc2_type1", "hitrust", "hipaa_attestation", "fedramp", "iso42001", "pci_dss"]
+    name: Literal[
+        "iso27001",
+        "soc2_type2",
+        "soc2_type1",
+        "hitrust",
+        "hipaa_attestation",
+        "fedramp",
+        "iso42001",
+        "pci_dss",
+    ]
     expires: _dt.date | None = None
     evidence: str | None = None
 
@@ -233,7 +246,9 @@ class Element(_Strict):
         default_factory=list, description="Data ids a model was trained or fine-tuned on."
     )
     provider: str | None = Field(default=None, description="Id of the vendor element hosting it.")
-    code: list[str] = Field(default_factory=list, description="Repo paths or globs implementing it.")
+    code: list[str] = Field(
+        default_factory=list, description="Repo paths or globs implementing it."
+    )
     tags: list[str] = Field(default_factory=list)
     # AI-specific facts that rules read. All optional; rules treat absence as unknown/false.
     internet_facing: bool | None = Field(default=None, description="Reachable from the internet.")
@@ -248,13 +263,21 @@ class Element(_Strict):
         description="What an agent or tool can do: read, write, delete, send_email, "
         "execute_code, shell, sql, browse, payments, http, file_system, deploy.",
     )
-    interpreter: Literal["sql", "shell", "python", "javascript", "html", "browser", "template", "markdown"] | None = Field(
-        default=None, description="The element interprets its input as code of this kind."
+    interpreter: (
+        Literal["sql", "shell", "python", "javascript", "html", "browser", "template", "markdown"]
+        | None
+    ) = Field(default=None, description="The element interprets its input as code of this kind.")
+    autonomous: bool | None = Field(
+        default=None, description="Agent acts without a human per step."
     )
-    autonomous: bool | None = Field(default=None, description="Agent acts without a human per step.")
-    mcp: bool | None = Field(default=None, description="A tool served over the Model Context Protocol.")
+    mcp: bool | None = Field(
+        default=None, description="A tool served over the Model Context Protocol."
+    )
     transport: Literal["stdio", "http", "sse", "streamable_http", "websocket"] | None = None
-    content: Literal["web", "email", "ticket", "upload", "document", "chat", "code", "api", "social"] | None = None
+    content: (
+        Literal["web", "email", "ticket", "upload", "document", "chat", "code", "api", "social"]
+        | None
+    ) = None
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None
     vendor: VendorProfile | None = Field(default=None, description="Vendor facts (kind vendor).")
@@ -342,7 +365,8 @@ class ModelInfo(_Strict):
     description: str | None = None
     version: str | None = None
     controls: list[ControlRef] = Field(
-        default_factory=list, description="Process controls that apply to the whole system.")
+        default_factory=list, description="Process controls that apply to the whole system."
+    )
 
 
 class SystemModel(_Strict):

@@ -52,12 +52,20 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
             if not item.id:
                 item.id = slugify(item.name)
             elif not valid_id(item.id):
-                err(item.location, f"{what} id {item.id!r} is not a valid id "
-                    "(lowercase letters, digits, '-', '_', '.')", "id")
+                err(
+                    item.location,
+                    f"{what} id {item.id!r} is not a valid id "
+                    "(lowercase letters, digits, '-', '_', '.')",
+                    "id",
+                )
             if item.id in by_id:
                 first = by_id[item.id].location
-                err(item.location, f"duplicate {what} id {item.id!r} "
-                    f"(first declared at {first or 'unknown'}); give one an explicit id=", "id")
+                err(
+                    item.location,
+                    f"duplicate {what} id {item.id!r} "
+                    f"(first declared at {first or 'unknown'}); give one an explicit id=",
+                    "id",
+                )
             else:
                 by_id[item.id] = item
         return by_id
@@ -76,11 +84,19 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
         return names
 
     b_names, d_names, e_names = (
-        resolver(boundaries, "boundary"), resolver(data, "data"), resolver(elements, "element"),
+        resolver(boundaries, "boundary"),
+        resolver(data, "data"),
+        resolver(elements, "element"),
     )
 
-    def resolve(ref: str, by_id: dict[str, T], names: dict[str, str], what: str,
-                loc: Location | None, field: str) -> str | None:
+    def resolve(
+        ref: str,
+        by_id: dict[str, T],
+        names: dict[str, str],
+        what: str,
+        loc: Location | None,
+        field: str,
+    ) -> str | None:
         if ref in by_id:
             return ref
         if ref in names:
@@ -90,15 +106,23 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
         err(loc, f"unknown {what} {ref!r}{suggest(ref, by_id)}", field)
         return None
 
-    def resolve_list(refs: list[str], by_id: dict[str, T], names: dict[str, str], what: str,
-                     loc: Location | None, field: str) -> list[str]:
+    def resolve_list(
+        refs: list[str],
+        by_id: dict[str, T],
+        names: dict[str, str],
+        what: str,
+        loc: Location | None,
+        field: str,
+    ) -> list[str]:
         out = [r for r in (resolve(x, by_id, names, what, loc, field) for x in refs) if r]
         return sorted(set(out), key=out.index)
 
     # Boundaries: parents exist and form no cycle.
     for b in model.boundaries:
         if b.parent is not None:
-            b.parent = resolve(b.parent, boundaries, b_names, "parent boundary", b.location, "parent")
+            b.parent = resolve(
+                b.parent, boundaries, b_names, "parent boundary", b.location, "parent"
+            )
             if b.parent == b.id:
                 err(b.location, f"boundary {b.id!r} is its own parent", "parent")
                 b.parent = None
@@ -130,32 +154,59 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
     vendor_ids = {e.id for e in model.elements if e.kind is Kind.VENDOR}
     for el in model.elements:
         if el.boundary is not None:
-            el.boundary = resolve(el.boundary, boundaries, b_names, "boundary", el.location, "boundary")
+            el.boundary = resolve(
+                el.boundary, boundaries, b_names, "boundary", el.location, "boundary"
+            )
         el.stores = resolve_list(el.stores, data, d_names, "data", el.location, "stores")
         el.processes = resolve_list(el.processes, data, d_names, "data", el.location, "processes")
-        el.trained_on = resolve_list(el.trained_on, data, d_names, "data", el.location, "trained_on")
+        el.trained_on = resolve_list(
+            el.trained_on, data, d_names, "data", el.location, "trained_on"
+        )
         if el.provider is not None:
-            el.provider = resolve(el.provider, elements, e_names, "provider", el.location, "provider")
+            el.provider = resolve(
+                el.provider, elements, e_names, "provider", el.location, "provider"
+            )
             if el.provider is not None and el.provider not in vendor_ids:
-                err(el.location, f"provider {el.provider!r} is not an element of kind 'vendor'",
-                    "provider")
+                err(
+                    el.location,
+                    f"provider {el.provider!r} is not an element of kind 'vendor'",
+                    "provider",
+                )
             if el.provider == el.id:
                 err(el.location, "an element cannot be its own provider", "provider")
         if el.vendor is not None:
-            subs = resolve_list(el.vendor.subprocessors, elements, e_names, "sub-processor",
-                                el.location, "vendor.subprocessors")
+            subs = resolve_list(
+                el.vendor.subprocessors,
+                elements,
+                e_names,
+                "sub-processor",
+                el.location,
+                "vendor.subprocessors",
+            )
             for s in subs:
                 if s not in vendor_ids:
-                    err(el.location, f"sub-processor {s!r} is not an element of kind 'vendor'",
-                        "vendor.subprocessors")
+                    err(
+                        el.location,
+                        f"sub-processor {s!r} is not an element of kind 'vendor'",
+                        "vendor.subprocessors",
+                    )
                 if s == el.id:
-                    err(el.location, "a vendor cannot be its own sub-processor",
-                        "vendor.subprocessors")
+                    err(
+                        el.location,
+                        "a vendor cannot be its own sub-processor",
+                        "vendor.subprocessors",
+                    )
             el.vendor.subprocessors = subs
             if el.vendor.baa is not None:
                 el.vendor.baa.services = [
-                    s if s == "*" else (resolve(s, elements, e_names, "BAA service", el.location,
-                                                "vendor.baa.services") or s)
+                    s
+                    if s == "*"
+                    else (
+                        resolve(
+                            s, elements, e_names, "BAA service", el.location, "vendor.baa.services"
+                        )
+                        or s
+                    )
                     for s in el.vendor.baa.services
                 ]
         check_controls(el.controls, el.location)
@@ -168,8 +219,11 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
             continue
         fl.source, fl.target = src, dst
         if src == dst:
-            err(fl.location, f"flow from {src!r} to itself; model the internal step as its own "
-                "element", "to")
+            err(
+                fl.location,
+                f"flow from {src!r} to itself; model the internal step as its own element",
+                "to",
+            )
         fl.data = resolve_list(fl.data, data, d_names, "data", fl.location, "data")
         if not fl.id:
             base = f"{src}--{dst}" + (f"--{slugify(fl.name)}" if fl.name else "")
