@@ -18,8 +18,9 @@ def test_every_rule_has_both_fixtures() -> None:
     assert not missing, f"rules without a positive and a negative fixture: {missing}"
 
 
-@pytest.mark.parametrize(("rule_id", "kind", "path"), _CASES,
-                         ids=[f"{r}-{k}-{p.stem}" for r, k, p in _CASES])
+@pytest.mark.parametrize(
+    ("rule_id", "kind", "path"), _CASES, ids=[f"{r}-{k}-{p.stem}" for r, k, p in _CASES]
+)
 def test_fixture(rule_id: str, kind: str, path) -> None:  # type: ignore[no-untyped-def]
     lr = _LIB.rule(rule_id)
     open_ids = run_fixture(lr, path, _LIB)

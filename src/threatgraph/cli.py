@@ -32,10 +32,10 @@ def _command_modules() -> dict[str, str]:
 class LazyGroup(click.Group):
     """A group whose subcommands are modules imported on demand."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
+    def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_command_modules())
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: D102
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         mod = _command_modules().get(cmd_name)
         if mod is None:
             return None
@@ -76,8 +76,11 @@ def _excepthook_guard() -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             click.echo("interrupted", err=True)
             sys.exit(130)
-        click.echo(f"internal error: {exc_type.__name__}: {exc} "
-                   "(set THREATGRAPH_DEBUG=1 for the traceback; please report it)", err=True)
+        click.echo(
+            f"internal error: {exc_type.__name__}: {exc} "
+            "(set THREATGRAPH_DEBUG=1 for the traceback; please report it)",
+            err=True,
+        )
         sys.exit(2)
 
     sys.excepthook = hook

@@ -48,9 +48,15 @@ def analyse(loaded: LoadedModel, lib: Library, as_of: date) -> ModelResult:
     return ModelResult(loaded, g, findings, notices)
 
 
-def run(paths: Sequence[str | Path], *, fail_on: str = "high", rule_dirs: Sequence[str] = (),
-        disabled: dict[str, str] | None = None, as_of: date | None = None,
-        library: Library | None = None) -> Run:
+def run(
+    paths: Sequence[str | Path],
+    *,
+    fail_on: str = "high",
+    rule_dirs: Sequence[str] = (),
+    disabled: dict[str, str] | None = None,
+    as_of: date | None = None,
+    library: Library | None = None,
+) -> Run:
     """The whole check pipeline for some paths."""
     lib = library or load_library(rule_dirs, disabled)
     day = as_of or date.today()

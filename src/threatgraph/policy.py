@@ -40,8 +40,9 @@ class Verdict:
         return EXIT_CLEAN
 
 
-def apply_decisions(findings: Sequence[Finding], decisions: Iterable[Decision],
-                    today: date) -> list[Notice]:
+def apply_decisions(
+    findings: Sequence[Finding], decisions: Iterable[Decision], today: date
+) -> list[Notice]:
     """Set finding status from decisions; expired acceptances re-open their finding.
 
     Returns notices: expired acceptances and decisions that match no finding.
@@ -52,16 +53,27 @@ def apply_decisions(findings: Sequence[Finding], decisions: Iterable[Decision],
         where = str(d.location) if d.location else ""
         f = by_id.get(d.finding)
         if f is None:
-            notices.append(Notice("warning", f"decision for {d.finding!r} matches no finding "
-                                  "(fixed, renamed, or a typo?)", where))
+            notices.append(
+                Notice(
+                    "warning",
+                    f"decision for {d.finding!r} matches no finding (fixed, renamed, or a typo?)",
+                    where,
+                )
+            )
             continue
         f.decision = d
         if d.status == "accepted":
             if d.expires is not None and d.expires < today:
                 f.status = "open"
                 f.notes.append(f"acceptance by {d.owner} expired on {d.expires.isoformat()}")
-                notices.append(Notice("warning", f"acceptance of {d.finding} expired on "
-                                      f"{d.expires.isoformat()}: the finding is open again", where))
+                notices.append(
+                    Notice(
+                        "warning",
+                        f"acceptance of {d.finding} expired on "
+                        f"{d.expires.isoformat()}: the finding is open again",
+                        where,
+                    )
+                )
             else:
                 f.status = "accepted"
         elif d.status == "false_positive":

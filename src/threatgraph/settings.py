@@ -84,8 +84,11 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         prefix = ""
     if not isinstance(section, dict):
         raise InputError.single(file, 0, f"[{prefix}] must be a table")
-    header_line = next((i for i, line in enumerate(text.splitlines(), 1)
-                        if line.strip() == f"[{prefix}]"), 0) if prefix else 0
+    header_line = (
+        next((i for i, line in enumerate(text.splitlines(), 1) if line.strip() == f"[{prefix}]"), 0)
+        if prefix
+        else 0
+    )
     try:
         settings = Settings.model_validate(section)
     except ValidationError as exc:
@@ -93,8 +96,14 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         for e in exc.errors():
             key = ".".join(str(p) for p in e["loc"])
             msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-            line = next((i for i, ln in enumerate(text.splitlines(), 1)
-                         if ln.strip().startswith(str(e["loc"][0]))), header_line)
+            line = next(
+                (
+                    i
+                    for i, ln in enumerate(text.splitlines(), 1)
+                    if ln.strip().startswith(str(e["loc"][0]))
+                ),
+                header_line,
+            )
             problems.append(Problem(file, line, msg, f"{prefix}.{key}".strip(".")))
         raise InputError(problems) from None
     settings.source = file

@@ -35,16 +35,33 @@ def input_errors_exit_2(fn: F) -> F:
 
 def common_options(fn: F) -> F:
     """--config, --rules, --disable, --as-of."""
-    fn = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Config file (default: [tool.threatgraph] in the nearest "
-                           "pyproject.toml, or .threatgraph.toml).")(fn)
-    fn = click.option("--rules", "rule_dirs", multiple=True,
-                      type=click.Path(file_okay=False, path_type=Path),
-                      help="Extra rule directory (repeatable).")(fn)
-    fn = click.option("--disable", "disabled", multiple=True, metavar="RULE=REASON",
-                      help="Disable a rule, with the reason that reports will show.")(fn)
-    fn = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
-                      help="Evaluate expiries and reviews as of this date (default: today).")(fn)
+    fn = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Config file (default: [tool.threatgraph] in the nearest "
+        "pyproject.toml, or .threatgraph.toml).",
+    )(fn)
+    fn = click.option(
+        "--rules",
+        "rule_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Extra rule directory (repeatable).",
+    )(fn)
+    fn = click.option(
+        "--disable",
+        "disabled",
+        multiple=True,
+        metavar="RULE=REASON",
+        help="Disable a rule, with the reason that reports will show.",
+    )(fn)
+    fn = click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Evaluate expiries and reviews as of this date (default: today).",
+    )(fn)
     return fn
 
 
@@ -72,8 +89,9 @@ def rel_to_config(settings: Settings, paths: Sequence[str]) -> list[str]:
     return [str(p) if Path(p).is_absolute() else str(root / p) for p in paths]
 
 
-def resolve_run_options(settings: Settings, rule_dirs: Sequence[Path], disabled: Sequence[str],
-                        as_of: Any) -> tuple[list[str], dict[str, str], date | None]:
+def resolve_run_options(
+    settings: Settings, rule_dirs: Sequence[Path], disabled: Sequence[str], as_of: Any
+) -> tuple[list[str], dict[str, str], date | None]:
     """Merge CLI flags over config values."""
     dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]
     dis = dict(settings.disable)

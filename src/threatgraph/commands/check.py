@@ -21,18 +21,35 @@ from threatgraph.formats.common import display_path, summary
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--fail-on", type=SEVERITY_CHOICE, default=None,
-              help="Lowest severity of an open finding that fails the run (default: high).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the JSON or text here (atomically) instead of stdout.")
+@click.option(
+    "--fail-on",
+    type=SEVERITY_CHOICE,
+    default=None,
+    help="Lowest severity of an open finding that fails the run (default: high).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON or text here (atomically) instead of stdout.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary line.")
 @common_options
 @input_errors_exit_2
-def command(paths: tuple[str, ...], fail_on: str | None, fmt: str, output: Path | None,
-            quiet: bool, config_path: Path | None, rule_dirs: tuple[Path, ...],
-            disabled: tuple[str, ...], as_of: Any) -> None:
+def command(
+    paths: tuple[str, ...],
+    fail_on: str | None,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
     """Check model files or directories (PATH...) for AI threats.
 
     Prints one line per open finding as file:line: RULE-ID severity title (element).
@@ -42,8 +59,9 @@ def command(paths: tuple[str, ...], fail_on: str | None, fmt: str, output: Path 
     settings = settings_for(config_path)
     dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
     gate_sev = (fail_on or settings.fail_on).lower()
-    result = run(model_paths(settings, paths), fail_on=gate_sev, rule_dirs=dirs, disabled=dis,
-                 as_of=day)
+    result = run(
+        model_paths(settings, paths), fail_on=gate_sev, rule_dirs=dirs, disabled=dis, as_of=day
+    )
     if fmt == "json":
         from threatgraph.formats import jsonout
 
@@ -73,8 +91,10 @@ def render_text(result: Any, quiet: bool = False) -> str:
             if f.status != "open":
                 continue
             el = _element_name(result, f)
-            lines.append(f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} "
-                         f"{f.severity} {f.rule.title} ({el})")
+            lines.append(
+                f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} "
+                f"{f.severity} {f.rule.title} ({el})"
+            )
             missing = ", ".join(f.missing)
             if missing:
                 lines.append(f"    missing: {missing}")
@@ -88,9 +108,11 @@ def render_text(result: Any, quiet: bool = False) -> str:
                 extra = f" by {d.owner}" if d.owner else ""
                 if d.expires:
                     extra += f" until {d.expires.isoformat()}"
-            lines.append(f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} "
-                         f"{f.severity} {f.status.replace('_', ' ')}{extra}: {f.rule.title} "
-                         f"({_element_name(result, f)})")
+            lines.append(
+                f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} "
+                f"{f.severity} {f.status.replace('_', ' ')}{extra}: {f.rule.title} "
+                f"({_element_name(result, f)})"
+            )
     s = summary(findings)
     st, sev = s["by_status"], s["open_by_severity"]
     models = len(result.results)
@@ -98,14 +120,18 @@ def render_text(result: Any, quiet: bool = False) -> str:
     lines.append(
         f"{models} model{'s' if models != 1 else ''}, {len(lib.active)} rules: "
         f"{st['open']} open ({sev_txt}), {st['mitigated']} mitigated, {st['accepted']} accepted, "
-        f"{st['false_positive']} false positive.")
+        f"{st['false_positive']} false positive."
+    )
     failing = len(result.verdict.failing)
     if lib.disabled:
-        lines.append("disabled rules: " + "; ".join(f"{k} ({v})"
-                                                  for k, v in sorted(lib.disabled.items())))
+        lines.append(
+            "disabled rules: " + "; ".join(f"{k} ({v})" for k, v in sorted(lib.disabled.items()))
+        )
     if failing:
-        lines.append(f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
-                     f"'{result.verdict.fail_on}'.")
+        lines.append(
+            f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
+            f"'{result.verdict.fail_on}'."
+        )
     else:
         lines.append(f"PASS: no open findings at or above '{result.verdict.fail_on}'.")
     return "\n".join(lines) + "\n"

@@ -30,9 +30,15 @@ def list_(fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> Non
         for m in lr.rule.mitigations:
             used.setdefault(m.control, []).append(lr.rule.id)
     if fmt == "json":
-        click.echo(json.dumps([
-            {**c.model_dump(mode="json"), "mitigates": sorted(used.get(c.id, []))}
-            for c in sorted(lib.controls.values(), key=lambda c: c.id)], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {**c.model_dump(mode="json"), "mitigates": sorted(used.get(c.id, []))}
+                    for c in sorted(lib.controls.values(), key=lambda c: c.id)
+                ],
+                indent=2,
+            )
+        )
         return
     for c in sorted(lib.controls.values(), key=lambda c: c.id):
         click.echo(f"{c.id:<40} {c.category:<15} {c.title}  ({len(used.get(c.id, []))} rules)")
@@ -53,8 +59,9 @@ def show(control_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Pat
     if c is None:
         click.echo(f"error: no control {control_id!r}{suggest(control_id, lib.controls)}", err=True)
         sys.exit(2)
-    rules = sorted(lr.rule.id for lr in lib.rules
-                   if any(m.control == c.id for m in lr.rule.mitigations))
+    rules = sorted(
+        lr.rule.id for lr in lib.rules if any(m.control == c.id for m in lr.rule.mitigations)
+    )
     if fmt == "json":
         click.echo(json.dumps({**c.model_dump(mode="json"), "mitigates": rules}, indent=2))
         return

@@ -16,19 +16,25 @@ def _library(config_path: Path | None, rule_dirs: tuple[str, ...]) -> Any:
     from threatgraph.engine.library import load_library
 
     settings = settings_for(config_path)
-    return load_library(rel_to_config(settings, settings.rules) + list(rule_dirs),
-                        settings.disable)
+    return load_library(rel_to_config(settings, settings.rules) + list(rule_dirs), settings.disable)
 
 
 def rule_summary(lr: Any, lib: Any) -> dict[str, Any]:
     """A rule as JSON (for list)."""
     r = lr.rule
-    return {"id": r.id, "title": r.title, "family": r.family, "severity": r.severity,
-            "likelihood": r.likelihood, "stride": list(r.stride), "match": r.match.mode,
-            "references": list(r.references),
-            "mitigations": [m.control for m in r.mitigations],
-            "builtin": lr.builtin,
-            "disabled": lib.disabled.get(r.id)}
+    return {
+        "id": r.id,
+        "title": r.title,
+        "family": r.family,
+        "severity": r.severity,
+        "likelihood": r.likelihood,
+        "stride": list(r.stride),
+        "match": r.match.mode,
+        "references": list(r.references),
+        "mitigations": [m.control for m in r.mitigations],
+        "builtin": lr.builtin,
+        "disabled": lib.disabled.get(r.id),
+    }
 
 
 def rule_detail(lr: Any, lib: Any) -> dict[str, Any]:
@@ -37,27 +43,45 @@ def rule_detail(lr: Any, lib: Any) -> dict[str, Any]:
 
     r = lr.rule
     out = rule_summary(lr, lib)
-    out.update({
-        "description": r.description, "detection": r.detection,
-        "false_positives": r.false_positives, "attack": list(r.attack),
-        "mitigations": [{"control": m.control, "title": getattr(lib.controls.get(m.control),
-                                                                 "title", None),
-                         "at": list(m.at) if m.at else None, "why": m.why}
-                        for m in r.mitigations],
-        "mitigated_when": r.mitigated_when,
-        "reference_urls": {ref: u for ref in r.references
-                           if (u := reference_url(ref, lib.references))},
-        "match_spec": r.match.model_dump(mode="json", by_alias=True, exclude_none=True),
-        "fixtures": {"positive": [p.name for p in lr.positives],
-                     "negative": [p.name for p in lr.negatives]},
-    })
+    out.update(
+        {
+            "description": r.description,
+            "detection": r.detection,
+            "false_positives": r.false_positives,
+            "attack": list(r.attack),
+            "mitigations": [
+                {
+                    "control": m.control,
+                    "title": getattr(lib.controls.get(m.control), "title", None),
+                    "at": list(m.at) if m.at else None,
+                    "why": m.why,
+                }
+                for m in r.mitigations
+            ],
+            "mitigated_when": r.mitigated_when,
+            "reference_urls": {
+                ref: u for ref in r.references if (u := reference_url(ref, lib.references))
+            },
+            "match_spec": r.match.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "fixtures": {
+                "positive": [p.name for p in lr.positives],
+                "negative": [p.name for p in lr.negatives],
+            },
+        }
+    )
     return out
 
 
-_rules_opt = click.option("--rules", "rule_dirs", multiple=True,
-                          type=click.Path(file_okay=False), help="Extra rule directory.")
-_config_opt = click.option("--config", "config_path",
-                           type=click.Path(dir_okay=False, path_type=Path))
+_rules_opt = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra rule directory.",
+)
+_config_opt = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path)
+)
 
 
 @click.group()
@@ -71,8 +95,9 @@ def command() -> None:
 @_rules_opt
 @_config_opt
 @input_errors_exit_2
-def list_(fmt: str, family: str | None, rule_dirs: tuple[str, ...],
-          config_path: Path | None) -> None:
+def list_(
+    fmt: str, family: str | None, rule_dirs: tuple[str, ...], config_path: Path | None
+) -> None:
     """List threat rules."""
     lib = _library(config_path, rule_dirs)
     rules = [lr for lr in lib.rules if family is None or lr.rule.family == family]
@@ -100,8 +125,10 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path |
     try:
         lr = lib.rule(rule_id.upper())
     except KeyError:
-        click.echo(f"error: no rule {rule_id!r}{suggest(rule_id.upper(), [r.rule.id for r in lib.rules])}",
-                   err=True)
+        click.echo(
+            f"error: no rule {rule_id!r}{suggest(rule_id.upper(), [r.rule.id for r in lib.rules])}",
+            err=True,
+        )
         sys.exit(2)
     d = rule_detail(lr, lib)
     if fmt == "json":
@@ -109,14 +136,18 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path |
         return
     r = lr.rule
     click.echo(f"{r.id}: {r.title}\n")
-    click.echo(f"family {r.family} · severity {r.severity} · likelihood {r.likelihood} · "
-               f"STRIDE {', '.join(r.stride)} · matches {r.match.mode}\n")
+    click.echo(
+        f"family {r.family} · severity {r.severity} · likelihood {r.likelihood} · "
+        f"STRIDE {', '.join(r.stride)} · matches {r.match.mode}\n"
+    )
     click.echo(r.description.strip() + "\n")
     click.echo("Detection: " + r.detection.strip())
     click.echo("Known false positives: " + r.false_positives.strip() + "\n")
     click.echo("Mitigations:")
     for m in d["mitigations"]:
-        click.echo(f"  - {m['control']}: {m['title'] or ''}" + (f" ({m['why']})" if m["why"] else ""))
+        click.echo(
+            f"  - {m['control']}: {m['title'] or ''}" + (f" ({m['why']})" if m["why"] else "")
+        )
     click.echo("References:")
     for ref in r.references:
         url = d["reference_urls"].get(ref)

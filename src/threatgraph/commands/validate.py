@@ -13,8 +13,13 @@ from threatgraph.formats.common import display_path
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Extra rule directory whose controls catalogue to accept.")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra rule directory whose controls catalogue to accept.",
+)
 @input_errors_exit_2
 def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[str, ...]) -> None:
     """Validate model files (syntax, schema, references, controls). Exit 0 or 2."""
@@ -27,5 +32,7 @@ def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[s
     models = load_paths(model_paths(settings, paths), lib.controls.keys())
     for lm in models:
         m = lm.model
-        click.echo(f"{display_path(str(lm.path))}: ok: {m.model.name} ({len(m.elements)} "
-                   f"elements, {len(m.flows)} flows, {len(m.boundaries)} boundaries)")
+        click.echo(
+            f"{display_path(str(lm.path))}: ok: {m.model.name} ({len(m.elements)} "
+            f"elements, {len(m.flows)} flows, {len(m.boundaries)} boundaries)"
+        )

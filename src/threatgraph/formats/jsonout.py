@@ -34,8 +34,12 @@ def finding_dict(f: Finding, refs: dict[str, Any], base: Path | None = None) -> 
         "explanation": f.explanation,
         "stride": list(r.stride),
         "mitigations": [
-            {"control": c.control, "present": c.present, "where": list(c.where),
-             "places": list(c.places)}
+            {
+                "control": c.control,
+                "present": c.present,
+                "where": list(c.where),
+                "places": list(c.places),
+            }
             for c in f.checklist
         ],
         "references": list(r.references),
@@ -45,7 +49,10 @@ def finding_dict(f: Finding, refs: dict[str, Any], base: Path | None = None) -> 
     if f.decision is not None:
         d = f.decision
         out["decision"] = {
-            "status": d.status, "reason": d.reason, "owner": d.owner, "ticket": d.ticket,
+            "status": d.status,
+            "reason": d.reason,
+            "owner": d.owner,
+            "ticket": d.ticket,
             "expires": d.expires.isoformat() if d.expires else None,
             "evidence": list(d.evidence),
         }
@@ -58,8 +65,11 @@ def document(results: list[Any], run: Any, base: Path | None = None) -> dict[str
     findings = [f for r in results for f in r.findings]
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "threatgraph", "version": __version__,
-                 "library_version": run.library.version},
+        "tool": {
+            "name": "threatgraph",
+            "version": __version__,
+            "library_version": run.library.version,
+        },
         "as_of": run.as_of.isoformat(),
         "gate": run.verdict.fail_on,
         "summary": summary(findings),
@@ -75,8 +85,11 @@ def document(results: list[Any], run: Any, base: Path | None = None) -> dict[str
             for r in results
         ],
         "findings": [finding_dict(f, refs, base) for r in results for f in r.findings],
-        "notices": [{"level": n.level, "message": n.message, "location": n.location}
-                    for r in results for n in r.notices],
+        "notices": [
+            {"level": n.level, "message": n.message, "location": n.location}
+            for r in results
+            for n in r.notices
+        ],
     }
 
 

@@ -43,23 +43,47 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.aliases = 0
-        self.nodes = 0
+        self.nodes = 0  # nodes as if every alias were expanded in place
+        self.sizes: dict[int, int] = {}
+
+
+class _Refused(Exception):
+    """A document refused for its shape, at a line."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any]) -> Any:
+    line = node.start_mark.line + 1
     if depth > MAX_DEPTH:
-        raise yaml.YAMLError(f"line {node.start_mark.line + 1}: nesting deeper than {MAX_DEPTH}")
+        raise _Refused(line, f"nesting deeper than {MAX_DEPTH} levels")
     if id(node) in seen:  # an alias: shared, but each use could multiply the data later on
         loader.aliases += 1
         if loader.aliases > MAX_ALIASES:
-            raise yaml.YAMLError(
-                f"line {node.start_mark.line + 1}: more than {MAX_ALIASES} alias uses; "
-                "refusing a document that may expand without bound"
+            raise _Refused(
+                line,
+                f"more than {MAX_ALIASES} alias uses; refusing a document that may expand "
+                "without bound",
             )
+        loader.nodes += loader.sizes.get(id(node), 1)
+        if loader.nodes > MAX_NODES:
+            raise _Refused(line, f"aliases expand to more than {MAX_NODES} nodes")
         return seen[id(node)]
+    before = loader.nodes
     loader.nodes += 1
     if loader.nodes > MAX_NODES:
-        raise yaml.YAMLError(f"more than {MAX_NODES} nodes in one document")
+        raise _Refused(line, f"more than {MAX_NODES} nodes in one document")
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (
+        _MAP_TAG,
+        _SEQ_TAG,
+    ):
+        raise _Refused(line, f"unsupported tag {node.tag!r} (only plain YAML is accepted)")
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out = LineDict()
@@ -67,14 +91,16 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         out.key_lines = {}
         for key_node, value_node in node.value:
             key = _to_python(key_node, loader, depth + 1, seen)
+            kline = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: unsupported key type")
+                raise _Refused(kline, "unsupported key type")
             skey = str(key) if not isinstance(key, str) else key
             if skey in out:
-                raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: duplicate key {skey!r}")
+                raise _Refused(kline, f"duplicate key {skey!r}")
             out[skey] = _to_python(value_node, loader, depth + 1, seen)
             out.key_lines[skey] = key_node.start_mark.line + 1
         seen[id(node)] = out
+        loader.sizes[id(node)] = loader.nodes - before
         return out
     if isinstance(node, yaml.SequenceNode):
         seq = LineList()
@@ -84,6 +110,7 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
             seq.append(_to_python(item, loader, depth + 1, seen))
             seq.item_lines.append(item.start_mark.line + 1)
         seen[id(node)] = seq
+        loader.sizes[id(node)] = loader.nodes - before
         return seq
     return loader.construct_object(node, deep=True)
 
@@ -101,6 +128,8 @@ def parse_text(text: str, file: str) -> Any:
         line = mark.line + 1 if mark else 0
         msg = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise InputError.single(file, line, f"invalid YAML: {msg}") from None
+    except _Refused as exc:
+        raise InputError.single(file, exc.line, f"invalid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         raise InputError.single(file, 0, f"invalid YAML: {exc}") from None
     except RecursionError:

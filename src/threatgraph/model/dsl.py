@@ -36,6 +36,7 @@ from threatgraph.model.schema import (
     ModelInfo,
     SystemModel,
 )
+from threatgraph.model.validate import suggest
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])
 
@@ -398,7 +399,11 @@ class Model:
             except ValidationError as exc:
                 for e in exc.errors():
                     field = ".".join(str(p) for p in e["loc"]) or None
-                    problems.append(Problem(loc.file, loc.line, e["msg"], field))
+                    msg = e["msg"]
+                    if e["type"] == "extra_forbidden" and len(e["loc"]) == 1:
+                        name = str(e["loc"][0])
+                        msg = f"unknown argument {name!r}{suggest(name, cls.model_fields)}"
+                    problems.append(Problem(loc.file, loc.line, msg, field))
                 return None
 
         boundaries = [make(Boundary, r) for r in self._boundaries]

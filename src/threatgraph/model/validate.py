@@ -226,15 +226,20 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
             )
         fl.data = resolve_list(fl.data, data, d_names, "data", fl.location, "data")
         if not fl.id:
-            base = f"{src}--{dst}" + (f"--{slugify(fl.name)}" if fl.name else "")
-            fid, n = base, 2
-            while fid in flow_ids:
-                fid, n = f"{base}-{n}", n + 1
-            fl.id = fid
+            fl.id = f"{src}--{dst}" + (f"--{slugify(fl.name)}" if fl.name else "")
+            if fl.id in flow_ids:
+                err(
+                    fl.location,
+                    f"duplicate flow {fl.id!r} (same source, target and name); "
+                    "give the flows distinct names or explicit ids",
+                    "name",
+                )
+                continue
         elif not valid_id(fl.id):
             err(fl.location, f"flow id {fl.id!r} is not a valid id", "id")
         if fl.id in flow_ids:
             err(fl.location, f"duplicate flow id {fl.id!r}", "id")
+            continue
         flow_ids[fl.id] = fl
         check_controls(fl.controls, fl.location)
 

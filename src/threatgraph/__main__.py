@@ -1,0 +1,5 @@
+"""``python -m threatgraph``."""
+
+from threatgraph.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""Test helpers: build models and one-rule libraries from plain dicts."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from threatgraph import graph as graph_mod
+from threatgraph.engine.evaluate import evaluate
+from threatgraph.engine.findings import Finding
+from threatgraph.engine.library import Library, LoadedRule, load_library
+from threatgraph.engine.rules import Rule
+from threatgraph.load.declarative import parse_model
+from threatgraph.model.schema import SystemModel
+from threatgraph.model.validate import finalize
+
+_BUILTIN = load_library()
+
+
+def model(doc: dict[str, Any], check_controls: bool = True) -> SystemModel:
+    """A finalized model from a YAML-shaped dict."""
+    doc = {"threatgraph": 1, **doc}
+    doc.setdefault("model", {"name": "Test"})
+    return finalize(
+        parse_model(doc, "test.yaml"), _BUILTIN.controls.keys() if check_controls else None
+    )
+
+
+def rule(
+    match: dict[str, Any], mitigations: list[dict[str, Any]] | None = None, **extra: Any
+) -> Rule:
+    """A valid rule around a match block."""
+    body: dict[str, Any] = {
+        "id": "TG-TEST-001",
+        "title": "A test rule",
+        "family": "test",
+        "description": "A rule used by the engine tests to exercise one predicate at a time.",
+        "severity": "high",
+        "likelihood": "medium",
+        "stride": ["tampering"],
+        "references": ["owasp-llm:LLM01@2025"],
+        "mitigations": mitigations or [{"control": "guardrail.input_filter"}],
+        "match": match,
+        "detection": "Matches what the test says it matches.",
+        "false_positives": "None; it is a test.",
+    }
+    body.update(extra)
+    return Rule.model_validate(body)
+
+
+def library(*rules: Rule, predicates: dict[str, Any] | None = None) -> Library:
+    """A library holding only these rules (and the built-in controls and predicates)."""
+    return Library(
+        rules=[LoadedRule(rule=r, path=Path(f"{r.id}.yaml"), builtin=False) for r in rules],
+        controls=_BUILTIN.controls,
+        references=_BUILTIN.references,
+        predicates=dict(_BUILTIN.predicates),
+        roots=[],
+    )
+
+
+def findings(m: SystemModel, *rules: Rule, as_of: date | None = None) -> list[Finding]:
+    """Evaluate rules against a model."""
+    return evaluate(graph_mod.build(m), library(*rules), as_of or date(2026, 6, 1))
+
+
+def ids(fs: list[Finding]) -> list[str]:
+    """Finding ids, sorted."""
+    return sorted(f.id for f in fs)
+
+
+def write_yaml(path: Path, doc: dict[str, Any]) -> Path:
+    """Write a YAML model file."""
+    path.write_text(yaml.safe_dump({"threatgraph": 1, **doc}, sort_keys=False))
+    return path

@@ -1,0 +1,318 @@
+"""The rule engine: every predicate kind, mitigation places, status, ids and ordering."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from helpers import findings, ids, model, rule
+from pydantic import ValidationError
+
+from threatgraph.engine.rules import Rule
+
+RAG = {
+    "boundaries": [
+        {"name": "Internet", "trust": "untrusted"},
+        {"name": "Corp", "trust": "internal"},
+        {"name": "Vendor cloud", "trust": "third_party"},
+    ],
+    "data": [
+        {"name": "Notes", "classification": "phi"},
+        {"name": "Docs", "classification": "internal"},
+    ],
+    "elements": [
+        {"kind": "actor", "name": "User", "boundary": "internet"},
+        {"kind": "external_content", "name": "Web", "content": "web"},
+        {"kind": "process", "name": "Crawler", "boundary": "corp"},
+        {"kind": "vector_store", "name": "Index", "boundary": "corp", "stores": ["docs"]},
+        {"kind": "guardrail", "name": "Shield", "boundary": "corp"},
+        {
+            "kind": "app",
+            "name": "App",
+            "boundary": "corp",
+            "processes": ["notes"],
+            "internet_facing": True,
+        },
+        {"kind": "vendor", "name": "Acme", "boundary": "vendor-cloud"},
+        {"kind": "llm", "name": "LLM", "boundary": "vendor-cloud", "provider": "acme"},
+        {"kind": "tool", "name": "Mailer", "boundary": "corp", "capabilities": ["send_email"]},
+    ],
+    "flows": [
+        {"from": "user", "to": "app", "name": "question", "protocol": "https"},
+        {"from": "web", "to": "crawler", "name": "pages"},
+        {"from": "crawler", "to": "index", "name": "chunks"},
+        {"from": "index", "to": "app", "name": "passages"},
+        {"from": "app", "to": "llm", "name": "prompt", "data": ["notes"], "protocol": "http"},
+        {"from": "llm", "to": "app", "name": "answer"},
+        {"from": "app", "to": "mailer", "name": "send"},
+    ],
+}
+
+
+def with_changes(**changes: object) -> dict[str, object]:
+    doc = {k: [dict(x) for x in v] for k, v in RAG.items()}  # type: ignore[attr-defined]
+    doc.update(changes)  # type: ignore[arg-type]
+    return doc
+
+
+def el(doc: dict[str, object], name: str) -> dict[str, object]:
+    return next(e for e in doc["elements"] if e["name"] == name)  # type: ignore[attr-defined,index]
+
+
+# -- element predicates ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("pred", "expected"),
+    [
+        ({"kind": "llm"}, ["llm"]),
+        ({"kind": ["llm", "tool"]}, ["llm", "mailer"]),
+        ({"kind": ["app", "llm"], "not_kind": "llm"}, ["app"]),
+        ({"attr": {"internet_facing": True}}, ["app"]),
+        ({"attr": {"capabilities": {"contains": "send_email"}}}, ["mailer"]),
+        ({"attr": {"capabilities": {"contains_any": ["shell", "send_email"]}}}, ["mailer"]),
+        ({"attr": {"content": {"in": ["web", "email"]}}}, ["web"]),
+        ({"kind": "app", "attr": {"internet_facing": {"ne": True}}}, []),
+        ({"attr": {"provider": {"exists": True}}}, ["llm"]),
+        ({"trust": {"at_most": "untrusted"}}, ["user", "web"]),
+        ({"kind": ["llm", "app"], "trust": {"at_least": "internal"}}, ["app"]),
+        ({"trust": {"in": ["third_party"]}}, ["acme", "llm"]),
+        ({"stores": {"classification": "internal"}}, ["index"]),
+        ({"processes": {"sensitive": True}}, ["app"]),
+        ({"handles": {"classification": ["phi"]}}, ["app", "llm"]),
+        ({"hosted": True}, ["llm"]),
+        ({"provider": {"kind": "vendor"}}, ["llm"]),
+        ({"hosts": {"kind": "llm"}}, ["acme"]),
+        ({"flow_in": {"source": {"kind": "actor"}}}, ["app"]),
+        ({"flow_out": {"target": {"kind": "tool"}}}, ["app"]),
+        ({"kind": "llm", "no_flow_out": {"target": {"kind": "tool"}}}, ["llm"]),
+        ({"kind": ["app", "llm"], "no_flow_in": {"encrypted": False}}, []),
+        ({"reachable_from": {"from": {"kind": "external_content"}}, "kind": "llm"}, ["llm"]),
+        ({"reaches": {"from": {"kind": "llm"}}, "kind": "external_content"}, ["web"]),
+        ({"any": [{"kind": "llm"}, {"kind": "tool"}]}, ["llm", "mailer"]),
+        ({"all": [{"kind": "app"}, {"attr": {"internet_facing": True}}]}, ["app"]),
+        ({"kind": ["llm", "app"], "not": {"kind": "llm"}}, ["app"]),
+        ({"use": "untrusted-source"}, ["user", "web"]),
+    ],
+)
+def test_element_predicates(pred: dict[str, object], expected: list[str]) -> None:
+    fs = findings(model(RAG), rule({"element": pred}))
+    assert sorted(f.element for f in fs) == expected
+
+
+def test_has_and_lacks_control() -> None:
+    doc = with_changes()
+    el(doc, "App")["controls"] = ["audit.logging"]
+    m = model(doc)
+    assert [
+        f.element for f in findings(m, rule({"element": {"has_control": "audit.logging"}}))
+    ] == ["app"]
+    got = findings(
+        m, rule({"element": {"kind": ["app", "llm"], "lacks_control": ["audit.logging"]}})
+    )
+    assert [f.element for f in got] == ["llm"]
+
+
+# -- flow predicates ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("pred", "expected"),
+    [
+        ({"data": {"classification": "phi"}}, ["app--llm--prompt"]),
+        ({"encrypted": True}, ["user--app--question"]),
+        (
+            {"source": {"kind": "app"}, "encrypted": False, "data": {"sensitive": True}},
+            ["app--llm--prompt"],
+        ),
+        ({"protocol": "HTTP"}, ["app--llm--prompt"]),
+        (
+            {"trust_change": "increase"},
+            ["llm--app--answer", "user--app--question", "web--crawler--pages"],
+        ),
+        ({"trust_change": "decrease", "target": {"kind": "llm"}}, ["app--llm--prompt"]),
+        ({"crosses_boundary": False, "target": {"kind": "tool"}}, ["app--mailer--send"]),
+        ({"authenticated": True}, []),
+        (
+            {"any": [{"protocol": "https"}, {"target": {"kind": "tool"}}]},
+            ["app--mailer--send", "user--app--question"],
+        ),
+        ({"not": {"trust_change": "none"}, "source": {"kind": "llm"}}, ["llm--app--answer"]),
+        (
+            {"all": [{"source": {"kind": "vector_store"}}, {"target": {"kind": "app"}}]},
+            ["index--app--passages"],
+        ),
+    ],
+)
+def test_flow_predicates(pred: dict[str, object], expected: list[str]) -> None:
+    fs = findings(model(RAG), rule({"flow": pred}, [{"control": "crypto.tls"}]))
+    assert sorted(f.flow for f in fs if f.flow) == expected
+
+
+def test_flow_controls_and_primary_end() -> None:
+    doc = with_changes()
+    doc["flows"][4]["controls"] = ["crypto.tls"]  # type: ignore[index]
+    m = model(doc)
+    got = findings(m, rule({"flow": {"has_control": "crypto.tls"}}))
+    assert [f.flow for f in got] == ["app--llm--prompt"]
+    assert got[0].element == "llm"
+    src = findings(m, rule({"flow": {"has_control": "crypto.tls"}, "primary": "source"}))
+    assert src[0].element == "app"
+    # The TLS control makes the flow count as encrypted even over a plain protocol name.
+    assert not findings(m, rule({"flow": {"encrypted": False, "target": {"kind": "llm"}}}))
+
+
+# -- path predicates ------------------------------------------------------------------------
+def test_path_reaches_through_multiple_hops_with_witness() -> None:
+    fs = findings(
+        model(RAG), rule({"path": {"from": {"kind": "external_content"}, "to": {"kind": "llm"}}})
+    )
+    assert ids(fs) == ["TG-TEST-001/llm"]
+    f = fs[0]
+    assert f.path == ("web", "crawler", "index", "app", "llm")
+    assert f.path_flows == (
+        "web--crawler--pages",
+        "crawler--index--chunks",
+        "index--app--passages",
+        "app--llm--prompt",
+    )
+    assert f.sources == ("web",)
+    assert "4 hop(s)" in f.explanation
+
+
+def test_path_blocked_by_through_via_and_max_hops() -> None:
+    m = model(RAG)
+    base = {"from": {"kind": "external_content"}, "to": {"kind": "llm"}}
+    assert not findings(m, rule({"path": {**base, "blocked_by": {"kind": "vector_store"}}}))
+    assert not findings(m, rule({"path": {**base, "through": {"kind": ["process", "app"]}}}))
+    assert findings(m, rule({"path": {**base, "through": {"not_kind": "guardrail"}}}))
+    assert not findings(m, rule({"path": {**base, "via": {"protocol": "https"}}}))
+    assert not findings(m, rule({"path": {**base, "max_hops": 3}}))
+    assert findings(m, rule({"path": {**base, "max_hops": 4}}))
+
+
+def test_path_does_not_match_the_source_itself() -> None:
+    fs = findings(model(RAG), rule({"path": {"from": {"kind": "llm"}, "to": {"kind": "llm"}}}))
+    assert fs == []  # the LLM reaches only the app and the mailer, never back to itself
+
+
+def test_path_mitigation_counts_only_when_every_route_is_covered() -> None:
+    mit = [{"control": "input.content_sanitisation", "at": ["path"]}]
+    r = rule({"path": {"from": {"kind": "external_content"}, "to": {"kind": "llm"}}}, mit)
+    doc = with_changes()
+    el(doc, "Crawler")["controls"] = ["input.content_sanitisation"]
+    assert findings(model(doc), r)[0].status == "mitigated"
+    # A second, unsanitised route from the web straight into the app re-opens it.
+    doc["flows"].append({"from": "web", "to": "app", "name": "link preview"})  # type: ignore[attr-defined]
+    f = findings(model(doc), r)[0]
+    assert f.status == "open" and f.missing == ["input.content_sanitisation"]
+    # Sanitisation declared on that flow closes the second route as well.
+    doc["flows"][-1]["controls"] = ["input.content_sanitisation"]  # type: ignore[index]
+    assert findings(model(doc), r)[0].status == "mitigated"
+
+
+# -- mitigation places, status, severity ----------------------------------------------------
+def test_mitigation_places() -> None:
+    doc = with_changes(model={"name": "T", "controls": ["testing.prompt_injection_suite"]})
+    el(doc, "Acme")["controls"] = ["vendor.baa"]
+    el(doc, "App")["controls"] = ["input.prompt_segregation"]
+    doc["flows"][4]["controls"] = ["crypto.tls"]  # type: ignore[index]
+    mits = [
+        {"control": "testing.prompt_injection_suite", "at": ["model"]},
+        {"control": "vendor.baa", "at": ["provider"]},
+        {"control": "input.prompt_segregation", "at": ["upstream"]},
+        {"control": "crypto.tls", "at": ["upstream"]},
+        {"control": "guardrail.output_filter", "at": ["element"]},
+    ]
+    f = findings(model(doc), rule({"element": {"kind": "llm"}}, mits))[0]
+    present = {c.control: c.where for c in f.checklist if c.present}
+    assert present == {
+        "testing.prompt_injection_suite": ("model",),
+        "vendor.baa": ("acme",),
+        "input.prompt_segregation": ("app",),
+        "crypto.tls": ("app--llm--prompt",),
+    }
+    assert f.missing == ["guardrail.output_filter"]
+    assert f.status == "open"
+
+
+def test_flow_rule_source_target_places() -> None:
+    doc = with_changes()
+    el(doc, "LLM")["controls"] = ["authn.service_identity"]
+    mits = [{"control": "authn.service_identity", "at": ["source", "target"]}]
+    f = findings(model(doc), rule({"flow": {"target": {"kind": "llm"}}}, mits))[0]
+    assert f.checklist[0].where == ("llm",) and f.status == "mitigated"
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"), [("all", "open"), ("any", "mitigated"), (1, "mitigated"), (2, "open")]
+)
+def test_mitigated_when(policy: object, status: str) -> None:
+    doc = with_changes()
+    el(doc, "LLM")["controls"] = ["guardrail.input_filter"]
+    mits = [{"control": "guardrail.input_filter"}, {"control": "guardrail.output_filter"}]
+    f = findings(model(doc), rule({"element": {"kind": "llm"}}, mits, mitigated_when=policy))[0]
+    assert f.status == status
+
+
+def test_severity_when() -> None:
+    r = rule(
+        {"element": {"kind": ["app", "vector_store"]}},
+        severity_when=[{"if": {"handles": {"classification": "phi"}}, "severity": "critical"}],
+    )
+    sev = {f.element: f.severity for f in findings(model(RAG), r)}
+    assert sev == {"app": "critical", "index": "high"}
+
+
+def test_named_predicate_unknown_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown named predicate"):
+        findings(model(RAG), rule({"element": {"use": "no-such-thing"}}))
+
+
+# -- rule schema ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"match": {"element": {"kind": "llm"}, "flow": {}}}, "exactly one"),
+        ({"match": {"element": {"kind": "robot"}}}, "kind"),
+        ({"match": {"element": {"attr": {"colour": "red"}}}}, "unknown attribute"),
+        ({"references": ["LLM01"]}, "scheme:ID@edition"),
+        ({"id": "bad id"}, "pattern"),
+        ({"mitigated_when": 5}, "between 1"),
+        ({"severity": "severe"}, "severity"),
+        ({"match": {"element": {"attr": {"mcp": {"eq": True, "ne": False}}}}}, "exactly one"),
+        ({"extra": 1}, "Extra inputs"),
+    ],
+)
+def test_rule_schema_rejects(patch: dict[str, object], message: str) -> None:
+    body = rule({"element": {"kind": "llm"}}).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    body.update(patch)
+    with pytest.raises(ValidationError, match=message):
+        Rule.model_validate(body)
+
+
+# -- identity and determinism ---------------------------------------------------------------
+def test_finding_ids_are_stable_under_unrelated_changes_and_reordering() -> None:
+    r1 = rule({"path": {"from": {"kind": "external_content"}, "to": {"kind": "llm"}}})
+    r2 = rule(
+        {"flow": {"data": {"sensitive": True}}}, [{"control": "crypto.tls"}], id="TG-TEST-002"
+    )
+    before = ids(findings(model(RAG), r1, r2))
+    doc = with_changes()
+    rng = random.Random(7)
+    rng.shuffle(doc["elements"])  # type: ignore[arg-type]
+    rng.shuffle(doc["flows"])  # type: ignore[arg-type]
+    doc["elements"].append({"kind": "datastore", "name": "Unrelated"})  # type: ignore[attr-defined]
+    for e in doc["elements"]:  # type: ignore[attr-defined]
+        if e["name"] == "Shield":
+            e["name"], e["id"] = "Renamed shield", "shield"
+    assert (
+        ids(findings(model(doc), r1, r2))
+        == before
+        == ["TG-TEST-001/llm", "TG-TEST-002/app--llm--prompt"]
+    )
+
+
+def test_findings_are_sorted_worst_first() -> None:
+    low = rule({"element": {"kind": "tool"}}, id="TG-TEST-009", severity="low")
+    crit = rule({"element": {"kind": "app"}}, id="TG-TEST-005", severity="critical")
+    fs = findings(model(RAG), low, crit)
+    assert [f.severity for f in fs] == ["critical", "low"]
