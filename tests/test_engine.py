@@ -316,3 +316,77 @@ def test_findings_are_sorted_worst_first() -> None:
     crit = rule({"element": {"kind": "app"}}, id="TG-TEST-005", severity="critical")
     fs = findings(model(RAG), low, crit)
     assert [f.severity for f in fs] == ["critical", "low"]
+
+
+# -- vendor facts ---------------------------------------------------------------------------
+VENDORS = {
+    "data": [{"name": "Notes", "classification": "phi"}],
+    "elements": [
+        {
+            "kind": "vendor",
+            "name": "Acme",
+            "vendor": {
+                "baa": {"signed": "2025-01-01", "services": ["llm"]},
+                "certifications": [
+                    {"name": "soc2_type2", "expires": "2026-03-01"},
+                    {"name": "iso27001"},
+                ],
+                "clauses": ["phi_handling", "no_training_on_customer_data"],
+                "last_assessment": "2025-01-10",
+                "review_interval_days": 365,
+                "breach_notification_days": 3,
+                "subprocessors": ["gpu-co"],
+            },
+        },
+        {"kind": "vendor", "name": "GPU Co", "vendor": {"trains_on_customer_data": True}},
+        {"kind": "llm", "name": "LLM", "provider": "acme", "processes": ["notes"]},
+        {"kind": "training_pipeline", "name": "Tuner", "provider": "acme", "trained_on": ["notes"]},
+        {"kind": "app", "name": "App"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("pred", "as_of", "expected"),
+    [
+        ({"baa": True}, "2026-01-01", ["acme"]),
+        ({"baa": False}, "2026-01-01", ["gpu-co"]),
+        ({"uncovered": {"handles": {"classification": "phi"}}}, "2026-01-01", ["acme"]),
+        ({"uncovered": {"kind": "llm"}}, "2026-01-01", []),
+        ({"lacks_certification": ["soc2_type2"]}, "2026-01-01", ["gpu-co"]),
+        ({"lacks_certification": ["soc2_type2"]}, "2026-06-01", ["acme", "gpu-co"]),
+        ({"expired_certification": True}, "2026-06-01", ["acme"]),
+        ({"assessment_overdue": True}, "2026-01-05", ["gpu-co"]),
+        ({"assessment_overdue": True}, "2026-02-01", ["acme", "gpu-co"]),
+        ({"lacks_clause": ["audit_rights"]}, "2026-01-01", ["acme", "gpu-co"]),
+        ({"lacks_clause": "phi_handling"}, "2026-01-01", ["gpu-co"]),
+        ({"may_train_on_customer_data": True}, "2026-01-01", ["gpu-co"]),
+        ({"has_subprocessors": True}, "2026-01-01", ["acme"]),
+        (
+            {"subprocessor": {"vendor": {"may_train_on_customer_data": True}}},
+            "2026-01-01",
+            ["acme"],
+        ),
+        ({"breach_notification_over": 2}, "2026-01-01", ["acme", "gpu-co"]),
+        ({"breach_notification_over": 3}, "2026-01-01", ["gpu-co"]),
+    ],
+)
+def test_vendor_predicates(pred: dict[str, object], as_of: str, expected: list[str]) -> None:
+    from datetime import date
+
+    fs = findings(
+        model(VENDORS), rule({"element": {"vendor": pred}}), as_of=date.fromisoformat(as_of)
+    )
+    assert sorted(f.element for f in fs) == expected
+
+
+def test_vendor_facts_count_as_controls() -> None:
+    acme = model(VENDORS).element("acme")
+    assert {
+        "vendor.baa",
+        "vendor.contract_phi_handling",
+        "vendor.contract_no_training",
+    } <= acme.control_ids()
+    mits = [{"control": "vendor.baa", "at": ["provider"]}]
+    f = findings(model(VENDORS), rule({"element": {"kind": "llm"}}, mits))[0]
+    assert f.status == "mitigated" and f.checklist[0].where == ("acme",)

@@ -12,9 +12,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from threatgraph.engine.rules import AttrOp, DataPred, ElementPred, FlowPred, PathPred
+from threatgraph.engine.rules import (
+    AttrOp,
+    DataPred,
+    ElementPred,
+    FlowPred,
+    PathPred,
+    VendorPred,
+)
 from threatgraph.graph import Graph
-from threatgraph.model.schema import SENSITIVE, Classification, Kind, Trust
+from threatgraph.model.schema import (
+    SENSITIVE,
+    Classification,
+    Element,
+    Kind,
+    Trust,
+    VendorProfile,
+)
 
 
 @dataclass
@@ -119,6 +133,41 @@ def _adjacent_pred(fp: FPred, index: str, negate: bool) -> EPred:
     return pred
 
 
+_EMPTY_PROFILE = VendorProfile()
+
+
+def _profile(c: Ctx, e: str) -> VendorProfile:
+    return c.graph.elements[e].vendor or _EMPTY_PROFILE
+
+
+def baa_covers(vendor: Element, hosted_id: str) -> bool:
+    """Whether the vendor's BAA covers a hosted element.
+
+    A BAA with no service list, or with '*', covers everything the vendor hosts; a bare
+    ``vendor.baa`` control (no profile BAA) is taken to cover everything too.
+    """
+    agreement = vendor.vendor.baa if vendor.vendor is not None else None
+    if agreement is None:
+        return "vendor.baa" in vendor.control_ids()
+    services = agreement.services
+    return not services or "*" in services or hosted_id in services
+
+
+def cert_valid(vendor: Element, name: str, day: date) -> bool:
+    """The vendor holds this certification and it has not expired on ``day``."""
+    prof = vendor.vendor or _EMPTY_PROFILE
+    return any(
+        x.name == name and (x.expires is None or x.expires >= day) for x in prof.certifications
+    )
+
+
+def assessment_overdue(profile: VendorProfile, day: date) -> bool:
+    """No security assessment on record, or the last is older than the review interval."""
+    if profile.last_assessment is None:
+        return True
+    return (day - profile.last_assessment).days > profile.review_interval_days
+
+
 class Compiler:
     """Turns predicate models into closures; resolves named predicates (``use``)."""
 
@@ -175,6 +224,8 @@ class Compiler:
             tests.append(
                 lambda c, e: (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
             )
+        if p.vendor is not None:
+            tests.append(self.vendor(p.vendor))
         if p.hosts is not None:
             hp = self.element(p.hosts)
             tests.append(lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ())))
@@ -227,6 +278,73 @@ class Compiler:
             self._resolving.discard(name)
         self._named_compiled[name] = compiled
         return compiled
+
+    # -- vendors --------------------------------------------------------------------------
+    def vendor(self, p: VendorPred) -> EPred:
+        """Compile a vendor-facts predicate (date-dependent parts use the run's as_of)."""
+        tests: list[EPred] = []
+        if p.baa is not None:
+            want = p.baa
+            tests.append(lambda c, e: ("vendor.baa" in c.graph.elements[e].control_ids()) == want)
+        if p.uncovered is not None:
+            pred = self.element(p.uncovered)
+
+            def uncovered(c: Ctx, e: str) -> bool:
+                return any(
+                    pred(c, h) and not baa_covers(c.graph.elements[e], h)
+                    for h in c.graph.hosted_by.get(e, ())
+                )
+
+            tests.append(uncovered)
+        if p.lacks_certification is not None:
+            names = list(p.lacks_certification)
+            tests.append(
+                lambda c, e: any(not cert_valid(c.graph.elements[e], n, c.as_of) for n in names)
+            )
+        if p.expired_certification is not None:
+            want_exp = p.expired_certification
+            tests.append(
+                lambda c, e: (
+                    any(
+                        x.expires is not None and x.expires < c.as_of
+                        for x in _profile(c, e).certifications
+                    )
+                    == want_exp
+                )
+            )
+        if p.assessment_overdue is not None:
+            want_od = p.assessment_overdue
+            tests.append(lambda c, e: assessment_overdue(_profile(c, e), c.as_of) == want_od)
+        if p.lacks_clause is not None:
+            clauses = list(p.lacks_clause)
+            tests.append(lambda c, e: any(x not in _profile(c, e).clauses for x in clauses))
+        if p.may_train_on_customer_data is not None:
+            want_tr = p.may_train_on_customer_data
+            tests.append(
+                lambda c, e: (
+                    (
+                        _profile(c, e).trains_on_customer_data is not False
+                        and "no_training_on_customer_data" not in _profile(c, e).clauses
+                    )
+                    == want_tr
+                )
+            )
+        if p.has_subprocessors is not None:
+            want_sp = p.has_subprocessors
+            tests.append(lambda c, e: bool(_profile(c, e).subprocessors) == want_sp)
+        if p.subprocessor is not None:
+            sub = self.element(p.subprocessor)
+            tests.append(lambda c, e: any(sub(c, s) for s in _profile(c, e).subprocessors))
+        if p.breach_notification_over is not None:
+            days = p.breach_notification_over
+            tests.append(
+                lambda c, e: (n := _profile(c, e).breach_notification_days) is None or n > days
+            )
+
+        def is_vendor(c: Ctx, e: str) -> bool:
+            return c.graph.elements[e].kind is Kind.VENDOR
+
+        return lambda c, e: is_vendor(c, e) and all(t(c, e) for t in tests)
 
     # -- flows ----------------------------------------------------------------------------
     def flow(self, p: FlowPred | None) -> FPred:

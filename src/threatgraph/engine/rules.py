@@ -97,6 +97,46 @@ class TrustTest(_Strict):
     in_: list[Trust] | None = Field(default=None, alias="in")
 
 
+class VendorPred(_Strict):
+    """Facts about a vendor element (its VendorProfile), evaluated as of the run's date.
+
+    All given keys must hold. An element that is not a vendor never matches.
+    """
+
+    baa: bool | None = Field(default=None, description="Has a BAA (profile or vendor.baa).")
+    uncovered: ElementPred | None = Field(
+        default=None,
+        description="Some element the vendor hosts matches and its BAA does not cover it.",
+    )
+    lacks_certification: list[str] | None = Field(
+        default=None, description="Some listed certification is absent or expired."
+    )
+    expired_certification: bool | None = Field(
+        default=None, description="Some declared certification has expired."
+    )
+    assessment_overdue: bool | None = Field(
+        default=None, description="No assessment, or the last one is older than the interval."
+    )
+    lacks_clause: list[str] | None = Field(
+        default=None, description="Some listed contract clause is missing."
+    )
+    may_train_on_customer_data: bool | None = Field(
+        default=None, description="The contract does not rule out training on our data."
+    )
+    has_subprocessors: bool | None = None
+    subprocessor: ElementPred | None = Field(
+        default=None, description="Some sub-processor (a vendor element) matches."
+    )
+    breach_notification_over: int | None = Field(
+        default=None, ge=0, description="Breach notification window unknown or longer (days)."
+    )
+
+    @field_validator("lacks_certification", "lacks_clause", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
 class ElementPred(_Strict):
     """A predicate over one element. All given fields must hold."""
 
@@ -115,6 +155,7 @@ class ElementPred(_Strict):
     )
     hosted: bool | None = Field(default=None, description="Has a vendor provider.")
     provider: ElementPred | None = None
+    vendor: VendorPred | None = Field(default=None, description="Vendor facts (vendors only).")
     hosts: ElementPred | None = Field(
         default=None, description="A vendor hosting a matching element."
     )
@@ -280,6 +321,7 @@ class Rule(_Strict):
         return self
 
 
+VendorPred.model_rebuild()
 ElementPred.model_rebuild()
 FlowPred.model_rebuild()
 PathPred.model_rebuild()

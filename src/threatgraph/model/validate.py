@@ -34,6 +34,35 @@ def suggest(value: str, known: Iterable[str], n: int = 3) -> str:
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
+#: Contract clauses and the catalogue controls they stand for (vendor facts -> controls).
+CLAUSE_CONTROLS = {
+    "data_ownership": "vendor.contract_data_ownership",
+    "phi_handling": "vendor.contract_phi_handling",
+    "model_transparency": "vendor.contract_model_transparency",
+    "audit_rights": "vendor.contract_audit_rights",
+    "breach_notification": "vendor.contract_breach_notification",
+    "data_retention": "vendor.contract_retention",
+    "no_training_on_customer_data": "vendor.contract_no_training",
+    "exit_strategy": "vendor.contract_exit_strategy",
+    "subcontractor_flowdown": "vendor.contract_subcontractor_flowdown",
+}
+
+
+def _derive_vendor_controls(el: Element) -> None:
+    """A signed BAA and contract clauses count as the matching declared controls."""
+    if el.vendor is None:
+        return
+    wanted = (["vendor.baa"] if el.vendor.baa is not None else []) + [
+        CLAUSE_CONTROLS[c] for c in el.vendor.clauses
+    ]
+    have = el.control_ids()
+    for cid in wanted:
+        if cid not in have:
+            el.controls.append(
+                ControlRef(id=cid, note="derived from vendor facts", location=el.location)
+            )
+
+
 def finalize(model: SystemModel, known_controls: Collection[str] | None = None) -> SystemModel:
     """Assign ids, resolve references by id or name, and check the model's consistency.
 
@@ -210,6 +239,7 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
                     for s in el.vendor.baa.services
                 ]
         check_controls(el.controls, el.location)
+        _derive_vendor_controls(el)
 
     flow_ids: dict[str, Flow] = {}
     for fl in model.flows:
