@@ -390,3 +390,13 @@ def test_vendor_facts_count_as_controls() -> None:
     mits = [{"control": "vendor.baa", "at": ["provider"]}]
     f = findings(model(VENDORS), rule({"element": {"kind": "llm"}}, mits))[0]
     assert f.status == "mitigated" and f.checklist[0].where == ("acme",)
+
+
+def test_networkx_graph_mirrors_the_model() -> None:
+    from threatgraph import graph as graph_mod
+
+    g = graph_mod.build(model(RAG)).g
+    assert g.number_of_nodes() == len(RAG["elements"])
+    assert g.number_of_edges() == len(RAG["flows"])
+    assert g.nodes["llm"]["trust"] == "third_party"
+    assert g.edges["app", "llm", "app--llm--prompt"]["crosses"] is True

@@ -7,10 +7,10 @@ chain, each flow's trust change and whether it crosses a boundary.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from threatgraph.model.schema import (
     Boundary,
@@ -22,6 +22,9 @@ from threatgraph.model.schema import (
     SystemModel,
     Trust,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Trust of an element outside every boundary, by kind. Content and people from outside
 #: are untrusted; vendors are third parties; anything else is assumed to be your own.
@@ -47,7 +50,6 @@ class Graph:
     """The model as a graph, with indexes that keep rule evaluation near-linear."""
 
     model: SystemModel
-    g: nx.MultiDiGraph
     elements: dict[str, Element]
     boundaries: dict[str, Boundary]
     data: dict[str, DataAsset]
@@ -58,6 +60,24 @@ class Graph:
     flows_in: dict[str, list[str]] = field(default_factory=dict)
     flows_out: dict[str, list[str]] = field(default_factory=dict)
     hosted_by: dict[str, list[str]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def g(self) -> nx.MultiDiGraph:
+        """The networkx MultiDiGraph: nodes are element ids (attributes ``el``, ``trust``,
+        ``kind``), edges are flows keyed by flow id (``flow``, ``crosses``).
+
+        Built on first use: matching runs on the indexes below, so a pre-commit check does
+        not pay for importing networkx.
+        """
+        import networkx as nx
+
+        g = nx.MultiDiGraph(name=self.model.model.name)
+        for eid, el in self.elements.items():
+            g.add_node(eid, el=el, trust=self.trust[eid].value, kind=el.kind.value)
+        for fid, facts in self.flows.items():
+            fl = facts.flow
+            g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
+        return g
 
     def element_data(self, element_id: str) -> set[Classification]:
         """Classifications an element stores, processes, was trained on, or exchanges."""
@@ -92,7 +112,6 @@ def build(model: SystemModel) -> Graph:
             bid = boundaries[bid].parent
         return tuple(out)  # innermost first
 
-    g = nx.MultiDiGraph(name=model.model.name)
     elements: dict[str, Element] = {}
     trust: dict[str, Trust] = {}
     by_kind: dict[Kind, list[str]] = {k: [] for k in Kind}
@@ -111,7 +130,6 @@ def build(model: SystemModel) -> Graph:
         by_kind[el.kind].append(el.id)
         if el.provider:
             hosted_by.setdefault(el.provider, []).append(el.id)
-        g.add_node(el.id, el=el, trust=t.value, kind=el.kind.value)
 
     data = {d.id: d for d in model.data}
     flows: dict[str, FlowFacts] = {}
@@ -128,10 +146,8 @@ def build(model: SystemModel) -> Graph:
         flows[fl.id] = facts
         flows_out[src].append(fl.id)
         flows_in[dst].append(fl.id)
-        g.add_edge(src, dst, key=fl.id, flow=fl, crosses=facts.crosses_boundary)
     return Graph(
         model=model,
-        g=g,
         elements=elements,
         boundaries=boundaries,
         data=data,
