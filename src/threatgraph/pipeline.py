@@ -7,12 +7,24 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from threatgraph import evidence as evidence_mod
 from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, load_library
+from threatgraph.errors import InputError, Problem
 from threatgraph.load.registry import LoadedModel, load_paths
-from threatgraph.policy import Notice, Verdict, apply_decisions, gate
+from threatgraph.model.schema import Decision
+from threatgraph.policy import (
+    Notice,
+    PolicyConfig,
+    Verdict,
+    acceptance_problems,
+    apply_baseline,
+    decide,
+    gate,
+    unmatched_notice,
+)
 
 
 @dataclass
@@ -23,6 +35,10 @@ class ModelResult:
     graph: graph_mod.Graph
     findings: list[Finding]
     notices: list[Notice] = field(default_factory=list)
+    #: Indexes of the ``extra_decisions`` given to :func:`analyse` that matched a finding.
+    matched_extra: set[int] = field(default_factory=set)
+    #: Evidence checks of this model (None when evidence was not verified).
+    evidence: evidence_mod.EvidenceReport | None = None
 
     @property
     def model_id(self) -> str:
@@ -38,14 +54,75 @@ class Run:
     results: list[ModelResult]
     verdict: Verdict
     as_of: date
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
-def analyse(loaded: LoadedModel, lib: Library, as_of: date) -> ModelResult:
-    """Graph, match and apply the model's own decisions."""
-    g = graph_mod.build(loaded.model)
+def analyse(
+    loaded: LoadedModel,
+    lib: Library,
+    as_of: date,
+    *,
+    extra_decisions: Sequence[Decision] = (),
+    strict: bool = False,
+    evidence: evidence_mod.EvidenceReport | None = None,
+    require_evidence: bool = False,
+) -> ModelResult:
+    """Graph, match and apply the model's own decisions, then ``extra_decisions`` (files).
+
+    With ``require_evidence`` (and an ``evidence`` report), controls whose evidence does not
+    check out are left out before matching, so they do not count as present.
+    """
+    model = loaded.model
+    notices: list[Notice] = []
+    stripped: set[tuple[str, str]] = set()
+    if evidence is not None:
+        for c in evidence.controls:
+            where = str(c.location) if c.location else ""
+            for _item, why in c.missing:
+                notices.append(Notice("warning", f"{c.owner}: {c.control}: evidence {why}", where))
+            if require_evidence and not c.ok and not c.owner.startswith("decision"):
+                stripped.add((c.owner.split(" ", 1)[-1], c.control))
+                if not c.cited:
+                    notices.append(
+                        Notice(
+                            "warning",
+                            f"{c.owner}: {c.control} cites no evidence; not counted as present "
+                            "(require_evidence)",
+                            where,
+                        )
+                    )
+                else:
+                    notices.append(
+                        Notice(
+                            "warning",
+                            f"{c.owner}: {c.control}: cited evidence is missing; not counted as "
+                            "present (require_evidence)",
+                            where,
+                        )
+                    )
+        if require_evidence:
+            model = evidence_mod.strip_unevidenced(model, evidence)
+    g = graph_mod.build(model)
     findings = evaluate(g, lib, as_of)
-    notices = apply_decisions(findings, loaded.model.decisions, as_of)
-    return ModelResult(loaded, g, findings, notices)
+    if stripped:
+        for f in findings:
+            for cid in f.missing:
+                owners = [*f.elements, *([f.flow] if f.flow else []), "model"]
+                hit = [o for o in owners if (o, cid) in stripped]
+                if hit:
+                    f.notes.append(
+                        f"{cid} is declared on {', '.join(hit)} without evidence that checks out "
+                        "(require_evidence)"
+                    )
+    own = list(loaded.model.decisions)
+    decisions = own + list(extra_decisions)
+    more, matched = decide(findings, decisions, as_of, strict)
+    notices.extend(more)
+    notices.extend(
+        unmatched_notice(d, strict, lib.disabled) for i, d in enumerate(own) if i not in matched
+    )
+    matched_extra = {i - len(own) for i in matched if i >= len(own)}
+    return ModelResult(loaded, g, findings, notices, matched_extra, evidence)
 
 
 def run(
@@ -56,12 +133,86 @@ def run(
     disabled: dict[str, str] | None = None,
     as_of: date | None = None,
     library: Library | None = None,
+    policy: PolicyConfig | None = None,
 ) -> Run:
-    """The whole check pipeline for some paths."""
+    """The whole check pipeline for some paths.
+
+    Raises InputError for bad models, acceptances beyond ``max_acceptance_days`` and evidence
+    paths that leave the repository.
+    """
+    pol = policy or PolicyConfig()
     lib = library or load_library(rule_dirs, disabled)
     day = as_of or date.today()
     loaded = load_paths(paths, lib.controls.keys() if lib.controls else None)
-    results = [analyse(lm, lib, day) for lm in loaded]
-    failing = [f for r in results for f in gate(r.findings, fail_on)]
-    notices = [n for r in results for n in r.notices]
-    return Run(lib, results, Verdict(fail_on, failing, notices), day)
+    return evaluate_loaded(loaded, lib, day, fail_on, pol)
+
+
+def evaluate_loaded(
+    loaded: Sequence[LoadedModel], lib: Library, day: date, fail_on: str, pol: PolicyConfig
+) -> Run:
+    """Everything after loading: evidence, matching, decisions, baseline and the gate."""
+    problems: list[Problem] = list(acceptance_problems(pol.decisions, day, pol.max_acceptance_days))
+    reports: list[evidence_mod.EvidenceReport | None] = []
+    for lm in loaded:
+        problems.extend(acceptance_problems(lm.model.decisions, day, pol.max_acceptance_days))
+        if pol.verify_evidence:
+            root = evidence_mod.root_for(lm.path, pol.config_root)
+            rep = evidence_mod.verify(lm.model, root)
+            problems.extend(rep.problems)
+            reports.append(rep)
+        else:
+            reports.append(None)
+    run_notices: list[Notice] = []
+    if pol.verify_evidence:
+        for d in pol.decisions:
+            if not d.evidence or d.location is None:
+                continue
+            file = Path(d.location.file)
+            drep = evidence_mod.verify_decision(d, evidence_mod.root_for(file, pol.config_root))
+            problems.extend(drep.problems)
+            for c in drep.controls:
+                for _item, why in c.missing:
+                    run_notices.append(
+                        Notice("warning", f"{c.owner}: evidence {why}", str(d.location))
+                    )
+    if problems:
+        raise InputError(problems)
+
+    results: list[ModelResult] = []
+    matched_any: set[int] = set()
+    for lm, maybe in zip(loaded, reports, strict=True):
+        mid = lm.model.model.id
+        index = [i for i, d in enumerate(pol.decisions) if d.model in (None, mid)]
+        res = analyse(
+            lm,
+            lib,
+            day,
+            extra_decisions=[pol.decisions[i] for i in index],
+            strict=pol.strict,
+            evidence=maybe,
+            require_evidence=pol.require_evidence,
+        )
+        matched_any.update(index[j] for j in res.matched_extra)
+        results.append(res)
+
+    model_ids = {r.model_id for r in results}
+    for i, d in enumerate(pol.decisions):
+        if i in matched_any:
+            continue
+        # In a partial run (pre-commit) the decision may be about a model not checked now.
+        if pol.partial and (d.model is None or d.model not in model_ids):
+            continue
+        run_notices.append(unmatched_notice(d, pol.strict, lib.disabled))
+
+    baselined: list[Finding] = []
+    if pol.baseline is not None:
+        by_model: dict[str, list[Finding]] = {}
+        for r in results:
+            by_model.setdefault(r.model_id, []).extend(r.findings)
+        baselined, more = apply_baseline(by_model, pol.baseline, pol.strict, pol.partial)
+        run_notices.extend(more)
+
+    all_findings = [f for r in results for f in r.findings]
+    failing = gate(all_findings, fail_on, exclude=baselined)
+    notices = [n for r in results for n in r.notices] + run_notices
+    return Run(lib, results, Verdict(fail_on, failing, notices, baselined), day, pol)

@@ -1,4 +1,11 @@
-"""Policy: risk decisions (with expiry), the severity gate, and the verdict (exit code)."""
+"""Policy: risk decisions (with expiry), the baseline, the severity gate, and the verdict.
+
+Order of the stage, per run: the engine gives each finding ``open`` or ``mitigated``; then
+decisions (from the model, then from decisions files: for one finding the last one wins) set
+``accepted``, ``false_positive`` or ``mitigated``, except that an expired acceptance leaves the
+finding open and says so; then the baseline marks known open findings; then the gate fails on
+open findings at or above the gate severity that are not in the baseline.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from threatgraph.baseline import Baseline
 from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.errors import Problem
 from threatgraph.model.schema import Decision
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -14,14 +23,36 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 @dataclass
 class Notice:
-    """Something the user must hear about a decision or baseline entry."""
+    """Something the user must hear about a decision, baseline entry or piece of evidence."""
 
-    level: str  # 'warning' or 'error'
+    level: str  # 'warning' or 'error' (an error fails the run with exit code 1)
     message: str
     location: str = ""
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+@dataclass
+class PolicyConfig:
+    """Options of the policy stage, from the config file merged with CLI flags."""
+
+    #: Decisions from decisions files (the model's own decisions are always applied).
+    decisions: list[Decision] = field(default_factory=list)
+    #: Longest time from an acceptance's date (else the run's date) to its expiry.
+    max_acceptance_days: int | None = None
+    #: Stale decisions and baseline entries are errors (exit 1), not warnings.
+    strict: bool = False
+    baseline: Baseline | None = None
+    #: A control counts as present only when it cites evidence that checks out.
+    require_evidence: bool = False
+    #: Check cited evidence against the repository (``diff`` turns this off).
+    verify_evidence: bool = True
+    #: Root for evidence paths of a model outside any git repository (the config's directory).
+    config_root: str | None = None
+    #: Only some of the project's models are checked (pre-commit mode): decisions-file entries
+    #: and baseline entries that match nothing may belong to the others, so they are not stale.
+    partial: bool = False
 
 
 @dataclass
@@ -31,6 +62,7 @@ class Verdict:
     fail_on: str
     failing: list[Finding]
     notices: list[Notice] = field(default_factory=list)
+    baselined: list[Finding] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -40,50 +72,177 @@ class Verdict:
         return EXIT_CLEAN
 
 
-def apply_decisions(
-    findings: Sequence[Finding], decisions: Iterable[Decision], today: date
-) -> list[Notice]:
-    """Set finding status from decisions; expired acceptances re-open their finding.
+def _where(d: Decision) -> str:
+    return str(d.location) if d.location else ""
 
-    Returns notices: expired acceptances and decisions that match no finding.
-    """
-    by_id = {f.id: f for f in findings}
-    notices: list[Notice] = []
+
+def acceptance_problems(
+    decisions: Iterable[Decision], today: date, max_days: int | None
+) -> list[Problem]:
+    """Acceptances whose expiry lies further than ``max_days`` from their date (or today)."""
+    out: list[Problem] = []
+    if max_days is None:
+        return out
     for d in decisions:
-        where = str(d.location) if d.location else ""
-        f = by_id.get(d.finding)
-        if f is None:
+        if d.status != "accepted" or d.expires is None:
+            continue
+        start = d.date or today
+        span = (d.expires - start).days
+        if span > max_days:
+            file, line = (d.location.file, d.location.line) if d.location else ("<decisions>", 0)
+            out.append(
+                Problem(
+                    file,
+                    line,
+                    f"acceptance of {d.finding} runs {span} days (from {start.isoformat()} to "
+                    f"{d.expires.isoformat()}); the maximum is {max_days} days "
+                    "(max_acceptance_days)",
+                    "expires",
+                )
+            )
+    return out
+
+
+def decide(
+    findings: Sequence[Finding], decisions: Sequence[Decision], today: date, strict: bool = False
+) -> tuple[list[Notice], set[int]]:
+    """Apply ``decisions`` in order; returns notices and the indexes of those that matched.
+
+    For one finding the last decision wins (earlier ones get a notice). A decision about a
+    finding that the model's own controls already mitigate changes nothing and is reported
+    as no longer needed (an error under ``strict``).
+    """
+    by_id: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_id.setdefault(f.id, []).append(f)
+    chosen: dict[str, tuple[int, Decision]] = {}
+    notices: list[Notice] = []
+    matched: set[int] = set()
+    for i, d in enumerate(decisions):
+        if d.finding not in by_id:
+            continue
+        matched.add(i)
+        if d.finding in chosen:
+            _, earlier = chosen[d.finding]
             notices.append(
                 Notice(
                     "warning",
-                    f"decision for {d.finding!r} matches no finding (fixed, renamed, or a typo?)",
-                    where,
+                    f"decision for {d.finding} replaces the one at {_where(earlier) or '?'}",
+                    _where(d),
                 )
             )
-            continue
-        f.decision = d
-        if d.status == "accepted":
-            if d.expires is not None and d.expires < today:
-                f.status = "open"
-                f.notes.append(f"acceptance by {d.owner} expired on {d.expires.isoformat()}")
+        chosen[d.finding] = (i, d)
+    stale = "error" if strict else "warning"
+    for fid in sorted(chosen):
+        _, d = chosen[fid]
+        for f in by_id[fid]:
+            if f.status == "mitigated" and f.decision is None:
                 notices.append(
                     Notice(
-                        "warning",
-                        f"acceptance of {d.finding} expired on "
-                        f"{d.expires.isoformat()}: the finding is open again",
-                        where,
+                        stale,
+                        f"decision ({d.status}) for {fid} is no longer needed: the model's "
+                        "controls mitigate the finding",
+                        _where(d),
                     )
                 )
+                continue
+            f.decision = d
+            if d.status == "accepted":
+                if d.expires is not None and d.expires < today:
+                    f.status = "open"
+                    f.notes.append(f"acceptance by {d.owner} expired on {d.expires.isoformat()}")
+                    notices.append(
+                        Notice(
+                            "warning",
+                            f"acceptance of {fid} expired on {d.expires.isoformat()}: "
+                            "the finding is open again",
+                            _where(d),
+                        )
+                    )
+                else:
+                    f.status = "accepted"
+            elif d.status == "false_positive":
+                f.status = "false_positive"
             else:
-                f.status = "accepted"
-        elif d.status == "false_positive":
-            f.status = "false_positive"
-        else:
-            f.status = "mitigated"
+                f.status = "mitigated"
+    return notices, matched
+
+
+def unmatched_notice(d: Decision, strict: bool, disabled: dict[str, str] | None = None) -> Notice:
+    """The notice for a decision that matches no finding."""
+    rule = d.finding.split("/", 1)[0]
+    why = (
+        f"rule {rule} is disabled"
+        if disabled and rule in disabled
+        else "fixed, renamed, or a typo?"
+    )
+    scope = f" in model {d.model!r}" if d.model else ""
+    return Notice(
+        "error" if strict else "warning",
+        f"decision for {d.finding!r}{scope} matches no finding ({why})",
+        _where(d),
+    )
+
+
+def apply_decisions(
+    findings: Sequence[Finding], decisions: Iterable[Decision], today: date, strict: bool = False
+) -> list[Notice]:
+    """Set finding status from decisions; expired acceptances re-open their finding.
+
+    Returns notices: expired acceptances, replaced or unneeded decisions, and decisions that
+    match no finding (errors when ``strict``).
+    """
+    ds = list(decisions)
+    notices, matched = decide(findings, ds, today, strict)
+    notices.extend(unmatched_notice(d, strict) for i, d in enumerate(ds) if i not in matched)
     return notices
 
 
-def gate(findings: Iterable[Finding], fail_on: str) -> list[Finding]:
-    """Open findings at or above the gate severity."""
+def apply_baseline(
+    findings_by_model: dict[str, list[Finding]],
+    baseline: Baseline,
+    strict: bool = False,
+    partial: bool = False,
+) -> tuple[list[Finding], list[Notice]]:
+    """Open findings in the baseline, and notices for baseline entries that no longer occur.
+
+    Entries of models not checked in this run are stale only when the run is not ``partial``.
+    """
+    known: list[Finding] = []
+    open_keys: set[tuple[str, str]] = set()
+    for mid, fs in findings_by_model.items():
+        for f in fs:
+            if f.status == "open":
+                open_keys.add((mid, f.id))
+                if (mid, f.id) in baseline:
+                    known.append(f)
+    notices: list[Notice] = []
+    level = "error" if strict else "warning"
+    for (mid, fid), line in sorted(baseline.entries.items()):
+        if (mid, fid) in open_keys:
+            continue
+        if mid not in findings_by_model and partial:
+            continue
+        what = "is not open any more" if mid in findings_by_model else "belongs to no model here"
+        notices.append(
+            Notice(
+                level,
+                f"baseline entry {fid} (model {mid}) {what}: remove it "
+                "(`threatgraph baseline -o FILE` rewrites the file)",
+                f"{baseline.path}:{line}" if line else baseline.path,
+            )
+        )
+    return known, notices
+
+
+def gate(
+    findings: Iterable[Finding], fail_on: str, exclude: Iterable[Finding] = ()
+) -> list[Finding]:
+    """Open findings at or above the gate severity, except those in ``exclude`` (baseline)."""
     threshold = severity_rank(fail_on)
-    return [f for f in findings if f.status == "open" and severity_rank(f.severity) >= threshold]
+    skip = {id(f) for f in exclude}
+    return [
+        f
+        for f in findings
+        if f.status == "open" and severity_rank(f.severity) >= threshold and id(f) not in skip
+    ]

@@ -1,42 +1,96 @@
 """Configuration: [tool.threatgraph] in pyproject.toml, or .threatgraph.toml, found upward.
 
-CLI flags override the file; unknown keys are errors (a typo must not silently weaken a gate).
+The search starts in the current directory and walks up to the repository root (the first
+directory holding ``.git``), like ruff and mypy do. In each directory a ``pyproject.toml``
+with a ``[tool.threatgraph]`` table wins over a ``.threatgraph.toml``.
+
+CLI flags override the file; unknown keys are errors with file:line (a typo must not silently
+weaken a gate). Paths in the file are relative to the directory of the file.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from threatgraph.errors import InputError, Problem
 
+#: Every key a config file may hold, with a one-line meaning (docs/workflow.md has the table).
+KEYS: dict[str, str] = {
+    "models": "model files or directories checked when no PATH is given",
+    "fail_on": "lowest severity of an open finding that fails the run",
+    "rules": "extra rule directories",
+    "disable": "rules to switch off, each with the reason reports show",
+    "decisions": "decisions files (risk acceptances, false positives, mitigated)",
+    "baseline": "baseline file of known open findings that do not fail the run",
+    "output": "output directory of `threatgraph report`",
+    "formats": "formats `threatgraph report` writes by default",
+    "max_acceptance_days": "longest allowed time between an acceptance and its expiry",
+    "strict": "decisions that match no finding and stale baseline entries are errors",
+    "require_evidence": "a control counts as present only when it cites existing evidence",
+    "pytm_threats": "also run pytm's classic threat list on pytm models",
+}
+
 
 class Settings(BaseModel):
-    """Project settings."""
+    """Project settings from the config file (CLI flags are merged over them by commands)."""
 
     model_config = ConfigDict(extra="forbid")
-    models: list[str] = Field(default_factory=list, description="Model paths checked by default.")
-    fail_on: Literal["info", "low", "medium", "high", "critical"] = "high"
-    rules: list[str] = Field(default_factory=list, description="Extra rule directories.")
-    disable: dict[str, str] = Field(default_factory=dict, description="Rule id -> reason.")
-    decisions: list[str] = Field(default_factory=list, description="Decision files.")
-    baseline: str | None = None
-    output: str = "threatgraph-report"
-    max_acceptance_days: int = Field(default=365, gt=0)
-    strict: bool = False
-    pytm_threats: bool = False
-    formats: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list, description=KEYS["models"])
+    fail_on: Literal["info", "low", "medium", "high", "critical"] = Field(
+        default="high", description=KEYS["fail_on"]
+    )
+    rules: list[str] = Field(default_factory=list, description=KEYS["rules"])
+    disable: dict[str, str] = Field(default_factory=dict, description=KEYS["disable"])
+    decisions: list[str] = Field(default_factory=list, description=KEYS["decisions"])
+    baseline: str | None = Field(default=None, description=KEYS["baseline"])
+    output: str = Field(default="threatgraph-report", description=KEYS["output"])
+    formats: list[str] = Field(default_factory=list, description=KEYS["formats"])
+    max_acceptance_days: int = Field(
+        default=365, gt=0, le=3660, description=KEYS["max_acceptance_days"]
+    )
+    strict: bool = Field(default=False, description=KEYS["strict"])
+    require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
+    pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
 
-    # Where the settings came from; paths in them are relative to this directory.
+    # Where the settings came from (set by load_settings, never read from the file); paths
+    # in the file are relative to ``root``.
     source: str | None = Field(default=None, exclude=True)
     root: str | None = Field(default=None, exclude=True)
 
+    @field_validator("models", "rules", "decisions", "formats")
+    @classmethod
+    def _non_empty_items(cls, value: list[str]) -> list[str]:
+        if any(not v.strip() for v in value):
+            raise ValueError("entries must be non-empty strings")
+        return value
+
+    @field_validator("baseline", "output")
+    @classmethod
+    def _non_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must be a non-empty path")
+        return value
+
+    @field_validator("disable")
+    @classmethod
+    def _reasons(cls, value: dict[str, str]) -> dict[str, str]:
+        empty = sorted(k for k, v in value.items() if not v.strip())
+        if empty:
+            raise ValueError(f"give the reason for disabling {', '.join(empty)}")
+        return value
+
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml with [tool.threatgraph], else .threatgraph.toml, upward."""
+    """The nearest pyproject.toml with [tool.threatgraph], else .threatgraph.toml, upward.
+
+    The search stops at the repository root (a directory containing ``.git``).
+    """
     cur = start.resolve()
     for d in (cur, *cur.parents):
         py = d / "pyproject.toml"
@@ -54,15 +108,80 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def _toml_line(text: str, message: str) -> int:
-    import re
-
+def _toml_line(message: str) -> int:
     m = re.search(r"line (\d+)", message)
     return int(m.group(1)) if m else 0
 
 
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+
+
+def _key_pattern(key: str) -> re.Pattern[str]:
+    k = re.escape(key)
+    return re.compile(rf"^\s*(?:{k}|\"{k}\"|'{k}')\s*=")
+
+
+class _Lines:
+    """Finds the line of a key of the threatgraph table in the config text."""
+
+    def __init__(self, text: str, prefix: str) -> None:
+        self.lines = text.splitlines()
+        self.prefix = prefix
+        # (table name, first line, last line) for the threatgraph table and its sub-tables.
+        self.tables: list[tuple[str, int, int]] = []
+        current: str | None = "" if not prefix else None
+        start = 1
+        for i, line in enumerate(self.lines, 1):
+            m = _HEADER.match(line)
+            if not m or line.lstrip().startswith("[["):
+                continue
+            if current is not None:
+                self.tables.append((current, start, i - 1))
+            name = m.group(1).replace(" ", "")
+            full = f"{prefix}." if prefix else ""
+            if prefix and name == prefix:
+                current = ""
+            elif name.startswith(full) or (not prefix):
+                current = name[len(full) :]
+            else:
+                current = None
+            start = i
+        if current is not None:
+            self.tables.append((current, start, len(self.lines)))
+
+    @property
+    def header(self) -> int:
+        for name, first, _ in self.tables:
+            if name == "" and self.prefix:
+                return first
+        return 0
+
+    def line_of(self, loc: tuple[Any, ...]) -> int:
+        """The line of ``loc`` (key, then an optional nested key), else the table header."""
+        if not loc:
+            return self.header
+        key = str(loc[0])
+        pat = _key_pattern(key)
+        for name, first, last in self.tables:
+            if name == "":
+                for i in range(first, last + 1):
+                    if pat.match(self.lines[i - 1]):
+                        return i
+            elif name == key:
+                if len(loc) > 1:
+                    sub = _key_pattern(str(loc[1]))
+                    for i in range(first, last + 1):
+                        if sub.match(self.lines[i - 1]):
+                            return i
+                return first
+        return self.header
+
+
 def load_settings(path: Path | None = None, start: Path | None = None) -> Settings:
-    """Settings from ``path``, or found upward from ``start`` (default: the cwd)."""
+    """Settings from ``path``, or found upward from ``start`` (default: the cwd).
+
+    Raises InputError (file:line) for unreadable or invalid TOML, unknown keys and bad values.
+    """
     cfg = path if path is not None else find_config(start or Path.cwd())
     if cfg is None:
         return Settings()
@@ -75,37 +194,33 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
     except UnicodeDecodeError:
         raise InputError.single(file, 0, "config is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError.single(file, _toml_line(text, str(exc)), f"invalid TOML: {exc}") from None
+        raise InputError.single(file, _toml_line(str(exc)), f"invalid TOML: {exc}") from None
     if cfg.name == "pyproject.toml":
         section = doc.get("tool", {}).get("threatgraph", {})
         prefix = "tool.threatgraph"
     else:
         section = doc
         prefix = ""
+    lines = _Lines(text, prefix)
     if not isinstance(section, dict):
-        raise InputError.single(file, 0, f"[{prefix}] must be a table")
-    header_line = (
-        next((i for i, line in enumerate(text.splitlines(), 1) if line.strip() == f"[{prefix}]"), 0)
-        if prefix
-        else 0
-    )
+        raise InputError.single(file, lines.header, f"[{prefix}] must be a table")
+    problems: list[Problem] = []
+    for key in sorted(k for k in section if k not in KEYS):
+        close = difflib.get_close_matches(key, list(KEYS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(
+            Problem(file, lines.line_of((key,)), f"unknown key{hint}", f"{prefix}.{key}".strip("."))
+        )
     try:
-        settings = Settings.model_validate(section)
+        settings = Settings.model_validate({k: v for k, v in section.items() if k in KEYS})
     except ValidationError as exc:
-        problems = []
         for e in exc.errors():
             key = ".".join(str(p) for p in e["loc"])
-            msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-            line = next(
-                (
-                    i
-                    for i, ln in enumerate(text.splitlines(), 1)
-                    if ln.strip().startswith(str(e["loc"][0]))
-                ),
-                header_line,
+            problems.append(
+                Problem(file, lines.line_of(e["loc"]), e["msg"], f"{prefix}.{key}".strip("."))
             )
-            problems.append(Problem(file, line, msg, f"{prefix}.{key}".strip(".")))
-        raise InputError(problems) from None
+    if problems:
+        raise InputError(problems)
     settings.source = file
     settings.root = str(cfg.parent)
     return settings

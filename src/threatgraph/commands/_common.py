@@ -7,12 +7,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from threatgraph.errors import InputError
 from threatgraph.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from threatgraph.policy import PolicyConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
@@ -107,3 +110,96 @@ def model_paths(settings: Settings, paths: Sequence[str]) -> list[str]:
     if settings.models:
         return rel_to_config(settings, settings.models)
     raise click.UsageError("no PATH given and no 'models' in the configuration")
+
+
+def policy_options(fn: F) -> F:
+    """--decisions, --baseline/--no-baseline, --strict, --require-evidence, --max-acceptance-days.
+
+    Each overrides the config key of the same name (``--decisions`` adds to the configured
+    files).
+    """
+    fn = click.option(
+        "--decisions",
+        "decision_files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Decisions file (repeatable; added to the configured 'decisions').",
+    )(fn)
+    fn = click.option(
+        "--baseline",
+        "baseline_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Baseline file: open findings listed in it do not fail the run.",
+    )(fn)
+    fn = click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline file.")(
+        fn
+    )
+    fn = click.option(
+        "--strict/--no-strict",
+        default=None,
+        help="Decisions that match no finding and stale baseline entries are errors.",
+    )(fn)
+    fn = click.option(
+        "--require-evidence/--no-require-evidence",
+        default=None,
+        help="A control counts as present only when it cites evidence that checks out.",
+    )(fn)
+    fn = click.option(
+        "--max-acceptance-days",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Longest allowed acceptance (default: config, else 365).",
+    )(fn)
+    return fn
+
+
+def build_policy(
+    settings: Settings,
+    *,
+    decision_files: Sequence[Path] = (),
+    baseline_file: Path | None = None,
+    no_baseline: bool = False,
+    strict: bool | None = None,
+    require_evidence: bool | None = None,
+    max_acceptance_days: int | None = None,
+    partial: bool = False,
+    use_baseline: bool = True,
+) -> PolicyConfig:
+    """The policy stage's options: config values with the CLI flags merged over them."""
+    from threatgraph import baseline as baseline_mod
+    from threatgraph.load import decisions as decisions_mod
+    from threatgraph.policy import PolicyConfig
+
+    files = [Path(p) for p in rel_to_config(settings, settings.decisions)]
+    files += [Path(p) for p in decision_files]
+    decisions = []
+    problems = []
+    seen: set[Path] = set()
+    for f in files:
+        key = f.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            decisions.extend(decisions_mod.load(f))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    base = None
+    if use_baseline and not no_baseline:
+        if baseline_file is not None:
+            base = baseline_mod.load(baseline_file)
+        elif settings.baseline:
+            base = baseline_mod.load(Path(rel_to_config(settings, [settings.baseline])[0]))
+    return PolicyConfig(
+        decisions=decisions,
+        max_acceptance_days=max_acceptance_days or settings.max_acceptance_days,
+        strict=settings.strict if strict is None else strict,
+        baseline=base,
+        require_evidence=settings.require_evidence
+        if require_evidence is None
+        else require_evidence,
+        config_root=settings.root,
+        partial=partial,
+    )

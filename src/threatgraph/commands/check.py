@@ -10,9 +10,11 @@ import click
 
 from threatgraph.commands._common import (
     SEVERITY_CHOICE,
+    build_policy,
     common_options,
     input_errors_exit_2,
     model_paths,
+    policy_options,
     resolve_run_options,
     settings_for,
 )
@@ -37,6 +39,13 @@ from threatgraph.formats.common import display_path, summary
     help="Write the JSON or text here (atomically) instead of stdout.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary line.")
+@click.option(
+    "--hook",
+    is_flag=True,
+    help="Pre-commit mode: PATHs are a commit's files; check only the model files among them "
+    "(recognised statically, nothing else runs).",
+)
+@policy_options
 @common_options
 @input_errors_exit_2
 def command(
@@ -45,6 +54,13 @@ def command(
     fmt: str,
     output: Path | None,
     quiet: bool,
+    hook: bool,
+    decision_files: tuple[Path, ...],
+    baseline_file: Path | None,
+    no_baseline: bool,
+    strict: bool | None,
+    require_evidence: bool | None,
+    max_acceptance_days: int | None,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
     disabled: tuple[str, ...],
@@ -52,20 +68,43 @@ def command(
 ) -> None:
     """Check model files or directories (PATH...) for AI threats.
 
-    Prints one line per open finding as file:line: RULE-ID severity title (element).
+    Prints one line per open finding as file:line: RULE-ID severity title (element), then
+    accepted findings and a summary. Decisions files, a baseline and evidence checks come from
+    the config ([tool.threatgraph] or .threatgraph.toml) and the options below.
     """
+    settings = settings_for(config_path)
+    partial = False
+    if hook:
+        from threatgraph.commands._hook import select
+
+        selected, partial = select(paths, settings)
+        if not selected:
+            sys.exit(0)  # no model file in this commit: nothing to check, nothing loaded
+        targets = selected
+    else:
+        targets = model_paths(settings, paths)
+
     from threatgraph.pipeline import run
 
-    settings = settings_for(config_path)
     dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
     gate_sev = (fail_on or settings.fail_on).lower()
-    result = run(
-        model_paths(settings, paths), fail_on=gate_sev, rule_dirs=dirs, disabled=dis, as_of=day
+    policy = build_policy(
+        settings,
+        decision_files=decision_files,
+        baseline_file=baseline_file,
+        no_baseline=no_baseline,
+        strict=strict,
+        require_evidence=require_evidence,
+        max_acceptance_days=max_acceptance_days,
+        partial=partial,
     )
+    result = run(targets, fail_on=gate_sev, rule_dirs=dirs, disabled=dis, as_of=day, policy=policy)
     if fmt == "json":
         from threatgraph.formats import jsonout
 
-        text = jsonout.dumps(jsonout.document(result.results, result))
+        doc = jsonout.document(result.results, result)
+        _add_policy(doc, result)
+        text = jsonout.dumps(doc)
     else:
         text = render_text(result, quiet)
     if output is not None:
@@ -77,63 +116,140 @@ def command(
     else:
         click.echo(text, nl=False, err=False)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        click.echo(notice_text(n), err=True)
     sys.exit(result.verdict.exit_code)
 
 
+def _display_location(location: str) -> str:
+    if not location:
+        return ""
+    file, sep, line = location.rpartition(":")
+    if sep and line.isdigit():
+        return f"{display_path(file)}:{line}"
+    return display_path(location)
+
+
+def notice_text(n: Any) -> str:
+    """'level: file:line: message' with the file shown relative to the cwd."""
+    where = _display_location(n.location)
+    return f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}"
+
+
+def _add_policy(doc: dict[str, Any], result: Any) -> None:
+    """Add what the policy stage decided to the JSON document: every notice, the baseline."""
+    baselined = {(f.model_id, f.id) for f in result.verdict.baselined}
+    for item in doc.get("findings", []):
+        item["baselined"] = (item.get("model"), item.get("id")) in baselined
+        dec = item.get("decision")
+        f_dec = _decision_of(result, item)
+        if isinstance(dec, dict) and f_dec is not None:
+            dec["date"] = f_dec.date.isoformat() if f_dec.date else None
+            dec["location"] = str(f_dec.location) if f_dec.location else None
+    doc["notices"] = [
+        {"level": n.level, "message": n.message, "location": _display_location(n.location)}
+        for n in result.verdict.notices
+    ]
+    doc["baseline"] = (
+        {"file": display_path(result.policy.baseline.path), "known": len(baselined)}
+        if result.policy.baseline is not None
+        else None
+    )
+    doc["failing"] = len(result.verdict.failing)
+
+
+def _decision_of(result: Any, item: dict[str, Any]) -> Any:
+    for r in result.results:
+        if r.model_id != item.get("model"):
+            continue
+        for f in r.findings:
+            if f.id == item.get("id"):
+                return f.decision
+    return None
+
+
+def _line(result: Any, f: Any) -> str:
+    return (
+        f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} {f.severity} "
+        f"{f.rule.title} ({_element_name(result, f)})"
+    )
+
+
 def render_text(result: Any, quiet: bool = False) -> str:
-    """The human report: open findings with file:line, accepted ones, then a summary."""
+    """The human report: open findings with file:line, decided ones, then a summary."""
     lines: list[str] = []
     findings = [f for r in result.results for f in r.findings]
     lib = result.library
+    verdict = result.verdict
+    baselined = {id(f) for f in getattr(verdict, "baselined", [])}
     if not quiet:
         for f in findings:
             if f.status != "open":
                 continue
-            el = _element_name(result, f)
-            lines.append(
-                f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} "
-                f"{f.severity} {f.rule.title} ({el})"
-            )
+            lines.append(_line(result, f) + (" [baseline]" if id(f) in baselined else ""))
             missing = ", ".join(f.missing)
             if missing:
                 lines.append(f"    missing: {missing}")
             for note in f.notes:
                 lines.append(f"    note: {note}")
-        accepted = [f for f in findings if f.status in ("accepted", "false_positive")]
-        for f in accepted:
+            if f.decision is not None and f.decision.location is not None:
+                loc = f.decision.location
+                lines.append(f"    decision: {display_path(loc.file)}:{loc.line}")
+        decided = [f for f in findings if f.decision is not None and f.status != "open"]
+        for f in decided:
             d = f.decision
-            extra = ""
-            if d is not None:
-                extra = f" by {d.owner}" if d.owner else ""
-                if d.expires:
-                    extra += f" until {d.expires.isoformat()}"
-            lines.append(
-                f"{display_path(f.location.file)}:{f.location.line}: {f.rule.id} "
-                f"{f.severity} {f.status.replace('_', ' ')}{extra}: {f.rule.title} "
-                f"({_element_name(result, f)})"
+            what = {"accepted": "ACCEPTED", "false_positive": "FALSE POSITIVE"}.get(
+                f.status, "MITIGATED (decision)"
             )
+            extra = f" by {d.owner}" if d.owner else ""
+            if d.status == "accepted" and d.expires:
+                extra += f" until {d.expires.isoformat()}"
+            if d.ticket:
+                extra += f" [{d.ticket}]"
+            lines.append(f"{what}{extra}: {_line(result, f)}")
+            lines.append(f"    reason: {d.reason}")
+            if d.evidence:
+                lines.append(f"    evidence: {', '.join(d.evidence)}")
     s = summary(findings)
     st, sev = s["by_status"], s["open_by_severity"]
     models = len(result.results)
     sev_txt = ", ".join(f"{n} {k}" for k, n in sev.items() if n) or "none"
+    known = f", {len(baselined)} in baseline" if result.policy.baseline is not None else ""
     lines.append(
         f"{models} model{'s' if models != 1 else ''}, {len(lib.active)} rules: "
-        f"{st['open']} open ({sev_txt}), {st['mitigated']} mitigated, {st['accepted']} accepted, "
-        f"{st['false_positive']} false positive."
+        f"{st['open']} open ({sev_txt}{known}), {st['mitigated']} mitigated, "
+        f"{st['accepted']} accepted, {st['false_positive']} false positive."
     )
-    failing = len(result.verdict.failing)
+    reports = [r.evidence for r in result.results if getattr(r, "evidence", None) is not None]
+    declared = sum(rep.declared for rep in reports)
+    cited = sum(1 for rep in reports for c in rep.controls if c.cited)
+    if cited or result.policy.require_evidence:
+        with_ev = sum(rep.with_evidence for rep in reports)
+        missing_items = sum(rep.missing_items for rep in reports)
+        tail = (
+            " (require_evidence: the others do not count)" if result.policy.require_evidence else ""
+        )
+        lines.append(
+            f"evidence: {with_ev} of {declared} declared controls cite evidence that checks out"
+            f", {missing_items} cited item{'s' if missing_items != 1 else ''} missing{tail}."
+        )
     if lib.disabled:
         lines.append(
             "disabled rules: " + "; ".join(f"{k} ({v})" for k, v in sorted(lib.disabled.items()))
         )
+    failing = len(verdict.failing)
+    errors = sum(1 for n in verdict.notices if n.level == "error")
     if failing:
         lines.append(
             f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
-            f"'{result.verdict.fail_on}'."
+            f"'{verdict.fail_on}'"
+            + (" (not in the baseline)." if result.policy.baseline is not None else ".")
         )
-    else:
-        lines.append(f"PASS: no open findings at or above '{result.verdict.fail_on}'.")
+    if errors:
+        lines.append(
+            f"FAIL: {errors} policy error{'s' if errors != 1 else ''} (strict mode; see stderr)."
+        )
+    if not failing and not errors:
+        lines.append(f"PASS: no open findings at or above '{verdict.fail_on}'.")
     return "\n".join(lines) + "\n"
 
 

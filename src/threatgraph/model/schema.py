@@ -335,14 +335,23 @@ class Flow(_Strict):
 class Decision(_Strict):
     """A risk decision about one finding: accepted, false positive, or mitigated elsewhere."""
 
-    finding: str = Field(description="Finding id, e.g. 'TG-PI-001/hosted-llm'.")
+    finding: str = Field(min_length=1, description="Finding id, e.g. 'TG-PI-001/hosted-llm'.")
     status: Literal["accepted", "false_positive", "mitigated"]
-    reason: str = Field(min_length=1)
-    owner: str | None = None
-    ticket: str | None = None
-    date: _dt.date | None = None
-    expires: _dt.date | None = None
-    evidence: list[str] = Field(default_factory=list)
+    reason: str = Field(min_length=1, description="Why; reports show it.")
+    owner: str | None = Field(default=None, description="Who decided (required to accept).")
+    ticket: str | None = Field(default=None, description="Ticket id or link.")
+    date: _dt.date | None = Field(default=None, description="When it was decided.")
+    expires: _dt.date | None = Field(
+        default=None, description="Last day an acceptance holds (required to accept)."
+    )
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="Repo paths, test ids or URLs (required for 'mitigated').",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Model id the decision is for (decisions files: when ids could clash).",
+    )
     location: Loc = None
 
     @model_validator(mode="after")
@@ -353,6 +362,8 @@ class Decision(_Strict):
                 raise ValueError(f"an acceptance needs {' and '.join(missing)}")
         if self.status == "mitigated" and not self.evidence:
             raise ValueError("a 'mitigated' decision needs evidence")
+        if self.date is not None and self.expires is not None and self.expires < self.date:
+            raise ValueError(f"expires ({self.expires}) is before the decision date ({self.date})")
         return self
 
 

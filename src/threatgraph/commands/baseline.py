@@ -1,0 +1,77 @@
+"""`threatgraph baseline`: record today's open findings so that only new ones fail later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    build_policy,
+    common_options,
+    input_errors_exit_2,
+    model_paths,
+    rel_to_config,
+    resolve_run_options,
+    settings_for,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Baseline file to write (default: the config's 'baseline').",
+)
+@click.option(
+    "--decisions",
+    "decision_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Decisions file (repeatable; added to the configured ones). Accepted findings are "
+    "not open, so they are not written.",
+)
+@common_options
+@input_errors_exit_2
+def command(
+    paths: tuple[str, ...],
+    output: Path | None,
+    decision_files: tuple[Path, ...],
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Write the ids of the open findings of PATH... (default: the configured models).
+
+    The file is sorted JSON with a version header. Commit it, point `baseline` in the config
+    (or `check --baseline FILE`) at it, and `check` then fails only on open findings that are
+    not in it, and lists entries that no longer occur so the file can shrink over time.
+    Decisions are applied first, and the file is written whatever the gate says (exit 0).
+    """
+    from threatgraph import baseline as baseline_mod
+    from threatgraph.formats.common import display_path, write_atomic
+    from threatgraph.pipeline import run
+
+    settings = settings_for(config_path)
+    if output is None:
+        if not settings.baseline:
+            raise click.UsageError("give -o FILE or set 'baseline' in the configuration")
+        output = Path(rel_to_config(settings, [settings.baseline])[0])
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    policy = build_policy(settings, decision_files=decision_files, use_baseline=False)
+    policy.strict = False  # stale decisions are check's business, not a reason to refuse
+    result = run(
+        model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day, policy=policy
+    )
+    findings = [f for r in result.results for f in r.findings]
+    write_atomic(output, baseline_mod.dumps(findings))
+    n = sum(1 for f in findings if f.status == "open")
+    click.echo(
+        f"wrote {n} open finding{'s' if n != 1 else ''} of {len(result.results)} "
+        f"model{'s' if len(result.results) != 1 else ''} to {display_path(str(output))}",
+        err=True,
+    )

@@ -1,0 +1,236 @@
+"""Evidence that declared controls (and 'mitigated' decisions) cite: repo paths, test ids, URLs.
+
+A cited item is one of:
+
+- a URL (``https://...`` or ``http://...``): recorded, never fetched;
+- a test id ``path::name`` (pytest style, ``path::Class::name`` and ``name[param]`` allowed):
+  the file must exist in the repository and, for a Python file, define ``name`` (read with
+  ``ast``; nothing runs);
+- a repo path or glob (``infra/tls.tf``, ``src/guard/*.py``): it must exist (or match a file).
+
+Paths are relative to the repository root: the nearest directory above the model file holding
+``.git``, else the config file's directory, else the model file's directory. A path that
+leaves the root (absolute, through ``..`` or through a symlink) is an input error with
+file:line: evidence must never point threatgraph at files outside the repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from threatgraph.errors import InputError, Problem
+from threatgraph.load.yamlsafe import read_text
+from threatgraph.model.schema import ControlRef, Decision, Location, SystemModel
+
+_URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_GLOB_CHARS = frozenset("*?[")
+MAX_GLOB_MATCHES = 1000
+
+
+@dataclass(frozen=True)
+class CitedControl:
+    """One declared control (or 'mitigated' decision) and what became of its evidence."""
+
+    owner: str  # "element <id>", "flow <id>", "model", "decision <finding id>"
+    control: str  # control id, or the finding id for a decision
+    location: Location | None
+    cited: tuple[str, ...]
+    missing: tuple[tuple[str, str], ...]  # (item, why) for items that do not check out
+
+    @property
+    def ok(self) -> bool:
+        """Cites at least one item and every cited item checks out."""
+        return bool(self.cited) and not self.missing
+
+
+@dataclass
+class EvidenceReport:
+    """The evidence checks of one model."""
+
+    root: Path
+    controls: list[CitedControl] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # escapes: input errors
+
+    @property
+    def declared(self) -> int:
+        """Number of declared controls (decisions not counted)."""
+        return sum(1 for c in self.controls if not c.owner.startswith("decision"))
+
+    @property
+    def with_evidence(self) -> int:
+        """Declared controls whose evidence all checks out."""
+        return sum(1 for c in self.controls if not c.owner.startswith("decision") and c.ok)
+
+    @property
+    def missing_items(self) -> int:
+        """Cited items that do not exist."""
+        return sum(len(c.missing) for c in self.controls)
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds ``.git`` (a dir or a file)."""
+    cur = start.resolve()
+    for d in (cur, *cur.parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+def classify(item: str) -> str:
+    """'url', 'test', 'glob' or 'path'."""
+    if _URL.match(item):
+        return "url"
+    if "::" in item:
+        return "test"
+    if any(ch in _GLOB_CHARS for ch in item):
+        return "glob"
+    return "path"
+
+
+class _Escape(Exception):
+    """A cited path that leaves the repository."""
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """``root / rel`` after checking it stays inside ``root`` (raises _Escape)."""
+    if _SCHEME.match(rel) and not re.match(r"^[A-Za-z]:[\\/]", rel):
+        raise _Escape(
+            f"unsupported evidence {rel!r}: cite a repo path, a test id or an http(s) URL"
+        )
+    if rel.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:[\\/]", rel):
+        raise _Escape(f"evidence path {rel!r} is absolute; cite a path relative to the repository")
+    norm = os.path.normpath(rel.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        raise _Escape(f"evidence path {rel!r} leaves the repository (through '..')")
+    full = root / norm
+    if not full.resolve().is_relative_to(root):
+        raise _Escape(f"evidence path {rel!r} leaves the repository (through a symlink)")
+    return full
+
+
+def _defines(path: Path, names: list[str]) -> bool:
+    """Whether Python file ``path`` defines ``names`` (Class, then method...), statically."""
+    try:
+        tree = ast.parse(read_text(path))
+    except (SyntaxError, ValueError, InputError):  # unreadable or not Python: cannot confirm
+        return False
+    body: list[ast.stmt] = tree.body
+    for name in names:
+        found = None
+        for node in body:
+            if (
+                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                and node.name == name
+            ):
+                found = node
+                break
+        if found is None:
+            return False
+        body = found.body if isinstance(found, ast.ClassDef) else []
+    return True
+
+
+def check_item(root: Path, item: str) -> str | None:
+    """Why ``item`` does not check out, or None when it does. Raises _Escape for escapes."""
+    kind = classify(item)
+    if kind == "url":
+        return None
+    if kind == "test":
+        file_part, *names = item.split("::")
+        path = _inside(root, file_part)
+        if not path.is_file():
+            return f"test file {file_part!r} does not exist"
+        clean = [re.sub(r"\[.*\]$", "", n) for n in names if n]
+        if path.suffix == ".py" and clean and not _defines(path, clean):
+            return f"{file_part!r} defines no test {'::'.join(clean)!r}"
+        return None
+    if kind == "glob":
+        pattern = _inside(root, item).relative_to(root).as_posix()
+        matched = False
+        for n, hit in enumerate(root.glob(pattern)):
+            if n >= MAX_GLOB_MATCHES:
+                break
+            if not hit.resolve().is_relative_to(root):
+                raise _Escape(
+                    f"evidence pattern {item!r} matches {hit.name!r} outside the repository"
+                )
+            matched = True
+        return None if matched else f"pattern {item!r} matches no file"
+    path = _inside(root, item)
+    return None if path.exists() else f"{item!r} does not exist"
+
+
+def _cited(model: SystemModel) -> Iterator[tuple[str, ControlRef | Decision, Location | None]]:
+    for c in model.model.controls:
+        yield "model", c, c.location or model.location
+    for el in model.elements:
+        for c in el.controls:
+            yield f"element {el.id}", c, c.location or el.location
+    for fl in model.flows:
+        for c in fl.controls:
+            yield f"flow {fl.id}", c, c.location or fl.location
+    for d in model.decisions:
+        if d.evidence:
+            yield f"decision {d.finding}", d, d.location or model.location
+
+
+def _check(
+    report: EvidenceReport, owner: str, ref: ControlRef | Decision, loc: Location | None
+) -> None:
+    missing: list[tuple[str, str]] = []
+    for item in ref.evidence:
+        try:
+            why = check_item(report.root, item)
+        except _Escape as exc:
+            where = loc or Location(file="<model>", line=0)
+            report.problems.append(Problem(where.file, where.line, str(exc), "evidence"))
+            continue
+        if why is not None:
+            missing.append((item, why))
+    control = ref.id if isinstance(ref, ControlRef) else ref.finding
+    report.controls.append(CitedControl(owner, control, loc, tuple(ref.evidence), tuple(missing)))
+
+
+def verify(model: SystemModel, root: Path) -> EvidenceReport:
+    """Check the evidence of every declared control and 'mitigated' decision of a model."""
+    report = EvidenceReport(root.resolve())
+    for owner, ref, loc in _cited(model):
+        _check(report, owner, ref, loc)
+    return report
+
+
+def verify_decision(decision: Decision, root: Path) -> EvidenceReport:
+    """Check the evidence of one decision from a decisions file."""
+    report = EvidenceReport(root.resolve())
+    _check(report, f"decision {decision.finding}", decision, decision.location)
+    return report
+
+
+def root_for(model_file: Path, config_root: str | None) -> Path:
+    """The repository root for a model file: git root, else config root, else its directory."""
+    git = find_repo_root(model_file.parent)
+    if git is not None:
+        return git
+    if config_root is not None:
+        return Path(config_root).resolve()
+    return model_file.parent.resolve()
+
+
+def strip_unevidenced(model: SystemModel, report: EvidenceReport) -> SystemModel:
+    """A copy of ``model`` without the controls whose evidence does not check out."""
+    bad = {(c.owner, c.control) for c in report.controls if not c.ok}
+    if not bad:
+        return model
+    copy = model.model_copy(deep=True)
+    copy.model.controls = [c for c in copy.model.controls if ("model", c.id) not in bad]
+    for el in copy.elements:
+        el.controls = [c for c in el.controls if (f"element {el.id}", c.id) not in bad]
+    for fl in copy.flows:
+        fl.controls = [c for c in fl.controls if (f"flow {fl.id}", c.id) not in bad]
+    return copy

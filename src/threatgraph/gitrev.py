@@ -1,0 +1,164 @@
+"""Reading a repository at another revision through git, without touching the working tree.
+
+Used by ``threatgraph diff`` (and meant for other commands that compare with a base revision):
+the default base, and copying the tracked files of some directories at a revision into a
+temporary directory (``git ls-tree`` + ``git cat-file --batch``; symlinks and submodules are
+skipped, so nothing written can point outside the temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+from threatgraph.errors import InputError
+
+#: Upper bound on what one materialisation writes (a model directory, not a monorepo).
+MAX_BYTES = 256 * 1024 * 1024
+
+
+def git(args: Sequence[str], cwd: Path, *, input_bytes: bytes | None = None) -> bytes:
+    """Run git; a failure is an InputError carrying git's message (exit code 2)."""
+    env = dict(os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input_bytes,
+            capture_output=True,
+            check=False,
+            env=env,
+        )
+    except FileNotFoundError:
+        raise InputError.single(
+            str(cwd), 0, "git is not installed (needed to read revisions)"
+        ) from None
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError.single(
+            str(cwd), 0, f"git {' '.join(args[:2])}: {msg[-1] if msg else 'failed'}"
+        )
+    return proc.stdout
+
+
+def _try(args: Sequence[str], cwd: Path) -> str | None:
+    try:
+        out = git(args, cwd).decode("utf-8", "replace").strip()
+    except InputError:
+        return None
+    return out or None
+
+
+def repo_root(cwd: Path) -> Path:
+    """The top directory of the work tree containing ``cwd``."""
+    out = _try(["rev-parse", "--show-toplevel"], cwd)
+    if out is None:
+        raise InputError.single(str(cwd), 0, "not inside a git repository")
+    return Path(out).resolve()
+
+
+def resolve(rev: str, cwd: Path) -> str | None:
+    """The commit id of ``rev``, or None when it names no commit."""
+    if rev.startswith("-"):
+        return None  # never let a revision be read as an option
+    return _try(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], cwd)
+
+
+def default_branch(cwd: Path) -> str | None:
+    """origin/HEAD's branch, else main or master (remote-tracking, then local)."""
+    head = _try(["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"], cwd)
+    if head:
+        return head
+    for name in ("origin/main", "origin/master", "main", "master"):
+        if resolve(name, cwd):
+            return name
+    return None
+
+
+def default_base(cwd: Path) -> tuple[str, str]:
+    """(commit id, description) of the merge base of HEAD with the default branch."""
+    branch = default_branch(cwd)
+    if branch is None:
+        raise InputError.single(
+            str(cwd),
+            0,
+            "no default branch (origin/HEAD, main or master) to compare with: give BASE",
+        )
+    base = _try(["merge-base", "HEAD", branch], cwd)
+    if base is None:
+        raise InputError.single(str(cwd), 0, f"no merge base between HEAD and {branch}; give BASE")
+    return base, f"merge base with {branch}"
+
+
+def _safe_rel(path: str) -> PurePosixPath | None:
+    p = PurePosixPath(path)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        return None
+    return p
+
+
+def tracked(
+    rev: str, prefixes: Iterable[str], cwd: Path, recursive: bool = True
+) -> list[tuple[str, str]]:
+    """(blob id, repo-relative path) of the regular files under ``prefixes`` at ``rev``."""
+    args = ["ls-tree", "-z", "--full-tree"]
+    if recursive:
+        args.append("-r")
+    args += [rev, "--", *prefixes]
+    out = git(args, cwd)
+    files: list[tuple[str, str]] = []
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, oid = meta.decode().split()
+        # Regular files only: symlinks (120000) could point anywhere, submodules are commits.
+        if kind == "blob" and mode in ("100644", "100755"):
+            files.append((oid, name.decode("utf-8", "surrogateescape")))
+    return files
+
+
+def materialise(rev: str, files: Sequence[tuple[str, str]], dest: Path, cwd: Path) -> list[Path]:
+    """Write ``files`` (blob id, repo path) as of ``rev`` under ``dest``; returns the paths."""
+    if not files:
+        return []
+    batch = "".join(f"{oid}\n" for oid, _ in files).encode()
+    out = git(["cat-file", "--batch"], cwd, input_bytes=batch)
+    written: list[Path] = []
+    pos = 0
+    total = 0
+    for oid, name in files:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].decode().split()
+        if len(header) != 3 or header[0] != oid:
+            raise InputError.single(str(cwd), 0, f"git cat-file: unexpected answer for {name}")
+        size = int(header[2])
+        body = out[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size + 1
+        total += size
+        if total > MAX_BYTES:
+            raise InputError.single(
+                str(cwd), 0, f"the files to read at {rev[:12]} exceed {MAX_BYTES} bytes"
+            )
+        rel = _safe_rel(name)
+        if rel is None:
+            continue
+        target = dest.joinpath(*rel.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        written.append(target)
+    return written
+
+
+def show(rev: str, path: str, cwd: Path) -> bytes | None:
+    """The content of repo-relative ``path`` at ``rev``, or None when it does not exist there."""
+    if _safe_rel(path) is None:
+        return None
+    try:
+        return git(["show", f"{rev}:{path}"], cwd)
+    except InputError:
+        return None
