@@ -66,11 +66,13 @@ def analyse(
     strict: bool = False,
     evidence: evidence_mod.EvidenceReport | None = None,
     require_evidence: bool = False,
+    pytm_threats: bool = False,
 ) -> ModelResult:
     """Graph, match and apply the model's own decisions, then ``extra_decisions`` (files).
 
     With ``require_evidence`` (and an ``evidence`` report), controls whose evidence does not
-    check out are left out before matching, so they do not count as present.
+    check out are left out before matching, so they do not count as present. With
+    ``pytm_threats``, pytm's classic threat library runs too and its findings are merged.
     """
     model = loaded.model
     notices: list[Notice] = []
@@ -104,6 +106,10 @@ def analyse(
             model = evidence_mod.strip_unevidenced(model, evidence)
     g = graph_mod.build(model)
     findings = evaluate(g, lib, as_of)
+    if pytm_threats:
+        from threatgraph.interop.pytm_threats import pytm_findings
+
+        findings = sorted([*findings, *pytm_findings(loaded, g, lib)], key=Finding.sort_key)
     if stripped:
         for f in findings:
             for cid in f.missing:
@@ -134,6 +140,7 @@ def run(
     as_of: date | None = None,
     library: Library | None = None,
     policy: PolicyConfig | None = None,
+    pytm_threats: bool = False,
 ) -> Run:
     """The whole check pipeline for some paths.
 
@@ -144,11 +151,17 @@ def run(
     lib = library or load_library(rule_dirs, disabled)
     day = as_of or date.today()
     loaded = load_paths(paths, lib.controls.keys() if lib.controls else None)
-    return evaluate_loaded(loaded, lib, day, fail_on, pol)
+    return evaluate_loaded(loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats)
 
 
 def evaluate_loaded(
-    loaded: Sequence[LoadedModel], lib: Library, day: date, fail_on: str, pol: PolicyConfig
+    loaded: Sequence[LoadedModel],
+    lib: Library,
+    day: date,
+    fail_on: str,
+    pol: PolicyConfig,
+    *,
+    pytm_threats: bool = False,
 ) -> Run:
     """Everything after loading: evidence, matching, decisions, baseline and the gate."""
     problems: list[Problem] = list(acceptance_problems(pol.decisions, day, pol.max_acceptance_days))
@@ -191,6 +204,7 @@ def evaluate_loaded(
             strict=pol.strict,
             evidence=maybe,
             require_evidence=pol.require_evidence,
+            pytm_threats=pytm_threats,
         )
         matched_any.update(index[j] for j in res.matched_extra)
         results.append(res)

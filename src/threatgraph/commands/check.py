@@ -45,6 +45,13 @@ from threatgraph.formats.common import display_path, summary
     help="Pre-commit mode: PATHs are a commit's files; check only the model files among them "
     "(recognised statically, nothing else runs).",
 )
+@click.option(
+    "--pytm-threats/--no-pytm-threats",
+    "pytm_threats",
+    default=None,
+    help="Also run pytm's classic threat library (web, API, infrastructure) through pytm's "
+    "engine and merge its findings (ids pytm:SID/...; config key pytm_threats).",
+)
 @policy_options
 @common_options
 @input_errors_exit_2
@@ -55,6 +62,7 @@ def command(
     output: Path | None,
     quiet: bool,
     hook: bool,
+    pytm_threats: bool | None,
     decision_files: tuple[Path, ...],
     baseline_file: Path | None,
     no_baseline: bool,
@@ -98,7 +106,15 @@ def command(
         max_acceptance_days=max_acceptance_days,
         partial=partial,
     )
-    result = run(targets, fail_on=gate_sev, rule_dirs=dirs, disabled=dis, as_of=day, policy=policy)
+    result = run(
+        targets,
+        fail_on=gate_sev,
+        rule_dirs=dirs,
+        disabled=dis,
+        as_of=day,
+        policy=policy,
+        pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
+    )
     if fmt == "json":
         from threatgraph.formats import jsonout
 

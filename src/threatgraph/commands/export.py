@@ -1,0 +1,105 @@
+"""`threatgraph export otm`: a model and its findings as an Open Threat Model (OTM) file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    build_policy,
+    common_options,
+    input_errors_exit_2,
+    resolve_run_options,
+    settings_for,
+)
+from threatgraph.errors import InputError, Problem
+
+
+@click.group(name="export")
+def command() -> None:
+    """Export models to other tools' formats (Open Threat Model)."""
+
+
+@command.command(name="otm")
+@click.argument("path", type=click.Path(exists=True, path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the OTM JSON here (atomically) instead of stdout.",
+)
+@click.option(
+    "--threats/--no-threats",
+    default=True,
+    show_default=True,
+    help="Include the model's findings as OTM threats and mitigations.",
+)
+@click.option(
+    "--pytm-threats/--no-pytm-threats",
+    "pytm_threats",
+    default=None,
+    help="Include pytm's classic threats too (config key pytm_threats).",
+)
+@common_options
+@input_errors_exit_2
+def otm_cmd(
+    path: str,
+    output: Path | None,
+    threats: bool,
+    pytm_threats: bool | None,
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Write the model at PATH (one model file) as OTM 0.2.0 JSON.
+
+    Boundaries become trust zones, elements components (type = threatgraph kind), flows
+    dataflows, data assets; findings become threats whose mitigations are implemented or
+    required. Facts OTM cannot hold are kept under attributes."x-threatgraph", so
+    `threatgraph import otm` gives the same model back.
+    """
+    from threatgraph.engine.library import load_library
+    from threatgraph.interop import otm_export
+    from threatgraph.load.registry import load_paths
+    from threatgraph.pipeline import evaluate_loaded
+
+    settings = settings_for(config_path)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    lib = load_library(dirs, dis)
+    loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
+    if len(loaded) != 1:
+        raise InputError(
+            [
+                Problem(
+                    path,
+                    0,
+                    f"holds {len(loaded)} models; an OTM file describes one: export one model "
+                    "file at a time",
+                )
+            ]
+        )
+    findings: list[Any] = []
+    if threats:
+        from datetime import date
+
+        use_pytm = settings.pytm_threats if pytm_threats is None else pytm_threats
+        run = evaluate_loaded(
+            loaded,
+            lib,
+            day or date.today(),
+            settings.fail_on,
+            build_policy(settings, use_baseline=False),
+            pytm_threats=use_pytm,
+        )
+        findings = run.results[0].findings
+    doc = otm_export.document(loaded[0].model, findings, lib.controls)
+    text = otm_export.dumps(doc)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from threatgraph.formats.common import write_atomic
+
+        write_atomic(output, text)

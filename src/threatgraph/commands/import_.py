@@ -1,0 +1,149 @@
+"""`threatgraph import pytm|otm`: convert a pytm model or an OTM file to threatgraph YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from threatgraph.commands._common import input_errors_exit_2, rel_to_config, settings_for
+
+
+def _known_controls(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> list[str]:
+    """Controls the converted model may declare: the catalogue plus custom libraries'."""
+    from threatgraph.engine.library import load_library
+
+    settings = settings_for(config_path)
+    lib = load_library(rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs])
+    return list(lib.controls)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from threatgraph.formats.common import write_atomic
+
+    write_atomic(output, text)
+
+
+def _summary(model: object, output: Path | None) -> str:
+    from threatgraph.formats.common import display_path
+    from threatgraph.model.schema import SystemModel
+
+    assert isinstance(model, SystemModel)
+    where = f" -> {display_path(str(output))}" if output else ""
+    return (
+        f"converted {model.model.name!r}: {len(model.elements)} elements, {len(model.flows)} "
+        f"flows, {len(model.boundaries)} boundaries, {len(model.data)} data{where}"
+    )
+
+
+_output = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the YAML model here (atomically) instead of stdout.",
+)
+_config = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+_rules = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Extra rule directory whose controls the model may declare.",
+)
+
+
+@click.group(name="import")
+def command() -> None:
+    """Convert models from other tools (pytm, Open Threat Model) to threatgraph YAML."""
+
+
+@command.command(name="pytm")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_output
+@_config
+@_rules
+@input_errors_exit_2
+def pytm_cmd(
+    path: Path, output: Path | None, config_path: Path | None, rule_dirs: tuple[Path, ...]
+) -> None:
+    """Run a pytm model file (PATH) and write it as a threatgraph YAML model.
+
+    The file runs as pytm would run it, with argv cleared and tm.process() disabled. Boundary
+    trust levels are guessed from boundary names: review them (docs/migrating-from-pytm.md).
+    """
+    from threatgraph.formats.common import display_path
+    from threatgraph.interop.modelyaml import dumps
+    from threatgraph.load import pytm_loader
+    from threatgraph.model.validate import finalize
+
+    known = _known_controls(config_path, rule_dirs)
+    (model,) = pytm_loader.load(path)
+    model = finalize(model, known)
+    header = (
+        f"Converted from the pytm model {display_path(str(path))} by `threatgraph import pytm`.\n"
+        "pytm has no trust levels: boundary trust was guessed from names; review it."
+    )
+    _write(dumps(model, header), output)
+    click.echo(_summary(model, output), err=True)
+
+
+def _type_map(values: tuple[str, ...]) -> dict[str, object]:
+    from threatgraph.model.schema import Kind
+
+    out: dict[str, object] = {}
+    for v in values:
+        otm_type, sep, kind = v.partition("=")
+        if not sep or not otm_type.strip():
+            raise click.UsageError(f"--map-type {v!r}: write TYPE=KIND")
+        try:
+            out[otm_type.strip()] = Kind(kind.strip())
+        except ValueError:
+            raise click.UsageError(
+                f"--map-type {v!r}: {kind.strip()!r} is not a kind; kinds: "
+                + ", ".join(k.value for k in Kind)
+            ) from None
+    return out
+
+
+@command.command(name="otm")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_output
+@click.option(
+    "--map-type",
+    "map_types",
+    multiple=True,
+    metavar="TYPE=KIND",
+    help="Treat OTM component type TYPE as threatgraph kind KIND (repeatable).",
+)
+@_config
+@_rules
+@input_errors_exit_2
+def otm_cmd(
+    path: Path,
+    output: Path | None,
+    map_types: tuple[str, ...],
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+) -> None:
+    """Convert an Open Threat Model JSON file (PATH, OTM 0.2.0) to a threatgraph YAML model.
+
+    OTM threats and mitigations are not imported as such: threatgraph derives its own findings
+    from its library (run `threatgraph check` on the result).
+    """
+    from threatgraph.formats.common import display_path
+    from threatgraph.interop.modelyaml import dumps
+    from threatgraph.load import otm_loader
+    from threatgraph.model.validate import finalize
+
+    type_map = _type_map(map_types)
+    known = _known_controls(config_path, rule_dirs)
+    result = otm_loader.parse(path, type_map)  # type: ignore[arg-type]
+    model = finalize(result.model, known)
+    header = f"Converted from the OTM file {display_path(str(path))} by `threatgraph import otm`."
+    _write(dumps(model, header), output)
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(_summary(model, output), err=True)

@@ -1,0 +1,1 @@
+"""Interoperability with other threat modeling tools: pytm and the Open Threat Model (OTM)."""

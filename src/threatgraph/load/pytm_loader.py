@@ -1,0 +1,561 @@
+"""pytm models: run an existing pytm ``tm.py`` and convert its objects to a SystemModel.
+
+The file is executed (it is code the user named, or a file found because it imports pytm)
+with pytm's global state isolated: pytm keeps every element, flow and threat in class-level
+lists on ``TM``, so the loader swaps in a fresh state before the file runs and puts the
+previous one back afterwards. While the file runs, ``sys.argv`` holds only the file name,
+``TM.process()``, ``TM.resolve()`` and ``TM.report()`` do nothing (they would parse argv,
+print and exit), and anything the file prints goes to stderr so that JSON on stdout stays
+clean. Each pytm object's location is the line of the model file that constructed it.
+
+The mapping tables (kinds, classifications, control flags, boundary trust) live in
+:mod:`threatgraph.interop.pytm_map` and are documented in docs/migrating-from-pytm.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from threatgraph.errors import InputError, Problem
+from threatgraph.interop import pytm_map
+from threatgraph.load.python import _line_in, imports_module
+from threatgraph.load.yamlsafe import read_text
+from threatgraph.model.schema import (
+    Boundary,
+    Classification,
+    DataAsset,
+    Element,
+    Flow,
+    Kind,
+    Location,
+    ModelInfo,
+    SystemModel,
+    slugify,
+)
+
+#: pytm's state is process-global: one load or engine run at a time.
+LOCK = threading.RLock()
+
+#: How many loaded pytm models keep their original objects for ``--pytm-threats``.
+_KEEP = 32
+
+
+@dataclass
+class PytmSource:
+    """pytm objects behind a SystemModel, for running pytm's own engine on them later.
+
+    ``targets`` maps ``id(pytm object)`` to the threatgraph Element or Flow it became (their
+    ``id`` is read after validation assigns it). ``objects`` keeps the pytm objects alive so
+    that those ``id()`` keys stay valid. ``fixups`` are attribute values to put back after
+    pytm's ``check()`` overwrote them (rebuilt models only; see pytm_threats).
+    """
+
+    tm: Any
+    state: Any
+    targets: dict[int, Element | Flow]
+    objects: list[Any]
+    original: bool
+    fixups: list[tuple[Any, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+
+_SOURCES: OrderedDict[int, tuple[SystemModel, PytmSource]] = OrderedDict()
+
+
+def source_of(model: SystemModel) -> PytmSource | None:
+    """The pytm objects a model was converted from, if it came from a pytm file."""
+    with LOCK:
+        entry = _SOURCES.get(id(model))
+    if entry is None or entry[0] is not model:
+        return None
+    return entry[1]
+
+
+def _remember(model: SystemModel, source: PytmSource) -> None:
+    with LOCK:
+        _SOURCES[id(model)] = (model, source)
+        while len(_SOURCES) > _KEEP:
+            _SOURCES.popitem(last=False)
+
+
+def looks_like_model(path: Path, head: str) -> bool:
+    """Static check for directory searches: the file imports pytm and not threatgraph."""
+    del path
+    if "pytm" not in head:
+        return False
+    return imports_module(head, "pytm") and not imports_module(head, "threatgraph")
+
+
+@contextlib.contextmanager
+def pytm_state(state: Any = None) -> Iterator[Any]:
+    """Run with pytm's global state set to ``state`` (a fresh one when None).
+
+    The previous state and Python's ``random`` state (``TM()`` reseeds it) are restored on
+    exit, so loading a pytm model leaves no trace in the process.
+    """
+    from pytm import TM
+
+    with LOCK:
+        previous = TM._state
+        rnd = random.getstate()
+        if state is None:
+            TM.reset()
+        else:
+            TM._state = state
+        try:
+            yield TM._state
+        finally:
+            TM._state = previous
+            random.setstate(rnd)
+
+
+@contextlib.contextmanager
+def _patched(patches: list[tuple[type, str, Any]]) -> Iterator[None]:
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
+    try:
+        for cls, name, value in patches:
+            setattr(cls, name, value)
+        yield
+    finally:
+        for cls, name, old in reversed(saved):
+            if old is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, old)
+
+
+def _recorder(file: str, lines: dict[int, int], made: list[Any]) -> Callable[[Any], Any]:
+    """Wrap a constructor so each object remembers the model-file line that built it."""
+
+    def wrap(original: Any) -> Any:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code.co_filename != file:
+                frame = frame.f_back  # type: ignore[assignment]
+            if id(self) not in lines:
+                lines[id(self)] = frame.f_lineno if frame is not None else 0
+                made.append(self)
+
+        return init
+
+    return wrap
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def load(path: Path) -> list[SystemModel]:
+    """Execute a pytm model file and convert its threat model to a SystemModel."""
+    import pytm
+
+    file = str(path)
+    source = read_text(path)
+    try:
+        code = compile(source, file, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise InputError.single(file, exc.lineno or 0, f"syntax error: {exc.msg}") from None
+    lines: dict[int, int] = {}
+    made: list[Any] = []
+    wrap = _recorder(file, lines, made)
+
+    def quiet(self: Any, *args: Any, **kwargs: Any) -> None:
+        """Stands in for TM.process()/resolve() while the file runs."""
+
+    def no_report(self: Any, *args: Any, **kwargs: Any) -> str:
+        return ""
+
+    tm_cls = pytm.TM
+    patches: list[tuple[type, str, Any]] = [
+        (pytm.Element, "__init__", wrap(pytm.Element.__init__)),
+        (pytm.Data, "__init__", wrap(pytm.Data.__init__)),
+        (tm_cls, "__init__", wrap(tm_cls.__init__)),
+        (tm_cls, "process", quiet),
+        (tm_cls, "resolve", quiet),
+        (tm_cls, "report", no_report),
+    ]
+    namespace: dict[str, Any] = {
+        "__name__": "__main__",
+        "__file__": file,
+        "__builtins__": __builtins__,
+    }
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    with pytm_state():
+        sys.argv = [file]
+        sys.path.insert(0, str(path.parent))
+        try:
+            with _patched(patches), contextlib.redirect_stdout(sys.stderr):
+                exec(code, namespace)  # noqa: S102 - running the model file the user named
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise InputError.single(
+                    file, _line_in(exc, file), f"model file called exit({exc.code!r})"
+                ) from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            raise InputError.single(
+                file,
+                _line_in(exc, file),
+                f"pytm model raised {type(exc).__name__}: {_one_line(exc)}",
+            ) from None
+        finally:
+            sys.argv, sys.path = saved_argv, saved_path
+        state = tm_cls._state  # the file may have called TM.reset() itself
+        tms = [o for o in made if isinstance(o, tm_cls)]
+        if not tms:
+            raise InputError.single(file, 1, "the file builds no pytm TM (threat model)")
+        if len(tms) > 1:
+            raise InputError.single(
+                file,
+                lines.get(id(tms[1]), 0),
+                f"the file builds {len(tms)} pytm TM objects; pytm keeps one model per process",
+            )
+        model, targets = _Converter(file, lines).convert(tms[0], state)
+    _remember(model, PytmSource(tms[0], state, targets, made, original=True))
+    return [model]
+
+
+class _Ids:
+    """Deterministic ids from names: slug, then slug-2, slug-3... avoiding explicit ids."""
+
+    def __init__(self, reserved: set[str]) -> None:
+        self.used = set(reserved)
+
+    def take(self, name: str) -> str:
+        base = slugify(name)
+        candidate, n = base, 2
+        while candidate in self.used:
+            candidate, n = f"{base}-{n}", n + 1
+        self.used.add(candidate)
+        return candidate
+
+
+class _Converter:
+    """pytm objects -> threatgraph records, collecting every problem with its line."""
+
+    def __init__(self, file: str, lines: dict[int, int]) -> None:
+        self.file = file
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def loc(self, obj: Any) -> Location:
+        return Location(file=self.file, line=self.lines.get(id(obj), 0))
+
+    def overrides(self, obj: Any) -> dict[str, Any]:
+        """The optional ``threatgraph={...}`` keyword on a pytm object (pytm keeps extras)."""
+        extra = getattr(obj, "__pydantic_extra__", None) or {}
+        value = extra.get("threatgraph")
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problems.append(
+                Problem(
+                    self.file,
+                    self.lines.get(id(obj), 0),
+                    "threatgraph= on a pytm object must be a dict of threatgraph fields",
+                    "threatgraph",
+                )
+            )
+            return {}
+        return dict(value)
+
+    def validated(self, cls: type[Any], rec: dict[str, Any], obj: Any) -> Any:
+        try:
+            return cls.model_validate(rec)
+        except ValidationError as exc:
+            for e in exc.errors():
+                where = ".".join(str(p) for p in e["loc"])
+                msg = "unknown field (typo?)" if e["type"] == "extra_forbidden" else e["msg"]
+                self.problems.append(
+                    Problem(self.file, self.lines.get(id(obj), 0), msg, where or None)
+                )
+            return None
+
+    def convert(self, tm: Any, state: Any) -> tuple[SystemModel, dict[int, Element | Flow]]:
+        import pytm
+
+        boundaries_src = [b for b in state.boundaries if isinstance(b, pytm.Boundary)]
+        flows_src = [f for f in state.flows if isinstance(f, pytm.Dataflow)]
+        elements_src = [
+            e
+            for e in state.elements
+            if isinstance(e, pytm.Element) and not isinstance(e, (pytm.Boundary, pytm.Dataflow))
+        ]
+        # Boundaries referenced but not registered (defensive: pytm registers all).
+        for e in [*elements_src, *boundaries_src]:
+            parent = e.inBoundary
+            while parent is not None and all(parent is not b for b in boundaries_src):
+                boundaries_src.append(parent)
+                parent = parent.inBoundary
+        data_src: list[Any] = []
+        seen_data: set[int] = set()
+        for d in [
+            *state.data,
+            *(d for f in flows_src for d in f.data),
+            *(d for e in elements_src for d in getattr(e, "data", ())),
+        ]:
+            if isinstance(d, pytm.Data) and id(d) not in seen_data:
+                seen_data.add(id(d))
+                data_src.append(d)
+
+        ov: dict[int, dict[str, Any]] = {
+            id(o): self.overrides(o)
+            for o in [*boundaries_src, *elements_src, *flows_src, *data_src]
+        }
+
+        def explicit(objs: list[Any]) -> set[str]:
+            return {str(ov[id(o)]["id"]) for o in objs if ov[id(o)].get("id")}
+
+        # Boundaries.
+        b_ids = _Ids(explicit(boundaries_src))
+        bid: dict[int, str] = {}
+        for b in boundaries_src:
+            bid[id(b)] = str(ov[id(b)].get("id") or b_ids.take(b.name))
+        boundaries: list[Boundary] = []
+        for b in boundaries_src:
+            o = ov[id(b)]
+            rec: dict[str, Any] = {
+                "id": bid[id(b)],
+                "name": b.name,
+                "trust": o.get("trust") or pytm_map.guess_trust(b.name).value,
+                "parent": bid.get(id(b.inBoundary)) if b.inBoundary is not None else None,
+                "description": o.get("description") or b.description or None,
+                "location": self.loc(b),
+            }
+            rec.update({k: v for k, v in o.items() if k not in rec})
+            item = self.validated(Boundary, rec, b)
+            if item is not None:
+                boundaries.append(item)
+
+        # Data.
+        d_ids = _Ids(explicit(data_src))
+        did: dict[int, str] = {}
+        data: list[DataAsset] = []
+        for d in data_src:
+            o = ov[id(d)]
+            name = d.name
+            if name == "undefined" and d.description:
+                name = d.description  # pytm's legacy `flow.data = "text"`
+            did[id(d)] = str(o.get("id") or d_ids.take(name))
+            rec = {
+                "id": did[id(d)],
+                "name": name,
+                "classification": o.get("classification") or _classification(d).value,
+                "description": (d.description if d.description != name else None) or None,
+                "location": self.loc(d),
+            }
+            rec.update({k: v for k, v in o.items() if k not in rec})
+            item = self.validated(DataAsset, rec, d)
+            if item is not None:
+                data.append(item)
+
+        # Elements.
+        e_ids = _Ids(explicit(elements_src))
+        eid: dict[int, str] = {}
+        for e in elements_src:
+            eid[id(e)] = str(ov[id(e)].get("id") or e_ids.take(e.name))
+        elements: list[Element] = []
+        targets: dict[int, Element | Flow] = {}
+        for e in elements_src:
+            item = self.element(e, ov[id(e)], eid[id(e)], bid, did, data)
+            if item is not None:
+                elements.append(item)
+                targets[id(e)] = item
+
+        # Flows.
+        flows: list[Flow] = []
+        for f in flows_src:
+            fl = self.flow(f, ov[id(f)], eid, did)
+            if fl is not None:
+                flows.append(fl)
+                targets[id(f)] = fl
+
+        description = tm.description or None
+        assumptions = [a.name for a in getattr(tm, "assumptions", []) if getattr(a, "name", "")]
+        if assumptions:
+            description = ((description or "") + " Assumptions: " + "; ".join(assumptions)).strip()
+        tm_ov = self.overrides(tm)
+        info = self.validated(
+            ModelInfo,
+            {"name": tm.name or Path(self.file).stem, "description": description, **tm_ov},
+            tm,
+        )
+        if self.problems:
+            raise InputError(self.problems)
+        model = SystemModel(
+            model=info,
+            boundaries=boundaries,
+            data=data,
+            elements=elements,
+            flows=flows,
+        )
+        model.location = self.loc(tm)
+        return model, targets
+
+    def element(
+        self,
+        e: Any,
+        o: dict[str, Any],
+        element_id: str,
+        bid: dict[int, str],
+        did: dict[int, str],
+        data: list[DataAsset],
+    ) -> Element | None:
+        kind = Kind(o["kind"]) if o.get("kind") in set(Kind) else _kind_of(e)
+        cls_name = _pytm_class(e)
+        controls = pytm_map.controls_for_flags(
+            {k: v for k, v in e.controls.model_dump().items() if k not in pytm_map.FLOW_ONLY_FLAGS}
+        )
+        for attr, ctls in pytm_map.CONTROL_OF_ATTRIBUTE.get(cls_name, {}).items():
+            if getattr(e, attr, False) is True:
+                controls.extend(c for c in ctls if c not in controls)
+        for c in o.get("controls", []) or []:
+            if c not in controls:
+                controls.append(c)
+        own = self.ordered(getattr(e, "data", ()), did)
+        stores: list[str] = []
+        processes: list[str] = []
+        (stores if kind is Kind.DATASTORE else processes).extend(own)
+        if cls_name == "Datastore":
+            # pytm records what a store holds as flags; give them data threatgraph can see.
+            held = {d.classification for d in data if d.id in stores}
+            if e.storesPII and not held & {Classification.PII, Classification.PHI}:
+                stores.append(self.synthetic(data, element_id, "pii", e, "Personal data"))
+            if e.storesSensitiveData and not any(d.sensitive for d in data if d.id in stores):
+                stores.append(self.synthetic(data, element_id, "confidential", e, "Sensitive data"))
+        rec: dict[str, Any] = {
+            "id": element_id,
+            "name": e.name,
+            "kind": kind.value,
+            "boundary": bid.get(id(e.inBoundary)) if e.inBoundary is not None else None,
+            "description": e.description or None,
+            "controls": controls,
+            "stores": stores,
+            "processes": processes,
+            "code": list(e.sourceFiles),
+            "tags": [] if e.inScope else ["pytm:out-of-scope"],
+            "location": self.loc(e),
+        }
+        if cls_name == "LLM":
+            if e.isSelfHosted:
+                rec["source"] = "internal"
+            elif e.isThirdParty:
+                rec["source"] = "vendor"
+            if e.executesCode:
+                rec["capabilities"] = ["execute_code"]
+        rec.update({k: v for k, v in o.items() if k not in ("id", "kind", "controls")})
+        return self.validated(Element, rec, e)  # type: ignore[no-any-return]
+
+    def ordered(self, items: Any, did: dict[int, str]) -> list[str]:
+        """Data ids in declaration order (pytm keeps data in sets, whose order varies)."""
+        order = {k: i for i, k in enumerate(did)}
+        return [
+            did[k] for k in sorted((id(d) for d in items if id(d) in did), key=lambda k: order[k])
+        ]
+
+    def synthetic(self, data: list[DataAsset], element_id: str, cls: str, e: Any, what: str) -> str:
+        data_id = f"{element_id}-{cls}"
+        if all(d.id != data_id for d in data):
+            data.append(
+                DataAsset(
+                    id=data_id,
+                    name=f"{what} in {e.name}",
+                    classification=Classification(cls),
+                    description="From the pytm flag "
+                    + ("storesPII" if cls == "pii" else "storesSensitiveData"),
+                    location=self.loc(e),
+                )
+            )
+        return data_id
+
+    def flow(
+        self, f: Any, o: dict[str, Any], eid: dict[int, str], did: dict[int, str]
+    ) -> Flow | None:
+        from pytm import TLSVersion
+
+        line = self.lines.get(id(f), 0)
+        ends = []
+        for end, what in ((f.source, "source"), (f.sink, "sink")):
+            if id(end) not in eid:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        line,
+                        f"dataflow {f.name!r}: its {what} {end.name!r} is not an element "
+                        f"threatgraph can convert ({type(end).__name__})",
+                        what,
+                    )
+                )
+            ends.append(eid.get(id(end)))
+        if None in ends:
+            return None
+        c = f.controls
+        response = bool(f.isResponse or f.responseTo is not None)
+        receiver = f.source if response else f.sink
+        receiver_ctl = getattr(receiver, "controls", None)
+        tls = f.tlsVersion
+        encrypted = bool(
+            c.isEncrypted
+            or tls > TLSVersion.NONE
+            or (receiver_ctl is not None and receiver_ctl.isEncrypted)
+        )
+        controls = pytm_map.controls_for_flags(
+            {k: v for k, v in c.model_dump().items() if k != "isEncrypted"}
+        )
+        if encrypted and (tls == TLSVersion.NONE or tls >= TLSVersion.TLSv12):
+            controls.insert(0, "crypto.tls")
+        for extra in o.get("controls", []) or []:
+            if extra not in controls:
+                controls.append(extra)
+        authenticated = bool(
+            c.authenticatesSource or (receiver_ctl is not None and receiver_ctl.authenticatesSource)
+        )
+        rec: dict[str, Any] = {
+            "name": f.name,
+            "from": ends[0],
+            "to": ends[1],
+            "data": self.ordered(f.data, did),
+            "protocol": f.protocol.lower() if f.protocol else None,
+            "encrypted": True if encrypted else None,
+            "authenticated": True if authenticated else None,
+            "controls": controls,
+            "description": f.note or f.description or None,
+            "location": self.loc(f),
+        }
+        rec.update({k: v for k, v in o.items() if k != "controls"})
+        return self.validated(Flow, rec, f)  # type: ignore[no-any-return]
+
+
+def _pytm_class(obj: Any) -> str:
+    """The nearest pytm class of an object (user subclasses map through their pytm base)."""
+    for cls in type(obj).__mro__:
+        if cls.__module__.split(".")[0] == "pytm" and cls.__name__ in pytm_map.KIND_OF_CLASS:
+            return cls.__name__
+    return "Element"
+
+
+def _kind_of(obj: Any) -> Kind:
+    return pytm_map.KIND_OF_CLASS[_pytm_class(obj)]
+
+
+def _classification(d: Any) -> Classification:
+    if d.isCredentials:
+        return Classification.SECRET
+    if d.isPII:
+        return Classification.PII
+    return pytm_map.CLASSIFICATION_OF.get(d.classification.name, Classification.INTERNAL)
+
+
+__all__ = ["LOCK", "PytmSource", "load", "looks_like_model", "pytm_state", "source_of"]
