@@ -8,6 +8,7 @@ from typing import Any
 
 from threatgraph import __version__
 from threatgraph.engine.findings import Finding
+from threatgraph.formats.base import ReportFormat, ReportInput
 from threatgraph.formats.common import location_dict, reference_url, summary
 
 SCHEMA_VERSION = "1.0"
@@ -102,3 +103,17 @@ def _loc(r: Any) -> Any:
 def dumps(doc: dict[str, Any]) -> str:
     """Deterministic JSON text."""
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+class JsonFormat(ReportFormat):
+    """findings.json: the versioned JSON document for one model (``threatgraph report``)."""
+
+    name = "json"
+    summary = "findings.json: versioned JSON (schema in docs/findings.schema.json)"
+
+    def render(self, inp: ReportInput) -> dict[str, str | bytes]:
+        """findings.json for one model."""
+        return {"findings.json": dumps(document([inp.result], inp.run))}
+
+
+FORMAT = JsonFormat()

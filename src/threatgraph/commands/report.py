@@ -1,0 +1,137 @@
+"""`threatgraph report`: design-review outputs for every model, one directory per model.
+
+Writes, into DIR/<model-id>/: report.md, report.html, findings.json, findings.sarif,
+findings.csv, diagram.dot, diagram.mmd and diagram.svg (diagram.png with --png), plus
+DIR/index.md and DIR/index.html when there are several models. Exits like `check`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    SEVERITY_CHOICE,
+    common_options,
+    input_errors_exit_2,
+    model_paths,
+    resolve_run_options,
+    settings_for,
+)
+from threatgraph.formats.base import ALIASES, DEFAULT_FORMATS, REGISTRY
+
+
+def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
+    """Format names from repeatable, comma-separated --format values (in canonical order)."""
+    wanted: set[str] = set()
+    for value in values:
+        for raw in value.split(","):
+            name = raw.strip().lower()
+            if not name:
+                continue
+            name = ALIASES.get(name, name)
+            if name == "all":
+                wanted.update(DEFAULT_FORMATS)
+                continue
+            if name not in REGISTRY:
+                known = ", ".join([*REGISTRY, "all"])
+                raise click.UsageError(f"unknown format {raw.strip()!r}; choose from {known}")
+            wanted.add(name)
+    if not wanted:
+        wanted.update(DEFAULT_FORMATS)
+    if png:
+        wanted.add("png")
+    return [n for n in REGISTRY if n in wanted]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write into (default: 'output' from the config, else threatgraph-report).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT[,FORMAT...]",
+    help="Write only these (repeatable): markdown, html, json, sarif, csv, dot, mermaid, svg, "
+    "png, or all. Default: all but png.",
+)
+@click.option("--png", is_flag=True, help="Also render diagram.png.")
+@click.option(
+    "--fail-on",
+    type=SEVERITY_CHOICE,
+    default=None,
+    help="Lowest severity of an open finding that fails the run (default: high).",
+)
+@click.option(
+    "--render-timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds one diagram may take to render before it is skipped.",
+)
+@click.option(
+    "--sarif-suppressed/--no-sarif-suppressed",
+    default=True,
+    show_default=True,
+    help="Put mitigated and accepted findings in the SARIF as suppressed results.",
+)
+@common_options
+@input_errors_exit_2
+def command(
+    paths: tuple[str, ...],
+    out_dir: Path | None,
+    formats: tuple[str, ...],
+    png: bool,
+    fail_on: str | None,
+    render_timeout: float,
+    sarif_suppressed: bool,
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Write reports and diagrams for model files or directories (PATH...) into DIR.
+
+    Each model gets DIR/<model-id>/ with report.md, report.html, findings.json,
+    findings.sarif, findings.csv, diagram.dot, diagram.mmd and, when a Graphviz renderer
+    (dot, or graphviz-pure) is installed, diagram.svg. Exit codes as for `check`.
+    """
+    from threatgraph.commands.check import render_text
+    from threatgraph.formats.reportset import build_reports
+    from threatgraph.pipeline import run
+
+    settings = settings_for(config_path)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    gate_sev = (fail_on or settings.fail_on).lower()
+    chosen = parse_formats(formats or tuple(getattr(settings, "formats", []) or ()), png)
+    target = out_dir or Path(str(getattr(settings, "output", None) or "threatgraph-report"))
+    result = run(
+        model_paths(settings, paths), fail_on=gate_sev, rule_dirs=dirs, disabled=dis, as_of=day
+    )
+    try:
+        written = build_reports(
+            result,
+            target,
+            chosen,
+            render_timeout=render_timeout,
+            sarif_suppressed=sarif_suppressed,
+            warn=lambda msg: click.echo(f"warning: {msg}", err=True),
+        )
+    except OSError as exc:
+        click.echo(f"error: {target}: {exc}", err=True)
+        sys.exit(2)
+    for model_dir, names in written:
+        click.echo(f"wrote {model_dir.as_posix()}/: {', '.join(names)}")
+    click.echo(render_text(result, quiet=True), nl=False)
+    for n in result.verdict.notices:
+        click.echo(f"{n.level}: {n}", err=True)
+    sys.exit(result.verdict.exit_code)

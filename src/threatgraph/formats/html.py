@@ -1,0 +1,602 @@
+"""report.html: one self-contained page (inline SVG, CSS and JS; nothing fetched).
+
+Readers filter findings by severity and status and click an element (in the diagram or in the
+element list) to see its findings. A fragment selects too: ``report.html#el=n3&sev=high``.
+
+Safety:
+- the page is rendered by jinja2 with autoescape on; model text only ever reaches the page
+  as escaped text or attribute values, and the script reads it back only through
+  ``textContent``/``getAttribute`` (no ``innerHTML``);
+- a Content-Security-Policy ``<meta>`` allows nothing but this page's own style and script,
+  pinned by their SHA-256 hashes: no other script can run even if escaping failed somewhere,
+  and nothing can be fetched (``default-src 'none'``);
+- the SVG comes from Graphviz, which escapes labels itself; before inlining it is parsed and
+  checked against an allow-list of SVG elements and attributes (no script, no event
+  handlers, no links, no foreign content). An SVG that fails the check is not inlined.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from threatgraph import __version__
+from threatgraph.engine.findings import Finding
+from threatgraph.engine.rules import SEVERITIES
+from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
+from threatgraph.formats.render import svg_for_html
+from threatgraph.formats.view import ModelView, one_line, resolve_reference
+
+CSS = """\
+:root{--fg:#111827;--mute:#4b5563;--line:#d1d5db;--bg:#ffffff;--soft:#f3f4f6;
+--critical:#7f1d1d;--high:#dc2626;--medium:#f59e0b;--low:#fde68a;--info:#bfdbfe}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
+background:var(--bg)}
+header,main{max-width:1400px;margin:0 auto;padding:0 20px}
+header{padding-top:16px;border-bottom:1px solid var(--line)}
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:24px 0 8px}h3{font-size:15px;margin:0}
+.meta{color:var(--mute);margin:4px 0 12px;padding:0;list-style:none}
+.meta li{display:inline;margin-right:16px}
+.verdict{font-weight:600}.verdict.fail{color:#b91c1c}.verdict.pass{color:#15803d}
+table{border-collapse:collapse;margin:4px 16px 8px 0;display:inline-table;vertical-align:top}
+th,td{border:1px solid var(--line);padding:3px 8px;text-align:left}
+td.n{text-align:right}
+.diagram{overflow:auto;border:1px solid var(--line);border-radius:6px;padding:8px;
+max-height:80vh;background:#fff}
+.diagram svg{max-width:none;height:auto}
+.diagram g.node{cursor:pointer}
+.diagram g.node.selected polygon,.diagram g.node.selected ellipse,
+.diagram g.node.selected path{stroke:#2563eb;stroke-width:4px}
+.note{background:#fff7ed;border:1px solid #fdba74;padding:8px 12px;border-radius:6px}
+pre{background:var(--soft);padding:8px;overflow:auto;max-height:40vh}
+.filters{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
+fieldset{border:1px solid var(--line);border-radius:6px;padding:4px 10px}
+fieldset label{margin-right:10px;white-space:nowrap}
+.cols{display:grid;grid-template-columns:minmax(220px,320px) 1fr;gap:16px}
+@media (max-width:800px){.cols{grid-template-columns:1fr}}
+.elements{list-style:none;margin:0;padding:0}
+.elements button{display:block;width:100%;text-align:left;background:var(--soft);
+border:1px solid var(--line);border-radius:4px;margin:0 0 4px;padding:4px 8px;font:inherit;
+cursor:pointer;color:inherit}
+.elements button.selected{outline:2px solid #2563eb;background:#eff6ff}
+.kind,.trust{color:var(--mute);font-size:12px}
+.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;
+border:1px solid rgba(0,0,0,.2)}
+.sev.critical{background:var(--critical);color:#fff}.sev.high{background:var(--high);color:#fff}
+.sev.medium{background:var(--medium)}.sev.low{background:var(--low)}
+.sev.info{background:var(--info)}
+.status{font-size:12px;border:1px solid var(--line);border-radius:10px;padding:0 8px}
+.finding{border:1px solid var(--line);border-left-width:6px;border-radius:6px;padding:8px 12px;
+margin:0 0 10px}
+.finding.critical{border-left-color:var(--critical)}.finding.high{border-left-color:var(--high)}
+.finding.medium{border-left-color:var(--medium)}.finding.low{border-left-color:var(--low)}
+.finding.info{border-left-color:var(--info)}
+.finding dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
+.finding dt{color:var(--mute)}.finding dd{margin:0}
+.checklist{list-style:none;padding:0;margin:4px 0}
+.checklist li{margin:3px 0;padding-left:22px;position:relative}
+.checklist li::before{position:absolute;left:0;font-weight:700}
+.checklist li.present::before{content:"\\2714";color:#15803d}
+.checklist li.missing::before{content:"\\2718";color:#b91c1c}
+.selection{background:#eff6ff;border:1px solid #93c5fd;border-radius:6px;padding:6px 10px;
+margin:0 0 10px}
+.selection button{font:inherit;margin-left:8px}
+code{background:var(--soft);padding:0 3px;border-radius:3px}
+footer{max-width:1400px;margin:24px auto;padding:8px 20px;color:var(--mute);
+border-top:1px solid var(--line)}
+[hidden]{display:none!important}
+"""
+
+JS = """\
+(function () {
+  "use strict";
+  var doc = document;
+  var all = function (sel, root) {
+    return Array.prototype.slice.call((root || doc).querySelectorAll(sel));
+  };
+  var findings = all("article.finding");
+  var sevBoxes = all("input[data-filter='sev']");
+  var statusBoxes = all("input[data-filter='status']");
+  var buttons = all("button[data-el]");
+  var nodes = all(".diagram g.node").filter(function (n) {
+    return /^el-n[0-9]+$/.test(n.id);
+  });
+  var selected = null;
+
+  function checked(boxes) {
+    var out = {};
+    boxes.forEach(function (b) { if (b.checked) { out[b.value] = true; } });
+    return out;
+  }
+
+  function apply() {
+    var sev = checked(sevBoxes), st = checked(statusBoxes), shown = 0;
+    findings.forEach(function (f) {
+      var els = (f.getAttribute("data-elements") || "").split(" ");
+      var ok = sev[f.getAttribute("data-severity")] === true &&
+        st[f.getAttribute("data-status")] === true &&
+        (selected === null || els.indexOf(selected) >= 0);
+      f.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    doc.getElementById("tg-shown").textContent = String(shown);
+    var panel = doc.getElementById("tg-selection");
+    var name = doc.getElementById("tg-selection-name");
+    panel.hidden = selected === null;
+    name.textContent = "";
+    buttons.forEach(function (b) {
+      var on = b.getAttribute("data-el") === selected;
+      b.classList.toggle("selected", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      if (on) { name.textContent = b.getAttribute("data-name"); }
+    });
+    nodes.forEach(function (n) {
+      n.classList.toggle("selected", n.id === "el-" + selected);
+    });
+  }
+
+  function select(sid) {
+    selected = (sid === selected) ? null : sid;
+    apply();
+  }
+
+  buttons.forEach(function (b) {
+    b.addEventListener("click", function () { select(b.getAttribute("data-el")); });
+  });
+  nodes.forEach(function (n) {
+    var sid = n.id.slice(3);
+    n.setAttribute("tabindex", "0");
+    n.setAttribute("role", "button");
+    n.addEventListener("click", function () { select(sid); });
+    n.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(sid); }
+    });
+  });
+  sevBoxes.concat(statusBoxes).forEach(function (b) {
+    b.addEventListener("change", apply);
+  });
+  doc.getElementById("tg-clear").addEventListener("click", function () { select(null); });
+
+  function setBoxes(boxes, values) {
+    boxes.forEach(function (b) { b.checked = values.indexOf(b.value) >= 0; });
+  }
+  location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+    var i = kv.indexOf("="), key = kv.slice(0, i), val = kv.slice(i + 1);
+    if (i < 0) { return; }
+    if (key === "el" && /^n[0-9]+$/.test(val)) { selected = val; }
+    if (key === "sev") { setBoxes(sevBoxes, val.split(",")); }
+    if (key === "status") { setBoxes(statusBoxes, val.split(",")); }
+  });
+  apply();
+  doc.documentElement.setAttribute("data-tg-ready", "1");
+}());
+"""
+
+TEMPLATE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="threatgraph {{ version }}">
+<title>Threat model: {{ name }}</title>
+<style>{{ css }}</style>
+</head>
+<body>
+<header>
+<h1>Threat model: {{ name }}</h1>
+{% if description %}<p>{{ description }}</p>{% endif %}
+<ul class="meta">
+<li>Model <code>{{ model_id }}</code> in {{ source }}</li>
+{% if owner %}<li>Owner {{ owner }}</li>{% endif %}
+<li>As of {{ as_of }}</li>
+<li>threatgraph {{ version }}, library {{ library_version }}, {{ rules }} active rules</li>
+</ul>
+<p class="verdict {{ 'fail' if failing else 'pass' }}">{{ verdict }}</p>
+</header>
+<main>
+<section id="tg-summary">
+<h2>Summary</h2>
+<table><thead><tr><th>Status</th><th>Findings</th></tr></thead><tbody>
+{% for status, n in by_status %}<tr><td>{{ status }}</td><td class="n">{{ n }}</td></tr>
+{% endfor %}</tbody></table>
+<table><thead><tr><th>Open findings by severity</th><th>Count</th></tr></thead><tbody>
+{% for sev, n in by_severity %}<tr><td><span class="sev {{ sev }}">{{ sev }}</span></td>\
+<td class="n">{{ n }}</td></tr>
+{% endfor %}</tbody></table>
+{% if disabled %}<p>Disabled rules: {% for rid, why in disabled %}<code>{{ rid }}</code> \
+({{ why }}){% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
+</section>
+<section id="tg-diagram">
+<h2>Data-flow diagram</h2>
+{% if svg %}<div class="diagram" id="tg-svg">
+{{ svg }}</div>
+<p class="kind">Click an element to see its findings. Shapes give the element kind, dashed \
+boxes are trust boundaries, filled elements have open findings (colour of the worst severity, \
+count after \u26a0), red dashed flows carry sensitive data unencrypted.</p>
+{% else %}<p class="note" id="tg-no-svg">{{ no_svg }}</p>
+<details><summary>Graphviz DOT source of the diagram</summary><pre>{{ dot }}</pre></details>
+{% endif %}
+</section>
+<section id="tg-explore">
+<h2>Findings</h2>
+<div class="filters">
+<fieldset><legend>Severity</legend>
+{% for sev in severities %}<label><input type="checkbox" data-filter="sev" value="{{ sev }}" \
+checked> {{ sev }}</label>
+{% endfor %}</fieldset>
+<fieldset><legend>Status</legend>
+{% for st, text in statuses %}<label><input type="checkbox" data-filter="status" \
+value="{{ st }}" checked> {{ text }}</label>
+{% endfor %}</fieldset>
+<p>Showing <span id="tg-shown">{{ findings|length }}</span> of {{ findings|length }} \
+findings.</p>
+</div>
+<div class="cols">
+<nav aria-label="Elements">
+<h3>Elements</h3>
+<ul class="elements" id="tg-elements">
+{% for e in elements %}<li><button type="button" data-el="{{ e.sid }}" data-name="{{ e.name }}" \
+aria-pressed="false">{{ e.name }} <span class="kind">«{{ e.kind }}» · {{ e.trust }}</span>\
+{% if e.worst %} <span class="sev {{ e.worst }}">{{ e.open }} open</span>{% endif %}</button></li>
+{% endfor %}</ul>
+</nav>
+<div>
+<div class="selection" id="tg-selection" hidden>Findings on <strong id="tg-selection-name">\
+</strong><button type="button" id="tg-clear">Show all</button></div>
+{% for f in findings %}<article class="finding {{ f.severity }}" id="f-{{ loop.index }}" \
+data-severity="{{ f.severity }}" data-status="{{ f.status }}" data-elements="{{ f.sids }}">
+<h3><span class="sev {{ f.severity }}">{{ f.severity }}</span> <span class="status">\
+{{ f.status_text }}</span> {{ f.title }} <code>{{ f.threat }}</code></h3>
+<dl>
+<dt>Where</dt><dd>{{ f.element }} <span class="kind">«{{ f.kind }}»</span> at \
+<code>{{ f.location }}</code></dd>
+<dt>Why it applies</dt><dd>{{ f.explanation }}</dd>
+{% if f.path %}<dt>{{ f.path_label }}</dt><dd>{{ f.path }}</dd>{% endif %}
+{% for note in f.notes %}<dt>Note</dt><dd>{{ note }}</dd>{% endfor %}
+{% if f.decision %}<dt>Decision</dt><dd>{{ f.decision }}</dd>{% endif %}
+<dt>Finding id</dt><dd><code>{{ f.id }}</code></dd>
+</dl>
+<p>Mitigations ({{ f.rule_text }} close the finding):</p>
+<ul class="checklist">
+{% for c in f.checklist %}<li class="{{ 'present' if c.present else 'missing' }}">\
+<strong>{{ c.title }}</strong> <code>{{ c.control }}</code>{% if c.why %}: {{ c.why }}{% endif %}
+{% if c.present %} <em>Declared on</em> {{ c.where }}.{% else %} <em>Declare it on</em> \
+{{ c.where }}.{% if c.what %} <em>What it means:</em> {{ c.what }}{% endif %}\
+{% if c.evidence %} <em>Evidence to show:</em> {{ c.evidence }}{% endif %}{% endif %}</li>
+{% endfor %}</ul>
+<details><summary>About this threat</summary><p>{{ f.description }}</p>
+<p><em>Known false positives:</em> {{ f.false_positives }}</p></details>
+{% if f.references %}<p>References: {% for r in f.references %}{% if r.url %}\
+<a href="{{ r.url }}" rel="noopener noreferrer">{{ r.text }}</a>{% else %}{{ r.text }}\
+{% endif %}{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
+</article>
+{% endfor %}{% if not findings %}<p>No findings.</p>{% endif %}
+</div>
+</div>
+</section>
+{% if notices %}<section id="tg-notices"><h2>Notices</h2><ul>
+{% for n in notices %}<li>{{ n }}</li>{% endfor %}</ul></section>{% endif %}
+</main>
+<footer>Generated by threatgraph {{ version }}. This page loads nothing from the network.</footer>
+<script>{{ js }}</script>
+</body>
+</html>
+"""
+
+INDEX_TEMPLATE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Threat models</title>
+<style>{{ css }}</style>
+</head>
+<body>
+<header><h1>Threat models</h1>
+<ul class="meta"><li>As of {{ as_of }}</li><li>threatgraph {{ version }}</li></ul>
+<p class="verdict {{ 'fail' if failing else 'pass' }}">{{ verdict }}</p></header>
+<main>
+<table><thead><tr><th>Model</th><th>File</th>{% for sev in severities %}<th>{{ sev }}</th>\
+{% endfor %}<th>Mitigated</th><th>Accepted</th><th>Result</th></tr></thead><tbody>
+{% for m in models %}<tr><td><a href="{{ m.dir|urlencode }}/report.html">{{ m.name }}</a></td>\
+<td>{{ m.file }}</td>{% for n in m.open %}<td class="n">{{ n }}</td>{% endfor %}\
+<td class="n">{{ m.mitigated }}</td><td class="n">{{ m.accepted }}</td><td>{{ m.result }}</td></tr>
+{% endfor %}</tbody></table>
+</main>
+</body>
+</html>
+"""
+
+#: SVG elements Graphviz emits for our diagrams; anything else keeps the SVG out of the page.
+SVG_TAGS = frozenset(
+    {
+        "svg",
+        "g",
+        "title",
+        "desc",
+        "path",
+        "polygon",
+        "polyline",
+        "ellipse",
+        "circle",
+        "rect",
+        "line",
+        "text",
+        "tspan",
+        "defs",
+        "linearGradient",
+        "radialGradient",
+        "stop",
+    }
+)
+#: Attributes allowed on those elements (no event handlers, links, styles or references out).
+SVG_ATTRS = frozenset(
+    {
+        "id",
+        "class",
+        "width",
+        "height",
+        "viewBox",
+        "transform",
+        "fill",
+        "stroke",
+        "stroke-width",
+        "stroke-dasharray",
+        "stroke-opacity",
+        "fill-opacity",
+        "points",
+        "d",
+        "cx",
+        "cy",
+        "rx",
+        "ry",
+        "r",
+        "x",
+        "y",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "text-anchor",
+        "font-family",
+        "font-size",
+        "font-weight",
+        "font-style",
+        "opacity",
+        "preserveAspectRatio",
+        "version",
+        "offset",
+        "stop-color",
+        "stop-opacity",
+        "gradientUnits",
+        "gradientTransform",
+        "textLength",
+        "lengthAdjust",
+        "baseline-shift",
+    }
+)
+
+
+def _local(name: str) -> str:
+    return name.rsplit("}", 1)[-1]
+
+
+def safe_svg(svg: str) -> str | None:
+    """The SVG ready to inline, or None when it holds anything outside the allow-list."""
+    body = svg_for_html(svg)
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - our own renderer's output, no DTD/entities
+    except ET.ParseError:
+        return None
+    for node in root.iter():
+        if _local(str(node.tag)) not in SVG_TAGS:
+            return None
+        for attr in node.attrib:
+            if _local(attr) not in SVG_ATTRS and not attr.startswith(
+                "{http://www.w3.org/2000/xmlns"
+            ):
+                return None
+    return body
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def content_security_policy(css: str, js: str | None) -> str:
+    """Allow only this page's own style and script (by hash); fetch nothing."""
+    script = _sha256(js) if js is not None else "'none'"
+    return (
+        f"default-src 'none'; style-src {_sha256(css)}; script-src {script}; "
+        "img-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
+_ENV = jinja2.Environment(
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+_PAGE = _ENV.from_string(TEMPLATE)
+_INDEX = _ENV.from_string(INDEX_TEMPLATE)
+
+
+def _decision_text(f: Finding) -> str:
+    d = f.decision
+    if d is None:
+        return ""
+    parts = [d.status.replace("_", " ")]
+    if d.owner:
+        parts.append(f"by {one_line(d.owner)}")
+    if d.expires:
+        parts.append(f"until {d.expires.isoformat()}")
+    text = " ".join(parts) + f": {one_line(d.reason)}"
+    if d.ticket:
+        text += f" (ticket {one_line(d.ticket)})"
+    if d.evidence:
+        text += "; evidence: " + ", ".join(one_line(e) for e in d.evidence)
+    return text
+
+
+def _status_text(f: Finding) -> str:
+    if f.status == "accepted" and f.decision is not None and f.decision.expires:
+        return f"accepted until {f.decision.expires.isoformat()}"
+    return f.status.replace("_", " ")
+
+
+def _finding(view: ModelView, f: Finding) -> dict[str, Any]:
+    refs = [resolve_reference(r, view.library.references) for r in f.rule.references]
+    checklist = []
+    for c in f.checklist:
+        checklist.append(
+            {
+                "present": c.present,
+                "title": view.control_title(c.control),
+                "control": c.control,
+                "why": one_line(c.why),
+                "where": ", ".join(view.name(w) for w in c.where)
+                if c.present
+                else view.places_text(f, c.places),
+                "what": view.control_description(c.control),
+                "evidence": view.control_evidence(c.control),
+            }
+        )
+    return {
+        "id": f.id,
+        "threat": f.rule.id,
+        "title": one_line(f.rule.title),
+        "severity": f.severity,
+        "status": f.status,
+        "status_text": _status_text(f),
+        "sids": " ".join(view.finding_sids(f)),
+        "element": view.name(f.element),
+        "kind": view.kind_label(f.element),
+        "location": view.location(f.location),
+        "explanation": one_line(f.explanation),
+        "path": view.path_text(f),
+        "path_label": "Path" if f.path else "Flow",
+        "notes": [one_line(n) for n in f.notes],
+        "decision": _decision_text(f),
+        "rule_text": view.mitigation_rule(f),
+        "checklist": checklist,
+        "description": one_line(f.rule.description),
+        "false_positives": one_line(f.rule.false_positives),
+        "references": [{"text": r.text, "url": r.url} for r in refs],
+    }
+
+
+def render_html(inp: ReportInput) -> str:
+    """The whole report.html text."""
+    view = inp.view
+    m = view.graph.model.model
+    s = view.counts()
+    failing = view.failing()
+    verdict = (
+        f"FAIL: {len(failing)} open finding{'s' if len(failing) != 1 else ''} at or above "
+        f"'{view.gate}'."
+        if failing
+        else f"PASS: no open findings at or above '{view.gate}'."
+    )
+    svg = safe_svg(inp.diagrams.svg) if inp.diagrams.svg is not None else None
+    if svg is None:
+        reason = inp.diagrams.render_problem or (
+            "the rendered SVG did not pass the safety check"
+            if inp.diagrams.svg is not None
+            else "no Graphviz renderer was available"
+        )
+        no_svg = (
+            f"The diagram was not rendered ({reason}). Its Graphviz source is below and in "
+            "diagram.dot; install Graphviz (dot) or the graphviz-pure renderer "
+            "(pip install 'threatgraph[render]') and run the report again."
+        )
+    else:
+        no_svg = ""
+    elements = []
+    for el in view.elements:
+        worst = view.worst_open(el.id)
+        elements.append(
+            {
+                "sid": view.element_sid[el.id],
+                "name": one_line(el.name),
+                "kind": view.kind_label(el.id),
+                "trust": view.trust(el.id).value,
+                "worst": worst or "",
+                "open": len(view.open_by_element.get(el.id, [])),
+            }
+        )
+    lib = view.library
+    return _PAGE.render(
+        csp=content_security_policy(CSS, JS),
+        css=Markup(CSS),  # noqa: S704 - a constant of this module, hashed in the CSP
+        js=Markup(JS),  # noqa: S704 - a constant of this module, hashed in the CSP
+        version=__version__,
+        name=view.model_name,
+        description=one_line(m.description),
+        model_id=view.model_id,
+        source=view.source_file,
+        owner=one_line(m.owner),
+        as_of=view.as_of.isoformat(),
+        library_version=lib.version,
+        rules=len(lib.active),
+        failing=bool(failing),
+        verdict=verdict,
+        by_status=[(k.replace("_", " "), n) for k, n in s["by_status"].items()],
+        by_severity=list(s["open_by_severity"].items()),
+        disabled=sorted(lib.disabled.items()),
+        svg=Markup(svg) if svg is not None else None,  # noqa: S704 - checked by safe_svg
+        no_svg=no_svg,
+        dot=inp.diagrams.dot,
+        severities=list(reversed(SEVERITIES)),
+        statuses=[
+            ("open", "open"),
+            ("mitigated", "mitigated"),
+            ("accepted", "accepted"),
+            ("false_positive", "false positive"),
+        ],
+        elements=elements,
+        findings=[_finding(view, f) for f in view.findings],
+        notices=[f"{n.level}: {n}" for n in getattr(inp.result, "notices", [])],
+    )
+
+
+def render_index(models: list[IndexEntry], as_of: str, verdict: str, failing: bool) -> str:
+    """index.html linking the per-model reports."""
+    return _INDEX.render(
+        csp=content_security_policy(CSS, None),
+        css=Markup(CSS),  # noqa: S704 - a constant of this module, hashed in the CSP
+        as_of=as_of,
+        version=__version__,
+        verdict=verdict,
+        failing=failing,
+        severities=list(reversed(SEVERITIES)),
+        models=models,
+    )
+
+
+class HtmlFormat(ReportFormat):
+    """report.html: the self-contained interactive report."""
+
+    name = "html"
+    summary = "report.html: self-contained page with the SVG diagram, filters and checklists"
+
+    def render(self, inp: ReportInput) -> dict[str, str | bytes]:
+        """report.html for one model."""
+        return {"report.html": render_html(inp)}
+
+
+FORMAT = HtmlFormat()
+
+__all__ = ["CSS", "FORMAT", "JS", "content_security_policy", "render_html", "safe_svg"]

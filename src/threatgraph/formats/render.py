@@ -1,0 +1,129 @@
+"""Rendering DOT to SVG/PNG with whatever Graphviz renderer is installed, never installing one.
+
+Search order: ``dot`` on PATH (Graphviz), then ``graphviz-pure`` on PATH, then
+``graphviz-pure`` beside the running Python (where ``pip install 'threatgraph[render]'`` puts
+it even when that directory is not on PATH). When none is found, or the renderer fails or
+times out, the caller gets a :class:`RenderError` with a one-line reason and writes the
+.dot/.mmd files only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from threatgraph.formats.base import ReportFormat, ReportInput
+
+#: Renderers by preference: Graphviz's own dot, then the pure-Rust port (the `render` extra).
+CANDIDATES: tuple[str, ...] = ("dot", "graphviz-pure")
+#: Seconds one rendering may take before it is abandoned.
+DEFAULT_TIMEOUT = 60.0
+#: Where pip puts console scripts for the running interpreter (a venv's bin/).
+SCRIPTS_DIR = Path(sys.executable).parent
+
+
+class RenderError(Exception):
+    """Rendering was wanted but could not be done; the message says why, on one line."""
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """A Graphviz renderer executable."""
+
+    path: str
+    name: str
+
+    def run(self, dot_source: str, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+        """Render DOT text to ``fmt`` ('svg' or 'png'). Raises RenderError."""
+        try:
+            proc = subprocess.run(
+                [self.path, f"-T{fmt}"],
+                input=dot_source.encode("utf-8"),
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                env=_render_env(),
+            )
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"{self.name} took longer than {timeout:g}s") from None
+        except OSError as exc:
+            raise RenderError(f"could not run {self.path}: {exc.strerror or exc}") from None
+        if proc.returncode != 0 or not proc.stdout:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = err[0] if err else f"exit code {proc.returncode}"
+            raise RenderError(f"{self.name} failed: {detail}")
+        return proc.stdout
+
+
+def _render_env() -> dict[str, str]:
+    # A fixed locale and no user font cache surprises: same input, same bytes.
+    env = dict(os.environ)
+    env["LC_ALL"] = "C.UTF-8"
+    env.pop("SOURCE_DATE_EPOCH", None)
+    return env
+
+
+def find_renderer() -> Renderer | None:
+    """The first available renderer, or None. Never installs anything."""
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return Renderer(found, name)
+    beside = SCRIPTS_DIR / "graphviz-pure"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return Renderer(str(beside), "graphviz-pure")
+    return None
+
+
+def svg_for_html(svg: str) -> str:
+    """The ``<svg>`` element of a renderer's output, without XML prolog, DOCTYPE or comments.
+
+    Only what an HTML page can inline. The comments dropped hold only generated ids, but a
+    page has no use for them.
+    """
+    start = svg.find("<svg")
+    body = svg[start:] if start >= 0 else svg
+    out: list[str] = []
+    i = 0
+    while True:
+        j = body.find("<!--", i)
+        if j < 0:
+            out.append(body[i:])
+            break
+        out.append(body[i:j])
+        k = body.find("-->", j + 4)
+        if k < 0:
+            break
+        i = k + 3
+        if i < len(body) and body[i] == "\n":
+            i += 1
+    return "".join(out).strip() + "\n"
+
+
+class SvgFormat(ReportFormat):
+    """diagram.svg, rendered from the DOT source."""
+
+    name = "svg"
+    summary = "diagram.svg: the data-flow diagram rendered by Graphviz"
+
+    def render(self, inp: ReportInput) -> dict[str, str | bytes]:
+        """The SVG when it was rendered; nothing otherwise (the command warns)."""
+        return {"diagram.svg": inp.diagrams.svg} if inp.diagrams.svg is not None else {}
+
+
+class PngFormat(ReportFormat):
+    """diagram.png, rendered from the DOT source (only on request)."""
+
+    name = "png"
+    summary = "diagram.png: the data-flow diagram as a bitmap (with --png)"
+
+    def render(self, inp: ReportInput) -> dict[str, str | bytes]:
+        """The PNG when it was rendered; nothing otherwise (the command warns)."""
+        return {"diagram.png": inp.diagrams.png} if inp.diagrams.png is not None else {}
+
+
+FORMATS: dict[str, ReportFormat] = {"svg": SvgFormat(), "png": PngFormat()}

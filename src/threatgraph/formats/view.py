@@ -1,0 +1,426 @@
+"""What every report format reads about one model: safe ids, boundary tree, findings per element.
+
+Formats never see raw model ids in places where an id has syntax (DOT node names, Mermaid
+ids, HTML ids): :class:`ModelView` hands out generated ids (``n1``, ``n2``... for elements in
+sorted id order, ``b1``... for boundaries, ``e1``... for flows), so a hostile or odd id can
+never break the syntax of a diagram or a page. Everything is sorted, so the output does not
+depend on the order in which the model declared things.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.engine.library import Library
+from threatgraph.formats.common import display_path
+from threatgraph.graph import Graph
+from threatgraph.model.schema import DataAsset, Element, Flow, Kind, Location, Trust
+
+#: Human names of element kinds.
+KIND_LABELS: dict[Kind, str] = {
+    Kind.ACTOR: "actor",
+    Kind.APP: "app",
+    Kind.PROCESS: "process",
+    Kind.DATASTORE: "datastore",
+    Kind.LLM: "LLM",
+    Kind.ML_MODEL: "ML model",
+    Kind.AGENT: "agent",
+    Kind.TOOL: "tool",
+    Kind.VECTOR_STORE: "vector store",
+    Kind.MEMORY: "memory",
+    Kind.TRAINING_PIPELINE: "training pipeline",
+    Kind.DATASET: "dataset",
+    Kind.FEATURE_STORE: "feature store",
+    Kind.MODEL_REGISTRY: "model registry",
+    Kind.GUARDRAIL: "guardrail",
+    Kind.EXTERNAL_CONTENT: "external content",
+    Kind.VENDOR: "vendor",
+}
+
+#: Fill colour, text colour and border colour per severity (worst open finding of an element).
+SEVERITY_COLORS: dict[str, tuple[str, str, str]] = {
+    "critical": ("#7f1d1d", "#ffffff", "#450a0a"),
+    "high": ("#dc2626", "#ffffff", "#7f1d1d"),
+    "medium": ("#f59e0b", "#000000", "#92400e"),
+    "low": ("#fde68a", "#000000", "#a16207"),
+    "info": ("#bfdbfe", "#000000", "#1e40af"),
+}
+
+#: Border colour per trust level of a boundary.
+TRUST_COLORS: dict[Trust, str] = {
+    Trust.UNTRUSTED: "#b91c1c",
+    Trust.THIRD_PARTY: "#c2410c",
+    Trust.PARTNER: "#a16207",
+    Trust.INTERNAL: "#1d4ed8",
+    Trust.RESTRICTED: "#15803d",
+}
+
+#: Colour of an unencrypted flow carrying sensitive data.
+UNENCRYPTED_COLOR = "#c00000"
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str | None) -> str:
+    """Model text on one line: control characters and line breaks become single spaces.
+
+    Labels, table cells and headings cannot hold a line break (it would end the statement,
+    the row or the heading), so every format starts from this.
+    """
+    if not text:
+        return ""
+    return re.sub(r" {2,}", " ", _CONTROL_CHARS.sub(" ", text)).strip()
+
+
+def severity_key(severity: str) -> int:
+    """Sort key: worst first."""
+    return -severity_rank(severity)
+
+
+@dataclass
+class FlowView:
+    """A flow with its safe id and the facts diagrams show."""
+
+    flow: Flow
+    sid: str
+    source: str  # safe id of the source element
+    target: str
+    data: list[DataAsset]
+    crosses_boundary: bool
+
+    @property
+    def sensitive(self) -> bool:
+        """Carries data whose disclosure harms someone."""
+        return any(d.sensitive for d in self.data)
+
+    @property
+    def unencrypted_sensitive(self) -> bool:
+        """Sensitive data in clear text: the diagrams mark these flows."""
+        return self.sensitive and not self.flow.is_encrypted
+
+    @property
+    def name(self) -> str:
+        """The flow's display name (its name, else its id)."""
+        return one_line(self.flow.name) or self.flow.id
+
+    def data_text(self) -> str:
+        """'Patient notes [phi], Guidelines [internal]'."""
+        return ", ".join(f"{one_line(d.name)} [{d.classification.value}]" for d in self.data)
+
+
+@dataclass
+class ModelView:
+    """One analysed model, arranged for output formats."""
+
+    graph: Graph
+    findings: list[Finding]
+    library: Library
+    as_of: date
+    gate: str
+    source_file: str
+    base: Path | None = None
+    element_sid: dict[str, str] = field(default_factory=dict)
+    boundary_sid: dict[str, str] = field(default_factory=dict)
+    flows: list[FlowView] = field(default_factory=list)
+    flow_by_id: dict[str, FlowView] = field(default_factory=dict)
+    open_by_element: dict[str, list[Finding]] = field(default_factory=dict)
+    by_element: dict[str, list[Finding]] = field(default_factory=dict)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        graph: Graph,
+        findings: list[Finding],
+        library: Library,
+        as_of: date,
+        gate: str,
+        source_file: str,
+        base: Path | None = None,
+    ) -> ModelView:
+        """Arrange a model and its findings."""
+        v = cls(
+            graph,
+            sorted(findings, key=lambda f: f.sort_key()),
+            library,
+            as_of,
+            gate,
+            source_file,
+            base,
+        )
+        v.element_sid = {e: f"n{i}" for i, e in enumerate(sorted(graph.elements), 1)}
+        v.boundary_sid = {b: f"b{i}" for i, b in enumerate(sorted(graph.boundaries), 1)}
+        for i, fid in enumerate(sorted(graph.flows), 1):
+            facts = graph.flows[fid]
+            fv = FlowView(
+                flow=facts.flow,
+                sid=f"e{i}",
+                source=v.element_sid[facts.flow.source],
+                target=v.element_sid[facts.flow.target],
+                data=sorted(facts.data, key=lambda d: d.id),
+                crosses_boundary=facts.crosses_boundary,
+            )
+            v.flows.append(fv)
+            v.flow_by_id[fid] = fv
+        for f in v.findings:
+            v.by_element.setdefault(f.element, []).append(f)
+            if f.status == "open":
+                v.open_by_element.setdefault(f.element, []).append(f)
+        return v
+
+    # -- model ---------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        """The model's id."""
+        return self.graph.model.model.id
+
+    @property
+    def model_name(self) -> str:
+        """The model's display name."""
+        return one_line(self.graph.model.model.name)
+
+    @property
+    def elements(self) -> list[Element]:
+        """Elements sorted by id."""
+        return [self.graph.elements[e] for e in sorted(self.graph.elements)]
+
+    def element(self, element_id: str) -> Element | None:
+        """An element by id."""
+        return self.graph.elements.get(element_id)
+
+    def name(self, element_id: str) -> str:
+        """Display name of an element, flow, 'model' or 'path' reference."""
+        el = self.graph.elements.get(element_id)
+        if el is not None:
+            return one_line(el.name)
+        fv = self.flow_by_id.get(element_id)
+        if fv is not None:
+            return f"flow '{fv.name}'"
+        if element_id == "model":
+            return "the model (process controls)"
+        if element_id == "path":
+            return "every route to the element"
+        return element_id
+
+    def kind_label(self, element_id: str) -> str:
+        """'LLM', 'vector store'..."""
+        el = self.graph.elements.get(element_id)
+        return KIND_LABELS[el.kind] if el else ""
+
+    def trust(self, element_id: str) -> Trust:
+        """Effective trust level of an element."""
+        return self.graph.trust[element_id]
+
+    # -- boundaries ------------------------------------------------------------------------
+    def boundary_parent(self, bid: str) -> str | None:
+        """The enclosing boundary, or None at the top (also when the model has a cycle)."""
+        chain: list[str] = []
+        cur: str | None = bid
+        while cur is not None and cur in self.graph.boundaries and cur not in chain:
+            chain.append(cur)
+            cur = self.graph.boundaries[cur].parent
+        if cur is not None and cur in chain:  # a cycle: draw the boundary at the top
+            return None
+        parent = self.graph.boundaries[bid].parent
+        return parent if parent in self.graph.boundaries else None
+
+    def child_boundaries(self, parent: str | None) -> list[str]:
+        """Boundaries directly inside ``parent`` (None: the top level), sorted by id."""
+        return sorted(b for b in self.graph.boundaries if self.boundary_parent(b) == parent)
+
+    def elements_in(self, bid: str | None) -> list[str]:
+        """Element ids directly inside boundary ``bid`` (None: outside every boundary)."""
+        out = []
+        for e in sorted(self.graph.elements):
+            b = self.graph.elements[e].boundary
+            if b not in self.graph.boundaries:
+                b = None
+            if b == bid:
+                out.append(e)
+        return out
+
+    def top_boundary(self, element_id: str) -> str | None:
+        """The outermost boundary around an element (None when outside every boundary)."""
+        b = self.graph.elements[element_id].boundary
+        if b not in self.graph.boundaries:
+            return None
+        seen: set[str] = set()
+        while b is not None and b not in seen:
+            seen.add(b)
+            parent = self.boundary_parent(b)
+            if parent is None:
+                return b
+            b = parent
+        return b
+
+    def boundary_label(self, bid: str) -> tuple[str, str]:
+        """(name, trust) of a boundary."""
+        b = self.graph.boundaries[bid]
+        return one_line(b.name), b.trust.value
+
+    # -- findings ------------------------------------------------------------------------
+    def worst_open(self, element_id: str) -> str | None:
+        """The worst severity of the open findings on an element."""
+        fs = self.open_by_element.get(element_id)
+        if not fs:
+            return None
+        return max((f.severity for f in fs), key=severity_rank)
+
+    def counts(self) -> dict[str, Any]:
+        """Counts by status and open counts by severity (worst first)."""
+        from threatgraph.formats.common import summary
+
+        return summary(self.findings)
+
+    def failing(self) -> list[Finding]:
+        """Open findings at or above the gate."""
+        from threatgraph.policy import gate
+
+        return gate(self.findings, self.gate)
+
+    def open_findings(self) -> list[Finding]:
+        """Open findings, worst first."""
+        return [f for f in self.findings if f.status == "open"]
+
+    def closed_findings(self) -> list[Finding]:
+        """Mitigated, accepted and false-positive findings, worst first."""
+        return [f for f in self.findings if f.status != "open"]
+
+    def location(self, loc: Location | None) -> str:
+        """'file:line' relative to the base directory."""
+        if loc is None:
+            return ""
+        path = display_path(loc.file, self.base)
+        return f"{path}:{loc.line}" if loc.line else path
+
+    def finding_sids(self, f: Finding) -> list[str]:
+        """Safe ids of the elements a finding binds, primary first, without duplicates."""
+        out: list[str] = []
+        for e in (f.element, *f.elements, *f.path):
+            sid = self.element_sid.get(e)
+            if sid is not None and sid not in out:
+                out.append(sid)
+        return out
+
+    def control_title(self, control: str) -> str:
+        """The catalogue title of a control (its id when the catalogue lacks it)."""
+        c = self.library.controls.get(control)
+        return one_line(c.title) if c else control
+
+    def control_description(self, control: str) -> str:
+        """What the control means, from the catalogue."""
+        c = self.library.controls.get(control)
+        return one_line(c.description) if c else ""
+
+    def control_evidence(self, control: str) -> str:
+        """What a reviewer should be shown, from the catalogue."""
+        c = self.library.controls.get(control)
+        return one_line(c.evidence) if c else ""
+
+    def places_text(self, f: Finding, places: tuple[str, ...]) -> str:
+        """Where a rule looks for a control, in words naming the model's elements."""
+        words: list[str] = []
+        facts = self.graph.flows.get(f.flow) if f.flow else None
+        flow = facts.flow if facts else None
+        for p in places:
+            if p == "element":
+                words.append(self.name(f.element))
+            elif p == "source":
+                src = flow.source if flow else (f.path[0] if f.path else None)
+                if src:
+                    words.append(self.name(src))
+            elif p == "target":
+                tgt = flow.target if flow else f.element
+                words.append(self.name(tgt))
+            elif p == "flow" and f.flow:
+                words.append(self.name(f.flow))
+            elif p == "provider":
+                el = self.element(f.element)
+                if el is not None and el.provider:
+                    words.append(f"its provider {self.name(el.provider)}")
+                else:
+                    words.append("its hosting vendor")
+            elif p == "upstream":
+                words.append(f"a flow into {self.name(f.element)} (or that flow's source)")
+            elif p == "model":
+                words.append("the model's process controls")
+            elif p == "path":
+                words.append(f"every route to {self.name(f.element)}")
+        seen: list[str] = []
+        for w in words:
+            if w not in seen:
+                seen.append(w)
+        return " or ".join(seen)
+
+    def mitigation_rule(self, f: Finding) -> str:
+        """How many of the mitigations close the finding, in words."""
+        mw = f.rule.mitigated_when
+        n = len(f.checklist)
+        if mw == "all" or (isinstance(mw, int) and mw >= n):
+            return "all of these" if n > 1 else "this control"
+        if mw == "any" or mw == 1:
+            return "any one of these"
+        return f"{mw} of these {n}"
+
+    def path_text(self, f: Finding) -> str:
+        """'A -> B -> C' for path findings; the flow for flow findings; '' otherwise."""
+        if f.path:
+            return " → ".join(self.name(e) for e in f.path)
+        if f.flow and f.flow in self.flow_by_id:
+            fv = self.flow_by_id[f.flow]
+            return f"{self.name(fv.flow.source)} → {self.name(fv.flow.target)} (flow '{fv.name}')"
+        return ""
+
+
+#: Short names of reference schemes for link texts.
+SCHEME_SHORT: dict[str, str] = {
+    "atlas": "ATLAS",
+    "owasp-llm": "OWASP LLM",
+    "owasp-ml": "OWASP ML",
+    "owasp-asi": "OWASP Agentic",
+    "nist-aml": "NIST AI 100-2",
+    "saif": "SAIF",
+    "cwe": "CWE",
+    "hipaa": "HIPAA",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A pinned reference of a rule, resolved against the reference index."""
+
+    ref: str  # scheme:ID@edition
+    scheme: str
+    rid: str
+    edition: str
+    name: str  # the entry's name in the index ('' when unknown)
+    url: str | None  # http(s) only
+
+    @property
+    def text(self) -> str:
+        """'OWASP LLM LLM01 (2025): Prompt Injection'."""
+        short = SCHEME_SHORT.get(self.scheme, self.scheme)
+        head = self.rid if self.rid.upper().startswith(short.upper()) else f"{short} {self.rid}"
+        tail = f": {one_line(self.name)}" if self.name else ""
+        return f"{head} ({self.edition}){tail}"
+
+
+def resolve_reference(ref: str, index: dict[str, Any]) -> Reference:
+    """A rule reference with its name and URL from the index (URL kept only if http/https)."""
+    from threatgraph.formats.common import reference_url
+
+    scheme, _, rest = ref.partition(":")
+    rid, _, edition = rest.rpartition("@")
+    if not rid:
+        rid, edition = rest, ""
+    entry = (index.get("entries", {}).get(scheme) or {}).get(rid)
+    name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+    url = reference_url(ref, index)
+    if url is not None and not url.startswith(("https://", "http://")):
+        url = None
+    return Reference(ref, scheme, rid, edition, name, url)

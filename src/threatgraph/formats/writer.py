@@ -1,0 +1,66 @@
+"""Writing a whole report set so that an interrupted run leaves the previous files intact.
+
+``threatgraph report`` renders every file in memory first. :func:`write_files` then works in
+two phases, with the same guarantees as :func:`threatgraph.formats.common.write_atomic` for
+each file and a stronger one for the set:
+
+1. stage: every file is written to a temporary file beside its target and flushed to disk;
+   an error or Ctrl-C here removes the temporary files and no target has changed;
+2. commit: each temporary file is renamed over its target (``os.replace``, atomic).
+
+Directories inside the output directory are never followed through symlinks, and no file
+is written through a symlink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def safe_dir(root: Path, name: str) -> Path:
+    """``root/name`` for writing: refuses a symlink or a non-directory in the way."""
+    path = root / name
+    if path.is_symlink():
+        raise OSError(f"refusing to write into {path}: it is a symlink")
+    if path.exists() and not path.is_dir():
+        raise OSError(f"refusing to write into {path}: it is not a directory")
+    return path
+
+
+def write_files(files: Mapping[Path, str | bytes]) -> None:
+    """Write every file, all-or-nothing up to the final renames (see module docstring)."""
+    mode = 0o666 & ~_umask()
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent.is_symlink():
+                raise OSError(f"refusing to write into {path.parent}: it is a symlink")
+            if path.is_symlink():
+                raise OSError(f"refusing to write through symlink {path}")
+            raw = data.encode("utf-8") if isinstance(data, str) else data
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)  # mkstemp makes 0600 files; reports are ordinary files
+        while staged:
+            tmp, path = staged[0]
+            os.replace(tmp, path)
+            staged.pop(0)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
