@@ -291,3 +291,40 @@ def test_missing_path_and_unknown_suffix(tmp_path: Path) -> None:
     (tmp_path / "m.txt").write_text("x")
     with pytest.raises(InputError, match="not a model file"):
         discover([tmp_path / "m.txt"])
+
+
+def test_json_lines_match_the_yaml_reader(tmp_path: Path) -> None:
+    from threatgraph.load.yamlsafe import parse_json, parse_text
+
+    text = json.dumps(
+        {
+            "threatgraph": 1,
+            "model": {"name": "J", "controls": ["a.b"]},
+            "elements": [
+                {"kind": "llm", "name": "L: with [brackets] and {x}", "tags": ["a", "b"]},
+                {"kind": "app", "name": 'A\\n"quoted"'},
+            ],
+            "flows": [{"from": "l", "to": "a", "data": []}],
+        },
+        indent=2,
+    )
+    fast, slow = parse_json(text, "m.json"), parse_text(text, "m.json")
+
+    def walk(a: object, b: object) -> None:
+        assert getattr(a, "line", None) == getattr(b, "line", None)
+        if isinstance(a, dict):
+            assert a.key_lines == b.key_lines  # type: ignore[attr-defined]
+            for k in a:
+                walk(a[k], b[k])  # type: ignore[index]
+        elif isinstance(a, list):
+            for i, x in enumerate(a):  # scalar items carry their list's line in JSON
+                if isinstance(x, (dict, list)):
+                    assert a.item_lines[i] == b.item_lines[i]  # type: ignore[attr-defined]
+            for x, y in zip(a, b, strict=True):  # type: ignore[call-overload]
+                walk(x, y)
+
+    walk(fast, slow)
+    p = tmp_path / "dup.json"
+    p.write_text('{"threatgraph": 1, "model": {"name": "a", "name": "b"}}')
+    with pytest.raises(InputError, match="duplicate key 'name'"):
+        load(p)

@@ -60,6 +60,8 @@ class Graph:
     flows_in: dict[str, list[str]] = field(default_factory=dict)
     flows_out: dict[str, list[str]] = field(default_factory=dict)
     hosted_by: dict[str, list[str]] = field(default_factory=dict)
+    succ: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (flow, target)
+    pred: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (flow, source)
 
     @functools.cached_property
     def g(self) -> nx.MultiDiGraph:
@@ -135,6 +137,8 @@ def build(model: SystemModel) -> Graph:
     flows: dict[str, FlowFacts] = {}
     flows_in: dict[str, list[str]] = {e: [] for e in elements}
     flows_out: dict[str, list[str]] = {e: [] for e in elements}
+    succ: dict[str, list[tuple[str, str]]] = {e: [] for e in elements}
+    pred: dict[str, list[tuple[str, str]]] = {e: [] for e in elements}
     for fl in model.flows:
         src, dst = fl.source, fl.target
         facts = FlowFacts(
@@ -146,6 +150,8 @@ def build(model: SystemModel) -> Graph:
         flows[fl.id] = facts
         flows_out[src].append(fl.id)
         flows_in[dst].append(fl.id)
+        succ[src].append((fl.id, dst))
+        pred[dst].append((fl.id, src))
     return Graph(
         model=model,
         elements=elements,
@@ -158,4 +164,6 @@ def build(model: SystemModel) -> Graph:
         flows_in=flows_in,
         flows_out=flows_out,
         hosted_by=hosted_by,
+        succ=succ,
+        pred=pred,
     )

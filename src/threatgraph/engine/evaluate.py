@@ -31,7 +31,7 @@ class CompiledRule:
 
 def _declares_element(cid: str) -> EPred:
     def test(c: Ctx, e: str) -> bool:
-        return cid in c.graph.elements[e].control_ids()
+        return cid in c.controls(e)
 
     return test
 
@@ -69,6 +69,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
                 m.path,
                 extra_block=_declares_element(cid),
                 extra_edge_block=_declares_flow(cid),
+                walls=cid,
             )
     return CompiledRule(
         rule,
@@ -125,25 +126,27 @@ class _Binder:
         flow: str | None,
     ) -> list[str]:
         g, cid, found = self.g, mit.control, []
+        # Element controls as of the run date: vendor facts (BAA dates...) are re-checked.
+        has = self.ctx.controls
         for place in places:
-            if place == "element" and _declares(g.elements[primary].controls, cid):
+            if place == "element" and cid in has(primary):
                 found.append(primary)
-            elif place == "source" and source and _declares(g.elements[source].controls, cid):
+            elif place == "source" and source and cid in has(source):
                 found.append(source)
-            elif place == "target" and target and _declares(g.elements[target].controls, cid):
+            elif place == "target" and target and cid in has(target):
                 found.append(target)
             elif place == "flow" and flow and _declares(g.flows[flow].flow.controls, cid):
                 found.append(flow)
             elif place == "provider":
                 pv = g.elements[primary].provider
-                if pv and _declares(g.elements[pv].controls, cid):
+                if pv and cid in has(pv):
                     found.append(pv)
             elif place == "upstream":
                 for fid in g.flows_in[primary]:
                     fl = g.flows[fid].flow
                     if _declares(fl.controls, cid):
                         found.append(fid)
-                    elif _declares(g.elements[fl.source].controls, cid):
+                    elif cid in has(fl.source):
                         found.append(fl.source)
             elif place == "model" and _declares(g.model.model.controls, cid):
                 found.append("model")

@@ -8,6 +8,7 @@ input error, not a hang.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,9 @@ import yaml
 
 from threatgraph.errors import InputError, Problem
 
-MAX_BYTES = 8 * 1024 * 1024
+MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_ALIASES = 100
-MAX_NODES = 500_000
+MAX_NODES = 5_000_000
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -45,6 +45,18 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         self.aliases = 0
         self.nodes = 0  # nodes as if every alias were expanded in place
         self.sizes: dict[int, int] = {}
+        self._tags: dict[tuple[Any, ...], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:  # noqa: D102
+        # Implicit tag resolution runs a regex list per scalar; models repeat the same
+        # scalars (kinds, protocols, booleans) thousands of times, so remember answers.
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 class _Refused(Exception):
@@ -57,6 +69,7 @@ class _Refused(Exception):
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any]) -> Any:
@@ -65,12 +78,6 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         raise _Refused(line, f"nesting deeper than {MAX_DEPTH} levels")
     if id(node) in seen:  # an alias: shared, but each use could multiply the data later on
         loader.aliases += 1
-        if loader.aliases > MAX_ALIASES:
-            raise _Refused(
-                line,
-                f"more than {MAX_ALIASES} alias uses; refusing a document that may expand "
-                "without bound",
-            )
         loader.nodes += loader.sizes.get(id(node), 1)
         if loader.nodes > MAX_NODES:
             raise _Refused(line, f"aliases expand to more than {MAX_NODES} nodes")
@@ -112,6 +119,8 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         seen[id(node)] = seq
         loader.sizes[id(node)] = loader.nodes - before
         return seq
+    if node.tag == _STR_TAG:  # the common case: skip the constructor machinery
+        return node.value
     return loader.construct_object(node, deep=True)
 
 
@@ -157,23 +166,89 @@ def read_text(path: Path) -> str:
         raise InputError.single(file, line, "not valid UTF-8 text") from None
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:\n]')
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _DuplicateKey(f"duplicate key {dup!r}")
+    return out
+
+
+def parse_json(text: str, file: str) -> Any:
+    """Parse JSON with the C parser, then attach lines from one regex pass over the text.
+
+    JSON keeps object keys in textual order, so the n-th opening bracket in the text is the
+    n-th container in a pre-order walk of the parsed value; that lines them up without a
+    slow line-tracking parser.
+    """
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise InputError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        raise InputError.single(file, 0, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError.single(file, 0, "document nested too deeply") from None
+    open_lines: list[int] = []
+    key_lines: list[list[int]] = []
+    stack: list[int] = []
+    line, string_line = 1, 1
+    for m in _JSON_TOKEN.finditer(text):
+        c = m.group()[0]
+        if c == "\n":
+            line += 1
+        elif c == '"':
+            string_line = line
+        elif c in "[{":
+            if len(stack) >= MAX_DEPTH:
+                raise InputError.single(file, line, f"nesting deeper than {MAX_DEPTH} levels")
+            open_lines.append(line)
+            key_lines.append([])
+            stack.append(len(open_lines) - 1)
+        elif c in "]}":
+            stack.pop()
+        else:  # ':' follows a key
+            key_lines[stack[-1]].append(string_line)
+    counter = iter(range(len(open_lines)))
+
+    def attach(value: Any) -> Any:
+        if isinstance(value, dict):
+            i = next(counter)
+            d = LineDict()
+            d.line = open_lines[i]
+            d.key_lines = dict(zip(value.keys(), key_lines[i], strict=False))
+            for k, v in value.items():
+                d[k] = attach(v)
+            return d
+        if isinstance(value, list):
+            i = next(counter)
+            seq = LineList()
+            seq.line = open_lines[i]
+            seq.item_lines = []
+            for v in value:
+                item = attach(v)
+                seq.append(item)
+                seq.item_lines.append(getattr(item, "line", seq.line))
+            return seq
+        return value
+
+    return attach(doc)
+
+
 def load_document(path: Path) -> Any:
     """Read and parse a YAML or JSON file with line information."""
     text = read_text(path)
-    file = str(path)
     if path.suffix.lower() == ".json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
-        except RecursionError:
-            raise InputError.single(file, 0, "document nested too deeply") from None
-        try:
-            return parse_text(text, file)
-        except InputError:
-            # Valid JSON that YAML cannot read (rare escapes, tabs): no line numbers then.
-            return json.loads(text)
-    return parse_text(text, file)
+        return parse_json(text, str(path))
+    return parse_text(text, str(path))
 
 
 def line_of(doc: Any, loc: tuple[str | int, ...]) -> int:
