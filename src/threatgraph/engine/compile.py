@@ -29,13 +29,16 @@ from threatgraph.model.schema import (
     Trust,
     VendorProfile,
 )
+from threatgraph.model.validate import DERIVED_NOTE
 
 
 @dataclass
 class Reach:
     """Result of one BFS: for each reached element, how it was reached."""
 
-    parent: dict[str, tuple[str, str] | None]  # node -> (previous node, flow id), None: source
+    parent: dict[
+        str, tuple[str, str] | None
+    ]  # node -> (previous node, flow id), None: source
     hops: dict[str, int]
 
     def witness(self, node: str) -> tuple[list[str], list[str]]:
@@ -60,6 +63,9 @@ class Ctx:
     as_of: date = field(default_factory=date.today)
     reach_cache: dict[int, Reach] = field(default_factory=dict)
     data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
+    control_cache: dict[str, frozenset[str]] = field(default_factory=dict)
+    _received: dict[str, frozenset[Classification]] | None = None
+    _parents: dict[str, list[str]] | None = None
 
     def handles(self, eid: str) -> frozenset[Classification]:
         got = self.data_cache.get(eid)
@@ -67,6 +73,30 @@ class Ctx:
             got = frozenset(self.graph.element_data(eid))
             self.data_cache[eid] = got
         return got
+
+    def controls(self, eid: str) -> frozenset[str]:
+        """The element's controls as of the run date (vendor facts re-checked)."""
+        got = self.control_cache.get(eid)
+        if got is None:
+            got = effective_controls(self.graph.elements[eid], self.as_of)
+            self.control_cache[eid] = got
+        return got
+
+    def received(self, vendor_id: str) -> frozenset[Classification]:
+        """Classifications that reach a vendor (see :func:`vendor_received_data`)."""
+        if self._received is None:
+            self._received = vendor_received_data(self.graph, self.handles)
+        return self._received.get(vendor_id, frozenset())
+
+    def subprocessor_parents(self, vendor_id: str) -> list[str]:
+        """Vendors that list this vendor as a sub-processor."""
+        if self._parents is None:
+            parents: dict[str, list[str]] = {}
+            for vid in self.graph.by_kind.get(Kind.VENDOR, []):
+                for sub in _profile(self, vid).subprocessors:
+                    parents.setdefault(sub, []).append(vid)
+            self._parents = parents
+        return self._parents.get(vendor_id, [])
 
 
 EPred = Callable[[Ctx, str], bool]
@@ -77,7 +107,9 @@ def _true(ctx: Ctx, x: str) -> bool:
     return True
 
 
-def _data_test(p: DataPred) -> Callable[[frozenset[Classification] | set[Classification]], bool]:
+def _data_test(
+    p: DataPred,
+) -> Callable[[frozenset[Classification] | set[Classification]], bool]:
     wanted = frozenset(p.classification) if p.classification else None
 
     def test(classes: frozenset[Classification] | set[Classification]) -> bool:
@@ -140,24 +172,128 @@ def _profile(c: Ctx, e: str) -> VendorProfile:
     return c.graph.elements[e].vendor or _EMPTY_PROFILE
 
 
-def baa_covers(vendor: Element, hosted_id: str) -> bool:
-    """Whether the vendor's BAA covers a hosted element.
+#: Certifications that count as an independent security attestation of a vendor.
+SECURITY_ATTESTATIONS = frozenset(
+    {"soc2_type2", "iso27001", "hitrust", "fedramp", "hipaa_attestation"}
+)
+
+#: HIPAA's outer limit for a business associate to notify a covered entity of a breach
+#: (45 CFR 164.410(b)): a breach-notification term longer than this does not count.
+BREACH_NOTIFICATION_LIMIT_DAYS = 60
+
+
+def baa_in_force(profile: VendorProfile, day: date) -> bool:
+    """The profile records a BAA that is signed (or undated) and not expired on ``day``."""
+    agreement = profile.baa
+    if agreement is None:
+        return False
+    if agreement.signed is not None and agreement.signed > day:
+        return False
+    return agreement.expires is None or agreement.expires >= day
+
+
+def baa_covers(vendor: Element, hosted_id: str, day: date | None = None) -> bool:
+    """Whether the vendor's BAA covers a hosted element (on ``day``, when given).
 
     A BAA with no service list, or with '*', covers everything the vendor hosts; a bare
-    ``vendor.baa`` control (no profile BAA) is taken to cover everything too.
+    ``vendor.baa`` control (no profile BAA) is taken to cover everything too. With a day,
+    an agreement not yet signed or already expired covers nothing.
     """
     agreement = vendor.vendor.baa if vendor.vendor is not None else None
     if agreement is None:
         return "vendor.baa" in vendor.control_ids()
+    if (
+        day is not None
+        and vendor.vendor is not None
+        and not baa_in_force(vendor.vendor, day)
+    ):
+        return False
     services = agreement.services
     return not services or "*" in services or hosted_id in services
+
+
+def effective_controls(el: Element, day: date) -> frozenset[str]:
+    """An element's controls as of ``day``: for vendors, recorded facts decide.
+
+    Where the vendor profile records the fact behind a control, the fact wins over a
+    declaration: ``vendor.baa`` holds while the BAA is in force, ``vendor.security_certification``
+    while some security attestation is current, ``vendor.ongoing_monitoring`` while the last
+    assessment is within the review interval, and ``vendor.contract_breach_notification``
+    when the notification window is recorded and within 60 days. Where no fact is recorded,
+    a declared control counts (a clause alone does not state a window, so the control
+    derived from the ``breach_notification`` clause needs ``breach_notification_days``).
+    """
+    ids = set(el.control_ids())
+    prof = el.vendor
+    if prof is None:
+        return frozenset(ids)
+
+    def decide(cid: str, holds: bool | None) -> None:
+        if holds is True:
+            ids.add(cid)
+        elif holds is False:
+            ids.discard(cid)
+
+    decide("vendor.baa", None if prof.baa is None else baa_in_force(prof, day))
+    attestations = [c for c in prof.certifications if c.name in SECURITY_ATTESTATIONS]
+    decide(
+        "vendor.security_certification",
+        None
+        if not attestations
+        else any(c.expires is None or c.expires >= day for c in attestations),
+    )
+    decide(
+        "vendor.ongoing_monitoring",
+        None if prof.last_assessment is None else not assessment_overdue(prof, day),
+    )
+    days = prof.breach_notification_days
+    if days is not None:
+        decide(
+            "vendor.contract_breach_notification",
+            days <= BREACH_NOTIFICATION_LIMIT_DAYS,
+        )
+    elif any(
+        c.id == "vendor.contract_breach_notification" and c.note == DERIVED_NOTE
+        for c in el.controls
+    ):
+        ids.discard("vendor.contract_breach_notification")
+    return frozenset(ids)
+
+
+def vendor_received_data(
+    graph: Graph, handles: Callable[[str], frozenset[Classification]]
+) -> dict[str, frozenset[Classification]]:
+    """For each vendor, the classifications that reach it.
+
+    A vendor receives what it handles itself (flows to or from it, data it stores), what
+    every element it hosts handles, and, as a sub-processor, everything its parent vendors
+    receive (transitively: a sub-processor may touch whatever its principal processes).
+    """
+    vendors = graph.by_kind.get(Kind.VENDOR, [])
+    got: dict[str, set[Classification]] = {}
+    for v in vendors:
+        classes = set(handles(v))
+        for h in graph.hosted_by.get(v, ()):
+            classes |= handles(h)
+        got[v] = classes
+    # Push data down sub-processor chains until nothing changes (cycles are harmless).
+    queue = deque(sorted(vendors))
+    while queue:
+        v = queue.popleft()
+        prof = graph.elements[v].vendor
+        for sub in prof.subprocessors if prof is not None else ():
+            if sub in got and not got[v] <= got[sub]:
+                got[sub] |= got[v]
+                queue.append(sub)
+    return {v: frozenset(c) for v, c in got.items()}
 
 
 def cert_valid(vendor: Element, name: str, day: date) -> bool:
     """The vendor holds this certification and it has not expired on ``day``."""
     prof = vendor.vendor or _EMPTY_PROFILE
     return any(
-        x.name == name and (x.expires is None or x.expires >= day) for x in prof.certifications
+        x.name == name and (x.expires is None or x.expires >= day)
+        for x in prof.certifications
     )
 
 
@@ -166,6 +302,19 @@ def assessment_overdue(profile: VendorProfile, day: date) -> bool:
     if profile.last_assessment is None:
         return True
     return (day - profile.last_assessment).days > profile.review_interval_days
+
+
+def baa_covered(c: Ctx, eid: str) -> bool:
+    """A BAA in force on the run date covers this element.
+
+    True for a vendor whose BAA is in force, for an element hosted by a vendor whose BAA
+    lists it (or every service), and for any element that declares ``vendor.baa`` itself
+    (an agreement recorded on the service rather than on the vendor).
+    """
+    if "vendor.baa" in c.controls(eid):
+        return True
+    provider = c.graph.elements[eid].provider
+    return provider is not None and baa_covers(c.graph.elements[provider], eid, c.as_of)
 
 
 class Compiler:
@@ -196,7 +345,9 @@ class Compiler:
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
-            allowed: frozenset[Trust] | None = frozenset(p.trust.in_) if p.trust.in_ else None
+            allowed: frozenset[Trust] | None = (
+                frozenset(p.trust.in_) if p.trust.in_ else None
+            )
             tests.append(
                 lambda c, e: (
                     lo <= c.graph.trust[e].rank <= hi
@@ -205,10 +356,10 @@ class Compiler:
             )
         if p.has_control:
             need = frozenset(p.has_control)
-            tests.append(lambda c, e: need <= c.graph.elements[e].control_ids())
+            tests.append(lambda c, e: need <= c.controls(e))
         if p.lacks_control:
             bad = frozenset(p.lacks_control)
-            tests.append(lambda c, e: not (bad & c.graph.elements[e].control_ids()))
+            tests.append(lambda c, e: not (bad & c.controls(e)))
         for fieldname in ("stores", "processes", "trained_on"):
             dp = getattr(p, fieldname)
             if dp is not None:
@@ -218,17 +369,26 @@ class Compiler:
             tests.append(lambda c, e: ht(c.handles(e)))
         if p.hosted is not None:
             want = p.hosted
-            tests.append(lambda c, e: (c.graph.elements[e].provider is not None) == want)
+            tests.append(
+                lambda c, e: (c.graph.elements[e].provider is not None) == want
+            )
         if p.provider is not None:
             pp = self.element(p.provider)
             tests.append(
-                lambda c, e: (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
+                lambda c, e: (
+                    (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
+                )
             )
         if p.vendor is not None:
             tests.append(self.vendor(p.vendor))
+        if p.baa_covered is not None:
+            want_cov = p.baa_covered
+            tests.append(lambda c, e: baa_covered(c, e) == want_cov)
         if p.hosts is not None:
             hp = self.element(p.hosts)
-            tests.append(lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ())))
+            tests.append(
+                lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ()))
+            )
         for name, negate in (
             ("flow_in", False),
             ("flow_out", False),
@@ -285,21 +445,31 @@ class Compiler:
         tests: list[EPred] = []
         if p.baa is not None:
             want = p.baa
-            tests.append(lambda c, e: ("vendor.baa" in c.graph.elements[e].control_ids()) == want)
+            tests.append(lambda c, e: ("vendor.baa" in c.controls(e)) == want)
         if p.uncovered is not None:
             pred = self.element(p.uncovered)
 
             def uncovered(c: Ctx, e: str) -> bool:
                 return any(
-                    pred(c, h) and not baa_covers(c.graph.elements[e], h)
+                    pred(c, h) and not baa_covers(c.graph.elements[e], h, c.as_of)
                     for h in c.graph.hosted_by.get(e, ())
                 )
 
             tests.append(uncovered)
+        if p.receives is not None:
+            rt = _data_test(p.receives)
+            tests.append(lambda c, e: rt(c.received(e)))
+        if p.subprocessor_of is not None:
+            parent = self.element(p.subprocessor_of)
+            tests.append(
+                lambda c, e: any(parent(c, v) for v in c.subprocessor_parents(e))
+            )
         if p.lacks_certification is not None:
             names = list(p.lacks_certification)
             tests.append(
-                lambda c, e: any(not cert_valid(c.graph.elements[e], n, c.as_of) for n in names)
+                lambda c, e: any(
+                    not cert_valid(c.graph.elements[e], n, c.as_of) for n in names
+                )
             )
         if p.expired_certification is not None:
             want_exp = p.expired_certification
@@ -314,10 +484,14 @@ class Compiler:
             )
         if p.assessment_overdue is not None:
             want_od = p.assessment_overdue
-            tests.append(lambda c, e: assessment_overdue(_profile(c, e), c.as_of) == want_od)
+            tests.append(
+                lambda c, e: assessment_overdue(_profile(c, e), c.as_of) == want_od
+            )
         if p.lacks_clause is not None:
             clauses = list(p.lacks_clause)
-            tests.append(lambda c, e: any(x not in _profile(c, e).clauses for x in clauses))
+            tests.append(
+                lambda c, e: any(x not in _profile(c, e).clauses for x in clauses)
+            )
         if p.may_train_on_customer_data is not None:
             want_tr = p.may_train_on_customer_data
             tests.append(
@@ -334,11 +508,15 @@ class Compiler:
             tests.append(lambda c, e: bool(_profile(c, e).subprocessors) == want_sp)
         if p.subprocessor is not None:
             sub = self.element(p.subprocessor)
-            tests.append(lambda c, e: any(sub(c, s) for s in _profile(c, e).subprocessors))
+            tests.append(
+                lambda c, e: any(sub(c, s) for s in _profile(c, e).subprocessors)
+            )
         if p.breach_notification_over is not None:
             days = p.breach_notification_over
             tests.append(
-                lambda c, e: (n := _profile(c, e).breach_notification_days) is None or n > days
+                lambda c, e: (
+                    (n := _profile(c, e).breach_notification_days) is None or n > days
+                )
             )
 
         def is_vendor(c: Ctx, e: str) -> bool:
@@ -360,7 +538,9 @@ class Compiler:
             tests.append(lambda c, f: tp(c, c.graph.flows[f].flow.target))
         if p.data is not None:
             dt = _data_test(p.data)
-            tests.append(lambda c, f: dt({d.classification for d in c.graph.flows[f].data}))
+            tests.append(
+                lambda c, f: dt({d.classification for d in c.graph.flows[f].data})
+            )
         if p.encrypted is not None:
             enc = p.encrypted
             tests.append(lambda c, f: c.graph.flows[f].flow.is_encrypted == enc)
@@ -374,12 +554,16 @@ class Compiler:
             sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
             tests.append(
                 lambda c, f: (
-                    (c.graph.flows[f].trust_delta > 0) - (c.graph.flows[f].trust_delta < 0) == sign
+                    (c.graph.flows[f].trust_delta > 0)
+                    - (c.graph.flows[f].trust_delta < 0)
+                    == sign
                 )
             )
         if p.protocol:
             protos = frozenset(x.lower() for x in p.protocol)
-            tests.append(lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos)
+            tests.append(
+                lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos
+            )
         if p.has_control:
             need = frozenset(p.has_control)
             tests.append(lambda c, f: need <= c.graph.flows[f].flow.control_ids())

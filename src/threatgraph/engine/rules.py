@@ -103,7 +103,10 @@ class VendorPred(_Strict):
     All given keys must hold. An element that is not a vendor never matches.
     """
 
-    baa: bool | None = Field(default=None, description="Has a BAA (profile or vendor.baa).")
+    baa: bool | None = Field(
+        default=None,
+        description="Has a BAA in force on the run date (profile BAA, or a declared vendor.baa).",
+    )
     uncovered: ElementPred | None = Field(
         default=None,
         description="Some element the vendor hosts matches and its BAA does not cover it.",
@@ -129,6 +132,14 @@ class VendorPred(_Strict):
     )
     breach_notification_over: int | None = Field(
         default=None, ge=0, description="Breach notification window unknown or longer (days)."
+    )
+    receives: DataPred | None = Field(
+        default=None,
+        description="Data of this kind reaches the vendor: it handles it itself, an element it "
+        "hosts handles it, or (as a sub-processor) a vendor above it in the chain receives it.",
+    )
+    subprocessor_of: ElementPred | None = Field(
+        default=None, description="The vendor is a sub-processor of a vendor that matches."
     )
 
     @field_validator("lacks_certification", "lacks_clause", mode="before")
@@ -158,6 +169,11 @@ class ElementPred(_Strict):
     vendor: VendorPred | None = Field(default=None, description="Vendor facts (vendors only).")
     hosts: ElementPred | None = Field(
         default=None, description="A vendor hosting a matching element."
+    )
+    baa_covered: bool | None = Field(
+        default=None,
+        description="A BAA in force on the run date covers the element: its own (vendors), its "
+        "provider's BAA listing it, or a vendor.baa control declared on it.",
     )
     flow_in: FlowPred | None = None
     flow_out: FlowPred | None = None

@@ -195,11 +195,22 @@ class BAA(_Strict):
     """A signed Business Associate Agreement."""
 
     signed: _dt.date | None = None
+    expires: _dt.date | None = Field(
+        default=None,
+        description="Last day the agreement is in force (empty: open-ended). Rules treat an "
+        "agreement as covering nothing before it is signed or after it expires.",
+    )
     services: list[str] = Field(
         default_factory=list,
         description="Element ids (or '*') the agreement covers; empty means every hosted element.",
     )
     evidence: str | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> BAA:
+        if self.signed is not None and self.expires is not None and self.expires < self.signed:
+            raise ValueError(f"expires ({self.expires}) is before signed ({self.signed})")
+        return self
 
 
 Clause = Literal[

@@ -48,6 +48,11 @@ CLAUSE_CONTROLS = {
 }
 
 
+#: The note on controls that ``_derive_vendor_controls`` adds (the engine re-checks such
+#: controls against the vendor's dated facts on the run date).
+DERIVED_NOTE = "derived from vendor facts"
+
+
 def _derive_vendor_controls(el: Element) -> None:
     """A signed BAA and contract clauses count as the matching declared controls."""
     if el.vendor is None:
@@ -58,9 +63,7 @@ def _derive_vendor_controls(el: Element) -> None:
     have = el.control_ids()
     for cid in wanted:
         if cid not in have:
-            el.controls.append(
-                ControlRef(id=cid, note="derived from vendor facts", location=el.location)
-            )
+            el.controls.append(ControlRef(id=cid, note=DERIVED_NOTE, location=el.location))
 
 
 def finalize(model: SystemModel, known_controls: Collection[str] | None = None) -> SystemModel:
