@@ -69,6 +69,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
                 m.path,
                 extra_block=_declares_element(cid),
                 extra_edge_block=_declares_flow(cid),
+                walls=cid,
             )
     return CompiledRule(
         rule,
