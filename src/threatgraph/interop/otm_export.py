@@ -237,9 +237,9 @@ def document(
             "controls": [c.model_dump(mode="json", exclude_defaults=True) for c in fl.controls],
             "unnamed": True if not fl.name else None,
         }
-        attrs = _attrs(facts)
-        if attrs:
-            d["attributes"] = attrs
+        # Always present, even empty: it marks the dataflow as ours, so that import reads
+        # controls from here and not from the threat instances' implemented mitigations.
+        d["attributes"] = _attrs(facts) or {otm_map.ATTR: {}}
         flows.append(d)
     doc["dataflows"] = flows
     doc["trustZones"] = zones

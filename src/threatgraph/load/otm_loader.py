@@ -392,13 +392,17 @@ class _Reader:
         if not isinstance(refs, list):
             self.err(obj, f"'{key}' must be a list of asset ids", key)
             return out
-        for r in refs:
+        lines = getattr(refs, "item_lines", None)
+        for i, r in enumerate(refs):
             if r is None:
                 continue
             if r in assets:
                 out.append(assets[r])
             else:
-                self.err(obj, f"unknown asset {r!r}{suggest(str(r), assets)}", key)
+                line = lines[i] if lines else _line(obj, key)
+                self.problems.append(
+                    Problem(self.file, line, f"unknown asset {r!r}{suggest(str(r), assets)}", key)
+                )
         return out
 
     def components(

@@ -413,7 +413,20 @@ class _Converter:
         did: dict[int, str],
         data: list[DataAsset],
     ) -> Element | None:
-        kind = Kind(o["kind"]) if o.get("kind") in set(Kind) else _kind_of(e)
+        kind = _kind_of(e)
+        if o.get("kind") is not None:
+            try:
+                kind = Kind(o["kind"])
+            except ValueError:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        self.lines.get(id(e), 0),
+                        f"unknown kind {o['kind']!r}; kinds: " + ", ".join(k.value for k in Kind),
+                        "threatgraph.kind",
+                    )
+                )
+                return None
         cls_name = _pytm_class(e)
         controls = pytm_map.controls_for_flags(
             {k: v for k, v in e.controls.model_dump().items() if k not in pytm_map.FLOW_ONLY_FLAGS}

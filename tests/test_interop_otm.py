@@ -1,0 +1,458 @@
+"""Open Threat Model interop: import, export (validated against the OTM schema), round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from threatgraph.cli import cli
+from threatgraph.errors import InputError
+from threatgraph.load.registry import discover, load_paths
+from threatgraph.model.schema import Classification, Kind, Trust
+
+ROOT = Path(__file__).resolve().parents[1]
+OTM_REF = Path(__file__).resolve().parents[1].parent / "shared/reference/otm"
+PYTM_FIXTURE = ROOT / "tests" / "fixtures" / "pytm" / "tm.py"
+CLINICAL = ROOT / "models" / "clinical_notes_assistant.py"
+
+RICH = """\
+threatgraph: 1
+model:
+  name: Support bot
+  owner: ml-platform@example.org
+  version: "2"
+  controls: [process.threat_modeling]
+boundaries:
+  - {name: Internet, trust: untrusted}
+  - {name: Corp, trust: internal}
+  - {name: Secure enclave, trust: restricted, parent: corp, description: HSM zone}
+  - {name: Vendor cloud, trust: third_party}
+data:
+  - {name: Question, classification: pii}
+  - {name: Articles, classification: public}
+  - {name: API key, classification: secret}
+  - {name: Weights, classification: model_weights}
+elements:
+  - {kind: actor, name: Customer, boundary: internet}
+  - {kind: external_content, name: Web pages, content: web}
+  - kind: app
+    name: Bot API
+    boundary: corp
+    internet_facing: true
+    controls: [authn.api_keys, {id: audit.logging, evidence: [docs/logging.md]}]
+    processes: [question]
+    code: ["bot/**"]
+  - {kind: vector_store, name: Index, boundary: corp, stores: [articles]}
+  - {kind: datastore, name: Key store, boundary: secure-enclave, stores: [api-key]}
+  - kind: vendor
+    name: Acme AI
+    vendor: {certifications: [{name: soc2_type2}], clauses: [no_training_on_customer_data]}
+  - kind: llm
+    name: Hosted LLM
+    boundary: vendor-cloud
+    provider: acme-ai
+    trained_on: [weights]
+    controls: [guardrail.system_prompt_hardening]
+  - {kind: agent, name: Helper, boundary: corp, autonomous: true, capabilities: [http]}
+  - {kind: tool, name: Fetcher, boundary: corp, mcp: true, transport: stdio, trust: partner}
+flows:
+  - {from: customer, to: bot-api, name: question, protocol: https, data: [question]}
+  - {from: web-pages, to: index, data: [articles]}
+  - {from: index, to: bot-api, name: passages, data: [articles]}
+  - from: bot-api
+    to: hosted-llm
+    name: prompt
+    protocol: https
+    data: [question, articles]
+    controls: [crypto.tls]
+  - {from: bot-api, to: helper, name: task, authenticated: true}
+  - {from: helper, to: fetcher, name: fetch, encrypted: false}
+  - {from: key-store, to: bot-api, name: key, protocol: mtls, data: [api-key]}
+decisions:
+  - finding: TG-PI-001/hosted-llm
+    status: accepted
+    reason: pilot only
+    owner: sec@example.org
+    expires: 2026-06-01
+"""
+
+
+def otm_schema() -> dict[str, Any]:
+    path = OTM_REF / "otm_schema.json"
+    if not path.is_file():
+        pytest.skip("shared/reference/otm is not available")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def validate(doc: dict[str, Any]) -> None:
+    import jsonschema
+
+    errors = sorted(
+        jsonschema.Draft7Validator(otm_schema()).iter_errors(doc), key=lambda e: list(e.path)
+    )
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def rich(tmp_path: Path) -> Path:
+    p = tmp_path / "rich.yaml"
+    p.write_text(RICH)
+    return p
+
+
+def export(path: Path, out: Path, *extra: str) -> dict[str, Any]:
+    res = invoke("export", "otm", str(path), "-o", str(out), "--as-of", "2026-01-15", *extra)
+    assert res.exit_code == 0, res.output
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["rich", "pytm", "clinical"])
+def test_export_validates_against_the_otm_schema(source: str, rich: Path, tmp_path: Path) -> None:
+    path = {"rich": rich, "pytm": PYTM_FIXTURE, "clinical": CLINICAL}[source]
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    doc = export(path, tmp_path / "out.otm.json", "--pytm-threats")
+    validate(doc)
+    assert doc["otmVersion"] == "0.2.0"
+
+
+def test_export_content(rich: Path, tmp_path: Path) -> None:
+    doc = export(rich, tmp_path / "out.json")
+    zones = {z["id"]: z for z in doc["trustZones"]}
+    assert zones["internet"]["risk"]["trustRating"] == 0
+    assert zones["secure-enclave"]["parent"] == {"trustZone": "corp"}
+    assert zones["secure-enclave"]["risk"]["trustRating"] == 100
+    comps = {c["id"]: c for c in doc["components"]}
+    assert comps["hosted-llm"]["type"] == "llm"
+    assert comps["hosted-llm"]["parent"] == {"trustZone": "vendor-cloud"}
+    assert comps["bot-api"]["assets"] == {"processed": ["question"], "stored": []}
+    # Elements outside every boundary sit in a stand-in zone with their default trust.
+    web_zone = zones[comps["web-pages"]["parent"]["trustZone"]]
+    assert web_zone["attributes"]["x-threatgraph"]["synthetic"] is True
+    assert web_zone["risk"]["trustRating"] == 0
+    assert zones[comps["acme-ai"]["parent"]["trustZone"]]["risk"]["trustRating"] == 30
+    assets = {a["id"]: a for a in doc["assets"]}
+    assert assets["api-key"]["risk"]["confidentiality"] == 100
+    assert assets["articles"]["risk"]["confidentiality"] == 0
+    flows = {f["id"]: f for f in doc["dataflows"]}
+    assert flows["web-pages--index"]["name"] == "Web pages to Index"
+    assert flows["web-pages--index"]["attributes"]["x-threatgraph"]["unnamed"] is True
+    # Findings: one top-level threat per rule, instances with mitigation states.
+    threats = {t["id"]: t for t in doc["threats"]}
+    assert "TG-PI-001" in threats
+    assert threats["TG-PI-001"]["categories"]
+    mitigation_ids = {m["id"] for m in doc["mitigations"]}
+    instances = [
+        (owner, t)
+        for owner in [*doc["components"], *doc["dataflows"]]
+        for t in owner.get("threats") or []
+    ]
+    assert instances
+    for _owner, t in instances:
+        assert t["threat"] in threats
+        assert t["state"] in {"exposed", "mitigated", "accepted", "not-applicable"}
+        for m in t["mitigations"]:
+            assert m["mitigation"] in mitigation_ids
+            assert m["state"] in {"implemented", "required"}
+    llm = {t["threat"]: t for t in comps["hosted-llm"]["threats"]}
+    assert llm["TG-PI-001"]["state"] == "accepted"  # the model's decision
+    states = {m["state"] for _o, t in instances for m in t["mitigations"]}
+    assert states == {"implemented", "required"}
+
+
+def test_export_is_deterministic(rich: Path, tmp_path: Path) -> None:
+    a = tmp_path / "a.json"
+    b = tmp_path / "b.json"
+    export(rich, a)
+    export(rich, b)
+    assert a.read_bytes() == b.read_bytes()
+    res = invoke("export", "otm", str(rich), "--as-of", "2026-01-15")
+    assert res.exit_code == 0
+    assert res.stdout == a.read_text()
+
+
+def test_export_without_threats(rich: Path, tmp_path: Path) -> None:
+    doc = export(rich, tmp_path / "o.json", "--no-threats")
+    validate(doc)
+    assert doc["threats"] == [] and doc["mitigations"] == []
+    assert not any(c.get("threats") for c in doc["components"])
+
+
+def test_export_of_a_directory_with_two_models_is_an_input_error(
+    rich: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "second.yaml").write_text("threatgraph: 1\nmodel: {name: Second}\n")
+    res = invoke("export", "otm", str(tmp_path))
+    assert res.exit_code == 2
+    assert "2 models" in res.output
+
+
+# -- round trips ----------------------------------------------------------------------------
+
+
+def _roundtrip(path: Path, tmp_path: Path) -> tuple[Any, Any]:
+    out = tmp_path / "rt.otm.json"
+    export(path, out)
+    (orig,) = load_paths([path])
+    (back,) = load_paths([out])
+    assert back.format == "otm"
+    return orig.model, back.model
+
+
+@pytest.mark.parametrize("source", ["rich", "pytm", "clinical"])
+def test_round_trip_keeps_the_model(source: str, rich: Path, tmp_path: Path) -> None:
+    path = {"rich": rich, "pytm": PYTM_FIXTURE, "clinical": CLINICAL}[source]
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    a, b = _roundtrip(path, tmp_path)
+
+    def key(m: Any) -> dict[str, Any]:
+        return {
+            "elements": [(e.id, e.name, e.kind, e.boundary) for e in m.elements],
+            "boundaries": [(x.id, x.name, x.trust, x.parent) for x in m.boundaries],
+            "flows": [(f.id, f.name, f.source, f.target, f.data) for f in m.flows],
+            "data": [(d.id, d.name, d.classification) for d in m.data],
+        }
+
+    assert key(a) == key(b)
+    # Everything else too: controls, facts, vendor profiles, decisions.
+    assert a.model_dump(mode="json") == b.model_dump(mode="json")
+
+
+def test_round_trip_through_the_cli_and_check(rich: Path, tmp_path: Path) -> None:
+    otm = tmp_path / "m.otm.json"
+    export(rich, otm)
+    yml = tmp_path / "back.yaml"
+    res = invoke("import", "otm", str(otm), "-o", str(yml))
+    assert res.exit_code == 0, res.output
+    a = invoke("check", str(rich), "--format", "json", "--as-of", "2026-01-15")
+    b = invoke("check", str(yml), "--format", "json", "--as-of", "2026-01-15")
+    c = invoke("check", str(otm), "--format", "json", "--as-of", "2026-01-15")
+    ids = [sorted(f["id"] for f in json.loads(r.stdout)["findings"]) for r in (a, b, c)]
+    assert ids[0] == ids[1] == ids[2]
+    assert ids[0]
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+def test_import_the_official_example(tmp_path: Path) -> None:
+    example = OTM_REF / "EXAMPLE.json"
+    if not example.is_file():
+        pytest.skip("shared/reference/otm is not available")
+    out = tmp_path / "example.yaml"
+    res = invoke("import", "otm", str(example), "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "1 threat(s) and 2 mitigation(s)" in res.output
+    (lm,) = load_paths([out])
+    m = lm.model
+    trust = {b.name: b.trust for b in m.boundaries}
+    assert trust == {"Internet": Trust.UNTRUSTED, "Private": Trust.RESTRICTED}
+    kinds = {e.id: e.kind for e in m.elements}
+    assert kinds == {
+        "web-client": Kind.ACTOR,
+        "web-service": Kind.APP,
+        "customer-database": Kind.DATASTORE,
+        "class-customerdatabase": Kind.PROCESS,
+    }
+    svc = m.element("web-service")
+    assert svc.processes == ["cc-data", "public-info"] and svc.stores == ["public-info"]
+    assert svc.tags == ["tomcat"]
+    data = {d.id: d.classification for d in m.data}
+    assert data == {"cc-data": Classification.CONFIDENTIAL, "public-info": Classification.PUBLIC}
+    # bidirectional dataflows become a flow each way
+    pairs = {(f.source, f.target) for f in m.flows}
+    assert ("web-client", "web-service") in pairs and ("web-service", "web-client") in pairs
+    assert len(m.flows) == 4
+    assert next(f for f in m.flows if f.id == "cc-store-in-db").data == ["cc-data"]
+    # and `check` reads the OTM file directly
+    res = invoke("check", str(example), "--as-of", "2026-01-15")
+    assert res.exit_code in (0, 1), res.output
+
+
+def test_directory_search_claims_otm_json_but_not_other_json(tmp_path: Path) -> None:
+    (tmp_path / "a.otm.json").write_text(
+        '{"otmVersion": "0.2.0", "project": {"name": "A", "id": "a"}}'
+    )
+    (tmp_path / "package.json").write_text('{"name": "x"}')
+    (tmp_path / "model.json").write_text('{"threatgraph": 1, "model": {"name": "M"}}')
+    found = {p.name: f.name for p, f in discover([tmp_path])}
+    assert found == {"a.otm.json": "otm", "model.json": "yaml"}
+
+
+def _otm(**parts: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "otmVersion": "0.2.0",
+        "project": {"name": "P", "id": "p"},
+        "trustZones": [{"id": "tz", "name": "Zone", "risk": {"trustRating": 70}}],
+        "assets": [
+            {
+                "id": "a1",
+                "name": "Asset",
+                "risk": {"confidentiality": 90, "integrity": 1, "availability": 1},
+            }
+        ],
+        "components": [
+            {"id": "c1", "name": "One", "type": "web-service", "parent": {"trustZone": "tz"}},
+            {"id": "c2", "name": "Two", "type": "database", "parent": {"trustZone": "tz"}},
+        ],
+        "dataflows": [{"id": "f1", "name": "F", "source": "c1", "destination": "c2"}],
+    }
+    doc.update(parts)
+    return doc
+
+
+def _write_pretty(tmp_path: Path, doc: dict[str, Any] | str) -> Path:
+    p = tmp_path / "in.otm.json"
+    p.write_text(doc if isinstance(doc, str) else json.dumps(doc, indent=2))
+    return p
+
+
+def _line(p: Path, needle: str, after: str | None = None) -> int:
+    """Line of the first ``needle`` (after the first ``after``, when given)."""
+    lines = p.read_text().splitlines()
+    start = 0 if after is None else next(i for i, ln in enumerate(lines) if after in ln)
+    return next(i for i, ln in enumerate(lines, 1) if i > start and needle in ln)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle", "message"),
+    [
+        (
+            {
+                "components": [
+                    {
+                        "id": "c1",
+                        "name": "One",
+                        "type": "quantum-thing",
+                        "parent": {"trustZone": "tz"},
+                    }
+                ]
+            },
+            ('"type": "quantum-thing"', None),
+            "unknown component type 'quantum-thing'",
+        ),
+        (
+            {
+                "components": [
+                    {"id": "c1", "name": "One", "type": "app", "parent": {"trustZone": "nowhere"}}
+                ]
+            },
+            ('"parent"', '"id": "c1"'),
+            "parent trust zone 'nowhere' does not exist",
+        ),
+        (
+            {"dataflows": [{"id": "f1", "name": "F", "source": "c1", "destination": "c9"}]},
+            ('"destination"', '"id": "f1"'),
+            "dataflow destination 'c9' is not a component",
+        ),
+        (
+            {
+                "dataflows": [
+                    {"id": "f1", "name": "F", "source": "c1", "destination": "c2", "assets": ["a2"]}
+                ]
+            },
+            ('"a2"', '"id": "f1"'),
+            "unknown asset 'a2'",
+        ),
+        (
+            {
+                "components": [
+                    {"id": "c1", "name": "One", "type": "app", "parent": {"component": "c1"}}
+                ]
+            },
+            ('"parent"', '"id": "c1"'),
+            "parent cycle",
+        ),
+        ({"otmVersion": "9.0"}, ('"otmVersion"', None), "unsupported otmVersion"),
+    ],
+)
+def test_import_errors_have_a_file_and_line(
+    tmp_path: Path, change: dict[str, Any], needle: tuple[str, str | None], message: str
+) -> None:
+    p = _write_pretty(tmp_path, _otm(**change))
+    with pytest.raises(InputError) as exc:
+        load_paths([p])
+    problem = next(pr for pr in exc.value.problems if message in pr.message)
+    assert problem.file == str(p)
+    assert problem.line == _line(p, *needle)
+    res = invoke("import", "otm", str(p))
+    assert res.exit_code == 2
+    assert f"{p}:{problem.line}:" in res.output
+
+
+def test_bad_json_exits_2_with_the_line(tmp_path: Path) -> None:
+    p = _write_pretty(tmp_path, '{\n  "otmVersion": "0.2.0",\n  "project": {,\n}\n')
+    res = invoke("import", "otm", str(p))
+    assert res.exit_code == 2
+    assert f"{p}:3: invalid JSON" in res.output
+    res = invoke("check", str(p))
+    assert res.exit_code == 2
+
+
+def test_map_type_and_attribute_kind(tmp_path: Path) -> None:
+    comps = [
+        {"id": "c1", "name": "One", "type": "quantum-thing", "parent": {"trustZone": "tz"}},
+        {
+            "id": "c2",
+            "name": "Two",
+            "type": "whatever",
+            "parent": {"trustZone": "tz"},
+            "attributes": {"x-threatgraph": {"kind": "vector_store"}},
+        },
+    ]
+    p = _write_pretty(tmp_path, _otm(components=comps, dataflows=[]))
+    out = tmp_path / "m.yaml"
+    res = invoke("import", "otm", str(p), "--map-type", "quantum-thing=llm", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    (lm,) = load_paths([out])
+    assert [e.kind for e in lm.model.elements] == [Kind.LLM, Kind.VECTOR_STORE]
+    res = invoke("import", "otm", str(p), "--map-type", "quantum-thing=spaceship")
+    assert res.exit_code == 2
+
+
+def test_foreign_otm_details(tmp_path: Path) -> None:
+    comps = [
+        {"id": "Vendor X", "name": "Vendor X", "type": "saas", "parent": {"trustZone": "tz"}},
+        {
+            "id": "c1",
+            "name": "Model",
+            "type": "LLM",
+            "parent": {"component": "Vendor X"},
+            "threats": [
+                {
+                    "threat": "t1",
+                    "state": "exposed",
+                    "mitigations": [
+                        {"mitigation": "guardrail.input_filter", "state": "implemented"},
+                        {"mitigation": "guardrail.output_filter", "state": "required"},
+                        {"mitigation": "a-uuid", "state": "implemented"},
+                    ],
+                }
+            ],
+        },
+        {"id": "c2", "name": "Part", "type": "code-class", "parent": {"component": "c1"}},
+    ]
+    p = _write_pretty(tmp_path, _otm(components=comps, dataflows=[]))
+    (lm,) = load_paths([p])
+    m = lm.model
+    vendor = m.element("vendor-x")  # an id that is not a valid threatgraph id is slugified
+    assert vendor.kind is Kind.VENDOR
+    llm = m.element("c1")
+    assert llm.kind is Kind.LLM and llm.provider == "vendor-x" and llm.boundary == "tz"
+    assert llm.control_ids() == {"guardrail.input_filter"}
+    part = m.element("c2")
+    assert part.boundary == "tz" and part.tags == ["otm-parent:c1"]
+    assert m.data[0].classification is Classification.CONFIDENTIAL  # confidentiality 90
+    assert m.boundaries[0].trust is Trust.INTERNAL  # trustRating 70
