@@ -82,7 +82,7 @@ def rows(view: ModelView) -> list[list[str]]:
                         c.control,
                         view.control_title(c.control),
                         c.present,
-                        "; ".join(view.name(w) for w in c.where),
+                        view.declared_text(f, c.where),
                         "" if c.present else view.places_text(f, c.places),
                         c.why or "",
                         d.owner if d else "",

@@ -49,7 +49,8 @@ th,td{border:1px solid var(--line);padding:3px 8px;text-align:left}
 td.n{text-align:right}
 .diagram{overflow:auto;border:1px solid var(--line);border-radius:6px;padding:8px;
 max-height:80vh;background:#fff}
-.diagram svg{max-width:none;height:auto}
+.diagram svg{max-width:100%;height:auto}
+.diagram.actual svg{max-width:none}
 .diagram g.node{cursor:pointer}
 .diagram g.node.selected polygon,.diagram g.node.selected ellipse,
 .diagram g.node.selected path{stroke:#2563eb;stroke-width:4px}
@@ -162,6 +163,14 @@ JS = """\
     b.addEventListener("change", apply);
   });
   doc.getElementById("tg-clear").addEventListener("click", function () { select(null); });
+  var zoom = doc.getElementById("tg-zoom"), box = doc.getElementById("tg-svg");
+  if (zoom && box) {
+    zoom.hidden = false;
+    zoom.addEventListener("click", function () {
+      var actual = box.classList.toggle("actual");
+      zoom.textContent = actual ? "Fit to width" : "Actual size";
+    });
+  }
 
   function setBoxes(boxes, values) {
     boxes.forEach(function (b) { b.checked = values.indexOf(b.value) >= 0; });
@@ -217,7 +226,8 @@ TEMPLATE = """\
 </section>
 <section id="tg-diagram">
 <h2>Data-flow diagram</h2>
-{% if svg %}<div class="diagram" id="tg-svg">
+{% if svg %}<p><button type="button" id="tg-zoom" hidden>Actual size</button></p>
+<div class="diagram" id="tg-svg">
 {{ svg }}</div>
 <p class="kind">Click an element to see its findings. Shapes give the element kind, dashed \
 boxes are trust boundaries, filled elements have open findings (colour of the worst severity, \
@@ -467,7 +477,7 @@ def _finding(view: ModelView, f: Finding) -> dict[str, Any]:
                 "title": view.control_title(c.control),
                 "control": c.control,
                 "why": one_line(c.why),
-                "where": ", ".join(view.name(w) for w in c.where)
+                "where": view.declared_text(f, c.where)
                 if c.present
                 else view.places_text(f, c.places),
                 "what": view.control_description(c.control),

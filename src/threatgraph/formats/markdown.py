@@ -74,7 +74,7 @@ def _why_closed(view: ModelView, f: Finding) -> str:
             parts.append(f"ticket {escape(d.ticket)}")
         if d.evidence:
             parts.append("evidence: " + ", ".join(escape(e) for e in d.evidence))
-        return "; ".join(parts)
+        return " · ".join(parts)
     present = [c for c in f.checklist if c.present]
     return "controls present: " + ", ".join(
         f"{escape(view.control_title(c.control))} ({code(c.control)})" for c in present
@@ -127,7 +127,7 @@ def _checklist(view: ModelView, f: Finding) -> list[str]:
         if c.why:
             parts.append(f": {escape(c.why)}")
         if c.present:
-            where = ", ".join(escape(view.name(w)) for w in c.where)
+            where = escape(view.declared_text(f, c.where))
             parts.append(f" *Declared on* {where}.")
         else:
             parts.append(f" *Declare it on* {escape(view.places_text(f, c.places))}.")

@@ -9,7 +9,8 @@ Escaping: ids are generated (``n1``... elements, ``b1``... boundaries, ``g1``...
 groups), never model text. Every label is a quoted string whose special characters are
 Mermaid entity codes (``#quot;``, ``#lt;``, ``#35;``...): quotes, angle brackets, ``#``, ``&``,
 brackets, braces, parentheses, pipes, backticks (which would also end a Markdown code fence),
-``%`` (directives) and backslashes. Line breaks in model text become spaces.
+``%`` (directives), colons and semicolons (Mermaid rewrites
+``style ...:#...;`` anywhere on a line) and backslashes. Line breaks in model text become spaces.
 
 Mermaid refuses diagrams with more than 500 edges (``maxEdges``) or 50,000 characters
 (``maxTextSize``) by default. A model over either limit is split: ``diagram.mmd`` becomes an
@@ -78,6 +79,7 @@ _ENTITIES = {
     "%": "#37;",
     "\\": "#92;",
     ";": "#59;",
+    ":": "#58;",  # Mermaid drops a ';' after 'style...:...#' on a line; no ':' means no match
 }
 _TABLE = str.maketrans(_ENTITIES)
 BADGE = "\u26a0"
@@ -120,7 +122,7 @@ def _subgraph(view: ModelView, bid: str, elements: set[str], depth: int) -> list
     pad = "    " * depth
     name, trust = view.boundary_label(bid)
     sid = view.boundary_sid[bid]
-    out = [f"{pad}subgraph {sid}[{label(f'{name} · trust: {trust}')}]"]
+    out = [f"{pad}subgraph {sid}[{label(f'{name} · {trust} trust')}]"]
     for child in view.child_boundaries(bid):
         if _boundary_has(view, child, elements):
             out.extend(_subgraph(view, child, elements, depth + 1))

@@ -63,7 +63,7 @@ TRUST_COLORS: dict[Trust, str] = {
 #: Colour of an unencrypted flow carrying sensitive data.
 UNENCRYPTED_COLOR = "#c00000"
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
 def one_line(text: str | None) -> str:
@@ -356,6 +356,16 @@ class ModelView:
             if w not in seen:
                 seen.append(w)
         return " or ".join(seen)
+
+    def declared_text(self, f: Finding, where: tuple[str, ...]) -> str:
+        """Where a present control was found, in words."""
+        words = []
+        for w in where:
+            if w == "path":
+                words.append(f"every route to {self.name(f.element)}")
+            else:
+                words.append(self.name(w))
+        return ", ".join(words)
 
     def mitigation_rule(self, f: Finding) -> str:
         """How many of the mitigations close the finding, in words."""
