@@ -456,3 +456,12 @@ def test_foreign_otm_details(tmp_path: Path) -> None:
     assert part.boundary == "tz" and part.tags == ["otm-parent:c1"]
     assert m.data[0].classification is Classification.CONFIDENTIAL  # confidentiality 90
     assert m.boundaries[0].trust is Trust.INTERNAL  # trustRating 70
+
+
+def test_docs_list_every_component_type() -> None:
+    from threatgraph.interop import otm_map
+
+    doc = (ROOT / "docs" / "interop.md").read_text()
+    for alias in otm_map.TYPE_ALIASES:
+        if alias not in {k.value for k in Kind}:
+            assert f" {alias}," in doc or f" {alias} |" in doc, alias

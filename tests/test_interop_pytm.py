@@ -485,3 +485,21 @@ def test_boundary_trust_guess() -> None:
     assert guess_trust("Partner network") is Trust.PARTNER
     assert guess_trust("PCI vault") is Trust.RESTRICTED
     assert guess_trust("AWS VPC") is Trust.INTERNAL
+
+
+def test_docs_list_every_mapping() -> None:
+    import pytm
+
+    from threatgraph.interop import pytm_map
+
+    doc = (ROOT / "docs" / "migrating-from-pytm.md").read_text()
+    for cls, kind in pytm_map.KIND_OF_CLASS.items():
+        assert f"| `{cls}`" in doc and f"`{kind.value}`" in doc, cls
+    for flag, controls in pytm_map.CONTROL_OF_FLAG.items():
+        assert f"`{flag}`" in doc and all(f"`{c}`" in doc for c in controls), flag
+    # every unmapped flag is listed as not converted
+    for flag in set(pytm.Controls.model_fields) - set(pytm_map.CONTROL_OF_FLAG):
+        assert f"`{flag}`" in doc, flag
+    interop = (ROOT / "docs" / "interop.md").read_text()
+    for kind, cls in pytm_map.CLASS_OF_KIND.items():
+        assert f"`{kind.value}`" in interop and f"`{cls}`" in interop
