@@ -57,11 +57,11 @@ def test_flows_labelled_and_unencrypted_sensitive_marked() -> None:
     view = _view(ASSISTANT)
     dot = render_dot(view)
     raw = view.flow_by_id["web-app--shield--raw-prompt"]
-    line = next(ln for ln in dot.splitlines() if f'id="fl-{raw.sid}"' in ln)
+    line = next(ln for ln in dot.splitlines() if re.search(rf"\bid=fl_{raw.sid}\b", ln))
     assert "UNENCRYPTED sensitive data" in line and "Customer questions [pii]" in line
     assert "style=dashed" in line and "#c00000" in line and "\\nhttp" in line
     ok = view.flow_by_id["customer--web-app--question"]
-    line = next(ln for ln in dot.splitlines() if f'id="fl-{ok.sid}"' in ln)
+    line = next(ln for ln in dot.splitlines() if re.search(rf"\bid=fl_{ok.sid}\b", ln))
     assert "UNENCRYPTED" not in line and "dashed" not in line
 
 
@@ -70,7 +70,7 @@ def test_elements_coloured_by_worst_open_finding_with_count() -> None:
     dot = render_dot(view)
     for el in view.elements:
         line = next(
-            ln for ln in dot.splitlines() if f'id="el-{view.element_sid[el.id]}"' in ln
+            ln for ln in dot.splitlines() if re.search(rf"\bid=el_{view.element_sid[el.id]}\b", ln)
         )
         worst = view.worst_open(el.id)
         if worst is None:
@@ -78,7 +78,7 @@ def test_elements_coloured_by_worst_open_finding_with_count() -> None:
         else:
             n = len(view.open_by_element[el.id])
             assert f"⚠ {n} open ({worst})" in line
-            assert "fillcolor=\"#ffffff\"" not in line
+            assert 'fillcolor="#ffffff"' not in line
 
 
 def test_legend_lists_kinds_severities_and_the_unencrypted_mark() -> None:

@@ -90,8 +90,9 @@ def _big_model(path: Path, flows_per_zone: int) -> Path:
     elements = []
     for z in zones:
         for i in range(12):
-            elements.append({"id": f"{z}-{i}", "kind": "process", "name": f"{z} {i}",
-                             "boundary": z})
+            elements.append(
+                {"id": f"{z}-{i}", "kind": "process", "name": f"{z} {i}", "boundary": z}
+            )
     elements.append({"id": "loose", "kind": "llm", "name": "Loose LLM"})
     flows = []
     for zi, z in enumerate(zones):
@@ -100,8 +101,13 @@ def _big_model(path: Path, flows_per_zone: int) -> Path:
             t = (k * 7 + 1) % 12
             if target_zone == z and t == k % 12:
                 t = (t + 1) % 12
-            flows.append({"from": f"{z}-{k % 12}", "to": f"{target_zone}-{t}",
-                          "name": f"flow {k} with a fairly long descriptive name"})
+            flows.append(
+                {
+                    "from": f"{z}-{k % 12}",
+                    "to": f"{target_zone}-{t}",
+                    "name": f"flow {k} with a fairly long descriptive name",
+                }
+            )
     flows.append({"from": "loose", "to": "alpha-0", "name": "answer"})
     doc = {
         "threatgraph": 1,

@@ -15,9 +15,11 @@ import click
 
 from threatgraph.commands._common import (
     SEVERITY_CHOICE,
+    build_policy,
     common_options,
     input_errors_exit_2,
     model_paths,
+    policy_options,
     resolve_run_options,
     settings_for,
 )
@@ -84,6 +86,13 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
     show_default=True,
     help="Put mitigated and accepted findings in the SARIF as suppressed results.",
 )
+@click.option(
+    "--pytm-threats/--no-pytm-threats",
+    "pytm_threats",
+    default=None,
+    help="Also run pytm's classic threat library on pytm models (as for check).",
+)
+@policy_options
 @common_options
 @input_errors_exit_2
 def command(
@@ -94,6 +103,13 @@ def command(
     fail_on: str | None,
     render_timeout: float,
     sarif_suppressed: bool,
+    pytm_threats: bool | None,
+    decision_files: tuple[Path, ...],
+    baseline_file: Path | None,
+    no_baseline: bool,
+    strict: bool | None,
+    require_evidence: bool | None,
+    max_acceptance_days: int | None,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
     disabled: tuple[str, ...],
@@ -105,7 +121,7 @@ def command(
     findings.sarif, findings.csv, diagram.dot, diagram.mmd and, when a Graphviz renderer
     (dot, or graphviz-pure) is installed, diagram.svg. Exit codes as for `check`.
     """
-    from threatgraph.commands.check import render_text
+    from threatgraph.commands.check import notice_text, render_text
     from threatgraph.formats.reportset import build_reports
     from threatgraph.pipeline import run
 
@@ -114,8 +130,23 @@ def command(
     gate_sev = (fail_on or settings.fail_on).lower()
     chosen = parse_formats(formats or tuple(getattr(settings, "formats", []) or ()), png)
     target = out_dir or Path(str(getattr(settings, "output", None) or "threatgraph-report"))
+    policy = build_policy(
+        settings,
+        decision_files=decision_files,
+        baseline_file=baseline_file,
+        no_baseline=no_baseline,
+        strict=strict,
+        require_evidence=require_evidence,
+        max_acceptance_days=max_acceptance_days,
+    )
     result = run(
-        model_paths(settings, paths), fail_on=gate_sev, rule_dirs=dirs, disabled=dis, as_of=day
+        model_paths(settings, paths),
+        fail_on=gate_sev,
+        rule_dirs=dirs,
+        disabled=dis,
+        as_of=day,
+        policy=policy,
+        pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
     )
     try:
         written = build_reports(
@@ -133,5 +164,5 @@ def command(
         click.echo(f"wrote {model_dir.as_posix()}/: {', '.join(names)}")
     click.echo(render_text(result, quiet=True), nl=False)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        click.echo(notice_text(n), err=True)
     sys.exit(result.verdict.exit_code)

@@ -95,7 +95,7 @@ def _node_attrs(view: ModelView, element_id: str) -> dict[str, str]:
         lines.append(f"{BADGE} {n} open ({worst})")
         attrs.update(_severity_style(worst))
     attrs["label"] = label(*lines)
-    attrs["id"] = f"el-{view.element_sid[element_id]}"
+    attrs["id"] = f"el_{view.element_sid[element_id]}"
     return attrs
 
 
@@ -109,7 +109,7 @@ def _add_boundary(view: ModelView, parent: graphviz.Digraph, bid: str) -> None:
             fontcolor=color,
             style="dashed,rounded",
             penwidth="1.5",
-            id=f"bd-{view.boundary_sid[bid]}",
+            id=f"bd_{view.boundary_sid[bid]}",
         )
         for child in view.child_boundaries(bid):
             _add_boundary(view, c, child)
@@ -124,7 +124,7 @@ def _edge_attrs(view: ModelView, fv_index: int) -> dict[str, str]:
         lines.append(fv.data_text())
     proto = one_line(fv.flow.protocol) or "protocol unspecified"
     lines.append(proto)
-    attrs = {"id": f"fl-{fv.sid}", "color": "#374151", "fontcolor": "#111827"}
+    attrs = {"id": f"fl_{fv.sid}", "color": "#374151", "fontcolor": "#111827"}
     if fv.unencrypted_sensitive:
         lines.insert(0, f"{BADGE} UNENCRYPTED sensitive data")
         attrs.update(

@@ -106,7 +106,7 @@ JS = """\
   var statusBoxes = all("input[data-filter='status']");
   var buttons = all("button[data-el]");
   var nodes = all(".diagram g.node").filter(function (n) {
-    return /^el-n[0-9]+$/.test(n.id);
+    return /^el_n[0-9]+$/.test(n.id);
   });
   var selected = null;
 
@@ -138,7 +138,7 @@ JS = """\
       if (on) { name.textContent = b.getAttribute("data-name"); }
     });
     nodes.forEach(function (n) {
-      n.classList.toggle("selected", n.id === "el-" + selected);
+      n.classList.toggle("selected", n.id === "el_" + selected);
     });
   }
 
@@ -461,7 +461,9 @@ def _decision_text(f: Finding) -> str:
     return text
 
 
-def _status_text(f: Finding) -> str:
+def _status_text(view: ModelView, f: Finding) -> str:
+    if view.baselined(f):
+        return "open (baselined)"
     if f.status == "accepted" and f.decision is not None and f.decision.expires:
         return f"accepted until {f.decision.expires.isoformat()}"
     return f.status.replace("_", " ")
@@ -490,7 +492,7 @@ def _finding(view: ModelView, f: Finding) -> dict[str, Any]:
         "title": one_line(f.rule.title),
         "severity": f.severity,
         "status": f.status,
-        "status_text": _status_text(f),
+        "status_text": _status_text(view, f),
         "sids": " ".join(view.finding_sids(f)),
         "element": view.name(f.element),
         "kind": view.kind_label(f.element),

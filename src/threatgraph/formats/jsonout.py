@@ -112,8 +112,26 @@ class JsonFormat(ReportFormat):
     summary = "findings.json: versioned JSON (schema in docs/findings.schema.json)"
 
     def render(self, inp: ReportInput) -> dict[str, str | bytes]:
-        """findings.json for one model."""
-        return {"findings.json": dumps(document([inp.result], inp.run))}
+        """findings.json for one model: the same document as ``check --format json``."""
+        from types import SimpleNamespace
+
+        from threatgraph.commands.check import _add_policy
+
+        r, run = inp.result, inp.run
+        mine = {id(f) for f in r.findings}
+        others = {id(n) for o in run.results if o is not r for n in o.notices}
+        verdict = SimpleNamespace(
+            fail_on=run.verdict.fail_on,
+            failing=[f for f in run.verdict.failing if id(f) in mine],
+            baselined=[f for f in run.verdict.baselined if id(f) in mine],
+            notices=[n for n in run.verdict.notices if id(n) not in others],
+        )
+        one = SimpleNamespace(
+            library=run.library, as_of=run.as_of, verdict=verdict, policy=run.policy, results=[r]
+        )
+        doc = document([r], one)
+        _add_policy(doc, one)
+        return {"findings.json": dumps(doc)}
 
 
 FORMAT = JsonFormat()

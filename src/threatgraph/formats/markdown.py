@@ -161,6 +161,8 @@ def _open_finding(view: ModelView, n: int, f: Finding) -> list[str]:
     if path:
         out.append(f"- **{'Path' if f.path else 'Flow'}:** {escape(path)}")
     out.append(f"- **Finding id:** {code(f.id)}")
+    if view.baselined(f):
+        out.append("- **Baseline:** known in the baseline, so it does not fail the run")
     for note in f.notes:
         out.append(f"- **Note:** {escape(note)}")
     out += [

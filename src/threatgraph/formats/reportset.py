@@ -106,6 +106,9 @@ def render_reports(
         view = ModelView.build(
             r.graph, r.findings, run.library, run.as_of, run.verdict.fail_on, source
         )
+        mine = {id(f) for f in r.findings}
+        view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
+        view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
         diagrams = _diagrams(view, effective, renderer, render_timeout)
         if diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
             problems.append((r.model_id, diagrams.render_problem))

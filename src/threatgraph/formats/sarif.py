@@ -236,7 +236,9 @@ def _suppression(view: ModelView, f: Finding, root: Path) -> dict[str, Any]:
     }
 
 
-def _result(view: ModelView, f: Finding, index: int, root: Path) -> dict[str, Any]:
+def _result(
+    view: ModelView, f: Finding, index: int, root: Path, baseline_in_use: bool
+) -> dict[str, Any]:
     res: dict[str, Any] = {
         "ruleId": f.rule.id,
         "ruleIndex": index,
@@ -288,11 +290,15 @@ def _result(view: ModelView, f: Finding, index: int, root: Path) -> dict[str, An
             res["codeFlows"] = [{"threadFlows": [{"locations": steps}]}]
     if f.status != "open":
         res["suppressions"] = [_suppression(view, f, root)]
+    elif baseline_in_use:
+        res["baselineState"] = "unchanged" if view.baselined(f) else "new"
     return res
 
 
-def document(view: ModelView, root: Path, include_suppressed: bool = True) -> dict[str, Any]:
-    """The SARIF log for one model."""
+def document(
+    view: ModelView, root: Path, include_suppressed: bool = True, baseline_in_use: bool = False
+) -> dict[str, Any]:
+    """The SARIF log for one model (``baseline_in_use``: mark open results new or unchanged)."""
     findings = [f for f in view.findings if include_suppressed or f.status == "open"]
     findings.sort(key=lambda f: (f.status != "open", *f.sort_key()))
     dropped = max(0, len(findings) - MAX_RESULTS)
@@ -303,7 +309,7 @@ def document(view: ModelView, root: Path, include_suppressed: bool = True) -> di
     rule_ids = sorted(by_rule)
     index = {rid: i for i, rid in enumerate(rule_ids)}
     rules = [_rule(view, by_rule[rid][0].rule, by_rule[rid]) for rid in rule_ids]
-    results = [_result(view, f, index[f.rule.id], root) for f in findings]
+    results = [_result(view, f, index[f.rule.id], root, baseline_in_use) for f in findings]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -351,7 +357,8 @@ class SarifFormat(ReportFormat):
 
     def render(self, inp: ReportInput) -> dict[str, str | bytes]:
         """findings.sarif for one model."""
-        doc = document(inp.view, inp.repo_root, inp.sarif_suppressed)
+        baseline = getattr(getattr(inp.run, "policy", None), "baseline", None)
+        doc = document(inp.view, inp.repo_root, inp.sarif_suppressed, baseline is not None)
         return {"findings.sarif": dumps(doc)}
 
 

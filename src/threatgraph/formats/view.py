@@ -130,6 +130,9 @@ class ModelView:
     flow_by_id: dict[str, FlowView] = field(default_factory=dict)
     open_by_element: dict[str, list[Finding]] = field(default_factory=dict)
     by_element: dict[str, list[Finding]] = field(default_factory=dict)
+    #: The verdict's failing and baselined findings (None: compute the gate here).
+    failing_ids: set[int] | None = None
+    baselined_ids: set[int] = field(default_factory=set)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -278,10 +281,17 @@ class ModelView:
         return summary(self.findings)
 
     def failing(self) -> list[Finding]:
-        """Open findings at or above the gate."""
+        """Open findings that fail the run (at or above the gate and not in the baseline)."""
+        if self.failing_ids is not None:
+            ids = self.failing_ids
+            return [f for f in self.findings if id(f) in ids]
         from threatgraph.policy import gate
 
         return gate(self.findings, self.gate)
+
+    def baselined(self, f: Finding) -> bool:
+        """An open finding the baseline knows: reported, but it does not fail the run."""
+        return id(f) in self.baselined_ids
 
     def open_findings(self) -> list[Finding]:
         """Open findings, worst first."""

@@ -1,0 +1,193 @@
+"""report.html: self-contained, CSP-pinned, escaped; the inline SVG passes an allow-list."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from report_support import ASSISTANT, HAVE_DOT, HOSTILE, render, text
+
+from threatgraph.formats.html import CSS, JS, content_security_policy, safe_svg
+
+
+class _Collect(HTMLParser):
+    """Every start tag with its attributes, and the text inside <script> and <style>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.raw: dict[str, list[str]] = {"script": [], "style": []}
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag in self.raw:
+            self._in = tag
+            self.raw[tag].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.raw[self._in][-1] += data
+
+
+def _parse(html: str) -> _Collect:
+    p = _Collect()
+    p.feed(html)
+    p.close()
+    return p
+
+
+def _sha(text_: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text_.encode()).digest()).decode() + "'"
+
+
+def _pages() -> dict[str, str]:
+    files = render(ASSISTANT, HOSTILE, formats=("html", "json"))
+    return {k: text(files, k) for k in files if k.endswith(".html")} | {
+        k: text(files, k) for k in files if k.endswith(".json")
+    }
+
+
+def test_csp_pins_the_one_style_and_the_one_script() -> None:
+    pages = _pages()
+    for name in ("support-assistant/report.html", "hostile/report.html"):
+        p = _parse(pages[name])
+        assert p.raw["script"] == [JS] and p.raw["style"] == [CSS]
+        meta = [a for t, a in p.tags if t == "meta" and a.get("http-equiv")]
+        assert len(meta) == 1 and meta[0]["http-equiv"] == "Content-Security-Policy"
+        csp = meta[0]["content"] or ""
+        assert csp == content_security_policy(CSS, JS)
+        assert f"script-src {_sha(JS)}" in csp and f"style-src {_sha(CSS)}" in csp
+        assert "default-src 'none'" in csp and "unsafe" not in csp
+
+
+def test_nothing_is_fetched() -> None:
+    for name, html in _pages().items():
+        if not name.endswith(".html"):
+            continue
+        for tag, attrs in _parse(html).tags:
+            assert "src" not in attrs, (tag, attrs)
+            if tag == "link":
+                raise AssertionError(f"external resource: {attrs}")
+            href = attrs.get("href") or ""
+            assert (
+                not href
+                or href.startswith(("https://", "http://", "#"))
+                or (name == "index.html" and href.endswith("/report.html"))
+            ), href
+
+
+def test_hostile_page_has_no_injected_markup() -> None:
+    html = _pages()["hostile/report.html"]
+    p = _parse(html)
+    assert len(p.raw["script"]) == 1 and len(p.raw["style"]) == 1
+    for tag, attrs in p.tags:
+        assert tag not in ("img", "iframe", "object", "embed", "form", "base"), tag
+        for k, v in attrs.items():
+            assert not k.startswith("on"), (tag, k, v)
+            assert "javascript:" not in (v or "").lower() or k in ("data-name",), (tag, k, v)
+    title = re.search(r"<title>(.*?)</title>", html, flags=re.S)
+    assert title and "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in title.group(1)
+    assert "</script><script>" not in html.replace(
+        "</script>\n</body>", ""
+    )  # the only </script> closes our own script
+
+
+def test_every_finding_and_element_is_on_the_page() -> None:
+    pages = _pages()
+    doc = json.loads(pages["support-assistant/findings.json"])
+    p = _parse(pages["support-assistant/report.html"])
+    articles = [a for t, a in p.tags if t == "article"]
+    assert len(articles) == len(doc["findings"])
+    for a, f in zip(articles, doc["findings"], strict=True):
+        assert a["data-severity"] == f["severity"] and a["data-status"] == f["status"]
+        assert re.fullmatch(r"n\d+( n\d+)*", a["data-elements"] or "")
+    buttons = [a for t, a in p.tags if t == "button" and a.get("data-el")]
+    assert len(buttons) == doc["models"][0]["elements"]
+    boxes = [a for t, a in p.tags if t == "input" and a.get("data-filter")]
+    assert {b["value"] for b in boxes} == {
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "info",
+        "open",
+        "mitigated",
+        "accepted",
+        "false_positive",
+    }
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz dot is not installed")
+def test_rendered_svg_is_inlined_with_clickable_element_ids() -> None:
+    html = _pages()["support-assistant/report.html"]
+    assert '<div class="diagram" id="tg-svg">\n<svg' in html
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html and "<!--" not in html
+    ids = set(re.findall(r'<g id="el_(n\d+)" class="node"', html))
+    buttons = set(re.findall(r'data-el="(n\d+)"', html))
+    assert ids == buttons and ids
+
+
+def test_without_svg_the_page_shows_the_dot_source() -> None:
+    from report_support import analyse
+
+    from threatgraph.formats import render as render_mod
+    from threatgraph.formats.reportset import render_reports
+
+    saved = render_mod.find_renderer
+    render_mod.find_renderer = lambda: None  # type: ignore[assignment]
+    try:
+        files, _ = render_reports(analyse(HOSTILE), __import__("pathlib").Path("/x"), ["html"])
+    finally:
+        render_mod.find_renderer = saved  # type: ignore[assignment]
+    html = next(c for p, c in files.items() if p.name == "report.html")
+    assert isinstance(html, str)
+    assert 'id="tg-no-svg"' in html and "no Graphviz renderer was found" in html
+    assert "<pre>digraph dfd {" in html
+    assert "&lt;/script&gt;&lt;script&gt;document.title=&#39;PWNED&#39;" in html
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:x"><text>x</text></a></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>x</p></foreignObject></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><g style="x"/></svg>',
+        "<svg><g>",
+    ],
+)
+def test_safe_svg_rejects_anything_outside_the_allow_list(bad: str) -> None:
+    assert safe_svg(bad) is None
+
+
+def test_safe_svg_keeps_graphviz_output_without_prolog() -> None:
+    svg = (
+        '<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x">\n'
+        "<!-- Generated by graphviz -->\n"
+        '<svg width="8pt" height="8pt" viewBox="0 0 8 8" xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink">\n<!-- n1 -->\n<g id="el_n1" class="node">'
+        '<title>n1</title><text x="1" y="2">&lt;b&gt;</text></g>\n</svg>\n'
+    )
+    out = safe_svg(svg)
+    assert out is not None and out.startswith("<svg") and "<!--" not in out
+    assert "&lt;b&gt;" in out
+
+
+def test_index_links_every_model() -> None:
+    pages = _pages()
+    index = pages["index.html"]
+    assert 'href="hostile/report.html"' in index and 'href="support-assistant/report.html"' in index
+    p = _parse(index)
+    assert not p.raw["script"]
+    csp = next(a["content"] for t, a in p.tags if t == "meta" and a.get("http-equiv"))
+    assert csp == content_security_policy(CSS, None) and "script-src 'none'" in (csp or "")
