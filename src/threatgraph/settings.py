@@ -108,9 +108,11 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def _toml_line(message: str) -> int:
+def _toml_line(message: str, text: str) -> int:
     m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else 0
+    if m:
+        return int(m.group(1))
+    return max(1, len(text.splitlines())) if "end of document" in message else 0
 
 
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
@@ -194,7 +196,7 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
     except UnicodeDecodeError:
         raise InputError.single(file, 0, "config is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError.single(file, _toml_line(str(exc)), f"invalid TOML: {exc}") from None
+        raise InputError.single(file, _toml_line(str(exc), text), f"invalid TOML: {exc}") from None
     if cfg.name == "pyproject.toml":
         section = doc.get("tool", {}).get("threatgraph", {})
         prefix = "tool.threatgraph"

@@ -6,37 +6,21 @@ recognised statically: a Python file must import threatgraph *and* call ``Model(
 the top-level ``threatgraph:`` key; other registered formats use their own static sniff.
 When the config lists ``models``, files outside those paths are skipped too (rule fixtures and
 test models stay out of the gate). A change to the config file, a decisions file or the
-baseline re-checks every configured model, since any of them may be affected.
+baseline re-checks every configured model, since any of them may be affected; a change to
+another Python file beside configured models (a helper they import) re-checks the model files
+of its directory.
 """
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from pathlib import Path
 
-from threatgraph.load.python import imports_module
 from threatgraph.settings import Settings
 
 
-def _calls_model(source: str) -> bool:
-    """Whether Python source calls ``Model(...)`` or ``<something>.Model(...)`` anywhere."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return True  # let the loader report the syntax error with file:line
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            fn = node.func
-            if (isinstance(fn, ast.Name) and fn.id == "Model") or (
-                isinstance(fn, ast.Attribute) and fn.attr == "Model"
-            ):
-                return True
-    return False
-
-
 def is_model_file(path: Path) -> bool:
-    """A static guess that ``path`` is a model file. Nothing in the file runs."""
+    """A static guess that ``path`` is a model file (the loaders' own sniffs; nothing runs)."""
     from threatgraph.load.registry import _head, formats
 
     suffix = path.suffix.lower()
@@ -46,11 +30,8 @@ def is_model_file(path: Path) -> bool:
             continue
         if head is None:
             head = _head(path)
-        if not fmt.sniff(path, head):
-            continue
-        if fmt.name == "python":
-            return imports_module(head, "threatgraph") and _calls_model(head)
-        return True
+        if fmt.sniff(path, head):
+            return True
     return False
 
 
@@ -73,6 +54,7 @@ def select(files: Sequence[str], settings: Settings) -> tuple[list[str], bool]:
     if settings.source:
         policy_files.add(Path(settings.source).resolve())
     keep: list[str] = []
+    helper_dirs: set[Path] = set()
     for name in files:
         p = Path(name)
         if not p.is_file() or p.is_symlink():
@@ -86,4 +68,17 @@ def select(files: Sequence[str], settings: Settings) -> tuple[list[str], bool]:
             continue
         if is_model_file(p):
             keep.append(name)
+        elif configured and p.suffix == ".py":
+            # A helper module beside configured models (they may import it): re-check them.
+            helper_dirs.add(p.parent)
+    seen = {Path(k).resolve() for k in keep}
+    for d in sorted(helper_dirs):
+        for sibling in sorted(d.glob("*.py")):
+            if (
+                sibling.resolve() not in seen
+                and not sibling.is_symlink()
+                and is_model_file(sibling)
+            ):
+                keep.append(str(sibling))
+                seen.add(sibling.resolve())
     return keep, True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -53,8 +54,14 @@ def load(path: Path) -> list[SystemModel]:
         "__builtins__": __builtins__,
     }
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_modules = set(sys.modules)
+    saved_bytecode = sys.dont_write_bytecode
     sys.argv = [file]
-    sys.path.insert(0, str(path.parent))
+    # Absolute: the import system caches finders by sys.path entry, and a relative entry
+    # would keep pointing at the directory of whichever model was loaded first.
+    sys.path.insert(0, str(path.parent.resolve()))
+    # No __pycache__ in the user's model directories, and no stale bytecode between loads.
+    sys.dont_write_bytecode = True
     built: list[dsl.Model] = []
     dsl._collect.models = built
     try:
@@ -74,12 +81,78 @@ def load(path: Path) -> list[SystemModel]:
     finally:
         dsl._collect.models = None
         sys.argv, sys.path = saved_argv, saved_path
+        sys.dont_write_bytecode = saved_bytecode
+        _forget_modules(saved_modules, path.parent)
     if not built:
         raise InputError.single(file, 1, "the file builds no threatgraph Model")
     return [m.build() for m in built]
 
 
+def _forget_modules(before: set[str], directory: Path) -> None:
+    """Drop modules the model file imported from its own directory.
+
+    Two model directories may each hold a sibling ``parts.py``, and ``diff`` loads the same
+    model at two revisions: a module cached in ``sys.modules`` by one load must not be
+    handed to the next.
+    """
+    try:
+        root = directory.resolve()
+    except OSError:
+        return
+    for name in set(sys.modules) - before:
+        origin = getattr(sys.modules.get(name), "__file__", None)
+        if not origin:
+            continue
+        try:
+            inside = Path(origin).resolve().is_relative_to(root)
+        except OSError:
+            continue
+        if inside:
+            del sys.modules[name]
+
+
+_IMPORT_RE = re.compile(r"^\s*(from\s+threatgraph[\w.]*\s+import\b|import\s+threatgraph\b)", re.M)
+
+
+def _scan(tree: ast.AST) -> tuple[bool, bool]:
+    """(imports threatgraph, calls ``Model(...)`` or ``<module>.Model(...)``) in one walk."""
+    imports = calls = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports = imports or any(
+                a.name == "threatgraph" or a.name.startswith("threatgraph.") for a in node.names
+            )
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            imports = imports or (
+                node.level == 0 and (mod == "threatgraph" or mod.startswith("threatgraph."))
+            )
+        elif isinstance(node, ast.Call):
+            fn = node.func
+            calls = (
+                calls
+                or (isinstance(fn, ast.Name) and fn.id == "Model")
+                or (isinstance(fn, ast.Attribute) and fn.attr == "Model")
+            )
+        if imports and calls:
+            break
+    return imports, calls
+
+
 def looks_like_model(path: Path, head: str) -> bool:
-    """Static check used when searching directories: the file imports threatgraph."""
+    """Static check used when searching directories (and by the pre-commit mode).
+
+    The file imports threatgraph and calls ``Model(...)``: helper modules that import
+    threatgraph but build no model are skipped, and nothing is executed to decide. A file
+    with a syntax error that imports threatgraph is kept, so that the loader reports it
+    (a broken model must fail the check loudly, not vanish from the search).
+    """
     del path
-    return "threatgraph" in head and imports_module(head, "threatgraph")
+    if "threatgraph" not in head or "Model" not in head:
+        return False
+    try:
+        tree = ast.parse(head)
+    except (SyntaxError, ValueError):
+        return bool(_IMPORT_RE.search(head))
+    imports, calls = _scan(tree)
+    return imports and calls
