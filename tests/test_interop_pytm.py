@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -503,3 +504,21 @@ def test_docs_list_every_mapping() -> None:
     interop = (ROOT / "docs" / "interop.md").read_text()
     for kind, cls in pytm_map.CLASS_OF_KIND.items():
         assert f"`{kind.value}`" in interop and f"`{cls}`" in interop
+
+
+def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """pytm keeps data in sets; the conversion and pytm's findings must not follow their order."""
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        argv = [sys.executable, "-m", "threatgraph", "check", str(FIXTURE), "--pytm-threats"]
+        out = subprocess.run(
+            [*argv, "--format", "json", "--as-of", "2026-01-15"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert out.returncode in (0, 1), out.stderr
+        outputs.append(out.stdout)
+    assert outputs[0] == outputs[1]
