@@ -522,3 +522,17 @@ def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
         assert out.returncode in (0, 1), out.stderr
         outputs.append(out.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_pytm_findings_follow_the_findings_json_schema() -> None:
+    import jsonschema
+
+    schema = json.loads((ROOT / "docs" / "findings.schema.json").read_text())
+    finding_schema = {"$defs": schema["$defs"], **schema["$defs"]["finding"]}
+    validator = jsonschema.Draft202012Validator(finding_schema)
+    doc = _run_json(str(FIXTURE), "--pytm-threats")
+    pytm_side = [f for f in doc["findings"] if f["threat"].startswith("pytm:")]
+    assert pytm_side
+    for f in pytm_side:
+        errors = [e.message for e in validator.iter_errors(f)]
+        assert not errors, (f["id"], errors[:3])
