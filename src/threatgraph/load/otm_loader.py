@@ -280,8 +280,12 @@ class _Reader:
         return info if info is not None else ModelInfo(name=name)
 
     def decisions(self, project: dict[str, Any]) -> list[Decision]:
-        out = []
-        for i, d in enumerate(self.ours(project).get("decisions") or []):
+        out: list[Decision] = []
+        items = self.ours(project).get("decisions") or []
+        if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
+            self.err(project, f"attributes.{otm_map.ATTR}.decisions must be a list of objects")
+            return out
+        for i, d in enumerate(items):
             item = self.validated(
                 Decision, {**d, "location": self.loc(project)}, project, f"decisions.{i}"
             )
