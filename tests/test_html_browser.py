@@ -1,0 +1,168 @@
+"""report.html in a real headless Chromium: loads cleanly, shows the diagram and findings,
+and a model full of HTML/JS payloads executes nothing.
+
+Chromium's own --dump-dom prints the DOM after the page's scripts ran; --enable-logging
+prints every console message (errors, CSP violations) on stderr. A calibration test checks
+that this capture really sees console errors and CSP violations, so the "no console
+messages" assertions cannot pass by accident. Skips only when chromium is not installed
+(CI installs Debian's chromium: see .ci/run).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from report_support import ASSISTANT, HAVE_DOT, HOSTILE, report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+CONSOLE = re.compile(r":CONSOLE[:(]")
+
+
+def browse(page: Path, tmp_path: Path, fragment: str = "") -> tuple[str, list[str]]:
+    """(the DOM after load, the console messages) of a local page."""
+    assert CHROMIUM is not None
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-default-browser-check",
+        # any network access would fail loudly instead of leaving the machine
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        page.resolve().as_uri() + fragment,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, err[-2000:]
+    console = [ln for ln in err.splitlines() if CONSOLE.search(ln)]
+    return proc.stdout.decode("utf-8", "replace"), console
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    code, _, stderr = report(out, ASSISTANT, HOSTILE)
+    assert code == 1, stderr
+    return out
+
+
+def _findings(reports: Path, model: str) -> list[dict]:  # type: ignore[type-arg]
+    doc = json.loads((reports / model / "findings.json").read_text())
+    findings: list[dict] = doc["findings"]  # type: ignore[type-arg]
+    return findings
+
+
+def _tags(dom: str) -> list[tuple[str, dict[str, str]]]:
+    """Every element of a DOM dump with its attributes."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, dict[str, str]]] = []
+
+    class P(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, {k: v or "" for k, v in attrs}))
+
+    P().feed(dom)
+    return found
+
+
+def _title(dom: str) -> str:
+    m = re.search(r"<head>.*?<title>(.*?)</title>", dom, flags=re.S)
+    assert m, "no title"
+    return html.unescape(m.group(1))
+
+
+def test_calibration_console_errors_and_csp_violations_are_seen(tmp_path: Path) -> None:
+    page = tmp_path / "calib.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; script-src 'sha256-AAAA'\"><title>t</title></head>"
+        "<body><script>document.title='ran'</script><img src='data:,x'></body></html>"
+    )
+    dom, console = browse(page, tmp_path)
+    assert _title(dom) == "t"  # the CSP blocked the script
+    assert any("Content Security Policy" in c for c in console)
+    page.write_text("<!DOCTYPE html><title>t</title><script>nope();</script>")
+    _, console = browse(page, tmp_path)
+    assert any("Uncaught ReferenceError" in c for c in console)
+
+
+@pytest.mark.parametrize("model", ["support-assistant", "hostile"])
+def test_page_loads_cleanly_with_diagram_and_findings(
+    reports: Path, tmp_path: Path, model: str
+) -> None:
+    dom, console = browse(reports / model / "report.html", tmp_path)
+    assert console == []  # no error, no CSP violation, no log line at all
+    assert 'data-tg-ready="1"' in dom  # our script ran to its end
+    if HAVE_DOT:
+        assert 'id="tg-svg"' in dom and "<svg" in dom
+        assert len(re.findall(r'<g id="el_n\d+" class="node"', dom)) >= 5
+    else:
+        assert 'id="tg-no-svg"' in dom
+    findings = _findings(reports, model)
+    articles = re.findall(r'<article class="finding [a-z]+" id="f-\d+"([^>]*)>', dom)
+    assert len(articles) == len(findings) > 0
+    assert all(" hidden" not in a for a in articles)  # every filter starts checked
+    assert f'Showing <span id="tg-shown">{len(findings)}</span>' in dom
+
+
+def test_hostile_payloads_execute_nothing(reports: Path, tmp_path: Path) -> None:
+    dom, console = browse(reports / "hostile" / "report.html", tmp_path)
+    assert console == []
+    assert _title(dom).startswith("Threat model: <script>document.title='PWNED'</script>")
+    assert "<pwned" not in dom.lower()
+    # no element from the model: the one <script> is ours, and no handler attributes
+    tags = _tags(dom)
+    assert [t for t, _ in tags].count("script") == 1
+    assert not {t for t, _ in tags} & {"img", "iframe", "pwned", "object", "embed"}
+    assert [t for t, _ in tags].count("style") == 1
+    for tag, attrs in tags:
+        assert not any(a.startswith("on") for a in attrs), (tag, attrs)
+        assert "javascript:" not in (attrs.get("href") or ""), (tag, attrs)
+    for name in ("</script><script>document.title='PWNED'</script>", "Ünïcødé 模型 🚀"):
+        assert html.escape(name, quote=False) in dom
+
+
+def test_fragment_selects_an_element_and_filters(reports: Path, tmp_path: Path) -> None:
+    findings = _findings(reports, "hostile")
+    page = reports / "hostile" / "report.html"
+    assert any(f["status"] == "open" and f["element"] == "llm" for f in findings)
+    src = page.read_text()
+    sid = re.search(r'data-el="(n\d+)" data-name="&lt;/script&gt;', src)
+    assert sid, "the LLM's element button"
+    dom, console = browse(page, tmp_path, f"#el={sid.group(1)}&status=open")
+    assert console == []
+    panel = re.search(r'<div class="selection" id="tg-selection"([^>]*)>(.*?)</div>', dom, re.S)
+    assert panel and "hidden" not in panel.group(1)
+    assert "&lt;/script&gt;&lt;script&gt;document.title='PWNED'" in panel.group(2)
+    shown = re.findall(r'<article class="finding [a-z]+" id="f-\d+" ([^>]*)>', dom)
+    visible = [a for a in shown if " hidden" not in a]
+    assert len(shown) == len(findings) and 0 < len(visible) < len(shown)
+    for a in visible:
+        assert 'data-status="open"' in a
+        assert re.search(rf'data-elements="[^"]*\b{sid.group(1)}\b', a)
+    on = [a for t, a in _tags(dom) if t == "button" and a.get("aria-pressed") == "true"]
+    assert [a["data-el"] for a in on] == [sid.group(1)]
+
+
+def test_index_page_loads_cleanly(reports: Path, tmp_path: Path) -> None:
+    dom, console = browse(reports / "index.html", tmp_path)
+    assert console == []
+    assert 'href="hostile/report.html"' in dom and 'href="support-assistant/report.html"' in dom
