@@ -187,9 +187,35 @@ def test_path_blocked_by_through_via_and_max_hops() -> None:
     assert findings(m, rule({"path": {**base, "max_hops": 4}}))
 
 
-def test_path_does_not_match_the_source_itself() -> None:
-    fs = findings(model(RAG), rule({"path": {"from": {"kind": "llm"}, "to": {"kind": "llm"}}}))
-    assert fs == []  # the LLM reaches only the app and the mailer, never back to itself
+def test_path_sources_count_only_when_reached_through_a_flow() -> None:
+    # The mailer is a source that nothing leads back to; the LLM is a source that the
+    # app's prompt flow reaches again (llm -> app -> llm), so it is reached.
+    fs = findings(
+        model(RAG),
+        rule({"path": {"from": {"kind": ["llm", "tool"]}, "to": {"kind": ["llm", "tool"]}}}),
+    )
+    assert ids(fs) == ["TG-TEST-001/llm"]
+    assert fs[0].path == ("llm", "app", "llm")
+
+
+def test_a_source_reached_from_another_source() -> None:
+    doc = {
+        "elements": [
+            {"kind": "agent", "name": "Planner"},
+            {"kind": "agent", "name": "Worker"},
+            {"kind": "agent", "name": "Lone"},
+        ],
+        "flows": [{"from": "planner", "to": "worker", "name": "task"}],
+    }
+    got = findings(
+        model(doc),
+        rule({"element": {"kind": "agent", "reachable_from": {"from": {"kind": "agent"}}}}),
+    )
+    assert [f.element for f in got] == ["worker"]
+    path = findings(
+        model(doc), rule({"path": {"from": {"kind": "agent"}, "to": {"kind": "agent"}}})
+    )
+    assert [(f.element, f.path) for f in path] == [("worker", ("planner", "worker"))]
 
 
 def test_path_mitigation_counts_only_when_every_route_is_covered() -> None:
@@ -230,6 +256,48 @@ def test_mitigation_places() -> None:
     }
     assert f.missing == ["guardrail.output_filter"]
     assert f.status == "open"
+
+
+def test_downstream_place() -> None:
+    doc = with_changes()
+    el(doc, "Mailer")["controls"] = ["agent.egress_allowlist"]
+    mits = [{"control": "agent.egress_allowlist", "at": ["downstream"]}]
+    f = findings(model(doc), rule({"element": {"kind": "app"}}, mits))[0]
+    assert f.checklist[0].where == ("mailer",) and f.status == "mitigated"
+
+
+def test_mitigation_groups_are_alternatives() -> None:
+    doc = with_changes()
+    el(doc, "LLM")["controls"] = ["guardrail.output_filter", "audit.logging"]
+    mits = [
+        {"control": "guardrail.input_filter", "group": "screen"},
+        {"control": "guardrail.output_filter", "group": "screen"},
+        {"control": "audit.logging"},
+    ]
+    f = findings(model(doc), rule({"element": {"kind": "llm"}}, mits))[0]
+    assert f.status == "mitigated"
+    el(doc, "LLM")["controls"] = ["guardrail.output_filter"]
+    assert findings(model(doc), rule({"element": {"kind": "llm"}}, mits))[0].status == "open"
+    assert (
+        findings(model(doc), rule({"element": {"kind": "llm"}}, mits, mitigated_when=1))[0].status
+        == "mitigated"
+    )
+    with pytest.raises(ValidationError, match="groups count once"):
+        rule({"element": {"kind": "llm"}}, mits, mitigated_when=3)
+
+
+def test_flow_operation_and_severity_on_the_flow() -> None:
+    doc = with_changes()
+    doc["flows"][2]["operation"] = "write"  # type: ignore[index]
+    r = rule(
+        {"flow": {"operation": ["write"]}},
+        [{"control": "crypto.tls"}],
+        severity_when=[{"if_flow": {"data": {"sensitive": True}}, "severity": "critical"}],
+    )
+    got = findings(model(doc), r)
+    assert [(f.flow, f.severity) for f in got] == [("crawler--index--chunks", "high")]
+    doc["flows"][2]["data"] = ["notes"]  # type: ignore[index]
+    assert findings(model(doc), r)[0].severity == "critical"
 
 
 def test_flow_rule_source_target_places() -> None:

@@ -26,7 +26,7 @@ class CompiledRule:
     reach: Callable[[Ctx], Reach] | None = None
     to: EPred | None = None
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
-    severity_when: list[tuple[EPred, Severity]] | None = None
+    severity_when: list[tuple[EPred, bool, Severity]] | None = None
 
 
 def _declares_element(cid: str) -> EPred:
@@ -46,7 +46,14 @@ def _declares_flow(cid: str) -> FPred:
 def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     """Compile one rule. Raises ValueError for a bad named predicate."""
     m = rule.match
-    sev = [(compiler.element(s.if_), s.severity) for s in rule.severity_when]
+    sev = [
+        (
+            compiler.flow(s.if_flow) if s.if_flow is not None else compiler.element(s.if_),
+            s.if_flow is not None,
+            s.severity,
+        )
+        for s in rule.severity_when
+    ]
     if m.element is not None:
         return CompiledRule(
             rule,
@@ -148,6 +155,13 @@ class _Binder:
                         found.append(fid)
                     elif cid in has(fl.source):
                         found.append(fl.source)
+            elif place == "downstream":
+                for fid in g.flows_out[primary]:
+                    fl = g.flows[fid].flow
+                    if _declares(fl.controls, cid):
+                        found.append(fid)
+                    elif _declares(g.elements[fl.target].controls, cid):
+                        found.append(fl.target)
             elif place == "model" and _declares(g.model.model.controls, cid):
                 found.append("model")
             elif (
@@ -159,16 +173,22 @@ class _Binder:
                 found.append("path")
         return sorted(set(found), key=found.index)
 
-    def severity(self, primary: str) -> str:
-        for pred, sev in self.cr.severity_when or ():
-            if pred(self.ctx, primary):
+    def severity(self, primary: str, flow: str | None = None) -> str:
+        for pred, on_flow, sev in self.cr.severity_when or ():
+            subject = flow if on_flow else primary
+            if subject is not None and pred(self.ctx, subject):
                 return sev
         return self.cr.rule.severity
 
 
 def _status(rule: Rule, checklist: list[CheckItem]) -> str:
-    present = sum(c.present for c in checklist)
-    need = {"all": len(checklist), "any": 1}.get(str(rule.mitigated_when))
+    # Mitigations in one group are alternatives: the group counts once, when any is present.
+    groups: dict[str, bool] = {}
+    for mit, item in zip(rule.mitigations, checklist, strict=True):
+        key = mit.group or f"control:{mit.control}"
+        groups[key] = groups.get(key, False) or item.present
+    present = sum(groups.values())
+    need = {"all": len(groups), "any": 1}.get(str(rule.mitigated_when))
     if need is None:
         need = int(rule.mitigated_when)
     return "mitigated" if present >= need else "open"
@@ -256,7 +276,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         path_flows=(),
                         sources=(),
                         location=_loc(fl.location, g.elements[primary].location),
-                        severity=b.severity(primary),
+                        severity=b.severity(primary, fid),
                         checklist=checklist,
                         status=_status(rule, checklist),  # type: ignore[arg-type]
                         explanation=(

@@ -60,6 +60,16 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
         for m in lr.rule.mitigations:
             if m.control not in lib.controls:
                 problems.append(Problem(file, 0, f"unknown control {m.control!r}", "mitigations"))
+            if m.at and "flow" in m.at and lr.rule.match.mode != "flow":
+                problems.append(
+                    Problem(
+                        file,
+                        0,
+                        f"mitigation {m.control!r}: 'flow' needs a flow match "
+                        "(use upstream or downstream)",
+                        "mitigations",
+                    )
+                )
             if m.at and "path" in m.at and lr.rule.match.mode != "path":
                 problems.append(
                     Problem(
@@ -82,6 +92,13 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
                         "mitigations",
                     )
                 )
+        if (
+            any(w.if_flow is not None for w in lr.rule.severity_when)
+            and lr.rule.match.mode != "flow"
+        ):
+            problems.append(
+                Problem(file, 0, "severity_when 'if_flow' needs a flow match", "severity_when")
+            )
         if not lr.positives:
             problems.append(Problem(file, 0, "no positive fixture (positive*.yaml)", "fixtures"))
         if not lr.negatives:

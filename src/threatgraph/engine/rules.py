@@ -218,13 +218,16 @@ class FlowPred(_Strict):
         default=None, description="Direction of trust from source to target."
     )
     protocol: list[str] | None = None
+    operation: list[str] | None = Field(
+        default=None, description="The flow's declared operation is one of these."
+    )
     has_control: list[str] | None = None
     lacks_control: list[str] | None = None
     all: list[FlowPred] | None = None
     any: list[FlowPred] | None = None
     not_: FlowPred | None = Field(default=None, alias="not")
 
-    @field_validator("protocol", "has_control", "lacks_control", mode="before")
+    @field_validator("protocol", "operation", "has_control", "lacks_control", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -273,7 +276,9 @@ class Match(_Strict):
         return "element" if self.element else "flow" if self.flow else "path"
 
 
-Place = Literal["element", "source", "target", "flow", "path", "provider", "upstream", "model"]
+Place = Literal[
+    "element", "source", "target", "flow", "path", "provider", "upstream", "downstream", "model"
+]
 
 
 class Mitigation(_Strict):
@@ -286,6 +291,10 @@ class Mitigation(_Strict):
         "element matches, flow for flow matches, element or path for path matches.",
     )
     why: str | None = Field(default=None, description="What the control does against this threat.")
+    group: str | None = Field(
+        default=None,
+        description="Mitigations sharing a group are alternatives: one of them counts for all.",
+    )
 
     @field_validator("at", mode="before")
     @classmethod
@@ -294,10 +303,17 @@ class Mitigation(_Strict):
 
 
 class SeverityWhen(_Strict):
-    """Raise or lower the severity when the primary element matches."""
+    """Raise or lower the severity when the primary element (or the bound flow) matches."""
 
-    if_: ElementPred = Field(alias="if")
+    if_: ElementPred | None = Field(default=None, alias="if")
+    if_flow: FlowPred | None = Field(default=None, description="Test the matched flow instead.")
     severity: Severity
+
+    @model_validator(mode="after")
+    def _one(self) -> SeverityWhen:
+        if (self.if_ is None) == (self.if_flow is None):
+            raise ValueError("severity_when takes exactly one of 'if' and 'if_flow'")
+        return self
 
 
 class Rule(_Strict):
@@ -330,10 +346,11 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _policy(self) -> Rule:
-        if isinstance(self.mitigated_when, int) and not 1 <= self.mitigated_when <= len(
-            self.mitigations
-        ):
-            raise ValueError("mitigated_when must be between 1 and the number of mitigations")
+        groups = len({m.group or f"control:{m.control}" for m in self.mitigations})
+        if isinstance(self.mitigated_when, int) and not 1 <= self.mitigated_when <= groups:
+            raise ValueError(
+                "mitigated_when must be between 1 and the number of mitigations (groups count once)"
+            )
         return self
 
 

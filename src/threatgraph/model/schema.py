@@ -314,6 +314,12 @@ class Flow(_Strict):
     target: str = Field(alias="to", description="Target element id.")
     data: list[str] = Field(default_factory=list, description="Ids of the data carried.")
     protocol: str | None = None
+    operation: Literal["read", "write", "call", "response", "event"] | None = Field(
+        default=None,
+        description="What the flow does to its target: read (a query or retrieval), write "
+        "(stores or changes data), call (invokes it), response (answers an earlier flow), "
+        "event (a notification or message).",
+    )
     encrypted: bool | None = Field(default=None, description="Defaults from the protocol.")
     authenticated: bool | None = None
     controls: list[ControlRef] = Field(default_factory=list)
