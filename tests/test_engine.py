@@ -188,12 +188,10 @@ def test_path_blocked_by_through_via_and_max_hops() -> None:
 
 
 def test_path_sources_count_only_when_reached_through_a_flow() -> None:
-    # The mailer is a source that nothing leads back to; the LLM is a source that the
-    # app's prompt flow reaches again (llm -> app -> llm), so it is reached.
-    fs = findings(
-        model(RAG),
-        rule({"path": {"from": {"kind": ["llm", "tool"]}, "to": {"kind": ["llm", "tool"]}}}),
-    )
+    # The web is a source that nothing leads to; the LLM is a source that the app's prompt
+    # flow reaches again (llm -> app -> llm), so it is reached.
+    kinds = ["llm", "external_content"]
+    fs = findings(model(RAG), rule({"path": {"from": {"kind": kinds}, "to": {"kind": kinds}}}))
     assert ids(fs) == ["TG-TEST-001/llm"]
     assert fs[0].path == ("llm", "app", "llm")
 

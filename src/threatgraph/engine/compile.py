@@ -34,21 +34,26 @@ from threatgraph.model.validate import DERIVED_NOTE
 
 @dataclass
 class Reach:
-    """Result of one BFS: for each reached element, how it was reached."""
+    """Result of one BFS: which elements are reached through one or more flows, and how.
 
-    parent: dict[
-        str, tuple[str, str] | None
-    ]  # node -> (previous node, flow id), None: source
-    hops: dict[str, int]
+    A source is itself reached when another source (or a route back to itself) leads to
+    it, so "an agent reachable from an agent" works.
+    """
+
+    parent: dict[str, tuple[str, str]]  # reached node -> (previous node, flow id)
+    hops: dict[str, int]  # reached node -> fewest flows from some source (>= 1)
+    seeds: frozenset[str] = frozenset()
 
     def witness(self, node: str) -> tuple[list[str], list[str]]:
-        """One shortest path to ``node``: (element ids from the source, flow ids)."""
+        """One shortest path to ``node``: (element ids from a source, flow ids)."""
         nodes, flows = [node], []
         cur = self.parent.get(node)
         while cur is not None:
             prev, fid = cur
             nodes.append(prev)
             flows.append(fid)
+            if prev in self.seeds:
+                break
             cur = self.parent.get(prev)
         nodes.reverse()
         flows.reverse()
@@ -61,7 +66,8 @@ class Ctx:
 
     graph: Graph
     as_of: date = field(default_factory=date.today)
-    reach_cache: dict[int, Reach] = field(default_factory=dict)
+    reach_cache: dict[tuple[str, bool, str], Reach] = field(default_factory=dict)
+    memo: dict[str, dict[str, bool]] = field(default_factory=dict)
     data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
     control_cache: dict[str, frozenset[str]] = field(default_factory=dict)
     _received: dict[str, frozenset[Classification]] | None = None
@@ -107,9 +113,7 @@ def _true(ctx: Ctx, x: str) -> bool:
     return True
 
 
-def _data_test(
-    p: DataPred,
-) -> Callable[[frozenset[Classification] | set[Classification]], bool]:
+def _data_test(p: DataPred) -> Callable[[frozenset[Classification] | set[Classification]], bool]:
     wanted = frozenset(p.classification) if p.classification else None
 
     def test(classes: frozenset[Classification] | set[Classification]) -> bool:
@@ -202,11 +206,7 @@ def baa_covers(vendor: Element, hosted_id: str, day: date | None = None) -> bool
     agreement = vendor.vendor.baa if vendor.vendor is not None else None
     if agreement is None:
         return "vendor.baa" in vendor.control_ids()
-    if (
-        day is not None
-        and vendor.vendor is not None
-        and not baa_in_force(vendor.vendor, day)
-    ):
+    if day is not None and vendor.vendor is not None and not baa_in_force(vendor.vendor, day):
         return False
     services = agreement.services
     return not services or "*" in services or hosted_id in services
@@ -248,10 +248,7 @@ def effective_controls(el: Element, day: date) -> frozenset[str]:
     )
     days = prof.breach_notification_days
     if days is not None:
-        decide(
-            "vendor.contract_breach_notification",
-            days <= BREACH_NOTIFICATION_LIMIT_DAYS,
-        )
+        decide("vendor.contract_breach_notification", days <= BREACH_NOTIFICATION_LIMIT_DAYS)
     elif any(
         c.id == "vendor.contract_breach_notification" and c.note == DERIVED_NOTE
         for c in el.controls
@@ -292,8 +289,7 @@ def cert_valid(vendor: Element, name: str, day: date) -> bool:
     """The vendor holds this certification and it has not expired on ``day``."""
     prof = vendor.vendor or _EMPTY_PROFILE
     return any(
-        x.name == name and (x.expires is None or x.expires >= day)
-        for x in prof.certifications
+        x.name == name and (x.expires is None or x.expires >= day) for x in prof.certifications
     )
 
 
@@ -345,9 +341,7 @@ class Compiler:
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
-            allowed: frozenset[Trust] | None = (
-                frozenset(p.trust.in_) if p.trust.in_ else None
-            )
+            allowed: frozenset[Trust] | None = frozenset(p.trust.in_) if p.trust.in_ else None
             tests.append(
                 lambda c, e: (
                     lo <= c.graph.trust[e].rank <= hi
@@ -369,15 +363,11 @@ class Compiler:
             tests.append(lambda c, e: ht(c.handles(e)))
         if p.hosted is not None:
             want = p.hosted
-            tests.append(
-                lambda c, e: (c.graph.elements[e].provider is not None) == want
-            )
+            tests.append(lambda c, e: (c.graph.elements[e].provider is not None) == want)
         if p.provider is not None:
             pp = self.element(p.provider)
             tests.append(
-                lambda c, e: (
-                    (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
-                )
+                lambda c, e: (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
             )
         if p.vendor is not None:
             tests.append(self.vendor(p.vendor))
@@ -386,9 +376,7 @@ class Compiler:
             tests.append(lambda c, e: baa_covered(c, e) == want_cov)
         if p.hosts is not None:
             hp = self.element(p.hosts)
-            tests.append(
-                lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ()))
-            )
+            tests.append(lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ())))
         for name, negate in (
             ("flow_in", False),
             ("flow_out", False),
@@ -433,9 +421,20 @@ class Compiler:
             raise ValueError(f"named predicate {name!r} uses itself")
         self._resolving.add(name)
         try:
-            compiled = self.element(self.named[name])
+            inner = self.element(self.named[name])
         finally:
             self._resolving.discard(name)
+
+        def compiled(c: Ctx, e: str) -> bool:
+            # Named predicates recur across many rules: evaluate each once per element.
+            cache = c.memo.get(name)
+            if cache is None:
+                cache = c.memo[name] = {}
+            got = cache.get(e)
+            if got is None:
+                got = cache[e] = inner(c, e)
+            return got
+
         self._named_compiled[name] = compiled
         return compiled
 
@@ -461,15 +460,11 @@ class Compiler:
             tests.append(lambda c, e: rt(c.received(e)))
         if p.subprocessor_of is not None:
             parent = self.element(p.subprocessor_of)
-            tests.append(
-                lambda c, e: any(parent(c, v) for v in c.subprocessor_parents(e))
-            )
+            tests.append(lambda c, e: any(parent(c, v) for v in c.subprocessor_parents(e)))
         if p.lacks_certification is not None:
             names = list(p.lacks_certification)
             tests.append(
-                lambda c, e: any(
-                    not cert_valid(c.graph.elements[e], n, c.as_of) for n in names
-                )
+                lambda c, e: any(not cert_valid(c.graph.elements[e], n, c.as_of) for n in names)
             )
         if p.expired_certification is not None:
             want_exp = p.expired_certification
@@ -484,14 +479,10 @@ class Compiler:
             )
         if p.assessment_overdue is not None:
             want_od = p.assessment_overdue
-            tests.append(
-                lambda c, e: assessment_overdue(_profile(c, e), c.as_of) == want_od
-            )
+            tests.append(lambda c, e: assessment_overdue(_profile(c, e), c.as_of) == want_od)
         if p.lacks_clause is not None:
             clauses = list(p.lacks_clause)
-            tests.append(
-                lambda c, e: any(x not in _profile(c, e).clauses for x in clauses)
-            )
+            tests.append(lambda c, e: any(x not in _profile(c, e).clauses for x in clauses))
         if p.may_train_on_customer_data is not None:
             want_tr = p.may_train_on_customer_data
             tests.append(
@@ -508,15 +499,11 @@ class Compiler:
             tests.append(lambda c, e: bool(_profile(c, e).subprocessors) == want_sp)
         if p.subprocessor is not None:
             sub = self.element(p.subprocessor)
-            tests.append(
-                lambda c, e: any(sub(c, s) for s in _profile(c, e).subprocessors)
-            )
+            tests.append(lambda c, e: any(sub(c, s) for s in _profile(c, e).subprocessors))
         if p.breach_notification_over is not None:
             days = p.breach_notification_over
             tests.append(
-                lambda c, e: (
-                    (n := _profile(c, e).breach_notification_days) is None or n > days
-                )
+                lambda c, e: (n := _profile(c, e).breach_notification_days) is None or n > days
             )
 
         def is_vendor(c: Ctx, e: str) -> bool:
@@ -538,9 +525,7 @@ class Compiler:
             tests.append(lambda c, f: tp(c, c.graph.flows[f].flow.target))
         if p.data is not None:
             dt = _data_test(p.data)
-            tests.append(
-                lambda c, f: dt({d.classification for d in c.graph.flows[f].data})
-            )
+            tests.append(lambda c, f: dt({d.classification for d in c.graph.flows[f].data}))
         if p.encrypted is not None:
             enc = p.encrypted
             tests.append(lambda c, f: c.graph.flows[f].flow.is_encrypted == enc)
@@ -554,16 +539,15 @@ class Compiler:
             sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
             tests.append(
                 lambda c, f: (
-                    (c.graph.flows[f].trust_delta > 0)
-                    - (c.graph.flows[f].trust_delta < 0)
-                    == sign
+                    (c.graph.flows[f].trust_delta > 0) - (c.graph.flows[f].trust_delta < 0) == sign
                 )
             )
         if p.protocol:
             protos = frozenset(x.lower() for x in p.protocol)
-            tests.append(
-                lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos
-            )
+            tests.append(lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos)
+        if p.operation:
+            ops = frozenset(p.operation)
+            tests.append(lambda c, f: c.graph.flows[f].flow.operation in ops)
         if p.has_control:
             need = frozenset(p.has_control)
             tests.append(lambda c, f: need <= c.graph.flows[f].flow.control_ids())
@@ -592,60 +576,67 @@ class Compiler:
         reverse: bool = False,
         extra_block: Callable[[Ctx, str], bool] | None = None,
         extra_edge_block: Callable[[Ctx, str], bool] | None = None,
+        walls: str = "",
     ) -> Callable[[Ctx], Reach]:
         """Compile a reachability query; the BFS runs once per graph and is cached.
 
         Forward: from elements matching ``from`` along flows. Reverse (``reaches``): the
         set of elements that can reach one matching ``from`` (so ``from`` is the goal).
+        ``extra_block``/``extra_edge_block`` add walls (elements and flows that stop the
+        walk); ``walls`` names them for the cache key.
         """
         src = self.element(p.from_)
         via = self.flow(p.via) if p.via is not None else None
         through = self.element(p.through) if p.through is not None else None
         blocked = self.element(p.blocked_by) if p.blocked_by is not None else None
-        max_hops = p.max_hops
-        token = object()  # cache key unique to this compiled query
+        max_hops = p.max_hops if p.max_hops is not None else 1 << 30
+        # Identical queries (same predicate text, direction and walls) share one BFS per
+        # graph, whichever rule asks: most path rules start from the same few source sets.
+        key = (p.model_dump_json(by_alias=True, exclude_none=True), reverse, walls)
+
+        def passable(c: Ctx, u: str) -> bool:
+            if blocked is not None and blocked(c, u):
+                return False
+            if extra_block is not None and extra_block(c, u):
+                return False
+            return through is None or through(c, u)
 
         def run(c: Ctx) -> Reach:
-            key = id(token)
             hit = c.reach_cache.get(key)
             if hit is not None:
                 return hit
             g = c.graph
-            parent: dict[str, tuple[str, str] | None] = {}
+            adjacency = g.pred if reverse else g.succ
+            parent: dict[str, tuple[str, str]] = {}
             hops: dict[str, int] = {}
-            queue: deque[str] = deque()
-            for e in g.elements:
-                if src(c, e):
-                    parent[e] = None
-                    hops[e] = 0
-                    queue.append(e)
-            out_index = g.flows_in if reverse else g.flows_out
-            while queue:
-                u = queue.popleft()
-                if hops[u] > 0:  # sources always expand; others only when passable
-                    if blocked is not None and blocked(c, u):
+            frontier = [
+                e
+                for e in g.elements
+                if src(c, e) and not (extra_block is not None and extra_block(c, e))
+            ]
+            seeds = frozenset(frontier)
+            visited = set(frontier)
+            depth = 0
+            while frontier and depth < max_hops:
+                depth += 1
+                nxt: list[str] = []
+                for u in frontier:
+                    if u not in seeds and not passable(c, u):  # sources always expand
                         continue
-                    if extra_block is not None and extra_block(c, u):
-                        continue
-                    if through is not None and not through(c, u):
-                        continue
-                if max_hops is not None and hops[u] >= max_hops:
-                    continue
-                if hops[u] == 0 and extra_block is not None and extra_block(c, u):
-                    continue
-                for fid in out_index[u]:
-                    fl = g.flows[fid].flow
-                    v = fl.source if reverse else fl.target
-                    if v in hops:
-                        continue
-                    if via is not None and not via(c, fid):
-                        continue
-                    if extra_edge_block is not None and extra_edge_block(c, fid):
-                        continue
-                    parent[v] = (u, fid)
-                    hops[v] = hops[u] + 1
-                    queue.append(v)
-            result = Reach(parent=parent, hops=hops)
+                    for fid, v in adjacency[u]:
+                        if v in hops:
+                            continue
+                        if via is not None and not via(c, fid):
+                            continue
+                        if extra_edge_block is not None and extra_edge_block(c, fid):
+                            continue
+                        parent[v] = (u, fid)
+                        hops[v] = depth
+                        if v not in visited:  # a source reached here already expands
+                            visited.add(v)
+                            nxt.append(v)
+                frontier = nxt
+            result = Reach(parent=parent, hops=hops, seeds=seeds)
             c.reach_cache[key] = result
             return result
 
