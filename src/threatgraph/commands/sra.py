@@ -1,0 +1,75 @@
+"""`threatgraph sra`: write the AI security risk analysis of each model (Markdown and HTML)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    common_options,
+    input_errors_exit_2,
+    model_paths,
+    resolve_run_options,
+    settings_for,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for sra-<model id>.md and .html (created if needed).",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["md", "html"]),
+    multiple=True,
+    help="Write only these formats (repeatable; default: both).",
+)
+@common_options
+@input_errors_exit_2
+def command(
+    paths: tuple[str, ...],
+    out_dir: Path,
+    formats: tuple[str, ...],
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Write the AI security risk analysis (HIPAA 164.308(a)(1)(ii)(A)) of each model in PATH.
+
+    The document is dated with --as-of (default: today) and names the model file, the
+    threatgraph version and the threat library version, so it can be filed. Exit code 0 when
+    written (the analysis documents open findings; use `check` to gate on them).
+    """
+    from threatgraph.formats.common import write_atomic
+    from threatgraph.pipeline import run
+    from threatgraph.sra import build
+    from threatgraph.sra import html as html_mod
+    from threatgraph.sra import markdown as md_mod
+
+    settings = settings_for(config_path)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    result = run(model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day)
+    wanted = set(formats or ("md", "html"))
+    for res in result.results:
+        doc = build(res, result.library, result.as_of)
+        stem = f"sra-{res.model_id}"
+        if "md" in wanted:
+            write_atomic(out_dir / f"{stem}.md", md_mod.render(doc))
+            click.echo(f"wrote {out_dir / (stem + '.md')}", err=True)
+        if "html" in wanted:
+            write_atomic(out_dir / f"{stem}.html", html_mod.render(doc))
+            click.echo(f"wrote {out_dir / (stem + '.html')}", err=True)
+    for n in result.verdict.notices:
+        click.echo(f"{n.level}: {n}", err=True)
+    sys.exit(0)
