@@ -1,0 +1,72 @@
+"""`threatgraph coverage`: framework coverage of models (OWASP LLM/ML/Agentic, ATLAS tactics)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    common_options,
+    input_errors_exit_2,
+    model_paths,
+    resolve_run_options,
+    settings_for,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here (atomically) instead of stdout.",
+)
+@click.option(
+    "--navigator",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write an ATLAS Navigator layer (JSON) of the techniques open findings cite.",
+)
+@common_options
+@input_errors_exit_2
+def command(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    navigator: Path | None,
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Show, per OWASP LLM 2025, ML 2023 and Agentic 2026 category and ATLAS tactic, which
+    rules were evaluated against the models in PATH, which fired, and which cannot apply.
+
+    Exit code 0 (a coverage report does not gate; use `check`).
+    """
+    from threatgraph import coverage
+    from threatgraph.formats.common import write_atomic
+    from threatgraph.pipeline import run
+
+    settings = settings_for(config_path)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    result = run(model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day)
+    if fmt == "json":
+        text = json.dumps(coverage.document(result), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = coverage.render_markdown(result)
+    if output is not None:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    if navigator is not None:
+        layer = coverage.navigator_layer(result)
+        write_atomic(navigator, json.dumps(layer, indent=2, ensure_ascii=False) + "\n")
+    for n in result.verdict.notices:
+        click.echo(f"{n.level}: {n}", err=True)
+    sys.exit(0)

@@ -1,0 +1,451 @@
+"""Framework coverage of one analysed model: which rules cite each framework category, which
+were evaluated against the model, which fired, and which could not apply.
+
+Frameworks: the OWASP Top 10 for LLM Applications 2025, the OWASP ML Security Top 10 2023,
+the OWASP Top 10 for Agentic Applications 2026 (their categories are cited directly), and the
+MITRE ATLAS tactics (a rule covers a tactic through the techniques it cites: the reference
+index lists each technique's tactics, and a sub-technique inherits its parent's).
+
+A rule "cannot apply" to a model when its match needs an element of some kinds (an LLM, an
+agent, a training pipeline...) and the model has none: the reason names the kinds and the
+part of the match that needs them. Kinds are read from ``kind``, from named predicates
+(``use``), from ``vendor`` facts (vendors only) and through ``all``/``any``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from threatgraph import __version__
+from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.engine.library import Library, LoadedRule
+from threatgraph.engine.rules import ElementPred
+from threatgraph.graph import Graph
+from threatgraph.model.schema import Kind
+
+#: Frameworks in report order: (scheme, title, edition).
+FRAMEWORKS: tuple[tuple[str, str], ...] = (
+    ("owasp-llm", "OWASP Top 10 for LLM Applications"),
+    ("owasp-ml", "OWASP Machine Learning Security Top 10"),
+    ("owasp-asi", "OWASP Top 10 for Agentic Applications"),
+    ("atlas", "MITRE ATLAS tactics"),
+)
+
+
+def _split(ref: str) -> tuple[str, str]:
+    scheme, _, rest = ref.partition(":")
+    return scheme, rest.rpartition("@")[0] or rest
+
+
+def kinds_needed(p: ElementPred | None, named: Mapping[str, ElementPred]) -> frozenset[Kind] | None:
+    """The kinds an element predicate can match (None: any kind), resolving named predicates."""
+    return _kinds(p, named, set())
+
+
+def _kinds(
+    p: ElementPred | None, named: Mapping[str, ElementPred], seen: set[str]
+) -> frozenset[Kind] | None:
+    if p is None:
+        return None
+    sets: list[frozenset[Kind]] = []
+    if p.kind:
+        sets.append(frozenset(p.kind))
+    if p.vendor is not None or p.hosts is not None:
+        sets.append(frozenset({Kind.VENDOR}))
+    if p.use and p.use in named and p.use not in seen:
+        k = _kinds(named[p.use], named, seen | {p.use})
+        if k is not None:
+            sets.append(k)
+    for sub in p.all or ():
+        k = _kinds(sub, named, seen)
+        if k is not None:
+            sets.append(k)
+    if p.any:
+        parts = [_kinds(s, named, seen) for s in p.any]
+        if all(x is not None for x in parts):
+            sets.append(frozenset().union(*[x for x in parts if x is not None]))
+    if not sets:
+        return None
+    out = frozenset.intersection(*sets)
+    if p.not_kind:
+        out = out - frozenset(p.not_kind)
+    return out
+
+
+def requirements(
+    lr: LoadedRule, named: Mapping[str, ElementPred]
+) -> list[tuple[str, frozenset[Kind]]]:
+    """What a rule's match needs: (part of the match, kinds it accepts), for parts that say."""
+    m = lr.rule.match
+    parts: list[tuple[str, ElementPred | None]] = []
+    if m.element is not None:
+        parts.append(("match.element", m.element))
+    elif m.flow is not None:
+        parts += [("match.flow.source", m.flow.source), ("match.flow.target", m.flow.target)]
+    elif m.path is not None:
+        # 'through' only restricts intermediate hops: a direct flow needs none of them.
+        parts += [("match.path.from", m.path.from_), ("match.path.to", m.path.to)]
+    out = []
+    for where, pred in parts:
+        k = kinds_needed(pred, named)
+        if k is not None:
+            out.append((where, k))
+    return out
+
+
+def not_applicable_reason(lr: LoadedRule, named: Mapping[str, ElementPred], g: Graph) -> str | None:
+    """Why a rule cannot apply to the model (a needed kind is absent), or None."""
+    for where, kinds in requirements(lr, named):
+        if not any(g.by_kind.get(k) for k in kinds):
+            names = " or ".join(sorted(k.value for k in kinds)) or "(none: the match is empty)"
+            return f"no element of kind {names} ({where})"
+    return None
+
+
+# -- per model ------------------------------------------------------------------------------
+@dataclass
+class RuleOutcome:
+    """What one rule did on one model."""
+
+    rule: str
+    title: str
+    status: str  # fired, no_match, not_applicable, disabled
+    reason: str = ""
+    open: list[str] = field(default_factory=list)
+    mitigated: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    false_positive: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> int:
+        """Number of findings."""
+        return len(self.open) + len(self.mitigated) + len(self.accepted) + len(self.false_positive)
+
+
+@dataclass
+class CategoryRow:
+    """One framework category and the rules that cite it."""
+
+    framework: str
+    id: str
+    name: str
+    rules: list[RuleOutcome]
+
+    def by_status(self, status: str) -> list[RuleOutcome]:
+        """The rules with this outcome."""
+        return [r for r in self.rules if r.status == status]
+
+
+def categories(lib: Library) -> dict[str, list[tuple[str, str]]]:
+    """Framework -> [(category id, name)], in id order."""
+    entries = lib.references.get("entries", {})
+    out: dict[str, list[tuple[str, str]]] = {}
+    for scheme, _title in FRAMEWORKS:
+        items = entries.get(scheme) or {}
+        if scheme == "atlas":
+            rows = [
+                (cid, str(e.get("name", "")))
+                for cid, e in items.items()
+                if isinstance(e, dict) and e.get("type") == "tactic"
+            ]
+        else:
+            rows = [
+                (cid, str(e.get("name", ""))) for cid, e in items.items() if isinstance(e, dict)
+            ]
+        out[scheme] = sorted(rows)
+    return out
+
+
+def technique_tactics(lib: Library) -> dict[str, list[str]]:
+    """ATLAS technique (and sub-technique) id -> its tactics."""
+    items = (lib.references.get("entries", {}) or {}).get("atlas") or {}
+    out: dict[str, list[str]] = {}
+    for tid, e in items.items():
+        if not isinstance(e, dict) or e.get("type") != "technique":
+            continue
+        tactics = e.get("tactics")
+        if not tactics and e.get("parent"):
+            parent = items.get(e["parent"]) or {}
+            tactics = parent.get("tactics") if isinstance(parent, dict) else None
+        out[tid] = sorted(tactics or [])
+    return out
+
+
+def rule_categories(lr: LoadedRule, tactics: Mapping[str, list[str]]) -> set[tuple[str, str]]:
+    """(framework, category id) pairs a rule covers."""
+    out: set[tuple[str, str]] = set()
+    for ref in lr.rule.references:
+        scheme, rid = _split(ref)
+        if scheme in ("owasp-llm", "owasp-ml", "owasp-asi"):
+            out.add((scheme, rid))
+        elif scheme == "atlas":
+            if rid.startswith("AML.TA"):
+                out.add(("atlas", rid))
+            for t in tactics.get(rid, []):
+                out.add(("atlas", t))
+    return out
+
+
+def outcomes(lib: Library, g: Graph, findings: Sequence[Finding]) -> dict[str, RuleOutcome]:
+    """Every library rule's outcome on one model."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule.id, []).append(f)
+    out: dict[str, RuleOutcome] = {}
+    for lr in lib.rules:
+        rid = lr.rule.id
+        o = RuleOutcome(rid, lr.rule.title, "no_match")
+        if rid in lib.disabled:
+            o.status, o.reason = "disabled", lib.disabled[rid]
+        elif by_rule.get(rid):
+            o.status = "fired"
+            for f in sorted(by_rule[rid], key=lambda f: f.id):
+                getattr(o, f.status).append(f.id)
+        else:
+            why = not_applicable_reason(lr, lib.predicates, g)
+            if why is not None:
+                o.status, o.reason = "not_applicable", why
+        out[rid] = o
+    return out
+
+
+def coverage(lib: Library, g: Graph, findings: Sequence[Finding]) -> dict[str, list[CategoryRow]]:
+    """Framework -> its categories with the outcome of every rule citing each."""
+    tactics = technique_tactics(lib)
+    outs = outcomes(lib, g, findings)
+    cited: dict[tuple[str, str], list[str]] = {}
+    for lr in lib.rules:
+        for key in rule_categories(lr, tactics):
+            cited.setdefault(key, []).append(lr.rule.id)
+    result: dict[str, list[CategoryRow]] = {}
+    for scheme, cats in categories(lib).items():
+        result[scheme] = [
+            CategoryRow(scheme, cid, name, [outs[r] for r in sorted(cited.get((scheme, cid), []))])
+            for cid, name in cats
+        ]
+    return result
+
+
+def document(run: Any) -> dict[str, Any]:
+    """The coverage of every model of a pipeline run, as a JSON-ready document."""
+    lib: Library = run.library
+    models = []
+    for res in run.results:
+        cov = coverage(lib, res.graph, res.findings)
+        frameworks = {}
+        for scheme, rows in cov.items():
+            frameworks[scheme] = [
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "rules": [r.rule for r in row.rules],
+                    "fired": [
+                        {
+                            "rule": r.rule,
+                            "open": r.open,
+                            "mitigated": r.mitigated,
+                            "accepted": r.accepted,
+                            "false_positive": r.false_positive,
+                        }
+                        for r in row.by_status("fired")
+                    ],
+                    "evaluated_no_finding": [r.rule for r in row.by_status("no_match")],
+                    "not_applicable": [
+                        {"rule": r.rule, "reason": r.reason}
+                        for r in row.by_status("not_applicable")
+                    ],
+                    "disabled": [
+                        {"rule": r.rule, "reason": r.reason} for r in row.by_status("disabled")
+                    ],
+                }
+                for row in rows
+            ]
+        models.append(
+            {
+                "id": res.model_id,
+                "name": res.loaded.model.model.name,
+                "frameworks": frameworks,
+            }
+        )
+    return {
+        "schema_version": "1.0",
+        "tool": {"name": "threatgraph", "version": __version__, "library_version": lib.version},
+        "as_of": run.as_of.isoformat(),
+        "frameworks": {s: t for s, t in FRAMEWORKS},
+        "models": models,
+    }
+
+
+# -- ATLAS Navigator ------------------------------------------------------------------------
+#: Colours by worst open severity, light to dark.
+SEVERITY_COLORS = {
+    "info": "#dbeafe",
+    "low": "#fde68a",
+    "medium": "#f59e0b",
+    "high": "#dc2626",
+    "critical": "#7f1d1d",
+}
+NAVIGATOR_VERSIONS = {"layer": "4.3", "navigator": "4.6.4"}
+NAVIGATOR_DOMAIN = "atlas-atlas"
+
+
+def _tactic_shortname(name: str) -> str:
+    return name.strip().lower().replace(" ", "-")
+
+
+def navigator_layer(run: Any) -> dict[str, Any]:
+    """An ATLAS Navigator layer colouring the techniques that open findings cite.
+
+    The score of a technique is the worst severity among the open findings citing it (1 low
+    .. 4 critical, 0 info); its comment lists those findings.
+    """
+    lib: Library = run.library
+    atlas = (lib.references.get("entries", {}) or {}).get("atlas") or {}
+    edition = str(((lib.references.get("schemes") or {}).get("atlas") or {}).get("edition", ""))
+    worst: dict[str, str] = {}
+    cited_by: dict[str, list[str]] = {}
+    for res in run.results:
+        for f in res.findings:
+            if f.status != "open":
+                continue
+            for ref in f.rule.references:
+                scheme, tid = _split(ref)
+                entry = atlas.get(tid)
+                if scheme != "atlas" or not isinstance(entry, dict):
+                    continue
+                if entry.get("type") != "technique":
+                    continue
+                cited_by.setdefault(tid, []).append(f"{res.model_id}: {f.id}")
+                if tid not in worst or severity_rank(f.severity) > severity_rank(worst[tid]):
+                    worst[tid] = f.severity
+    tactic_names = {
+        tid: _tactic_shortname(str(e.get("name", "")))
+        for tid, e in atlas.items()
+        if isinstance(e, dict) and e.get("type") == "tactic"
+    }
+    techniques: list[dict[str, Any]] = []
+    shown_parents: set[tuple[str, str]] = set()
+    for tid in sorted(worst):
+        entry = atlas[tid]
+        sev = worst[tid]
+        base = {
+            "score": severity_rank(sev),
+            "color": SEVERITY_COLORS[sev],
+            "comment": "Open findings: " + "; ".join(sorted(set(cited_by[tid]))),
+            "enabled": True,
+        }
+        parent = entry.get("parent")
+        if parent:
+            techniques.append({"techniqueID": tid, **base})
+            for tac in (atlas.get(parent) or {}).get("tactics", []):
+                key = (parent, tac)
+                if key in shown_parents or parent in worst:
+                    continue
+                shown_parents.add(key)
+                techniques.append(
+                    {
+                        "techniqueID": parent,
+                        "tactic": tactic_names.get(tac, tac),
+                        "showSubtechniques": True,
+                    }
+                )
+        else:
+            for tac in entry.get("tactics", []):
+                techniques.append(
+                    {
+                        "techniqueID": tid,
+                        "tactic": tactic_names.get(tac, tac),
+                        **base,
+                        "showSubtechniques": True,
+                    }
+                )
+    techniques.sort(key=lambda t: (t["techniqueID"], t.get("tactic", "")))
+    names = ", ".join(res.loaded.model.model.name for res in run.results)
+    return {
+        "name": f"threatgraph: open findings ({names})"[:200],
+        "versions": dict(NAVIGATOR_VERSIONS),
+        "domain": NAVIGATOR_DOMAIN,
+        "description": "ATLAS techniques cited by open threatgraph findings, coloured and "
+        f"scored by the worst open severity, as of {run.as_of.isoformat()}.",
+        "metadata": [
+            {"name": "atlas_data_version", "value": edition},
+            {"name": "as_of", "value": run.as_of.isoformat()},
+            {"name": "threatgraph", "value": __version__},
+            {"name": "library_version", "value": lib.version},
+        ],
+        "techniques": techniques,
+        "gradient": {
+            "colors": [SEVERITY_COLORS["info"], SEVERITY_COLORS["critical"]],
+            "minValue": 0,
+            "maxValue": 4,
+        },
+        "legendItems": [
+            {"label": f"worst open finding: {sev}", "color": SEVERITY_COLORS[sev]}
+            for sev in ("critical", "high", "medium", "low", "info")
+        ],
+        "hideDisabled": False,
+    }
+
+
+# -- Markdown -------------------------------------------------------------------------------
+def _fired_text(o: RuleOutcome) -> str:
+    parts = [
+        f"{len(x)} {label}"
+        for x, label in (
+            (o.open, "open"),
+            (o.mitigated, "mitigated"),
+            (o.accepted, "accepted"),
+            (o.false_positive, "false positive"),
+        )
+        if x
+    ]
+    return f"`{o.rule}` ({', '.join(parts)})"
+
+
+def render_markdown(run: Any) -> str:
+    """Coverage of every model of a run as Markdown (model text escaped)."""
+    from threatgraph.formats.markdown import escape
+
+    lib: Library = run.library
+    titles = dict(FRAMEWORKS)
+    o: list[str] = []
+    for res in run.results:
+        cov = coverage(lib, res.graph, res.findings)
+        o += [
+            f"# Framework coverage: {escape(res.loaded.model.model.name)}",
+            "",
+            f"As of {run.as_of.isoformat()}; threatgraph {__version__}, threat library "
+            f"`{lib.version}` ({len(lib.active)} rules active, {len(lib.disabled)} disabled).",
+            "",
+            "Per category: the rules that cite it; which fired on this model (with their open "
+            "and mitigated findings); which were evaluated and found nothing; which cannot apply "
+            "because the model has no element of the kinds they need.",
+            "",
+        ]
+        for scheme, rows in cov.items():
+            o += [f"## {titles[scheme]}", ""]
+            o += [
+                "| Category | Rules | Fired | Evaluated, no finding | Not applicable |",
+                "|---|---|---|---|---|",
+            ]
+            reasons: dict[str, str] = {}
+            for row in rows:
+                fired = ", ".join(_fired_text(r) for r in row.by_status("fired")) or "-"
+                quiet = ", ".join(f"`{r.rule}`" for r in row.by_status("no_match")) or "-"
+                na = row.by_status("not_applicable")
+                for r in na:
+                    reasons[r.rule] = r.reason
+                for r in row.by_status("disabled"):
+                    reasons[r.rule] = f"disabled: {r.reason}"
+                na_text = ", ".join(f"`{r.rule}`" for r in na + row.by_status("disabled")) or "-"
+                label = f"{row.id} {escape(row.name)}"
+                count = str(len(row.rules)) if row.rules else "**0: no rule**"
+                o.append(f"| {label} | {count} | {fired} | {quiet} | {na_text} |")
+            o.append("")
+            if reasons:
+                o += ["Why rules could not apply:", ""]
+                o += [f"- `{rid}`: {escape(reasons[rid])}" for rid in sorted(reasons)]
+                o.append("")
+    return "\n".join(o).rstrip("\n") + "\n"
