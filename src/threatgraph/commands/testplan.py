@@ -1,0 +1,100 @@
+"""`threatgraph testplan`: adversarial tests to run, from open and mitigated findings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    common_options,
+    input_errors_exit_2,
+    model_paths,
+    resolve_run_options,
+    settings_for,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write testplan.md and testplan.json here instead of printing the plan.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="What to print when no -o is given.",
+)
+@click.option(
+    "--pytest",
+    "with_pytest",
+    is_flag=True,
+    help="Also write pytest skeleton files (one per finding; existing files are kept).",
+)
+@click.option(
+    "--tests-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where --pytest writes its files (default: the -o directory).",
+)
+@common_options
+@input_errors_exit_2
+def command(
+    paths: tuple[str, ...],
+    out_dir: Path | None,
+    fmt: str,
+    with_pytest: bool,
+    tests_dir: Path | None,
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Plan adversarial tests for the models in PATH: prompt-injection suites against the
+    named LLM entry points, poisoning and provenance checks on the named pipelines,
+    membership-inference and extraction audits on the named APIs, tool-abuse scenarios for
+    the named agents. Each test is tied to its finding and to the control it evidences.
+
+    With --pytest, writes one skeleton test file per finding (tests skipped until filled in);
+    a file that already exists is never overwritten. Exit code 0.
+    """
+    from threatgraph import testplan
+    from threatgraph.formats.common import write_atomic
+    from threatgraph.pipeline import run
+
+    target = tests_dir or out_dir
+    if with_pytest and target is None:
+        raise click.UsageError("--pytest needs -o DIR or --tests-dir DIR")
+    settings = settings_for(config_path)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    result = run(model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day)
+    plan = testplan.plan(result)
+    if with_pytest and target is not None:
+        for path, source in testplan.pytest_files(plan, target).items():
+            if path.exists():
+                click.echo(f"kept {path} (exists)", err=True)
+                continue
+            write_atomic(path, source)
+            click.echo(f"wrote {path}", err=True)
+    md = testplan.render_markdown(plan)
+    js = json.dumps(testplan.document(plan), indent=2, ensure_ascii=False) + "\n"
+    if out_dir is not None:
+        write_atomic(out_dir / "testplan.md", md)
+        write_atomic(out_dir / "testplan.json", js)
+        click.echo(
+            f"wrote {out_dir / 'testplan.md'} and testplan.json ({len(plan.tests)} tests)", err=True
+        )
+    else:
+        click.echo(js if fmt == "json" else md, nl=False)
+    for n in result.verdict.notices:
+        click.echo(f"{n.level}: {n}", err=True)
+    sys.exit(0)

@@ -1,0 +1,415 @@
+"""The adversarial test plan: from open and mitigated findings, the tests to run.
+
+Each rule lists adversarial tests in its ``attack`` field, written generically ("run an
+injection corpus against the endpoint"). The plan specialises them to the model: the target
+element, the entry points an attacker would use (the sources of a path finding, the two ends
+of a flow), the route in between, and the control the test evidences once it passes. Tests
+are grouped by kind: prompt-injection suites against LLM entry points, poisoning and
+provenance checks on pipelines and indexes, membership-inference and extraction audits on
+inference APIs, tool-abuse scenarios for agents, and so on.
+
+``pytest_files`` turns the plan into skeleton test files, one per finding and one skipped test
+function per planned test, for a team to fill in; a passing test is then cited as evidence of
+its control (``control("testing.prompt_injection_suite", evidence="tests/...::test_...")``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from threatgraph import __version__
+from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.formats.common import display_path
+from threatgraph.graph import Graph
+
+#: Kinds of test, in plan order: key, heading, references/families that select it, the
+#: testing control it evidences when the rule names none, and the verb for the headline.
+CATEGORIES: tuple[dict[str, Any], ...] = (
+    {
+        "key": "prompt_injection",
+        "kinds": ("llm", "agent"),
+        "title": "Prompt-injection suites against LLM entry points",
+        "refs": ("owasp-llm:LLM01", "atlas:AML.T0051", "atlas:AML.T0054", "owasp-asi:ASI01"),
+        "families": ("prompt-injection",),
+        "control": "testing.prompt_injection_suite",
+        "headline": "Prompt-injection suite against {target}",
+    },
+    {
+        "key": "tool_abuse",
+        "kinds": ("agent", "tool", "llm"),
+        "title": "Tool-abuse scenarios for agents",
+        "refs": ("owasp-llm:LLM06", "owasp-asi:ASI02", "owasp-asi:ASI03", "owasp-asi:ASI05"),
+        "families": ("agency",),
+        "control": "testing.tool_abuse_scenarios",
+        "headline": "Tool-abuse scenario for {target}",
+    },
+    {
+        "key": "poisoning",
+        "title": "Poisoning and provenance checks on pipelines and indexes",
+        "refs": (
+            "owasp-llm:LLM04",
+            "owasp-ml:ML02",
+            "owasp-ml:ML10",
+            "atlas:AML.T0020",
+            "atlas:AML.T0018",
+            "atlas:AML.T0070",
+        ),
+        "families": ("poisoning",),
+        "control": "testing.poisoning_checks",
+        "headline": "Poisoning and provenance check on {target}",
+    },
+    {
+        "key": "membership_inference",
+        "kinds": ("llm", "ml_model", "agent", "training_pipeline"),
+        "title": "Membership-inference, inversion and memorisation audits",
+        "refs": ("owasp-ml:ML03", "owasp-ml:ML04", "atlas:AML.T0024.000", "atlas:AML.T0024.001"),
+        "families": ("privacy",),
+        "control": "testing.membership_inference_audit",
+        "headline": "Membership-inference and memorisation audit on {target}",
+    },
+    {
+        "key": "extraction",
+        "kinds": ("llm", "ml_model", "agent"),
+        "title": "Model-extraction and abuse-rate audits on inference APIs",
+        "refs": ("owasp-ml:ML05", "atlas:AML.T0024.002", "owasp-llm:LLM10"),
+        "families": ("theft", "consumption"),
+        "control": "testing.extraction_rate_audit",
+        "headline": "Extraction-rate audit on {target}",
+    },
+    {
+        "key": "evasion",
+        "title": "Adversarial-robustness tests",
+        "refs": ("owasp-ml:ML01", "atlas:AML.T0015", "atlas:AML.T0043"),
+        "families": ("evasion", "ml"),
+        "control": "testing.adversarial_robustness",
+        "headline": "Adversarial-robustness test of {target}",
+    },
+    {
+        "key": "output_handling",
+        "title": "Output-handling and leakage tests",
+        "refs": ("owasp-llm:LLM05", "owasp-llm:LLM02", "owasp-llm:LLM07", "owasp-llm:LLM09"),
+        "families": ("output-handling", "disclosure", "misinformation"),
+        "control": "process.adversarial_testing",
+        "headline": "Output and leakage test on {target}",
+    },
+    {
+        "key": "other",
+        "title": "Other adversarial tests",
+        "refs": (),
+        "families": (),
+        "control": "process.adversarial_testing",
+        "headline": "Adversarial test on {target}",
+    },
+)
+_BY_KEY = {c["key"]: c for c in CATEGORIES}
+
+
+def _ref_base(ref: str) -> str:
+    return ref.rpartition("@")[0] or ref
+
+
+def category_of(finding: Finding, kind: str | None = None) -> dict[str, Any]:
+    """The first test category whose references or families the finding's rule matches and
+    whose kinds (when it names some) include the finding's element."""
+    r = finding.rule
+    bases = [_ref_base(x) for x in r.references]
+    for c in CATEGORIES:
+        if kind is not None and c.get("kinds") and kind not in c["kinds"]:
+            continue
+        if r.family in c["families"]:
+            return c
+        if any(b == p or b.startswith(p + ".") for b in bases for p in c["refs"]):
+            return c
+    return _BY_KEY["other"]
+
+
+@dataclass
+class PlannedTest:
+    """One adversarial test to run, tied to its finding and the control it evidences."""
+
+    id: str  # '<finding id>#<n>'
+    category: str
+    title: str
+    finding: str
+    finding_status: str
+    severity: str
+    rule: str
+    rule_title: str
+    model: str
+    target: str
+    target_kind: str
+    location: str
+    entry_points: list[str]
+    route: list[str]
+    attack: str
+    control: str
+    control_declared: bool
+    checks: list[str]  # the finding's mitigations, marked present/missing
+    function: str  # pytest function name
+    file: str = ""  # pytest file name (set when planning files)
+
+
+@dataclass
+class Plan:
+    """The whole plan for a run."""
+
+    as_of: str
+    library_version: str
+    tests: list[PlannedTest] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (finding id, why no test)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", text.lower())).strip("_") or "x"
+
+
+def _control(f: Finding, cat: dict[str, Any]) -> tuple[str, bool]:
+    """The control a test evidences: the rule's testing control, else the category's."""
+    for c in f.checklist:
+        if c.control.startswith("testing."):
+            return c.control, c.present
+    for c in f.checklist:
+        if c.control == cat["control"]:
+            return c.control, c.present
+    return cat["control"], False
+
+
+def _ends(g: Graph, f: Finding) -> tuple[list[str], list[str]]:
+    """(entry points, route) of a finding, as element names."""
+    if f.path:
+        route = [g.describe(n) for n in f.path]
+        return sorted({g.describe(s) for s in (f.sources or f.path[:1])}), route
+    if f.flow is not None:
+        fl = g.flows[f.flow].flow
+        return [g.describe(fl.source)], [g.describe(fl.source), g.describe(fl.target)]
+    return [], []
+
+
+def plan(run: Any) -> Plan:
+    """The adversarial test plan for every model of a pipeline run."""
+    out = Plan(as_of=run.as_of.isoformat(), library_version=run.library.version)
+    order = {c["key"]: i for i, c in enumerate(CATEGORIES)}
+    tests: list[PlannedTest] = []
+    for res in run.results:
+        g: Graph = res.graph
+        for f in res.findings:
+            if f.status not in ("open", "mitigated"):
+                continue
+            if not f.rule.attack:
+                out.skipped.append(
+                    (f.id, "the rule lists no adversarial test (not testable by attack)")
+                )
+                continue
+            el = g.elements[f.element]
+            cat = category_of(f, el.kind.value)
+            control, declared = _control(f, cat)
+            entries, route = _ends(g, f)
+            target = el.name
+            for n, attack in enumerate(f.rule.attack, start=1):
+                tests.append(
+                    PlannedTest(
+                        id=f"{f.id}#{n}",
+                        category=cat["key"],
+                        title=cat["headline"].format(target=target),
+                        finding=f.id,
+                        finding_status=f.status,
+                        severity=f.severity,
+                        rule=f.rule.id,
+                        rule_title=f.rule.title,
+                        model=res.model_id,
+                        target=target,
+                        target_kind=el.kind.value,
+                        location=f"{display_path(f.location.file)}:{f.location.line}",
+                        entry_points=entries,
+                        route=route,
+                        attack=" ".join(attack.split()),
+                        control=control,
+                        control_declared=declared,
+                        checks=[
+                            f"{c.control} ({'present' if c.present else 'missing'})"
+                            for c in f.checklist
+                        ],
+                        function=f"test_{cat['key']}_{n}",
+                    )
+                )
+    tests.sort(
+        key=lambda t: (
+            t.model,
+            order[t.category],
+            -severity_rank(t.severity),
+            t.finding,
+            t.id,
+        )
+    )
+    out.tests = tests
+    out.skipped.sort()
+    return out
+
+
+# -- outputs --------------------------------------------------------------------------------
+def document(p: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready document."""
+    return {
+        "schema_version": "1.0",
+        "tool": {
+            "name": "threatgraph",
+            "version": __version__,
+            "library_version": p.library_version,
+        },
+        "as_of": p.as_of,
+        "tests": [asdict(t) for t in p.tests],
+        "findings_without_tests": [{"finding": f, "reason": r} for f, r in p.skipped],
+    }
+
+
+def render_markdown(p: Plan) -> str:
+    """The plan as Markdown (model text escaped)."""
+    from threatgraph.formats.markdown import code, escape
+
+    o = [
+        "# Adversarial test plan",
+        "",
+        f"As of {p.as_of}; threatgraph {__version__}, threat library `{p.library_version}`. "
+        f"{len(p.tests)} tests from open and mitigated findings. Each test names the finding it "
+        "exercises and the control it evidences once it passes: cite the test as that "
+        "control's evidence (see docs/testplan.md).",
+        "",
+    ]
+    if not p.tests:
+        o += ["No open or mitigated finding has an adversarial test to plan.", ""]
+    model = None
+    category = None
+    for t in p.tests:
+        if t.model != model:
+            model, category = t.model, None
+            o += [f"## Model {code(t.model)}", ""]
+        if t.category != category:
+            category = t.category
+            o += [f"### {_BY_KEY[t.category]['title']}", ""]
+        o += [
+            f"#### {code(t.id)}: {escape(t.title)}",
+            "",
+            f"- Finding: {code(t.finding)} ({t.finding_status}, {t.severity}): "
+            f"{escape(t.rule_title)}",
+            f"- Target: {escape(t.target)} ({t.target_kind}) at {code(t.location)}",
+        ]
+        if t.entry_points:
+            o.append(f"- Entry points: {', '.join(escape(e) for e in t.entry_points)}")
+        if len(t.route) > 1:
+            o.append(f"- Route: {' → '.join(escape(r) for r in t.route)}")
+        o += [
+            f"- Test: {escape(t.attack)}",
+            f"- Evidences: {code(t.control)}"
+            + (
+                " (declared: the test backs the claim)"
+                if t.control_declared
+                else " (not yet declared)"
+            ),
+            f"- Checks the finding's controls: {', '.join(escape(c) for c in t.checks)}",
+        ]
+        if t.file:
+            o.append(f"- Skeleton: {code(t.file + '::' + t.function)}")
+        o.append("")
+    if p.skipped:
+        o += ["## Findings without adversarial tests", ""]
+        o += [
+            "These findings are about contracts, configuration or process; their rules list no "
+            "attack to run.",
+            "",
+        ]
+        o += [f"- {code(fid)}: {escape(why)}" for fid, why in p.skipped]
+        o.append("")
+    return "\n".join(o).rstrip("\n") + "\n"
+
+
+_SAFE_COMMENT = re.compile(r"[^A-Za-z0-9_.:/#+\-= ]")
+
+
+def _comment(text: str) -> str:
+    """Text safe on one comment line (ids only reach here, but never trust them)."""
+    return _SAFE_COMMENT.sub("?", text)
+
+
+def _docstring(text: str, indent: str = "") -> str:
+    """A triple-quoted Python literal holding ``text``, indented for a function body.
+
+    Backslashes and every double quote are escaped, so no model text can close the literal;
+    control characters other than newlines become '?'.
+    """
+    clean = "".join(
+        ch if ch == "\n" or (ord(ch) >= 32 and ch != "\x7f") else "?" for ch in text.rstrip()
+    )
+    body = clean.replace("\\", "\\\\")
+    # Escape a quote that another quote follows (or that ends the text): no run of three
+    # unescaped quotes can then form, and the closing delimiter stays the only one.
+    out = []
+    for i, ch in enumerate(body):
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        out.append('\\"' if ch == '"' and nxt in ('"', "") else ch)
+    lines = "".join(out).split("\n")
+    joined = "\n".join(indent + line if line else "" for line in lines)
+    return f'{indent}"""{joined.lstrip()}\n{indent}"""'
+
+
+def pytest_files(p: Plan, tests_dir: Path) -> dict[Path, str]:
+    """Skeleton pytest files, one per finding, keyed by path; sets each test's ``file``."""
+    by_finding: dict[tuple[str, str], list[PlannedTest]] = {}
+    for t in p.tests:
+        by_finding.setdefault((t.model, t.finding), []).append(t)
+    files: dict[Path, str] = {}
+    used: set[str] = set()
+    multi_model = len({m for m, _ in by_finding}) > 1
+    for (model, finding), tests in sorted(by_finding.items()):
+        stem = _slug(finding.replace("/", "__"))
+        if multi_model:
+            stem = f"{_slug(model)}__{stem}"
+        stem = stem[:120]
+        name = f"test_{stem}.py"
+        n = 2
+        while name in used:
+            name = f"test_{stem}_{n}.py"
+            n += 1
+        used.add(name)
+        path = tests_dir / name
+        rel = display_path(str(path))
+        first = tests[0]
+        module_doc = (
+            f"Adversarial tests planned by threatgraph for finding {finding}.\n\n"
+            f"Threat: {first.rule_title} ({first.severity}, {first.finding_status}).\n"
+            f"Target: {first.target} ({first.target_kind}) at {first.location}.\n\n"
+            "Fill in each test and remove its skip marker. Once a test passes, cite it as\n"
+            "evidence of the control named above it, in the threat model, for example:\n"
+            f'    control("{first.control}", evidence="{rel}::{first.function}")\n\n'
+            f"Generated by threatgraph {__version__} (testplan, as of {p.as_of}); threatgraph\n"
+            "never overwrites this file once it exists.\n"
+        )
+        lines = [_docstring(module_doc), "", "import pytest", ""]
+        for t in tests:
+            t.file = rel
+            doc = (
+                f"{t.title}.\n\n"
+                f"What to do: {t.attack}\n"
+                + (f"Entry points: {', '.join(t.entry_points)}.\n" if t.entry_points else "")
+                + (f"Route: {' -> '.join(t.route)}.\n" if len(t.route) > 1 else "")
+                + f"Pass when the attack fails against {t.target}; the finding's controls: "
+                f"{', '.join(t.checks)}.\n"
+                f"Finding: {t.finding}. Evidences: {t.control}.\n"
+            )
+            reason = f"planned adversarial test for {t.finding}, not written yet"
+            lines += [
+                "",
+                f"# threatgraph: finding={_comment(t.finding)} control={_comment(t.control)}",
+                f"@pytest.mark.skip(reason={reason!r})",
+                f"def {t.function}() -> None:",
+                _docstring(doc, "    "),
+                "    raise NotImplementedError",
+                "",
+            ]
+        source = "\n".join(lines).rstrip("\n") + "\n"
+        ast.parse(source)  # a generated file must always be valid Python (nothing runs)
+        files[path] = source
+    return files
