@@ -18,7 +18,6 @@ from threatgraph.commands._common import (
     resolve_run_options,
     settings_for,
 )
-from threatgraph.formats.common import display_path, summary
 
 
 @click.command()
@@ -136,6 +135,14 @@ def command(
     sys.exit(result.verdict.exit_code)
 
 
+def display_path(file: str) -> str:
+    """``formats.common.display_path``, imported on use: the pre-commit mode exits early
+    without loading the engine."""
+    from threatgraph.formats.common import display_path as shown
+
+    return shown(file)
+
+
 def _display_location(location: str) -> str:
     if not location:
         return ""
@@ -225,6 +232,8 @@ def render_text(result: Any, quiet: bool = False) -> str:
             lines.append(f"    reason: {d.reason}")
             if d.evidence:
                 lines.append(f"    evidence: {', '.join(d.evidence)}")
+    from threatgraph.formats.common import summary
+
     s = summary(findings)
     st, sev = s["by_status"], s["open_by_severity"]
     models = len(result.results)

@@ -178,7 +178,10 @@ def command(
     head_policy = build_policy(settings, decision_files=decision_files, use_baseline=False)
     head_policy.verify_evidence = False  # evidence is check's job; both sides alike
     head_policy.strict = False
-    head = evaluate_loaded(load_paths(targets, known), lib, day, gate_sev, head_policy)
+    pytm = settings.pytm_threats
+    head = evaluate_loaded(
+        load_paths(targets, known), lib, day, gate_sev, head_policy, pytm_threats=pytm
+    )
 
     with tempfile.TemporaryDirectory(prefix="threatgraph-diff-") as tmp_name:
         tmp = Path(tmp_name).resolve()
@@ -202,7 +205,7 @@ def command(
         base_policy.max_acceptance_days = None  # the base is history: judge it, do not refuse it
         try:
             base_loaded = load_paths(base_paths, known) if base_paths else []
-            base = evaluate_loaded(base_loaded, lib, day, gate_sev, base_policy)
+            base = evaluate_loaded(base_loaded, lib, day, gate_sev, base_policy, pytm_threats=pytm)
         except InputError as exc:
             raise _remap(exc, tmp / "tree", short) from None
 
