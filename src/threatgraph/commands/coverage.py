@@ -9,13 +9,8 @@ from typing import Any
 
 import click
 
-from threatgraph.commands._common import (
-    common_options,
-    input_errors_exit_2,
-    model_paths,
-    resolve_run_options,
-    settings_for,
-)
+from threatgraph.commands._analysis import analysis_options, run_models
+from threatgraph.commands._common import input_errors_exit_2
 
 
 @click.command()
@@ -32,17 +27,14 @@ from threatgraph.commands._common import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write an ATLAS Navigator layer (JSON) of the techniques open findings cite.",
 )
-@common_options
+@analysis_options
 @input_errors_exit_2
 def command(
     paths: tuple[str, ...],
     fmt: str,
     output: Path | None,
     navigator: Path | None,
-    config_path: Path | None,
-    rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
-    as_of: Any,
+    **options: Any,
 ) -> None:
     """Show, per OWASP LLM 2025, ML 2023 and Agentic 2026 category and ATLAS tactic, which
     rules were evaluated against the models in PATH, which fired, and which cannot apply.
@@ -51,11 +43,8 @@ def command(
     """
     from threatgraph import coverage
     from threatgraph.formats.common import write_atomic
-    from threatgraph.pipeline import run
 
-    settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
-    result = run(model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day)
+    result = run_models(paths, options)
     if fmt == "json":
         text = json.dumps(coverage.document(result), indent=2, ensure_ascii=False) + "\n"
     else:

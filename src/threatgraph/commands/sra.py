@@ -8,13 +8,8 @@ from typing import Any
 
 import click
 
-from threatgraph.commands._common import (
-    common_options,
-    input_errors_exit_2,
-    model_paths,
-    resolve_run_options,
-    settings_for,
-)
+from threatgraph.commands._analysis import analysis_options, run_models
+from threatgraph.commands._common import input_errors_exit_2
 
 
 @click.command()
@@ -34,16 +29,13 @@ from threatgraph.commands._common import (
     multiple=True,
     help="Write only these formats (repeatable; default: both).",
 )
-@common_options
+@analysis_options
 @input_errors_exit_2
 def command(
     paths: tuple[str, ...],
     out_dir: Path,
     formats: tuple[str, ...],
-    config_path: Path | None,
-    rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
-    as_of: Any,
+    **options: Any,
 ) -> None:
     """Write the AI security risk analysis (HIPAA 164.308(a)(1)(ii)(A)) of each model in PATH.
 
@@ -52,14 +44,11 @@ def command(
     written (the analysis documents open findings; use `check` to gate on them).
     """
     from threatgraph.formats.common import write_atomic
-    from threatgraph.pipeline import run
     from threatgraph.sra import build
     from threatgraph.sra import html as html_mod
     from threatgraph.sra import markdown as md_mod
 
-    settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
-    result = run(model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day)
+    result = run_models(paths, options)
     wanted = set(formats or ("md", "html"))
     for res in result.results:
         doc = build(res, result.library, result.as_of)

@@ -9,13 +9,8 @@ from typing import Any
 
 import click
 
-from threatgraph.commands._common import (
-    common_options,
-    input_errors_exit_2,
-    model_paths,
-    resolve_run_options,
-    settings_for,
-)
+from threatgraph.commands._analysis import analysis_options, run_models
+from threatgraph.commands._common import input_errors_exit_2
 
 
 @click.command()
@@ -46,7 +41,7 @@ from threatgraph.commands._common import (
     type=click.Path(file_okay=False, path_type=Path),
     help="Where --pytest writes its files (default: the -o directory).",
 )
-@common_options
+@analysis_options
 @input_errors_exit_2
 def command(
     paths: tuple[str, ...],
@@ -54,10 +49,7 @@ def command(
     fmt: str,
     with_pytest: bool,
     tests_dir: Path | None,
-    config_path: Path | None,
-    rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
-    as_of: Any,
+    **options: Any,
 ) -> None:
     """Plan adversarial tests for the models in PATH: prompt-injection suites against the
     named LLM entry points, poisoning and provenance checks on the named pipelines,
@@ -69,14 +61,11 @@ def command(
     """
     from threatgraph import testplan
     from threatgraph.formats.common import write_atomic
-    from threatgraph.pipeline import run
 
     target = tests_dir or out_dir
     if with_pytest and target is None:
         raise click.UsageError("--pytest needs -o DIR or --tests-dir DIR")
-    settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
-    result = run(model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day)
+    result = run_models(paths, options)
     plan = testplan.plan(result)
     if with_pytest and target is not None:
         for path, source in testplan.pytest_files(plan, target).items():

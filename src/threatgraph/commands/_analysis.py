@@ -1,0 +1,52 @@
+"""Shared plumbing of the analysis commands (sra, coverage, testplan): run the whole
+pipeline with the same configuration, decisions and policy as `check`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from threatgraph.commands._common import (
+    build_policy,
+    common_options,
+    model_paths,
+    policy_options,
+    resolve_run_options,
+    settings_for,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def analysis_options(fn: F) -> F:
+    """--config, --rules, --disable, --as-of and the policy options of `check`."""
+    return common_options(policy_options(fn))
+
+
+def run_models(paths: tuple[str, ...], options: dict[str, Any]) -> Any:
+    """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``)."""
+    from threatgraph.pipeline import run
+
+    config_path: Path | None = options["config_path"]
+    settings = settings_for(config_path)
+    dirs, dis, day = resolve_run_options(
+        settings, options["rule_dirs"], options["disabled"], options["as_of"]
+    )
+    policy = build_policy(
+        settings,
+        decision_files=options["decision_files"],
+        baseline_file=options["baseline_file"],
+        no_baseline=options["no_baseline"],
+        strict=options["strict"],
+        require_evidence=options["require_evidence"],
+        max_acceptance_days=options["max_acceptance_days"],
+    )
+    return run(
+        model_paths(settings, paths),
+        rule_dirs=dirs,
+        disabled=dis,
+        as_of=day,
+        policy=policy,
+        pytm_threats=settings.pytm_threats,
+    )
