@@ -28,6 +28,13 @@ def test_report_json_validates(validator: jsonschema.protocols.Validator) -> Non
         assert not _errors(validator, doc)
         assert doc["schema_version"].startswith("1.")
         assert len(doc["models"]) == 1 and doc["as_of"] == AS_OF
+        assert doc["failing"] == sum(
+            1
+            for f in doc["findings"]
+            if f["status"] == "open"
+            and not f["baselined"]
+            and f["severity"] in ("high", "critical")
+        )
 
 
 def test_check_json_validates(validator: jsonschema.protocols.Validator) -> None:
@@ -59,6 +66,7 @@ def test_check_json_validates(validator: jsonschema.protocols.Validator) -> None
     ):
         assert key in f
     assert set(f["location"]) == {"file", "line"}
+    assert "baselined" in f and "failing" in doc and "baseline" in doc  # the policy fields
     assert {"control", "present"} <= set(f["mitigations"][0])
 
 

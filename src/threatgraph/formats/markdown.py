@@ -23,17 +23,12 @@ _SPECIAL = frozenset("\\`*_[]#|~$")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
+_TABLE = str.maketrans({**{c: "\\" + c for c in _SPECIAL}, **_HTML})
+
+
 def escape(text: str | None) -> str:
     """Model text made literal in Markdown (inline, one line)."""
-    out = []
-    for ch in one_line(text):
-        if ch in _HTML:
-            out.append(_HTML[ch])
-        elif ch in _SPECIAL:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
+    return one_line(text).translate(_TABLE)
 
 
 def code(text: str) -> str:

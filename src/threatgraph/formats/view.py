@@ -63,6 +63,7 @@ TRUST_COLORS: dict[Trust, str] = {
 #: Colour of an unencrypted flow carrying sensitive data.
 UNENCRYPTED_COLOR = "#c00000"
 
+_SPACES = re.compile(r" {2,}")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
@@ -74,7 +75,9 @@ def one_line(text: str | None) -> str:
     """
     if not text:
         return ""
-    return re.sub(r" {2,}", " ", _CONTROL_CHARS.sub(" ", text)).strip()
+    if _CONTROL_CHARS.search(text) is None and "  " not in text:
+        return text.strip()
+    return _SPACES.sub(" ", _CONTROL_CHARS.sub(" ", text)).strip()
 
 
 def severity_key(severity: str) -> int:
