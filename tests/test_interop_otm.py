@@ -109,7 +109,22 @@ def rich(tmp_path: Path) -> Path:
 
 
 def export(path: Path, out: Path, *extra: str) -> dict[str, Any]:
-    res = invoke("export", "otm", str(path), "-o", str(out), "--as-of", "2026-01-15", *extra)
+    # The example models carry acceptances; keep the fixed --as-of date clear of the
+    # acceptance horizon (a policy matter, not what these tests are about).
+    cfg = out.parent / "export.threatgraph.toml"
+    cfg.write_text("max_acceptance_days = 3650\n")
+    res = invoke(
+        "export",
+        "otm",
+        str(path),
+        "-o",
+        str(out),
+        "--as-of",
+        "2026-01-15",
+        "--config",
+        str(cfg),
+        *extra,
+    )
     assert res.exit_code == 0, res.output
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
@@ -177,7 +192,8 @@ def test_export_is_deterministic(rich: Path, tmp_path: Path) -> None:
     export(rich, a)
     export(rich, b)
     assert a.read_bytes() == b.read_bytes()
-    res = invoke("export", "otm", str(rich), "--as-of", "2026-01-15")
+    cfg = tmp_path / "export.threatgraph.toml"
+    res = invoke("export", "otm", str(rich), "--as-of", "2026-01-15", "--config", str(cfg))
     assert res.exit_code == 0
     assert res.stdout == a.read_text()
 
