@@ -323,3 +323,31 @@ def test_written_files_are_not_private(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
+
+
+def test_identical_across_processes_with_different_hash_seeds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        args = [str(ASSISTANT), str(HOSTILE), "-o", str(out), "--rules", str(RULES)]
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from threatgraph.cli import main; main()",
+                "report",
+                *args,
+                "--as-of",
+                AS_OF,
+            ],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr.decode()
+        outs.append(snapshot(out))
+    assert outs[0] == outs[1]
