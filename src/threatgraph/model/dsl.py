@@ -308,13 +308,18 @@ class Model:
         *,
         data: Iterable[RefLike] = (),
         protocol: str | None = None,
+        operation: str | None = None,
         encrypted: bool | None = None,
         authenticated: bool | None = None,
         controls: Iterable[str | ControlRef] = (),
         id: str = "",
         description: str | None = None,
     ) -> Ref:
-        """A data flow from ``source`` to ``target`` carrying ``data``."""
+        """A data flow from ``source`` to ``target`` carrying ``data``.
+
+        ``operation`` says what the flow does to its target (read, write, call, response,
+        event); rules use it, e.g. a response to our own request is not an inbound call.
+        """
         loc = _caller()
         rec = {
             "id": id,
@@ -323,6 +328,7 @@ class Model:
             "to": _ref(target),
             "data": _refs(data),
             "protocol": protocol,
+            "operation": operation,
             "encrypted": encrypted,
             "authenticated": authenticated,
             "controls": [
