@@ -24,3 +24,11 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not available")
     return SHARED
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the library cache of test runs out of the user's home directory."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("THREATGRAPH_CACHE_DIR", tempfile.mkdtemp(prefix="tg-cache-"))

@@ -13,6 +13,7 @@ Layout of a library directory::
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,102 @@ def _load_root(
     return rules, controls, refs, preds
 
 
+def _signature(root: Path) -> tuple[str, list[Path]] | None:
+    """A key over every library file's name, size and mtime (None: cannot stat)."""
+    import hashlib
+
+    from threatgraph import __version__
+
+    h = hashlib.sha256(f"{__version__}\0{root.resolve()}".encode())
+    files: list[Path] = []
+    try:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith((".yaml", ".yml", ".json")):
+                    p = Path(dirpath, name)
+                    st = p.stat()
+                    files.append(p)
+                    h.update(f"{p.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    except OSError:
+        return None
+    return h.hexdigest(), files
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("THREATGRAPH_NO_CACHE"):
+        return None
+    base = os.environ.get("THREATGRAPH_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    if base:
+        return (
+            Path(base) / "threatgraph"
+            if not os.environ.get("THREATGRAPH_CACHE_DIR")
+            else Path(base)
+        )
+    return Path.home() / ".cache" / "threatgraph"
+
+
+def _load_root_cached(
+    root: Path, builtin: bool, problems: list[Problem]
+) -> tuple[list[LoadedRule], dict[str, Control], dict[str, Any], dict[str, ElementPred]]:
+    """_load_root, memoised as JSON in the user's cache directory.
+
+    Parsing ~100 YAML files with line tracking costs more than a pre-commit hook can
+    afford; the validated library is stored as plain JSON (never pickle) under a key made
+    of every file's name, size and mtime, and is validated again when read back.
+    """
+    import json
+
+    sig = _signature(root)
+    cdir = _cache_dir()
+    cfile = cdir / f"library-{sig[0][:32]}.json" if sig and cdir else None
+    if cfile is not None and cfile.is_file():
+        try:
+            doc = json.loads(cfile.read_text("utf-8"))
+            rules = [
+                LoadedRule(
+                    rule=Rule.model_validate(r["rule"]),
+                    path=root / r["path"],
+                    builtin=builtin,
+                    positives=[root / x for x in r["positives"]],
+                    negatives=[root / x for x in r["negatives"]],
+                )
+                for r in doc["rules"]
+            ]
+            controls = {c["id"]: Control.model_validate(c) for c in doc["controls"]}
+            preds = {k: ElementPred.model_validate(v) for k, v in doc["predicates"].items()}
+            return rules, controls, doc["references"], preds
+        except (OSError, ValueError, KeyError, TypeError, ValidationError):
+            pass  # a stale or damaged cache is rebuilt below
+    before = len(problems)
+    rules, controls, refs, preds = _load_root(root, builtin, problems)
+    if cfile is not None and len(problems) == before:
+        doc = {
+            "rules": [
+                {
+                    "path": lr.path.relative_to(root).as_posix(),
+                    "rule": lr.rule.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                    "positives": [p.relative_to(root).as_posix() for p in lr.positives],
+                    "negatives": [p.relative_to(root).as_posix() for p in lr.negatives],
+                }
+                for lr in rules
+            ],
+            "controls": [c.model_dump(mode="json") for c in controls.values()],
+            "references": refs,
+            "predicates": {
+                k: v.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                for k, v in preds.items()
+            },
+        }
+        try:
+            from threatgraph.formats.common import write_atomic
+
+            write_atomic(cfile, json.dumps(doc, separators=(",", ":")))
+        except OSError:
+            pass  # no writable cache: correct, just slower next time
+    return rules, controls, refs, preds
+
+
 def load_library(
     extra_dirs: Sequence[str | Path] = (),
     disabled: dict[str, str] | None = None,
@@ -197,7 +294,7 @@ def load_library(
     refs: dict[str, Any] = {}
     preds: dict[str, ElementPred] = {}
     for root, builtin in roots:
-        r, c, rf, pr = _load_root(root, builtin, problems)
+        r, c, rf, pr = _load_root_cached(root, builtin, problems)
         rules.extend(r)
         for cid, ctl in c.items():
             if cid in controls and not builtin:
