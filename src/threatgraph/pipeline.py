@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from threatgraph import codemap
 from threatgraph import evidence as evidence_mod
 from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
@@ -166,6 +167,8 @@ def evaluate_loaded(
     """Everything after loading: evidence, matching, decisions, baseline and the gate."""
     problems: list[Problem] = list(acceptance_problems(pol.decisions, day, pol.max_acceptance_days))
     reports: list[evidence_mod.EvidenceReport | None] = []
+    code_notices: list[list[Notice]] = []  # per model: element code patterns matching no file
+    file_lists: dict[Path, codemap.FileIndex] = {}  # one listing per repository root
     for lm in loaded:
         problems.extend(acceptance_problems(lm.model.decisions, day, pol.max_acceptance_days))
         if pol.verify_evidence:
@@ -173,8 +176,14 @@ def evaluate_loaded(
             rep = evidence_mod.verify(lm.model, root)
             problems.extend(rep.problems)
             reports.append(rep)
+            code = codemap.verify(lm.model, root, cache=file_lists)
+            problems.extend(code.problems)
+            code_notices.append(
+                [Notice("warning", u.message, str(u.location or "")) for u in code.unmatched]
+            )
         else:
             reports.append(None)
+            code_notices.append([])
     run_notices: list[Notice] = []
     if pol.verify_evidence:
         for d in pol.decisions:
@@ -193,7 +202,7 @@ def evaluate_loaded(
 
     results: list[ModelResult] = []
     matched_any: set[int] = set()
-    for lm, maybe in zip(loaded, reports, strict=True):
+    for lm, maybe, code_notes in zip(loaded, reports, code_notices, strict=True):
         mid = lm.model.model.id
         index = [i for i, d in enumerate(pol.decisions) if d.model in (None, mid)]
         res = analyse(
@@ -206,6 +215,7 @@ def evaluate_loaded(
             require_evidence=pol.require_evidence,
             pytm_threats=pytm_threats,
         )
+        res.notices.extend(code_notes)
         matched_any.update(index[j] for j in res.matched_extra)
         results.append(res)
 
