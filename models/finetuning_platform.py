@@ -116,7 +116,6 @@ ingest = m.process(
     processes=[hub_corpus],
     # Records source, revision and file hashes of every download.
     controls=["data.provenance", "data.validation", "audit.logging"],
-    code=["platform/ingest/**"],
 )
 crawler = m.process(
     "Docs crawler",
@@ -176,7 +175,6 @@ finetune = m.training_pipeline(
     inside=platform,
     processes=[curated, scrubbed, base_weights],
     controls=["data.validation", "data.provenance", "audit.logging", "infra.isolation"],
-    code=["platform/train/**"],
 )
 registry = m.model_registry(
     "Model registry",

@@ -113,7 +113,6 @@ fraud_model = m.ml_model(
     processes=[payment, features],
     # Serving refuses a model whose registry signature does not verify.
     controls=["audit.logging", "model.access_control", "model.signing", "monitoring.model_drift"],
-    code=["services/scoring/**"],
 )
 embedder = m.ml_model(
     "Merchant text embedder",
@@ -188,7 +187,6 @@ trainer = m.training_pipeline(
     inside=ml_platform,
     processes=[training_set, features],
     controls=["data.validation", "data.provenance", "audit.logging"],
-    code=["pipelines/train/**"],
 )
 registry = m.model_registry(
     "Model registry",

@@ -133,7 +133,6 @@ api = m.app(
         "ratelimit.quotas",
         "input.length_limits",
     ],
-    code=["services/kyc-api/**"],
 )
 
 # --- Models ----------------------------------------------------------------------------

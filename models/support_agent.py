@@ -112,14 +112,12 @@ widget = m.app(
     processes=[chat_message, reply],
     # Customers are signed in to their account; each account gets a daily message quota.
     controls=["authn.api_keys", "ratelimit.per_user", "ratelimit.quotas", "audit.logging"],
-    code=["web/widget/**"],
 )
 poller = m.process(
     "Inbox poller",
     inside=platform,
     processes=[inbound_email],
     controls=["audit.logging"],
-    code=["services/inbox/**"],
 )
 shield = m.guardrail(
     "Prompt shield",
@@ -152,7 +150,6 @@ agent = m.agent(
         "monitoring.anomaly_detection",
         "supply.sbom",
     ],
-    code=["services/agent/**"],
 )
 llm = m.llm(
     "Hosted LLM",
