@@ -118,7 +118,7 @@ def command(
         from threatgraph.formats import jsonout
 
         doc = jsonout.document(result.results, result)
-        _add_policy(doc, result)
+        jsonout.add_policy(doc, result)
         text = jsonout.dumps(doc)
     else:
         text = render_text(result, quiet)
@@ -143,51 +143,12 @@ def display_path(file: str) -> str:
     return shown(file)
 
 
-def _display_location(location: str) -> str:
-    if not location:
-        return ""
-    file, sep, line = location.rpartition(":")
-    if sep and line.isdigit():
-        return f"{display_path(file)}:{line}"
-    return display_path(location)
-
-
 def notice_text(n: Any) -> str:
     """'level: file:line: message' with the file shown relative to the cwd."""
-    where = _display_location(n.location)
+    from threatgraph.formats.common import display_location
+
+    where = display_location(n.location)
     return f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}"
-
-
-def _add_policy(doc: dict[str, Any], result: Any) -> None:
-    """Add what the policy stage decided to the JSON document: every notice, the baseline."""
-    baselined = {(f.model_id, f.id) for f in result.verdict.baselined}
-    for item in doc.get("findings", []):
-        item["baselined"] = (item.get("model"), item.get("id")) in baselined
-        dec = item.get("decision")
-        f_dec = _decision_of(result, item)
-        if isinstance(dec, dict) and f_dec is not None:
-            dec["date"] = f_dec.date.isoformat() if f_dec.date else None
-            dec["location"] = str(f_dec.location) if f_dec.location else None
-    doc["notices"] = [
-        {"level": n.level, "message": n.message, "location": _display_location(n.location)}
-        for n in result.verdict.notices
-    ]
-    doc["baseline"] = (
-        {"file": display_path(result.policy.baseline.path), "known": len(baselined)}
-        if result.policy.baseline is not None
-        else None
-    )
-    doc["failing"] = len(result.verdict.failing)
-
-
-def _decision_of(result: Any, item: dict[str, Any]) -> Any:
-    for r in result.results:
-        if r.model_id != item.get("model"):
-            continue
-        for f in r.findings:
-            if f.id == item.get("id"):
-                return f.decision
-    return None
 
 
 def _line(result: Any, f: Any) -> str:

@@ -82,3 +82,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def display_location(location: str) -> str:
+    """A 'file:line' location with the file shown as by :func:`display_path`."""
+    if not location:
+        return ""
+    file, sep, line = location.rpartition(":")
+    if sep and line.isdigit():
+        return f"{display_path(file)}:{line}"
+    return display_path(location)

@@ -9,7 +9,13 @@ from typing import Any
 from threatgraph import __version__
 from threatgraph.engine.findings import Finding
 from threatgraph.formats.base import ReportFormat, ReportInput
-from threatgraph.formats.common import location_dict, reference_url, summary
+from threatgraph.formats.common import (
+    display_location,
+    display_path,
+    location_dict,
+    reference_url,
+    summary,
+)
 
 SCHEMA_VERSION = "1.0"
 
@@ -105,6 +111,39 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
+def add_policy(doc: dict[str, Any], result: Any) -> None:
+    """Add what the policy stage decided to the JSON document: every notice, the baseline."""
+    baselined = {(f.model_id, f.id) for f in result.verdict.baselined}
+    for item in doc.get("findings", []):
+        item["baselined"] = (item.get("model"), item.get("id")) in baselined
+        dec = item.get("decision")
+        f_dec = decision_of(result, item)
+        if isinstance(dec, dict) and f_dec is not None:
+            dec["date"] = f_dec.date.isoformat() if f_dec.date else None
+            dec["location"] = str(f_dec.location) if f_dec.location else None
+    doc["notices"] = [
+        {"level": n.level, "message": n.message, "location": display_location(n.location)}
+        for n in result.verdict.notices
+    ]
+    doc["baseline"] = (
+        {"file": display_path(result.policy.baseline.path), "known": len(baselined)}
+        if result.policy.baseline is not None
+        else None
+    )
+    doc["failing"] = len(result.verdict.failing)
+
+
+def decision_of(result: Any, item: dict[str, Any]) -> Any:
+    """The decision applied to a finding of the JSON document, if any."""
+    for r in result.results:
+        if r.model_id != item.get("model"):
+            continue
+        for f in r.findings:
+            if f.id == item.get("id"):
+                return f.decision
+    return None
+
+
 class JsonFormat(ReportFormat):
     """findings.json: the versioned JSON document for one model (``threatgraph report``)."""
 
@@ -114,8 +153,6 @@ class JsonFormat(ReportFormat):
     def render(self, inp: ReportInput) -> dict[str, str | bytes]:
         """findings.json for one model: the same document as ``check --format json``."""
         from types import SimpleNamespace
-
-        from threatgraph.commands.check import _add_policy
 
         r, run = inp.result, inp.run
         mine = {id(f) for f in r.findings}
@@ -130,7 +167,7 @@ class JsonFormat(ReportFormat):
             library=run.library, as_of=run.as_of, verdict=verdict, policy=run.policy, results=[r]
         )
         doc = document([r], one)
-        _add_policy(doc, one)
+        add_policy(doc, one)
         return {"findings.json": dumps(doc)}
 
 
