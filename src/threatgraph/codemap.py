@@ -297,10 +297,12 @@ def _git_files(root: Path) -> list[str] | None:
 def _walk_files(root: Path) -> list[str]:
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         rel = Path(dirpath).relative_to(root).as_posix()
         base = "" if rel == "." else rel + "/"
-        out.extend(base + f for f in filenames)
+        # A symlinked directory is listed as one entry, as git does, and never entered.
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and d not in links)
+        out.extend(base + f for f in [*filenames, *links])
         if len(out) > MAX_WALK_FILES:
             raise InputError.single(
                 str(root), 0, f"more than {MAX_WALK_FILES} files under the root; use git"

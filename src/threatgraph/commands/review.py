@@ -1,0 +1,211 @@
+"""`threatgraph review`: which modeled elements and controls a change touches, and what to check."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from threatgraph.commands._common import (
+    SEVERITY_CHOICE,
+    build_policy,
+    common_options,
+    input_errors_exit_2,
+    model_paths,
+    rel_to_config,
+    resolve_run_options,
+    settings_for,
+)
+
+
+def _inside(path: str, root: Path) -> str | None:
+    """``path`` relative to ``root`` ('/'-separated), or None when outside it."""
+    full = Path(os.path.normpath(Path.cwd() / path))
+    try:
+        rel = full.relative_to(root).as_posix()
+    except ValueError:
+        return None
+    return rel or "."
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=str), metavar="[FILE]...")
+@click.option(
+    "--base",
+    metavar="REV",
+    help="Review the changes since the merge base of REV and HEAD (default, when no FILE is "
+    "given: the merge base with the default branch).",
+)
+@click.option(
+    "-m",
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(path_type=str),
+    help="Model file or directory to load (repeatable; default: the configured 'models').",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the review here (atomically) instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=SEVERITY_CHOICE,
+    default=None,
+    help="Exit 1 on open findings at or above this on touched elements (default: config).",
+)
+@click.option(
+    "--fail-on-unmapped",
+    is_flag=True,
+    help="Also exit 1 when a changed file belongs to no element (and is not ignored).",
+)
+@click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="PATTERN",
+    help="Changed files matching this glob are never reported as unmapped (repeatable).",
+)
+@click.option(
+    "--decisions",
+    "decision_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Decisions file (repeatable; added to the configured 'decisions').",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Baseline file: open findings listed in it do not fail the review.",
+)
+@click.option("--no-baseline", is_flag=True, help="Ignore the configured baseline file.")
+@common_options
+@input_errors_exit_2
+def command(
+    files: tuple[str, ...],
+    base: str | None,
+    models: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
+    fail_on_unmapped: bool,
+    ignore: tuple[str, ...],
+    decision_files: tuple[Path, ...],
+    baseline_file: Path | None,
+    no_baseline: bool,
+    config_path: Path | None,
+    rule_dirs: tuple[Path, ...],
+    disabled: tuple[str, ...],
+    as_of: Any,
+) -> None:
+    """Review a change: the modeled elements whose code it touches, their findings, the
+    controls whose evidence it changes, and the files no element covers.
+
+    Without FILEs, the change is every file that differs between the merge base (of --base
+    REV, default the default branch, with HEAD) and the working tree, plus untracked files
+    git does not ignore. With FILEs (as a pre-commit hook passes them), the change is those
+    files. Elements name their code with code=[...] globs, controls their evidence with
+    evidence=[...]. Exits 1 when a touched element has open findings at or above the gate
+    (--fail-on, default: config), 2 on errors.
+    """
+    from threatgraph import gitrev
+    from threatgraph import review as review_mod
+    from threatgraph.evidence import find_repo_root
+    from threatgraph.formats.common import display_path, write_atomic
+    from threatgraph.pipeline import run
+
+    if files and base is not None:
+        raise click.UsageError("give either --base REV or FILEs, not both")
+    settings = settings_for(config_path)
+    cwd = Path.cwd()
+    if files:
+        root = find_repo_root(cwd) or Path(settings.root or cwd).resolve()
+        changes = review_mod.changes_from_names(files, root, cwd)
+    else:
+        root = gitrev.repo_root(cwd)
+        if base is not None:
+            commit = gitrev.resolve(base, root)
+            if commit is None:
+                raise click.UsageError(f"{base!r} is not a git revision")
+            merge = gitrev.git(["merge-base", commit, "HEAD"], root).decode().strip()
+            what = f"merge base of {base} and HEAD"
+        else:
+            merge, what = gitrev.default_base(root)
+        changes = review_mod.changes_since(merge, root, f"{merge[:12]} ({what}) .. working tree")
+
+    targets = list(models) if models else model_paths(settings, ())
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    gate_sev = (fail_on or settings.fail_on).lower()
+    policy = build_policy(
+        settings,
+        decision_files=decision_files,
+        baseline_file=baseline_file,
+        no_baseline=no_baseline,
+        strict=False,
+        partial=True,  # stale decisions and baseline entries are check's business
+    )
+    # Checking every cited path against the disk is check's job; review needs it only when
+    # unevidenced controls must not count.
+    policy.verify_evidence = policy.require_evidence
+    result = run(
+        targets,
+        fail_on=gate_sev,
+        rule_dirs=dirs,
+        disabled=dis,
+        as_of=day,
+        policy=policy,
+        pytm_threats=settings.pytm_threats,
+    )
+
+    # Threat-model inputs: a change to them is for `threatgraph diff`, not a blind spot. The
+    # model files loaded, model directories named (helpers and fixtures beside the models;
+    # not the repository root, which would swallow every file), config, decisions, baseline.
+    inputs = [str(r.loaded.path) for r in result.results]
+    inputs += [t for t in targets if Path(t).is_dir() and _inside(t, root) != "."]
+    inputs += rel_to_config(settings, settings.decisions)
+    inputs += [str(p) for p in decision_files]
+    if settings.baseline:
+        inputs += rel_to_config(settings, [settings.baseline])
+    if baseline_file is not None:
+        inputs.append(str(baseline_file))
+    if settings.source:
+        inputs.append(settings.source)
+    model_inputs = sorted({r for p in inputs if (r := _inside(p, root)) is not None})
+
+    review = review_mod.build(
+        result,
+        changes,
+        fail_on=gate_sev,
+        config_root=settings.root,
+        model_files=model_inputs,
+        ignore=ignore,
+        fail_on_unmapped=fail_on_unmapped,
+    )
+
+    def shown(file: str) -> str:
+        return display_path(file, root)
+
+    if fmt == "markdown":
+        text = review_mod.render_markdown(review, shown)
+    elif fmt == "json":
+        text = review_mod.to_json(review, shown)
+    else:
+        text = review_mod.render_text(review, shown)
+    if output is not None:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(review.exit_code)

@@ -1,0 +1,889 @@
+"""Secure code review: what a change touches in the modeled system, and what to check.
+
+Input: the files a change touches (from git, or named by a pre-commit hook) and the analysed
+models (a :class:`threatgraph.pipeline.Run`). Elements name their code with ``code=[...]``
+patterns (:mod:`threatgraph.codemap`); declared controls cite evidence
+(:mod:`threatgraph.evidence`).
+The review maps each changed file to:
+
+- the **elements** whose code patterns cover it, each with its findings (open, accepted,
+  mitigated, false positive) and a focused checklist: per control in those findings'
+  checklists, missing ones first, the rules' own reason for the control (rule-specific) and the
+  catalogue's review questions;
+- the **controls whose evidence** it is (a cited path, glob or the file of a test id): the
+  control must be re-verified in this review;
+- **threat model files** (models, config, decisions, baseline): ``threatgraph diff`` covers them;
+- otherwise it is **unmapped**: a possible blind spot of the model, listed, never failing
+  unless asked (``fail_on_unmapped``).
+
+Which findings belong to a touched element: those whose primary element it is ("on"), those
+that bind it as the other end of a flow or the source of a path ("bound"), and path findings
+whose witness route passes through it ("route": the element between an LLM and a sink is where
+output handling is coded). The gate counts the first two only: open findings at or above the
+gate severity on or bound to a touched element, except baselined ones.
+
+Renders as text, Markdown (a pull-request comment) and JSON; every output is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from threatgraph import __version__, codemap
+from threatgraph import evidence as evidence_mod
+from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.errors import InputError, Problem
+from threatgraph.model.schema import ControlRef, Element, Location
+
+if TYPE_CHECKING:
+    from threatgraph.engine.library import Library
+    from threatgraph.pipeline import ModelResult, Run
+
+REVIEW_VERSION = "1.0"
+#: Where a built-in rule's source is published (the rule file at the release tag).
+RULE_URL = "https://github.com/threatgraph/threatgraph/blob/v{version}/{path}"
+
+_STATUS_ORDER = {"open": 0, "accepted": 1, "mitigated": 2, "false_positive": 3}
+#: Checklist group states, most urgent first.
+STATES = ("missing", "accepted", "declared", "alternative")
+_STATE_TEXT = {
+    "missing": "MISSING",
+    "accepted": "missing, risk accepted",
+    "declared": "declared: check it still holds",
+    "alternative": "not declared; an alternative mitigates",
+}
+_ROLE_TEXT = {"on": "", "bound": "bound", "route": "on the route"}
+
+
+# ------------------------------------------------------------------------------ changes
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """A changed file, relative to the repository root, '/'-separated."""
+
+    path: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What changed, and how it was found."""
+
+    root: Path
+    files: tuple[ChangedFile, ...]
+    description: str
+    base: str | None = None  # the commit compared with, in --base mode
+
+
+def changes_since(commit: str, root: Path, description: str) -> ChangeSet:
+    """Files that differ between ``commit`` and the work tree, plus untracked files.
+
+    Tracked files: ``git diff --name-only --no-renames COMMIT`` (staged and unstaged changes
+    alike; a rename is its old and its new path). Untracked files that git does not ignore are
+    new code too and count as changed.
+    """
+    from threatgraph import gitrev
+
+    out = gitrev.git(
+        ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", commit, "--"], root
+    )
+    names = {n.decode("utf-8", "surrogateescape") for n in out.split(b"\0") if n}
+    untracked = gitrev.git(["ls-files", "-z", "--others", "--exclude-standard"], root)
+    names |= {n.decode("utf-8", "surrogateescape") for n in untracked.split(b"\0") if n}
+    files = tuple(
+        ChangedFile(n, deleted=not (root / n).exists() and not (root / n).is_symlink())
+        for n in sorted(names)
+    )
+    return ChangeSet(root, files, description, commit)
+
+
+def changes_from_names(names: Sequence[str], root: Path, cwd: Path) -> ChangeSet:
+    """The files named (relative to ``cwd``), as paths relative to ``root``.
+
+    A name outside the root, or naming a directory, is an input error.
+    """
+    import os
+
+    problems: list[Problem] = []
+    rels: set[str] = set()
+    for name in names:
+        full = Path(os.path.normpath(cwd / name))
+        if full.is_dir() and not full.is_symlink():
+            problems.append(Problem(name, 0, "is a directory; name the changed files"))
+            continue
+        try:
+            rel = full.relative_to(root).as_posix()
+        except ValueError:
+            problems.append(Problem(name, 0, f"outside the repository at {root}"))
+            continue
+        if rel in ("", "."):
+            problems.append(Problem(name, 0, "names the repository root, not a file"))
+            continue
+        rels.add(rel)
+    if problems:
+        raise InputError(problems)
+    files = tuple(
+        ChangedFile(r, deleted=not (root / r).exists() and not (root / r).is_symlink())
+        for r in sorted(rels)
+    )
+    n = len(files)
+    return ChangeSet(root, files, f"{n} file{'s' if n != 1 else ''} named")
+
+
+# ------------------------------------------------------------------------------ the review
+
+
+@dataclass(frozen=True)
+class FindingRef:
+    """A finding listed for a touched element, and how it involves the element."""
+
+    finding: Finding
+    role: str  # 'on', 'bound' or 'route'
+    baselined: bool = False
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """A rule's own reason for a control: what the reviewer should see done here."""
+
+    rule: str
+    text: str
+
+
+@dataclass
+class CheckGroup:
+    """One control of a touched element's review checklist."""
+
+    control: str
+    title: str
+    state: str  # one of STATES
+    severity: str  # worst severity of the findings naming it
+    findings: list[str]
+    declared_on: list[str]  # names of the elements/flows declaring it (for 'declared')
+    checks: list[RuleCheck]
+    questions: list[str]
+
+
+@dataclass
+class TouchedElement:
+    """A modeled element whose code the change touches."""
+
+    model_id: str
+    model_name: str
+    element: Element
+    files: list[str]
+    patterns: list[str]
+    findings: list[FindingRef] = field(default_factory=list)
+    checklist: list[CheckGroup] = field(default_factory=list)
+
+
+@dataclass
+class EvidenceChange:
+    """A declared control (or a 'mitigated' decision) whose cited evidence changed."""
+
+    model_id: str
+    model_name: str
+    owner_kind: str  # 'element', 'flow', 'model' or 'decision'
+    owner: str
+    owner_name: str
+    control: str
+    title: str
+    location: Location | None
+    items: list[str]  # the cited items that cover a changed file
+    files: list[str]
+    questions: list[str]
+
+
+@dataclass
+class Review:
+    """The review of one change."""
+
+    changes: ChangeSet
+    fail_on: str
+    models: int
+    elements: list[TouchedElement]
+    evidence: list[EvidenceChange]
+    model_files: list[str]
+    unmapped: list[str]
+    ignored: list[str]
+    failing: list[Finding]
+    fail_on_unmapped: bool = False
+    elements_with_code: int = 0
+    library: Library | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """1 when open findings on touched elements reach the gate (or, when asked, for
+        unmapped files); else 0."""
+        if self.failing or (self.fail_on_unmapped and self.unmapped):
+            return 1
+        return 0
+
+    @property
+    def deleted(self) -> set[str]:
+        """Changed files that no longer exist."""
+        return {c.path for c in self.changes.files if c.deleted}
+
+
+def _rel_to(path: str, change_root: Path, model_root: Path) -> str | None:
+    """A change-root-relative path, relative to a model's root (None when outside it)."""
+    if model_root == change_root:
+        return path
+    try:
+        return (change_root / path).relative_to(model_root).as_posix()
+    except ValueError:
+        return None
+
+
+def _cited_pattern(item: str) -> str | None:
+    """The path part of a cited evidence item (None for URLs)."""
+    kind = evidence_mod.classify(item)
+    if kind == "url":
+        return None
+    if kind == "test":
+        return item.split("::", 1)[0]
+    return item
+
+
+def _owner_name(res: ModelResult, owner: str) -> tuple[str, str, str]:
+    """(kind, id, display name) of an evidence owner string from :mod:`evidence`."""
+    kind, _, oid = owner.partition(" ")
+    g = res.graph
+    if kind == "element":
+        return kind, oid, g.describe(oid)
+    if kind == "flow":
+        facts = g.flows.get(oid)
+        if facts is None:
+            return kind, oid, oid
+        fl = facts.flow
+        name = f" ({fl.name})" if fl.name else ""
+        return kind, oid, f"{g.describe(fl.source)} -> {g.describe(fl.target)}{name}"
+    if kind == "decision":
+        return kind, oid, oid
+    return "model", res.model_id, res.loaded.model.model.name
+
+
+def _place_name(res: ModelResult, where: str) -> str:
+    """A checklist item's declaring place ('where' id) as a reader knows it."""
+    if where == "path":
+        return "every route"
+    if where == "model":
+        return "the model"
+    if where in res.graph.flows:
+        return _owner_name(res, f"flow {where}")[2]
+    return res.graph.describe(where)
+
+
+def _checklist(
+    el_id: str, refs: Sequence[FindingRef], lib: Library | None, res: ModelResult
+) -> list[CheckGroup]:
+    """Per control named in the findings' checklists: its state, rule reasons, questions.
+
+    For a finding whose route merely passes the element, only the controls that count on the
+    route (``at: path``) or that the element declares are its business; the others belong to
+    the finding's own element.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for ref in refs:
+        f = ref.finding
+        if f.status == "false_positive":
+            continue  # the rule does not apply here: nothing to check
+        for item in f.checklist:
+            if ref.role == "route" and "path" not in item.places and el_id not in item.where:
+                continue
+            if item.present:
+                state = "declared"
+            elif f.status == "open":
+                state = "missing"
+            elif f.status == "accepted":
+                state = "accepted"
+            else:
+                state = "alternative"
+            g = groups.setdefault(
+                item.control,
+                {"state": state, "sev": f.severity, "findings": [], "where": set(), "checks": {}},
+            )
+            if STATES.index(state) < STATES.index(g["state"]):
+                g["state"] = state
+            if severity_rank(f.severity) > severity_rank(g["sev"]):
+                g["sev"] = f.severity
+            if f.id not in g["findings"]:
+                g["findings"].append(f.id)
+            if item.present:
+                g["where"].update(item.where)
+            for m in f.rule.mitigations:
+                if m.control == item.control and m.why:
+                    g["checks"][(f.rule.id, m.why.strip())] = None
+    out: list[CheckGroup] = []
+    for cid, g in groups.items():
+        ctrl = lib.controls.get(cid) if lib is not None and lib.controls else None
+        where = sorted(_place_name(res, w) for w in g["where"])
+        out.append(
+            CheckGroup(
+                control=cid,
+                title=ctrl.title if ctrl else cid,
+                state=g["state"],
+                severity=g["sev"],
+                findings=sorted(g["findings"]),
+                declared_on=where,
+                checks=[RuleCheck(r, t) for r, t in sorted(g["checks"])],
+                questions=list(ctrl.review_questions) if ctrl else [],
+            )
+        )
+    out.sort(key=lambda c: (STATES.index(c.state), -severity_rank(c.severity), c.control))
+    return out
+
+
+def _findings_for(
+    el_id: str, res: ModelResult, baselined: set[tuple[str, str]]
+) -> list[FindingRef]:
+    refs: list[FindingRef] = []
+    for f in res.findings:
+        if f.element == el_id:
+            role = "on"
+        elif el_id in f.elements:
+            role = "bound"
+        elif el_id in f.path:
+            role = "route"
+        else:
+            continue
+        refs.append(FindingRef(f, role, (f.model_id, f.id) in baselined))
+    refs.sort(key=lambda r: (_STATUS_ORDER[r.finding.status], *r.finding.sort_key()))
+    return refs
+
+
+def _evidence_hits(
+    cited: Sequence[str], local: dict[str, str], where: Location, owner: str
+) -> tuple[list[str], set[str], list[Problem]]:
+    """The cited items covering a changed file, the changed files they cover, and errors."""
+    items: list[str] = []
+    hits: set[str] = set()
+    problems: list[Problem] = []
+    for item in cited:
+        raw = _cited_pattern(item)
+        if raw is None:
+            continue
+        try:
+            pat = codemap.compile_pattern(raw)
+        except codemap.PatternError as exc:
+            problems.append(Problem(where.file, where.line, f"{owner}: {exc}", "evidence"))
+            continue
+        hit = [p for p, r in local.items() if pat.matches(r)]
+        if hit:
+            items.append(item)
+            hits.update(hit)
+    return sorted(items), hits, problems
+
+
+def _decision_questions(reason: str) -> list[str]:
+    return [f"Does the cited evidence still show this: {reason.strip()}"]
+
+
+def _gate(touched: Sequence[TouchedElement], fail_on: str) -> list[Finding]:
+    """Open findings at or above ``fail_on`` on or bound to a touched element, not baselined."""
+    seen: set[tuple[str, str]] = set()
+    failing: list[Finding] = []
+    threshold = severity_rank(fail_on)
+    for te in touched:
+        for ref in te.findings:
+            f = ref.finding
+            key = (f.model_id, f.id)
+            if (
+                ref.role in ("on", "bound")
+                and f.status == "open"
+                and severity_rank(f.severity) >= threshold
+                and not ref.baselined
+                and key not in seen
+            ):
+                seen.add(key)
+                failing.append(f)
+    failing.sort(key=lambda f: (f.model_id, *f.sort_key()))
+    return failing
+
+
+def build(
+    run: Run,
+    changes: ChangeSet,
+    *,
+    fail_on: str,
+    config_root: str | None = None,
+    model_files: Iterable[str] = (),
+    ignore: Sequence[str] = (),
+    fail_on_unmapped: bool = False,
+) -> Review:
+    """The review of ``changes`` against the analysed models of ``run``.
+
+    ``model_files`` are change-root-relative paths of threat-model inputs (model files and
+    directories, config, decisions files, baseline); ``ignore`` are patterns of files never
+    reported as unmapped. Malformed or escaping patterns are input errors.
+    """
+    problems: list[Problem] = []
+    ignore_pats: list[codemap.CodePattern] = []
+    for raw in ignore:
+        try:
+            ignore_pats.append(codemap.compile_pattern(raw))
+        except codemap.PatternError as exc:
+            problems.append(Problem("--ignore", 0, str(exc)))
+    model_pats = [codemap.compile_pattern(p) for p in sorted(set(model_files))]
+    baselined = {(f.model_id, f.id) for f in run.verdict.baselined}
+    root = changes.root
+    paths = [c.path for c in changes.files]
+    mapped: set[str] = set()
+    touched: list[TouchedElement] = []
+    ev_changes: list[EvidenceChange] = []
+    with_code = 0
+    lib = run.library
+    for res in run.results:
+        model = res.loaded.model
+        m_root = evidence_mod.root_for(res.loaded.path, config_root)
+        local = {p: r for p in paths if (r := _rel_to(p, root, m_root)) is not None}
+        elements, bad = codemap.element_code(model)
+        problems.extend(bad)
+        with_code += len(elements)
+        for ec in elements:
+            files = sorted(p for p, r in local.items() if ec.matches(r))
+            if not files:
+                continue
+            mapped.update(files)
+            pats = sorted({pat.text for p in files for pat in ec.matches(local[p])})
+            el = res.graph.elements[ec.element]
+            te = TouchedElement(res.model_id, model.model.name, el, files, pats)
+            te.findings = _findings_for(ec.element, res, baselined)
+            te.checklist = _checklist(ec.element, te.findings, lib, res)
+            touched.append(te)
+        for owner, ref, loc in evidence_mod._cited(model):
+            where = loc or model.location or Location(file="<model>", line=0)
+            items, hits, bad = _evidence_hits(ref.evidence, local, where, owner)
+            problems.extend(bad)
+            if not items:
+                continue
+            mapped.update(hits)
+            kind, oid, oname = _owner_name(res, owner)
+            if isinstance(ref, ControlRef):
+                ctrl = lib.controls.get(ref.id) if lib.controls else None
+                control, title = ref.id, ctrl.title if ctrl else ref.id
+                questions = list(ctrl.review_questions) if ctrl else []
+            else:
+                control, title = ref.finding, f"decision: {ref.status}"
+                questions = _decision_questions(ref.reason)
+            ev_changes.append(
+                EvidenceChange(
+                    res.model_id,
+                    model.model.name,
+                    kind,
+                    oid,
+                    oname,
+                    control,
+                    title,
+                    loc,
+                    items,
+                    sorted(hits),
+                    questions,
+                )
+            )
+    for d in run.policy.decisions:  # decisions files: evidence relative to their own repository
+        if not d.evidence or d.location is None:
+            continue
+        d_root = evidence_mod.root_for(Path(d.location.file), config_root)
+        local = {p: r for p in paths if (r := _rel_to(p, root, d_root)) is not None}
+        items, hits, bad = _evidence_hits(d.evidence, local, d.location, f"decision {d.finding}")
+        problems.extend(bad)
+        if items:
+            mapped.update(hits)
+            ev_changes.append(
+                EvidenceChange(
+                    d.model or "",
+                    "",
+                    "decision",
+                    d.finding,
+                    d.finding,
+                    d.finding,
+                    f"decision: {d.status}",
+                    d.location,
+                    items,
+                    sorted(hits),
+                    _decision_questions(d.reason),
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+    rest = [p for p in paths if p not in mapped]
+    model_hits = sorted(p for p in rest if any(m.matches(p) for m in model_pats))
+    rest = [p for p in rest if p not in model_hits]
+    ignored = sorted(p for p in rest if any(i.matches(p) for i in ignore_pats))
+    unmapped = sorted(p for p in rest if p not in ignored)
+    touched.sort(key=lambda t: (t.model_id, t.element.id))
+    ev_changes.sort(key=lambda e: (e.model_id, e.owner_kind, e.owner, e.control))
+    return Review(
+        changes=changes,
+        fail_on=fail_on,
+        models=len(run.results),
+        elements=touched,
+        evidence=ev_changes,
+        model_files=model_hits,
+        unmapped=unmapped,
+        ignored=ignored,
+        failing=_gate(touched, fail_on),
+        fail_on_unmapped=fail_on_unmapped,
+        elements_with_code=with_code,
+        library=lib,
+    )
+
+
+# ------------------------------------------------------------------------------ rendering
+
+PathFn = Callable[[str], str]
+
+
+def rule_link(review: Review, rule_id: str) -> str | None:
+    """The published source of a built-in rule (None for custom and pytm rules)."""
+    lib = review.library
+    if lib is None:
+        return None
+    try:
+        lr = lib.rule(rule_id)
+    except KeyError:
+        return None
+    parts = PurePosixPath(lr.path.as_posix()).parts
+    if not lr.builtin or len(parts) < 4 or parts[-4] != "rules":
+        return None
+    return RULE_URL.format(version=__version__, path="threats/" + "/".join(parts[-4:]))
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _status(ref: FindingRef) -> str:
+    f = ref.finding
+    d = f.decision
+    if f.status == "accepted" and d is not None:
+        who = f" by {d.owner}" if d.owner else ""
+        until = f" until {d.expires.isoformat()}" if d.expires else ""
+        return f"accepted{who}{until}"
+    if f.status == "open" and ref.baselined:
+        return "open (baseline)"
+    return f.status.replace("_", " ")
+
+
+def _verdict(r: Review) -> str:
+    parts = []
+    if r.failing:
+        parts.append(
+            f"{_count(len(r.failing), 'open finding')} at or above '{r.fail_on}' on touched "
+            "elements"
+        )
+    if r.fail_on_unmapped and r.unmapped:
+        parts.append(f"{_count(len(r.unmapped), 'changed file')} outside the model")
+    if parts:
+        return "FAIL: " + "; ".join(parts) + "."
+    return f"PASS: no open findings at or above '{r.fail_on}' on touched elements."
+
+
+def _where(loc: Location | None, path: PathFn) -> str:
+    if loc is None:
+        return ""
+    return f"{path(loc.file)}:{loc.line}" if loc.line else path(loc.file)
+
+
+def render_text(r: Review, path: PathFn) -> str:
+    """The review for a terminal (or a pre-commit hook's output)."""
+    from threatgraph.formats.view import one_line as t
+
+    out: list[str] = []
+    n = len(r.changes.files)
+    out.append(f"threatgraph review: {_count(n, 'changed file')} ({t(r.changes.description)})")
+    if r.elements_with_code == 0:
+        out.append(
+            "note: no element of the models names its code (code=[...]); every changed file "
+            "is unmapped."
+        )
+    out.append("")
+    out.append(
+        f"Touched elements ({len(r.elements)}):" if r.elements else "Touched elements: none."
+    )
+    for te in r.elements:
+        el = te.element
+        out.append(
+            f"  {t(el.name)} [{el.kind.value}] in {t(te.model_name)} ({_where(el.location, path)})"
+        )
+        out.append(f"    changed: {', '.join(t(f) for f in te.files)}")
+        if te.findings:
+            out.append("    findings:")
+        for ref in te.findings:
+            f = ref.finding
+            role = f" ({_ROLE_TEXT[ref.role]})" if _ROLE_TEXT[ref.role] else ""
+            out.append(
+                f"      {_status(ref).upper() if f.status == 'open' else _status(ref)} "
+                f"{f.severity} {t(f.id)}: {t(f.rule.title)}{role}"
+            )
+            if f.status == "open" and f.missing:
+                out.append(f"        missing: {', '.join(f.missing)}")
+        if not te.findings:
+            out.append("    findings: none")
+        if te.checklist:
+            out.append("    review checklist:")
+        for g in te.checklist:
+            on = f" on {', '.join(t(w) for w in g.declared_on)}" if g.declared_on else ""
+            out.append(
+                f"      [ ] {g.control} ({t(g.title)}): {_STATE_TEXT[g.state]}{on}; "
+                f"{', '.join(g.findings)}"
+            )
+            for c in g.checks:
+                out.append(f"          - {c.rule}: {t(c.text)}")
+            for q in g.questions:
+                out.append(f"          - {t(q)}")
+    out.append("")
+    if r.evidence:
+        out.append(f"Controls whose evidence changed, re-verify ({len(r.evidence)}):")
+        for ev in r.evidence:
+            out.append(
+                f"  [ ] {t(ev.control)} ({t(ev.title)}) on {ev.owner_kind} {t(ev.owner_name)}"
+                + (f" in {t(ev.model_name)}" if ev.model_name else "")
+                + (f" ({_where(ev.location, path)})" if ev.location else "")
+            )
+            files = [t(f) + (" (deleted)" if f in r.deleted else "") for f in ev.files]
+            out.append(f"      evidence changed: {', '.join(files)}")
+            for q in ev.questions:
+                out.append(f"      - {t(q)}")
+    else:
+        out.append("Controls whose evidence changed: none.")
+    if r.model_files:
+        out.append("")
+        out.append(
+            f"Threat model files changed ({len(r.model_files)}; `threatgraph diff` shows what "
+            "the model change does):"
+        )
+        out.extend(f"  {t(f)}" for f in r.model_files)
+    out.append("")
+    if r.unmapped:
+        out.append(f"Changed files no element of the models covers ({len(r.unmapped)}):")
+        out.extend(f"  {t(f)}" for f in r.unmapped)
+    else:
+        out.append("Changed files no element of the models covers: none.")
+    if r.ignored:
+        out.append(f"({_count(len(r.ignored), 'changed file')} ignored by --ignore.)")
+    out.append("")
+    out.append(_verdict(r))
+    return "\n".join(out) + "\n"
+
+
+def _md() -> tuple[
+    Callable[[str | None], str], Callable[[str], str], Callable[[str, str | None], str]
+]:
+    from threatgraph.formats.markdown import code, escape, link
+
+    def text(value: str | None) -> str:
+        # '@' would mention a user or team in a PR comment.
+        return escape(value).replace("@", "&#64;")
+
+    def ident(value: str) -> str:
+        return code(value).replace("@", "&#64;")
+
+    def anchor(value: str, url: str | None) -> str:
+        return link(value, url).replace("@", "&#64;")
+
+    return text, ident, anchor
+
+
+def render_markdown(r: Review, path: PathFn) -> str:
+    """The review as a Markdown pull-request comment: a section and a checklist per element."""
+    md, ident, anchor = _md()
+    out: list[str] = ["## threatgraph review", ""]
+    verdict = _verdict(r)
+    head, _, rest = verdict.partition(": ")
+    out.append(f"**{head}**: {md(rest)}")
+    out.append("")
+    n = len(r.changes.files)
+    out.append(
+        f"{_count(n, 'changed file')} ({md(r.changes.description)}) · "
+        f"{_count(len(r.elements), 'touched element')} · "
+        f"{_count(len(r.evidence), 'control')} to re-verify · "
+        f"{_count(len(r.unmapped), 'unmapped file')}"
+    )
+    if r.elements_with_code == 0:
+        out += [
+            "",
+            "No element of the models names its code (`code=[...]`): every changed file is "
+            "unmapped.",
+        ]
+    for te in r.elements:
+        el = te.element
+        out += ["", f"### {md(el.name)} ({ident(el.kind.value)}) · {md(te.model_name)}", ""]
+        out.append(
+            f"Declared at {ident(_where(el.location, path))} · changed: "
+            + ", ".join(ident(f) for f in te.files)
+        )
+        if te.findings:
+            out += ["", "| Status | Severity | Finding | Threat |", "| --- | --- | --- | --- |"]
+            for ref in te.findings:
+                f = ref.finding
+                fid = ident(f.id)
+                url = rule_link(r, f.rule.id)
+                fid_cell = anchor(f.id, url) if url else fid
+                role = f" ({_ROLE_TEXT[ref.role]})" if _ROLE_TEXT[ref.role] else ""
+                status = md(_status(ref))
+                if f.status == "open":
+                    status = f"**{status}**"
+                out.append(f"| {status} | {f.severity} | {fid_cell}{role} | {md(f.rule.title)} |")
+        else:
+            out += ["", "No findings bear on this element."]
+        if te.checklist:
+            out += ["", "**Review checklist**", ""]
+        for g in te.checklist:
+            on = f" on {', '.join(md(w) for w in g.declared_on)}" if g.declared_on else ""
+            out.append(
+                f"- [ ] **{md(g.title)}** ({ident(g.control)}): {md(_STATE_TEXT[g.state])}{on} · "
+                + ", ".join(ident(x) for x in g.findings)
+            )
+            for c in g.checks:
+                out.append(f"  - [ ] {ident(c.rule)}: {md(c.text)}")
+            for q in g.questions:
+                out.append(f"  - [ ] {md(q)}")
+    if r.evidence:
+        out += ["", "### Controls to re-verify (their evidence changed)", ""]
+        for ev in r.evidence:
+            model = f" in {md(ev.model_name)}" if ev.model_name else ""
+            where = f" ({ident(_where(ev.location, path))})" if ev.location else ""
+            files = [ident(f) + (" (deleted)" if f in r.deleted else "") for f in ev.files]
+            out.append(
+                f"- [ ] **{md(ev.title)}** ({ident(ev.control)}) on {ev.owner_kind} "
+                f"{md(ev.owner_name)}{model}{where}: evidence changed in {', '.join(files)}"
+            )
+            for q in ev.questions:
+                out.append(f"  - [ ] {md(q)}")
+    if r.model_files:
+        out += ["", "### Threat model files changed", ""]
+        out.append("Run `threatgraph diff` for what the model change does.")
+        out.append("")
+        out.extend(f"- {ident(f)}" for f in r.model_files)
+    if r.unmapped:
+        out += ["", f"### Changed files outside the model ({len(r.unmapped)})", ""]
+        out.append("No element's `code` covers these: a possible blind spot of the threat model.")
+        out.append("")
+        out.extend(f"- {ident(f)}" for f in r.unmapped)
+    return "\n".join(out) + "\n"
+
+
+def to_json(r: Review, path: PathFn) -> str:
+    """The review as a JSON document (stable order)."""
+
+    def loc(x: Location | None) -> dict[str, Any] | None:
+        return {"file": path(x.file), "line": x.line} if x is not None else None
+
+    def finding(ref: FindingRef) -> dict[str, Any]:
+        f = ref.finding
+        d = f.decision
+        return {
+            "id": f.id,
+            "threat": f.rule.id,
+            "title": f.rule.title,
+            "severity": f.severity,
+            "status": f.status,
+            "role": ref.role,
+            "baselined": ref.baselined,
+            "element": f.element,
+            "missing": f.missing,
+            "location": loc(f.location),
+            "rule_url": rule_link(r, f.rule.id),
+            "decision": (
+                {
+                    "status": d.status,
+                    "owner": d.owner,
+                    "expires": d.expires.isoformat() if d.expires else None,
+                    "reason": d.reason,
+                }
+                if d is not None
+                else None
+            ),
+        }
+
+    owners: dict[str, list[str]] = {}
+    for te in r.elements:
+        for f in te.files:
+            owners.setdefault(f, []).append(f"{te.model_id}/{te.element.id}")
+    cited: dict[str, list[str]] = {}
+    for ev in r.evidence:
+        for f in ev.files:
+            cited.setdefault(f, []).append(f"{ev.model_id}/{ev.owner_kind} {ev.owner}/{ev.control}")
+    model_files, unmapped, ignored = set(r.model_files), set(r.unmapped), set(r.ignored)
+
+    def kind(p: str) -> str:
+        if p in owners or p in cited:
+            return "mapped"
+        if p in model_files:
+            return "model"
+        return "unmapped" if p in unmapped else "ignored" if p in ignored else "mapped"
+
+    doc: dict[str, Any] = {
+        "review_version": REVIEW_VERSION,
+        "changes": {
+            "description": r.changes.description,
+            "base": r.changes.base,
+            "files": [
+                {
+                    "path": c.path,
+                    "deleted": c.deleted,
+                    "kind": kind(c.path),
+                    "elements": owners.get(c.path, []),
+                    "evidence_of": sorted(cited.get(c.path, [])),
+                }
+                for c in r.changes.files
+            ],
+        },
+        "fail_on": r.fail_on,
+        "models": r.models,
+        "elements": [
+            {
+                "model": te.model_id,
+                "id": te.element.id,
+                "name": te.element.name,
+                "kind": te.element.kind.value,
+                "location": loc(te.element.location),
+                "files": te.files,
+                "patterns": te.patterns,
+                "findings": [finding(ref) for ref in te.findings],
+                "checklist": [
+                    {
+                        "control": g.control,
+                        "title": g.title,
+                        "state": g.state,
+                        "severity": g.severity,
+                        "findings": g.findings,
+                        "declared_on": g.declared_on,
+                        "checks": [{"rule": c.rule, "text": c.text} for c in g.checks],
+                        "questions": g.questions,
+                    }
+                    for g in te.checklist
+                ],
+            }
+            for te in r.elements
+        ],
+        "evidence_changed": [
+            {
+                "model": ev.model_id,
+                "owner_kind": ev.owner_kind,
+                "owner": ev.owner,
+                "owner_name": ev.owner_name,
+                "control": ev.control,
+                "title": ev.title,
+                "location": loc(ev.location),
+                "items": ev.items,
+                "files": ev.files,
+                "questions": ev.questions,
+            }
+            for ev in r.evidence
+        ],
+        "model_files": r.model_files,
+        "unmapped": r.unmapped,
+        "ignored": r.ignored,
+        "failing": [{"model": f.model_id, "id": f.id, "severity": f.severity} for f in r.failing],
+        "exit_code": r.exit_code,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
