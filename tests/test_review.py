@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -545,3 +549,165 @@ def test_verify_reports_unmatched_and_problems(tmp_path: Path) -> None:
         ("assistant.py", 16, "code")
     ]
     assert report.unmatched == []  # nothing is listed while a pattern is bad
+
+
+# ------------------------------------------------------------------------------ the docs
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "code-review.md"
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```$", text, flags=re.S | re.M)
+
+
+def test_docs_worked_example_matches_a_real_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orders assistant of docs/code-review.md, run as the page describes."""
+    doc = DOCS.read_text(encoding="utf-8")
+    example = doc[doc.index("## Worked example") :]
+    model = next(b for b in _blocks(example, "python") if b.startswith("from threatgraph"))
+    root = tmp_path / "shop"
+    git_init(root)
+    _write(
+        root,
+        {
+            "pyproject.toml": '[tool.threatgraph]\nmodels = ["models"]\nfail_on = "high"\n',
+            "models/orders_assistant.py": model,
+            "src/chat/api.py": "def ask(question):\n    ...\n",
+            "src/guard/screen.py": "def screen(text):\n    return text\n",
+            "src/retriever/search.py": "def search(query):\n    return []\n",
+            "src/tools/orders/query.py": (
+                "def lookup(db, order_id):\n"
+                '    return db.execute("SELECT * FROM orders WHERE id = ?", (order_id,))\n'
+            ),
+            "tests/test_guard.py": "def test_blocks_injection():\n    assert True\n",
+        },
+    )
+    commit_all(root, "base")
+    git(root, "checkout", "-q", "-b", "llm-sql-filters")
+    _touch(root, "src/tools/orders/query.py", "# splices the model's filter into the SQL\n")
+    _touch(root, "tests/test_guard.py", "def test_blocks_unicode_tricks():\n    assert True\n")
+    _write(root, {"docs/faq.md": "# FAQ\n"})
+    monkeypatch.chdir(root)
+
+    code, out, _ = run_cli("review", "--as-of", DAY)
+    assert code == 1
+    shown = next(b for b in _blocks(example, "text") if b.startswith("threatgraph review:"))
+    # Lines that depend on the example and on TG-OUT-001 must be exactly as the page shows
+    # them; the commit id differs per run and other rules may grow with the library.
+    wanted = [
+        line
+        for line in shown.splitlines()
+        if not line.startswith("threatgraph review:")
+        and (
+            "TG-OUT-001" in line
+            or "Order query tool" in line
+            or "Input guard" in line
+            or line.strip()
+            in {
+                "changed: src/tools/orders/query.py",
+                "evidence changed: tests/test_guard.py",
+                "docs/faq.md",
+                "Touched elements (1):",
+                "Changed files no element of the models covers (1):",
+                "Controls whose evidence changed, re-verify (1):",
+                "FAIL: 1 open finding at or above 'high' on touched elements.",
+            }
+        )
+    ]
+    assert len(wanted) >= 12
+    for line in wanted:
+        assert line in out.splitlines(), line
+    assert shown.splitlines()[0].endswith("(merge base with main) .. working tree)")
+    assert out.splitlines()[0].startswith("threatgraph review: 3 changed files (")
+
+    code, md, _ = run_cli("review", "--as-of", DAY, "--format", "markdown")
+    shown_md = next(b for b in _blocks(example, "markdown") if b.startswith("## threatgraph"))
+    for line in shown_md.splitlines():
+        if "TG-OUT-001" in line or line.startswith(("### ", "Declared at", "| Status")):
+            assert line in md.splitlines(), line
+
+    # The fix from the page: both controls declared with evidence; the review passes.
+    fix = next(b for b in _blocks(example, "python") if b.startswith("order_tool = m.tool("))
+    start = model.index("order_tool = m.tool(")
+    end = model.index(")\n", model.index('code=["src/tools/orders/**"]')) + 2
+    _write(root, {"models/orders_assistant.py": model[:start] + fix + model[end:]})
+    _write(
+        root,
+        {
+            "tests/test_orders_sql.py": "def test_model_text_is_bound():\n    pass\n",
+            "infra/db/roles.sql": "-- read-only role for the order tool\n",
+        },
+    )
+    code, doc_json, _ = _review()
+    assert code == 0
+    tool = _elements(doc_json)["order-query-tool"]
+    assert {f["id"]: f["status"] for f in tool["findings"]}["TG-OUT-001/order-query-tool"] == (  # type: ignore[attr-defined]
+        "mitigated"
+    )
+    states = {g["control"]: g["state"] for g in tool["checklist"]}  # type: ignore[attr-defined]
+    assert states["output.parameterised_queries"] == "declared"
+    assert states["authz.least_privilege"] == "declared"
+    assert doc_json["model_files"] == ["models/orders_assistant.py"]
+    reverify = {e["control"] for e in doc_json["evidence_changed"]}  # type: ignore[attr-defined]
+    assert {"output.parameterised_queries", "authz.least_privilege"} <= reverify
+
+
+# ------------------------------------------------------------------------------ pre-commit
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src", "threats")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pre_commit") is None, reason="pre-commit is not installed"
+)
+def test_pre_commit_review_hook_gates_on_touched_elements(tmp_path: Path) -> None:
+    """`pre-commit try-repo` with the threatgraph-review hook of this checkout."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for name in SNAPSHOT:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, hooks / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.is_file():
+            shutil.copy2(src, hooks / name)
+    git_init(hooks)
+    rev = commit_all(hooks, "snapshot")
+    consumer = _make_repo(tmp_path / "consumer", _model())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    env.update({"PRE_COMMIT_HOME": str(tmp_path / "pc-home"), "PRE_COMMIT_COLOR": "never"})
+
+    def try_repo(*files: str) -> tuple[int, str]:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "try-repo",
+                str(hooks),
+                "threatgraph-review",
+                "--ref",
+                rev,
+                "--verbose",
+                "--files",
+                *files,
+            ],
+            cwd=consumer,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        return proc.returncode, proc.stdout + proc.stderr
+
+    code, out = try_repo("src/retriever/search.py", "docs/index.md")
+    assert code == 1, out
+    assert "Retriever [vector_store] in Support assistant" in out
+    assert "OPEN high TG-VEC-001/retriever" in out
+    assert "FAIL: 1 open finding at or above 'high' on touched elements." in out
+    code, out = try_repo("src/guard/filter.py", "docs/index.md")
+    assert code == 0, out
+    assert "Changed files no element of the models covers (1):\n  docs/index.md" in out
