@@ -301,7 +301,7 @@ def render(s: Sra) -> str:
         o += ["The model names no vendors.", ""]
     for v in s.vendors:
         certs = "; ".join(
-            f"{c.name} {('until ' + c.expires) if c.expires else ''} ({c.status})"
+            f"{escape(c.name)} {('until ' + c.expires) if c.expires else ''} ({escape(c.status)})"
             + (f", evidence {code(c.evidence)}" if c.evidence else "")
             for c in v.certifications
         )
