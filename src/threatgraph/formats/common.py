@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections import Counter
@@ -17,10 +18,14 @@ from threatgraph.model.schema import Location
 
 def display_path(file: str, base: Path | None = None) -> str:
     """A path relative to ``base`` (default: the cwd) when inside it, with '/' separators."""
-    base = base or Path.cwd()
+    return _display(file, str(base or Path.cwd()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _display(file: str, base: str) -> str:
+    # Every finding of a model shares its file: resolve each (file, base) pair once.
     try:
-        rel = Path(file).resolve().relative_to(base.resolve())
-        return rel.as_posix()
+        return Path(file).resolve().relative_to(Path(base).resolve()).as_posix()
     except (ValueError, OSError):
         return Path(file).as_posix()
 
@@ -92,3 +97,27 @@ def display_location(location: str) -> str:
     if sep and line.isdigit():
         return f"{display_path(file)}:{line}"
     return display_path(location)
+
+
+def json_text(value: Any, expand: int = 2) -> str:
+    """Deterministic JSON, indented for the outer ``expand`` levels and compact below.
+
+    Python's json drops to a slow pure-Python encoder whenever ``indent`` is set; encoding
+    the inner values compactly keeps the C encoder and still gives one item per line.
+    """
+    import json
+
+    def enc(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
+
+    def walk(v: Any, depth: int) -> str:
+        pad, inner = "  " * depth, "  " * (depth + 1)
+        if depth < expand and isinstance(v, dict) and v:
+            body = ",\n".join(f"{inner}{enc(k)}: {walk(x, depth + 1)}" for k, x in v.items())
+            return "{\n" + body + "\n" + pad + "}"
+        if depth < expand and isinstance(v, list) and v:
+            body = ",\n".join(f"{inner}{walk(x, depth + 1)}" for x in v)
+            return "[\n" + body + "\n" + pad + "]"
+        return enc(v)
+
+    return walk(value, 0) + "\n"

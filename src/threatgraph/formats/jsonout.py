@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from threatgraph.formats.base import ReportFormat, ReportInput
 from threatgraph.formats.common import (
     display_location,
     display_path,
+    json_text,
     location_dict,
     reference_url,
     summary,
@@ -107,17 +107,18 @@ def _loc(r: Any) -> Any:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    """Deterministic JSON text."""
-    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    """Deterministic JSON text: indented at the top, one line per finding (diff-friendly)."""
+    return json_text(doc, expand=2)
 
 
 def add_policy(doc: dict[str, Any], result: Any) -> None:
     """Add what the policy stage decided to the JSON document: every notice, the baseline."""
     baselined = {(f.model_id, f.id) for f in result.verdict.baselined}
+    decisions = {(r.model_id, f.id): f.decision for r in result.results for f in r.findings}
     for item in doc.get("findings", []):
         item["baselined"] = (item.get("model"), item.get("id")) in baselined
         dec = item.get("decision")
-        f_dec = decision_of(result, item)
+        f_dec = decisions.get((item.get("model"), item.get("id")))
         if isinstance(dec, dict) and f_dec is not None:
             dec["date"] = f_dec.date.isoformat() if f_dec.date else None
             dec["location"] = str(f_dec.location) if f_dec.location else None
@@ -131,17 +132,6 @@ def add_policy(doc: dict[str, Any], result: Any) -> None:
         else None
     )
     doc["failing"] = len(result.verdict.failing)
-
-
-def decision_of(result: Any, item: dict[str, Any]) -> Any:
-    """The decision applied to a finding of the JSON document, if any."""
-    for r in result.results:
-        if r.model_id != item.get("model"):
-            continue
-        for f in r.findings:
-            if f.id == item.get("id"):
-                return f.decision
-    return None
 
 
 class JsonFormat(ReportFormat):

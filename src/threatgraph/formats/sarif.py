@@ -18,7 +18,7 @@ and one run per file.
 
 from __future__ import annotations
 
-import json
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,19 @@ def repo_root(start: Path | None = None) -> Path:
 
 def artifact_uri(file: str, root: Path) -> dict[str, str]:
     """An artifactLocation: relative to the repository root when inside it, else a file URI."""
+    return dict(_artifact_uri(file, str(root)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _artifact_uri(file: str, root_text: str) -> tuple[tuple[str, str], ...]:
+    # Every result of a model points into the same file: resolve it once.
+    root = Path(root_text)
     p = Path(file)
     try:
         rel = p.resolve().relative_to(root.resolve())
     except (ValueError, OSError):
-        return {"uri": p.resolve().as_uri()}
-    return {"uri": quote(rel.as_posix(), safe="/"), "uriBaseId": SRCROOT}
+        return (("uri", p.resolve().as_uri()),)
+    return (("uri", quote(rel.as_posix(), safe="/")), ("uriBaseId", SRCROOT))
 
 
 def _physical(loc: Location | None, root: Path) -> dict[str, Any] | None:
@@ -345,8 +352,11 @@ def document(
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    """Deterministic SARIF text."""
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """Deterministic SARIF text: structure indented, one line per rule property and result
+    field (the C encoder does the rest)."""
+    from threatgraph.formats.common import json_text
+
+    return json_text(doc, expand=5)
 
 
 class SarifFormat(ReportFormat):

@@ -9,6 +9,7 @@ depend on the order in which the model declared things.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -75,6 +76,12 @@ def one_line(text: str | None) -> str:
     """
     if not text:
         return ""
+    return _one_line(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _one_line(text: str) -> str:
+    # Reports repeat the same names and titles thousands of times: clean each once.
     if _CONTROL_CHARS.search(text) is None and "  " not in text:
         return text.strip()
     return _SPACES.sub(" ", _CONTROL_CHARS.sub(" ", text)).strip()
@@ -136,6 +143,7 @@ class ModelView:
     #: The verdict's failing and baselined findings (None: compute the gate here).
     failing_ids: set[int] | None = None
     baselined_ids: set[int] = field(default_factory=set)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -225,6 +233,13 @@ class ModelView:
     # -- boundaries ------------------------------------------------------------------------
     def boundary_parent(self, bid: str) -> str | None:
         """The enclosing boundary, or None at the top (also when the model has a cycle)."""
+        cache = self._cache.setdefault("parent", {})
+        if bid not in cache:
+            cache[bid] = self._boundary_parent(bid)
+        got: str | None = cache[bid]
+        return got
+
+    def _boundary_parent(self, bid: str) -> str | None:
         chain: list[str] = []
         cur: str | None = bid
         while cur is not None and cur in self.graph.boundaries and cur not in chain:
@@ -237,18 +252,25 @@ class ModelView:
 
     def child_boundaries(self, parent: str | None) -> list[str]:
         """Boundaries directly inside ``parent`` (None: the top level), sorted by id."""
-        return sorted(b for b in self.graph.boundaries if self.boundary_parent(b) == parent)
+        index = self._cache.get("children")
+        if index is None:
+            index = {}
+            for b in sorted(self.graph.boundaries):
+                index.setdefault(self.boundary_parent(b), []).append(b)
+            self._cache["children"] = index
+        return list(index.get(parent, []))
 
     def elements_in(self, bid: str | None) -> list[str]:
         """Element ids directly inside boundary ``bid`` (None: outside every boundary)."""
-        out = []
-        for e in sorted(self.graph.elements):
-            b = self.graph.elements[e].boundary
-            if b not in self.graph.boundaries:
-                b = None
-            if b == bid:
-                out.append(e)
-        return out
+        # Built once: formats ask for every boundary, and a scan per call is quadratic.
+        index = self._cache.get("members")
+        if index is None:
+            index = {}
+            for e in sorted(self.graph.elements):
+                b = self.graph.elements[e].boundary
+                index.setdefault(b if b in self.graph.boundaries else None, []).append(e)
+            self._cache["members"] = index
+        return list(index.get(bid, []))
 
     def top_boundary(self, element_id: str) -> str | None:
         """The outermost boundary around an element (None when outside every boundary)."""
@@ -433,8 +455,22 @@ class Reference:
         return f"{head} ({self.edition}){tail}"
 
 
+_RESOLVED: dict[tuple[int, str], tuple[dict[str, Any], Reference]] = {}
+
+
 def resolve_reference(ref: str, index: dict[str, Any]) -> Reference:
     """A rule reference with its name and URL from the index (URL kept only if http/https)."""
+    hit = _RESOLVED.get((id(index), ref))
+    if hit is not None and hit[0] is index:  # the identity check guards against id reuse
+        return hit[1]
+    if len(_RESOLVED) > 50_000:
+        _RESOLVED.clear()
+    resolved = _resolve_reference(ref, index)
+    _RESOLVED[(id(index), ref)] = (index, resolved)
+    return resolved
+
+
+def _resolve_reference(ref: str, index: dict[str, Any]) -> Reference:
     from threatgraph.formats.common import reference_url
 
     scheme, _, rest = ref.partition(":")

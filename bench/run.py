@@ -1,0 +1,324 @@
+"""Benchmarks: print figures, never assert them.
+
+    make bench                      # the full table (N = 100 ... 10,000), pytm at 500 and 2,000
+    python bench/run.py --sizes 500 2000 --no-pytm
+
+Each measurement runs in a fresh subprocess so that peak memory (ru_maxrss) belongs to that
+measurement alone. Columns: N requested, elements and flows generated, findings, and wall
+seconds for load (read + validate), graph, match (engine + policy), report (every format
+except rendered images: md, html, json, sarif, csv, dot, mermaid), DOT alone, then peak RSS.
+The pytm columns run pytm's own library on the same estate expressed as a pytm model:
+check + resolve + JSON serialisation, the path its CLI takes for `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_threatgraph(n: int, fmt: str, seed: int) -> dict[str, Any]:
+    """Generate, then time each stage of threatgraph on an estate of n elements."""
+    from datetime import date
+
+    import generate
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.evaluate import evaluate
+    from threatgraph.engine.library import load_library
+    from threatgraph.load.registry import load_paths
+    from threatgraph.policy import apply_decisions, gate
+
+    doc = generate.estate(n, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"estate.{fmt}"
+        if fmt == "json":
+            path.write_text(json.dumps(doc, indent=1))
+        elif fmt == "py":
+            path.write_text(generate.to_python(doc))
+        else:
+            import yaml
+
+            path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+        day = date(2026, 6, 1)
+        t0 = time.perf_counter()
+        lib = load_library()
+        t1 = time.perf_counter()
+        (lm,) = load_paths([path], lib.controls.keys())
+        t2 = time.perf_counter()
+        g = graph_mod.build(lm.model)
+        t3 = time.perf_counter()
+        findings = evaluate(g, lib, day)
+        apply_decisions(findings, lm.model.decisions, day)
+        gate(findings, "high")
+        t4 = time.perf_counter()
+        report_s, json_s, dot_s = _time_reports(lm, g, findings, lib, day, Path(tmp) / "out")
+    return {
+        "n": n,
+        "format": fmt,
+        "elements": len(lm.model.elements),
+        "flows": len(lm.model.flows),
+        "findings": len(findings),
+        "library": t1 - t0,
+        "load": t2 - t1,
+        "graph": t3 - t2,
+        "match": t4 - t3,
+        "report": report_s,
+        "json": json_s,
+        "dot": dot_s,
+        "peak_mb": _peak_mb(),
+        "rules": len(lib.active),
+    }
+
+
+def _time_reports(
+    lm: Any, g: Any, findings: Any, lib: Any, day: Any, out: Path
+) -> tuple[float, float, float]:
+    """Seconds for every report format except images, for findings.json alone, and for
+    building the DOT text alone."""
+    from threatgraph.formats import dot as dot_mod
+    from threatgraph.formats.reportset import build_reports
+    from threatgraph.formats.view import ModelView
+    from threatgraph.pipeline import ModelResult, Run
+    from threatgraph.policy import Verdict, gate
+
+    result = ModelResult(lm, g, findings)
+    run = Run(lib, [result], Verdict("high", gate(findings, "high")), day)
+    formats = ["markdown", "html", "json", "sarif", "csv", "dot", "mermaid"]
+    t0 = time.perf_counter()
+    build_reports(run, out / "all", formats)
+    t1 = time.perf_counter()
+    build_reports(run, out / "json", ["json"])
+    t2 = time.perf_counter()
+    view = ModelView.build(g, findings, lib, day, "high", str(lm.path))
+    dot_mod.render_dot(view)
+    t3 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2
+
+
+def measure_pytm(n: int, seed: int) -> dict[str, Any]:
+    """pytm on the same estate: build the TM, then check + resolve + JSON."""
+    import generate
+    from pytm import (
+        LLM,
+        TM,
+        Actor,
+        Agent,
+        Boundary,
+        Classification,
+        Data,
+        Dataflow,
+        Datastore,
+        ExternalEntity,
+        Process,
+        Server,
+    )
+    from pytm.pytm import to_serializable
+
+    doc = generate.estate(n, seed)
+    t0 = time.perf_counter()
+    TM.reset()
+    tm = TM(f"estate {n}", description="Synthetic estate for the benchmark")
+    bounds: dict[str, Any] = {}
+    for b in doc["boundaries"]:
+        bounds[b["id"]] = Boundary(b["name"])
+    for b in doc["boundaries"]:
+        if b.get("parent"):
+            bounds[b["id"]].inBoundary = bounds[b["parent"]]
+    classes = {
+        "public": Classification.PUBLIC,
+        "internal": Classification.RESTRICTED,
+        "confidential": Classification.SECRET,
+        "pii": Classification.SENSITIVE,
+        "phi": Classification.SENSITIVE,
+        "secret": Classification.TOP_SECRET,
+        "model_weights": Classification.SECRET,
+        "training_data": Classification.RESTRICTED,
+    }
+    data = {
+        d["id"]: Data(d["name"], classification=classes[d["classification"]]) for d in doc["data"]
+    }
+    ctor = {
+        "actor": Actor,
+        "app": Server,
+        "process": Process,
+        "llm": LLM,
+        "agent": Agent,
+        "external_content": ExternalEntity,
+        "vendor": ExternalEntity,
+    }
+    elements: dict[str, Any] = {}
+    for e in doc["elements"]:
+        cls = ctor.get(
+            e["kind"],
+            Datastore
+            if e["kind"]
+            in ("datastore", "vector_store", "memory", "feature_store", "model_registry", "dataset")
+            else Process,
+        )
+        el = cls(e["name"])
+        if e.get("boundary"):
+            el.inBoundary = bounds[e["boundary"]]
+        elements[e["id"]] = el
+    for i, f in enumerate(doc["flows"]):
+        df = Dataflow(elements[f["from"]], elements[f["to"]], f"{f['name']} {i}")
+        df.protocol = f.get("protocol", "")
+        if f.get("data"):
+            df.data = data[f["data"][0]]
+        df.isEncrypted = f.get("protocol") == "https"
+    t1 = time.perf_counter()
+    tm.check()
+    tm.resolve()
+    t2 = time.perf_counter()
+    text = json.dumps(tm, default=to_serializable)
+    t3 = time.perf_counter()
+    return {
+        "n": n,
+        "build": t1 - t0,
+        "resolve": t2 - t1,
+        "json": t3 - t2,
+        "findings": len(tm.findings),
+        "json_bytes": len(text),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _child(kind: str, n: int, fmt: str, seed: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(n), fmt, str(seed)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _hook_latency() -> float:
+    """Wall time of `threatgraph check` on the largest example model, interpreter included."""
+    models = sorted((ROOT / "models").glob("*.py"), key=lambda p: p.stat().st_size)
+    if not models:
+        return float("nan")
+    exe = [sys.executable, "-m", "threatgraph", "check", "-q", str(models[-1])]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(exe, capture_output=True, check=False, env=env)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def fmt_s(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def main() -> None:
+    """Run the benchmarks and print the tables."""
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000, 2000, 5000, 10000])
+    ap.add_argument("--pytm-sizes", type=int, nargs="+", default=[500, 2000])
+    ap.add_argument(
+        "--format",
+        default="json",
+        choices=["json", "yaml", "py"],
+        help="Model file format the estates are written in (default json).",
+    )
+    ap.add_argument("--no-pytm", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, n, fmt, seed = args.child
+        res = (
+            measure_pytm(int(n), int(seed))
+            if kind == "pytm"
+            else measure_threatgraph(int(n), fmt, int(seed))
+        )
+        print(json.dumps(res))
+        return
+
+    print(
+        f"pre-commit latency (check on the largest example model, best of 5): "
+        f"{_hook_latency():.3f} s\n"
+    )
+    rows = [_child("tg", n, args.format, args.seed) for n in args.sizes]
+    print(f"threatgraph, {rows[0]['rules']} rules, models as {args.format}")
+    head = (
+        "N",
+        "elements",
+        "flows",
+        "findings",
+        "load s",
+        "graph s",
+        "match s",
+        "check s",
+        "report s",
+        "dot s",
+        "peak MB",
+    )
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        check = r["library"] + r["load"] + r["graph"] + r["match"]
+        print(
+            f"| {r['n']} | {r['elements']} | {r['flows']} | {r['findings']} | "
+            f"{fmt_s(r['load'])} | {fmt_s(r['graph'])} | {fmt_s(r['match'])} | "
+            f"{fmt_s(check)} | {fmt_s(r['report'])} | {fmt_s(r['dot'])} | "
+            f"{r['peak_mb']:.0f} |"
+        )
+    by_n = {r["n"]: r for r in rows}
+    if 1000 in by_n and 10000 in by_n:
+
+        def total(r: dict[str, Any]) -> float:
+            return float(r["load"] + r["graph"] + r["match"])
+
+        print(
+            f"\ngrowth N=1,000 -> 10,000 (load+graph+match): "
+            f"{total(by_n[10000]) / total(by_n[1000]):.1f}x"
+        )
+    if args.no_pytm:
+        return
+    print("\npytm 1.4 on the same estates (its own library): check + resolve + JSON")
+    print(
+        "(threatgraph: library + load + graph + match + findings.json, like for like; and "
+        "with every report format)"
+    )
+    print(
+        "| N | pytm findings | pytm check+resolve s | pytm JSON s | pytm total s | "
+        "threatgraph check+JSON s | speed-up | threatgraph all formats s | speed-up |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in args.pytm_sizes:
+        p = _child("pytm", n, args.format, args.seed)
+        t = by_n.get(n) or _child("tg", n, args.format, args.seed)
+        check = t["library"] + t["load"] + t["graph"] + t["match"]
+        ours, ours_all = check + t["json"], check + t["report"]
+        theirs = p["resolve"] + p["json"]
+        print(
+            f"| {n} | {p['findings']} | {p['resolve']:.3f} | {p['json']:.3f} | "
+            f"{theirs:.3f} | {ours:.3f} | {theirs / ours:.1f}x | {ours_all:.3f} | "
+            f"{theirs / ours_all:.1f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
