@@ -5,8 +5,8 @@ Fenced blocks in docs/*.md, README.md and models/README.md are checked by kind:
 - ```python: a block that builds a model (``Model(`` or pytm's ``TM(``) is written to a file
   and loaded with ``threatgraph validate``; any other block must at least compile;
 - ```yaml: ``threatgraph: 1`` models are validated, rules (a top-level ``match:``) are
-  validated against the rule schema, decisions files with the decisions loader, anything
-  else must parse;
+  validated against the rule schema (a fragment without ``id``: its ``match`` and
+  ``mitigations``), decisions files with the decisions loader, anything else must parse;
 - ```toml: a ``[tool.threatgraph]`` table is validated with the config loader; ```json must
   parse (a baseline is loaded as one);
 - ```sh, ```console, ```bash, ```shell and ```text: each line that is a ``threatgraph``
@@ -28,6 +28,7 @@ HTML comments right before a block (blank lines allowed) steer it; they do not r
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -45,7 +46,7 @@ import pytest
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
-from threatgraph.engine.rules import Rule
+from threatgraph.engine.rules import Match, Mitigation, Rule
 from threatgraph.errors import InputError
 from threatgraph.load import decisions as decisions_mod
 from threatgraph.load.yamlsafe import parse_text
@@ -255,8 +256,15 @@ def check_block(block: Block, ws: Path) -> tuple[list[str], int]:
             if err:
                 problems.append(err)
         elif isinstance(doc, dict) and "match" in doc:
+            # A whole rule (it has an id) against the rule schema; a fragment that shows only
+            # a match (and maybe mitigations) against those parts of it.
             try:
-                Rule.model_validate(doc)
+                if "id" in doc:
+                    Rule.model_validate(doc)
+                else:
+                    Match.model_validate(doc["match"])
+                    for mit in doc.get("mitigations") or []:
+                        Mitigation.model_validate(mit)
             except Exception as exc:  # pydantic's ValidationError, reported as text
                 problems.append(f"rule does not validate: {exc}")
         elif isinstance(doc, dict) and decisions_mod.HEADER in doc:
@@ -362,9 +370,106 @@ def test_extraction_and_markers(tmp_path: Path) -> None:
     assert "does not validate" in check_block(got[1], ws)[0][0]
     bad = Block(page, 1, "sh", "threatgraph check no-such-file.py\n")
     assert "exit 2" in check_block(bad, ws)[0][0]
+    fragment = Block(page, 1, "yaml", "match:\n  element: {kind: robot}\n")
+    assert "rule does not validate" in check_block(fragment, ws)[0][0]
+    fragment.text = "match:\n  element: {kind: llm}\nmitigations: [{control: x, at: [on]}]\n"
+    assert "rule does not validate" in check_block(fragment, ws)[0][0]
+    fragment.text = "match:\n  element: {kind: llm}\n"
+    assert check_block(fragment, ws) == ([], 1)
 
 
 def test_time_limit_interrupts() -> None:
     with pytest.raises(TimeoutError), time_limit(0.05):
         while True:
             pass
+
+
+# -- links -----------------------------------------------------------------------------------
+LINK = re.compile(
+    r"(?<!!)\[(?:[^\]\[]|\[[^\]]*\])*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)"
+)
+ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
+HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+#: Pages that other parts of the docs already link to and that are still being written.
+#: The test fails once one of them exists, so that the entry is removed.
+PENDING = {"docs/performance.md", "SECURITY.md"}
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: markup dropped, lowercase, punctuation removed."""
+    text = ANCHOR.sub("", heading)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text).replace("`", "")
+    text = re.sub(r"[^\w\- ]", "", text.lower())
+    return text.replace(" ", "-")
+
+
+@functools.lru_cache(maxsize=None)
+def anchors(page: Path) -> frozenset[str]:
+    """Every anchor of a Markdown page: headings (deduplicated as GitHub does) and <a id>."""
+    out: set[str] = set()
+    seen: dict[str, int] = {}
+    in_fence = False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        out.update(ANCHOR.findall(line))
+        m = HEADING.match(line)
+        if m:
+            s = slug(m.group(1))
+            n = seen.get(s, 0)
+            seen[s] = n + 1
+            out.add(s if n == 0 else f"{s}-{n}")
+    return frozenset(out)
+
+
+def links(page: Path) -> Iterator[tuple[int, str]]:
+    """(line, target) of every Markdown link outside code blocks and code spans."""
+    in_fence = False
+    for lineno, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        if FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        for m in LINK.finditer(re.sub(r"`[^`]*`", "", line)):
+            yield lineno, m.group(1) or m.group(2)
+
+
+def test_links_between_pages_resolve() -> None:
+    broken: list[str] = []
+    for page in PAGES:
+        for lineno, target in links(page):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+                continue
+            path, _, frag = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            rel = dest.relative_to(ROOT).as_posix() if dest.is_relative_to(ROOT) else str(dest)
+            if rel in PENDING:
+                continue
+            where = f"{page.relative_to(ROOT)}:{lineno}: {target}"
+            if not dest.exists():
+                broken.append(f"{where}: no such file")
+            elif frag and dest.suffix == ".md" and frag not in anchors(dest):
+                broken.append(f"{where}: no such anchor in {rel}")
+    assert not broken, "\n".join(broken)
+
+
+def test_pending_pages_are_still_missing() -> None:
+    landed = sorted(p for p in PENDING if (ROOT / p).exists())
+    assert not landed, f"these pages exist now; remove them from PENDING: {landed}"
+
+
+def test_slug_and_anchors(tmp_path: Path) -> None:
+    assert slug("Controls and evidence") == "controls-and-evidence"
+    assert (
+        slug("pytm's classic threats (`--pytm-threats`)") == "pytms-classic-threats---pytm-threats"
+    )
+    assert slug("Does a passing check mean we are HIPAA compliant?") == (
+        "does-a-passing-check-mean-we-are-hipaa-compliant"
+    )
+    page = tmp_path / "p.md"
+    page.write_text('# A\n## A\n```sh\n# not a heading\n```\n## <a id="x"></a>B\n', "utf-8")
+    assert anchors(page) == {"a", "a-1", "x", "b"}
