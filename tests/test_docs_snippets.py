@@ -403,7 +403,7 @@ def slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def anchors(page: Path) -> frozenset[str]:
     """Every anchor of a Markdown page: headings (deduplicated as GitHub does) and <a id>."""
     out: set[str] = set()
