@@ -50,7 +50,6 @@ referral = m.data("Referral letters", classification="phi")
 guidelines = m.data("Clinical guidelines", classification="internal")
 draft = m.data("Draft note", classification="phi")
 signed = m.data("Signed note", classification="phi")
-api_key = m.data("LLM API key", classification="secret")
 past_notes = m.data("Historic visit notes", classification="phi")
 deidentified = m.data(
     "De-identified notes",

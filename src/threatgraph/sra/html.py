@@ -67,9 +67,8 @@ TEMPLATE = """\
 {{ lv.high }} high, {{ lv.medium }} medium, {{ lv.low }} low risk), {{ sm.mitigated }} mitigated,
 {{ sm.accepted }} accepted, {{ sm.false_positive }} false positive.</li>
 <li>Open findings that involve ePHI: {{ sm.phi_findings }}.</li>
-<li>ePHI is held by {{ sm.phi_holders }} components and moves over {{ sm.phi_flows }} flows;
-{{ sm.phi_flows_unencrypted }} of them are not encrypted and {{ sm.phi_flows_leaving }} leave the
-organisation's trust.</li>
+<li>Components holding ePHI: {{ sm.phi_holders }}; flows carrying it: {{ sm.phi_flows }}
+(not encrypted: {{ sm.phi_flows_unencrypted }}; leaving the organisation's trust: {{ sm.phi_flows_leaving }}).</li>
 <li>Vendors that receive ePHI: {{ sm.vendors_with_phi }}.</li>
 </ul>
 {% if s.notices %}<p>Notices from this run:</p><ul>{% for n in s.notices %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}

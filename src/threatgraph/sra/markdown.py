@@ -62,9 +62,9 @@ def render(s: Sra) -> str:
         f"risk), {sm['mitigated']} mitigated, {sm['accepted']} accepted, "
         f"{sm['false_positive']} false positive.",
         f"- Open findings that involve ePHI: {sm['phi_findings']}.",
-        f"- ePHI is held by {sm['phi_holders']} components and moves over {sm['phi_flows']} "
-        f"flows; {sm['phi_flows_unencrypted']} of them are not encrypted and "
-        f"{sm['phi_flows_leaving']} leave the organisation's trust.",
+        f"- Components holding ePHI: {sm['phi_holders']}; flows carrying it: "
+        f"{sm['phi_flows']} (not encrypted: {sm['phi_flows_unencrypted']}; leaving the "
+        f"organisation's trust: {sm['phi_flows_leaving']}).",
         f"- Vendors that receive ePHI: {sm['vendors_with_phi']}.",
         "",
     ]
