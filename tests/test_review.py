@@ -616,7 +616,7 @@ def test_docs_worked_example_matches_a_real_run(
             }
         )
     ]
-    assert len(wanted) >= 12
+    assert len(wanted) >= 12, wanted
     for line in wanted:
         assert line in out.splitlines(), line
     assert shown.splitlines()[0].endswith("(merge base with main) .. working tree)")
