@@ -43,6 +43,28 @@ def _declares_flow(cid: str) -> FPred:
     return test
 
 
+def _unless_unused(
+    cid: str, walled: Callable[[Ctx], Reach], base: Callable[[Ctx], Reach]
+) -> Callable[[Ctx], Reach]:
+    """The walled search, or the plain one when nothing in the model declares the control
+    (the walls would stop nothing, so a second BFS would find the same)."""
+
+    def run(c: Ctx) -> Reach:
+        holders = c.memo.get("\0holders")
+        if holders is None:
+            holders = {}
+            for el in c.graph.elements.values():
+                for ctl in el.control_ids():
+                    holders[ctl] = True
+            for facts in c.graph.flows.values():
+                for ctl in facts.flow.control_ids():
+                    holders[ctl] = True
+            c.memo["\0holders"] = holders
+        return walled(c) if cid in holders else base(c)
+
+    return run
+
+
 def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     """Compile one rule. Raises ValueError for a bad named predicate."""
     m = rule.match
@@ -69,15 +91,17 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         )
     assert m.path is not None
     blockers: dict[str, Callable[[Ctx], Reach]] = {}
+    base = compiler.reach(m.path)
     for mit in rule.mitigations:
         if mit.at and "path" in mit.at:
             cid = mit.control
-            blockers[cid] = compiler.reach(
+            walled = compiler.reach(
                 m.path,
                 extra_block=_declares_element(cid),
                 extra_edge_block=_declares_flow(cid),
                 walls=cid,
             )
+            blockers[cid] = _unless_unused(cid, walled, base)
     return CompiledRule(
         rule,
         "path",
