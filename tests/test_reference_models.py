@@ -7,6 +7,7 @@ design questions (or makes the well-mitigated model fail) should be noticed here
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,17 @@ def test_dsl_flow_operation_matches_yaml(tmp_path: Path) -> None:
     src.write_text(src.read_text().replace("operation=OP", "operation='fetch'"))
     res = CliRunner().invoke(cli, ["validate", str(src)])
     assert res.exit_code == 2 and "m.py:7: [operation]" in res.output
+
+
+def test_models_readme_names_only_findings_the_models_have() -> None:
+    # Each model's section in models/README.md cites rule ids as "what the check shows".
+    readme = (MODELS / "README.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## `([^`]+)`", readme, flags=re.M)
+    checked = 0
+    for name, body in zip(sections[1::2], sections[2::2], strict=True):
+        cited = set(re.findall(r"TG-[A-Z]+-\d{3}", body))
+        _, doc = check(MODELS / name)
+        found = {f["threat"] for f in doc["findings"]}
+        assert cited <= found, f"{name}: README cites {sorted(cited - found)}, not found"
+        checked += len(cited)
+    assert checked >= 40
