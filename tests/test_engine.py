@@ -466,3 +466,32 @@ def test_networkx_graph_mirrors_the_model() -> None:
     assert g.number_of_edges() == len(RAG["flows"])
     assert g.nodes["llm"]["trust"] == "third_party"
     assert g.edges["app", "llm", "app--llm--prompt"]["crosses"] is True
+
+
+def test_lint_flags_attribute_values_the_model_cannot_hold() -> None:
+    from helpers import library
+
+    from threatgraph.engine.lint import lint
+
+    bad = rule(
+        {
+            "element": {
+                "kind": "tool",
+                "attr": {
+                    "capabilities": {"contains_any": ["send-email", "http"]},
+                    "interpreter": "bash",
+                },
+            }
+        }
+    )
+    msgs = [p.message for p in lint(library(bad), fixtures=False)]
+    assert any("'send-email' is not a value" in m for m in msgs), msgs
+    assert any("'bash' is not a value" in m for m in msgs), msgs
+    assert not any("'http'" in m for m in msgs)
+
+
+def test_model_rejects_unknown_capabilities() -> None:
+    from threatgraph.errors import InputError
+
+    with pytest.raises(InputError, match="capabilities"):
+        model({"elements": [{"kind": "tool", "name": "Mailer", "capabilities": ["send-email"]}]})

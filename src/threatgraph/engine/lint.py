@@ -46,6 +46,54 @@ def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
     return ids
 
 
+def _attr_values(node: object) -> list[tuple[str, object]]:
+    """Every (attribute, value) an ``attr`` test in a rule compares against."""
+    from pydantic import BaseModel
+
+    from threatgraph.engine.rules import AttrOp
+
+    out: list[tuple[str, object]] = []
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if name == "attr" and isinstance(value, dict):
+                for attr, op in value.items():
+                    if isinstance(op, AttrOp):
+                        for v in (
+                            op.eq,
+                            op.ne,
+                            op.contains,
+                            *(op.in_ or ()),
+                            *(op.contains_any or ()),
+                        ):
+                            if v is not None:
+                                out.append((attr, v))
+            else:
+                out.extend(_attr_values(value))
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            out.extend(_attr_values(item))
+    return out
+
+
+def _allowed_values() -> dict[str, set[object]]:
+    """Values the enumerated element fields accept, from the model schema."""
+    from typing import get_args
+
+    from threatgraph.model.schema import Capability, Element
+
+    def literal_values(annotation: object) -> set[object]:
+        found: set[object] = set()
+        for arg in get_args(annotation):
+            found |= literal_values(arg) if get_args(arg) else {arg}
+        return found
+
+    out = {"capabilities": set(get_args(Capability))}
+    for name in ("interpreter", "source", "transport", "content"):
+        out[name] = literal_values(Element.model_fields[name].annotation) - {type(None)}
+    return out
+
+
 def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
     """Every problem in the library; empty when it is clean."""
     problems: list[Problem] = []
@@ -99,6 +147,18 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
             problems.append(
                 Problem(file, 0, "severity_when 'if_flow' needs a flow match", "severity_when")
             )
+        allowed = _allowed_values()
+        for attr, value in _attr_values([lr.rule.match, lr.rule.severity_when]):
+            if attr in allowed and value not in allowed[attr]:
+                problems.append(
+                    Problem(
+                        file,
+                        0,
+                        f"attr {attr}: {value!r} is not a value the "
+                        f"model accepts ({', '.join(sorted(map(str, allowed[attr])))})",
+                        "match",
+                    )
+                )
         if not lr.positives:
             problems.append(Problem(file, 0, "no positive fixture (positive*.yaml)", "fixtures"))
         if not lr.negatives:
@@ -129,6 +189,19 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
                     )
             except InputError as exc:
                 problems.extend(exc.problems)
+    allowed = _allowed_values()
+    for name, pred in sorted(lib.predicates.items()):
+        for attr, value in _attr_values(pred):
+            if attr in allowed and value not in allowed[attr]:
+                problems.append(
+                    Problem(
+                        "predicates.yaml",
+                        0,
+                        f"predicate {name!r}: attr {attr}: "
+                        f"{value!r} is not a value the model accepts",
+                        "attr",
+                    )
+                )
     # Compile every rule, so that unknown named predicates surface here.
     from threatgraph.engine.compile import Compiler
     from threatgraph.engine.evaluate import compile_rule

@@ -240,6 +240,22 @@ class VendorProfile(_Strict):
     subprocessors: list[str] = Field(default_factory=list, description="Ids of vendor elements.")
 
 
+Capability = Literal[
+    "read",
+    "write",
+    "delete",
+    "send_email",
+    "execute_code",
+    "shell",
+    "sql",
+    "browse",
+    "payments",
+    "http",
+    "file_system",
+    "deploy",
+]
+
+
 class Element(_Strict):
     """A node of the data-flow graph: an actor, an app, a model, a store, a vendor..."""
 
@@ -269,7 +285,7 @@ class Element(_Strict):
     source: Literal["internal", "public_hub", "vendor", "open_source", "user"] | None = Field(
         default=None, description="Where a model, dataset or tool comes from."
     )
-    capabilities: list[str] = Field(
+    capabilities: list[Capability] = Field(
         default_factory=list,
         description="What an agent or tool can do: read, write, delete, send_email, "
         "execute_code, shell, sql, browse, payments, http, file_system, deploy.",
