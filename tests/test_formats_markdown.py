@@ -59,7 +59,7 @@ def test_each_open_finding_has_where_why_checklist_and_references() -> None:
     rpt = next(f for f in opened if f["id"] == "TG-RPT-001/llm")
     block = md[md.index("`TG-RPT-001/llm`") - 600 : md.index("`TG-RPT-001/llm`") + 3000]
     assert "- **Where:** Hosted LLM («LLM») at tests/fixtures/report/assistant.yaml:" in block
-    assert "(2 of these 3 close the finding)" in block
+    assert "(2 of these 3 controls close the finding)" in block
     assert "- [ ] **" in block and "(`guardrail.input_filter`)" in block
     assert "*Declare it on* Hosted LLM." in block
     assert "[OWASP LLM LLM01 (2025): Prompt Injection](https://genai.owasp.org/" in block

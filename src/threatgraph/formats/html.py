@@ -275,7 +275,7 @@ data-severity="{{ f.severity }}" data-status="{{ f.status }}" data-elements="{{ 
 {% if f.decision %}<dt>Decision</dt><dd>{{ f.decision }}</dd>{% endif %}
 <dt>Finding id</dt><dd><code>{{ f.id }}</code></dd>
 </dl>
-<p>Mitigations ({{ f.rule_text }} close the finding):</p>
+<p>Mitigations ({{ f.rule_text }}):</p>
 <ul class="checklist">
 {% for c in f.checklist %}<li class="{{ 'present' if c.present else 'missing' }}">\
 <strong>{{ c.title }}</strong> <code>{{ c.control }}</code>{% if c.why %}: {{ c.why }}{% endif %}
@@ -443,7 +443,7 @@ class _Environment(jinja2.Environment):
     with thousands of findings. Same results, since the dicts' keys never name methods.
     """
 
-    def getattr(self, obj: Any, attribute: str) -> Any:  # noqa: D102
+    def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)

@@ -114,11 +114,13 @@ def _diagram(inp: ReportInput) -> list[str]:
 
 
 def _checklist(view: ModelView, f: Finding) -> list[str]:
-    out = [f"**Mitigation checklist** ({view.mitigation_rule(f)} close the finding):", ""]
-    for c in f.checklist:
+    out = [f"**Mitigation checklist** ({view.mitigation_rule(f)}):", ""]
+    groups = [m.group for m in f.rule.mitigations] or [None] * len(f.checklist)
+    for c, group in zip(f.checklist, groups, strict=False):
         box = "[x]" if c.present else "[ ]"
         title = escape(view.control_title(c.control))
-        parts = [f"- {box} **{title}** ({code(c.control)})"]
+        alt = f" (group *{escape(group)}*)" if group else ""
+        parts = [f"- {box} **{title}** ({code(c.control)}){alt}"]
         if c.why:
             parts.append(f": {escape(c.why)}")
         if c.present:

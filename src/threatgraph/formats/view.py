@@ -403,14 +403,23 @@ class ModelView:
         return ", ".join(words)
 
     def mitigation_rule(self, f: Finding) -> str:
-        """How many of the mitigations close the finding, in words."""
-        mw = f.rule.mitigated_when
+        """How many of the mitigations close the finding, as a phrase."""
+        mits = f.rule.mitigations
         n = len(f.checklist)
-        if mw == "all" or (isinstance(mw, int) and mw >= n):
-            return "all of these" if n > 1 else "this control"
-        if mw == "any" or mw == 1:
-            return "any one of these"
-        return f"{mw} of these {n}"
+        groups = len({m.group or f"control:{m.control}" for m in mits}) if mits else n
+        mw = f.rule.mitigated_when
+        need = groups if mw == "all" else 1 if mw == "any" else int(mw)
+        alternatives = groups < n
+        if need >= groups:
+            if n == 1:
+                return "this control closes the finding"
+            if alternatives:
+                return "all of these close the finding; controls in a group are alternatives"
+            return "all of these close the finding"
+        if need == 1:
+            return "any one of these closes the finding"
+        what = "groups" if alternatives else "controls"
+        return f"{need} of these {groups} {what} close the finding"
 
     def path_text(self, f: Finding) -> str:
         """'A -> B -> C' for path findings; the flow for flow findings; '' otherwise."""
