@@ -90,7 +90,7 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
     "--pytm-threats/--no-pytm-threats",
     "pytm_threats",
     default=None,
-    help="Also run pytm's classic threat library on pytm models (as for check).",
+    help="Also run pytm's classic threat library and merge its findings (as for check).",
 )
 @policy_options
 @common_options
