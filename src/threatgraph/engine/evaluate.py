@@ -184,7 +184,7 @@ class _Binder:
                     fl = g.flows[fid].flow
                     if _declares(fl.controls, cid):
                         found.append(fid)
-                    elif _declares(g.elements[fl.target].controls, cid):
+                    elif cid in has(fl.target):
                         found.append(fl.target)
             elif place == "model" and _declares(g.model.model.controls, cid):
                 found.append("model")
