@@ -351,3 +351,27 @@ def test_identical_across_processes_with_different_hash_seeds(tmp_path: Path) ->
         assert proc.returncode == 1, proc.stderr.decode()
         outs.append(snapshot(out))
     assert outs[0] == outs[1]
+
+
+def test_config_output_dir_is_relative_to_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from threatgraph.cli import cli
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "m.yaml").write_text(
+        "threatgraph: 1\nmodel: {name: Tiny}\nelements:\n  - {kind: app, name: App}\n"
+    )
+    (project / ".threatgraph.toml").write_text(
+        'models = ["models"]\noutput = "reports"\nformats = ["json"]\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = CliRunner().invoke(cli, ["report", "--config", str(project / ".threatgraph.toml")])
+    assert res.exit_code == 0, res.output
+    assert (project / "reports" / "tiny" / "findings.json").is_file()
+    assert not (elsewhere / "reports").exists()

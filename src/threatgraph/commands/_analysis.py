@@ -24,8 +24,21 @@ def analysis_options(fn: F) -> F:
     return common_options(policy_options(fn))
 
 
-def run_models(paths: tuple[str, ...], options: dict[str, Any]) -> Any:
-    """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``)."""
+def run_models(
+    paths: tuple[str, ...] | list[str],
+    options: dict[str, Any],
+    *,
+    fail_on: str | None = None,
+    pytm_threats: bool | None = None,
+    explicit_targets: bool = False,
+    partial: bool = False,
+) -> Any:
+    """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``).
+
+    ``options`` holds the values of :func:`analysis_options`; ``fail_on`` and
+    ``pytm_threats`` override the config when given. With ``explicit_targets`` the paths are
+    used as they are (a pre-commit selection) instead of falling back to the config's models.
+    """
     from threatgraph.pipeline import run
 
     config_path: Path | None = options["config_path"]
@@ -41,12 +54,14 @@ def run_models(paths: tuple[str, ...], options: dict[str, Any]) -> Any:
         strict=options["strict"],
         require_evidence=options["require_evidence"],
         max_acceptance_days=options["max_acceptance_days"],
+        partial=partial,
     )
     return run(
-        model_paths(settings, paths),
+        list(paths) if explicit_targets else model_paths(settings, paths),
+        fail_on=(fail_on or settings.fail_on).lower(),
         rule_dirs=dirs,
         disabled=dis,
         as_of=day,
         policy=policy,
-        pytm_threats=settings.pytm_threats,
+        pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
     )

@@ -203,3 +203,24 @@ def build_policy(
         config_root=settings.root,
         partial=partial,
     )
+
+
+def fail_on_option(fn: F) -> F:
+    """--fail-on SEVERITY (default from the config, else high)."""
+    return click.option(
+        "--fail-on",
+        type=SEVERITY_CHOICE,
+        default=None,
+        help="Lowest severity of an open finding that fails the run (default: high).",
+    )(fn)
+
+
+def pytm_threats_option(fn: F) -> F:
+    """--pytm-threats/--no-pytm-threats (default from the config key pytm_threats)."""
+    return click.option(
+        "--pytm-threats/--no-pytm-threats",
+        "pytm_threats",
+        default=None,
+        help="Also run pytm's classic threat library (web, API, infrastructure) through "
+        "pytm's engine and merge its findings (ids pytm:SID/...; config key pytm_threats).",
+    )(fn)

@@ -9,25 +9,19 @@ from typing import Any
 import click
 
 from threatgraph.commands._common import (
-    SEVERITY_CHOICE,
-    build_policy,
     common_options,
+    fail_on_option,
     input_errors_exit_2,
     model_paths,
     policy_options,
-    resolve_run_options,
+    pytm_threats_option,
     settings_for,
 )
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "--fail-on",
-    type=SEVERITY_CHOICE,
-    default=None,
-    help="Lowest severity of an open finding that fails the run (default: high).",
-)
+@fail_on_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -44,13 +38,7 @@ from threatgraph.commands._common import (
     help="Pre-commit mode: PATHs are a commit's files; check only the model files among them "
     "(recognised statically, nothing else runs).",
 )
-@click.option(
-    "--pytm-threats/--no-pytm-threats",
-    "pytm_threats",
-    default=None,
-    help="Also run pytm's classic threat library (web, API, infrastructure) through pytm's "
-    "engine and merge its findings (ids pytm:SID/...; config key pytm_threats).",
-)
+@pytm_threats_option
 @policy_options
 @common_options
 @input_errors_exit_2
@@ -91,28 +79,27 @@ def command(
     else:
         targets = model_paths(settings, paths)
 
-    from threatgraph.pipeline import run
+    from threatgraph.commands._analysis import run_models
 
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
-    gate_sev = (fail_on or settings.fail_on).lower()
-    policy = build_policy(
-        settings,
-        decision_files=decision_files,
-        baseline_file=baseline_file,
-        no_baseline=no_baseline,
-        strict=strict,
-        require_evidence=require_evidence,
-        max_acceptance_days=max_acceptance_days,
-        partial=partial,
-    )
-    result = run(
+    options = {
+        "config_path": config_path,
+        "rule_dirs": rule_dirs,
+        "disabled": disabled,
+        "as_of": as_of,
+        "decision_files": decision_files,
+        "baseline_file": baseline_file,
+        "no_baseline": no_baseline,
+        "strict": strict,
+        "require_evidence": require_evidence,
+        "max_acceptance_days": max_acceptance_days,
+    }
+    result = run_models(
         targets,
-        fail_on=gate_sev,
-        rule_dirs=dirs,
-        disabled=dis,
-        as_of=day,
-        policy=policy,
-        pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
+        options,
+        fail_on=fail_on,
+        pytm_threats=pytm_threats,
+        explicit_targets=True,
+        partial=partial,
     )
     if fmt == "json":
         from threatgraph.formats import jsonout

@@ -14,13 +14,12 @@ from typing import Any
 import click
 
 from threatgraph.commands._common import (
-    SEVERITY_CHOICE,
-    build_policy,
     common_options,
+    fail_on_option,
     input_errors_exit_2,
-    model_paths,
     policy_options,
-    resolve_run_options,
+    pytm_threats_option,
+    rel_to_config,
     settings_for,
 )
 from threatgraph.formats.base import ALIASES, DEFAULT_FORMATS, REGISTRY
@@ -67,12 +66,7 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
     "png, or all. Default: all but png.",
 )
 @click.option("--png", is_flag=True, help="Also render diagram.png.")
-@click.option(
-    "--fail-on",
-    type=SEVERITY_CHOICE,
-    default=None,
-    help="Lowest severity of an open finding that fails the run (default: high).",
-)
+@fail_on_option
 @click.option(
     "--render-timeout",
     type=click.FloatRange(min=1),
@@ -86,12 +80,7 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
     show_default=True,
     help="Put mitigated and accepted findings in the SARIF as suppressed results.",
 )
-@click.option(
-    "--pytm-threats/--no-pytm-threats",
-    "pytm_threats",
-    default=None,
-    help="Also run pytm's classic threat library and merge its findings (as for check).",
-)
+@pytm_threats_option
 @policy_options
 @common_options
 @input_errors_exit_2
@@ -121,33 +110,27 @@ def command(
     findings.sarif, findings.csv, diagram.dot, diagram.mmd and, when a Graphviz renderer
     (dot, or graphviz-pure) is installed, diagram.svg. Exit codes as for `check`.
     """
+    from threatgraph.commands._analysis import run_models
     from threatgraph.commands.check import notice_text, render_text
     from threatgraph.formats.reportset import build_reports
-    from threatgraph.pipeline import run
 
     settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
-    gate_sev = (fail_on or settings.fail_on).lower()
-    chosen = parse_formats(formats or tuple(getattr(settings, "formats", []) or ()), png)
-    target = out_dir or Path(str(getattr(settings, "output", None) or "threatgraph-report"))
-    policy = build_policy(
-        settings,
-        decision_files=decision_files,
-        baseline_file=baseline_file,
-        no_baseline=no_baseline,
-        strict=strict,
-        require_evidence=require_evidence,
-        max_acceptance_days=max_acceptance_days,
-    )
-    result = run(
-        model_paths(settings, paths),
-        fail_on=gate_sev,
-        rule_dirs=dirs,
-        disabled=dis,
-        as_of=day,
-        policy=policy,
-        pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
-    )
+    chosen = parse_formats(formats or tuple(settings.formats), png)
+    # The config's output directory is relative to the config file, like its other paths.
+    target = out_dir or Path(rel_to_config(settings, [settings.output])[0])
+    options = {
+        "config_path": config_path,
+        "rule_dirs": rule_dirs,
+        "disabled": disabled,
+        "as_of": as_of,
+        "decision_files": decision_files,
+        "baseline_file": baseline_file,
+        "no_baseline": no_baseline,
+        "strict": strict,
+        "require_evidence": require_evidence,
+        "max_acceptance_days": max_acceptance_days,
+    }
+    result = run_models(paths, options, fail_on=fail_on, pytm_threats=pytm_threats)
     try:
         written = build_reports(
             result,
