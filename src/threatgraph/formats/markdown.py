@@ -11,6 +11,7 @@ characters that start Markdown syntax (emphasis, code, links, tables, headings, 
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import quote
 
 from threatgraph import __version__
@@ -28,6 +29,12 @@ _TABLE = str.maketrans({**{c: "\\" + c for c in _SPECIAL}, **_HTML})
 
 def escape(text: str | None) -> str:
     """Model text made literal in Markdown (inline, one line)."""
+    return _escape(text) if text else ""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _escape(text: str) -> str:
+    # Control titles, reasons and names recur for every finding: escape each once.
     return one_line(text).translate(_TABLE)
 
 
@@ -39,6 +46,7 @@ def code(text: str) -> str:
     return f"`{t}`"
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def link(text: str, url: str | None) -> str:
     """``[text](url)``; plain escaped text when there is no (http) URL."""
     if not url or not url.startswith(("https://", "http://")):
