@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import tempfile
 from collections import Counter
@@ -99,16 +100,16 @@ def display_location(location: str) -> str:
     return display_path(location)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def json_text(value: Any, expand: int = 2) -> str:
     """Deterministic JSON, indented for the outer ``expand`` levels and compact below.
 
     Python's json drops to a slow pure-Python encoder whenever ``indent`` is set; encoding
     the inner values compactly keeps the C encoder and still gives one item per line.
     """
-    import json
-
-    def enc(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
+    enc = _ENCODER.encode
 
     def walk(v: Any, depth: int) -> str:
         pad, inner = "  " * depth, "  " * (depth + 1)
