@@ -133,10 +133,5 @@ def test_vendor_and_hipaa_rules_cite_hipaa() -> None:
     assert [r.id for r in mine if not hipaa.cites_hipaa(r)] == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="rules of other families about PHI still lack a HIPAA citation "
-    "(the library work in progress fixes them; see hipaa.phi_rules_without_hipaa)",
-)
 def test_every_rule_about_phi_cites_hipaa() -> None:
     assert hipaa.phi_rules_without_hipaa(LIB) == []
