@@ -6,6 +6,7 @@ so `threatgraph check` in a pre-commit hook does not pay for the report formats.
 
 from __future__ import annotations
 
+import gc
 import os
 import pkgutil
 import sys
@@ -60,6 +61,9 @@ def report_input_error(exc: InputError) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point; maps errors to exit code 2 without tracebacks."""
+    # A run is short and keeps almost everything it builds until it exits: the cyclic
+    # collector would only re-scan live objects (see pipeline._collector_paused).
+    gc.disable()
     try:
         return cli.main(args=argv, prog_name="threatgraph", standalone_mode=True)
     except InputError as exc:  # raised outside click's own handling

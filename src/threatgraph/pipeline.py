@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -149,10 +151,28 @@ def run(
     paths that leave the repository.
     """
     pol = policy or PolicyConfig()
-    lib = library or load_library(rule_dirs, disabled)
     day = as_of or date.today()
-    loaded = load_paths(paths, lib.controls.keys() if lib.controls else None)
-    return evaluate_loaded(loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats)
+    with _collector_paused():
+        lib = library or load_library(rule_dirs, disabled)
+        loaded = load_paths(paths, lib.controls.keys() if lib.controls else None)
+        return evaluate_loaded(loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one run.
+
+    A run builds hundreds of thousands of small objects that stay alive until it ends; the
+    collector keeps re-scanning them (a third of the load time of a 10,000-element model)
+    and frees next to nothing. Reference counting still frees everything else.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def evaluate_loaded(
