@@ -495,3 +495,53 @@ def test_model_rejects_unknown_capabilities() -> None:
 
     with pytest.raises(InputError, match="capabilities"):
         model({"elements": [{"kind": "tool", "name": "Mailer", "capabilities": ["send-email"]}]})
+
+
+def test_kind_index_never_changes_findings() -> None:
+    """Candidate indexing by kind is an optimisation: the same findings as a full scan."""
+    import dataclasses
+    import sys
+    from datetime import date
+    from pathlib import Path
+
+    import importlib
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.library import load_library
+
+    ev = importlib.import_module("threatgraph.engine.evaluate")
+    from threatgraph.load.declarative import parse_model
+    from threatgraph.model.validate import finalize
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import generate
+
+    lib = load_library()
+    m = finalize(parse_model(generate.estate(300, seed=3), "estate.yaml"), lib.controls.keys())
+    g = graph_mod.build(m)
+    indexed = [(f.id, f.status, f.severity) for f in ev.evaluate(g, lib, date(2026, 6, 1))]
+    assert any(c.candidates is not None for c in ev.compiled(lib))
+    lib._compiled = [
+        dataclasses.replace(c, candidates=None)  # type: ignore[attr-defined]
+        for c in ev.compiled(lib)
+    ]
+    scanned = [(f.id, f.status, f.severity) for f in ev.evaluate(g, lib, date(2026, 6, 1))]
+    assert indexed == scanned and len(indexed) > 100
+
+
+def test_kinds_of_follows_named_predicates_and_negation() -> None:
+    from threatgraph.engine.compile import kinds_of
+    from threatgraph.engine.rules import ElementPred
+    from threatgraph.model.schema import Kind
+
+    named = {"model": ElementPred.model_validate({"kind": ["llm", "ml_model"]})}
+    assert kinds_of(ElementPred.model_validate({"use": "model"}), named) == {
+        Kind.LLM,
+        Kind.ML_MODEL,
+    }
+    assert kinds_of(ElementPred.model_validate({"use": "model"})) is None
+    got = kinds_of(ElementPred.model_validate({"not_kind": ["actor"]}))
+    assert got is not None and Kind.ACTOR not in got and Kind.LLM in got
+    both = ElementPred.model_validate({"all": [{"use": "model"}, {"not_kind": "llm"}]})
+    assert kinds_of(both, named) == {Kind.ML_MODEL}
+    assert kinds_of(ElementPred.model_validate({"vendor": {"baa": False}})) == {Kind.VENDOR}

@@ -665,10 +665,36 @@ class Compiler:
         return run
 
 
-def kinds_of(p: ElementPred | None) -> frozenset[Kind] | None:
-    """The element kinds a predicate can match, when it says (for candidate indexing)."""
+def kinds_of(
+    p: ElementPred | None, named: Mapping[str, ElementPred] | None = None
+) -> frozenset[Kind] | None:
+    """The element kinds a predicate can match (None: any kind), for candidate indexing.
+
+    Conjunctions intersect, ``any`` unites, ``not_kind`` removes; named predicates are
+    followed when ``named`` is given. Conservative: when unsure, it allows more kinds.
+    """
     if p is None:
         return None
+    allowed = set(Kind)
+    if p.kind:
+        allowed &= set(p.kind)
+    if p.not_kind:
+        allowed -= set(p.not_kind)
+    if p.vendor is not None or p.hosts is not None:
+        allowed &= {Kind.VENDOR}
+    if p.use and named is not None and p.use in named:
+        sub = kinds_of(named[p.use], {k: v for k, v in named.items() if k != p.use})
+        if sub is not None:
+            allowed &= sub
+    for part in p.all or ():
+        sub = kinds_of(part, named)
+        if sub is not None:
+            allowed &= sub
+    if p.any:
+        parts = [kinds_of(x, named) for x in p.any]
+        if all(x is not None for x in parts):
+            allowed &= set().union(*[x for x in parts if x is not None])
+    return None if allowed == set(Kind) else frozenset(allowed)
     if p.kind:
         return frozenset(p.kind)
     if p.all:

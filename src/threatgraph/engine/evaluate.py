@@ -80,14 +80,18 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         return CompiledRule(
             rule,
             "element",
-            kinds_of(m.element),
+            kinds_of(m.element, compiler.named),
             element=compiler.element(m.element),
             severity_when=sev,
         )
     if m.flow is not None:
         end = m.flow.target if m.primary == "target" else m.flow.source
         return CompiledRule(
-            rule, "flow", kinds_of(end), flow=compiler.flow(m.flow), severity_when=sev
+            rule,
+            "flow",
+            kinds_of(end, compiler.named),
+            flow=compiler.flow(m.flow),
+            severity_when=sev,
         )
     assert m.path is not None
     blockers: dict[str, Callable[[Ctx], Reach]] = {}
@@ -105,7 +109,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     return CompiledRule(
         rule,
         "path",
-        kinds_of(m.path.to),
+        kinds_of(m.path.to, compiler.named),
         reach=compiler.reach(m.path),
         to=compiler.element(m.path.to),
         path_blockers=blockers,
