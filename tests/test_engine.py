@@ -500,11 +500,10 @@ def test_model_rejects_unknown_capabilities() -> None:
 def test_kind_index_never_changes_findings() -> None:
     """Candidate indexing by kind is an optimisation: the same findings as a full scan."""
     import dataclasses
+    import importlib
     import sys
     from datetime import date
     from pathlib import Path
-
-    import importlib
 
     from threatgraph import graph as graph_mod
     from threatgraph.engine.library import load_library
