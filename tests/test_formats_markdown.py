@@ -112,3 +112,36 @@ def test_hostile_markdown_has_no_live_markup() -> None:
     for line in outside_fences.splitlines():
         # every line from model text is one table row, list item, heading or paragraph
         assert "\r" not in line and "\t" not in line
+
+
+def test_every_mitigation_place_has_words() -> None:
+    """Each place a rule may name is explained in the 'declare it on' text."""
+    from datetime import date
+    from typing import get_args
+
+    from helpers import findings, model, rule
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.library import load_library
+    from threatgraph.engine.rules import Place
+    from threatgraph.formats.view import ModelView
+
+    m = model(
+        {
+            "elements": [
+                {"kind": "vendor", "name": "Acme"},
+                {"kind": "app", "name": "App"},
+                {"kind": "llm", "name": "LLM", "provider": "acme"},
+            ],
+            "flows": [
+                {"from": "app", "to": "llm", "name": "prompt"},
+                {"from": "llm", "to": "app", "name": "answer"},
+            ],
+        }
+    )
+    f = findings(m, rule({"flow": {"target": {"kind": "llm"}}}, [{"control": "crypto.tls"}]))[0]
+    view = ModelView.build(
+        graph_mod.build(m), [f], load_library(), date(2026, 6, 1), "high", "test.yaml"
+    )
+    for place in get_args(Place):
+        assert view.places_text(f, (place,)), place

@@ -382,6 +382,8 @@ class ModelView:
                     words.append("its hosting vendor")
             elif p == "upstream":
                 words.append(f"a flow into {self.name(f.element)} (or that flow's source)")
+            elif p == "downstream":
+                words.append(f"a flow out of {self.name(f.element)} (or that flow's target)")
             elif p == "model":
                 words.append("the model's process controls")
             elif p == "path":

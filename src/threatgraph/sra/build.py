@@ -357,6 +357,7 @@ def _where_text(g: Graph, places: tuple[str, ...], f: Finding) -> str:
         "model": "the whole system (process control)",
         "path": "every route to it",
         "upstream": "the flow or caller feeding it",
+        "downstream": "the flow or component it feeds",
         "provider": "its hosting vendor",
         "flow": f"flow {f.flow}" if f.flow else "the flow",
         "source": g.describe(f.elements[1]) if len(f.elements) > 1 else "the source",
