@@ -43,6 +43,7 @@ class FlowFacts:
     crosses_boundary: bool
     trust_delta: int  # target rank - source rank: > 0 means towards more trust
     data: list[DataAsset]
+    classes: frozenset[Classification] = frozenset()  # classifications of ``data``
 
 
 @dataclass
@@ -146,6 +147,7 @@ def build(model: SystemModel) -> Graph:
             crosses_boundary=(chains[src][:1] != chains[dst][:1]) or trust[src] != trust[dst],
             trust_delta=trust[dst].rank - trust[src].rank,
             data=[data[d] for d in fl.data],
+            classes=frozenset(data[d].classification for d in fl.data),
         )
         flows[fl.id] = facts
         flows_out[src].append(fl.id)

@@ -547,7 +547,7 @@ class Compiler:
             tests.append(lambda c, f: tp(c, c.graph.flows[f].flow.target))
         if p.data is not None:
             dt = _data_test(p.data)
-            tests.append(lambda c, f: dt({d.classification for d in c.graph.flows[f].data}))
+            tests.append(lambda c, f: dt(c.graph.flows[f].classes))
         if p.encrypted is not None:
             enc = p.encrypted
             tests.append(lambda c, f: c.graph.flows[f].flow.is_encrypted == enc)
@@ -591,6 +591,23 @@ class Compiler:
             return tests[0]
         return _all_of(tests)
 
+    def _memo_flow(self, p: FlowPred) -> FPred:
+        """A flow predicate whose answers are kept per graph: the same ``via`` (say, "not a
+        weights flow") is asked for every flow by many searches."""
+        inner = self.flow(p)
+        name = "\0via:" + p.model_dump_json(by_alias=True, exclude_none=True)
+
+        def pred(c: Ctx, f: str) -> bool:
+            cache = c.memo.get(name)
+            if cache is None:
+                cache = c.memo[name] = {}
+            got = cache.get(f)
+            if got is None:
+                got = cache[f] = inner(c, f)
+            return got
+
+        return pred
+
     # -- paths ----------------------------------------------------------------------------
     def reach(
         self,
@@ -608,7 +625,7 @@ class Compiler:
         walk); ``walls`` names them for the cache key.
         """
         src = self.element(p.from_)
-        via = self.flow(p.via) if p.via is not None else None
+        via = self._memo_flow(p.via) if p.via is not None else None
         through = self.element(p.through) if p.through is not None else None
         blocked = self.element(p.blocked_by) if p.blocked_by is not None else None
         max_hops = p.max_hops if p.max_hops is not None else 1 << 30
