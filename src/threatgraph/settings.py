@@ -33,7 +33,7 @@ KEYS: dict[str, str] = {
     "max_acceptance_days": "longest allowed time between an acceptance and its expiry",
     "strict": "decisions that match no finding and stale baseline entries are errors",
     "require_evidence": "a control counts as present only when it cites existing evidence",
-    "pytm_threats": "also run pytm's classic threat library (on every model; pytm files use their own objects)",
+    "pytm_threats": "also run pytm's classic threat library on every model",
 }
 
 
