@@ -37,10 +37,28 @@ KEYS: dict[str, str] = {
 }
 
 
+class Sourced(str):
+    """A string from a config file that remembers where it was written.
+
+    Some config values can only be checked after loading (a disabled rule id needs the
+    library); the error then still points at the config file and line.
+    """
+
+    file: str
+    line: int
+
+    def __new__(cls, value: str, file: str, line: int) -> Sourced:
+        obj = super().__new__(cls, value)
+        obj.file, obj.line = file, line
+        return obj
+
+
 class Settings(BaseModel):
     """Project settings from the config file (CLI flags are merged over them by commands)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: TOML values are typed, so "yes" for a boolean or "90" for a number is a
+    # mistake to report, not a value to coerce.
+    model_config = ConfigDict(extra="forbid", strict=True)
     models: list[str] = Field(default_factory=list, description=KEYS["models"])
     fail_on: Literal["info", "low", "medium", "high", "critical"] = Field(
         default="high", description=KEYS["fail_on"]
@@ -193,8 +211,9 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         doc = tomllib.loads(text)
     except OSError as exc:
         raise InputError.single(file, 0, f"cannot read config: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError.single(file, 0, "config is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise InputError.single(file, line, "config is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError.single(file, _toml_line(str(exc), text), f"invalid TOML: {exc}") from None
     if cfg.name == "pyproject.toml":
@@ -205,7 +224,16 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         prefix = ""
     lines = _Lines(text, prefix)
     if not isinstance(section, dict):
-        raise InputError.single(file, lines.header, f"[{prefix}] must be a table")
+        # `threatgraph = ...` in [tool], or `tool.threatgraph = ...` at the top.
+        line = next(
+            (
+                i
+                for i, ln in enumerate(text.splitlines(), 1)
+                if re.match(r"^\s*(tool\s*\.\s*)?threatgraph\s*=", ln)
+            ),
+            lines.header,
+        )
+        raise InputError.single(file, line, f"[{prefix}] must be a table")
     problems: list[Problem] = []
     for key in sorted(k for k in section if k not in KEYS):
         close = difflib.get_close_matches(key, list(KEYS), n=1, cutoff=0.6)
@@ -225,4 +253,7 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         raise InputError(problems)
     settings.source = file
     settings.root = str(cfg.parent)
+    settings.disable = {
+        k: Sourced(v, file, lines.line_of(("disable", k))) for k, v in settings.disable.items()
+    }
     return settings

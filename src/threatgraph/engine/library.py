@@ -105,8 +105,11 @@ def _validate_list(doc: Any, key: str, model: type[BaseModel], file: str) -> lis
         try:
             out.append(model.model_validate(item))
         except ValidationError as exc:
-            for p in problems_from_validation(exc, doc, file):
-                problems.append(Problem(p.file, p.line, p.message, f"{key}.{i}.{p.field}"))
+            # Error locations are inside the item: look their lines up there.
+            line = getattr(item, "line", 0) or getattr(doc, "line", 1)
+            for p in problems_from_validation(exc, item, file):
+                where = f"{key}.{i}.{p.field}" if p.field else f"{key}.{i}"
+                problems.append(Problem(p.file, p.line or line, p.message, where))
     if problems:
         raise InputError(problems)
     return out
@@ -152,7 +155,10 @@ def _load_root(
                 try:
                     preds[name] = ElementPred.model_validate(body)
                 except ValidationError as exc:
-                    problems.extend(problems_from_validation(exc, doc, str(ppath)))
+                    line = doc["predicates"].key_lines.get(name, 1)
+                    for p in problems_from_validation(exc, body, str(ppath)):
+                        where = f"predicates.{name}" + (f".{p.field}" if p.field else "")
+                        problems.append(Problem(p.file, p.line or line, p.message, where))
     except InputError as exc:
         problems.extend(exc.problems)
     rules_dir = root / "rules" if (root / "rules").is_dir() else root
@@ -273,6 +279,23 @@ def _load_root_cached(
     return rules, controls, refs, preds
 
 
+def _suggest_rule(rule_id: str, known: Iterable[str]) -> str:
+    """A ' (did you mean ...?)' hint for a misspelt rule id, or ''."""
+    from threatgraph.model.validate import suggest
+
+    return suggest(rule_id, known)
+
+
+def _line_in_file(path: Path, loc: tuple[str | int, ...]) -> int:
+    """The line of ``loc`` in a YAML file (read again: only error messages need it)."""
+    from threatgraph.load.yamlsafe import line_of
+
+    try:
+        return line_of(load_document(path), loc) or 1
+    except InputError:
+        return 1
+
+
 def load_library(
     extra_dirs: Sequence[str | Path] = (),
     disabled: dict[str, str] | None = None,
@@ -320,22 +343,30 @@ def load_library(
                 )
             )
         seen[lr.rule.id] = lr.path
-        for m in lr.rule.mitigations:
+        for i, m in enumerate(lr.rule.mitigations):
             if controls and m.control not in controls:
                 from threatgraph.model.validate import suggest
 
                 problems.append(
                     Problem(
                         str(lr.path),
-                        1,
+                        _line_in_file(lr.path, ("mitigations", i, "control")),
                         f"unknown control {m.control!r}{suggest(m.control, controls)}",
-                        "mitigations",
+                        f"mitigations.{i}.control",
                     )
                 )
     dis = dict(disabled or {})
-    for rid in dis:
+    for rid, reason in dis.items():
         if rid not in seen:
-            problems.append(Problem("<config>", 0, f"disabled rule {rid!r} does not exist"))
+            # Reasons read from a config file know their file and line (settings.Sourced).
+            problems.append(
+                Problem(
+                    getattr(reason, "file", "--disable"),
+                    getattr(reason, "line", 0),
+                    f"disabled rule {rid!r} does not exist{_suggest_rule(rid, seen)}",
+                    "disable",
+                )
+            )
     if problems:
         raise InputError(problems)
     rules.sort(key=lambda r: r.rule.id)

@@ -14,7 +14,6 @@ file and line of the offending object, exit code 2.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from pydantic import ValidationError
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.interop import otm_map
-from threatgraph.load.yamlsafe import LineDict, parse_text, read_text
+from threatgraph.load.yamlsafe import LineDict, parse_json, parse_text, read_text
 from threatgraph.model.schema import (
     Boundary,
     DataAsset,
@@ -49,19 +48,18 @@ def looks_like_model(path: Path, head: str) -> bool:
 
 
 def read_document(path: Path) -> Any:
-    """Parse an OTM file as JSON, keeping line numbers (LineDict/LineList) where possible."""
+    """Parse an OTM file as JSON, keeping line numbers (LineDict/LineList).
+
+    The JSON reader checks the text (syntax, duplicate keys, nesting depth, each with its
+    line); the YAML reader then adds the lines of scalar list items where it can.
+    """
     file = str(path)
     text = read_text(path)
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise InputError.single(file, 0, "document nested too deeply") from None
+    doc = parse_json(text, file)
     try:
         return parse_text(text, file)
     except InputError:
-        return json.loads(text)  # valid JSON that the YAML reader refuses: no line numbers
+        return doc  # valid JSON that the YAML reader refuses: container lines only
 
 
 @functools.lru_cache(maxsize=1)

@@ -47,7 +47,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         self.sizes: dict[int, int] = {}
         self._tags: dict[tuple[Any, ...], str] = {}
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:  # noqa: D102
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         # Implicit tag resolution runs a regex list per scalar; models repeat the same
         # scalars (kinds, protocols, booleans) thousands of times, so remember answers.
         if kind is not yaml.ScalarNode:
@@ -121,7 +121,15 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         return seq
     if node.tag == _STR_TAG:  # the common case: skip the constructor machinery
         return node.value
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        # PyYAML's safe constructors raise plain Python errors for values their tag's regex
+        # accepts but the type refuses: 2026-02-30, `!!int ten`, a 5000-digit integer.
+        value = str(node.value)
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        kind = str(node.tag).rsplit(":", 1)[-1]
+        raise _Refused(line, f"invalid {kind} value {shown!r}") from None
 
 
 def parse_text(text: str, file: str) -> Any:
@@ -157,8 +165,10 @@ def read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError.single(file, 0, f"cannot read: {exc.strerror or exc}") from None
-    if b"\x00" in raw:
-        raise InputError.single(file, 0, "binary file (contains NUL bytes)")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw[:nul].count(b"\n") + 1
+        raise InputError.single(file, line, "binary file (contains NUL bytes)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -182,6 +192,50 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _too_deep_line(text: str) -> int:
+    """The line where brackets first nest deeper than MAX_DEPTH (0: they never do)."""
+    depth, line = 0, 1
+    for m in _JSON_TOKEN.finditer(text):
+        c = m.group()[0]
+        if c == "\n":
+            line += 1
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif c in "]}":
+            depth -= 1
+    return 0
+
+
+def _duplicate_line(text: str) -> int:
+    """The line of the first key repeated within one JSON object (0: none found)."""
+    stack: list[set[str] | None] = []  # keys per open object; None for an array
+    line, key, key_line = 1, "", 0
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line += 1
+        elif tok[0] == '"':
+            key, key_line = tok, line
+        elif tok == "{":
+            stack.append(set())
+        elif tok == "[":
+            stack.append(None)
+        elif tok in "]}":
+            if stack:
+                stack.pop()
+        elif tok == ":" and stack and stack[-1] is not None:
+            try:
+                name = json.loads(key)
+            except ValueError:
+                return 0
+            if name in stack[-1]:
+                return key_line
+            stack[-1].add(name)
+    return 0
+
+
 def parse_json(text: str, file: str) -> Any:
     """Parse JSON with the C parser, then attach lines from one regex pass over the text.
 
@@ -189,14 +243,18 @@ def parse_json(text: str, file: str) -> Any:
     n-th container in a pre-order walk of the parsed value; that lines them up without a
     slow line-tracking parser.
     """
+    if not text.strip():
+        return None  # an empty document, as for YAML: callers say what they expected
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise InputError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
     except _DuplicateKey as exc:
-        raise InputError.single(file, 0, f"invalid JSON: {exc}") from None
+        raise InputError.single(file, _duplicate_line(text), f"invalid JSON: {exc}") from None
     except RecursionError:
-        raise InputError.single(file, 0, "document nested too deeply") from None
+        raise InputError.single(
+            file, _too_deep_line(text), f"nesting deeper than {MAX_DEPTH} levels"
+        ) from None
     open_lines: list[int] = []
     key_lines: list[list[int]] = []
     stack: list[int] = []

@@ -126,8 +126,10 @@ class Model:
     def _handle(self, kind: str, record: dict[str, Any]) -> Ref:
         from threatgraph.model.schema import slugify
 
-        rid = record.get("id") or slugify(record["name"])
-        return Ref(id=rid, name=record["name"], what=kind)
+        name = record["name"]
+        # A name of the wrong type is reported by build() with its line; no slug for it here.
+        rid = record.get("id") or (slugify(name) if isinstance(name, str) else "")
+        return Ref(id=rid, name=name, what=kind)
 
     def boundary(
         self,

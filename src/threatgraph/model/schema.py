@@ -19,6 +19,10 @@ FORMAT_VERSION = 1
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 _ID_RE = re.compile(ID_PATTERN)
+#: Longest id and display name: longer ones are mistakes (a pasted document) that would make
+#: diagrams, tables and file names unusable.
+MAX_ID = 200
+MAX_NAME = 200
 
 
 class Kind(StrEnum):
@@ -145,7 +149,7 @@ class Boundary(_Strict):
     """A trust boundary. Boundaries nest through ``parent``."""
 
     id: str = Field(default="", description="Stable id; derived from the name when omitted.")
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     trust: Trust = Field(description="Trust level of everything inside.")
     parent: str | None = Field(default=None, description="Id of the enclosing boundary.")
     description: str | None = None
@@ -156,7 +160,7 @@ class DataAsset(_Strict):
     """A piece of data that elements store or process and flows carry."""
 
     id: str = ""
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     classification: Classification
     description: str | None = None
     location: Loc = None
@@ -260,7 +264,7 @@ class Element(_Strict):
     """A node of the data-flow graph: an actor, an app, a model, a store, a vendor..."""
 
     id: str = ""
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     kind: Kind
     boundary: str | None = Field(default=None, description="Id of the enclosing boundary.")
     description: str | None = None
@@ -325,7 +329,7 @@ class Flow(_Strict):
     """A directed data flow between two elements."""
 
     id: str = ""
-    name: str = Field(default="", description="What moves, e.g. 'prompt'.")
+    name: str = Field(default="", max_length=MAX_NAME, description="What moves, e.g. 'prompt'.")
     source: str = Field(alias="from", description="Source element id.")
     target: str = Field(alias="to", description="Target element id.")
     data: list[str] = Field(default_factory=list, description="Ids of the data carried.")
@@ -403,7 +407,7 @@ class Decision(_Strict):
 class ModelInfo(_Strict):
     """Descriptive header of a model."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     id: str = ""
     owner: str | None = None
     description: str | None = None
@@ -444,4 +448,4 @@ def slugify(name: str) -> str:
 
 def valid_id(value: str) -> bool:
     """Whether ``value`` is a well-formed id."""
-    return bool(_ID_RE.match(value)) and len(value) <= 200
+    return bool(_ID_RE.match(value)) and len(value) <= MAX_ID

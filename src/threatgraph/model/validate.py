@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.model.schema import (
+    MAX_ID,
     Boundary,
     ControlRef,
     DataAsset,
@@ -26,6 +27,18 @@ T = TypeVar("T", Boundary, DataAsset, Element)
 def _where(loc: Location | None, fallback: Location | None) -> tuple[str, int]:
     use = loc or fallback
     return (use.file, use.line) if use else ("<model>", 0)
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """``repr(value)``, cut short: a 10,000-character name must not flood the terminal."""
+    return repr(value) if len(value) <= limit else repr(value[: limit - 3] + "...")
+
+
+def bad_id(what: str, value: str) -> str:
+    """Why ``value`` is not a valid id of a ``what`` (see :func:`valid_id`)."""
+    if len(value) > MAX_ID:
+        return f"{what} id {shown(value)} is {len(value)} characters long; the limit is {MAX_ID}"
+    return f"{what} id {shown(value)} is not a valid id (lowercase letters, digits, '-', '_', '.')"
 
 
 def suggest(value: str, known: Iterable[str], n: int = 3) -> str:
@@ -84,12 +97,7 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
             if not item.id:
                 item.id = slugify(item.name)
             elif not valid_id(item.id):
-                err(
-                    item.location,
-                    f"{what} id {item.id!r} is not a valid id "
-                    "(lowercase letters, digits, '-', '_', '.')",
-                    "id",
-                )
+                err(item.location, bad_id(what, item.id), "id")
             if item.id in by_id:
                 first = by_id[item.id].location
                 err(
@@ -104,6 +112,9 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
 
     if not model.model.id:
         model.model.id = slugify(model.model.name)
+    elif not valid_id(model.model.id):
+        # The model id names report directories and SRA files: "../x" must never get there.
+        err(top, bad_id("model", model.model.id), "model.id")
     boundaries = assign_ids(model.boundaries, "boundary")
     data = assign_ids(model.data, "data")
     elements = assign_ids(model.elements, "element")
@@ -135,7 +146,7 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
             return names[ref]
         if ref.lower() in names:
             return names[ref.lower()]
-        err(loc, f"unknown {what} {ref!r}{suggest(ref, by_id)}", field)
+        err(loc, f"unknown {what} {shown(ref)}{suggest(ref, by_id)}", field)
         return None
 
     def resolve_list(
@@ -269,7 +280,7 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
                 )
                 continue
         elif not valid_id(fl.id):
-            err(fl.location, f"flow id {fl.id!r} is not a valid id", "id")
+            err(fl.location, bad_id("flow", fl.id), "id")
         if fl.id in flow_ids:
             err(fl.location, f"duplicate flow id {fl.id!r}", "id")
             continue

@@ -1,0 +1,6 @@
+"""Imports threatgraph but never builds a Model."""
+
+from threatgraph import Model
+
+NAME = "Not built"
+assert Model is not None

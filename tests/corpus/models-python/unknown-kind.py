@@ -1,0 +1,5 @@
+from threatgraph import Model
+
+m = Model("Unknown kind through the generic element()")
+user = m.actor("User")
+chat = m.element("lmm", "Chat")

@@ -1,0 +1,4 @@
+from pytm import Actor, Server
+
+user = Actor("User")
+web = Server("Web")

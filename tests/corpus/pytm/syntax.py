@@ -1,0 +1,4 @@
+from pytm import TM, Actor
+
+tm = TM("Syntax error")
+user = Actor("User"
