@@ -11,6 +11,7 @@ weaken a gate). Paths in the file are relative to the directory of the file.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -138,7 +139,9 @@ _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 
 def _key_pattern(key: str) -> re.Pattern[str]:
     k = re.escape(key)
-    return re.compile(rf"^\s*(?:{k}|\"{k}\"|'{k}')\s*=")
+    # A quoted key may be written with escapes ("\f", "\u00e9"): JSON's escaping is TOML's.
+    esc = re.escape(json.dumps(key)[1:-1])
+    return re.compile(rf"^\s*(?:{k}|\"{k}\"|'{k}'|\"{esc}\")\s*=")
 
 
 class _Lines:
@@ -171,8 +174,10 @@ class _Lines:
 
     @property
     def header(self) -> int:
+        if not self.prefix:
+            return 1  # .threatgraph.toml: the whole file is the table
         for name, first, _ in self.tables:
-            if name == "" and self.prefix:
+            if name == "":
                 return first
         return 0
 

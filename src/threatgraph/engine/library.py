@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +219,24 @@ def _cache_dir() -> Path | None:
     return Path.home() / ".cache" / "threatgraph"
 
 
+def _private_file(path: Path) -> bool:
+    """A regular file (not a symlink) owned by this user that no other user can write.
+
+    The cache stands in for the library: a file someone else could plant or edit (a shared
+    or world-writable cache directory) could switch rules off, so it is not read.
+    """
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # Windows: per-user profile directories, no POSIX owner to check
+        return True
+    return bool(st.st_uid == getuid() and not st.st_mode & stat.S_IWOTH)
+
+
 def _load_root_cached(
     root: Path, builtin: bool, problems: list[Problem]
 ) -> tuple[list[LoadedRule], dict[str, Control], dict[str, Any], dict[str, ElementPred]]:
@@ -232,7 +251,7 @@ def _load_root_cached(
     sig = _signature(root)
     cdir = _cache_dir()
     cfile = cdir / f"library-{sig[0][:32]}.json" if sig and cdir else None
-    if cfile is not None and cfile.is_file():
+    if cfile is not None and _private_file(cfile):
         try:
             doc = json.loads(cfile.read_text("utf-8"))
             rules = [
@@ -248,8 +267,8 @@ def _load_root_cached(
             controls = {c["id"]: Control.model_validate(c) for c in doc["controls"]}
             preds = {k: ElementPred.model_validate(v) for k, v in doc["predicates"].items()}
             return rules, controls, doc["references"], preds
-        except (OSError, ValueError, KeyError, TypeError, ValidationError):
-            pass  # a stale or damaged cache is rebuilt below
+        except Exception:  # noqa: S110 - whatever is wrong with a cache file, rebuild it
+            pass
     before = len(problems)
     rules, controls, refs, preds = _load_root(root, builtin, problems)
     if cfile is not None and len(problems) == before:
@@ -273,6 +292,7 @@ def _load_root_cached(
         try:
             from threatgraph.formats.common import write_atomic
 
+            cfile.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             write_atomic(cfile, json.dumps(doc, separators=(",", ":")))
         except OSError:
             pass  # no writable cache: correct, just slower next time

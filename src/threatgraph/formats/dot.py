@@ -62,10 +62,12 @@ def escape(text: str) -> str:
     """One line of model text made literal inside a quoted DOT string.
 
     Line breaks and control characters become spaces; backslashes are doubled so that DOT's
-    escape sequences (``\\n``, ``\\N``, ``\\G``, ``\\l``...) cannot be smuggled in. Double
-    quotes are escaped when the graphviz package quotes the whole label.
+    escape sequences (``\\n``, ``\\N``, ``\\G``, ``\\l``...) cannot be smuggled in, and
+    ``&`` becomes ``&amp;`` because Graphviz decodes entities (``&lt;``, ``&#60;``) in every
+    label: the name ``&lt;b&gt;`` must be drawn as typed. Double quotes are escaped when the
+    graphviz package quotes the whole label.
     """
-    return one_line(text).replace("\\", "\\\\")
+    return one_line(text).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 def label(*lines: str) -> str:

@@ -31,7 +31,9 @@ def _stamp(obj: Any, file: str) -> None:
                             "location",
                         )
                     item["location"] = {"file": file, "line": item.line}
-                    for ctl in item.get("controls", []) or []:
+                    controls = item.get("controls")
+                    # Any other type is left for the schema to report with its line.
+                    for ctl in controls if isinstance(controls, LineList) else []:
                         if isinstance(ctl, LineDict) and "location" not in ctl:
                             ctl["location"] = {"file": file, "line": ctl.line}
 

@@ -192,20 +192,25 @@ class _Reader:
         the implemented mitigations of a foreign OTM file that name catalogue controls."""
         attrs = obj.get("attributes")
         if isinstance(attrs, dict) and otm_map.ATTR in attrs:
-            return list(extra.pop("controls", []) or [])
+            controls = extra.pop("controls", None) or []
+            # A single value becomes a one-item list: the schema then checks the item.
+            return list(controls) if isinstance(controls, list) else [controls]
         return list(self.implemented(obj))
 
     def implemented(self, obj: dict[str, Any]) -> list[str]:
         """Catalogue controls among the mitigations an OTM object marks as implemented."""
         out: list[str] = []
-        for t in obj.get("threats") or []:
+        threats = obj.get("threats")
+        for t in threats if isinstance(threats, list) else []:
             if not isinstance(t, dict):
                 continue
-            for m in t.get("mitigations") or []:
+            mitigations = t.get("mitigations")
+            for m in mitigations if isinstance(mitigations, list) else []:
                 if (
                     isinstance(m, dict)
                     and m.get("state") == otm_map.MITIGATION_IMPLEMENTED
-                    and m.get("mitigation") in _catalogue()
+                    and isinstance(m.get("mitigation"), str)
+                    and m["mitigation"] in _catalogue()
                     and m["mitigation"] not in out
                 ):
                     out.append(m["mitigation"])
@@ -323,7 +328,9 @@ class _Reader:
             p = z.get("parent")
             if isinstance(p, dict) and p.get("trustZone") is not None:
                 pz = p["trustZone"]
-                if pz in ids.of:
+                if not isinstance(pz, str):
+                    self.err(z, "parent.trustZone must be a trust zone id (a string)", "parent")
+                elif pz in ids.of:
                     parent = ids.of[pz]
                 elif pz not in synthetic:
                     self.err(
@@ -398,7 +405,7 @@ class _Reader:
         for i, r in enumerate(refs):
             if r is None:
                 continue
-            if r in assets:
+            if isinstance(r, str) and r in assets:
                 out.append(assets[r])
             else:
                 line = lines[i] if lines else _line(obj, key)
@@ -457,7 +464,9 @@ class _Reader:
                 continue
             if p.get("trustZone") is not None:
                 pz = p["trustZone"]
-                if pz in zones or pz in synthetic:
+                if not isinstance(pz, str):
+                    self.err(c, "parent.trustZone must be a trust zone id (a string)", "parent")
+                elif pz in zones or pz in synthetic:
                     parent_of[cid] = ("zone", pz)
                 else:
                     self.err(
@@ -467,7 +476,9 @@ class _Reader:
                     )
             else:
                 pc = p["component"]
-                if pc in kinds:
+                if not isinstance(pc, str):
+                    self.err(c, "parent.component must be a component id (a string)", "parent")
+                elif pc in kinds:
                     parent_of[cid] = ("component", pc)
                 else:
                     self.err(
@@ -525,7 +536,8 @@ class _Reader:
                 rec["stores"] = self.data_refs(a, a.get("stored"), assets, "stored")
             elif a is not None:
                 self.err(c, "'assets' must be an object with 'processed' and 'stored'", "assets")
-            tags = [t for t in (c.get("tags") or []) if isinstance(t, str)]
+            raw_tags = c.get("tags")
+            tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
             if tags:
                 rec["tags"] = [*rec.get("tags", []), *tags]
             controls = self.controls(c, extra)
@@ -549,6 +561,8 @@ class _Reader:
                 ref = f.get(key)
                 if ref is None:
                     self.err(f, f"dataflow has no '{key}'", key)
+                elif not isinstance(ref, str):
+                    self.err(f, f"dataflow {key} must be a component id (a string)", key)
                 elif ref not in comps:
                     self.err(
                         f,

@@ -147,6 +147,12 @@ def parse_text(text: str, file: str) -> Any:
         raise InputError.single(file, line, f"invalid YAML: {msg}") from None
     except _Refused as exc:
         raise InputError.single(file, exc.line, f"invalid YAML: {exc}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (controls, U+FFFE...)
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        raise InputError.single(
+            file, line, f"invalid YAML: character U+{char:04X} is not allowed"
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError.single(file, 0, f"invalid YAML: {exc}") from None
     except RecursionError:

@@ -1,0 +1,277 @@
+"""Injection-proof outputs: a model whose every name and description is a payload renders,
+in every format, to exactly the structure of the same model with plain names.
+
+The payloads carry HTML and JavaScript, DOT and Mermaid metacharacters, Markdown link, table
+and code syntax, spreadsheet formulas, quotes, backslashes, line breaks, every C0 control
+character, DEL, U+0085, U+2028/U+2029, bidirectional overrides and zero-width characters.
+The "twin" model is identical except that each name is plain text. Then, per format:
+
+- HTML: the same elements and attributes (as parsed by html.parser), in the same order;
+- Markdown: line by line, the same unescaped metacharacters (table pipes, link brackets,
+  angle brackets, backticks, emphasis, headings): no payload adds markup or breaks a table,
+  a code span or the Mermaid fence;
+- DOT: the same text once every quoted string is taken out; `dot -Tsvg` accepts it without a
+  warning, the SVG holds the same elements, and each name is drawn literally;
+- Mermaid: the same text once every quoted label is taken out (no node, edge, click or
+  directive from a name), and labels hold no raw quote or angle bracket;
+- CSV: as many rows and cells, none starting a formula, none holding a line break;
+- JSON and SARIF: valid JSON (the findings schema and SARIF 2.1.0), names kept exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import io
+import json
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from report_support import FINDINGS_SCHEMA, HAVE_DOT, ROOT, SARIF_SCHEMA
+
+from threatgraph.formats.reportset import render_reports
+from threatgraph.formats.view import one_line
+from threatgraph.pipeline import run
+
+CONTROLS = "".join(chr(c) for c in range(0x20)) + "\x7f\x85\u2028\u2029"
+PAYLOADS = [
+    "<script>fetch('http://127.0.0.1:9/x')</script>",
+    '<img src="http://127.0.0.1:9/i.png" onerror="alert(1)">',
+    "</script><script>alert(1)</script><!--",
+    "</title></style></textarea><svg onload=alert(1)>",
+    '"]; n99 [label="PWNED" URL="http://127.0.0.1:9/"]; n1 -> n99; x [label="',
+    "\\N \\G \\E \\T \\H \\L \\l \\r \\n \\\\ trailing \\",
+    'a"] --> evil["PWNED"]; click evil "http://127.0.0.1:9/" %% ',
+    "%%{init: {'securityLevel': 'loose'}}%% end; subgraph X; style n1 fill:red",
+    "`code` | pipe | [link](javascript:alert(1)) ![i](http://127.0.0.1:9/i.png)",
+    "**bold** _em_ # heading\n- list\n> quote\n```\nfence\n```",
+    '=HYPERLINK("http://127.0.0.1:9/","x")',
+    "+SUM(1) -1+2 @cmd \t=tab \r=cr",
+    "'single' \"double\" `back` \\back\\slash\\",
+    "{{7*7}} ${7*7} <%= 7 %> #quot; #35; &amp; &lt;b&gt; &#x3C;",
+    "ctl" + CONTROLS + "end",
+    "\u202eevil\u202c \u200b\u200d\ufeff zero\u2066width\u2069",
+    "line one\nline two\r\nthree\u2028four\u2029five\x85six",
+]
+KINDS = ["actor", "app", "llm", "agent", "tool", "vector_store", "datastore", "memory"]
+
+
+def _model(hostile: bool) -> dict[str, Any]:
+    """The hostile model, or its twin with plain names (same ids, kinds, flows, data)."""
+    n = iter(range(1000))
+
+    def name(i: int) -> str:
+        return PAYLOADS[i % len(PAYLOADS)] if hostile else f"Plain name {next(n)}"
+
+    elements = [
+        {
+            "id": f"e{i}",
+            "name": name(i + 9),
+            "kind": kind,
+            "boundary": "outside" if i == 0 else "inside",
+            "description": name(i + 3),
+            **({"stores": ["d1"]} if kind in ("vector_store", "datastore", "memory") else {}),
+        }
+        for i, kind in enumerate(KINDS)
+    ]
+    flows = [
+        {"from": f"e{i}", "to": f"e{i + 1}", "name": name(i + 5), "data": ["d0"]}
+        for i in range(len(KINDS) - 1)
+    ]
+    flows.append({"from": "e2", "to": "e6", "name": name(11), "data": ["d1"], "protocol": "http"})
+    return {
+        "threatgraph": 1,
+        "model": {"id": "inj", "name": name(0), "owner": name(1), "description": name(2)},
+        "boundaries": [
+            {"id": "outside", "name": name(4), "trust": "untrusted"},
+            {"id": "inside", "name": name(6), "trust": "internal", "description": name(7)},
+        ],
+        "data": [
+            {"id": "d0", "name": name(10), "classification": "pii"},
+            {"id": "d1", "name": name(12), "classification": "secret"},
+        ],
+        "elements": elements,
+        "flows": flows,
+        "decisions": [
+            {
+                "finding": "TG-SEC-008/e2",
+                "status": "accepted",
+                "reason": name(13),
+                "owner": name(14),
+                "ticket": name(10),
+                "date": "2026-05-01",
+                "expires": "2027-04-01",
+            }
+        ],
+    }
+
+
+def _render(tmp: Path, hostile: bool) -> dict[str, str]:
+    src = tmp / ("hostile.json" if hostile else "plain.json")
+    src.write_text(json.dumps(_model(hostile)), encoding="utf-8")
+    result = run([src], as_of=__import__("datetime").date(2026, 6, 1))
+    out = Path("/nonexistent-report-dir")
+    formats = ["markdown", "html", "json", "sarif", "csv", "dot", "mermaid"]
+    # No Graphviz in the HTML page: layout coordinates differ with label widths.
+    with mock.patch("threatgraph.formats.render.find_renderer", return_value=None):
+        files, _ = render_reports(result, out, formats, repo_root=ROOT)
+    return {p.name: str(c) for p, c in files.items()}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("injection")
+    return _render(tmp, True), _render(tmp, False)
+
+
+def _names(sections: tuple[str, ...] = ("boundaries", "data", "elements", "flows")) -> list[str]:
+    """The names of the hostile model, as formats show them (on one line)."""
+    doc = _model(True)
+    out = [doc["model"]["name"]]
+    for section in sections:
+        out += [x["name"] for x in doc[section]]
+    return sorted({one_line(x) for x in out if one_line(x)})
+
+
+# -- HTML ---------------------------------------------------------------------------------
+def _html_skeleton(page: str) -> list[tuple[str, tuple[str, ...]]]:
+    found: list[tuple[str, tuple[str, ...]]] = []
+
+    class P(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, tuple(sorted(k for k, _ in attrs))))
+
+        def handle_endtag(self, tag: str) -> None:
+            found.append(("/" + tag, ()))
+
+        def handle_comment(self, data: str) -> None:
+            found.append(("!--", ()))
+
+    P(convert_charrefs=True).feed(page)
+    return found
+
+
+def test_html_has_the_structure_of_the_plain_twin(both: Any) -> None:
+    hostile, plain = both
+    assert _html_skeleton(hostile["report.html"]) == _html_skeleton(plain["report.html"])
+    page = hostile["report.html"]
+    assert "<script>fetch" not in page and "<img" not in page and "<svg onload" not in page
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page)  # no raw control chars
+
+
+# -- Markdown -----------------------------------------------------------------------------
+_MD_META = re.compile(r"[|\[\]<>`*_#~$]|^\s*(?:[-+>]|\d+\.)\s|&")
+
+
+def _md_skeleton(line: str) -> list[str]:
+    """The Markdown metacharacters of a line not escaped (by a backslash or an entity)."""
+    return _MD_META.findall(re.sub(r"\\.|&(?:[a-z]+|#\d+|#x[0-9a-f]+);", "", line))
+
+
+def test_markdown_has_the_structure_of_the_plain_twin(both: Any) -> None:
+    hostile, plain = both
+    h, p = hostile["report.md"].splitlines(), plain["report.md"].splitlines()
+    assert len(h) == len(p)
+    fence = False
+    for a, b in zip(h, p, strict=True):
+        if a.startswith("```"):
+            fence = not fence
+            assert a == b  # the fence lines are ours
+            continue
+        if fence:
+            continue  # the Mermaid source: checked below as Mermaid
+        assert _md_skeleton(a) == _md_skeleton(b), (a, b)
+    assert hostile["report.md"].count("```") == plain["report.md"].count("```")
+
+
+# -- DOT ----------------------------------------------------------------------------------
+_DOT_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def test_dot_has_the_structure_of_the_plain_twin(both: Any) -> None:
+    hostile, plain = both
+    assert _DOT_STRING.sub('""', hostile["diagram.dot"]) == _DOT_STRING.sub(
+        '""', plain["diagram.dot"]
+    )
+    for quoted in _DOT_STRING.findall(hostile["diagram.dot"]):
+        assert not re.search(r"[\x00-\x1f\x7f\u2028\u2029]", quoted), quoted
+
+
+def _svg(dot: str) -> ET.Element:
+    proc = subprocess.run(
+        ["dot", "-Tsvg"], input=dot.encode("utf-8"), capture_output=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr.decode()
+    # Graphviz's own output, parsed only to read it back.
+    return ET.fromstring(proc.stdout)
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz dot is not installed")
+def test_dot_is_accepted_and_draws_each_name_literally(both: Any) -> None:
+    hostile, plain = both
+    svg, twin = _svg(hostile["diagram.dot"]), _svg(plain["diagram.dot"])
+    assert [e.tag for e in svg.iter()] == [e.tag for e in twin.iter()]
+    assert not any(k.startswith("on") for e in svg.iter() for k in e.attrib)
+    texts = [(e.text or "") for e in svg.iter() if e.tag.endswith("}text")]
+    drawn = _names(("boundaries", "elements", "flows"))
+    assert len(drawn) > 10
+    for name in drawn:
+        assert any(name in t for t in texts), name
+
+
+# -- Mermaid ------------------------------------------------------------------------------
+_MMD_LABEL = re.compile(r'"[^"]*"')
+
+
+def _mermaid_sources(files: dict[str, str]) -> Iterator[str]:
+    yield files["diagram.mmd"]
+    yield from re.findall(r"```mermaid\n(.*?)\n```", files["report.md"], flags=re.S)
+
+
+def test_mermaid_has_the_structure_of_the_plain_twin(both: Any) -> None:
+    hostile, plain = both
+    pairs = list(zip(_mermaid_sources(hostile), _mermaid_sources(plain), strict=True))
+    assert pairs
+    for h, p in pairs:
+        assert _MMD_LABEL.sub('""', h) == _MMD_LABEL.sub('""', p)
+        for lab in _MMD_LABEL.findall(h):
+            inner = lab[1:-1].replace("<br/>", "")
+            assert not set(inner) & set('"<>\n\r`'), lab
+        assert "%%{" not in h and "click" not in _MMD_LABEL.sub("", h).replace("click n", "")
+
+
+# -- CSV ----------------------------------------------------------------------------------
+def test_csv_has_the_shape_of_the_plain_twin_and_no_formula(both: Any) -> None:
+    hostile, plain = both
+    h = list(csv.reader(io.StringIO(hostile["findings.csv"])))
+    p = list(csv.reader(io.StringIO(plain["findings.csv"])))
+    assert [len(r) for r in h] == [len(r) for r in p]
+    for row in h[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+            assert not re.search(r"[\x00-\x1f\x7f\u2028\u2029]", cell), cell
+
+
+# -- JSON and SARIF -----------------------------------------------------------------------
+def test_json_and_sarif_are_valid_and_keep_names(both: Any) -> None:
+    import jsonschema
+
+    hostile, _plain = both
+    doc = json.loads(hostile["findings.json"])
+    if FINDINGS_SCHEMA.is_file():
+        jsonschema.validate(doc, json.loads(FINDINGS_SCHEMA.read_text()))
+    sarif = json.loads(hostile["findings.sarif"])
+    if SARIF_SCHEMA.is_file():
+        jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    shown = json.dumps(doc, ensure_ascii=False)
+    for name in _names():
+        assert json.dumps(name, ensure_ascii=False)[1:-1] in shown or name not in shown
+    # every message is plain text with no raw control character (JSON escapes them all)
+    for text in (hostile["findings.json"], hostile["findings.sarif"]):
+        assert not re.search(r"[\x00-\x1f]", text.replace("\n", ""))
