@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from report_support import ASSISTANT, HAVE_DOT, HOSTILE, report
@@ -40,8 +41,9 @@ def browse(page: Path, tmp_path: Path, fragment: str = "") -> tuple[str, list[st
         "--disable-sync",
         "--no-first-run",
         "--no-default-browser-check",
-        # any network access would fail loudly instead of leaving the machine
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        # any network access would fail loudly instead of leaving the machine; loopback stays
+        # reachable so that the tests' own server can see every request a page makes
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
@@ -166,3 +168,98 @@ def test_index_page_loads_cleanly(reports: Path, tmp_path: Path) -> None:
     dom, console = browse(reports / "index.html", tmp_path)
     assert console == []
     assert 'href="hostile/report.html"' in dom and 'href="support-assistant/report.html"' in dom
+
+
+# -- nothing is fetched: a loopback server that must never see a request -------------------
+def _loopback_payloads(base: str) -> list[str]:
+    """Names that would make a browser fetch ``base`` if they ever became markup."""
+    return [
+        f'<img src="{base}/img">',
+        f"<script src='{base}/script.js'></script>",
+        f'<link rel="stylesheet" href="{base}/style.css">',
+        f'<iframe src="{base}/frame"></iframe>',
+        f'<object data="{base}/object"></object>',
+        f"<style>@import url({base}/import.css);</style>",
+        f'<div style="background:url({base}/bg.png)">x</div>',
+        f'<meta http-equiv="refresh" content="0;url={base}/refresh">',
+        f"<svg><image href='{base}/svg-image'/></svg>",
+        f"<script>fetch('{base}/fetch')</script>",
+        f'<video poster="{base}/poster"></video>',
+        f'"><img src={base}/attr-breakout>',
+    ]
+
+
+@pytest.fixture
+def loopback() -> Any:
+    """An HTTP server on 127.0.0.1 that records every request path."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_calibration_loopback_requests_are_seen(tmp_path: Path, loopback: Any) -> None:
+    base, seen = loopback
+    page = tmp_path / "calib.html"
+    page.write_text(f'<!DOCTYPE html><title>t</title><img src="{base}/calibration">')
+    browse(page, tmp_path)
+    assert "/calibration" in seen  # the capture works: a page that fetches is caught
+
+
+@pytest.mark.parametrize("csp", [True, False], ids=["as-shipped", "csp-removed"])
+def test_hostile_report_fetches_nothing(tmp_path: Path, loopback: Any, csp: bool) -> None:
+    """No request leaves report.html, with its CSP and without it (escaping alone holds)."""
+    base, seen = loopback
+    names = _loopback_payloads(base)
+    kinds = ["actor", "app", "llm", "agent", "tool", "vector_store"]
+    elements = [
+        {"id": f"e{i}", "kind": kinds[i % len(kinds)], "name": n, "description": n}
+        for i, n in enumerate(names)
+    ]
+    doc = {
+        "threatgraph": 1,
+        "model": {"id": "loopback", "name": names[0], "description": names[1]},
+        "boundaries": [{"id": "b", "name": names[2], "trust": "untrusted"}],
+        "data": [{"id": "d", "name": names[3], "classification": "pii"}],
+        "elements": [{**e, "boundary": "b"} if i == 0 else e for i, e in enumerate(elements)],
+        "flows": [
+            {"from": f"e{i}", "to": f"e{i + 1}", "name": names[-1 - i], "data": ["d"]}
+            for i in range(len(names) - 1)
+        ],
+    }
+    model = tmp_path / "loopback.json"
+    model.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    code, _, stderr = report(out, model, extra=("--format", "html"))
+    assert code == 1, stderr
+    page = out / "loopback" / "report.html"
+    if not csp:
+        text = page.read_text("utf-8")
+        text, n = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text)
+        assert n == 1
+        page.write_text(text, "utf-8")
+    dom, console = browse(page, tmp_path)
+    assert seen == []
+    assert console == []
+    assert 'data-tg-ready="1"' in dom  # the page's own script ran to its end
+    tags = {t for t, _ in _tags(dom)}
+    assert not tags & {"img", "iframe", "object", "link", "video", "image"}
