@@ -130,6 +130,22 @@ CASES: list[Case] = [
     Case("models-yaml/zero-width-ref.yaml", "model", 8, "unknown flow target 'ch\\u200dat'", "to"),
     Case("models-yaml/nfkc-kind.yaml", "model", 5, "Input should be 'actor'", "elements.0.kind"),
     Case("models-yaml/surrogate-escape.yaml", "model", 3, "invalid Unicode character escape"),
+    Case(
+        "models-yaml/evidence-escape.yaml",
+        "model",
+        9,
+        "evidence path '../../../../../etc/passwd' leaves the repository (through '..')",
+        "evidence",
+    ),
+    Case("models-yaml/evidence-nul.yaml", "model", 9, "a NUL character", "evidence"),
+    # a hostile glob could walk a big repository over and over (CI stalls)
+    Case(
+        "models-yaml/evidence-double-stars.yaml",
+        "model",
+        9,
+        "has more than 2 '**' segments",
+        "evidence",
+    ),
     Case("generated/huge.yaml", "model", None, "the limit is", make=_sparse(MAX_BYTES + 1)),
     Case(
         "generated/long-name.yaml",
@@ -238,6 +254,14 @@ CASES: list[Case] = [
         2,
         "binary file",
         make=lambda p: p.write_bytes(b"from threatgraph import Model\n\x00\x01"),
+    ),
+    # regression: CPython's parser raises MemoryError on this (a traceback before)
+    Case(
+        "generated/deep-nesting.py",
+        "model",
+        None,
+        "cannot compile: nested too deeply",
+        make=_text("from threatgraph import Model\nm = Model('x')\nx = " + "-" * 100_000 + "1\n"),
     ),
     Case(
         "generated/long-name.py",

@@ -31,6 +31,10 @@ _URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _GLOB_CHARS = frozenset("*?[")
 MAX_GLOB_MATCHES = 1000
+#: Most ``**`` segments in one cited pattern: each multiplies the directory walk (a model from
+#: an untrusted pull request must not be able to stall a CI job).
+MAX_DOUBLE_STARS = 2
+MAX_ITEM_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,11 @@ class _Escape(Exception):
 
 def _inside(root: Path, rel: str) -> Path:
     """``root / rel`` after checking it stays inside ``root`` (raises _Escape)."""
+    if "\x00" in rel or len(rel) > MAX_ITEM_LENGTH:
+        raise _Escape(
+            f"unsupported evidence {rel[:60]!r}: a NUL character or over "
+            f"{MAX_ITEM_LENGTH} characters"
+        )
     if _SCHEME.match(rel) and not re.match(r"^[A-Za-z]:[\\/]", rel):
         raise _Escape(
             f"unsupported evidence {rel!r}: cite a repo path, a test id or an http(s) URL"
@@ -118,7 +127,8 @@ def _defines(path: Path, names: list[str]) -> bool:
     """Whether Python file ``path`` defines ``names`` (Class, then method...), statically."""
     try:
         tree = ast.parse(read_text(path))
-    except (SyntaxError, ValueError, InputError):  # unreadable or not Python: cannot confirm
+    except (SyntaxError, ValueError, InputError, RecursionError, MemoryError):
+        # unreadable, not Python, or nested too deeply for the parser: cannot confirm
         return False
     body: list[ast.stmt] = tree.body
     for name in names:
@@ -138,6 +148,14 @@ def _defines(path: Path, names: list[str]) -> bool:
 
 def check_item(root: Path, item: str) -> str | None:
     """Why ``item`` does not check out, or None when it does. Raises _Escape for escapes."""
+    try:
+        return _check_item(root, item)
+    except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return f"{item[:60]!r} cannot be checked: {why}"
+
+
+def _check_item(root: Path, item: str) -> str | None:
     kind = classify(item)
     if kind == "url":
         return None
@@ -152,6 +170,10 @@ def check_item(root: Path, item: str) -> str | None:
         return None
     if kind == "glob":
         pattern = _inside(root, item).relative_to(root).as_posix()
+        if pattern.split("/").count("**") > MAX_DOUBLE_STARS:
+            raise _Escape(
+                f"evidence pattern {item!r} has more than {MAX_DOUBLE_STARS} '**' segments"
+            )
         matched = False
         for n, hit in enumerate(root.glob(pattern)):
             if n >= MAX_GLOB_MATCHES:

@@ -22,7 +22,12 @@ SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], ca
 
 
 def input_errors_exit_2(fn: F) -> F:
-    """Turn InputError into 'file:line: message' lines on stderr and exit code 2."""
+    """Turn InputError into 'file:line: message' lines on stderr and exit code 2.
+
+    An OSError that reaches a command (an output path that is a symlink, a directory
+    without write permission, a full disk) is reported the same way: a problem with the
+    user's files, not a crash.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,6 +36,10 @@ def input_errors_exit_2(fn: F) -> F:
         except InputError as exc:
             for p in exc.problems:
                 click.echo(f"error: {p}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

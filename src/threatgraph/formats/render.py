@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,24 @@ class Renderer:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             detail = err[0] if err else f"exit code {proc.returncode}"
             raise RenderError(f"{self.name} failed: {detail}")
+        _check_image(self.name, fmt, proc.stdout)
         return proc.stdout
+
+
+def _check_image(name: str, fmt: str, data: bytes) -> None:
+    """Raise RenderError unless ``data`` is an image of ``fmt``: a broken or impostor
+    renderer must cost the diagram, not the run (or a garbage diagram.svg)."""
+    if fmt == "png":
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise RenderError(f"{name} wrote no PNG image")
+        return
+    try:
+        # Only the <svg> element is parsed: no prolog, DOCTYPE or entity definitions.
+        root = ET.fromstring(svg_for_html(data.decode("utf-8")))  # noqa: S314
+    except (UnicodeDecodeError, ET.ParseError):
+        raise RenderError(f"{name} wrote no valid SVG") from None
+    if str(root.tag).rsplit("}", 1)[-1] != "svg":
+        raise RenderError(f"{name} wrote no valid SVG")
 
 
 def _render_env() -> dict[str, str]:

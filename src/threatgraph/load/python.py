@@ -18,7 +18,8 @@ def imports_module(tree_or_text: str, module: str) -> bool:
     """Whether Python source imports ``module`` (checked statically, nothing runs)."""
     try:
         tree = ast.parse(tree_or_text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # CPython's parser gives up on deep nesting with MemoryError or RecursionError.
         return False
     for node in ast.walk(tree):
         names: list[str] = []
@@ -48,6 +49,8 @@ def load(path: Path) -> list[SystemModel]:
         code = compile(source, file, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise InputError.single(file, exc.lineno or 0, f"syntax error: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # the parser's answer to very deep nesting
+        raise InputError.single(file, 0, "cannot compile: nested too deeply") from None
     namespace = {
         "__name__": "__threatgraph_model__",
         "__file__": file,
@@ -152,7 +155,7 @@ def looks_like_model(path: Path, head: str) -> bool:
         return False
     try:
         tree = ast.parse(head)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return bool(_IMPORT_RE.search(head))
     imports, calls = _scan(tree)
     return imports and calls

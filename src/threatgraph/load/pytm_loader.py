@@ -166,6 +166,8 @@ def load(path: Path) -> list[SystemModel]:
         code = compile(source, file, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise InputError.single(file, exc.lineno or 0, f"syntax error: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # the parser's answer to very deep nesting
+        raise InputError.single(file, 0, "cannot compile: nested too deeply") from None
     lines: dict[int, int] = {}
     made: list[Any] = []
     wrap = _recorder(file, lines, made)
