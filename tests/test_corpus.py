@@ -64,6 +64,16 @@ def _text(text: str) -> Callable[[Path], None]:
     return make
 
 
+DEEP = "x = " + "-" * 100_000 + "1\n"  # CPython's parser answers with MemoryError
+
+
+def _deep_dir(p: Path) -> None:
+    """A directory to search holding deeply nested Python (a DSL file and a pytm file)."""
+    p.mkdir()
+    (p / "model.py").write_text("from threatgraph import Model\nm = Model('x')\n" + DEEP)
+    (p / "pytm_model.py").write_text("import pytm\n" + DEEP)
+
+
 LONG = "N" * 10_000
 ALL_OF_IT = (
     "threatgraph: 1\nmodel: {name: Long}\nelements:\n  - {id: user, name: User, kind: actor}\n"
@@ -261,7 +271,16 @@ CASES: list[Case] = [
         "model",
         None,
         "cannot compile: nested too deeply",
-        make=_text("from threatgraph import Model\nm = Model('x')\nx = " + "-" * 100_000 + "1\n"),
+        make=_text("from threatgraph import Model\nm = Model('x')\n" + DEEP),
+    ),
+    # the same in a directory search (the static look at each .py file crashed)
+    Case(
+        "generated/deep-dir",
+        "model",
+        None,
+        "cannot compile: nested too deeply",
+        file="generated/deep-dir/model.py",
+        make=_deep_dir,
     ),
     Case(
         "generated/long-name.py",
@@ -556,7 +575,7 @@ def _prepare(case: Case, tmp_path: Path) -> tuple[Path, Path]:
         p = tmp_path / case.path
         p.parent.mkdir(parents=True, exist_ok=True)
         case.make(p)
-        return p, p
+        return p, tmp_path / (case.file or case.path)
     p = CORPUS / case.path
     assert p.exists(), f"corpus file missing: {p}"
     return p, CORPUS / (case.file or case.path)
