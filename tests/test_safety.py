@@ -327,3 +327,30 @@ def test_renderer_writing_garbage_only_costs_the_diagram(
     files = {p.name for p in (out / "corpus").iterdir()}
     assert not files & {"diagram.svg", "diagram.png"}
     assert {"diagram.dot", "diagram.mmd", "report.html"} <= files
+
+
+# -- the documented limits are the real ones ----------------------------------------------
+def test_security_md_states_the_limits_in_force() -> None:
+    from threatgraph import codemap, evidence
+    from threatgraph.formats import render, sarif
+    from threatgraph.load import yamlsafe
+    from threatgraph.model import schema
+
+    text = (ROOT / "SECURITY.md").read_text("utf-8")
+    rows = {
+        "file size": f"{yamlsafe.MAX_BYTES // (1024 * 1024)} MiB",
+        "nesting depth": f"{yamlsafe.MAX_DEPTH} levels",
+        "alias expansion": f"{yamlsafe.MAX_NODES:,} nodes",
+        "ids": f"{schema.MAX_ID} characters",
+        "names": f"{schema.MAX_NAME} characters",
+        "evidence items": f"{evidence.MAX_ITEM_LENGTH:,} characters, no NUL, at most "
+        f"{evidence.MAX_DOUBLE_STARS} `**` segments, {evidence.MAX_GLOB_MATCHES:,} glob matches",
+        "code patterns": f"{codemap.MAX_PATTERN_LENGTH:,} characters, at most "
+        f"{codemap.MAX_DOUBLE_STARS} `**` segments, {codemap.MAX_WALK_FILES:,} files listed",
+        "rendering": f"{render.DEFAULT_TIMEOUT:g} s per image",
+        "SARIF": f"{sarif.MAX_RESULTS:,} results per run",
+    }
+    for name, value in rows.items():
+        line = next((ln for ln in text.splitlines() if ln.startswith(f"| {name} |")), None)
+        assert line is not None, name
+        assert value in line, (name, value, line)
