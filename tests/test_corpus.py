@@ -130,6 +130,32 @@ CASES: list[Case] = [
     Case("models-yaml/latin1.yaml", "model", 3, "not valid UTF-8 text"),
     Case("models-yaml/alias-bomb.yaml", "model", 8, "aliases expand to more than"),
     Case("models-yaml/deep-nesting.yaml", "model", 4, "nesting deeper than 64 levels"),
+    # a model id names report directories and SRA files: "x/../../y" let `sra -o` write outside
+    Case(
+        "models-yaml/model-id-traversal.yaml",
+        "model",
+        1,
+        "model id 'x/../../../escaped' is not a valid id",
+        "model.id",
+    ),
+    # regression (fuzzing): a control character YAML forbids was reported without a line
+    Case("models-yaml/control-char.yaml", "model", 5, "character U+0001 is not allowed"),
+    # regression (fuzzing): 'controls: 1' crashed the loader (TypeError)
+    Case(
+        "models-yaml/controls-not-a-list.yaml",
+        "model",
+        8,
+        "unknown field (typo?)",
+        "boundaries.0.controls",
+    ),
+    # model text printed on a terminal or CI log: escapes shown, no line of its own
+    Case(
+        "models-yaml/terminal-escape-key.yaml",
+        "model",
+        3,
+        "unknown field (typo?)",
+        "elements\\x1b[2J\\n::error::x",
+    ),
     Case("models-yaml/python-tag.yaml", "model", 4, "unsupported tag 'tag:yaml.org,2002:python/"),
     Case("models-yaml/python-name-tag.yaml", "model", 3, "could not determine a constructor"),
     # regressions: PyYAML's constructors raised ValueError (a traceback) on these
@@ -439,6 +465,14 @@ CASES: list[Case] = [
         "disabled rule 'TG-PI-999' does not exist",
         "disable",
     ),
+    # regression (fuzzing): a key written with an escape got no line
+    Case(
+        "config/toml-escaped-key/.threatgraph.toml",
+        "config",
+        2,
+        "unknown key (did you mean 'fail_on'?)",
+        "fail\\ton",
+    ),
     Case("config/toml-binary/.threatgraph.toml", "config", 1, "invalid TOML"),
     Case("config/toml-latin1/.threatgraph.toml", "config", 1, "config is not UTF-8 text"),
     Case(
@@ -537,6 +571,14 @@ CASES: list[Case] = [
     Case("otm/unknown-type.json", "otm", 8, "unknown component type 'quantum-thing'", "type"),
     Case("otm/duplicate-key.json", "otm", 4, "invalid JSON: duplicate key 'name'"),
     Case("otm/not-an-object.json", "otm", 1, "an OTM file must be a JSON object"),
+    # regression (fuzzing): a list where an id goes was a TypeError (unhashable)
+    Case(
+        "otm/list-as-id.json",
+        "otm",
+        8,
+        "parent.trustZone must be a trust zone id (a string)",
+        "parent",
+    ),
     Case("otm/deep.json", "otm", 3, "nesting deeper than 64 levels"),
 ]
 

@@ -354,3 +354,37 @@ def test_security_md_states_the_limits_in_force() -> None:
         line = next((ln for ln in text.splitlines() if ln.startswith(f"| {name} |")), None)
         assert line is not None, name
         assert value in line, (name, value, line)
+
+
+# -- terminal and CI logs -----------------------------------------------------------------
+def test_text_output_cannot_style_the_terminal_or_start_a_ci_command(tmp_path: Path) -> None:
+    payload = "Chat\x1b[2J\x1b]0;title\x07\n::error file=x::pwned\r\u2028::add-mask::y"
+    model = tmp_path / "m.json"
+    doc: dict[str, object] = {"threatgraph": 1, "model": {"name": "M"}}
+    doc["elements"] = [
+        {"id": "u", "name": "User", "kind": "actor"},
+        {"id": "c", "name": payload, "kind": "llm"},
+    ]
+    doc["flows"] = [{"from": "u", "to": "c", "name": payload}]
+    doc["decisions"] = [
+        {
+            "finding": "TG-SEC-008/c",
+            "status": "accepted",
+            "reason": payload,
+            "owner": payload,
+            "ticket": payload,
+            "date": "2026-05-01",
+            "expires": "2026-09-01",
+        }
+    ]
+    model.write_text(json.dumps(doc))
+    res = _cli("check", str(model), "--as-of", AS_OF)
+    assert res.exit_code == 1, res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"threatgraph: 1\nmodel: {{name: M}}\n{json.dumps(payload)}: 1\n")
+    err = _cli("check", str(bad))
+    assert err.exit_code == 2
+    for out in (res.stdout, res.stderr, err.stderr):
+        assert not any(ch in out for ch in "\x1b\x07\r\u2028")
+        assert not any(line.startswith("::") for line in out.splitlines())
+    assert "\\x1b[2J" in res.stdout and "\\x1b[2J" in err.stderr

@@ -304,7 +304,9 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
         )
     else:
         out.append(f"PASS: the change introduces no open finding at or above '{d.fail_on}'.")
-    return "\n".join(out) + "\n"
+    from threatgraph.errors import printable
+
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 def _md() -> tuple[Callable[[str | None], str], Callable[[str], str]]:

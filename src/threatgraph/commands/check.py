@@ -132,10 +132,11 @@ def display_path(file: str) -> str:
 
 def notice_text(n: Any) -> str:
     """'level: file:line: message' with the file shown relative to the cwd."""
+    from threatgraph.errors import printable
     from threatgraph.formats.common import display_location
 
     where = display_location(n.location)
-    return f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}"
+    return printable(f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}")
 
 
 def _line(result: Any, f: Any) -> str:
@@ -223,7 +224,10 @@ def render_text(result: Any, quiet: bool = False) -> str:
         )
     if not failing and not errors:
         lines.append(f"PASS: no open findings at or above '{verdict.fail_on}'.")
-    return "\n".join(lines) + "\n"
+    from threatgraph.errors import printable
+
+    # One line per entry whatever the model's text holds (names, reasons, tickets).
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _element_name(result: Any, f: Any) -> str:
