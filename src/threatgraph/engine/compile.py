@@ -169,6 +169,29 @@ def _any_of(tests: list[EPred]) -> EPred:
     return pred
 
 
+def _combine(
+    tests: list[EPred],
+    all_: list[Any] | None,
+    any_: list[Any] | None,
+    not_: Any,
+    compile_one: Callable[[Any], EPred],
+) -> EPred:
+    """Add a predicate's all/any/not composites to its tests and join them (one shape for
+    element and flow predicates)."""
+    if all_:
+        tests.append(_all_of([compile_one(x) for x in all_]))
+    if any_:
+        tests.append(_any_of([compile_one(x) for x in any_]))
+    if not_ is not None:
+        neg = compile_one(not_)
+        tests.append(lambda c, x: not neg(c, x))
+    if not tests:
+        return _true
+    if len(tests) == 1:
+        return tests[0]
+    return _all_of(tests)
+
+
 def _attr_pred(name: str, test: Callable[[Any], bool]) -> EPred:
     def pred(c: Ctx, e: str) -> bool:
         return test(getattr(c.graph.elements[e], name))
@@ -416,20 +439,7 @@ class Compiler:
         if p.reaches is not None:
             back = self.reach(p.reaches, reverse=True)
             tests.append(lambda c, e: back(c).hops.get(e, 0) > 0)
-        if p.all:
-            subs = [self.element(s) for s in p.all]
-            tests.append(_all_of(subs))
-        if p.any:
-            alts = [self.element(s) for s in p.any]
-            tests.append(_any_of(alts))
-        if p.not_ is not None:
-            neg = self.element(p.not_)
-            tests.append(lambda c, e: not neg(c, e))
-        if not tests:
-            return _true
-        if len(tests) == 1:
-            return tests[0]
-        return _all_of(tests)
+        return _combine(tests, p.all, p.any, p.not_, self.element)
 
     def _named(self, name: str) -> EPred:
         if name in self._named_compiled:
@@ -576,20 +586,7 @@ class Compiler:
         if p.lacks_control:
             bad = frozenset(p.lacks_control)
             tests.append(lambda c, f: not (bad & c.graph.flows[f].flow.control_ids()))
-        if p.all:
-            subs = [self.flow(s) for s in p.all]
-            tests.append(_all_of(subs))
-        if p.any:
-            alts = [self.flow(s) for s in p.any]
-            tests.append(_any_of(alts))
-        if p.not_ is not None:
-            neg = self.flow(p.not_)
-            tests.append(lambda c, f: not neg(c, f))
-        if not tests:
-            return _true
-        if len(tests) == 1:
-            return tests[0]
-        return _all_of(tests)
+        return _combine(tests, p.all, p.any, p.not_, self.flow)
 
     def _memo_flow(self, p: FlowPred) -> FPred:
         """A flow predicate whose answers are kept per graph: the same ``via`` (say, "not a
