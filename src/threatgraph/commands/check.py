@@ -50,16 +50,7 @@ def command(
     quiet: bool,
     hook: bool,
     pytm_threats: bool | None,
-    decision_files: tuple[Path, ...],
-    baseline_file: Path | None,
-    no_baseline: bool,
-    strict: bool | None,
-    require_evidence: bool | None,
-    max_acceptance_days: int | None,
-    config_path: Path | None,
-    rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
-    as_of: Any,
+    **options: Any,
 ) -> None:
     """Check model files or directories (PATH...) for AI threats.
 
@@ -67,7 +58,7 @@ def command(
     accepted findings and a summary. Decisions files, a baseline and evidence checks come from
     the config ([tool.threatgraph] or .threatgraph.toml) and the options below.
     """
-    settings = settings_for(config_path)
+    settings = settings_for(options["config_path"])
     partial = False
     if hook:
         from threatgraph.commands._hook import select
@@ -81,18 +72,6 @@ def command(
 
     from threatgraph.commands._analysis import run_models
 
-    options = {
-        "config_path": config_path,
-        "rule_dirs": rule_dirs,
-        "disabled": disabled,
-        "as_of": as_of,
-        "decision_files": decision_files,
-        "baseline_file": baseline_file,
-        "no_baseline": no_baseline,
-        "strict": strict,
-        "require_evidence": require_evidence,
-        "max_acceptance_days": max_acceptance_days,
-    }
     result = run_models(
         targets,
         options,

@@ -93,16 +93,7 @@ def command(
     render_timeout: float,
     sarif_suppressed: bool,
     pytm_threats: bool | None,
-    decision_files: tuple[Path, ...],
-    baseline_file: Path | None,
-    no_baseline: bool,
-    strict: bool | None,
-    require_evidence: bool | None,
-    max_acceptance_days: int | None,
-    config_path: Path | None,
-    rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
-    as_of: Any,
+    **options: Any,
 ) -> None:
     """Write reports and diagrams for model files or directories (PATH...) into DIR.
 
@@ -114,22 +105,10 @@ def command(
     from threatgraph.commands.check import notice_text, render_text
     from threatgraph.formats.reportset import build_reports
 
-    settings = settings_for(config_path)
+    settings = settings_for(options["config_path"])
     chosen = parse_formats(formats or tuple(settings.formats), png)
     # The config's output directory is relative to the config file, like its other paths.
     target = out_dir or Path(rel_to_config(settings, [settings.output])[0])
-    options = {
-        "config_path": config_path,
-        "rule_dirs": rule_dirs,
-        "disabled": disabled,
-        "as_of": as_of,
-        "decision_files": decision_files,
-        "baseline_file": baseline_file,
-        "no_baseline": no_baseline,
-        "strict": strict,
-        "require_evidence": require_evidence,
-        "max_acceptance_days": max_acceptance_days,
-    }
     result = run_models(paths, options, fail_on=fail_on, pytm_threats=pytm_threats)
     try:
         written = build_reports(
