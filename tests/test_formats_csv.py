@@ -56,3 +56,33 @@ def test_hostile_values_are_defused() -> None:
         assert not c.startswith(("=", "+", "-", "@", "\t", "\r")), c
         assert "\n" not in c and "\r" not in c
     assert "'=cmd|' /C calc'!A0" in cells  # the decision ticket, prefixed
+
+
+def test_text_is_what_the_csv_module_writes_for_the_rows() -> None:
+    # render_csv joins the text itself (the csv module was the slowest part of the format):
+    # it must stay byte for byte what csv.writer makes of rows().
+    from report_support import analyse
+
+    from threatgraph.formats.csvout import render_csv, rows
+    from threatgraph.formats.view import ModelView
+
+    for path in (ASSISTANT, HOSTILE):
+        r = analyse(path)
+        m = r.results[0]
+        view = ModelView.build(m.graph, m.findings, r.library, r.as_of, "high", str(path))
+        view.baselined_ids = {id(m.findings[0])}  # a 'yes' in the baselined column too
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        w.writerow(COLUMNS)
+        w.writerows(rows(view))
+        assert render_csv(view) == buf.getvalue()
+
+
+def test_quoting_matches_the_csv_module() -> None:
+    from threatgraph.formats.csvout import quoted
+
+    samples = ["", "plain", "a,b", 'say "hi"', "line\nbreak", "cr\rhere", " lead", "trail ", "'=x"]
+    for s in samples:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerow([s, "x"])
+        assert buf.getvalue() == f"{quoted(s)},x\r\n", s

@@ -432,6 +432,58 @@ class ModelView:
             return f"{self.name(fv.flow.source)} → {self.name(fv.flow.target)} (flow '{fv.name}')"
         return ""
 
+    # -- memoised answers (machine formats ask them for every finding) ----------------------
+    def cached_places_text(self, f: Finding, places: tuple[str, ...]) -> str:
+        """:meth:`places_text`, computed once per places and binding.
+
+        The words depend only on the places, the finding's element (and its provider) and,
+        for the places 'source', 'target' and 'flow', on its flow and (for 'source') the first
+        element of its path: big models repeat those combinations.
+        """
+        uses = _PLACE_USES.get(places)
+        if uses is None:
+            uses = _PLACE_USES[places] = (
+                not {"source", "target", "flow"}.isdisjoint(places),
+                "source" in places,
+            )
+        flow = f.flow if uses[0] else None
+        source = f.path[0] if uses[1] and f.path else None
+        key = (places, f.element, flow, source)
+        cache: dict[tuple[object, ...], str] | None = self._cache.get("places_text")
+        if cache is None:
+            cache = self._cache["places_text"] = {}
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = self.places_text(f, places)
+        return got
+
+    def cached_declared_text(self, f: Finding, where: tuple[str, ...]) -> str:
+        """:meth:`declared_text`, computed once per ``where`` and primary element."""
+        if not where:
+            return ""
+        key = (where, f.element)
+        cache: dict[tuple[object, ...], str] | None = self._cache.get("declared_text")
+        if cache is None:
+            cache = self._cache["declared_text"] = {}
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = self.declared_text(f, where)
+        return got
+
+    def display_file(self, file: str) -> str:
+        """A model file as shown in reports (:func:`display_path` against ``base``), once per
+        file: every finding of a model names the same file."""
+        cache: dict[str, str] | None = self._cache.get("display_file")
+        if cache is None:
+            cache = self._cache["display_file"] = {}
+        got = cache.get(file)
+        if got is None:
+            got = cache[file] = display_path(file, self.base)
+        return got
+
+
+#: Per tuple of mitigation places: (its words name the flow, they name the path's source).
+_PLACE_USES: dict[tuple[str, ...], tuple[bool, bool]] = {}
 
 #: Short names of reference schemes for link texts.
 SCHEME_SHORT: dict[str, str] = {
