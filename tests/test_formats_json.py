@@ -79,3 +79,20 @@ def test_schema_rejects_what_it_does_not_describe(
     del doc["findings"][0]["surprise"]
     doc["findings"][0]["severity"] = "severe"
     assert _errors(validator, doc)
+
+
+def test_fast_text_is_the_documents_text() -> None:
+    # findings.json and check --format json encode each finding from pieces made once
+    # (render_document); the text must stay the one dumps() gives for the dict document.
+    from report_support import analyse
+
+    from threatgraph.formats import jsonout
+
+    for paths in ((ASSISTANT,), (HOSTILE,), (ASSISTANT, HOSTILE)):
+        run = analyse(*paths)
+        run.verdict.baselined = run.verdict.failing[:2]  # baselined: true on some lines
+        doc = jsonout.document(run.results, run)
+        jsonout.add_policy(doc, run)
+        assert jsonout.render_document(run.results, run) == jsonout.dumps(doc)
+        if ASSISTANT in paths:  # a decision with the policy's date and location
+            assert any(f.get("decision", {}).get("location") for f in doc["findings"])

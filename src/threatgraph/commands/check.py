@@ -83,9 +83,7 @@ def command(
     if fmt == "json":
         from threatgraph.formats import jsonout
 
-        doc = jsonout.document(result.results, result)
-        jsonout.add_policy(doc, result)
-        text = jsonout.dumps(doc)
+        text = jsonout.render_document(result.results, result)
     else:
         text = render_text(result, quiet)
     if output is not None:

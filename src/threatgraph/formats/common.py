@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,14 @@ def location_dict(loc: Location, base: Path | None = None) -> dict[str, Any]:
     return {"file": display_path(loc.file, base), "line": loc.line}
 
 
+_STATUS = attrgetter("status")
+
+
 def summary(findings: Iterable[Finding]) -> dict[str, Any]:
     """Counts by status and, for open findings, by severity."""
     fs = list(findings)
-    by_status = Counter(f.status for f in fs)
-    open_sev = Counter(f.severity for f in fs if f.status == "open")
+    by_status = Counter(map(_STATUS, fs))
+    open_sev = Counter([f.severity for f in fs if f.status == "open"])
     return {
         "total": len(fs),
         "by_status": {s: by_status.get(s, 0) for s in STATUSES},
@@ -72,7 +76,8 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():
         raise OSError(f"refusing to write through symlink {path}")
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    from threatgraph.formats.writer import write_text
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates 0600; a report should get the usual mode (0666 less the umask).
@@ -80,7 +85,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         os.umask(mask)
         os.fchmod(fd, 0o666 & ~mask)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
+            write_text(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -103,22 +108,65 @@ def display_location(location: str) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 
 
+def json_compact(value: Any) -> str:
+    """One value as compact JSON, as :func:`json_text` writes its inner levels (C encoder)."""
+    return _ENCODER.encode(value)
+
+
+class EncodedItems(list[str]):
+    """A JSON array whose items are already JSON text (encoded as :func:`json_compact` does).
+
+    :func:`json_text` writes the items as they are, one per line when the array is one of
+    its outer ``expand`` levels. Formats use it for items they encode from pieces made once
+    (a big report repeats the same rule text thousands of times).
+    """
+
+    __slots__ = ()
+
+
 def json_text(value: Any, expand: int = 2) -> str:
     """Deterministic JSON, indented for the outer ``expand`` levels and compact below.
 
     Python's json drops to a slow pure-Python encoder whenever ``indent`` is set; encoding
     the inner values compactly keeps the C encoder and still gives one item per line.
+    The items of an :class:`EncodedItems` array are written as they are.
     """
     enc = _ENCODER.encode
+    # Pieces joined once at the end: a big report is tens of MB, and every concatenation
+    # of a level's text would copy all of it again.
+    out: list[str] = []
+    put = out.append
 
-    def walk(v: Any, depth: int) -> str:
-        pad, inner = "  " * depth, "  " * (depth + 1)
-        if depth < expand and isinstance(v, dict) and v:
-            body = ",\n".join(f"{inner}{enc(k)}: {walk(x, depth + 1)}" for k, x in v.items())
-            return "{\n" + body + "\n" + pad + "}"
-        if depth < expand and isinstance(v, list) and v:
-            body = ",\n".join(f"{inner}{walk(x, depth + 1)}" for x in v)
-            return "[\n" + body + "\n" + pad + "]"
-        return enc(v)
+    def emit(v: Any, depth: int) -> None:
+        if isinstance(v, EncodedItems) and (depth >= expand or not v):
+            put("[" + ", ".join(v) + "]")
+            return
+        if depth >= expand or not v or not isinstance(v, dict | list):
+            put(enc(v))
+            return
+        inner = "  " * (depth + 1)
+        sep = ",\n" + inner
+        if isinstance(v, dict):
+            put("{\n" + inner)
+            for i, (k, x) in enumerate(v.items()):
+                put(f"{sep if i else ''}{enc(k)}: ")
+                emit(x, depth + 1)
+            put("\n" + "  " * depth + "}")
+        elif isinstance(v, EncodedItems):
+            put("[\n" + inner)
+            for i, x in enumerate(v):
+                if i:
+                    put(sep)
+                put(x)
+            put("\n" + "  " * depth + "]")
+        else:
+            put("[\n" + inner)
+            for i, x in enumerate(v):
+                if i:
+                    put(sep)
+                emit(x, depth + 1)
+            put("\n" + "  " * depth + "]")
 
-    return walk(value, 0) + "\n"
+    emit(value, 0)
+    put("\n")
+    return "".join(out)

@@ -19,6 +19,21 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
+
+#: Characters encoded and written at a time. Encoding a whole report at once makes a copy of
+#: it (tens of MB for a big model) in fresh memory, which costs more than the encoding;
+#: small pieces reuse the same memory and the kernel sees the same bytes.
+CHUNK = 1 << 15
+
+
+def write_text(fh: BinaryIO, data: str | bytes) -> None:
+    """Write ``data`` (str as UTF-8) to a binary file, a piece at a time."""
+    if isinstance(data, bytes):
+        fh.write(data)
+        return
+    for i in range(0, len(data), CHUNK):
+        fh.write(data[i : i + CHUNK].encode("utf-8"))
 
 
 def _umask() -> int:
@@ -48,11 +63,10 @@ def write_files(files: Mapping[Path, str | bytes]) -> None:
                 raise OSError(f"refusing to write into {path.parent}: it is a symlink")
             if path.is_symlink():
                 raise OSError(f"refusing to write through symlink {path}")
-            raw = data.encode("utf-8") if isinstance(data, str) else data
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
+                write_text(fh, data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, mode)  # mkstemp makes 0600 files; reports are ordinary files
