@@ -183,3 +183,23 @@ def test_artifact_uri_relative_to_the_repository_root(tmp_path: Path) -> None:
     }
     outside = artifact_uri(str(tmp_path / "m.yaml"), ROOT)
     assert outside == {"uri": (tmp_path / "m.yaml").resolve().as_uri()}
+
+
+def test_fast_text_is_the_documents_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # findings.sarif writes each result from pieces made once (render_sarif); the text must
+    # stay the one dumps() gives for the dict document, in every mode.
+    from report_support import analyse
+
+    from threatgraph.formats.view import ModelView
+
+    for path in (ASSISTANT, HOSTILE):
+        r = analyse(path)
+        m = r.results[0]
+        view = ModelView.build(m.graph, m.findings, r.library, r.as_of, "high", str(path))
+        view.baselined_ids = {id(f) for f in view.open_findings()[:2]}
+        for suppressed in (True, False):
+            for baseline in (True, False):
+                expected = sarif_mod.dumps(sarif_mod.document(view, ROOT, suppressed, baseline))
+                assert sarif_mod.render_sarif(view, ROOT, suppressed, baseline) == expected
+    monkeypatch.setattr(sarif_mod, "MAX_RESULTS", 3)
+    assert sarif_mod.render_sarif(view, ROOT) == sarif_mod.dumps(sarif_mod.document(view, ROOT))

@@ -8,7 +8,8 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,10 @@ def display_location(location: str) -> str:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
+#: A string as JSON text (the C encoder's, as json_text writes strings).
+json_string: Callable[[str], str] = encode_basestring
 
 
 def json_compact(value: Any) -> str:

@@ -28,6 +28,7 @@ from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.rules import Rule
 from threatgraph.formats.base import ReportFormat, ReportInput
+from threatgraph.formats.common import EncodedItems, json_compact, json_string, json_text
 from threatgraph.formats.view import ModelView, one_line, resolve_reference
 from threatgraph.model.schema import Location
 
@@ -53,11 +54,21 @@ _TAG_ORDER = ("cwe", "owasp-llm", "owasp-asi", "owasp-ml", "atlas", "nist-aml", 
 
 def message_text(text: str) -> str:
     """Plain SARIF message text: literal brackets and backslashes escaped (SARIF 3.11.6)."""
-    t = one_line(text)
+    return _escape_message(one_line(text))
+
+
+def _escape_message(t: str) -> str:
+    # message_text() of text that is already on one line.
     t = t.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
     if len(t) > MAX_MESSAGE:
         t = t[: MAX_MESSAGE - 1].rstrip("\\") + "\u2026"
     return t
+
+
+def _is_clean(text: str) -> bool:
+    """Whether ``text`` is one non-empty line that one_line() leaves as it is: the join of
+    such texts with single spaces is one too."""
+    return bool(text) and one_line(text) == text
 
 
 def _clip(text: str, limit: int) -> str:
@@ -302,21 +313,21 @@ def _result(
     return res
 
 
-def document(
-    view: ModelView, root: Path, include_suppressed: bool = True, baseline_in_use: bool = False
+def _selected(view: ModelView, include_suppressed: bool) -> list[Finding]:
+    """The findings to report, open ones first (each part worst first), within the cap."""
+    # view.findings is in sort_key order: a stable split keeps that order in each part.
+    opened = [f for f in view.findings if f.status == "open"]
+    closed = [f for f in view.findings if f.status != "open"] if include_suppressed else []
+    return opened + closed
+
+
+def _run(
+    view: ModelView, findings: list[Finding], results: list[Any], dropped: int
 ) -> dict[str, Any]:
-    """The SARIF log for one model (``baseline_in_use``: mark open results new or unchanged)."""
-    findings = [f for f in view.findings if include_suppressed or f.status == "open"]
-    findings.sort(key=lambda f: (f.status != "open", *f.sort_key()))
-    dropped = max(0, len(findings) - MAX_RESULTS)
-    findings = findings[:MAX_RESULTS]
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(f.rule.id, []).append(f)
-    rule_ids = sorted(by_rule)
-    index = {rid: i for i, rid in enumerate(rule_ids)}
-    rules = [_rule(view, by_rule[rid][0].rule, by_rule[rid]) for rid in rule_ids]
-    results = [_result(view, f, index[f.rule.id], root, baseline_in_use) for f in findings]
+    rules = [_rule(view, by_rule[rid][0].rule, by_rule[rid]) for rid in sorted(by_rule)]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -351,12 +362,251 @@ def document(
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
+def _rule_index(findings: list[Finding]) -> dict[str, int]:
+    return {rid: i for i, rid in enumerate(sorted({f.rule.id for f in findings}))}
+
+
+def document(
+    view: ModelView, root: Path, include_suppressed: bool = True, baseline_in_use: bool = False
+) -> dict[str, Any]:
+    """The SARIF log for one model (``baseline_in_use``: mark open results new or unchanged)."""
+    findings = _selected(view, include_suppressed)
+    dropped = max(0, len(findings) - MAX_RESULTS)
+    findings = findings[:MAX_RESULTS]
+    index = _rule_index(findings)
+    results = [_result(view, f, index[f.rule.id], root, baseline_in_use) for f in findings]
+    return _run(view, findings, results, dropped)
+
+
 def dumps(doc: dict[str, Any]) -> str:
     """Deterministic SARIF text: structure indented, one line per rule property and result
     field (the C encoder does the rest)."""
-    from threatgraph.formats.common import json_text
-
     return json_text(doc, expand=5)
+
+
+def render_sarif(
+    view: ModelView, root: Path, include_suppressed: bool = True, baseline_in_use: bool = False
+) -> str:
+    """The text of :func:`document`, as :func:`dumps` writes it (findings.sarif).
+
+    The results are written by :class:`_ResultText` (the same text, made from pieces
+    encoded once); the rest of the log goes through :func:`dumps`.
+    """
+    findings = _selected(view, include_suppressed)
+    dropped = max(0, len(findings) - MAX_RESULTS)
+    findings = findings[:MAX_RESULTS]
+    text = _ResultText(view, root, baseline_in_use, _rule_index(findings))
+    return dumps(_run(view, findings, EncodedItems(map(text, findings)), dropped))
+
+
+#: Between the fields of a result: a result is the fifth level of the log, its fields the
+#: sixth (as json_text lays out ``expand=5``).
+_FIELD = ",\n          "
+
+
+class _ResultText:
+    """Each result of findings.sarif as :func:`dumps` lays it out, from pieces made once.
+
+    The same text as :func:`_result` gives through :func:`dumps` (a test holds them equal).
+    A big model repeats the same locations (every finding on an element points at its
+    line, every path passes the same elements), the same rule levels and the same lists of
+    controls thousands of times: each of those is encoded once, from the dicts the
+    reference functions build, so the two cannot drift apart in content.
+    """
+
+    def __init__(
+        self, view: ModelView, root: Path, baseline_in_use: bool, index: dict[str, int]
+    ) -> None:
+        self.view = view
+        self.root = root
+        self.baseline_in_use = baseline_in_use
+        self.index = index
+        self.model = json_compact(view.model_id)
+        self._heads: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._controls: dict[tuple[str, ...], str] = {}
+        self._elements: dict[str, tuple[str, str] | None] = {}
+        self._missing: dict[tuple[str, ...], str] = {}
+        self._primary: dict[tuple[str, bool, str, int], str] = {}
+        self._related: dict[str, str | None] = {}
+        self._steps: dict[str, str | None] = {}
+        self._bindings: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+        self._names: dict[str, tuple[str, bool]] = {}
+        self._clean: dict[str, bool] = {}
+        self._artifacts: dict[str, str] = {}
+
+    def _message(self, f: Finding, missing: tuple[str, ...]) -> str:
+        # As _message(), with the words about the element and the "Missing controls"
+        # sentence made once. When every part is already one clean line, so is their
+        # join, and message_text()'s one_line() over the whole message can be skipped.
+        view = self.view
+        element = self._names.get(f.element)
+        if element is None:
+            name = view.name(f.element)
+            element = self._names[f.element] = (
+                f" on {name} ({view.kind_label(f.element)}, ",
+                bool(name),  # a clean line already (view.name), unless empty
+            )
+        title = f.rule.title
+        clean = self._clean.get(title)
+        if clean is None:
+            clean = self._clean[title] = _is_clean(title)
+        explanation = one_line(f.explanation)
+        parts = [f"{title}{element[0]}{f.severity}).", explanation]
+        clean = clean and element[1] and bool(explanation)
+        if f.status == "open" and missing:
+            sentence = self._missing.get(missing)
+            if sentence is None:
+                sentence = self._missing[missing] = (
+                    "Missing controls: "
+                    + ", ".join(view.control_title(c) + f" ({c})" for c in missing)
+                    + "."
+                )
+                self._clean[sentence] = _is_clean(sentence)
+            parts.append(sentence)
+            clean = clean and self._clean[sentence]
+        for note in f.notes:
+            parts.append(one_line(note))
+            clean = clean and bool(parts[-1])
+        text = " ".join(parts)
+        return _escape_message(text) if clean else message_text(text)
+
+    def _physical(self, loc: Location) -> str | None:
+        # _physical() as JSON text, with the artifact (the model file) encoded once.
+        if loc.file.startswith("<"):
+            return None
+        art = self._artifacts.get(loc.file)
+        if art is None:
+            art = self._artifacts[loc.file] = json_compact(artifact_uri(loc.file, self.root))
+        if loc.line >= 1:
+            return f'{{"artifactLocation": {art}, "region": {{"startLine": {loc.line}}}}}'
+        return f'{{"artifactLocation": {art}}}'
+
+    def _location(self, f: Finding) -> str:
+        name = f.flow or f.element
+        key = (name, bool(f.flow), f.location.file, f.location.line)
+        got = self._primary.get(key)
+        if got is None:
+            kind = "flow" if f.flow else "element"
+            phys = self._physical(f.location)
+            got = self._primary[key] = (
+                f'{{"logicalLocations": [{{"name": {json_string(name)}, '
+                f'"fullyQualifiedName": {json_string(f"{self.view.model_id}/{name}")}, '
+                f'"kind": "{kind}"}}]'
+                + ("" if phys is None else f', "physicalLocation": {phys}')
+                + "}"
+            )
+        return got
+
+    def _element(self, e: str) -> tuple[str, str] | None:
+        """An element's (or flow's) location as in _element_location(), as JSON text up to
+        its message, and the name the message starts with; None when it has no place."""
+        if e in self._elements:
+            return self._elements[e]
+        view = self.view
+        el = view.element(e)
+        fv = view.flow_by_id.get(e)
+        loc = el.location if el is not None else (fv.flow.location if fv is not None else None)
+        phys = None if loc is None else self._physical(loc)
+        got = self._elements[e] = (
+            None
+            if phys is None
+            else (
+                f'{{"physicalLocation": {phys}, "logicalLocations": [{{"name": {json_string(e)}'
+                f', "fullyQualifiedName": {json_string(f"{view.model_id}/{e}")}, "kind": '
+                f'"{"element" if el is not None else "flow"}"}}], "message": {{"text": ',
+                view.name(e),
+            )
+        )
+        return got
+
+    def _related_text(self, e: str) -> str | None:
+        # The related location of an element without its closing brace (the id follows).
+        got = self._related.get(e)
+        if got is None and e not in self._related:
+            loc = self._element(e)
+            got = self._related[e] = (
+                None if loc is None else f"{loc[0]}{json_string(message_text(loc[1]))}}}"
+            )
+        return got
+
+    def _step(self, e: str) -> str | None:
+        got = self._steps.get(e)
+        if got is None and e not in self._steps:
+            loc = self._element(e)
+            text = None if loc is None else f"{loc[1]} ({self.view.kind_label(e)})"
+            got = self._steps[e] = (
+                None
+                if loc is None
+                else f'{{"location": {loc[0]}{json_string(message_text(text or ""))}}}}}}}'
+            )
+        return got
+
+    def _paths(self, f: Finding) -> str:
+        """The relatedLocations and codeFlows fields: the same for every finding that binds
+        the same elements along the same path."""
+        key = (f.element, f.elements, f.path)
+        got = self._bindings.get(key)
+        if got is not None:
+            return got
+        out = []
+        related = []
+        for i, e in enumerate(dict.fromkeys((*f.elements[1:], *f.path)), 1):
+            if e == f.element:
+                continue
+            rl = self._related_text(e)
+            if rl is not None:
+                related.append(f'{rl}, "id": {i}}}')
+        if related:
+            out.append(f'{_FIELD}"relatedLocations": [{", ".join(related[:100])}]')
+        if f.path:
+            steps = [s for e in f.path if (s := self._step(e)) is not None]
+            if steps:
+                out.append(
+                    f'{_FIELD}"codeFlows": [{{"threadFlows": [{{"locations": '
+                    f"[{', '.join(steps)}]}}]}}]"
+                )
+        got = self._bindings[key] = "".join(out)
+        return got
+
+    def __call__(self, f: Finding) -> str:
+        """The result for one finding (the text of one item of ``results``)."""
+        hkey = (f.rule.id, f.severity, f.status)
+        head = self._heads.get(hkey)
+        if head is None:
+            head = self._heads[hkey] = (
+                f'{{\n          "ruleId": {json_string(f.rule.id)}'
+                f'{_FIELD}"ruleIndex": {self.index[f.rule.id]}'
+                f'{_FIELD}"level": {json_string(LEVELS[f.severity])}',
+                f'"severity": {json_string(f.severity)}, "status": {json_string(f.status)}, '
+                f'"model": {self.model}',
+            )
+        fp = f.fingerprint
+        missing: list[str] = []
+        present: list[str] = []
+        for c in f.checklist:
+            (present if c.present else missing).append(c.control)
+        controls = self._controls.get((*missing, "", *present))
+        if controls is None:
+            controls = self._controls[(*missing, "", *present)] = (
+                f'"missingControls": {json_compact(missing)}, '
+                f'"presentControls": {json_compact(present)}}}'
+            )
+        if f.status != "open":
+            sup = json_compact([_suppression(self.view, f, self.root)])
+            tail = f'{_FIELD}"suppressions": {sup}'
+        elif self.baseline_in_use:
+            state = "unchanged" if self.view.baselined(f) else "new"
+            tail = f'{_FIELD}"baselineState": "{state}"'
+        else:
+            tail = ""
+        return (
+            f'{head[0]}{_FIELD}"message": {{"text": '
+            f"{json_string(self._message(f, tuple(missing)))}}}"
+            f'{_FIELD}"partialFingerprints": {{"threatgraphFindingId/v1": "{fp}", '
+            f'"primaryLocationLineHash": "{fp}:1"}}'
+            f'{_FIELD}"properties": {{"findingId": {json_string(f.id)}, {head[1]}, {controls}'
+            f'{_FIELD}"locations": [{self._location(f)}]{self._paths(f)}{tail}\n        }}'
+        )
 
 
 class SarifFormat(ReportFormat):
@@ -368,10 +618,19 @@ class SarifFormat(ReportFormat):
     def render(self, inp: ReportInput) -> dict[str, str | bytes]:
         """findings.sarif for one model."""
         baseline = getattr(getattr(inp.run, "policy", None), "baseline", None)
-        doc = document(inp.view, inp.repo_root, inp.sarif_suppressed, baseline is not None)
-        return {"findings.sarif": dumps(doc)}
+        text = render_sarif(inp.view, inp.repo_root, inp.sarif_suppressed, baseline is not None)
+        return {"findings.sarif": text}
 
 
 FORMAT = SarifFormat()
 
-__all__ = ["FORMAT", "MAX_RESULTS", "MAX_TAGS", "artifact_uri", "document", "dumps", "repo_root"]
+__all__ = [
+    "FORMAT",
+    "MAX_RESULTS",
+    "MAX_TAGS",
+    "artifact_uri",
+    "document",
+    "dumps",
+    "render_sarif",
+    "repo_root",
+]
