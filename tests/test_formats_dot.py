@@ -119,3 +119,27 @@ def test_hostile_dot_is_accepted_by_dot_and_adds_nothing() -> None:
     ).stdout.decode()
     # DOT escapes stayed literal: the drawn text shows the backslashes, no line breaks
     assert "Deep \\\\server\\share\\ \\N \\G \\l trailing backslash \\</text>" in svg
+
+
+def test_statements_are_what_the_graphviz_package_writes() -> None:
+    # Nodes and edges are written without the package's per-call machinery: the text must
+    # stay what Digraph.node()/edge() write, quoting included, for hostile labels too.
+    import graphviz
+
+    from threatgraph.formats.dot import _quote, _Statements
+
+    samples = ["n1", "node", "Edge", "-4.2", "a b", 'say "hi"', 'x\\"y', "<b>x</b>", "", "é"]
+    for s in samples:
+        assert _quote(s) == graphviz.quoting.quote(s), s
+        lab = label(s, "second line")
+        assert _quote(lab) == graphviz.quoting.quote(lab), s
+    view = _view(HOSTILE)
+    out = _Statements()
+    for el in view.elements:
+        attrs = {"label": label(el.name), "shape": "box", "id": "el_x", "color": "#000000"}
+        ours, theirs = graphviz.Digraph(), graphviz.Digraph()
+        out.node(ours, "n1", attrs)
+        theirs.node("n1", **attrs)
+        out.edge(ours, "n1", "n2", attrs)
+        theirs.edge("n1", "n2", **attrs)
+        assert ours.source == theirs.source

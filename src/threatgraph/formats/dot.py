@@ -17,6 +17,7 @@ graphviz package, line breaks in names become spaces, and our own line breaks ar
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import graphviz
 
@@ -80,6 +81,69 @@ def label(*lines: str) -> str:
     return text
 
 
+_IS_ID = graphviz.quoting.ID.match
+_KEYWORDS = graphviz.quoting.KEYWORDS
+_ESCAPE_QUOTES: Callable[[str], str] = graphviz.quoting.ESCAPE_UNESCAPED_QUOTES
+
+
+def _quote(value: str) -> str:
+    """``graphviz.quoting.quote(value)``, with the package's own patterns, without the
+    per-call argument checks (it is called for every label and id of a big diagram)."""
+    if _IS_ID(value) and value.lower() not in _KEYWORDS:
+        return value
+    if isinstance(value, graphviz.quoting.NoHtml):
+        # A label made by label(): never HTML, and escape() doubles every backslash, so it
+        # cannot end in the odd backslash that quote() warns about.
+        return f'"{_ESCAPE_QUOTES(value)}"' if '"' in value else f'"{value}"'
+    quoted: str = graphviz.quoting.quote(value)
+    return quoted
+
+
+class _Statements:
+    """Node and edge statements, as graphviz's ``node()`` and ``edge()`` write them.
+
+    The graphviz package quotes every attribute name and value on every call (through
+    argument-checking wrappers), which cost more than the rest of the diagram for a big
+    model; here each distinct value is quoted once, with the package's own ``quote``, and
+    the statement is added to the graph's body as the package would add it.
+    """
+
+    def __init__(self) -> None:
+        self._quoted: dict[tuple[type, str], str] = {}
+        self._pairs: dict[tuple[str, str], str] = {}
+
+    def quote(self, value: str) -> str:
+        """``graphviz.quoting.quote``, once per distinct value (and type: nohtml labels)."""
+        key = (value.__class__, value)
+        got = self._quoted.get(key)
+        if got is None:
+            got = self._quoted[key] = _quote(value)
+        return got
+
+    def attr_list(self, attrs: dict[str, str]) -> str:
+        """`` [label=... a=... b=...]``: the label first, then the others sorted by name."""
+        label = attrs.get("label")
+        parts = [f"label={_quote(label)}"] if label is not None else []
+        pairs = self._pairs
+        for k in sorted(attrs):
+            if k != "label":
+                v = attrs[k]
+                pair = pairs.get((k, v))
+                if pair is None:
+                    pair = pairs[(k, v)] = f"{self.quote(k)}={self.quote(v)}"
+                parts.append(pair)
+        return f" [{' '.join(parts)}]" if parts else ""
+
+    def node(self, graph: graphviz.Digraph, name: str, attrs: dict[str, str]) -> None:
+        """``graph.node(name, **attrs)``."""
+        graph.body.append(f"\t{self.quote(name)}{self.attr_list(attrs)}\n")
+
+    def edge(self, graph: graphviz.Digraph, tail: str, head: str, attrs: dict[str, str]) -> None:
+        """``graph.edge(tail, head, **attrs)`` (tail and head are generated ids: no ports)."""
+        q = self.quote
+        graph.body.append(f"\t{q(tail)} -> {q(head)}{self.attr_list(attrs)}\n")
+
+
 def _severity_style(severity: str) -> dict[str, str]:
     fill, font, border = SEVERITY_COLORS[severity]
     return {"fillcolor": fill, "fontcolor": font, "color": border, "penwidth": "2"}
@@ -101,7 +165,7 @@ def _node_attrs(view: ModelView, element_id: str) -> dict[str, str]:
     return attrs
 
 
-def _add_boundary(view: ModelView, parent: graphviz.Digraph, bid: str) -> None:
+def _add_boundary(view: ModelView, parent: graphviz.Digraph, bid: str, out: _Statements) -> None:
     name, trust = view.boundary_label(bid)
     color = TRUST_COLORS[Trust(trust)]
     with parent.subgraph(name=f"cluster_{view.boundary_sid[bid]}") as c:
@@ -114,9 +178,9 @@ def _add_boundary(view: ModelView, parent: graphviz.Digraph, bid: str) -> None:
             id=f"bd_{view.boundary_sid[bid]}",
         )
         for child in view.child_boundaries(bid):
-            _add_boundary(view, c, child)
+            _add_boundary(view, c, child, out)
         for e in view.elements_in(bid):
-            c.node(view.element_sid[e], **_node_attrs(view, e))
+            out.node(c, view.element_sid[e], _node_attrs(view, e))
 
 
 def _edge_attrs(view: ModelView, fv_index: int) -> dict[str, str]:
@@ -193,12 +257,13 @@ def build(view: ModelView) -> graphviz.Digraph:
     )
     g.attr("node", fontname=FONT, fontsize="10")
     g.attr("edge", fontname=FONT, fontsize="8")
+    out = _Statements()
     for bid in view.child_boundaries(None):
-        _add_boundary(view, g, bid)
+        _add_boundary(view, g, bid, out)
     for e in view.elements_in(None):
-        g.node(view.element_sid[e], **_node_attrs(view, e))
+        out.node(g, view.element_sid[e], _node_attrs(view, e))
     for i, fv in enumerate(view.flows):
-        g.edge(fv.source, fv.target, **_edge_attrs(view, i))
+        out.edge(g, fv.source, fv.target, _edge_attrs(view, i))
     _legend(view, g)
     return g
 

@@ -20,6 +20,7 @@ hold the flows leaving each top-level boundary, chunked further when one part is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -82,12 +83,15 @@ _ENTITIES = {
     ":": "#58;",  # Mermaid drops a ';' after 'style...:...#' on a line; no ':' means no match
 }
 _TABLE = str.maketrans(_ENTITIES)
+#: Any character that needs an entity (most names have none: translate() is the slow part).
+_SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 BADGE = "\u26a0"
 
 
 def escape(text: str) -> str:
     """One line of model text as the inside of a quoted Mermaid label."""
-    return one_line(text).translate(_TABLE)
+    line = one_line(text)
+    return line.translate(_TABLE) if _SPECIAL.search(line) else line
 
 
 def label(*lines: str) -> str:
@@ -102,35 +106,127 @@ class _Part:
     flows: list[FlowView]
 
 
-def _node(view: ModelView, e: str) -> str:
-    el = view.graph.elements[e]
-    lines = [el.name, f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
-    worst = view.worst_open(e)
-    if worst is not None:
-        lines.append(f"{BADGE} {len(view.open_by_element[e])} open ({worst})")
-    o, c = SHAPES[el.kind]
-    return f"{view.element_sid[e]}{o}{label(*lines)}{c}"
+class _Drawer:
+    """The pieces of one model's diagrams, each made once.
 
+    A big model is drawn as an overview and many parts, and a part that is too big is
+    measured and split again: node lines, edge lines and boundary lines are the same in
+    every diagram that shows them, so they are escaped and formatted once here and a
+    diagram is only their assembly.
+    """
 
-def _boundary_has(view: ModelView, bid: str, elements: set[str]) -> bool:
-    if any(e in elements for e in view.elements_in(bid)):
-        return True
-    return any(_boundary_has(view, c, elements) for c in view.child_boundaries(bid))
+    def __init__(self, view: ModelView) -> None:
+        self.view = view
+        self.worst: dict[str, str] = {
+            e: max((f.severity for f in fs), key=severity_rank)
+            for e, fs in view.open_by_element.items()
+            if fs
+        }
+        self.boundaries = sorted(view.graph.boundaries)
+        self._nodes: dict[str, str] = {}
+        self._edges: dict[str, tuple[str, bool]] = {}
+        self._heads: dict[str, str] = {}
+        self._styles: dict[str, str] = {}
 
+    def node(self, e: str) -> str:
+        """The node statement of an element (shape, name, kind, open findings)."""
+        got = self._nodes.get(e)
+        if got is None:
+            view = self.view
+            el = view.graph.elements[e]
+            lines = [el.name, f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
+            worst = self.worst.get(e)
+            if worst is not None:
+                lines.append(f"{BADGE} {len(view.open_by_element[e])} open ({worst})")
+            o, c = SHAPES[el.kind]
+            got = self._nodes[e] = f"{view.element_sid[e]}{o}{label(*lines)}{c}"
+        return got
 
-def _subgraph(view: ModelView, bid: str, elements: set[str], depth: int) -> list[str]:
-    pad = "    " * depth
-    name, trust = view.boundary_label(bid)
-    sid = view.boundary_sid[bid]
-    out = [f"{pad}subgraph {sid}[{label(f'{name} · {trust} trust')}]"]
-    for child in view.child_boundaries(bid):
-        if _boundary_has(view, child, elements):
-            out.extend(_subgraph(view, child, elements, depth + 1))
-    for e in view.elements_in(bid):
-        if e in elements:
-            out.append(f"{pad}    {_node(view, e)}")
-    out.append(f"{pad}end")
-    return out
+    def edge(self, fv: FlowView) -> tuple[str, bool]:
+        """The edge statement of a flow, and whether it is drawn red (unencrypted)."""
+        got = self._edges.get(fv.sid)
+        if got is None:
+            text = [fv.name]
+            if fv.data:
+                text.append(fv.data_text())
+            text.append(one_line(fv.flow.protocol) or "protocol unspecified")
+            if fv.unencrypted_sensitive:
+                text.insert(0, f"{BADGE} UNENCRYPTED sensitive data")
+                got = (f"    {fv.source} -.->|{label(*text)}| {fv.target}", True)
+            else:
+                got = (f"    {fv.source} -->|{label(*text)}| {fv.target}", False)
+            self._edges[fv.sid] = got
+        return got
+
+    def marked(self, elements: set[str]) -> set[str]:
+        """The boundaries that hold (directly or in a nested boundary) one of ``elements``."""
+        view = self.view
+        out: set[str] = set()
+        for e in elements:
+            b = view.graph.elements[e].boundary
+            while b is not None and b in view.graph.boundaries and b not in out:
+                out.add(b)
+                b = view.boundary_parent(b)
+        return out
+
+    def subgraph(self, bid: str, elements: set[str], marked: set[str], depth: int) -> list[str]:
+        """A boundary as a subgraph with what it holds of ``elements``."""
+        view = self.view
+        pad = "    " * depth
+        head = self._heads.get(bid)
+        if head is None:
+            name, trust = view.boundary_label(bid)
+            head = self._heads[bid] = (
+                f"subgraph {view.boundary_sid[bid]}[{label(f'{name} · {trust} trust')}]"
+            )
+        out = [pad + head]
+        for child in view.child_boundaries(bid):
+            if child in marked:
+                out.extend(self.subgraph(child, elements, marked, depth + 1))
+        for e in view.elements_in(bid):
+            if e in elements:
+                out.append(f"{pad}    {self.node(e)}")
+        out.append(f"{pad}end")
+        return out
+
+    def style(self, bid: str) -> str:
+        """The style line of a boundary (dashed, in its trust colour)."""
+        got = self._styles.get(bid)
+        if got is None:
+            view = self.view
+            color = TRUST_COLORS[view.graph.boundaries[bid].trust]
+            got = self._styles[bid] = (
+                f"    style {view.boundary_sid[bid]} fill:none,stroke:{color},"
+                "stroke-width:2px,stroke-dasharray:6 4"
+            )
+        return got
+
+    def diagram(self, elements: set[str], flows: list[FlowView]) -> str:
+        """A flowchart of ``elements`` (in their boundaries) and ``flows``."""
+        view = self.view
+        marked = self.marked(elements)
+        lines = ["flowchart LR"]
+        for bid in view.child_boundaries(None):
+            if bid in marked:
+                lines.extend(self.subgraph(bid, elements, marked, 1))
+        for e in view.elements_in(None):
+            if e in elements:
+                lines.append(f"    {self.node(e)}")
+        red = []
+        for i, fv in enumerate(flows):
+            line, is_red = self.edge(fv)
+            lines.append(line)
+            if is_red:
+                red.append(i)
+        sid, worst = view.element_sid, self.worst
+        lines.extend(_classes(view, ((sid[e], worst.get(e)) for e in sorted(elements))))
+        lines.extend(self.style(bid) for bid in self.boundaries if bid in marked)
+        if red:
+            lines.append(
+                f"    linkStyle {','.join(map(str, red))} stroke:{UNENCRYPTED_COLOR},"
+                f"stroke-width:3px,color:{UNENCRYPTED_COLOR}"
+            )
+        return "\n".join(lines) + "\n"
 
 
 def _classes(view: ModelView, pairs: Iterable[tuple[str, str | None]]) -> list[str]:
@@ -149,50 +245,6 @@ def _classes(view: ModelView, pairs: Iterable[tuple[str, str | None]]) -> list[s
     return out
 
 
-def _flow_lines(flows: list[FlowView]) -> tuple[list[str], list[int]]:
-    lines, red = [], []
-    for i, fv in enumerate(flows):
-        text = [fv.name]
-        if fv.data:
-            text.append(fv.data_text())
-        text.append(one_line(fv.flow.protocol) or "protocol unspecified")
-        if fv.unencrypted_sensitive:
-            text.insert(0, f"{BADGE} UNENCRYPTED sensitive data")
-            lines.append(f"    {fv.source} -.->|{label(*text)}| {fv.target}")
-            red.append(i)
-        else:
-            lines.append(f"    {fv.source} -->|{label(*text)}| {fv.target}")
-    return lines, red
-
-
-def _diagram(view: ModelView, elements: set[str], flows: list[FlowView]) -> str:
-    lines = ["flowchart LR"]
-    for bid in view.child_boundaries(None):
-        if _boundary_has(view, bid, elements):
-            lines.extend(_subgraph(view, bid, elements, 1))
-    for e in view.elements_in(None):
-        if e in elements:
-            lines.append(f"    {_node(view, e)}")
-    flow_lines, red = _flow_lines(flows)
-    lines.extend(flow_lines)
-    lines.extend(
-        _classes(view, ((view.element_sid[e], view.worst_open(e)) for e in sorted(elements)))
-    )
-    for bid in sorted(view.graph.boundaries):
-        if _boundary_has(view, bid, elements):
-            color = TRUST_COLORS[view.graph.boundaries[bid].trust]
-            lines.append(
-                f"    style {view.boundary_sid[bid]} fill:none,stroke:{color},"
-                "stroke-width:2px,stroke-dasharray:6 4"
-            )
-    if red:
-        lines.append(
-            f"    linkStyle {','.join(map(str, red))} stroke:{UNENCRYPTED_COLOR},"
-            f"stroke-width:3px,color:{UNENCRYPTED_COLOR}"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def _group_name(view: ModelView, group: str | None) -> str:
     if group is None:
         return "outside any boundary"
@@ -200,23 +252,30 @@ def _group_name(view: ModelView, group: str | None) -> str:
     return f"{name} ({trust})"
 
 
-def _overview(view: ModelView, groups: list[str | None], max_edges: int) -> str:
+def _overview(
+    view: ModelView,
+    draw: _Drawer,
+    groups: list[str | None],
+    members: dict[str | None, list[str]],
+    top: dict[str, str | None],
+    max_edges: int,
+) -> str:
     gid = {g: f"g{i}" for i, g in enumerate(groups, 1)}
     lines = ["flowchart LR"]
     worst: dict[str, str | None] = {}
     for g in groups:
-        members = [e for e in view.graph.elements if view.top_boundary(e) == g]
-        open_n = sum(len(view.open_by_element.get(e, [])) for e in members)
-        sevs = [s for e in members if (s := view.worst_open(e)) is not None]
+        mine = members.get(g, [])
+        open_n = sum(len(view.open_by_element.get(e, [])) for e in mine)
+        sevs = [s for e in mine if (s := draw.worst.get(e)) is not None]
         worst[gid[g]] = max(sevs, key=severity_rank) if sevs else None
-        text = [_group_name(view, g), f"{len(members)} elements"]
+        text = [_group_name(view, g), f"{len(mine)} elements"]
         if open_n:
             text.append(f"{BADGE} {open_n} open findings")
         lines.append(f"    {gid[g]}[{label(*text)}]")
     between: dict[tuple[str, str], list[FlowView]] = {}
     for fv in view.flows:
-        s = gid[view.top_boundary(fv.flow.source)]
-        t = gid[view.top_boundary(fv.flow.target)]
+        s = gid[top[fv.flow.source]]
+        t = gid[top[fv.flow.target]]
         if s != t:
             between.setdefault((s, t), []).append(fv)
     red = []
@@ -238,18 +297,21 @@ def _overview(view: ModelView, groups: list[str | None], max_edges: int) -> str:
 
 
 def _chunks(
-    view: ModelView, part: _Part, max_edges: int, max_text: int
-) -> list[tuple[set[str], list[FlowView]]]:
-    """Split a part's flows into diagrams within both limits (the first keeps every element)."""
-    text = _diagram(view, part.elements | _ends(part.flows), part.flows)
-    if len(part.flows) <= max_edges and len(text) <= max_text:
-        return [(part.elements | _ends(part.flows), part.flows)]
-    if len(part.flows) <= 1:
-        return [(part.elements | _ends(part.flows), part.flows)]  # cannot split one flow
+    draw: _Drawer, part: _Part, max_edges: int, max_text: int
+) -> list[tuple[set[str], list[FlowView], str]]:
+    """Split a part's flows into diagrams within both limits (the first keeps every element),
+    each with its text."""
+    elements = part.elements | _ends(part.flows)
+    if len(part.flows) <= 1:  # cannot split one flow
+        return [(elements, part.flows, draw.diagram(elements, part.flows))]
+    if len(part.flows) <= max_edges:  # else too many edges: no need to draw it to know
+        text = draw.diagram(elements, part.flows)
+        if len(text) <= max_text:
+            return [(elements, part.flows, text)]
     half = len(part.flows) // 2
     first = _Part(part.title, part.elements, part.flows[:half])
     rest = _Part(part.title, set(), part.flows[half:])
-    return _chunks(view, first, max_edges, max_text) + _chunks(view, rest, max_edges, max_text)
+    return _chunks(draw, first, max_edges, max_text) + _chunks(draw, rest, max_edges, max_text)
 
 
 def _ends(flows: list[FlowView]) -> set[str]:
@@ -266,28 +328,36 @@ def render_mermaid(
     """The Mermaid files for a model and a title for each (titles empty when not split).
 
     Returns ``([("diagram.mmd", text)], [""])`` when the whole model fits Mermaid's limits,
-    else an overview in diagram.mmd and parts in diagram-1.mmd, diagram-2.mmd...
+    else an overview in diagram.mmd and parts in diagram-N.mmd, diagram-2.mmd...
     """
-    everything = set(view.graph.elements)
-    whole = _diagram(view, everything, view.flows)
-    if len(view.flows) <= max_edges and len(whole) <= max_text:
-        return [("diagram.mmd", whole)], [""]
+    draw = _Drawer(view)
+    if len(view.flows) <= max_edges:  # over the edge limit the whole is never drawn
+        whole = draw.diagram(set(view.graph.elements), view.flows)
+        if len(whole) <= max_text:
+            return [("diagram.mmd", whole)], [""]
     tops = view.child_boundaries(None)
     groups: list[str | None] = [*tops]
     if view.elements_in(None):
         groups.append(None)
-    files = [("diagram.mmd", _overview(view, groups, max_edges))]
+    top = {e: view.top_boundary(e) for e in view.graph.elements}
+    members: dict[str | None, list[str]] = {}
+    for e, g in top.items():
+        members.setdefault(g, []).append(e)
+    leaving: dict[str | None, list[FlowView]] = {}
+    for fv in view.flows:
+        leaving.setdefault(top[fv.flow.source], []).append(fv)
+    files = [("diagram.mmd", _overview(view, draw, groups, members, top, max_edges))]
     titles = ["Overview: top-level trust boundaries and the flows between them"]
     n = 0
     for g in groups:
-        members = {e for e in view.graph.elements if view.top_boundary(e) == g}
-        flows = [fv for fv in view.flows if fv.flow.source in members]
-        if not members:
+        mine = set(members.get(g, []))
+        if not mine:
             continue
-        chunks = _chunks(view, _Part(_group_name(view, g), members, flows), max_edges, max_text)
-        for k, (els, fls) in enumerate(chunks, 1):
+        flows = leaving.get(g, [])
+        chunks = _chunks(draw, _Part(_group_name(view, g), mine, flows), max_edges, max_text)
+        for k, (_els, fls, text) in enumerate(chunks, 1):
             n += 1
-            files.append((f"diagram-{n}.mmd", _diagram(view, els, fls)))
+            files.append((f"diagram-{n}.mmd", text))
             more = f", {k} of {len(chunks)}" if len(chunks) > 1 else ""
             titles.append(
                 f"Part {n}: {_group_name(view, g)}{more} "
