@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,13 @@ from threatgraph.formats.common import (
     display_location,
     display_path,
     json_compact,
+    json_string,
     json_text,
     location_dict,
     reference_url,
     summary,
 )
 from threatgraph.model.schema import Decision
-
-#: A string as JSON text: the C encoder's, as json.dumps(ensure_ascii=False) uses.
-_ENCODE_STR = encode_basestring
 
 SCHEMA_VERSION = "1.0"
 
@@ -217,7 +214,7 @@ class FindingText:
     def _str(self, value: str) -> str:
         got = self._strings.get(value)
         if got is None:
-            got = self._strings[value] = _ENCODE_STR(value)
+            got = self._strings[value] = json_string(value)
         return got
 
     def _list(self, values: tuple[str, ...]) -> str:
@@ -279,7 +276,7 @@ class FindingText:
                 f', "model": {self._str(f.model_id)}, "element": {self._str(f.element)}'
                 f', "elements": {self._list(f.elements)}'
             )
-        flow = "null" if f.flow is None else _ENCODE_STR(f.flow)
+        flow = "null" if f.flow is None else json_string(f.flow)
         path = self._list(f.path) if f.path else "[]"
         items = ", ".join(map(self._item, f.checklist))
         notes = json_compact(list(f.notes)) if f.notes else "[]"
@@ -290,10 +287,10 @@ class FindingText:
         )
         baselined = "true" if (f.model_id, f.id) in self.baselined else "false"
         return (
-            f'{{"id": {_ENCODE_STR(f.id)}, "fingerprint": "{f.fingerprint}"{rule[0]}{element}'
+            f'{{"id": {json_string(f.id)}, "fingerprint": "{f.fingerprint}"{rule[0]}{element}'
             f', "flow": {flow}, "path": {path}'
             f', "location": {{"file": {self._file(f.location.file)}, "line": {f.location.line}}}'
-            f', "explanation": {_ENCODE_STR(f.explanation)}{rule[1]}[{items}]{rule[2]}{notes}'
+            f', "explanation": {json_string(f.explanation)}{rule[1]}[{items}]{rule[2]}{notes}'
             f'{decision}, "baselined": {baselined}}}'
         )
 
