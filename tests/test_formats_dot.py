@@ -122,24 +122,32 @@ def test_hostile_dot_is_accepted_by_dot_and_adds_nothing() -> None:
 
 
 def test_statements_are_what_the_graphviz_package_writes() -> None:
-    # Nodes and edges are written without the package's per-call machinery: the text must
-    # stay what Digraph.node()/edge() write, quoting included, for hostile labels too.
+    # The DOT text is written directly, not through the graphviz package: statements, their
+    # quoting and the nesting of clusters must stay what the package writes.
     import graphviz
 
-    from threatgraph.formats.dot import _quote, _Statements
+    from threatgraph.formats.dot import _label, _Writer, build, quote
 
-    samples = ["n1", "node", "Edge", "-4.2", "a b", 'say "hi"', 'x\\"y', "<b>x</b>", "", "é"]
-    for s in samples:
-        assert _quote(s) == graphviz.quoting.quote(s), s
-        lab = label(s, "second line")
-        assert _quote(lab) == graphviz.quoting.quote(lab), s
+    samples = ["n1", "node", "Edge", "-4.2", ".5", "a b", 'say "hi"', 'x\\"y', "<b>x</b>", ""]
     view = _view(HOSTILE)
-    out = _Statements()
-    for el in view.elements:
-        attrs = {"label": label(el.name), "shape": "box", "id": "el_x", "color": "#000000"}
-        ours, theirs = graphviz.Digraph(), graphviz.Digraph()
-        out.node(ours, "n1", attrs)
-        theirs.node("n1", **attrs)
-        out.edge(ours, "n1", "n2", attrs)
-        theirs.edge("n1", "n2", **attrs)
-        assert ours.source == theirs.source
+    texts = samples + [el.name for el in view.elements] + [fv.name for fv in view.flows]
+    for s in texts:
+        lab = _label(s, "second line") if s else ""
+        assert quote(lab) == graphviz.quoting.quote(graphviz.nohtml(lab)), s
+        assert quote(s) == graphviz.quoting.quote(graphviz.nohtml(s)), s
+        attrs = {"label": lab, "shape": "box", "id": "el_x", "color": "#000000", "z": s}
+        out = _Writer()
+        out.attr(1, "graph", {"label": lab, "a": "1"})
+        out.open(1, "cluster_x")
+        out.attr(2, None, {"label": lab, "color": "red"})
+        out.node(2, "n1", attrs)
+        out.close(1)
+        out.edge(1, "n1", "n2", attrs)
+        theirs = graphviz.Digraph()
+        theirs.attr("graph", label=graphviz.nohtml(lab), a="1")
+        with theirs.subgraph(name="cluster_x") as c:
+            c.attr(label=graphviz.nohtml(lab), color="red")
+            c.node("n1", **{**attrs, "label": graphviz.nohtml(lab), "z": graphviz.nohtml(s)})
+        theirs.edge("n1", "n2", **{**attrs, "label": graphviz.nohtml(lab), "z": graphviz.nohtml(s)})
+        assert "digraph {\n" + "".join(out.lines) + "}\n" == theirs.source, s
+    assert build(view).source == render_dot(view)

@@ -1,4 +1,4 @@
-"""The data-flow diagram as Graphviz DOT, built with the ``graphviz`` package.
+"""The data-flow diagram as Graphviz DOT.
 
 - trust boundaries are nested clusters labelled with their trust level;
 - each element kind has its own node shape;
@@ -10,16 +10,21 @@
 
 Escaping: node, cluster and edge names are generated ids (n1, b1, e1), never model text.
 Labels are plain DOT strings (never HTML-like labels): backslashes are doubled so that
-``\\N``, ``\\G``, ``\\l`` and friends in a name stay literal, quotes are escaped by the
-graphviz package, line breaks in names become spaces, and our own line breaks are ``\\n``.
+``\\N``, ``\\G``, ``\\l`` and friends in a name stay literal, quotes are escaped, line
+breaks in names become spaces, and our own line breaks are ``\\n``.
+
+The text is what the ``graphviz`` package writes for the same statements (a test holds the
+statements to it), written directly: the package quotes every attribute on every call
+through argument-checking wrappers and copies a cluster's lines once per level of nesting,
+which cost more than the rest of the diagram for a big model (and importing it, more than
+drawing a small one). :func:`build` still hands out a ``graphviz.Digraph``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-
-import graphviz
+import re
+from typing import TYPE_CHECKING
 
 from threatgraph.engine.rules import SEVERITIES
 from threatgraph.formats.base import ReportFormat, ReportInput
@@ -32,6 +37,9 @@ from threatgraph.formats.view import (
     one_line,
 )
 from threatgraph.model.schema import Kind, Trust
+
+if TYPE_CHECKING:
+    import graphviz
 
 #: Graphviz shape (and extra style) per element kind. Every kind looks different.
 SHAPES: dict[Kind, tuple[str, str]] = {
@@ -58,6 +66,13 @@ FONT = "Helvetica"
 LEGEND_ROWS = 5
 BADGE = "\u26a0"  # warning sign
 
+#: What the graphviz package leaves unquoted (graphviz.quoting.ID and KEYWORDS, 0.20-0.21):
+#: a name or a number that is not a DOT keyword.
+_ID = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?))$").match
+_KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
+#: graphviz.quoting.ESCAPE_UNESCAPED_QUOTES: a quote, with or without a backslash, becomes \".
+_QUOTES = re.compile(r'(?P<escaped_backslashes>(?:\\{2})*)\\?(?P<literal_quote>")')
+
 
 def escape(text: str) -> str:
     """One line of model text made literal inside a quoted DOT string.
@@ -66,82 +81,91 @@ def escape(text: str) -> str:
     escape sequences (``\\n``, ``\\N``, ``\\G``, ``\\l``...) cannot be smuggled in, and
     ``&`` becomes ``&amp;`` because Graphviz decodes entities (``&lt;``, ``&#60;``) in every
     label: the name ``&lt;b&gt;`` must be drawn as typed. Double quotes are escaped when the
-    graphviz package quotes the whole label.
+    whole label is quoted.
     """
     return one_line(text).replace("\\", "\\\\").replace("&", "&amp;")
+
+
+def _label(*lines: str) -> str:
+    # Lines of model text, each escaped, joined by DOT's \n.
+    return "\\n".join(escape(line) for line in lines if line)
 
 
 def label(*lines: str) -> str:
     """A multi-line label from lines of model text (each escaped, joined by DOT ``\\n``).
 
-    The result is marked ``nohtml`` so that a name like ``<b>x</b>`` is never taken for an
-    HTML-like label.
+    The result is marked ``nohtml`` so that, given to the graphviz package, a name like
+    ``<b>x</b>`` is never taken for an HTML-like label (this module quotes every label).
     """
-    text: str = graphviz.nohtml("\\n".join(escape(line) for line in lines if line))
+    import graphviz
+
+    text: str = graphviz.nohtml(_label(*lines))
     return text
 
 
-_IS_ID = graphviz.quoting.ID.match
-_KEYWORDS = graphviz.quoting.KEYWORDS
-_ESCAPE_QUOTES: Callable[[str], str] = graphviz.quoting.ESCAPE_UNESCAPED_QUOTES
+def quote(value: str) -> str:
+    """A DOT identifier or quoted string, as ``graphviz.quoting.quote(nohtml(value))``.
 
-
-def _quote(value: str) -> str:
-    """``graphviz.quoting.quote(value)``, with the package's own patterns, without the
-    per-call argument checks (it is called for every label and id of a big diagram)."""
-    if _IS_ID(value) and value.lower() not in _KEYWORDS:
+    Never an HTML-like label. A label made by :func:`escape` cannot end in an odd number of
+    backslashes, the one case where the package warns instead.
+    """
+    if _ID(value) and value.lower() not in _KEYWORDS:
         return value
-    if isinstance(value, graphviz.quoting.NoHtml):
-        # A label made by label(): never HTML, and escape() doubles every backslash, so it
-        # cannot end in the odd backslash that quote() warns about.
-        return f'"{_ESCAPE_QUOTES(value)}"' if '"' in value else f'"{value}"'
-    quoted: str = graphviz.quoting.quote(value)
-    return quoted
+    if '"' in value:
+        value = _QUOTES.sub(r"\g<escaped_backslashes>\\\g<literal_quote>", value)
+    return f'"{value}"'
 
 
-class _Statements:
-    """Node and edge statements, as graphviz's ``node()`` and ``edge()`` write them.
+class _Writer:
+    """DOT statements, one line each, as the graphviz package lays them out.
 
-    The graphviz package quotes every attribute name and value on every call (through
-    argument-checking wrappers), which cost more than the rest of the diagram for a big
-    model; here each distinct value is quoted once, with the package's own ``quote``, and
-    the statement is added to the graph's body as the package would add it.
+    Clusters are written in place with one tab per level (the package indents a subgraph's
+    lines by one tab each time it is added to its parent); attribute lists put ``label``
+    first for nodes and edges and sort the rest by name. Each distinct ``name=value`` pair
+    is quoted once.
     """
 
     def __init__(self) -> None:
-        self._quoted: dict[tuple[type, str], str] = {}
+        self.lines: list[str] = []
         self._pairs: dict[tuple[str, str], str] = {}
 
-    def quote(self, value: str) -> str:
-        """``graphviz.quoting.quote``, once per distinct value (and type: nohtml labels)."""
-        key = (value.__class__, value)
-        got = self._quoted.get(key)
+    def _pair(self, k: str, v: str) -> str:
+        got = self._pairs.get((k, v))
         if got is None:
-            got = self._quoted[key] = _quote(value)
+            got = self._pairs[(k, v)] = f"{quote(k)}={quote(v)}"
         return got
 
-    def attr_list(self, attrs: dict[str, str]) -> str:
-        """`` [label=... a=... b=...]``: the label first, then the others sorted by name."""
-        label = attrs.get("label")
-        parts = [f"label={_quote(label)}"] if label is not None else []
-        pairs = self._pairs
+    def _a_list(self, attrs: dict[str, str], label_first: bool) -> str:
+        parts = []
+        if label_first and "label" in attrs:
+            parts.append(f"label={quote(attrs['label'])}")
         for k in sorted(attrs):
-            if k != "label":
-                v = attrs[k]
-                pair = pairs.get((k, v))
-                if pair is None:
-                    pair = pairs[(k, v)] = f"{self.quote(k)}={self.quote(v)}"
-                parts.append(pair)
-        return f" [{' '.join(parts)}]" if parts else ""
+            if not (label_first and k == "label"):
+                parts.append(self._pair(k, attrs[k]))
+        return " ".join(parts)
 
-    def node(self, graph: graphviz.Digraph, name: str, attrs: dict[str, str]) -> None:
+    def attr(self, depth: int, kw: str | None, attrs: dict[str, str]) -> None:
+        """``graph.attr(kw, **attrs)``: ``kw [a=...]``, or ``a=...`` alone without ``kw``."""
+        a_list = self._a_list(attrs, label_first=False)
+        tabs = "\t" * depth
+        self.lines.append(f"{tabs}{kw} [{a_list}]\n" if kw else f"{tabs}{a_list}\n")
+
+    def node(self, depth: int, name: str, attrs: dict[str, str]) -> None:
         """``graph.node(name, **attrs)``."""
-        graph.body.append(f"\t{self.quote(name)}{self.attr_list(attrs)}\n")
+        self.lines.append(f"{chr(9) * depth}{quote(name)} [{self._a_list(attrs, True)}]\n")
 
-    def edge(self, graph: graphviz.Digraph, tail: str, head: str, attrs: dict[str, str]) -> None:
-        """``graph.edge(tail, head, **attrs)`` (tail and head are generated ids: no ports)."""
-        q = self.quote
-        graph.body.append(f"\t{q(tail)} -> {q(head)}{self.attr_list(attrs)}\n")
+    def edge(self, depth: int, tail: str, head: str, attrs: dict[str, str]) -> None:
+        """``graph.edge(tail, head, **attrs)`` (generated ids: no ports)."""
+        a_list = self._a_list(attrs, label_first=True)
+        self.lines.append(f"{chr(9) * depth}{quote(tail)} -> {quote(head)} [{a_list}]\n")
+
+    def open(self, depth: int, name: str) -> None:
+        """``with graph.subgraph(name=name)``: the head line."""
+        self.lines.append(f"{chr(9) * depth}subgraph {quote(name)} {{\n")
+
+    def close(self, depth: int) -> None:
+        """The end of a subgraph opened at ``depth``."""
+        self.lines.append(f"{chr(9) * depth}}}\n")
 
 
 def _severity_style(severity: str) -> dict[str, str]:
@@ -160,27 +184,29 @@ def _node_attrs(view: ModelView, element_id: str) -> dict[str, str]:
         n = len(view.open_by_element[element_id])
         lines.append(f"{BADGE} {n} open ({worst})")
         attrs.update(_severity_style(worst))
-    attrs["label"] = label(*lines)
+    attrs["label"] = _label(*lines)
     attrs["id"] = f"el_{view.element_sid[element_id]}"
     return attrs
 
 
-def _add_boundary(view: ModelView, parent: graphviz.Digraph, bid: str, out: _Statements) -> None:
+def _add_boundary(view: ModelView, out: _Writer, bid: str, depth: int) -> None:
     name, trust = view.boundary_label(bid)
     color = TRUST_COLORS[Trust(trust)]
-    with parent.subgraph(name=f"cluster_{view.boundary_sid[bid]}") as c:
-        c.attr(
-            label=label(name, f"[trust: {trust}]"),
-            color=color,
-            fontcolor=color,
-            style="dashed,rounded",
-            penwidth="1.5",
-            id=f"bd_{view.boundary_sid[bid]}",
-        )
-        for child in view.child_boundaries(bid):
-            _add_boundary(view, c, child, out)
-        for e in view.elements_in(bid):
-            out.node(c, view.element_sid[e], _node_attrs(view, e))
+    out.open(depth, f"cluster_{view.boundary_sid[bid]}")
+    attrs = {
+        "label": _label(name, f"[trust: {trust}]"),
+        "color": color,
+        "fontcolor": color,
+        "style": "dashed,rounded",
+        "penwidth": "1.5",
+        "id": f"bd_{view.boundary_sid[bid]}",
+    }
+    out.attr(depth + 1, None, attrs)
+    for child in view.child_boundaries(bid):
+        _add_boundary(view, out, child, depth + 1)
+    for e in view.elements_in(bid):
+        out.node(depth + 1, view.element_sid[e], _node_attrs(view, e))
+    out.close(depth)
 
 
 def _edge_attrs(view: ModelView, fv_index: int) -> dict[str, str]:
@@ -196,82 +222,92 @@ def _edge_attrs(view: ModelView, fv_index: int) -> dict[str, str]:
         attrs.update(
             color=UNENCRYPTED_COLOR, fontcolor=UNENCRYPTED_COLOR, style="dashed", penwidth="2.5"
         )
-    attrs["label"] = label(*lines)
+    attrs["label"] = _label(*lines)
     return attrs
 
 
-def _legend(view: ModelView, g: graphviz.Digraph) -> None:
+def _legend(view: ModelView, out: _Writer) -> None:
     kinds = sorted({el.kind for el in view.elements}, key=lambda k: list(Kind).index(k))
     items: list[tuple[str, dict[str, str]]] = []
     for i, kind in enumerate(kinds, 1):
         shape, extra = SHAPES[kind]
         style = "filled" + (f",{extra}" if extra else "")
-        attrs = {"label": label(KIND_LABELS[kind]), "shape": shape, "style": style}
+        attrs = {"label": _label(KIND_LABELS[kind]), "shape": shape, "style": style}
         items.append((f"lgk{i}", {**attrs, "fillcolor": "#ffffff"}))
     for sev in reversed(SEVERITIES):
-        attrs = {"label": label(f"open finding: {sev}"), "shape": "box", "style": "filled"}
+        attrs = {"label": _label(f"open finding: {sev}"), "shape": "box", "style": "filled"}
         items.append((f"lgs{sev}", {**attrs, **_severity_style(sev)}))
-    with g.subgraph(name="cluster_legend") as lg:
-        lg.attr(label="Legend", style="rounded", color="#9ca3af", fontcolor="#374151", id="legend")
-        # Columns of LEGEND_ROWS items (one rank each: with rankdir=LR a rank is a column),
-        # chained by invisible edges so that the legend stays compact.
-        heads = []
-        for c in range(0, len(items), LEGEND_ROWS):
-            with lg.subgraph(name=f"legend_col{c // LEGEND_ROWS + 1}") as col:
-                col.attr(rank="same")
-                for nid, attrs in items[c : c + LEGEND_ROWS]:
-                    col.node(nid, fontsize="8", height="0.3", **attrs)
-            heads.append(items[c][0])
-        for a, b in itertools.pairwise(heads):
-            lg.edge(a, b, style="invis")
-        lg.node("lga", label="", shape="point", width="0.05")
-        lg.node("lgb", label="", shape="point", width="0.05")
-        lg.edge(heads[-1], "lga", style="invis")
-        lg.edge(
-            "lga",
-            "lgb",
-            label=label(f"{BADGE} unencrypted", "sensitive flow"),
-            color=UNENCRYPTED_COLOR,
-            fontcolor=UNENCRYPTED_COLOR,
-            style="dashed",
-            penwidth="2.5",
-            fontsize="8",
-        )
+    out.open(1, "cluster_legend")
+    legend = {"label": "Legend", "style": "rounded", "color": "#9ca3af", "fontcolor": "#374151"}
+    out.attr(2, None, {**legend, "id": "legend"})
+    # Columns of LEGEND_ROWS items (one rank each: with rankdir=LR a rank is a column),
+    # chained by invisible edges so that the legend stays compact.
+    heads = []
+    for c in range(0, len(items), LEGEND_ROWS):
+        out.open(2, f"legend_col{c // LEGEND_ROWS + 1}")
+        out.attr(3, None, {"rank": "same"})
+        for nid, attrs in items[c : c + LEGEND_ROWS]:
+            out.node(3, nid, {"fontsize": "8", "height": "0.3", **attrs})
+        out.close(2)
+        heads.append(items[c][0])
+    for a, b in itertools.pairwise(heads):
+        out.edge(2, a, b, {"style": "invis"})
+    out.node(2, "lga", {"label": "", "shape": "point", "width": "0.05"})
+    out.node(2, "lgb", {"label": "", "shape": "point", "width": "0.05"})
+    out.edge(2, heads[-1], "lga", {"style": "invis"})
+    unencrypted = {
+        "label": _label(f"{BADGE} unencrypted", "sensitive flow"),
+        "color": UNENCRYPTED_COLOR,
+        "fontcolor": UNENCRYPTED_COLOR,
+        "style": "dashed",
+        "penwidth": "2.5",
+        "fontsize": "8",
+    }
+    out.edge(2, "lga", "lgb", unencrypted)
+    out.close(1)
+
+
+def _body(view: ModelView) -> list[str]:
+    """The lines between ``digraph dfd {`` and the closing brace."""
+    out = _Writer()
+    out.attr(
+        1,
+        "graph",
+        {
+            "rankdir": "LR",
+            "fontname": FONT,
+            "fontsize": "11",
+            "label": _label(view.model_name, "data-flow diagram (threatgraph)"),
+            "labelloc": "t",
+            "compound": "true",
+            "newrank": "true",
+            "nodesep": "0.3",
+            "ranksep": "0.7",
+            "id": "dfd",
+        },
+    )
+    out.attr(1, "node", {"fontname": FONT, "fontsize": "10"})
+    out.attr(1, "edge", {"fontname": FONT, "fontsize": "8"})
+    for bid in view.child_boundaries(None):
+        _add_boundary(view, out, bid, 1)
+    for e in view.elements_in(None):
+        out.node(1, view.element_sid[e], _node_attrs(view, e))
+    for i, fv in enumerate(view.flows):
+        out.edge(1, fv.source, fv.target, _edge_attrs(view, i))
+    _legend(view, out)
+    return out.lines
 
 
 def build(view: ModelView) -> graphviz.Digraph:
-    """The diagram of one model as a ``graphviz.Digraph``."""
-    g = graphviz.Digraph(name="dfd")
-    g.attr(
-        "graph",
-        rankdir="LR",
-        fontname=FONT,
-        fontsize="11",
-        label=label(view.model_name, "data-flow diagram (threatgraph)"),
-        labelloc="t",
-        compound="true",
-        newrank="true",
-        nodesep="0.3",
-        ranksep="0.7",
-        id="dfd",
-    )
-    g.attr("node", fontname=FONT, fontsize="10")
-    g.attr("edge", fontname=FONT, fontsize="8")
-    out = _Statements()
-    for bid in view.child_boundaries(None):
-        _add_boundary(view, g, bid, out)
-    for e in view.elements_in(None):
-        out.node(g, view.element_sid[e], _node_attrs(view, e))
-    for i, fv in enumerate(view.flows):
-        out.edge(g, fv.source, fv.target, _edge_attrs(view, i))
-    _legend(view, g)
-    return g
+    """The diagram of one model as a ``graphviz.Digraph`` (its source is :func:`render_dot`)."""
+    import graphviz
+
+    return graphviz.Digraph(name="dfd", body=_body(view))
 
 
 def render_dot(view: ModelView) -> str:
     """DOT source text (deterministic: everything is sorted, no timestamps)."""
-    src: str = build(view).source
-    return src
+    return "digraph dfd {\n" + "".join(_body(view)) + "}\n"
 
 
 class DotFormat(ReportFormat):
@@ -287,4 +323,4 @@ class DotFormat(ReportFormat):
 
 FORMAT = DotFormat()
 
-__all__ = ["FORMAT", "SHAPES", "build", "escape", "label", "render_dot"]
+__all__ = ["FORMAT", "SHAPES", "build", "escape", "label", "quote", "render_dot"]
