@@ -127,6 +127,19 @@ class _Drawer:
         self._edges: dict[str, tuple[str, bool]] = {}
         self._heads: dict[str, str] = {}
         self._styles: dict[str, str] = {}
+        self._escaped: dict[str, str] = {}
+
+    def label(self, *lines: str) -> str:
+        """:func:`label`, each distinct line escaped once (flow names, data and protocols
+        repeat across a big model)."""
+        out = []
+        for line in lines:
+            if line:
+                got = self._escaped.get(line)
+                if got is None:
+                    got = self._escaped[line] = escape(line)
+                out.append(got)
+        return '"' + "<br/>".join(out) + '"'
 
     def node(self, e: str) -> str:
         """The node statement of an element (shape, name, kind, open findings)."""
@@ -152,9 +165,9 @@ class _Drawer:
             text.append(one_line(fv.flow.protocol) or "protocol unspecified")
             if fv.unencrypted_sensitive:
                 text.insert(0, f"{BADGE} UNENCRYPTED sensitive data")
-                got = (f"    {fv.source} -.->|{label(*text)}| {fv.target}", True)
+                got = (f"    {fv.source} -.->|{self.label(*text)}| {fv.target}", True)
             else:
-                got = (f"    {fv.source} -->|{label(*text)}| {fv.target}", False)
+                got = (f"    {fv.source} -->|{self.label(*text)}| {fv.target}", False)
             self._edges[fv.sid] = got
         return got
 

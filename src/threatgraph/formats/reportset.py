@@ -130,6 +130,8 @@ def render_reports(
                 files[model_dir / fname] = content
                 names.append(fname)
         written.append((model_dir, names))
+        if len(results) == 1:
+            continue  # no index for a single model (counting its findings costs a pass)
         s = view.counts()
         index.append(
             IndexEntry(
