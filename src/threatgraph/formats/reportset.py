@@ -42,19 +42,24 @@ def _diagrams(
     renderer: Any,
     timeout: float,
 ) -> Diagrams:
-    from threatgraph.formats.dot import render_dot
-    from threatgraph.formats.mermaid import render_mermaid
-    from threatgraph.formats.render import RenderError
-
+    # Each module is imported only when its drawing is wanted.
     wanted = set(formats)
-    dot = render_dot(view) if wanted & _NEEDS_DOT else ""
+    dot = ""
+    if wanted & _NEEDS_DOT:
+        from threatgraph.formats.dot import render_dot
+
+        dot = render_dot(view)
+    files: list[tuple[str, str]] = []
+    titles: list[str] = []
     if wanted & _NEEDS_MERMAID:
+        from threatgraph.formats.mermaid import render_mermaid
+
         files, titles = render_mermaid(view)
-    else:
-        files, titles = [], []
     d = Diagrams(dot=dot, mermaid=files, mermaid_titles=titles)
     if not wanted & {"svg", "png", "html"}:
         return d
+    from threatgraph.formats.render import RenderError
+
     if renderer is None:
         d.render_problem = "no Graphviz renderer was found"
         return d
@@ -93,7 +98,7 @@ def render_reports(
     effective = list(formats)
     fmts = [(name, get_format(name)) for name in effective]
     # When an image cannot be made, its sources are written so it can be rendered later.
-    fallback = [(n, get_format(n)) for n in ("dot", "mermaid") if n not in effective]
+    fallback = [n for n in ("dot", "mermaid") if n not in effective]  # imported when used
     results = list(run.results)
     dirs = model_dirs([r.model_id for r in results])
     files: dict[Path, str | bytes] = {}
@@ -124,7 +129,7 @@ def render_reports(
         names: list[str] = []
         model_fmts = list(fmts)
         if diagrams.render_problem and set(effective) & {"svg", "png"}:
-            model_fmts += fallback
+            model_fmts += [(n, get_format(n)) for n in fallback]
         for _name, fmt in model_fmts:
             for fname, content in fmt.render(inp).items():
                 files[model_dir / fname] = content
