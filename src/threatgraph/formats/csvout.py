@@ -128,11 +128,14 @@ def render_csv(view: ModelView) -> str:
     elements: dict[str, str] = {}
     controls: dict[tuple[str, bool, str | None], tuple[str, str]] = {}
     bindings: dict[tuple[str, str | None, str | None], dict[tuple[str, ...], str]] = {}
+    files: dict[str, str] = {}
+    baselined = view.baselined_ids
     model = text(view.model_id)
     out = [",".join(map(quoted, COLUMNS))]
+    put = out.append
     for f in view.findings:
         r = f.rule
-        rkey = (r.id, f.severity, f.status, view.baselined(f))
+        rkey = (r.id, f.severity, f.status, id(f) in baselined)  # view.baselined(f)
         rule = rules.get(rkey)
         if rule is None:
             rule = rules[rkey] = ",".join(
@@ -145,10 +148,13 @@ def render_csv(view: ModelView) -> str:
             el = elements[f.element] = ",".join(
                 (text(f.element), text(name), text(view.kind_label(f.element)))
             )
-        file = text(view.display_file(f.location.file))
+        loc = f.location
+        file = files.get(loc.file)
+        if file is None:
+            file = files[loc.file] = text(view.display_file(loc.file))
         fid = f.id if _PLAIN(f.id) else quoted(cell(f.id))
         # The fingerprint is 16 hex digits: nothing to guard or quote.
-        head = f"{model},{fid},{f.fingerprint},{rule},{el},{file},{f.location.line}"
+        head = f"{model},{fid},{f.fingerprint},{rule},{el},{file},{loc.line}"
         d = f.decision
         tail = (
             ",,,"
@@ -180,7 +186,7 @@ def render_csv(view: ModelView) -> str:
             declare_on = "" if c.present else places.get(c.places)
             if declare_on is None:
                 declare_on = places[c.places] = text(view.cached_places_text(f, c.places))
-            out.append(f"{head},{control[0]},{declared},{declare_on},{control[1]},{tail}")
+            put(f"{head},{control[0]},{declared},{declare_on},{control[1]},{tail}")
     out.append("")
     return "\r\n".join(out)
 
