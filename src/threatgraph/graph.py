@@ -44,6 +44,25 @@ class FlowFacts:
     trust_delta: int  # target rank - source rank: > 0 means towards more trust
     data: list[DataAsset]
     classes: frozenset[Classification] = frozenset()  # classifications of ``data``
+    encrypted: bool = False  # Flow.is_encrypted, computed once
+    authenticated: bool = False  # Flow.is_authenticated, computed once
+    controls: frozenset[str] = frozenset()  # ids of the flow's declared controls
+
+
+@dataclass
+class IntIndex:
+    """Elements and flows numbered 0..n-1 in declaration order, with adjacency as integers.
+
+    Searches run over lists and bytearrays indexed by these numbers instead of dictionaries
+    keyed by id strings: on estates of thousands of elements, the string-keyed version spent
+    most of its time in hash lookups whose memory no longer fits in the CPU caches.
+    """
+
+    ids: list[str]  # element ids by number
+    pos: dict[str, int]  # element id -> number
+    fids: list[str]  # flow ids by number
+    succ: list[list[tuple[int, int]]]  # element -> [(flow, target)]
+    pred: list[list[tuple[int, int]]]  # element -> [(flow, source)]
 
 
 @dataclass
@@ -81,6 +100,48 @@ class Graph:
             fl = facts.flow
             g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
         return g
+
+    @functools.cached_property
+    def ix(self) -> IntIndex:
+        """The integer view of elements, flows and adjacency (built on first use)."""
+        ids = list(self.elements)
+        pos = {e: i for i, e in enumerate(ids)}
+        fids = list(self.flows)
+        succ: list[list[tuple[int, int]]] = [[] for _ in ids]
+        pred: list[list[tuple[int, int]]] = [[] for _ in ids]
+        for k, facts in enumerate(self.flows.values()):
+            s, t = pos[facts.flow.source], pos[facts.flow.target]
+            succ[s].append((k, t))
+            pred[t].append((k, s))
+        return IntIndex(ids=ids, pos=pos, fids=fids, succ=succ, pred=pred)
+
+    @functools.cached_property
+    def flow_source(self) -> dict[str, str]:
+        """Flow id -> source element id."""
+        return {f: facts.flow.source for f, facts in self.flows.items()}
+
+    @functools.cached_property
+    def flow_target(self) -> dict[str, str]:
+        """Flow id -> target element id."""
+        return {f: facts.flow.target for f, facts in self.flows.items()}
+
+    @functools.cached_property
+    def flows_by_class(self) -> dict[Classification, frozenset[str]]:
+        """Classification -> ids of the flows carrying data of it."""
+        got: dict[Classification, set[str]] = {}
+        for f, facts in self.flows.items():
+            for cls in facts.classes:
+                got.setdefault(cls, set()).add(f)
+        return {k: frozenset(v) for k, v in got.items()}
+
+    @functools.cached_property
+    def flow_flags(self) -> dict[str, frozenset[str]]:
+        """'encrypted', 'authenticated', 'crosses_boundary' -> ids of the flows with it."""
+        return {
+            "encrypted": frozenset(f for f, x in self.flows.items() if x.encrypted),
+            "authenticated": frozenset(f for f, x in self.flows.items() if x.authenticated),
+            "crosses_boundary": frozenset(f for f, x in self.flows.items() if x.crosses_boundary),
+        }
 
     def element_data(self, element_id: str) -> set[Classification]:
         """Classifications an element stores, processes, was trained on, or exchanges."""
@@ -148,6 +209,9 @@ def build(model: SystemModel) -> Graph:
             trust_delta=trust[dst].rank - trust[src].rank,
             data=[data[d] for d in fl.data],
             classes=frozenset(data[d].classification for d in fl.data),
+            encrypted=fl.is_encrypted,
+            authenticated=fl.is_authenticated,
+            controls=fl.control_ids(),
         )
         flows[fl.id] = facts
         flows_out[src].append(fl.id)

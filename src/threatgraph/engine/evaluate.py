@@ -38,7 +38,7 @@ def _declares_element(cid: str) -> EPred:
 
 def _declares_flow(cid: str) -> FPred:
     def test(c: Ctx, f: str) -> bool:
-        return cid in c.graph.flows[f].flow.control_ids()
+        return cid in c.graph.flows[f].controls
 
     return test
 
@@ -196,7 +196,7 @@ class _Binder:
                 place == "path"
                 and self.cr.path_blockers
                 and cid in self.cr.path_blockers
-                and self.cr.path_blockers[cid](self.ctx).hops.get(primary, 0) == 0
+                and not self.cr.path_blockers[cid](self.ctx).reached(primary)
             ):
                 found.append("path")
         return sorted(set(found), key=found.index)
@@ -287,8 +287,8 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 data = ", ".join(f"{d.name} ({d.classification.value})" for d in facts.data)
                 how = [
                     f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
-                    "encrypted" if fl.is_encrypted else "not encrypted",
-                    "authenticated" if fl.is_authenticated else "not authenticated",
+                    "encrypted" if facts.encrypted else "not encrypted",
+                    "authenticated" if facts.authenticated else "not authenticated",
                 ]
                 if facts.crosses_boundary:
                     how.append("crosses a trust boundary")
@@ -319,7 +319,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
             assert cr.reach is not None and cr.to is not None
             reach = cr.reach(ctx)
             for e in cands:
-                if reach.hops.get(e, 0) == 0 or not cr.to(ctx, e):
+                if not reach.reached(e) or not cr.to(ctx, e):
                     continue
                 nodes, flows = reach.witness(e)
                 src = nodes[0]
