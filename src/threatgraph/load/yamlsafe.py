@@ -183,6 +183,8 @@ def read_text(path: Path) -> str:
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:\n]')
+#: Strings (group 1 set when the string is an object key) and brackets.
+_JSON_STRUCT = re.compile(r'"(?:[^"\\\n]|\\.)*"(\s*:)?|[\[\]{}]')
 
 
 class _DuplicateKey(ValueError):
@@ -190,7 +192,7 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
+    out = LineDict(pairs)
     if len(out) != len(pairs):
         seen: set[str] = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
@@ -261,50 +263,53 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError.single(
             file, _too_deep_line(text), f"nesting deeper than {MAX_DEPTH} levels"
         ) from None
+    # One pass over the tokens that matter (strings, with a flag for keys, and brackets);
+    # line numbers come from counting newlines between tokens in C.
     open_lines: list[int] = []
     key_lines: list[list[int]] = []
-    stack: list[int] = []
-    line, string_line = 1, 1
-    for m in _JSON_TOKEN.finditer(text):
-        c = m.group()[0]
-        if c == "\n":
-            line += 1
-        elif c == '"':
-            string_line = line
+    stack: list[list[int]] = []
+    line, last = 1, 0
+    count = text.count
+    for m in _JSON_STRUCT.finditer(text):
+        start = m.start()
+        line += count("\n", last, start)
+        last = start
+        c = text[start]
+        if c == '"':
+            if m.group(1) is not None:  # a key: the string is followed by ':'
+                stack[-1].append(line)
         elif c in "[{":
             if len(stack) >= MAX_DEPTH:
                 raise InputError.single(file, line, f"nesting deeper than {MAX_DEPTH} levels")
             open_lines.append(line)
-            key_lines.append([])
-            stack.append(len(open_lines) - 1)
-        elif c in "]}":
+            keys: list[int] = []
+            key_lines.append(keys)
+            stack.append(keys)
+        else:
             stack.pop()
-        else:  # ':' follows a key
-            key_lines[stack[-1]].append(string_line)
     counter = iter(range(len(open_lines)))
 
     def attach(value: Any) -> Any:
-        if isinstance(value, dict):
+        if isinstance(value, LineDict):
             i = next(counter)
-            d = LineDict()
-            d.line = open_lines[i]
-            d.key_lines = dict(zip(value.keys(), key_lines[i], strict=False))
+            value.line = open_lines[i]
+            value.key_lines = dict(zip(value.keys(), key_lines[i], strict=False))
             for k, v in value.items():
-                d[k] = attach(v)
-            return d
-        if isinstance(value, list):
-            i = next(counter)
-            seq = LineList()
-            seq.line = open_lines[i]
-            seq.item_lines = []
-            for v in value:
-                item = attach(v)
-                seq.append(item)
-                seq.item_lines.append(getattr(item, "line", seq.line))
-            return seq
-        return value
+                if isinstance(v, (LineDict, list)):
+                    value[k] = attach(v)
+            return value
+        i = next(counter)
+        seq = LineList(value)
+        seq.line = open_lines[i]
+        item_lines = [seq.line] * len(seq)
+        for n, v in enumerate(seq):
+            if isinstance(v, (LineDict, list)):
+                item = seq[n] = attach(v)
+                item_lines[n] = item.line
+        seq.item_lines = item_lines
+        return seq
 
-    return attach(doc)
+    return attach(doc) if isinstance(doc, (LineDict, list)) else doc
 
 
 def load_document(path: Path) -> Any:
