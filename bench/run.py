@@ -307,7 +307,6 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    os.environ["TG_BENCH_REPORT_MAX"] = str(args.report_max)
     if args.child:
         kind, n, fmt, seed = args.child
         res = (
@@ -317,6 +316,8 @@ def main() -> None:
         )
         print(json.dumps(res))
         return
+    # Children read it from the environment (their own --report-max is the default).
+    os.environ["TG_BENCH_REPORT_MAX"] = str(args.report_max)
 
     print(
         f"pre-commit latency (check on the largest example model, best of 5): "
