@@ -111,6 +111,7 @@ class Ctx:
     graph: Graph
     as_of: date = field(default_factory=date.today)
     reach_cache: dict[tuple[str, bool, str], Reach] = field(default_factory=dict)
+    reach_by_masks: dict[tuple[bytes, bytes, bytes, bool, int], Reach] = field(default_factory=dict)
     memo: dict[str, dict[str, bool]] = field(default_factory=dict)
     data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
     control_cache: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -795,6 +796,13 @@ class Compiler:
                 edge = c.flow_mask(via)
             if extra_edge_block is not None:
                 edge = _mask_andnot(edge, c.flow_test_mask(extra_edge_block))
+            # Different predicate texts often select the same sources, walls and flows: a
+            # search is fully decided by these masks, so equal masks share one search.
+            same = (bytes(seed), bytes(ok), bytes(edge), reverse, max_hops)
+            twin = c.reach_by_masks.get(same)
+            if twin is not None:
+                c.reach_cache[key] = twin
+                return twin
             hop = [0] * n
             back: list[tuple[int, int] | None] = [None] * n
             visited = bytearray(seed)
@@ -816,7 +824,7 @@ class Compiler:
                             nxt.append(v)
                 frontier = nxt
             result = Reach(ix=ix, hop=hop, back=back, seed=bytearray(seed))
-            c.reach_cache[key] = result
+            c.reach_cache[key] = c.reach_by_masks[same] = result
             return result
 
         return run

@@ -27,7 +27,22 @@ class LineDict(dict[str, Any]):
     """A mapping that knows the line of itself and of each key (1-based)."""
 
     line: int = 0
-    key_lines: dict[str, int]
+    #: Key lines in key order, turned into ``key_lines`` only when something asks (error
+    #: messages, mostly): most documents never need them.
+    _key_order: list[int] | None = None
+    _key_lines: dict[str, int] | None = None
+
+    @property
+    def key_lines(self) -> dict[str, int]:
+        """Key -> line of the key."""
+        if self._key_lines is None:
+            order = self._key_order or []
+            self._key_lines = dict(zip(self.keys(), order, strict=False))
+        return self._key_lines
+
+    @key_lines.setter
+    def key_lines(self, value: dict[str, int]) -> None:
+        self._key_lines = value
 
 
 class LineList(list[Any]):
@@ -293,7 +308,7 @@ def parse_json(text: str, file: str) -> Any:
         if isinstance(value, LineDict):
             i = next(counter)
             value.line = open_lines[i]
-            value.key_lines = dict(zip(value.keys(), key_lines[i], strict=False))
+            value._key_order = key_lines[i]
             for k, v in value.items():
                 if isinstance(v, (LineDict, list)):
                     value[k] = attach(v)
