@@ -61,6 +61,7 @@ class IntIndex:
     ids: list[str]  # element ids by number
     pos: dict[str, int]  # element id -> number
     fids: list[str]  # flow ids by number
+    fpos: dict[str, int]  # flow id -> number
     succ: list[list[tuple[int, int]]]  # element -> [(flow, target)]
     pred: list[list[tuple[int, int]]]  # element -> [(flow, source)]
 
@@ -113,7 +114,8 @@ class Graph:
             s, t = pos[facts.flow.source], pos[facts.flow.target]
             succ[s].append((k, t))
             pred[t].append((k, s))
-        return IntIndex(ids=ids, pos=pos, fids=fids, succ=succ, pred=pred)
+        fpos = {f: k for k, f in enumerate(fids)}
+        return IntIndex(ids=ids, pos=pos, fids=fids, fpos=fpos, succ=succ, pred=pred)
 
     @functools.cached_property
     def flow_source(self) -> dict[str, str]:

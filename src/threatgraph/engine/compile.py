@@ -85,6 +85,14 @@ class Reach:
         return nodes, flows
 
 
+def _positions(members: frozenset[str], pos: dict[str, int]) -> bytearray:
+    """A 0/1 mask with a 1 at the number of each member."""
+    mask = bytearray(len(pos))
+    for x in members:
+        mask[pos[x]] = 1
+    return mask
+
+
 def _ones(n: int) -> int:
     return int.from_bytes(b"\x01" * n, "little")
 
@@ -161,15 +169,11 @@ class Ctx:
 
     def element_mask(self, s: Callable[[Ctx], frozenset[str]]) -> bytearray:
         """A predicate set as a 0/1 mask by element number (once per graph)."""
-        return self._mask(
-            ("E", id(s)), s, lambda: bytearray([e in s(self) for e in self.graph.ix.ids])
-        )
+        return self._mask(("E", id(s)), s, lambda: _positions(s(self), self.graph.ix.pos))
 
     def flow_mask(self, s: Callable[[Ctx], frozenset[str]]) -> bytearray:
         """A predicate set as a 0/1 mask by flow number (once per graph)."""
-        return self._mask(
-            ("F", id(s)), s, lambda: bytearray([f in s(self) for f in self.graph.ix.fids])
-        )
+        return self._mask(("F", id(s)), s, lambda: _positions(s(self), self.graph.ix.fpos))
 
     def element_test_mask(self, pred: Callable[[Ctx, str], bool]) -> bytearray:
         """A per-element test over every element, as a mask (once per graph)."""

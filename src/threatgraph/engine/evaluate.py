@@ -21,12 +21,19 @@ class CompiledRule:
     rule: Rule
     mode: str
     candidates: frozenset[Kind] | None
+    #: What the rule binds: the matching elements (element rules), flows (flow rules) or
+    #: path targets (path rules, before reachability), as a set per graph.
+    matches: Callable[[Ctx], frozenset[str]]
     element: EPred | None = None
     flow: FPred | None = None
     reach: Callable[[Ctx], Reach] | None = None
     to: EPred | None = None
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
     severity_when: list[tuple[EPred, bool, Severity]] | None = None
+
+
+def _every_element(c: Ctx) -> frozenset[str]:
+    return c.element_ids
 
 
 def _declares_element(cid: str) -> EPred:
@@ -81,6 +88,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
             rule,
             "element",
             kinds_of(m.element, compiler.named),
+            compiler.element_set(m.element),
             element=compiler.element(m.element),
             severity_when=sev,
         )
@@ -90,6 +98,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
             rule,
             "flow",
             kinds_of(end, compiler.named),
+            compiler.flow_set(m.flow),
             flow=compiler.flow(m.flow),
             severity_when=sev,
         )
@@ -110,6 +119,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         rule,
         "path",
         kinds_of(m.path.to, compiler.named),
+        compiler.element_set(m.path.to) if m.path.to is not None else _every_element,
         reach=compiler.reach(m.path),
         to=compiler.element(m.path.to),
         path_blockers=blockers,
@@ -250,15 +260,11 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
         rule = cr.rule
-        if cr.candidates is not None:
-            cands = [e for k in sorted(cr.candidates, key=lambda k: k.value) for e in g.by_kind[k]]
-        else:
-            cands = list(g.elements)
+        # The rule's matches come as a set (see Compiler); findings are sorted at the end,
+        # so the order of this loop does not reach the output.
+        matched = cr.matches(ctx)
         if cr.mode == "element":
-            assert cr.element is not None
-            for e in cands:
-                if not cr.element(ctx, e):
-                    continue
+            for e in matched:
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
                 out.append(
@@ -283,14 +289,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         elif cr.mode == "flow":
             assert cr.flow is not None
             primary_end = rule.match.primary
-            if cr.candidates is not None:
-                index = g.flows_in if primary_end == "target" else g.flows_out
-                fids = [f for e in cands for f in index[e]]
-            else:
-                fids = list(g.flows)
-            for fid in fids:
-                if not cr.flow(ctx, fid):
-                    continue
+            for fid in matched:
                 facts = g.flows[fid]
                 fl = facts.flow
                 primary = fl.target if primary_end == "target" else fl.source
@@ -330,9 +329,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         else:
             assert cr.reach is not None and cr.to is not None
             reach = cr.reach(ctx)
-            for e in cands:
-                if not reach.reached(e) or not cr.to(ctx, e):
-                    continue
+            for e in reach.reached_set() & matched:
                 nodes, flows = reach.witness(e)
                 src = nodes[0]
                 checklist = b.checklist(e, src, e, None)
