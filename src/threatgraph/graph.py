@@ -145,6 +145,50 @@ class Graph:
             "crosses_boundary": frozenset(f for f, x in self.flows.items() if x.crosses_boundary),
         }
 
+    @functools.cached_property
+    def _flow_indexes(self) -> dict[str, dict[object, frozenset[str]]]:
+        got: dict[str, dict[object, set[str]]] = {"protocol": {}, "operation": {}, "trust": {}}
+        for f, x in self.flows.items():
+            got["protocol"].setdefault((x.flow.protocol or "").lower(), set()).add(f)
+            got["operation"].setdefault(x.flow.operation, set()).add(f)
+            sign = (x.trust_delta > 0) - (x.trust_delta < 0)
+            got["trust"].setdefault(sign, set()).add(f)
+        return {k: {v: frozenset(fs) for v, fs in d.items()} for k, d in got.items()}
+
+    def flows_by(self, fact: str) -> dict[object, frozenset[str]]:
+        """Flow ids by the value of a fact: 'protocol' (lower case, '' when unset),
+        'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
+        return self._flow_indexes[fact]
+
+    @functools.cached_property
+    def _held_indexes(self) -> dict[str, dict[Classification, frozenset[str]]]:
+        got: dict[str, dict[Classification, set[str]]] = {
+            "stores": {},
+            "processes": {},
+            "trained_on": {},
+            "handles": {},
+        }
+        handles = got["handles"]
+        for e, el in self.elements.items():
+            for fieldname in ("stores", "processes", "trained_on"):
+                index = got[fieldname]
+                for d in getattr(el, fieldname):
+                    cls = self.data[d].classification
+                    index.setdefault(cls, set()).add(e)
+                    handles.setdefault(cls, set()).add(e)
+        for cls, fids in self.flows_by_class.items():
+            ends = handles.setdefault(cls, set())
+            for f in fids:
+                fl = self.flows[f].flow
+                ends.add(fl.source)
+                ends.add(fl.target)
+        return {k: {c: frozenset(es) for c, es in d.items()} for k, d in got.items()}
+
+    def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[str]]:
+        """Element ids by classification of the data in ``stores``, ``processes`` or
+        ``trained_on``, or that they ``handle`` (any of those, or a flow in or out)."""
+        return self._held_indexes[fieldname]
+
     def element_data(self, element_id: str) -> set[Classification]:
         """Classifications an element stores, processes, was trained on, or exchanges."""
         el = self.elements[element_id]

@@ -272,14 +272,6 @@ def _attr_pred(name: str, test: Callable[[Any], bool]) -> EPred:
     return pred
 
 
-def _held_pred(fieldname: str, test: Callable[[set[Classification]], bool]) -> EPred:
-    def pred(c: Ctx, e: str) -> bool:
-        ids = getattr(c.graph.elements[e], fieldname)
-        return test({c.graph.data[d].classification for d in ids})
-
-    return pred
-
-
 _EMPTY_PROFILE = VendorProfile()
 
 
@@ -538,13 +530,10 @@ class Compiler:
         if p.lacks_control:
             bad = tuple(p.lacks_control)
             sets.append(_complement(lambda c: c.with_any_control(bad), _all_elements))
-        for fieldname in ("stores", "processes", "trained_on"):
+        for fieldname in ("stores", "processes", "trained_on", "handles"):
             dp = getattr(p, fieldname)
             if dp is not None:
-                filters.append(_held_pred(fieldname, _data_test(dp)))
-        if p.handles is not None:
-            ht = _data_test(p.handles)
-            filters.append(lambda c, e: ht(c.handles(e)))
+                sets.append(_element_data(dp, fieldname))
         if p.hosted is not None:
             hosted = _hosted_set
             sets.append(hosted if p.hosted else _complement(hosted, _all_elements))
@@ -729,17 +718,11 @@ class Compiler:
             sets.append(_flow_flag("crosses_boundary", p.crosses_boundary))
         if p.trust_change is not None:
             sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
-            tests.append(
-                lambda c, f: (
-                    (c.graph.flows[f].trust_delta > 0) - (c.graph.flows[f].trust_delta < 0) == sign
-                )
-            )
+            sets.append(_flows_where("trust", (sign,)))
         if p.protocol:
-            protos = frozenset(x.lower() for x in p.protocol)
-            tests.append(lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos)
+            sets.append(_flows_where("protocol", tuple({x.lower() for x in p.protocol})))
         if p.operation:
-            ops = frozenset(p.operation)
-            tests.append(lambda c, f: c.graph.flows[f].flow.operation in ops)
+            sets.append(_flows_where("operation", tuple(set(p.operation))))
         if p.has_control:
             need = frozenset(p.has_control)
             tests.append(lambda c, f: need <= c.graph.flows[f].controls)
@@ -882,19 +865,44 @@ def _flow_flag(name: str, want: bool) -> ESet:
     return run
 
 
-def _flow_data(p: DataPred) -> ESet:
-    """Flows whose data matches a data predicate, from the classification index."""
+def _by_class(
+    p: DataPred,
+    index: Callable[[Ctx], Mapping[Classification, frozenset[str]]],
+    universe: Callable[[Ctx], frozenset[str]],
+) -> ESet:
+    """The ids whose data matches a data predicate, from a classification index: any of
+    the wanted classifications, and sensitive (or not) as asked."""
     wanted = frozenset(p.classification) if p.classification else None
 
     def run(c: Ctx) -> frozenset[str]:
-        index = c.graph.flows_by_class
-        got = c.flow_ids
+        by_class = index(c)
+        got = universe(c)
         if wanted is not None:
-            got = frozenset().union(*[index.get(k, ()) for k in wanted])
+            got = frozenset().union(*[by_class.get(k, ()) for k in wanted])
         if p.sensitive is not None:
-            sensitive = frozenset().union(*[index.get(k, ()) for k in SENSITIVE])
+            sensitive = frozenset().union(*[by_class.get(k, ()) for k in SENSITIVE])
             got = got & sensitive if p.sensitive else got - sensitive
         return got
+
+    return run
+
+
+def _flow_data(p: DataPred) -> ESet:
+    """Flows whose data matches a data predicate."""
+    return _by_class(p, lambda c: c.graph.flows_by_class, _all_flows)
+
+
+def _element_data(p: DataPred, fieldname: str) -> ESet:
+    """Elements whose stores/processes/trained_on (or handled) data matches."""
+    return _by_class(p, lambda c: c.graph.elements_holding(fieldname), _all_elements)
+
+
+def _flows_where(fact: str, values: tuple[object, ...]) -> ESet:
+    """Flows whose fact ('protocol', 'operation', 'trust') has one of the values."""
+
+    def run(c: Ctx) -> frozenset[str]:
+        index = c.graph.flows_by(fact)
+        return frozenset().union(*[index.get(v, ()) for v in values])
 
     return run
 
