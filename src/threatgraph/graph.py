@@ -189,6 +189,28 @@ class Graph:
         ``trained_on``, or that they ``handle`` (any of those, or a flow in or out)."""
         return self._held_indexes[fieldname]
 
+    def attr_index(self, name: str) -> dict[object, tuple[object, frozenset[str]]]:
+        """Element ids by the value of one attribute: hashable key -> (value, ids).
+
+        Attributes have few distinct values (flags, enums, short lists), so a test over an
+        attribute runs once per distinct value instead of once per element.
+        """
+        cache = self.__dict__.setdefault("_attr_indexes", {})
+        got: dict[object, tuple[object, frozenset[str]]] | None = cache.get(name)
+        if got is None:
+            groups: dict[object, tuple[object, set[str]]] = {}
+            for e, el in self.elements.items():
+                value = getattr(el, name)
+                try:
+                    key: object = tuple(value) if isinstance(value, list) else value
+                    hash(key)
+                except TypeError:  # an unhashable value: group by its text
+                    key = ("\0unhashable", repr(value))
+                groups.setdefault(key, (value, set()))[1].add(e)
+            got = {k: (v, frozenset(es)) for k, (v, es) in groups.items()}
+            cache[name] = got
+        return got
+
     def element_data(self, element_id: str) -> set[Classification]:
         """Classifications an element stores, processes, was trained on, or exchanges."""
         el = self.elements[element_id]

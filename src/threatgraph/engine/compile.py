@@ -265,11 +265,14 @@ def _attr_test(name: str, op: AttrOp) -> Callable[[Any], bool]:
     return lambda v: norm(v) == value
 
 
-def _attr_pred(name: str, test: Callable[[Any], bool]) -> EPred:
-    def pred(c: Ctx, e: str) -> bool:
-        return test(getattr(c.graph.elements[e], name))
+def _attr_set(name: str, test: Callable[[Any], bool]) -> ESet:
+    """Elements whose attribute passes a test, testing each distinct value once."""
 
-    return pred
+    def run(c: Ctx) -> frozenset[str]:
+        index = c.graph.attr_index(name)
+        return frozenset().union(*[ids for value, ids in index.values() if test(value)])
+
+    return run
 
 
 _EMPTY_PROFILE = VendorProfile()
@@ -513,7 +516,7 @@ class Compiler:
             sets.append(self._named_set(p.use))
         if p.attr:
             for name, op in p.attr.items():
-                filters.append(_attr_pred(name, _attr_test(name, op)))
+                sets.append(_attr_set(name, _attr_test(name, op)))
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
