@@ -29,14 +29,15 @@ class LineDict(dict[str, Any]):
     line: int = 0
     #: Key lines in key order, turned into ``key_lines`` only when something asks (error
     #: messages, mostly): most documents never need them.
-    _key_order: list[int] | None = None
     _key_lines: dict[str, int] | None = None
+    #: For JSON: the document text and the offset of this object's '{'.
+    _source: tuple[str, int] | None = None
 
     @property
     def key_lines(self) -> dict[str, int]:
         """Key -> line of the key."""
         if self._key_lines is None:
-            order = self._key_order or []
+            order = _json_key_lines(*self._source) if self._source is not None else []
             self._key_lines = dict(zip(self.keys(), order, strict=False))
         return self._key_lines
 
@@ -198,8 +199,30 @@ def read_text(path: Path) -> str:
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:\n]')
-#: Strings (group 1 set when the string is an object key) and brackets.
-_JSON_STRUCT = re.compile(r'"(?:[^"\\\n]|\\.)*"(\s*:)?|[\[\]{}]')
+#: The next bracket outside a string (group 1); strings and everything else are skipped
+#: inside the expression, possessively, so there is no backtracking.
+_JSON_BRACKETS = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}])')
+
+
+def _json_key_lines(text: str, start: int) -> list[int]:
+    """Lines of the keys of the JSON object whose '{' is at ``start``, in key order."""
+    line = text.count("\n", 0, start) + 1
+    depth, string_line, out = 0, line, []
+    for m in _JSON_TOKEN.finditer(text, start):
+        c = m.group()[0]
+        if c == "\n":
+            line += 1
+        elif c == '"':
+            string_line = line
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1:  # ':' after a key of this object
+            out.append(string_line)
+    return out
 
 
 class _DuplicateKey(ValueError):
@@ -278,37 +301,32 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError.single(
             file, _too_deep_line(text), f"nesting deeper than {MAX_DEPTH} levels"
         ) from None
-    # One pass over the tokens that matter (strings, with a flag for keys, and brackets);
-    # line numbers come from counting newlines between tokens in C.
+    # One pass over the brackets outside strings (the regular expression skips strings
+    # without a Python step per token); lines come from counting newlines in C. Key lines
+    # are only worked out when something asks for them (see LineDict.key_lines).
     open_lines: list[int] = []
-    key_lines: list[list[int]] = []
-    stack: list[list[int]] = []
-    line, last = 1, 0
+    open_at: list[int] = []
+    depth, line, last = 0, 1, 0
     count = text.count
-    for m in _JSON_STRUCT.finditer(text):
-        start = m.start()
-        line += count("\n", last, start)
-        last = start
-        c = text[start]
-        if c == '"':
-            if m.group(1) is not None:  # a key: the string is followed by ':'
-                stack[-1].append(line)
-        elif c in "[{":
-            if len(stack) >= MAX_DEPTH:
+    for m in _JSON_BRACKETS.finditer(text):
+        pos = m.start(1)
+        if text[pos] in "[{":
+            line += count("\n", last, pos)
+            last = pos
+            depth += 1
+            if depth > MAX_DEPTH:
                 raise InputError.single(file, line, f"nesting deeper than {MAX_DEPTH} levels")
             open_lines.append(line)
-            keys: list[int] = []
-            key_lines.append(keys)
-            stack.append(keys)
+            open_at.append(pos)
         else:
-            stack.pop()
+            depth -= 1
     counter = iter(range(len(open_lines)))
 
     def attach(value: Any) -> Any:
         if isinstance(value, LineDict):
             i = next(counter)
             value.line = open_lines[i]
-            value._key_order = key_lines[i]
+            value._source = (text, open_at[i])
             for k, v in value.items():
                 if isinstance(v, (LineDict, list)):
                     value[k] = attach(v)
