@@ -239,6 +239,9 @@ def test_without_svg_the_page_shows_the_dot_source() -> None:
         '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:x"><text>x</text></a></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>x</p></foreignObject></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><g style="x"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<g id="a" xlink:href="javascript:x"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><s:script xmlns:s="urn:x">x</s:script></svg>',
         "<svg><g>",
     ],
 )

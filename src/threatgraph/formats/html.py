@@ -381,6 +381,10 @@ SVG_ATTRS = frozenset(
 )
 
 
+#: SVG_TAGS as the parser names them (with the SVG namespace).
+_SVG_TAGS_NS = frozenset(f"{{http://www.w3.org/2000/svg}}{t}" for t in SVG_TAGS)
+
+
 def _local(name: str) -> str:
     return name.rsplit("}", 1)[-1]
 
@@ -393,9 +397,15 @@ def safe_svg(svg: str) -> str | None:
     except ET.ParseError:
         return None
     for node in root.iter():
-        if _local(str(node.tag)) not in SVG_TAGS:
+        # Graphviz's tags all come in the SVG namespace and its attributes without one: the
+        # set lookups settle nearly every node of a big diagram, the rest take the long way.
+        tag = node.tag
+        if tag not in _SVG_TAGS_NS and _local(str(tag)) not in SVG_TAGS:
             return None
-        for attr in node.attrib:
+        attrib = node.attrib
+        if attrib.keys() <= SVG_ATTRS:
+            continue
+        for attr in attrib:
             if _local(attr) not in SVG_ATTRS and not attr.startswith(
                 "{http://www.w3.org/2000/xmlns"
             ):
@@ -577,32 +587,36 @@ class _Findings:
             )
         return got
 
-    def _items(self, f: Finding) -> str:
-        heads, places = self.heads, self.places
-        items = []
-        for c, where in zip(f.checklist, self.view.checklist_where(f), strict=True):
-            head = heads.get((c.control, c.present)) or self._head(c)
-            tail = places.get(where)
-            if tail is None:
-                tail = places[where] = _h(where) + "</li>"
-            items.append(head + tail)
-        return "".join(items)
-
-    def open(self, n: int, f: Finding) -> str:
-        """An open finding: where, why, path or flow, notes, and its own checklist."""
-        baselined = (
-            ' <span class="status">open (baselined)</span>' if self.view.baselined(f) else ""
-        )
-        notes = "".join(f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes)
-        if f.decision is not None:  # an acceptance that expired: the finding is open again
-            notes += f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
-        items = self._items(f)
-        return (
-            f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
-            f"<code>{_h(f.id)}</code>{baselined}</h4>\n<dl>{self._where(f)}"
-            f"<dt>Why it applies</dt><dd>{_h(f.explanation)}</dd>{self._route(f)}{notes}</dl>\n"
-            f'<ul class="checklist">{items}</ul>\n</article>\n'
-        )
+    def opened(self, n: int, fs: list[Finding]) -> list[str]:
+        """Open findings numbered from n+1: where, why, path or flow, notes, own checklist."""
+        view = self.view
+        heads, places, wheres, routes = self.heads, self.places, self.where, self.routes
+        checklist_where, baselined = view.checklist_where, view.baselined
+        out = []
+        for f in fs:
+            n += 1
+            loc = f.location
+            where = wheres.get((f.element, loc.file, loc.line)) or self._where(f)
+            route = routes.get(f.path or f.flow or "")
+            if route is None:
+                route = self._route(f)
+            status = ' <span class="status">open (baselined)</span>' if baselined(f) else ""
+            notes = "".join([f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes])
+            if f.decision is not None:  # an acceptance that expired: the finding is open again
+                notes += f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
+            items = []
+            for c, w in zip(f.checklist, checklist_where(f), strict=True):
+                tail = places.get(w)
+                if tail is None:
+                    tail = places[w] = _h(w) + "</li>"
+                items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
+            out.append(
+                f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
+                f"<code>{_h(f.id)}</code>{status}</h4>\n<dl>{where}"
+                f"<dt>Why it applies</dt><dd>{_h(f.explanation)}</dd>{route}{notes}</dl>\n"
+                f'<ul class="checklist">{"".join(items)}</ul>\n</article>\n'
+            )
+        return out
 
     def closed(self, n: int, f: Finding) -> str:
         """A mitigated, accepted or false-positive finding: what it is and why it is closed."""
@@ -663,10 +677,9 @@ def _findings_html(view: ModelView) -> str:
     n = 0
     for rule, fs in view.open_by_rule():
         out.append(_threat(view, rule, fs))
-        for f in fs:
-            n += 1
-            out.append(writer.open(n, f))
+        out += writer.opened(n, fs)
         out.append("</section>\n")
+        n += len(fs)
     closed = view.closed_findings()
     if closed:
         out.append(

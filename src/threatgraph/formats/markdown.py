@@ -223,26 +223,36 @@ class _Findings:
             got = self.heads[key] = "\n- " + what.format(code(c.control))
         return got
 
-    def finding(self, n: int, f: Finding) -> str:
-        """One open finding (heading, where, why, path or flow, notes, checklist) and a blank."""
-        extra = ""
-        if self.view.baselined(f):
-            extra = "\n- **Baseline:** known in the baseline, so it does not fail the run"
-        for note in f.notes:
-            extra += f"\n- **Note:** {escape(note)}"
-        heads, places = self.heads, self.places
-        items = []
-        for c, where in zip(f.checklist, self.view.checklist_where(f), strict=True):
-            head = heads.get((c.control, c.present)) or self._head(c)
-            tail = places.get(where)
-            if tail is None:
-                tail = places[where] = escape(where)
-            items.append(head + tail)
-        return (
-            f"#### {n}. {_CAP[f.severity]}: {code(f.id)}\n\n{self._where(f)}\n"
-            f"- **Why it applies:** {escape(f.explanation)}{self._route(f)}{extra}"
-            f"{''.join(items)}\n"
-        )
+    def findings(self, n: int, fs: list[Finding]) -> list[str]:
+        """Open findings numbered from n+1 (each a heading, where, why, route, checklist)."""
+        view = self.view
+        heads, places, wheres, routes = self.heads, self.places, self.where, self.routes
+        checklist_where, baselined = view.checklist_where, view.baselined
+        out = []
+        for f in fs:
+            n += 1
+            loc = f.location
+            where = wheres.get((f.element, loc.file, loc.line)) or self._where(f)
+            route = routes.get(f.path or f.flow or "")
+            if route is None:
+                route = self._route(f)
+            extra = ""
+            if baselined(f):
+                extra = "\n- **Baseline:** known in the baseline, so it does not fail the run"
+            for note in f.notes:
+                extra += f"\n- **Note:** {escape(note)}"
+            items = []
+            for c, w in zip(f.checklist, checklist_where(f), strict=True):
+                tail = places.get(w)
+                if tail is None:
+                    tail = places[w] = escape(w)
+                items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
+            out.append(
+                f"#### {n}. {_CAP[f.severity]}: {code(f.id)}\n\n{where}\n"
+                f"- **Why it applies:** {escape(f.explanation)}{route}{extra}"
+                f"{''.join(items)}\n"
+            )
+        return out
 
 
 def _closed(view: ModelView) -> list[str]:
@@ -310,9 +320,8 @@ def render_markdown(inp: ReportInput) -> str:
     writer = _Findings(view)
     for rule, fs in groups:
         out += _threat(view, rule, fs)
-        for f in fs:
-            n += 1
-            out.append(writer.finding(n, f))
+        out += writer.findings(n, fs)
+        n += len(fs)
     out += _closed(view)
     notices = getattr(inp.result, "notices", [])
     if notices:
