@@ -81,6 +81,7 @@ margin:0 0 10px}
 .finding.info{border-left-color:var(--info)}
 .threat{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:0 0 14px}
 .threat>h3{margin:0 0 4px}.threat>p{margin:4px 0}
+.count{color:var(--mute);font-size:13px;font-weight:400}
 .controls{margin:4px 0 10px;padding-left:20px}.controls li{margin:2px 0}
 h4{font-size:14px;margin:0}h4 a{color:inherit}
 .finding dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
@@ -500,13 +501,13 @@ def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> str:
     out = [
         f'<section class="threat" data-group="threat">\n<h3><span class="sev {sev}">{sev}</span> '
         f'{_h(rule.title)} <code>{_h(rule.id)}</code> <span class="count">{len(fs)} open'
-        f"</span></h3>\n<p>Likelihood {rule.likelihood} · STRIDE: "
-        + ", ".join(x.replace("_", " ") for x in rule.stride)
+        f"</span></h3>\n<p>Likelihood {_h(rule.likelihood)} · STRIDE: "
+        + ", ".join(_h(x.replace("_", " ")) for x in rule.stride)
         + "</p>\n<details><summary>About this threat</summary>"
         f"<p>{_h(rule.description)}</p>\n<p><em>Known false positives:</em> "
         f"{_h(rule.false_positives)}</p></details>\n"
-        f"<p>Mitigations ({view.mitigation_rule(first)}; each finding lists which are "
-        'declared and where):</p>\n<ul class="controls">\n'
+        f"<p>Mitigations ({view.mitigation_rule(first)}; each finding below has its own "
+        'checklist):</p>\n<ul class="controls">\n'
     ]
     for m in rule.mitigations:
         group = f" (group <em>{_h(m.group)}</em>)" if m.group else ""
@@ -545,7 +546,11 @@ class _Findings:
         self.heads: dict[tuple[str, bool], str] = {}
 
     def _article(self, n: int, f: Finding) -> str:
-        """The opening tag: what the page's filters read (severity, status, elements)."""
+        """The opening tag: what the page's filters read (severity, status, elements).
+
+        Severity and status are the engine's fixed words (validated literals), the element
+        ids are the view's generated ``n<i>``: nothing here comes from model text.
+        """
         key = (f.element, *f.elements, *f.path)
         sids = self.sids.get(key)
         if sids is None:

@@ -160,8 +160,8 @@ def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> list[str]:
         "",
         "</details>",
         "",
-        f"**Mitigations** ({view.mitigation_rule(first)}; each finding below lists which "
-        "are declared and where):",
+        f"**Mitigations** ({view.mitigation_rule(first)}; each finding below has its own "
+        "checklist):",
         "",
     ]
     for m in rule.mitigations:
