@@ -264,7 +264,7 @@ def _closed(view: ModelView) -> list[str]:
     for f in closed:
         out.append(
             f"| {f.severity} | {code(f.rule.id)} {escape(f.rule.title)} | "
-            f"{escape(view.name(f.element))} ({escape(view.location(f.location))}) | "
+            f"{escape(view.name(f.element))} ({escape(view.location_text(f.location))}) | "
             f"{_status_text(f)} | {_why_closed(view, f)} |"
         )
     return [*out, ""]
