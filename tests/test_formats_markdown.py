@@ -277,3 +277,64 @@ def test_every_mitigation_place_has_words() -> None:
     )
     for place in get_args(Place):
         assert view.places_text(f, (place,)), place
+
+
+def test_checklist_words_are_memoised_without_mixing_findings() -> None:
+    """checklist_where shares words between findings only when the words are the same."""
+    import sys
+    from datetime import date
+
+    from report_support import analyse
+
+    from threatgraph.formats.view import ModelView
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import generate  # the synthetic estate: many flows, paths and places per element
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.evaluate import evaluate
+    from threatgraph.engine.library import load_library
+    from threatgraph.load.declarative import parse_model
+    from threatgraph.model.validate import finalize
+
+    lib = load_library()
+    m = finalize(parse_model(generate.estate(60, 3), "estate.json"), lib.controls.keys())
+    g = graph_mod.build(m)
+    runs = [(g, evaluate(g, lib, date(2026, 6, 1)), lib)]
+    r = analyse(ASSISTANT).results[0]
+    runs.append((r.graph, r.findings, analyse(ASSISTANT).library))
+    # two path rules with a control 'at: source' reach the same store from different sources
+    from helpers import findings, library, model, rule
+
+    two = model(
+        {
+            "elements": [
+                {"kind": "actor", "name": "Person"},
+                {"kind": "external_content", "name": "Web page"},
+                {"kind": "app", "name": "App"},
+                {"kind": "datastore", "name": "Store"},
+            ],
+            "flows": [
+                {"from": "person", "to": "app"},
+                {"from": "web-page", "to": "app"},
+                {"from": "app", "to": "store"},
+            ],
+        }
+    )
+    at_source = [{"control": "input.validation", "at": ["source"]}]
+    rules = [
+        rule({"path": {"from": {"kind": k}, "to": {"kind": "datastore"}}}, at_source, id=i)
+        for k, i in (("actor", "TG-TEST-001"), ("external_content", "TG-TEST-002"))
+    ]
+    fs2 = findings(two, *rules)
+    assert len({f.path[0] for f in fs2}) == 2
+    runs.append((graph_mod.build(two), fs2, library(*rules)))
+    for graph, fs, lib_ in runs:
+        shared = ModelView.build(graph, fs, lib_, date(2026, 6, 1), "high", "x")
+        for f in shared.findings:
+            alone = ModelView.build(graph, [f], lib_, date(2026, 6, 1), "high", "x")
+            expected = [
+                alone.declared_text(f, c.where) if c.present else alone.places_text(f, c.places)
+                for c in f.checklist
+            ]
+            assert shared.checklist_where(f) == expected, f.id
