@@ -270,3 +270,18 @@ def test_index_links_every_model() -> None:
     assert not p.raw["script"]
     csp = next(a["content"] for t, a in p.tags if t == "meta" and a.get("http-equiv"))
     assert csp == content_security_policy(CSS, None) and "script-src 'none'" in (csp or "")
+
+
+def test_findings_escaping_equals_the_templates() -> None:
+    """The findings part escapes exactly as jinja2's autoescape (markupsafe) does."""
+    import random
+
+    from markupsafe import escape
+
+    from threatgraph.formats.html import _h
+    from threatgraph.formats.view import one_line
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        s = "".join(rng.choice("ab &<>\"';#\n\u202e") for _ in range(rng.randint(1, 14)))
+        assert _h(s) == str(escape(one_line(s))), s

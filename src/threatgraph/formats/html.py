@@ -1,12 +1,18 @@
 """report.html: one self-contained page (inline SVG, CSS and JS; nothing fetched).
 
-Readers filter findings by severity and status and click an element (in the diagram or in the
-element list) to see its findings. A fragment selects too: ``report.html#el=n3&sev=high``.
+Open findings are grouped by threat (rule), worst first: each threat's description, controls
+and references once, then its findings (``<article id="f-<n>">``) with their own checklists;
+mitigated, accepted and false-positive findings follow. Readers filter findings by severity
+and status and click an element (in the diagram or in the element list) to see its findings;
+a threat's section hides when none of its findings is shown. A fragment selects too:
+``report.html#el=n3&sev=high``.
 
 Safety:
-- the page is rendered by jinja2 with autoescape on; model text only ever reaches the page
-  as escaped text or attribute values, and the script reads it back only through
-  ``textContent``/``getAttribute`` (no ``innerHTML``);
+- the page is rendered by jinja2 with autoescape on, except the findings and the element
+  list, which are assembled in Python for speed with :func:`_h` (markupsafe's escaping,
+  applied once per distinct string) on every piece of model or library text; model text only
+  ever reaches the page as escaped text or attribute values, and the script reads it back
+  only through ``textContent``/``getAttribute`` (no ``innerHTML``);
 - a Content-Security-Policy ``<meta>`` allows nothing but this page's own style and script,
   pinned by their SHA-256 hashes: no other script can run even if escaping failed somewhere,
   and nothing can be fetched (``default-src 'none'``);
@@ -540,7 +546,7 @@ class _Findings:
     def __init__(self, view: ModelView) -> None:
         self.view = view
         self.sids: dict[tuple[str, ...], str] = {}
-        self.where: dict[tuple[str, str, int | None], str] = {}
+        self.where: dict[tuple[str, str, int], str] = {}
         self.routes: dict[tuple[str, ...] | str, str] = {}
         self.places: dict[str, str] = {}
         self.heads: dict[tuple[str, bool], str] = {}
@@ -562,7 +568,7 @@ class _Findings:
 
     def _where(self, f: Finding) -> str:
         loc = f.location
-        key = (f.element, loc.file if loc else "", loc.line if loc else None)
+        key = (f.element, loc.file, loc.line)
         got = self.where.get(key)
         if got is None:
             v = self.view

@@ -189,14 +189,14 @@ class _Findings:
 
     def __init__(self, view: ModelView) -> None:
         self.view = view
-        self.where: dict[tuple[str, str, int | None], str] = {}
+        self.where: dict[tuple[str, str, int], str] = {}
         self.routes: dict[tuple[str, ...] | str, str] = {}
         self.places: dict[str, str] = {}
         self.heads: dict[tuple[str, bool], str] = {}
 
     def _where(self, f: Finding) -> str:
         loc = f.location
-        key = (f.element, loc.file if loc else "", loc.line if loc else None)
+        key = (f.element, loc.file, loc.line)
         got = self.where.get(key)
         if got is None:
             v = self.view
