@@ -18,6 +18,7 @@ from typing import Any
 
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library
+from threatgraph.engine.rules import Rule
 from threatgraph.formats.common import display_path
 from threatgraph.graph import Graph
 from threatgraph.model.schema import DataAsset, Element, Flow, Kind, Location, Trust
@@ -431,6 +432,63 @@ class ModelView:
             fv = self.flow_by_id[f.flow]
             return f"{self.name(fv.flow.source)} → {self.name(fv.flow.target)} (flow '{fv.name}')"
         return ""
+
+    # -- findings grouped by threat (report.md, report.html) -----------------------------
+    def open_by_rule(self) -> list[tuple[Rule, list[Finding]]]:
+        """Open findings grouped by rule: worst rule first, findings in the usual order.
+
+        Rules are ordered by the worst severity among their open findings, then rule id;
+        since :attr:`findings` is sorted by (severity, rule id, id), that is the order in
+        which each rule first appears, and each group keeps the findings' own order.
+        """
+        groups = self._cache.get("open_by_rule")
+        if groups is None:
+            index: dict[str, tuple[Rule, list[Finding]]] = {}
+            for f in self.findings:
+                if f.status == "open":
+                    hit = index.get(f.rule.id)
+                    if hit is None:
+                        index[f.rule.id] = (f.rule, [f])
+                    else:
+                        hit[1].append(f)
+            groups = list(index.values())
+            self._cache["open_by_rule"] = groups
+        return list(groups)
+
+    def location_text(self, loc: Location | None) -> str:
+        """:meth:`location`, resolving each file's display path once per model."""
+        if loc is None:
+            return ""
+        paths: dict[str, str] = self._cache.setdefault("paths", {})
+        path = paths.get(loc.file)
+        if path is None:
+            path = paths[loc.file] = display_path(loc.file, self.base)
+        return f"{path}:{loc.line}" if loc.line else path
+
+    def checklist_where(self, f: Finding) -> list[str]:
+        """Per checklist item: where it was declared (present) or where to declare it (missing).
+
+        The words of :meth:`declared_text` and :meth:`places_text`, memoised by what they
+        depend on: findings of many rules share an element and its places, and the formats
+        of one report share this view.
+        """
+        memo: dict[tuple[Any, ...], str] | None = self._cache.get("where")
+        if memo is None:
+            memo = self._cache["where"] = {}
+        element, flow = f.element, f.flow
+        source = f.path[0] if f.path else None
+        out = []
+        for c in f.checklist:
+            key = (
+                (True, c.where, element) if c.present else (False, c.places, element, flow, source)
+            )
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = (
+                    self.declared_text(f, c.where) if c.present else self.places_text(f, c.places)
+                )
+            out.append(got)
+        return out
 
 
 #: Short names of reference schemes for link texts.
