@@ -235,6 +235,46 @@ def _hook_latency() -> float:
     return best
 
 
+def _command(n: int, fmt: str, seed: int, repeat: int = 3) -> tuple[float, float]:
+    """Best wall time and peak memory (MB) of a whole ``threatgraph check`` process on an
+    estate of n elements: interpreter start, library, load, match and the text report."""
+    import generate
+
+    doc = generate.estate(n, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"estate.{fmt}"
+        if fmt == "json":
+            path.write_text(json.dumps(doc, indent=1))
+        elif fmt == "py":
+            path.write_text(generate.to_python(doc))
+        else:
+            import yaml
+
+            path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+        cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
+        # A wrapper process per run, so that its children's peak memory is this run's alone.
+        probe = (
+            "import resource, subprocess, sys, time\n"
+            "t = time.perf_counter()\n"
+            "subprocess.run(sys.argv[1:], capture_output=True, check=False)\n"
+            "print(time.perf_counter() - t, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        best, peak = float("inf"), 0.0
+        for _ in range(repeat):
+            out = subprocess.run(
+                [sys.executable, "-c", probe, *cmd, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+            )
+            wall, mb = (float(x) for x in out.stdout.split())
+            best, peak = min(best, wall), max(peak, mb)
+    return best, peak
+
+
 def fmt_s(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
@@ -254,6 +294,11 @@ def main() -> None:
     )
     ap.add_argument("--no-pytm", action="store_true")
     ap.add_argument(
+        "--no-command",
+        action="store_true",
+        help="Skip timing whole `threatgraph check` processes at N=1,000 and 10,000.",
+    )
+    ap.add_argument(
         "--report-max",
         type=int,
         default=5000,
@@ -262,7 +307,6 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    os.environ["TG_BENCH_REPORT_MAX"] = str(args.report_max)
     if args.child:
         kind, n, fmt, seed = args.child
         res = (
@@ -272,6 +316,8 @@ def main() -> None:
         )
         print(json.dumps(res))
         return
+    # Children read it from the environment (their own --report-max is the default).
+    os.environ["TG_BENCH_REPORT_MAX"] = str(args.report_max)
 
     print(
         f"pre-commit latency (check on the largest example model, best of 5): "
@@ -309,9 +355,20 @@ def main() -> None:
             return float(r["load"] + r["graph"] + r["match"])
 
         print(
-            f"\ngrowth N=1,000 -> 10,000 (load+graph+match): "
+            f"\ngrowth N=1,000 -> 10,000 (load+graph+match, in process): "
             f"{total(by_n[10000]) / total(by_n[1000]):.1f}x"
         )
+    if not args.no_command:
+        print("\nwhole `threatgraph check -q` command, interpreter start included (best of 3):")
+        print("| N | wall s | peak MB |")
+        print("|---|---|---|")
+        walls = {}
+        for n in sorted({1000, 10000} & set(args.sizes)):
+            wall, mb = _command(n, args.format, args.seed)
+            walls[n] = wall
+            print(f"| {n} | {wall:.3f} | {mb:.0f} |")
+        if len(walls) == 2:
+            print(f"\ngrowth N=1,000 -> 10,000 (whole command): {walls[10000] / walls[1000]:.1f}x")
     if args.no_pytm:
         return
     print("\npytm 1.4 on the same estates (its own library): check + resolve + JSON")

@@ -101,15 +101,45 @@ def test_hostile_page_has_no_injected_markup() -> None:
     )  # the only </script> closes our own script
 
 
+_SEV = ["critical", "high", "medium", "low", "info"]
+_ARTICLE = re.compile(
+    r'<article class="finding (\w+)" id="f-(\d+)" data-status="(\w+)" '
+    r'data-elements="([^"]*)">\n<h4><a href="#f-(\d+)">(\d+)\.</a> (?:<span class="sev (\w+)">\w+'
+    r'</span> <span class="status">[^<]*</span> |(\w+): )<code>([^<]+)</code>'
+)
+
+
+def _articles(html: str) -> list[dict[str, str]]:
+    keys = ("severity", "n", "status", "elements", "href", "shown", "badge", "cap", "id")
+    found = [dict(zip(keys, m, strict=True)) for m in _ARTICLE.findall(html)]
+    for a in found:  # closed findings show a badge, open ones 'High: '
+        cap = a.pop("cap")
+        a["badge"] = a["badge"] or cap.lower()
+    return found
+
+
 def test_every_finding_and_element_is_on_the_page() -> None:
     pages = _pages()
     doc = json.loads(pages["support-assistant/findings.json"])
-    p = _parse(pages["support-assistant/report.html"])
-    articles = [a for t, a in p.tags if t == "article"]
-    assert len(articles) == len(doc["findings"])
-    for a, f in zip(articles, doc["findings"], strict=True):
-        assert a["data-severity"] == f["severity"] and a["data-status"] == f["status"]
-        assert re.fullmatch(r"n\d+( n\d+)*", a["data-elements"] or "")
+    html = pages["support-assistant/report.html"]
+    p = _parse(html)
+    assert len([a for t, a in p.tags if t == "article"]) == len(doc["findings"])
+    arts = _articles(html)
+    assert len(arts) == len(doc["findings"])
+    # open findings grouped by threat, worst threat first, then the closed ones in order
+    opened = [f for f in doc["findings"] if f["status"] == "open"]
+    groups: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for f in opened:
+        groups.setdefault(f["threat"], []).append(f)
+    worst = {t: min(_SEV.index(f["severity"]) for f in fs) for t, fs in groups.items()}
+    order = [f for t in sorted(groups, key=lambda t: (worst[t], t)) for f in groups[t]]
+    order += [f for f in doc["findings"] if f["status"] != "open"]
+    assert [a["id"] for a in arts] == [f["id"] for f in order]
+    for i, (a, f) in enumerate(zip(arts, order, strict=True), 1):
+        assert a["n"] == a["href"] == a["shown"] == str(i)  # numbered 1..n down the page
+        assert a["severity"] == a["badge"] == f["severity"]
+        assert a["status"] == f["status"]
+        assert re.fullmatch(r"n\d+( n\d+)*", a["elements"])
     buttons = [a for t, a in p.tags if t == "button" and a.get("data-el")]
     assert len(buttons) == doc["models"][0]["elements"]
     boxes = [a for t, a in p.tags if t == "input" and a.get("data-filter")]
@@ -124,6 +154,52 @@ def test_every_finding_and_element_is_on_the_page() -> None:
         "accepted",
         "false_positive",
     }
+
+
+def test_each_threat_is_written_once_above_its_findings() -> None:
+    pages = _pages()
+    doc = json.loads(pages["support-assistant/findings.json"])
+    html = pages["support-assistant/report.html"]
+    by_id = {f["id"]: f for f in doc["findings"]}
+    sections = html.split('<section class="threat" data-group="threat">\n')[1:]
+    opened = [f for f in doc["findings"] if f["status"] == "open"]
+    assert len(sections) == len({f["threat"] for f in opened})
+    assert html.count("<summary>About this threat</summary>") == len(sections)
+    seen = 0
+    for sec in sections:
+        sec = sec[: sec.index("</section>")]
+        head = re.match(
+            r'<h3><span class="sev (\w+)">\w+</span> (.+?) <code>([\w-]+)</code> '
+            r'<span class="count">(\d+) open</span></h3>',
+            sec,
+        )
+        assert head, sec[:200]
+        arts = _articles(sec)
+        assert len(arts) == int(head.group(4)) > 0
+        assert {by_id[a["id"]]["threat"] for a in arts} == {head.group(3)}
+        assert head.group(1) == arts[0]["severity"]  # the worst comes first
+        assert "<p>Likelihood " in sec and "STRIDE: " in sec
+        assert '<ul class="controls">' in sec and "<em>What it means:</em>" in sec
+        # one checklist line per mitigation in each finding, ticked as in findings.json
+        for art in sec.split("<article ")[1:]:
+            fid = _articles("<article " + art)[0]["id"]
+            ticks = re.findall(r'<li class="(present|missing)"><code>([^<]+)</code> decl', art)
+            assert ticks == [
+                ("present" if m["present"] else "missing", m["control"])
+                for m in by_id[fid]["mitigations"]
+            ]
+        seen += len(arts)
+    assert seen == len(opened)
+    rpt = next(s for s in sections if "<code>TG-RPT-001</code>" in s)
+    assert "(2 of these 3 controls close the finding;" in rpt
+    assert '<a href="https://genai.owasp.org/' in rpt and 'rel="noopener noreferrer"' in rpt
+    assert "<code>guardrail.input_filter</code> declared on Support agent</li>" in rpt
+    assert "<code>guardrail.input_filter</code> declare it on Hosted LLM</li>" in rpt
+    closed = html[html.index('<section class="closed" data-group="closed">') :]
+    assert "<dt>Decision</dt><dd>accepted by security@example.org until 2027-03-01: " in closed
+    assert (
+        "<dt>Controls present</dt><dd>Security audit logging <code>audit.logging</code>" in closed
+    )
 
 
 @pytest.mark.skipif(not HAVE_DOT, reason="Graphviz dot is not installed")
@@ -163,6 +239,9 @@ def test_without_svg_the_page_shows_the_dot_source() -> None:
         '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:x"><text>x</text></a></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>x</p></foreignObject></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><g style="x"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<g id="a" xlink:href="javascript:x"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><s:script xmlns:s="urn:x">x</s:script></svg>',
         "<svg><g>",
     ],
 )
@@ -191,3 +270,18 @@ def test_index_links_every_model() -> None:
     assert not p.raw["script"]
     csp = next(a["content"] for t, a in p.tags if t == "meta" and a.get("http-equiv"))
     assert csp == content_security_policy(CSS, None) and "script-src 'none'" in (csp or "")
+
+
+def test_findings_escaping_equals_the_templates() -> None:
+    """The findings part escapes exactly as jinja2's autoescape (markupsafe) does."""
+    import random
+
+    from markupsafe import escape
+
+    from threatgraph.formats.html import _h
+    from threatgraph.formats.view import one_line
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        s = "".join(rng.choice("ab &<>\"';#\n\u202e") for _ in range(rng.randint(1, 14)))
+        assert _h(s) == str(escape(one_line(s))), s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from report_support import ASSISTANT, HOSTILE, render, text
+from report_support import ASSISTANT, HOSTILE, ROOT, render, text
 
 from threatgraph.formats.markdown import code, escape, link
 
@@ -20,9 +20,22 @@ def test_escape_makes_model_text_literal() -> None:
     assert escape("&amp;") == "&amp;amp;"
 
 
+def test_escape_replaces_each_character_once() -> None:
+    """The replace chain equals a per-character mapping (no character escaped twice)."""
+    import random
+
+    table = {c: "\\" + c for c in "\\`*_[]#|~$"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    rng = random.Random(7)
+    for _ in range(3000):
+        s = "".join(rng.choice("ab-\\`*_[]#|~$&<>;") for _ in range(rng.randint(1, 14)))
+        assert escape(s) == "".join(table.get(c, c) for c in s), s
+
+
 def test_code_and_link_helpers() -> None:
     assert code("TG-PI-001/llm") == "`TG-PI-001/llm`"
     assert code("a`b") == "a\\`b"
+    assert code("a  b") == code(" a\u202eb\n") == "`a b`"
+    assert code("") == code(" \n") == ""
     assert link("x", "javascript:alert(1)") == "x"
     assert link("x", "https://e.org/a (b)") == "[x](https://e.org/a%20%28b%29)"
 
@@ -47,31 +60,150 @@ def test_report_sections_in_order() -> None:
     assert "```mermaid\nflowchart LR\n" in md
 
 
-def test_each_open_finding_has_where_why_checklist_and_references() -> None:
+_SEV = ["critical", "high", "medium", "low", "info"]
+_RULE_HEAD = re.compile(r"^### (\w+): (.+) · `([\w-]+)` · (\d+) open findings?$", re.M)
+_FINDING_HEAD = re.compile(r"^#### (\d+)\. (\w+): `([^`]+)`$", re.M)
+
+
+def _grouped(opened: list[dict]) -> list[tuple[str, list[dict]]]:  # type: ignore[type-arg]
+    """Open findings by rule: worst rule first (then rule id), each group in document order."""
+    groups: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for f in opened:
+        groups.setdefault(f["threat"], []).append(f)
+    worst = {t: min(_SEV.index(f["severity"]) for f in fs) for t, fs in groups.items()}
+    return sorted(groups.items(), key=lambda kv: (worst[kv[0]], kv[0]))
+
+
+def test_open_findings_are_grouped_by_threat_worst_first() -> None:
     md, doc = _report()
     opened = [f for f in doc["findings"] if f["status"] == "open"]
-    headings = re.findall(r"^### \d+\. (\w+): (.+)$", md, flags=re.M)
-    assert len(headings) == len(opened)
-    for f, (sev, title) in zip(opened, headings, strict=True):
-        assert sev.lower() == f["severity"]
-        assert title == escape(f["title"])
-        assert f"- **Finding id:** `{f['id']}`" in md
+    expected = _grouped(opened)
+    heads = _RULE_HEAD.findall(md)
+    assert [(t, int(n)) for _, _, t, n in heads] == [(t, len(fs)) for t, fs in expected]
+    for (sev, title, _, _), (_, fs) in zip(heads, expected, strict=True):
+        assert sev.lower() == fs[0]["severity"]
+        assert title == escape(fs[0]["title"])
+    # each finding once, numbered 1..n down the page, in its rule's group
+    found = _FINDING_HEAD.findall(md)
+    order = [f for _, fs in expected for f in fs]
+    assert [int(n) for n, _, _ in found] == list(range(1, len(opened) + 1))
+    assert [fid for _, _, fid in found] == [f["id"] for f in order]
+    assert [sev.lower() for _, sev, _ in found] == [f["severity"] for f in order]
+    # every finding sits below its own rule's heading
+    for f in order:
+        at = md.index(f"`{f['id']}`\n")
+        assert md.rfind(f"`{f['threat']}` · ", 0, at) > md.rfind("\n### ", 0, at) > 0
+
+
+def test_rule_text_is_written_once_per_threat() -> None:
+    md, doc = _report()
+    rules = {f["threat"] for f in doc["findings"] if f["status"] == "open"}
+    assert md.count("<summary>About this threat</summary>") == len(rules)
+    assert doc["summary"]["by_status"]["open"] > len(rules)  # some rule has several findings
+    # TG-RPT-004 has open findings on seven elements: its text is written once
+    assert sum(f["threat"] == "TG-RPT-004" for f in doc["findings"] if f["status"] == "open") > 1
+    assert md.count("every element gets an informational finding") == 1
+    assert md.count("*Known false positives:* None; it is a test rule.") == len(
+        rules & {"TG-RPT-001", "TG-RPT-002", "TG-RPT-003", "TG-RPT-004"}
+    )
+
+
+def _block(md: str, start: str) -> str:
+    """From a line to the next heading."""
+    i = md.index(start)
+    j = md.find("\n#", i + len(start))
+    return md[i : j if j >= 0 else len(md)]
+
+
+def test_each_open_finding_has_where_why_and_its_own_checklist() -> None:
+    md, doc = _report()
+    opened = [f for f in doc["findings"] if f["status"] == "open"]
+    item = re.compile(r"^- \[([x ])\] `([^`]+)`: (declared on|declare it on) (.+)$", re.M)
+    for f in opened:
+        block = _block(md, f"`{f['id']}`\n")
+        assert "\n- **Where:** " in block and "\n- **Why it applies:** " in block
+        items = item.findall(block)
+        assert [(box, ctl, on) for box, ctl, on, _ in items] == [
+            (
+                "x" if m["present"] else " ",
+                m["control"],
+                "declared on" if m["present"] else "declare it on",
+            )
+            for m in f["mitigations"]
+        ]
     rpt = next(f for f in opened if f["id"] == "TG-RPT-001/llm")
-    block = md[md.index("`TG-RPT-001/llm`") - 600 : md.index("`TG-RPT-001/llm`") + 3000]
+    block = _block(md, "`TG-RPT-001/llm`\n")
     assert "- **Where:** Hosted LLM («LLM») at tests/fixtures/report/assistant.yaml:" in block
-    assert "(2 of these 3 controls close the finding)" in block
-    assert "- [ ] **" in block and "(`guardrail.input_filter`)" in block
-    assert "*Declare it on* Hosted LLM." in block
-    assert "[OWASP LLM LLM01 (2025): Prompt Injection](https://genai.owasp.org/" in block
-    assert "[CWE-1427 (4.16): " in block
+    assert "- [ ] `guardrail.input_filter`: declare it on Hosted LLM\n" in block
     assert rpt["location"]["line"] > 0
+
+
+def test_each_threat_has_likelihood_stride_controls_and_references() -> None:
+    md, _ = _report()
+    section = _block(md, "### High: Test rule for LLMs and agents with too few guardrails")
+    assert "`TG-RPT-001` · 2 open findings" in section
+    assert "- **Likelihood:** medium · **STRIDE:** tampering" in section
+    assert "<details><summary>About this threat</summary>" in section
+    assert "*Known false positives:* None; it is a test rule." in section
+    assert "**Mitigations** (2 of these 3 controls close the finding;" in section
+    assert (
+        "- **Output guardrail** (`guardrail.output_filter`): Screen what the model says. "
+        "*What it means:* " in section
+    )
+    assert "[OWASP LLM LLM01 (2025): Prompt Injection](https://genai.owasp.org/" in section
+    assert "[CWE-1427 (4.16): " in section
+
+
+def test_mixed_severities_of_one_rule_stay_together() -> None:
+    """A rule ranks by its worst open finding; its findings follow in severity, id order."""
+    from datetime import date
+
+    from helpers import findings, model, rule
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.library import load_library
+    from threatgraph.formats.base import Diagrams, ReportInput
+    from threatgraph.formats.markdown import render_markdown
+    from threatgraph.formats.view import ModelView
+
+    m = model(
+        {
+            "elements": [
+                {"kind": "llm", "name": "Big LLM"},
+                {"kind": "agent", "name": "Agent"},
+                {"kind": "llm", "name": "Small LLM"},
+            ]
+        }
+    )
+    a = rule(
+        {"element": {"kind": ["llm", "agent"]}},
+        id="TG-TEST-002",
+        severity="high",
+        severity_when=[{"if": {"kind": "agent"}, "severity": "low"}],
+    )
+    b = rule({"element": {"kind": ["llm", "agent"]}}, id="TG-TEST-001", severity="medium")
+    fs = findings(m, a, b)
+    view = ModelView.build(
+        graph_mod.build(m), fs, load_library(), date(2026, 6, 1), "high", "test.yaml"
+    )
+    md = render_markdown(ReportInput(view, Diagrams("", [], []), None, None, ROOT))
+    assert [t for _, _, t, _ in _RULE_HEAD.findall(md)] == ["TG-TEST-002", "TG-TEST-001"]
+    assert _FINDING_HEAD.findall(md) == [
+        ("1", "High", "TG-TEST-002/big-llm"),
+        ("2", "High", "TG-TEST-002/small-llm"),
+        ("3", "Low", "TG-TEST-002/agent"),
+        ("4", "Medium", "TG-TEST-001/agent"),
+        ("5", "Medium", "TG-TEST-001/big-llm"),
+        ("6", "Medium", "TG-TEST-001/small-llm"),
+    ]
 
 
 def test_present_controls_are_ticked_with_where() -> None:
     md, _ = _report()
+    assert "- [x] `guardrail.input_filter`: declared on Support agent\n" in md
     assert (
-        "- [x] **Input guardrail (injection and policy filter)** (`guardrail.input_filter`): "
-        "Screen what reaches the model. *Declared on* Support agent." in md
+        "- **Input guardrail (injection and policy filter)** (`guardrail.input_filter`): "
+        "Screen what reaches the model. *What it means:* " in md
     )
 
 
@@ -145,3 +277,64 @@ def test_every_mitigation_place_has_words() -> None:
     )
     for place in get_args(Place):
         assert view.places_text(f, (place,)), place
+
+
+def test_checklist_words_are_memoised_without_mixing_findings() -> None:
+    """checklist_where shares words between findings only when the words are the same."""
+    import sys
+    from datetime import date
+
+    from report_support import analyse
+
+    from threatgraph.formats.view import ModelView
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import generate  # the synthetic estate: many flows, paths and places per element
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.evaluate import evaluate
+    from threatgraph.engine.library import load_library
+    from threatgraph.load.declarative import parse_model
+    from threatgraph.model.validate import finalize
+
+    lib = load_library()
+    m = finalize(parse_model(generate.estate(60, 3), "estate.json"), lib.controls.keys())
+    g = graph_mod.build(m)
+    runs = [(g, evaluate(g, lib, date(2026, 6, 1)), lib)]
+    r = analyse(ASSISTANT).results[0]
+    runs.append((r.graph, r.findings, analyse(ASSISTANT).library))
+    # two path rules with a control 'at: source' reach the same store from different sources
+    from helpers import findings, library, model, rule
+
+    two = model(
+        {
+            "elements": [
+                {"kind": "actor", "name": "Person"},
+                {"kind": "external_content", "name": "Web page"},
+                {"kind": "app", "name": "App"},
+                {"kind": "datastore", "name": "Store"},
+            ],
+            "flows": [
+                {"from": "person", "to": "app"},
+                {"from": "web-page", "to": "app"},
+                {"from": "app", "to": "store"},
+            ],
+        }
+    )
+    at_source = [{"control": "input.validation", "at": ["source"]}]
+    rules = [
+        rule({"path": {"from": {"kind": k}, "to": {"kind": "datastore"}}}, at_source, id=i)
+        for k, i in (("actor", "TG-TEST-001"), ("external_content", "TG-TEST-002"))
+    ]
+    fs2 = findings(two, *rules)
+    assert len({f.path[0] for f in fs2}) == 2
+    runs.append((graph_mod.build(two), fs2, library(*rules)))
+    for graph, fs, lib_ in runs:
+        shared = ModelView.build(graph, fs, lib_, date(2026, 6, 1), "high", "x")
+        for f in shared.findings:
+            alone = ModelView.build(graph, [f], lib_, date(2026, 6, 1), "high", "x")
+            expected = [
+                alone.declared_text(f, c.where) if c.present else alone.places_text(f, c.places)
+                for c in f.checklist
+            ]
+            assert shared.checklist_where(f) == expected, f.id

@@ -162,6 +162,21 @@ def test_fragment_selects_an_element_and_filters(reports: Path, tmp_path: Path) 
         assert re.search(rf'data-elements="[^"]*\b{sid.group(1)}\b', a)
     on = [a for t, a in _tags(dom) if t == "button" and a.get("aria-pressed") == "true"]
     assert [a["data-el"] for a in on] == [sid.group(1)]
+    # a threat's section (and the closed findings' one) shows only with a finding to show
+    groups = re.findall(
+        r'<section class="(threat|closed)" data-group="\w+"([^>]*)>(.*?)</section>', dom, re.S
+    )
+    assert {kind for kind, _, _ in groups} == {"threat", "closed"}
+    shown_groups = 0
+    for kind, attrs, body in groups:
+        inside = re.findall(r'<article class="finding [a-z]+" id="f-\d+" ([^>]*)>', body)
+        assert inside
+        showing = [a for a in inside if " hidden" not in a]
+        assert ("hidden" in attrs) == (not showing), (kind, attrs)
+        shown_groups += bool(showing)
+        if kind == "closed":
+            assert not showing  # status=open
+    assert 0 < shown_groups < len(groups)
 
 
 def test_index_page_loads_cleanly(reports: Path, tmp_path: Path) -> None:

@@ -44,6 +44,26 @@ class FlowFacts:
     trust_delta: int  # target rank - source rank: > 0 means towards more trust
     data: list[DataAsset]
     classes: frozenset[Classification] = frozenset()  # classifications of ``data``
+    encrypted: bool = False  # Flow.is_encrypted, computed once
+    authenticated: bool = False  # Flow.is_authenticated, computed once
+    controls: frozenset[str] = frozenset()  # ids of the flow's declared controls
+
+
+@dataclass
+class IntIndex:
+    """Elements and flows numbered 0..n-1 in declaration order, with adjacency as integers.
+
+    Searches run over lists and bytearrays indexed by these numbers instead of dictionaries
+    keyed by id strings: on estates of thousands of elements, the string-keyed version spent
+    most of its time in hash lookups whose memory no longer fits in the CPU caches.
+    """
+
+    ids: list[str]  # element ids by number
+    pos: dict[str, int]  # element id -> number
+    fids: list[str]  # flow ids by number
+    fpos: dict[str, int]  # flow id -> number
+    succ: list[list[tuple[int, int]]]  # element -> [(flow, target)]
+    pred: list[list[tuple[int, int]]]  # element -> [(flow, source)]
 
 
 @dataclass
@@ -81,6 +101,115 @@ class Graph:
             fl = facts.flow
             g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
         return g
+
+    @functools.cached_property
+    def ix(self) -> IntIndex:
+        """The integer view of elements, flows and adjacency (built on first use)."""
+        ids = list(self.elements)
+        pos = {e: i for i, e in enumerate(ids)}
+        fids = list(self.flows)
+        succ: list[list[tuple[int, int]]] = [[] for _ in ids]
+        pred: list[list[tuple[int, int]]] = [[] for _ in ids]
+        for k, facts in enumerate(self.flows.values()):
+            s, t = pos[facts.flow.source], pos[facts.flow.target]
+            succ[s].append((k, t))
+            pred[t].append((k, s))
+        fpos = {f: k for k, f in enumerate(fids)}
+        return IntIndex(ids=ids, pos=pos, fids=fids, fpos=fpos, succ=succ, pred=pred)
+
+    @functools.cached_property
+    def flow_source(self) -> dict[str, str]:
+        """Flow id -> source element id."""
+        return {f: facts.flow.source for f, facts in self.flows.items()}
+
+    @functools.cached_property
+    def flow_target(self) -> dict[str, str]:
+        """Flow id -> target element id."""
+        return {f: facts.flow.target for f, facts in self.flows.items()}
+
+    @functools.cached_property
+    def flows_by_class(self) -> dict[Classification, frozenset[str]]:
+        """Classification -> ids of the flows carrying data of it."""
+        got: dict[Classification, set[str]] = {}
+        for f, facts in self.flows.items():
+            for cls in facts.classes:
+                got.setdefault(cls, set()).add(f)
+        return {k: frozenset(v) for k, v in got.items()}
+
+    @functools.cached_property
+    def flow_flags(self) -> dict[str, frozenset[str]]:
+        """'encrypted', 'authenticated', 'crosses_boundary' -> ids of the flows with it."""
+        return {
+            "encrypted": frozenset(f for f, x in self.flows.items() if x.encrypted),
+            "authenticated": frozenset(f for f, x in self.flows.items() if x.authenticated),
+            "crosses_boundary": frozenset(f for f, x in self.flows.items() if x.crosses_boundary),
+        }
+
+    @functools.cached_property
+    def _flow_indexes(self) -> dict[str, dict[object, frozenset[str]]]:
+        got: dict[str, dict[object, set[str]]] = {"protocol": {}, "operation": {}, "trust": {}}
+        for f, x in self.flows.items():
+            got["protocol"].setdefault((x.flow.protocol or "").lower(), set()).add(f)
+            got["operation"].setdefault(x.flow.operation, set()).add(f)
+            sign = (x.trust_delta > 0) - (x.trust_delta < 0)
+            got["trust"].setdefault(sign, set()).add(f)
+        return {k: {v: frozenset(fs) for v, fs in d.items()} for k, d in got.items()}
+
+    def flows_by(self, fact: str) -> dict[object, frozenset[str]]:
+        """Flow ids by the value of a fact: 'protocol' (lower case, '' when unset),
+        'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
+        return self._flow_indexes[fact]
+
+    @functools.cached_property
+    def _held_indexes(self) -> dict[str, dict[Classification, frozenset[str]]]:
+        got: dict[str, dict[Classification, set[str]]] = {
+            "stores": {},
+            "processes": {},
+            "trained_on": {},
+            "handles": {},
+        }
+        handles = got["handles"]
+        for e, el in self.elements.items():
+            for fieldname in ("stores", "processes", "trained_on"):
+                index = got[fieldname]
+                for d in getattr(el, fieldname):
+                    cls = self.data[d].classification
+                    index.setdefault(cls, set()).add(e)
+                    handles.setdefault(cls, set()).add(e)
+        for cls, fids in self.flows_by_class.items():
+            ends = handles.setdefault(cls, set())
+            for f in fids:
+                fl = self.flows[f].flow
+                ends.add(fl.source)
+                ends.add(fl.target)
+        return {k: {c: frozenset(es) for c, es in d.items()} for k, d in got.items()}
+
+    def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[str]]:
+        """Element ids by classification of the data in ``stores``, ``processes`` or
+        ``trained_on``, or that they ``handle`` (any of those, or a flow in or out)."""
+        return self._held_indexes[fieldname]
+
+    def attr_index(self, name: str) -> dict[object, tuple[object, frozenset[str]]]:
+        """Element ids by the value of one attribute: hashable key -> (value, ids).
+
+        Attributes have few distinct values (flags, enums, short lists), so a test over an
+        attribute runs once per distinct value instead of once per element.
+        """
+        cache = self.__dict__.setdefault("_attr_indexes", {})
+        got: dict[object, tuple[object, frozenset[str]]] | None = cache.get(name)
+        if got is None:
+            groups: dict[object, tuple[object, set[str]]] = {}
+            for e, el in self.elements.items():
+                value = getattr(el, name)
+                try:
+                    key: object = tuple(value) if isinstance(value, list) else value
+                    hash(key)
+                except TypeError:  # an unhashable value: group by its text
+                    key = ("\0unhashable", repr(value))
+                groups.setdefault(key, (value, set()))[1].add(e)
+            got = {k: (v, frozenset(es)) for k, (v, es) in groups.items()}
+            cache[name] = got
+        return got
 
     def element_data(self, element_id: str) -> set[Classification]:
         """Classifications an element stores, processes, was trained on, or exchanges."""
@@ -148,6 +277,9 @@ def build(model: SystemModel) -> Graph:
             trust_delta=trust[dst].rank - trust[src].rank,
             data=[data[d] for d in fl.data],
             classes=frozenset(data[d].classification for d in fl.data),
+            encrypted=fl.is_encrypted,
+            authenticated=fl.is_authenticated,
+            controls=fl.control_ids(),
         )
         flows[fl.id] = facts
         flows_out[src].append(fl.id)

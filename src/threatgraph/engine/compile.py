@@ -6,6 +6,7 @@ linear in elements plus flows, and paths are never enumerated.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from threatgraph.engine.rules import (
     PathPred,
     VendorPred,
 )
-from threatgraph.graph import Graph
+from threatgraph.graph import Graph, IntIndex
 from threatgraph.model.schema import (
     SENSITIVE,
     Classification,
@@ -37,27 +38,78 @@ class Reach:
     """Result of one BFS: which elements are reached through one or more flows, and how.
 
     A source is itself reached when another source (or a route back to itself) leads to
-    it, so "an agent reachable from an agent" works.
+    it, so "an agent reachable from an agent" works. Elements and flows are the numbers of
+    :class:`threatgraph.graph.IntIndex`.
     """
 
-    parent: dict[str, tuple[str, str]]  # reached node -> (previous node, flow id)
-    hops: dict[str, int]  # reached node -> fewest flows from some source (>= 1)
-    seeds: frozenset[str] = frozenset()
+    ix: IntIndex
+    hop: list[int]  # element -> fewest flows from some source (0: not reached)
+    back: list[tuple[int, int] | None]  # reached element -> (previous element, flow)
+    seed: bytearray  # 1 for the search's sources
+    _reached: frozenset[str] | None = field(default=None, repr=False)
+
+    def hops(self, node: str) -> int:
+        """Fewest flows from a source to ``node`` (0 when it is not reached)."""
+        i = self.ix.pos.get(node)
+        return 0 if i is None else self.hop[i]
+
+    def reached_set(self) -> frozenset[str]:
+        """Every element reached through at least one flow."""
+        got = self._reached
+        if got is None:
+            ids = self.ix.ids
+            got = frozenset([ids[i] for i, h in enumerate(self.hop) if h])
+            self._reached = got
+        return got
+
+    def reached(self, node: str) -> bool:
+        """``node`` is reached through at least one flow."""
+        i = self.ix.pos.get(node)
+        return i is not None and self.hop[i] > 0
 
     def witness(self, node: str) -> tuple[list[str], list[str]]:
         """One shortest path to ``node``: (element ids from a source, flow ids)."""
+        ids, fids = self.ix.ids, self.ix.fids
+        i = self.ix.pos[node]
         nodes, flows = [node], []
-        cur = self.parent.get(node)
+        cur = self.back[i]
         while cur is not None:
-            prev, fid = cur
-            nodes.append(prev)
-            flows.append(fid)
-            if prev in self.seeds:
+            prev, f = cur
+            nodes.append(ids[prev])
+            flows.append(fids[f])
+            if self.seed[prev]:
                 break
-            cur = self.parent.get(prev)
+            cur = self.back[prev]
         nodes.reverse()
         flows.reverse()
         return nodes, flows
+
+
+def _positions(members: frozenset[str], pos: dict[str, int]) -> bytearray:
+    """A 0/1 mask with a 1 at the number of each member."""
+    mask = bytearray(len(pos))
+    for x in members:
+        mask[pos[x]] = 1
+    return mask
+
+
+def _ones(n: int) -> int:
+    return int.from_bytes(b"\x01" * n, "little")
+
+
+def _mask_and(a: bytes | bytearray, b: bytes | bytearray) -> bytearray:
+    """Element-wise AND of two 0/1 masks of one length (one big-int operation)."""
+    n = len(a)
+    return bytearray(
+        (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(n, "little")
+    )
+
+
+def _mask_andnot(a: bytes | bytearray, b: bytes | bytearray) -> bytearray:
+    """``a and not b``, element-wise, for 0/1 masks of one length."""
+    n = len(a)
+    x = int.from_bytes(a, "little") & (int.from_bytes(b, "little") ^ _ones(n))
+    return bytearray(x.to_bytes(n, "little"))
 
 
 @dataclass
@@ -67,11 +119,77 @@ class Ctx:
     graph: Graph
     as_of: date = field(default_factory=date.today)
     reach_cache: dict[tuple[str, bool, str], Reach] = field(default_factory=dict)
+    reach_by_masks: dict[tuple[bytes, bytes, bytes, bool, int], Reach] = field(default_factory=dict)
     memo: dict[str, dict[str, bool]] = field(default_factory=dict)
     data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
     control_cache: dict[str, frozenset[str]] = field(default_factory=dict)
     _received: dict[str, frozenset[Classification]] | None = None
     _parents: dict[str, list[str]] | None = None
+    #: Compiled predicate sets by predicate text (see :func:`_conjunction`).
+    sets: dict[str, frozenset[str]] = field(default_factory=dict)
+    _masks: dict[Any, tuple[Any, bytearray]] = field(default_factory=dict)
+    _by_control: dict[str, set[str]] | None = None
+
+    @functools.cached_property
+    def element_ids(self) -> frozenset[str]:
+        """Every element id."""
+        return frozenset(self.graph.elements)
+
+    @functools.cached_property
+    def flow_ids(self) -> frozenset[str]:
+        """Every flow id."""
+        return frozenset(self.graph.flows)
+
+    def _control_index(self) -> dict[str, set[str]]:
+        if self._by_control is None:
+            index: dict[str, set[str]] = {}
+            for e in self.graph.elements:
+                for ctl in self.controls(e):
+                    index.setdefault(ctl, set()).add(e)
+            self._by_control = index
+        return self._by_control
+
+    def with_all_controls(self, controls: tuple[str, ...]) -> frozenset[str]:
+        """Elements that hold every one of ``controls`` (as of the run date)."""
+        index = self._control_index()
+        parts = [index.get(ctl, set()) for ctl in controls]
+        return frozenset(set.intersection(*parts)) if parts else self.element_ids
+
+    def with_any_control(self, controls: tuple[str, ...]) -> frozenset[str]:
+        """Elements that hold at least one of ``controls`` (as of the run date)."""
+        index = self._control_index()
+        return frozenset().union(*[index.get(ctl, ()) for ctl in controls])
+
+    def _mask(self, key: Any, owner: Any, make: Callable[[], bytearray]) -> bytearray:
+        hit = self._masks.get(key)
+        if hit is None or hit[0] is not owner:  # the owner check guards against id reuse
+            hit = (owner, make())
+            self._masks[key] = hit
+        return hit[1]
+
+    def element_mask(self, s: Callable[[Ctx], frozenset[str]]) -> bytearray:
+        """A predicate set as a 0/1 mask by element number (once per graph)."""
+        return self._mask(("E", id(s)), s, lambda: _positions(s(self), self.graph.ix.pos))
+
+    def flow_mask(self, s: Callable[[Ctx], frozenset[str]]) -> bytearray:
+        """A predicate set as a 0/1 mask by flow number (once per graph)."""
+        return self._mask(("F", id(s)), s, lambda: _positions(s(self), self.graph.ix.fpos))
+
+    def element_test_mask(self, pred: Callable[[Ctx, str], bool]) -> bytearray:
+        """A per-element test over every element, as a mask (once per graph)."""
+        return self._mask(
+            ("e", id(pred)),
+            pred,
+            lambda: bytearray([pred(self, e) for e in self.graph.ix.ids]),
+        )
+
+    def flow_test_mask(self, pred: Callable[[Ctx, str], bool]) -> bytearray:
+        """A per-flow test over every flow, as a mask (once per graph)."""
+        return self._mask(
+            ("f", id(pred)),
+            pred,
+            lambda: bytearray([pred(self, f) for f in self.graph.ix.fids]),
+        )
 
     def handles(self, eid: str) -> frozenset[Classification]:
         got = self.data_cache.get(eid)
@@ -147,71 +265,14 @@ def _attr_test(name: str, op: AttrOp) -> Callable[[Any], bool]:
     return lambda v: norm(v) == value
 
 
-def _all_of(tests: list[EPred]) -> EPred:
-    # Plain loops: this is the innermost call of matching, and all()/any() over a
-    # generator cost a third more per element.
-    def pred(c: Ctx, x: str) -> bool:
-        for t in tests:  # noqa: SIM110 - a loop is faster than all() over a generator
-            if not t(c, x):
-                return False
-        return True
+def _attr_set(name: str, test: Callable[[Any], bool]) -> ESet:
+    """Elements whose attribute passes a test, testing each distinct value once."""
 
-    return pred
+    def run(c: Ctx) -> frozenset[str]:
+        index = c.graph.attr_index(name)
+        return frozenset().union(*[ids for value, ids in index.values() if test(value)])
 
-
-def _any_of(tests: list[EPred]) -> EPred:
-    def pred(c: Ctx, x: str) -> bool:
-        for t in tests:  # noqa: SIM110 - a loop is faster than any() over a generator
-            if t(c, x):
-                return True
-        return False
-
-    return pred
-
-
-def _combine(
-    tests: list[EPred],
-    all_: list[Any] | None,
-    any_: list[Any] | None,
-    not_: Any,
-    compile_one: Callable[[Any], EPred],
-) -> EPred:
-    """Add a predicate's all/any/not composites to its tests and join them (one shape for
-    element and flow predicates)."""
-    if all_:
-        tests.append(_all_of([compile_one(x) for x in all_]))
-    if any_:
-        tests.append(_any_of([compile_one(x) for x in any_]))
-    if not_ is not None:
-        neg = compile_one(not_)
-        tests.append(lambda c, x: not neg(c, x))
-    if not tests:
-        return _true
-    if len(tests) == 1:
-        return tests[0]
-    return _all_of(tests)
-
-
-def _attr_pred(name: str, test: Callable[[Any], bool]) -> EPred:
-    def pred(c: Ctx, e: str) -> bool:
-        return test(getattr(c.graph.elements[e], name))
-
-    return pred
-
-
-def _held_pred(fieldname: str, test: Callable[[set[Classification]], bool]) -> EPred:
-    def pred(c: Ctx, e: str) -> bool:
-        ids = getattr(c.graph.elements[e], fieldname)
-        return test({c.graph.data[d].classification for d in ids})
-
-    return pred
-
-
-def _adjacent_pred(fp: FPred, index: str, negate: bool) -> EPred:
-    def pred(c: Ctx, e: str) -> bool:
-        return negate != any(fp(c, f) for f in getattr(c.graph, index)[e])
-
-    return pred
+    return run
 
 
 _EMPTY_PROFILE = VendorProfile()
@@ -358,70 +419,144 @@ def baa_covered(c: Ctx, eid: str) -> bool:
     return provider is not None and baa_covers(c.graph.elements[provider], eid, c.as_of)
 
 
+ESet = Callable[["Ctx"], frozenset[str]]
+"""A compiled predicate as a set: the ids of every element (or flow) it holds for."""
+
+
+def _key(p: Any) -> str:
+    # Identical predicates (same text) compile to one function and are evaluated once per
+    # graph, whichever rule or named predicate they appear in.
+    return str(p.model_dump_json(by_alias=True, exclude_none=True))
+
+
+def _conjunction(
+    key: str,
+    sets: list[ESet],
+    filters: list[EPred],
+    universe: Callable[[Ctx], frozenset[str]],
+) -> ESet:
+    """The ids in every set that pass every filter, computed once per graph.
+
+    Index-backed parts (kinds, controls, adjacency, composites) are set operations in C;
+    the per-item filters then run only over what the sets left, smallest set first.
+    """
+
+    def run(c: Ctx) -> frozenset[str]:
+        got = c.sets.get(key)
+        if got is not None:
+            return got
+        if sets:
+            parts = sorted((s(c) for s in sets), key=len)
+            acc = parts[0]
+            for other in parts[1:]:
+                if not acc:
+                    break
+                acc = acc & other
+        else:
+            acc = universe(c)
+        for test in filters:
+            if not acc:
+                break
+            acc = frozenset([x for x in acc if test(c, x)])
+        c.sets[key] = acc
+        return acc
+
+    return run
+
+
+def _all_elements(c: Ctx) -> frozenset[str]:
+    return c.element_ids
+
+
+def _all_flows(c: Ctx) -> frozenset[str]:
+    return c.flow_ids
+
+
+def _member(s: ESet) -> EPred:
+    def test(c: Ctx, x: str) -> bool:
+        return x in s(c)
+
+    return test
+
+
 class Compiler:
-    """Turns predicate models into closures; resolves named predicates (``use``)."""
+    """Turns predicate models into set functions and membership tests; resolves named
+    predicates (``use``).
+
+    Every element or flow predicate compiles to a function from a graph context to the set
+    of ids it holds for, evaluated once per graph and shared by every rule that asks the same
+    question; :meth:`element` and :meth:`flow` wrap that as a per-item membership test.
+    """
 
     def __init__(self, named: Mapping[str, ElementPred] | None = None) -> None:
         self.named = dict(named or {})
-        self._named_compiled: dict[str, EPred] = {}
+        self._sets: dict[str, ESet] = {}
         self._resolving: set[str] = set()
 
     # -- elements -------------------------------------------------------------------------
     def element(self, p: ElementPred | None) -> EPred:
-        """Compile an element predicate."""
+        """Compile an element predicate to a per-element test."""
         if p is None:
             return _true
-        tests: list[EPred] = []
+        return _member(self.element_set(p))
+
+    def element_set(self, p: ElementPred) -> ESet:
+        """Compile an element predicate to the set of element ids it holds for."""
+        key = "E" + _key(p)
+        hit = self._sets.get(key)
+        if hit is not None:
+            return hit
+        sets: list[ESet] = []
+        filters: list[EPred] = []
         if p.kind:
-            kinds = frozenset(p.kind)
-            tests.append(lambda c, e: c.graph.elements[e].kind in kinds)
+            sets.append(_kind_set(frozenset(p.kind)))
         if p.not_kind:
-            nk = frozenset(p.not_kind)
-            tests.append(lambda c, e: c.graph.elements[e].kind not in nk)
+            sets.append(_complement(_kind_set(frozenset(p.not_kind)), _all_elements))
         if p.use:
-            tests.append(self._named(p.use))
+            sets.append(self._named_set(p.use))
         if p.attr:
             for name, op in p.attr.items():
-                tests.append(_attr_pred(name, _attr_test(name, op)))
+                sets.append(_attr_set(name, _attr_test(name, op)))
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
             allowed: frozenset[Trust] | None = frozenset(p.trust.in_) if p.trust.in_ else None
-            tests.append(
+            filters.append(
                 lambda c, e: (
                     lo <= c.graph.trust[e].rank <= hi
                     and (allowed is None or c.graph.trust[e] in allowed)
                 )
             )
         if p.has_control:
-            need = frozenset(p.has_control)
-            tests.append(lambda c, e: need <= c.controls(e))
+            need = tuple(p.has_control)
+            sets.append(lambda c: c.with_all_controls(need))
         if p.lacks_control:
-            bad = frozenset(p.lacks_control)
-            tests.append(lambda c, e: not (bad & c.controls(e)))
-        for fieldname in ("stores", "processes", "trained_on"):
+            bad = tuple(p.lacks_control)
+            sets.append(_complement(lambda c: c.with_any_control(bad), _all_elements))
+        for fieldname in ("stores", "processes", "trained_on", "handles"):
             dp = getattr(p, fieldname)
             if dp is not None:
-                tests.append(_held_pred(fieldname, _data_test(dp)))
-        if p.handles is not None:
-            ht = _data_test(p.handles)
-            tests.append(lambda c, e: ht(c.handles(e)))
+                sets.append(_element_data(dp, fieldname))
         if p.hosted is not None:
-            want = p.hosted
-            tests.append(lambda c, e: (c.graph.elements[e].provider is not None) == want)
+            hosted = _hosted_set
+            sets.append(hosted if p.hosted else _complement(hosted, _all_elements))
         if p.provider is not None:
-            pp = self.element(p.provider)
-            tests.append(
-                lambda c, e: (pv := c.graph.elements[e].provider) is not None and pp(c, pv)
+            providers = self.element_set(p.provider)
+            sets.append(
+                lambda c: frozenset([h for v in providers(c) for h in c.graph.hosted_by.get(v, ())])
             )
         if p.vendor is not None:
-            tests.append(self.vendor(p.vendor))
+            sets.append(self.vendor_set(p.vendor))
         if p.baa_covered is not None:
             want_cov = p.baa_covered
-            tests.append(lambda c, e: baa_covered(c, e) == want_cov)
+            filters.append(lambda c, e: baa_covered(c, e) == want_cov)
         if p.hosts is not None:
-            hp = self.element(p.hosts)
-            tests.append(lambda c, e: any(hp(c, h) for h in c.graph.hosted_by.get(e, ())))
+            hosted_match = self.element_set(p.hosts)
+            sets.append(
+                lambda c: frozenset(
+                    [v for v, hs in c.graph.hosted_by.items() if not hosted_match(c).isdisjoint(hs)]
+                )
+            )
         for name, negate in (
             ("flow_in", False),
             ("flow_out", False),
@@ -431,19 +566,38 @@ class Compiler:
             fp_model = getattr(p, name)
             if fp_model is None:
                 continue
-            index = "flows_in" if name.endswith("in") else "flows_out"
-            tests.append(_adjacent_pred(self.flow(fp_model), index, negate))
+            ends = _flow_ends(self.flow_set(fp_model), "target" if "in" in name else "source")
+            sets.append(_complement(ends, _all_elements) if negate else ends)
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
-            tests.append(lambda c, e: reach(c).hops.get(e, 0) > 0)
+            sets.append(lambda c: reach(c).reached_set())
         if p.reaches is not None:
             back = self.reach(p.reaches, reverse=True)
-            tests.append(lambda c, e: back(c).hops.get(e, 0) > 0)
-        return _combine(tests, p.all, p.any, p.not_, self.element)
+            sets.append(lambda c: back(c).reached_set())
+        self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
+        fn = _conjunction(key, sets, filters, _all_elements)
+        self._sets[key] = fn
+        return fn
 
-    def _named(self, name: str) -> EPred:
-        if name in self._named_compiled:
-            return self._named_compiled[name]
+    def _composites(
+        self,
+        sets: list[ESet],
+        all_: list[Any] | None,
+        any_: list[Any] | None,
+        not_: Any,
+        compile_one: Callable[[Any], ESet],
+        universe: Callable[[Ctx], frozenset[str]],
+    ) -> None:
+        """all/any/not as set operations (one shape for element and flow predicates)."""
+        for x in all_ or ():
+            sets.append(compile_one(x))
+        if any_:
+            parts = [compile_one(x) for x in any_]
+            sets.append(lambda c: frozenset().union(*[s(c) for s in parts]))
+        if not_ is not None:
+            sets.append(_complement(compile_one(not_), universe))
+
+    def _named_set(self, name: str) -> ESet:
         if name not in self.named:
             raise ValueError(
                 f"unknown named predicate {name!r}; known: "
@@ -453,36 +607,33 @@ class Compiler:
             raise ValueError(f"named predicate {name!r} uses itself")
         self._resolving.add(name)
         try:
-            inner = self.element(self.named[name])
+            return self.element_set(self.named[name])
         finally:
             self._resolving.discard(name)
 
-        def compiled(c: Ctx, e: str) -> bool:
-            # Named predicates recur across many rules: evaluate each once per element.
-            cache = c.memo.get(name)
-            if cache is None:
-                cache = c.memo[name] = {}
-            got = cache.get(e)
-            if got is None:
-                got = cache[e] = inner(c, e)
-            return got
-
-        self._named_compiled[name] = compiled
-        return compiled
-
     # -- vendors --------------------------------------------------------------------------
     def vendor(self, p: VendorPred) -> EPred:
-        """Compile a vendor-facts predicate (date-dependent parts use the run's as_of)."""
+        """Compile a vendor-facts predicate to a per-element test."""
+        return _member(self.vendor_set(p))
+
+    def vendor_set(self, p: VendorPred) -> ESet:
+        """Compile a vendor-facts predicate (date-dependent parts use the run's as_of) to
+        the set of vendor elements it holds for."""
+        key = "V" + _key(p)
+        hit = self._sets.get(key)
+        if hit is not None:
+            return hit
         tests: list[EPred] = []
         if p.baa is not None:
             want = p.baa
             tests.append(lambda c, e: ("vendor.baa" in c.controls(e)) == want)
         if p.uncovered is not None:
-            pred = self.element(p.uncovered)
+            uncovered_set = self.element_set(p.uncovered)
 
             def uncovered(c: Ctx, e: str) -> bool:
+                wanted = uncovered_set(c)
                 return any(
-                    pred(c, h) and not baa_covers(c.graph.elements[e], h, c.as_of)
+                    h in wanted and not baa_covers(c.graph.elements[e], h, c.as_of)
                     for h in c.graph.hosted_by.get(e, ())
                 )
 
@@ -491,8 +642,8 @@ class Compiler:
             rt = _data_test(p.receives)
             tests.append(lambda c, e: rt(c.received(e)))
         if p.subprocessor_of is not None:
-            parent = self.element(p.subprocessor_of)
-            tests.append(lambda c, e: any(parent(c, v) for v in c.subprocessor_parents(e)))
+            parent = self.element_set(p.subprocessor_of)
+            tests.append(lambda c, e: not parent(c).isdisjoint(c.subprocessor_parents(e)))
         if p.lacks_certification is not None:
             names = list(p.lacks_certification)
             tests.append(
@@ -530,80 +681,61 @@ class Compiler:
             want_sp = p.has_subprocessors
             tests.append(lambda c, e: bool(_profile(c, e).subprocessors) == want_sp)
         if p.subprocessor is not None:
-            sub = self.element(p.subprocessor)
-            tests.append(lambda c, e: any(sub(c, s) for s in _profile(c, e).subprocessors))
+            sub = self.element_set(p.subprocessor)
+            tests.append(lambda c, e: not sub(c).isdisjoint(_profile(c, e).subprocessors))
         if p.breach_notification_over is not None:
             days = p.breach_notification_over
             tests.append(
                 lambda c, e: (n := _profile(c, e).breach_notification_days) is None or n > days
             )
-
-        def is_vendor(c: Ctx, e: str) -> bool:
-            return c.graph.elements[e].kind is Kind.VENDOR
-
-        return lambda c, e: is_vendor(c, e) and all(t(c, e) for t in tests)
+        fn = _conjunction(key, [_kind_set(frozenset({Kind.VENDOR}))], tests, _all_elements)
+        self._sets[key] = fn
+        return fn
 
     # -- flows ----------------------------------------------------------------------------
     def flow(self, p: FlowPred | None) -> FPred:
-        """Compile a flow predicate (evaluated on flow ids)."""
+        """Compile a flow predicate to a per-flow test (on flow ids)."""
         if p is None:
             return _true
+        return _member(self.flow_set(p))
+
+    def flow_set(self, p: FlowPred) -> ESet:
+        """Compile a flow predicate to the set of flow ids it holds for."""
+        key = "F" + _key(p)
+        hit = self._sets.get(key)
+        if hit is not None:
+            return hit
+        sets: list[ESet] = []
         tests: list[FPred] = []
         if p.source is not None:
-            sp = self.element(p.source)
-            tests.append(lambda c, f: sp(c, c.graph.flows[f].flow.source))
+            sets.append(_flows_at(self.element_set(p.source), "out"))
         if p.target is not None:
-            tp = self.element(p.target)
-            tests.append(lambda c, f: tp(c, c.graph.flows[f].flow.target))
+            sets.append(_flows_at(self.element_set(p.target), "in"))
         if p.data is not None:
-            dt = _data_test(p.data)
-            tests.append(lambda c, f: dt(c.graph.flows[f].classes))
+            sets.append(_flow_data(p.data))
         if p.encrypted is not None:
-            enc = p.encrypted
-            tests.append(lambda c, f: c.graph.flows[f].flow.is_encrypted == enc)
+            sets.append(_flow_flag("encrypted", p.encrypted))
         if p.authenticated is not None:
-            auth = p.authenticated
-            tests.append(lambda c, f: c.graph.flows[f].flow.is_authenticated == auth)
+            sets.append(_flow_flag("authenticated", p.authenticated))
         if p.crosses_boundary is not None:
-            cb = p.crosses_boundary
-            tests.append(lambda c, f: c.graph.flows[f].crosses_boundary == cb)
+            sets.append(_flow_flag("crosses_boundary", p.crosses_boundary))
         if p.trust_change is not None:
             sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
-            tests.append(
-                lambda c, f: (
-                    (c.graph.flows[f].trust_delta > 0) - (c.graph.flows[f].trust_delta < 0) == sign
-                )
-            )
+            sets.append(_flows_where("trust", (sign,)))
         if p.protocol:
-            protos = frozenset(x.lower() for x in p.protocol)
-            tests.append(lambda c, f: (c.graph.flows[f].flow.protocol or "").lower() in protos)
+            sets.append(_flows_where("protocol", tuple({x.lower() for x in p.protocol})))
         if p.operation:
-            ops = frozenset(p.operation)
-            tests.append(lambda c, f: c.graph.flows[f].flow.operation in ops)
+            sets.append(_flows_where("operation", tuple(set(p.operation))))
         if p.has_control:
             need = frozenset(p.has_control)
-            tests.append(lambda c, f: need <= c.graph.flows[f].flow.control_ids())
+            tests.append(lambda c, f: need <= c.graph.flows[f].controls)
         if p.lacks_control:
             bad = frozenset(p.lacks_control)
-            tests.append(lambda c, f: not (bad & c.graph.flows[f].flow.control_ids()))
-        return _combine(tests, p.all, p.any, p.not_, self.flow)
-
-    def _memo_flow(self, p: FlowPred) -> FPred:
-        """A flow predicate whose answers are kept per graph: the same ``via`` (say, "not a
-        weights flow") is asked for every flow by many searches."""
-        inner = self.flow(p)
-        name = "\0via:" + p.model_dump_json(by_alias=True, exclude_none=True)
-
-        def pred(c: Ctx, f: str) -> bool:
-            cache = c.memo.get(name)
-            if cache is None:
-                cache = c.memo[name] = {}
-            got = cache.get(f)
-            if got is None:
-                got = cache[f] = inner(c, f)
-            return got
-
-        return pred
+            tests.append(lambda c, f: bad.isdisjoint(c.graph.flows[f].controls))
+        self._composites(sets, p.all, p.any, p.not_, self.flow_set, _all_flows)
+        fn = _conjunction(key, sets, tests, _all_flows)
+        self._sets[key] = fn
+        return fn
 
     # -- paths ----------------------------------------------------------------------------
     def reach(
@@ -621,62 +753,161 @@ class Compiler:
         ``extra_block``/``extra_edge_block`` add walls (elements and flows that stop the
         walk); ``walls`` names them for the cache key.
         """
-        src = self.element(p.from_)
-        via = self._memo_flow(p.via) if p.via is not None else None
-        through = self.element(p.through) if p.through is not None else None
-        blocked = self.element(p.blocked_by) if p.blocked_by is not None else None
+        src = self.element_set(p.from_)
+        via = self.flow_set(p.via) if p.via is not None else None
+        through = self.element_set(p.through) if p.through is not None else None
+        blocked = self.element_set(p.blocked_by) if p.blocked_by is not None else None
         max_hops = p.max_hops if p.max_hops is not None else 1 << 30
         # Identical queries (same predicate text, direction and walls) share one BFS per
         # graph, whichever rule asks: most path rules start from the same few source sets.
-        key = (p.model_dump_json(by_alias=True, exclude_none=True), reverse, walls)
-
-        def passable(c: Ctx, u: str) -> bool:
-            if blocked is not None and blocked(c, u):
-                return False
-            if extra_block is not None and extra_block(c, u):
-                return False
-            return through is None or through(c, u)
+        key = (_key(p), reverse, walls)
 
         def run(c: Ctx) -> Reach:
             hit = c.reach_cache.get(key)
             if hit is not None:
                 return hit
-            g = c.graph
-            adjacency = g.pred if reverse else g.succ
-            parent: dict[str, tuple[str, str]] = {}
-            hops: dict[str, int] = {}
-            frontier = [
-                e
-                for e in g.elements
-                if src(c, e) and not (extra_block is not None and extra_block(c, e))
-            ]
-            seeds = frozenset(frontier)
-            visited = set(frontier)
+            ix = c.graph.ix
+            n = len(ix.ids)
+            adjacency = ix.pred if reverse else ix.succ
+            seed = c.element_mask(src)
+            # Elements a search may pass through (sources always expand), and flows it may
+            # follow: masks by element and flow number, read by the loop below.
+            ok = bytearray(b"\x01") * n
+            if blocked is not None:
+                ok = _mask_andnot(ok, c.element_mask(blocked))
+            if extra_block is not None:
+                wall = c.element_test_mask(extra_block)
+                ok = _mask_andnot(ok, wall)
+                seed = _mask_andnot(seed, wall)
+            if through is not None:
+                ok = _mask_and(ok, c.element_mask(through))
+            edge = bytearray(b"\x01") * len(ix.fids)
+            if via is not None:
+                edge = c.flow_mask(via)
+            if extra_edge_block is not None:
+                edge = _mask_andnot(edge, c.flow_test_mask(extra_edge_block))
+            # Different predicate texts often select the same sources, walls and flows: a
+            # search is fully decided by these masks, so equal masks share one search.
+            same = (bytes(seed), bytes(ok), bytes(edge), reverse, max_hops)
+            twin = c.reach_by_masks.get(same)
+            if twin is not None:
+                c.reach_cache[key] = twin
+                return twin
+            hop = [0] * n
+            back: list[tuple[int, int] | None] = [None] * n
+            visited = bytearray(seed)
+            frontier = [i for i in range(n) if seed[i]]
             depth = 0
             while frontier and depth < max_hops:
                 depth += 1
-                nxt: list[str] = []
+                nxt: list[int] = []
                 for u in frontier:
-                    if u not in seeds and not passable(c, u):  # sources always expand
+                    if not (ok[u] or seed[u]):
                         continue
-                    for fid, v in adjacency[u]:
-                        if v in hops:
+                    for f, v in adjacency[u]:
+                        if hop[v] or not edge[f]:
                             continue
-                        if via is not None and not via(c, fid):
-                            continue
-                        if extra_edge_block is not None and extra_edge_block(c, fid):
-                            continue
-                        parent[v] = (u, fid)
-                        hops[v] = depth
-                        if v not in visited:  # a source reached here already expands
-                            visited.add(v)
+                        back[v] = (u, f)
+                        hop[v] = depth
+                        if not visited[v]:  # a source reached here already expands
+                            visited[v] = 1
                             nxt.append(v)
                 frontier = nxt
-            result = Reach(parent=parent, hops=hops, seeds=seeds)
-            c.reach_cache[key] = result
+            result = Reach(ix=ix, hop=hop, back=back, seed=bytearray(seed))
+            c.reach_cache[key] = c.reach_by_masks[same] = result
             return result
 
         return run
+
+
+def _kind_set(kinds: frozenset[Kind]) -> ESet:
+    ordered = sorted(kinds, key=lambda k: k.value)
+
+    def run(c: Ctx) -> frozenset[str]:
+        by_kind = c.graph.by_kind
+        return frozenset([e for k in ordered for e in by_kind.get(k, ())])
+
+    return run
+
+
+def _complement(s: ESet, universe: Callable[[Ctx], frozenset[str]]) -> ESet:
+    return lambda c: universe(c) - s(c)
+
+
+def _hosted_set(c: Ctx) -> frozenset[str]:
+    return frozenset([h for hs in c.graph.hosted_by.values() for h in hs])
+
+
+def _flows_at(elements: ESet, direction: str) -> ESet:
+    """Flows leaving (``out``) or entering (``in``) any element of a set."""
+
+    def run(c: Ctx) -> frozenset[str]:
+        index = c.graph.flows_out if direction == "out" else c.graph.flows_in
+        return frozenset([f for e in elements(c) for f in index[e]])
+
+    return run
+
+
+def _flow_ends(flows: ESet, end: str) -> ESet:
+    """The sources (or targets) of a set of flows."""
+
+    def run(c: Ctx) -> frozenset[str]:
+        index = c.graph.flow_target if end == "target" else c.graph.flow_source
+        return frozenset(map(index.__getitem__, flows(c)))
+
+    return run
+
+
+def _flow_flag(name: str, want: bool) -> ESet:
+    """Flows with (or without) an indexed flag: encrypted, authenticated, crosses_boundary."""
+
+    def run(c: Ctx) -> frozenset[str]:
+        have = c.graph.flow_flags[name]
+        return have if want else c.flow_ids - have
+
+    return run
+
+
+def _by_class(
+    p: DataPred,
+    index: Callable[[Ctx], Mapping[Classification, frozenset[str]]],
+    universe: Callable[[Ctx], frozenset[str]],
+) -> ESet:
+    """The ids whose data matches a data predicate, from a classification index: any of
+    the wanted classifications, and sensitive (or not) as asked."""
+    wanted = frozenset(p.classification) if p.classification else None
+
+    def run(c: Ctx) -> frozenset[str]:
+        by_class = index(c)
+        got = universe(c)
+        if wanted is not None:
+            got = frozenset().union(*[by_class.get(k, ()) for k in wanted])
+        if p.sensitive is not None:
+            sensitive = frozenset().union(*[by_class.get(k, ()) for k in SENSITIVE])
+            got = got & sensitive if p.sensitive else got - sensitive
+        return got
+
+    return run
+
+
+def _flow_data(p: DataPred) -> ESet:
+    """Flows whose data matches a data predicate."""
+    return _by_class(p, lambda c: c.graph.flows_by_class, _all_flows)
+
+
+def _element_data(p: DataPred, fieldname: str) -> ESet:
+    """Elements whose stores/processes/trained_on (or handled) data matches."""
+    return _by_class(p, lambda c: c.graph.elements_holding(fieldname), _all_elements)
+
+
+def _flows_where(fact: str, values: tuple[object, ...]) -> ESet:
+    """Flows whose fact ('protocol', 'operation', 'trust') has one of the values."""
+
+    def run(c: Ctx) -> frozenset[str]:
+        index = c.graph.flows_by(fact)
+        return frozenset().union(*[index.get(v, ()) for v in values])
+
+    return run
 
 
 def kinds_of(
@@ -709,15 +940,3 @@ def kinds_of(
         if all(x is not None for x in parts):
             allowed &= set().union(*[x for x in parts if x is not None])
     return None if allowed == set(Kind) else frozenset(allowed)
-    if p.kind:
-        return frozenset(p.kind)
-    if p.all:
-        for sub in p.all:
-            k = kinds_of(sub)
-            if k is not None:
-                return k
-    if p.any:
-        parts = [kinds_of(s) for s in p.any]
-        if all(x is not None for x in parts):
-            return frozenset().union(*[x for x in parts if x is not None])
-    return None

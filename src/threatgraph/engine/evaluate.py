@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach, kinds_of
-from threatgraph.engine.findings import CheckItem, Finding, finding_id
+from threatgraph.engine.findings import CheckItem, Finding, Status, finding_id
 from threatgraph.engine.library import Library, LoadedRule
-from threatgraph.engine.rules import Mitigation, Rule, Severity
+from threatgraph.engine.rules import Rule, Severity
 from threatgraph.graph import Graph
-from threatgraph.model.schema import ControlRef, Kind, Location
+from threatgraph.model.schema import Kind, Location
 
 
 @dataclass
@@ -21,12 +21,19 @@ class CompiledRule:
     rule: Rule
     mode: str
     candidates: frozenset[Kind] | None
+    #: What the rule binds: the matching elements (element rules), flows (flow rules) or
+    #: path targets (path rules, before reachability), as a set per graph.
+    matches: Callable[[Ctx], frozenset[str]]
     element: EPred | None = None
     flow: FPred | None = None
     reach: Callable[[Ctx], Reach] | None = None
     to: EPred | None = None
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
     severity_when: list[tuple[EPred, bool, Severity]] | None = None
+
+
+def _every_element(c: Ctx) -> frozenset[str]:
+    return c.element_ids
 
 
 def _declares_element(cid: str) -> EPred:
@@ -38,7 +45,7 @@ def _declares_element(cid: str) -> EPred:
 
 def _declares_flow(cid: str) -> FPred:
     def test(c: Ctx, f: str) -> bool:
-        return cid in c.graph.flows[f].flow.control_ids()
+        return cid in c.graph.flows[f].controls
 
     return test
 
@@ -81,6 +88,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
             rule,
             "element",
             kinds_of(m.element, compiler.named),
+            compiler.element_set(m.element),
             element=compiler.element(m.element),
             severity_when=sev,
         )
@@ -90,6 +98,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
             rule,
             "flow",
             kinds_of(end, compiler.named),
+            compiler.flow_set(m.flow),
             flow=compiler.flow(m.flow),
             severity_when=sev,
         )
@@ -110,6 +119,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         rule,
         "path",
         kinds_of(m.path.to, compiler.named),
+        compiler.element_set(m.path.to) if m.path.to is not None else _every_element,
         reach=compiler.reach(m.path),
         to=compiler.element(m.path.to),
         path_blockers=blockers,
@@ -131,75 +141,99 @@ def _default_places(mode: str) -> tuple[str, ...]:
     return {"element": ("element",), "flow": ("flow",), "path": ("element", "path")}[mode]
 
 
-def _declares(refs: list[ControlRef], cid: str) -> bool:
-    return any(c.id == cid for c in refs)
-
-
 class _Binder:
-    """Evaluates a rule's checklist for one binding."""
+    """Evaluates a rule's checklist, status and severity for one binding.
 
-    def __init__(self, ctx: Ctx, cr: CompiledRule) -> None:
+    Built once per rule and graph: the mitigation plan (control, places, why) and the count
+    that closes a finding are worked out here, not per finding.
+    """
+
+    def __init__(self, ctx: Ctx, cr: CompiledRule, model_controls: frozenset[str]) -> None:
         self.ctx, self.cr, self.g = ctx, cr, ctx.graph
+        self.model_controls = model_controls
+        rule = cr.rule
+        default = _default_places(cr.mode)
+        self.plan = [(m.control, tuple(m.at or default), m.why) for m in rule.mitigations]
+        keys = [m.group or f"control:{m.control}" for m in rule.mitigations]
+        #: Group of each mitigation, or None when every mitigation is its own group.
+        self.groups: list[str] | None = keys if len(set(keys)) < len(keys) else None
+        ngroups = len(set(keys))
+        need = {"all": ngroups, "any": 1}.get(str(rule.mitigated_when))
+        self.need = int(rule.mitigated_when) if need is None else need
 
     def checklist(
         self, primary: str, source: str | None, target: str | None, flow: str | None
     ) -> list[CheckItem]:
         items = []
-        for mit in self.cr.rule.mitigations:
-            places = tuple(mit.at or _default_places(self.cr.mode))
-            where = self._where(mit, places, primary, source, target, flow)
-            items.append(CheckItem(mit.control, bool(where), tuple(where), places, mit.why))
+        for cid, places, why in self.plan:
+            where = self._where(cid, places, primary, source, target, flow)
+            items.append(CheckItem(cid, bool(where), where, places, why))
         return items
 
     def _where(
         self,
-        mit: Mitigation,
+        cid: str,
         places: tuple[str, ...],
         primary: str,
         source: str | None,
         target: str | None,
         flow: str | None,
-    ) -> list[str]:
-        g, cid, found = self.g, mit.control, []
+    ) -> tuple[str, ...]:
+        g, found = self.g, []
         # Element controls as of the run date: vendor facts (BAA dates...) are re-checked.
         has = self.ctx.controls
         for place in places:
-            if place == "element" and cid in has(primary):
-                found.append(primary)
-            elif place == "source" and source and cid in has(source):
-                found.append(source)
-            elif place == "target" and target and cid in has(target):
-                found.append(target)
-            elif place == "flow" and flow and _declares(g.flows[flow].flow.controls, cid):
-                found.append(flow)
+            if place == "element":
+                if cid in has(primary):
+                    found.append(primary)
+            elif place == "source":
+                if source and cid in has(source):
+                    found.append(source)
+            elif place == "target":
+                if target and cid in has(target):
+                    found.append(target)
+            elif place == "flow":
+                if flow and cid in g.flows[flow].controls:
+                    found.append(flow)
             elif place == "provider":
                 pv = g.elements[primary].provider
                 if pv and cid in has(pv):
                     found.append(pv)
             elif place == "upstream":
                 for fid in g.flows_in[primary]:
-                    fl = g.flows[fid].flow
-                    if _declares(fl.controls, cid):
+                    if cid in g.flows[fid].controls:
                         found.append(fid)
-                    elif cid in has(fl.source):
-                        found.append(fl.source)
+                    elif cid in has(g.flow_source[fid]):
+                        found.append(g.flow_source[fid])
             elif place == "downstream":
                 for fid in g.flows_out[primary]:
-                    fl = g.flows[fid].flow
-                    if _declares(fl.controls, cid):
+                    if cid in g.flows[fid].controls:
                         found.append(fid)
-                    elif cid in has(fl.target):
-                        found.append(fl.target)
-            elif place == "model" and _declares(g.model.model.controls, cid):
-                found.append("model")
+                    elif cid in has(g.flow_target[fid]):
+                        found.append(g.flow_target[fid])
+            elif place == "model":
+                if cid in self.model_controls:
+                    found.append("model")
             elif (
                 place == "path"
                 and self.cr.path_blockers
                 and cid in self.cr.path_blockers
-                and self.cr.path_blockers[cid](self.ctx).hops.get(primary, 0) == 0
+                and not self.cr.path_blockers[cid](self.ctx).reached(primary)
             ):
                 found.append("path")
-        return sorted(set(found), key=found.index)
+        if len(found) > 1:
+            return tuple(dict.fromkeys(found))
+        return tuple(found)
+
+    def status(self, checklist: list[CheckItem]) -> Status:
+        # Mitigations in one group are alternatives: the group counts once, when any is present.
+        if self.groups is None:
+            present = sum(1 for item in checklist if item.present)
+        else:
+            present = len(
+                {k for k, item in zip(self.groups, checklist, strict=True) if item.present}
+            )
+        return "mitigated" if present >= self.need else "open"
 
     def severity(self, primary: str, flow: str | None = None) -> str:
         for pred, on_flow, sev in self.cr.severity_when or ():
@@ -207,19 +241,6 @@ class _Binder:
             if subject is not None and pred(self.ctx, subject):
                 return sev
         return self.cr.rule.severity
-
-
-def _status(rule: Rule, checklist: list[CheckItem]) -> str:
-    # Mitigations in one group are alternatives: the group counts once, when any is present.
-    groups: dict[str, bool] = {}
-    for mit, item in zip(rule.mitigations, checklist, strict=True):
-        key = mit.group or f"control:{mit.control}"
-        groups[key] = groups.get(key, False) or item.present
-    present = sum(groups.values())
-    need = {"all": len(groups), "any": 1}.get(str(rule.mitigated_when))
-    if need is None:
-        need = int(rule.mitigated_when)
-    return "mitigated" if present >= need else "open"
 
 
 def _loc(*candidates: Location | None) -> Location:
@@ -235,18 +256,15 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     out: list[Finding] = []
     g = graph
     model_id = g.model.model.id
+    model_controls = frozenset(c.id for c in g.model.model.controls)
     for cr in compiled(lib):
-        b = _Binder(ctx, cr)
+        b = _Binder(ctx, cr, model_controls)
         rule = cr.rule
-        if cr.candidates is not None:
-            cands = [e for k in sorted(cr.candidates, key=lambda k: k.value) for e in g.by_kind[k]]
-        else:
-            cands = list(g.elements)
+        # The rule's matches come as a set (see Compiler); findings are sorted at the end,
+        # so the order of this loop does not reach the output.
+        matched = cr.matches(ctx)
         if cr.mode == "element":
-            assert cr.element is not None
-            for e in cands:
-                if not cr.element(ctx, e):
-                    continue
+            for e in matched:
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
                 out.append(
@@ -263,7 +281,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         location=_loc(el.location, g.model.location),
                         severity=b.severity(e),
                         checklist=checklist,
-                        status=_status(rule, checklist),  # type: ignore[arg-type]
+                        status=b.status(checklist),
                         explanation=f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) "
                         "matches this rule.",
                     )
@@ -271,14 +289,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         elif cr.mode == "flow":
             assert cr.flow is not None
             primary_end = rule.match.primary
-            if cr.candidates is not None:
-                index = g.flows_in if primary_end == "target" else g.flows_out
-                fids = [f for e in cands for f in index[e]]
-            else:
-                fids = list(g.flows)
-            for fid in fids:
-                if not cr.flow(ctx, fid):
-                    continue
+            for fid in matched:
                 facts = g.flows[fid]
                 fl = facts.flow
                 primary = fl.target if primary_end == "target" else fl.source
@@ -287,8 +298,8 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 data = ", ".join(f"{d.name} ({d.classification.value})" for d in facts.data)
                 how = [
                     f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
-                    "encrypted" if fl.is_encrypted else "not encrypted",
-                    "authenticated" if fl.is_authenticated else "not authenticated",
+                    "encrypted" if facts.encrypted else "not encrypted",
+                    "authenticated" if facts.authenticated else "not authenticated",
                 ]
                 if facts.crosses_boundary:
                     how.append("crosses a trust boundary")
@@ -306,7 +317,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         location=_loc(fl.location, g.elements[primary].location),
                         severity=b.severity(primary, fid),
                         checklist=checklist,
-                        status=_status(rule, checklist),  # type: ignore[arg-type]
+                        status=b.status(checklist),
                         explanation=(
                             f"Flow '{fl.name or fid}' from {g.describe(fl.source)} to "
                             f"{g.describe(fl.target)}"
@@ -318,9 +329,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         else:
             assert cr.reach is not None and cr.to is not None
             reach = cr.reach(ctx)
-            for e in cands:
-                if reach.hops.get(e, 0) == 0 or not cr.to(ctx, e):
-                    continue
+            for e in reach.reached_set() & matched:
                 nodes, flows = reach.witness(e)
                 src = nodes[0]
                 checklist = b.checklist(e, src, e, None)
@@ -339,7 +348,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         location=_loc(g.elements[e].location, g.model.location),
                         severity=b.severity(e),
                         checklist=checklist,
-                        status=_status(rule, checklist),  # type: ignore[arg-type]
+                        status=b.status(checklist),
                         explanation=f"{g.describe(src)} reaches {g.describe(e)} "
                         f"in {len(flows)} hop(s): {names}.",
                     )

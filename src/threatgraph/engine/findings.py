@@ -18,7 +18,7 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckItem:
     """One mitigation of a finding's checklist."""
 
@@ -29,7 +29,7 @@ class CheckItem:
     why: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """A threat that applies to a model: a rule and what it bound to."""
 

@@ -72,7 +72,8 @@ def rows(view: ModelView) -> list[list[str]]:
     for f in view.findings:
         d = f.decision
         el = view.element(f.element)
-        for c in f.checklist:
+        words = view.checklist_where(f)
+        for c, where in zip(f.checklist, words, strict=True):
             out.append(
                 [
                     cell(v)
@@ -93,8 +94,8 @@ def rows(view: ModelView) -> list[list[str]]:
                         c.control,
                         view.control_title(c.control),
                         c.present,
-                        view.cached_declared_text(f, c.where),
-                        "" if c.present else view.cached_places_text(f, c.places),
+                        where if c.present else view.declared_text(f, c.where),
+                        "" if c.present else where,
                         c.why or "",
                         d.owner if d else "",
                         d.expires.isoformat() if d and d.expires else "",
@@ -127,7 +128,6 @@ def render_csv(view: ModelView) -> str:
     rules: dict[tuple[str, str, str, bool], str] = {}
     elements: dict[str, str] = {}
     controls: dict[tuple[str, bool, str | None], tuple[str, str]] = {}
-    bindings: dict[tuple[str, str | None, str | None], dict[tuple[str, ...], str]] = {}
     files: dict[str, str] = {}
     baselined = view.baselined_ids
     model = text(view.model_id)
@@ -168,12 +168,9 @@ def render_csv(view: ModelView) -> str:
                 )
             )
         )
-        # Where to declare a control: the same words for every finding with this binding.
-        bkey = (f.element, f.flow, f.path[0] if f.path else None)
-        places = bindings.get(bkey)
-        if places is None:
-            places = bindings[bkey] = {}
-        for c in f.checklist:
+        # Where a control was declared, or where to declare it (memoised in the view).
+        words = view.checklist_where(f)
+        for c, where in zip(f.checklist, words, strict=True):
             ckey = (c.control, c.present, c.why)
             control = controls.get(ckey)
             if control is None:
@@ -182,11 +179,11 @@ def render_csv(view: ModelView) -> str:
                     f"{text(c.control)},{title},{cell(c.present)}",
                     text(c.why),
                 )
-            declared = text(view.cached_declared_text(f, c.where)) if c.where else ""
-            declare_on = "" if c.present else places.get(c.places)
-            if declare_on is None:
-                declare_on = places[c.places] = text(view.cached_places_text(f, c.places))
-            put(f"{head},{control[0]},{declared},{declare_on},{control[1]},{tail}")
+            if c.present:
+                put(f"{head},{control[0]},{text(where)},,{control[1]},{tail}")
+            else:
+                declared = text(view.declared_text(f, c.where)) if c.where else ""
+                put(f"{head},{control[0]},{declared},{text(where)},{control[1]},{tail}")
     out.append("")
     return "\r\n".join(out)
 

@@ -1,12 +1,18 @@
 """report.html: one self-contained page (inline SVG, CSS and JS; nothing fetched).
 
-Readers filter findings by severity and status and click an element (in the diagram or in the
-element list) to see its findings. A fragment selects too: ``report.html#el=n3&sev=high``.
+Open findings are grouped by threat (rule), worst first: each threat's description, controls
+and references once, then its findings (``<article id="f-<n>">``) with their own checklists;
+mitigated, accepted and false-positive findings follow. Readers filter findings by severity
+and status and click an element (in the diagram or in the element list) to see its findings;
+a threat's section hides when none of its findings is shown. A fragment selects too:
+``report.html#el=n3&sev=high``.
 
 Safety:
-- the page is rendered by jinja2 with autoescape on; model text only ever reaches the page
-  as escaped text or attribute values, and the script reads it back only through
-  ``textContent``/``getAttribute`` (no ``innerHTML``);
+- the page is rendered by jinja2 with autoescape on, except the findings and the element
+  list, which are assembled in Python for speed with :func:`_h` (markupsafe's escaping,
+  applied once per distinct string) on every piece of model or library text; model text only
+  ever reaches the page as escaped text or attribute values, and the script reads it back
+  only through ``textContent``/``getAttribute`` (no ``innerHTML``);
 - a Content-Security-Policy ``<meta>`` allows nothing but this page's own style and script,
   pinned by their SHA-256 hashes: no other script can run even if escaping failed somewhere,
   and nothing can be fetched (``default-src 'none'``);
@@ -18,6 +24,7 @@ Safety:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -26,8 +33,8 @@ import jinja2
 from markupsafe import Markup
 
 from threatgraph import __version__
-from threatgraph.engine.findings import Finding
-from threatgraph.engine.rules import SEVERITIES
+from threatgraph.engine.findings import CheckItem, Finding
+from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
 from threatgraph.formats.render import svg_for_html
 from threatgraph.formats.view import ModelView, one_line, resolve_reference
@@ -78,6 +85,11 @@ margin:0 0 10px}
 .finding.critical{border-left-color:var(--critical)}.finding.high{border-left-color:var(--high)}
 .finding.medium{border-left-color:var(--medium)}.finding.low{border-left-color:var(--low)}
 .finding.info{border-left-color:var(--info)}
+.threat{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:0 0 14px}
+.threat>h3{margin:0 0 4px}.threat>p{margin:4px 0}
+.count{color:var(--mute);font-size:13px;font-weight:400}
+.controls{margin:4px 0 10px;padding-left:20px}.controls li{margin:2px 0}
+h4{font-size:14px;margin:0}h4 a{color:inherit}
 .finding dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
 .finding dt{color:var(--mute)}.finding dd{margin:0}
 .checklist{list-style:none;padding:0;margin:4px 0}
@@ -102,7 +114,9 @@ JS = """\
     return Array.prototype.slice.call((root || doc).querySelectorAll(sel));
   };
   var findings = all("article.finding");
+  var groups = all("[data-group]");
   var sevBoxes = all("input[data-filter='sev']");
+  var severities = sevBoxes.map(function (b) { return b.value; });
   var statusBoxes = all("input[data-filter='status']");
   var buttons = all("button[data-el]");
   var nodes = all(".diagram g.node").filter(function (n) {
@@ -120,11 +134,17 @@ JS = """\
     var sev = checked(sevBoxes), st = checked(statusBoxes), shown = 0;
     findings.forEach(function (f) {
       var els = (f.getAttribute("data-elements") || "").split(" ");
-      var ok = sev[f.getAttribute("data-severity")] === true &&
+      // the severity is the article's class: "finding high"
+      var ok = severities.some(function (s) {
+          return sev[s] === true && f.classList.contains(s);
+        }) &&
         st[f.getAttribute("data-status")] === true &&
         (selected === null || els.indexOf(selected) >= 0);
       f.hidden = !ok;
       if (ok) { shown += 1; }
+    });
+    groups.forEach(function (g) {
+      g.hidden = g.querySelector("article.finding:not([hidden])") === null;
     });
     doc.getElementById("tg-shown").textContent = String(shown);
     var panel = doc.getElementById("tg-selection");
@@ -247,49 +267,18 @@ checked> {{ sev }}</label>
 {% for st, text in statuses %}<label><input type="checkbox" data-filter="status" \
 value="{{ st }}" checked> {{ text }}</label>
 {% endfor %}</fieldset>
-<p>Showing <span id="tg-shown">{{ findings|length }}</span> of {{ findings|length }} \
-findings.</p>
+<p>Showing <span id="tg-shown">{{ total }}</span> of {{ total }} findings.</p>
 </div>
 <div class="cols">
 <nav aria-label="Elements">
 <h3>Elements</h3>
 <ul class="elements" id="tg-elements">
-{% for e in elements %}<li><button type="button" data-el="{{ e.sid }}" data-name="{{ e.name }}" \
-aria-pressed="false">{{ e.name }} <span class="kind">«{{ e.kind }}» · {{ e.trust }}</span>\
-{% if e.worst %} <span class="sev {{ e.worst }}">{{ e.open }} open</span>{% endif %}</button></li>
-{% endfor %}</ul>
+{{ elements_html }}</ul>
 </nav>
 <div>
 <div class="selection" id="tg-selection" hidden>Findings on <strong id="tg-selection-name">\
 </strong><button type="button" id="tg-clear">Show all</button></div>
-{% for f in findings %}<article class="finding {{ f.severity }}" id="f-{{ loop.index }}" \
-data-severity="{{ f.severity }}" data-status="{{ f.status }}" data-elements="{{ f.sids }}">
-<h3><span class="sev {{ f.severity }}">{{ f.severity }}</span> <span class="status">\
-{{ f.status_text }}</span> {{ f.title }} <code>{{ f.threat }}</code></h3>
-<dl>
-<dt>Where</dt><dd>{{ f.element }} <span class="kind">«{{ f.kind }}»</span> at \
-<code>{{ f.location }}</code></dd>
-<dt>Why it applies</dt><dd>{{ f.explanation }}</dd>
-{% if f.path %}<dt>{{ f.path_label }}</dt><dd>{{ f.path }}</dd>{% endif %}
-{% for note in f.notes %}<dt>Note</dt><dd>{{ note }}</dd>{% endfor %}
-{% if f.decision %}<dt>Decision</dt><dd>{{ f.decision }}</dd>{% endif %}
-<dt>Finding id</dt><dd><code>{{ f.id }}</code></dd>
-</dl>
-<p>Mitigations ({{ f.rule_text }}):</p>
-<ul class="checklist">
-{% for c in f.checklist %}<li class="{{ 'present' if c.present else 'missing' }}">\
-<strong>{{ c.title }}</strong> <code>{{ c.control }}</code>{% if c.why %}: {{ c.why }}{% endif %}
-{% if c.present %} <em>Declared on</em> {{ c.where }}.{% else %} <em>Declare it on</em> \
-{{ c.where }}.{% if c.what %} <em>What it means:</em> {{ c.what }}{% endif %}\
-{% if c.evidence %} <em>Evidence to show:</em> {{ c.evidence }}{% endif %}{% endif %}</li>
-{% endfor %}</ul>
-<details><summary>About this threat</summary><p>{{ f.description }}</p>
-<p><em>Known false positives:</em> {{ f.false_positives }}</p></details>
-{% if f.references %}<p>References: {% for r in f.references %}{% if r.url %}\
-<a href="{{ r.url }}" rel="noopener noreferrer">{{ r.text }}</a>{% else %}{{ r.text }}\
-{% endif %}{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
-</article>
-{% endfor %}{% if not findings %}<p>No findings.</p>{% endif %}
+{{ findings_html }}{% if not total %}<p>No findings.</p>{% endif %}
 </div>
 </div>
 </section>
@@ -399,6 +388,10 @@ SVG_ATTRS = frozenset(
 )
 
 
+#: SVG_TAGS as the parser names them (with the SVG namespace).
+_SVG_TAGS_NS = frozenset(f"{{http://www.w3.org/2000/svg}}{t}" for t in SVG_TAGS)
+
+
 def _local(name: str) -> str:
     return name.rsplit("}", 1)[-1]
 
@@ -411,9 +404,15 @@ def safe_svg(svg: str) -> str | None:
     except ET.ParseError:
         return None
     for node in root.iter():
-        if _local(str(node.tag)) not in SVG_TAGS:
+        # Graphviz's tags all come in the SVG namespace and its attributes without one: the
+        # set lookups settle nearly every node of a big diagram, the rest take the long way.
+        tag = node.tag
+        if tag not in _SVG_TAGS_NS and _local(str(tag)) not in SVG_TAGS:
             return None
-        for attr in node.attrib:
+        attrib = node.attrib
+        if attrib.keys() <= SVG_ATTRS:
+            continue
+        for attr in attrib:
             if _local(attr) not in SVG_ATTRS and not attr.startswith(
                 "{http://www.w3.org/2000/xmlns"
             ):
@@ -475,53 +474,234 @@ def _decision_text(f: Finding) -> str:
     return text
 
 
-def _status_text(view: ModelView, f: Finding) -> str:
-    if view.baselined(f):
-        return "open (baselined)"
+#: HTML escaping of model text, the same as markupsafe's (and so jinja2's autoescape): ``&``
+#: first, then ``< > " '``, so the result is safe in text and in quoted attribute values.
+_HTML_REPLACE: tuple[tuple[str, str], ...] = (
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ('"', "&#34;"),
+    ("'", "&#39;"),
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _h(text: str) -> str:
+    """Model text on one line, HTML-escaped (text and attribute values).
+
+    The findings part of the page is written here rather than by jinja2: per-item template
+    overhead and one markupsafe call per value cost more than everything else for a model
+    with thousands of findings. Names, titles and places recur, so each is escaped once.
+    """
+    t = one_line(text)
+    for c, r in _HTML_REPLACE:
+        if c in t:
+            t = t.replace(c, r)
+    return t
+
+
+def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> str:
+    """The part every open finding of one rule shares, written once at the top of its group."""
+    first = fs[0]
+    sev = first.severity
+    out = [
+        f'<section class="threat" data-group="threat">\n<h3><span class="sev {sev}">{sev}</span> '
+        f'{_h(rule.title)} <code>{_h(rule.id)}</code> <span class="count">{len(fs)} open'
+        f"</span></h3>\n<p>Likelihood {_h(rule.likelihood)} · STRIDE: "
+        + ", ".join(_h(x.replace("_", " ")) for x in rule.stride)
+        + "</p>\n<details><summary>About this threat</summary>"
+        f"<p>{_h(rule.description)}</p>\n<p><em>Known false positives:</em> "
+        f"{_h(rule.false_positives)}</p></details>\n"
+        f"<p>Mitigations ({view.mitigation_rule(first)}; each finding below has its own "
+        'checklist):</p>\n<ul class="controls">\n'
+    ]
+    for m in rule.mitigations:
+        group = f" (group <em>{_h(m.group)}</em>)" if m.group else ""
+        why = f": {_h(m.why)}" if m.why else ""
+        what = view.control_description(m.control)
+        evidence = view.control_evidence(m.control)
+        out.append(
+            f"<li><strong>{_h(view.control_title(m.control))}</strong> "
+            f"<code>{_h(m.control)}</code>{group}{why}"
+            + (f" <em>What it means:</em> {_h(what)}" if what else "")
+            + (f" <em>Evidence to show:</em> {_h(evidence)}" if evidence else "")
+            + "</li>\n"
+        )
+    out.append("</ul>\n")
+    refs = [resolve_reference(r, view.library.references) for r in rule.references]
+    if refs:
+        links = [
+            f'<a href="{_h(r.url)}" rel="noopener noreferrer">{_h(r.text)}</a>'
+            if r.url
+            else _h(r.text)
+            for r in refs
+        ]
+        out.append("<p>References: " + " · ".join(links) + "</p>\n")
+    return "".join(out)
+
+
+class _Findings:
+    """Writes the finding articles, memoising the pieces that recur across findings."""
+
+    def __init__(self, view: ModelView) -> None:
+        self.view = view
+        self.sids: dict[tuple[str, ...], str] = {}
+        self.where: dict[tuple[str, str, int], str] = {}
+        self.routes: dict[tuple[str, ...] | str, str] = {}
+        self.places: dict[str, str] = {}
+        self.heads: dict[tuple[str, bool], str] = {}
+
+    def _article(self, n: int, f: Finding) -> str:
+        """The opening tag: what the page's filters read (severity, status, elements).
+
+        Severity and status are the engine's fixed words (validated literals), the element
+        ids are the view's generated ``n<i>``: nothing here comes from model text.
+        """
+        key = (f.element, *f.elements, *f.path)
+        sids = self.sids.get(key)
+        if sids is None:
+            sids = self.sids[key] = " ".join(self.view.finding_sids(f))
+        return (
+            f'<article class="finding {f.severity}" id="f-{n}" data-status="{f.status}" '
+            f'data-elements="{sids}">\n'
+        )
+
+    def _where(self, f: Finding) -> str:
+        loc = f.location
+        key = (f.element, loc.file, loc.line)
+        got = self.where.get(key)
+        if got is None:
+            v = self.view
+            got = self.where[key] = (
+                f"<dt>Where</dt><dd>{_h(v.name(f.element))} «{v.kind_label(f.element)}» at "
+                f"<code>{_h(v.location_text(loc))}</code></dd>"
+            )
+        return got
+
+    def _route(self, f: Finding) -> str:
+        key: tuple[str, ...] | str = f.path or f.flow or ""
+        got = self.routes.get(key)
+        if got is None:
+            text = self.view.path_text(f)
+            label = "Path" if f.path else "Flow"
+            got = self.routes[key] = f"<dt>{label}</dt><dd>{_h(text)}</dd>" if text else ""
+        return got
+
+    def _head(self, c: CheckItem) -> str:
+        key = (c.control, c.present)
+        got = self.heads.get(key)
+        if got is None:
+            got = self.heads[key] = (
+                f'<li class="present"><code>{_h(c.control)}</code> declared on '
+                if c.present
+                else f'<li class="missing"><code>{_h(c.control)}</code> declare it on '
+            )
+        return got
+
+    def opened(self, n: int, fs: list[Finding]) -> list[str]:
+        """Open findings numbered from n+1: where, why, path or flow, notes, own checklist."""
+        view = self.view
+        heads, places, wheres, routes = self.heads, self.places, self.where, self.routes
+        checklist_where, baselined = view.checklist_where, view.baselined
+        out = []
+        for f in fs:
+            n += 1
+            loc = f.location
+            where = wheres.get((f.element, loc.file, loc.line)) or self._where(f)
+            route = routes.get(f.path or f.flow or "")
+            if route is None:
+                route = self._route(f)
+            status = ' <span class="status">open (baselined)</span>' if baselined(f) else ""
+            notes = "".join([f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes])
+            if f.decision is not None:  # an acceptance that expired: the finding is open again
+                notes += f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
+            items = []
+            for c, w in zip(f.checklist, checklist_where(f), strict=True):
+                tail = places.get(w)
+                if tail is None:
+                    tail = places[w] = _h(w) + "</li>"
+                items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
+            out.append(
+                f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
+                f"<code>{_h(f.id)}</code>{status}</h4>\n<dl>{where}"
+                f"<dt>Why it applies</dt><dd>{_h(f.explanation)}</dd>{route}{notes}</dl>\n"
+                f'<ul class="checklist">{"".join(items)}</ul>\n</article>\n'
+            )
+        return out
+
+    def closed(self, n: int, f: Finding) -> str:
+        """A mitigated, accepted or false-positive finding: what it is and why it is closed."""
+        v = self.view
+        if f.decision is not None:
+            why = f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
+        else:
+            present = "; ".join(
+                f"{_h(v.control_title(c.control))} <code>{_h(c.control)}</code> on {_h(where)}"
+                for c, where in zip(f.checklist, v.checklist_where(f), strict=True)
+                if c.present
+            )
+            why = f"<dt>Controls present</dt><dd>{present}</dd>"
+        status = _h(_status_text(f))
+        return (
+            f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> <span class="sev '
+            f'{f.severity}">{f.severity}</span> <span class="status">{status}</span> '
+            f"<code>{_h(f.id)}</code></h4>\n<dl><dt>Threat</dt><dd>{_h(f.rule.title)} "
+            f"<code>{_h(f.rule.id)}</code></dd>{self._where(f)}{why}</dl>\n</article>\n"
+        )
+
+
+_CAP = {s: s.capitalize() for s in SEVERITIES}
+
+
+def _status_text(f: Finding) -> str:
     if f.status == "accepted" and f.decision is not None and f.decision.expires:
         return f"accepted until {f.decision.expires.isoformat()}"
     return f.status.replace("_", " ")
 
 
-def _finding(view: ModelView, f: Finding) -> dict[str, Any]:
-    refs = [resolve_reference(r, view.library.references) for r in f.rule.references]
-    checklist = []
-    for c in f.checklist:
-        checklist.append(
-            {
-                "present": c.present,
-                "title": view.control_title(c.control),
-                "control": c.control,
-                "why": one_line(c.why),
-                "where": view.declared_text(f, c.where)
-                if c.present
-                else view.places_text(f, c.places),
-                "what": view.control_description(c.control),
-                "evidence": view.control_evidence(c.control),
-            }
+def _elements_html(view: ModelView) -> str:
+    """The element list: one button per element (the page's script selects by ``data-el``)."""
+    out = []
+    for el in view.elements:
+        name = _h(el.name)
+        kind = f"«{view.kind_label(el.id)}» · {view.trust(el.id).value}"
+        opened = view.open_by_element.get(el.id)
+        # findings are sorted worst first, so an element's first open finding is its worst
+        badge = (
+            f' <span class="sev {opened[0].severity}">{len(opened)} open</span>' if opened else ""
         )
-    return {
-        "id": f.id,
-        "threat": f.rule.id,
-        "title": one_line(f.rule.title),
-        "severity": f.severity,
-        "status": f.status,
-        "status_text": _status_text(view, f),
-        "sids": " ".join(view.finding_sids(f)),
-        "element": view.name(f.element),
-        "kind": view.kind_label(f.element),
-        "location": view.location(f.location),
-        "explanation": one_line(f.explanation),
-        "path": view.path_text(f),
-        "path_label": "Path" if f.path else "Flow",
-        "notes": [one_line(n) for n in f.notes],
-        "decision": _decision_text(f),
-        "rule_text": view.mitigation_rule(f),
-        "checklist": checklist,
-        "description": one_line(f.rule.description),
-        "false_positives": one_line(f.rule.false_positives),
-        "references": [{"text": r.text, "url": r.url} for r in refs],
-    }
+        out.append(
+            f'<li><button type="button" data-el="{view.element_sid[el.id]}" data-name="{name}" '
+            f'aria-pressed="false">{name} <span class="kind">{kind}</span>{badge}</button></li>\n'
+        )
+    return "".join(out)
+
+
+def _findings_html(view: ModelView) -> str:
+    """Open findings grouped by threat (worst first), then the closed ones, as one string.
+
+    Every piece of model or library text goes through :func:`_h`; the rest is this module's
+    own markup, severities, statuses and generated ids.
+    """
+    out: list[str] = []
+    writer = _Findings(view)
+    n = 0
+    for rule, fs in view.open_by_rule():
+        out.append(_threat(view, rule, fs))
+        out += writer.opened(n, fs)
+        out.append("</section>\n")
+        n += len(fs)
+    closed = view.closed_findings()
+    if closed:
+        out.append(
+            '<section class="closed" data-group="closed">\n'
+            f"<h3>Mitigated and accepted findings ({len(closed)})</h3>\n"
+        )
+        for f in closed:
+            n += 1
+            out.append(writer.closed(n, f))
+        out.append("</section>\n")
+    return "".join(out)
 
 
 def render_html(inp: ReportInput) -> str:
@@ -550,19 +730,6 @@ def render_html(inp: ReportInput) -> str:
         )
     else:
         no_svg = ""
-    elements = []
-    for el in view.elements:
-        worst = view.worst_open(el.id)
-        elements.append(
-            {
-                "sid": view.element_sid[el.id],
-                "name": one_line(el.name),
-                "kind": view.kind_label(el.id),
-                "trust": view.trust(el.id).value,
-                "worst": worst or "",
-                "open": len(view.open_by_element.get(el.id, [])),
-            }
-        )
     lib = view.library
     return _PAGE.render(
         csp=content_security_policy(CSS, JS),
@@ -592,8 +759,10 @@ def render_html(inp: ReportInput) -> str:
             ("accepted", "accepted"),
             ("false_positive", "false positive"),
         ],
-        elements=elements,
-        findings=[_finding(view, f) for f in view.findings],
+        elements_html=Markup(_elements_html(view)),  # noqa: S704 - names escaped by _h
+        total=len(view.findings),
+        # Built with explicit escaping (see _findings_html): too slow through the template.
+        findings_html=Markup(_findings_html(view)),  # noqa: S704 - every model string is escaped
         notices=[f"{n.level}: {n}" for n in getattr(inp.result, "notices", [])],
     )
 

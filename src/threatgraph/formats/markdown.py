@@ -1,8 +1,11 @@
 """report.md: the design-review report as Markdown, readable pasted into a PR description.
 
-Summary counts, the Mermaid diagram, then each open finding with where it is, why it applies,
-its mitigation checklist (``- [x]`` present, ``- [ ]`` missing, each with what to do) and its
-references; then mitigated, accepted and false-positive findings in one compact table.
+Summary counts, the Mermaid diagram, then the open findings grouped by threat (rule), worst
+first: each threat once (likelihood, STRIDE, description, the controls that mitigate it with
+what they mean, references), then each of its findings compactly (where, why, path, its own
+checklist: ``- [x]`` declared and where, ``- [ ]`` missing and where to declare it); then
+mitigated, accepted and false-positive findings in one compact table. A model with thousands
+of findings thus repeats no rule or control text per finding.
 
 Escaping: every piece of model text goes through :func:`escape`, which puts it on one line,
 turns ``& < >`` into entities (no raw HTML reaches GitHub's renderer) and backslash-escapes the
@@ -15,8 +18,8 @@ import functools
 from urllib.parse import quote
 
 from threatgraph import __version__
-from threatgraph.engine.findings import Finding
-from threatgraph.engine.rules import SEVERITIES
+from threatgraph.engine.findings import CheckItem, Finding
+from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
 from threatgraph.formats.view import ModelView, one_line, resolve_reference
 
@@ -24,22 +27,37 @@ _SPECIAL = frozenset("\\`*_[]#|~$")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-_TABLE = str.maketrans({**{c: "\\" + c for c in _SPECIAL}, **_HTML})
-
-
 def escape(text: str | None) -> str:
     """Model text made literal in Markdown (inline, one line)."""
     return _escape(text) if text else ""
 
 
+#: Each special character and its replacement, ordered so that no replacement produces a
+#: character that a later one would touch again: backslashes first, then ``&``, then the
+#: entities and backslash escapes (which add ``&`` and backslashes themselves).
+_REPLACE: tuple[tuple[str, str], ...] = (
+    ("\\", "\\\\"),
+    *_HTML.items(),
+    *((c, "\\" + c) for c in sorted(_SPECIAL - {"\\"})),
+)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _escape(text: str) -> str:
-    # Control titles, reasons and names recur for every finding: escape each once.
-    return one_line(text).translate(_TABLE)
+    # Control titles, reasons and names recur for every finding: escape each once. A chain
+    # of replace() calls, each skipped when its character is absent, is several times
+    # faster than one str.translate() with a dict on the long texts of a report.
+    t = one_line(text)
+    for c, r in _REPLACE:
+        if c in t:
+            t = t.replace(c, r)
+    return t
 
 
 def code(text: str) -> str:
     """An id as inline code, or escaped text when it could break out of the code span."""
+    if text.isprintable() and "`" not in text and text.strip() == text and "  " not in text:
+        return f"`{text}`" if text else ""  # one_line() would not change it: skip its cache
     t = one_line(text)
     if not t or "`" in t:
         return escape(t)
@@ -58,6 +76,9 @@ def link(text: str, url: str | None) -> str:
 
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
+
+
+_CAP = {s: _cap(s) for s in SEVERITIES}
 
 
 def _status_text(f: Finding) -> str:
@@ -121,69 +142,117 @@ def _diagram(inp: ReportInput) -> list[str]:
     return out
 
 
-def _checklist(view: ModelView, f: Finding) -> list[str]:
-    out = [f"**Mitigation checklist** ({view.mitigation_rule(f)}):", ""]
-    groups = [m.group for m in f.rule.mitigations] or [None] * len(f.checklist)
-    for c, group in zip(f.checklist, groups, strict=False):
-        box = "[x]" if c.present else "[ ]"
-        title = escape(view.control_title(c.control))
-        alt = f" (group *{escape(group)}*)" if group else ""
-        parts = [f"- {box} **{title}** ({code(c.control)}){alt}"]
-        if c.why:
-            parts.append(f": {escape(c.why)}")
-        if c.present:
-            where = escape(view.declared_text(f, c.where))
-            parts.append(f" *Declared on* {where}.")
-        else:
-            parts.append(f" *Declare it on* {escape(view.places_text(f, c.places))}.")
-            what = view.control_description(c.control)
-            if what:
-                parts.append(f" *What it means:* {escape(what)}")
-        out.append("".join(parts))
-    return [*out, ""]
-
-
-def _references(view: ModelView, f: Finding) -> list[str]:
-    refs = [resolve_reference(r, view.library.references) for r in f.rule.references]
-    if not refs:
-        return []
-    return ["**References:** " + " · ".join(link(r.text, r.url) for r in refs), ""]
-
-
-def _open_finding(view: ModelView, n: int, f: Finding) -> list[str]:
-    r = f.rule
-    el = view.name(f.element)
+def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> list[str]:
+    """What every finding of one rule shares, written once: the rule's own section."""
+    first = fs[0]
+    count = f"{len(fs)} open finding{'s' if len(fs) != 1 else ''}"
     out = [
-        f"### {n}. {_cap(f.severity)}: {escape(r.title)}",
+        f"### {_cap(first.severity)}: {escape(rule.title)} · {code(rule.id)} · {count}",
         "",
-        f"- **Threat:** {code(r.id)} · likelihood {r.likelihood} · STRIDE: "
-        + ", ".join(s.replace("_", " ") for s in r.stride),
-        f"- **Where:** {escape(el)} («{view.kind_label(f.element)}») at "
-        f"{escape(view.location(f.location))}",
-        f"- **Why it applies:** {escape(f.explanation)}",
-    ]
-    path = view.path_text(f)
-    if path:
-        out.append(f"- **{'Path' if f.path else 'Flow'}:** {escape(path)}")
-    out.append(f"- **Finding id:** {code(f.id)}")
-    if view.baselined(f):
-        out.append("- **Baseline:** known in the baseline, so it does not fail the run")
-    for note in f.notes:
-        out.append(f"- **Note:** {escape(note)}")
-    out += [
+        f"- **Likelihood:** {rule.likelihood} · **STRIDE:** "
+        + ", ".join(s.replace("_", " ") for s in rule.stride),
         "",
         "<details><summary>About this threat</summary>",
         "",
-        escape(r.description),
+        escape(rule.description),
         "",
-        f"*Known false positives:* {escape(r.false_positives)}",
+        f"*Known false positives:* {escape(rule.false_positives)}",
         "",
         "</details>",
         "",
+        f"**Mitigations** ({view.mitigation_rule(first)}; each finding below has its own "
+        "checklist):",
+        "",
     ]
-    out += _checklist(view, f)
-    out += _references(view, f)
+    for m in rule.mitigations:
+        alt = f" (group *{escape(m.group)}*)" if m.group else ""
+        line = f"- **{escape(view.control_title(m.control))}** ({code(m.control)}){alt}"
+        if m.why:
+            line += f": {escape(m.why)}"
+        what = view.control_description(m.control)
+        if what:
+            line += f" *What it means:* {escape(what)}"
+        out.append(line)
+    out.append("")
+    refs = [resolve_reference(r, view.library.references) for r in rule.references]
+    if refs:
+        out += ["**References:** " + " · ".join(link(r.text, r.url) for r in refs), ""]
     return out
+
+
+class _Findings:
+    """Writes open findings compactly, memoising the pieces that recur across findings.
+
+    Thousands of findings share elements, paths, flows and checklist places; each of those
+    is turned into escaped Markdown once per report, not once per finding.
+    """
+
+    def __init__(self, view: ModelView) -> None:
+        self.view = view
+        self.where: dict[tuple[str, str, int], str] = {}
+        self.routes: dict[tuple[str, ...] | str, str] = {}
+        self.places: dict[str, str] = {}
+        self.heads: dict[tuple[str, bool], str] = {}
+
+    def _where(self, f: Finding) -> str:
+        loc = f.location
+        key = (f.element, loc.file, loc.line)
+        got = self.where.get(key)
+        if got is None:
+            v = self.view
+            got = self.where[key] = (
+                f"- **Where:** {escape(v.name(f.element))} («{v.kind_label(f.element)}») at "
+                f"{escape(v.location_text(loc))}"
+            )
+        return got
+
+    def _route(self, f: Finding) -> str:
+        key: tuple[str, ...] | str = f.path or f.flow or ""
+        got = self.routes.get(key)
+        if got is None:
+            text = self.view.path_text(f)
+            label = "Path" if f.path else "Flow"
+            got = self.routes[key] = f"\n- **{label}:** {escape(text)}" if text else ""
+        return got
+
+    def _head(self, c: CheckItem) -> str:
+        key = (c.control, c.present)
+        got = self.heads.get(key)
+        if got is None:
+            what = "[x] {}: declared on " if c.present else "[ ] {}: declare it on "
+            got = self.heads[key] = "\n- " + what.format(code(c.control))
+        return got
+
+    def findings(self, n: int, fs: list[Finding]) -> list[str]:
+        """Open findings numbered from n+1 (each a heading, where, why, route, checklist)."""
+        view = self.view
+        heads, places, wheres, routes = self.heads, self.places, self.where, self.routes
+        checklist_where, baselined = view.checklist_where, view.baselined
+        out = []
+        for f in fs:
+            n += 1
+            loc = f.location
+            where = wheres.get((f.element, loc.file, loc.line)) or self._where(f)
+            route = routes.get(f.path or f.flow or "")
+            if route is None:
+                route = self._route(f)
+            extra = ""
+            if baselined(f):
+                extra = "\n- **Baseline:** known in the baseline, so it does not fail the run"
+            for note in f.notes:
+                extra += f"\n- **Note:** {escape(note)}"
+            items = []
+            for c, w in zip(f.checklist, checklist_where(f), strict=True):
+                tail = places.get(w)
+                if tail is None:
+                    tail = places[w] = escape(w)
+                items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
+            out.append(
+                f"#### {n}. {_CAP[f.severity]}: {code(f.id)}\n\n{where}\n"
+                f"- **Why it applies:** {escape(f.explanation)}{route}{extra}"
+                f"{''.join(items)}\n"
+            )
+        return out
 
 
 def _closed(view: ModelView) -> list[str]:
@@ -195,7 +264,7 @@ def _closed(view: ModelView) -> list[str]:
     for f in closed:
         out.append(
             f"| {f.severity} | {code(f.rule.id)} {escape(f.rule.title)} | "
-            f"{escape(view.name(f.element))} ({escape(view.location(f.location))}) | "
+            f"{escape(view.name(f.element))} ({escape(view.location_text(f.location))}) | "
             f"{_status_text(f)} | {_why_closed(view, f)} |"
         )
     return [*out, ""]
@@ -233,12 +302,26 @@ def render_markdown(inp: ReportInput) -> str:
     out.append("")
     out += _summary(view)
     out += _diagram(inp)
-    opened = view.open_findings()
-    out += [f"## Open findings ({len(opened)})", ""]
-    if not opened:
+    groups = view.open_by_rule()
+    opened = sum(len(fs) for _, fs in groups)
+    out += [f"## Open findings ({opened})", ""]
+    if not groups:
         out += ["None.", ""]
-    for i, f in enumerate(opened, 1):
-        out += _open_finding(view, i, f)
+    else:
+        out += [
+            f"{opened} open finding{'s' if opened != 1 else ''} of {len(groups)} "
+            f"threat{'s' if len(groups) != 1 else ''}, worst first. Each threat is described "
+            "once (what it is, the controls that mitigate it, references), then each of its "
+            "findings: where it applies, why, and its checklist (`[x]` declared, `[ ]` "
+            "missing, with where to declare it).",
+            "",
+        ]
+    n = 0
+    writer = _Findings(view)
+    for rule, fs in groups:
+        out += _threat(view, rule, fs)
+        out += writer.findings(n, fs)
+        n += len(fs)
     out += _closed(view)
     notices = getattr(inp.result, "notices", [])
     if notices:

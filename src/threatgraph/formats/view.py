@@ -18,6 +18,7 @@ from typing import Any
 
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library
+from threatgraph.engine.rules import Rule
 from threatgraph.formats.common import display_path
 from threatgraph.graph import Graph
 from threatgraph.model.schema import DataAsset, Element, Flow, Kind, Location, Trust
@@ -432,58 +433,72 @@ class ModelView:
             return f"{self.name(fv.flow.source)} → {self.name(fv.flow.target)} (flow '{fv.name}')"
         return ""
 
-    # -- memoised answers (machine formats ask them for every finding) ----------------------
-    def cached_places_text(self, f: Finding, places: tuple[str, ...]) -> str:
-        """:meth:`places_text`, computed once per places and binding.
+    # -- findings grouped by threat (report.md, report.html) -----------------------------
+    def open_by_rule(self) -> list[tuple[Rule, list[Finding]]]:
+        """Open findings grouped by rule: worst rule first, findings in the usual order.
 
-        The words depend only on the places, the finding's element (and its provider) and,
-        for the places 'source', 'target' and 'flow', on its flow and (for 'source') the first
-        element of its path: big models repeat those combinations.
+        Rules are ordered by the worst severity among their open findings, then rule id;
+        since :attr:`findings` is sorted by (severity, rule id, id), that is the order in
+        which each rule first appears, and each group keeps the findings' own order.
         """
-        uses = _PLACE_USES.get(places)
-        if uses is None:
-            uses = _PLACE_USES[places] = (
-                not {"source", "target", "flow"}.isdisjoint(places),
-                "source" in places,
-            )
-        flow = f.flow if uses[0] else None
-        source = f.path[0] if uses[1] and f.path else None
-        key = (places, f.element, flow, source)
-        cache: dict[tuple[object, ...], str] | None = self._cache.get("places_text")
-        if cache is None:
-            cache = self._cache["places_text"] = {}
-        got = cache.get(key)
-        if got is None:
-            got = cache[key] = self.places_text(f, places)
-        return got
+        groups = self._cache.get("open_by_rule")
+        if groups is None:
+            index: dict[str, tuple[Rule, list[Finding]]] = {}
+            for f in self.findings:
+                if f.status == "open":
+                    hit = index.get(f.rule.id)
+                    if hit is None:
+                        index[f.rule.id] = (f.rule, [f])
+                    else:
+                        hit[1].append(f)
+            groups = list(index.values())
+            self._cache["open_by_rule"] = groups
+        return list(groups)
 
-    def cached_declared_text(self, f: Finding, where: tuple[str, ...]) -> str:
-        """:meth:`declared_text`, computed once per ``where`` and primary element."""
-        if not where:
+    def location_text(self, loc: Location | None) -> str:
+        """:meth:`location`, resolving each file's display path once per model."""
+        if loc is None:
             return ""
-        key = (where, f.element)
-        cache: dict[tuple[object, ...], str] | None = self._cache.get("declared_text")
-        if cache is None:
-            cache = self._cache["declared_text"] = {}
-        got = cache.get(key)
-        if got is None:
-            got = cache[key] = self.declared_text(f, where)
-        return got
+        paths: dict[str, str] = self._cache.setdefault("paths", {})
+        path = paths.get(loc.file)
+        if path is None:
+            path = paths[loc.file] = display_path(loc.file, self.base)
+        return f"{path}:{loc.line}" if loc.line else path
+
+    def checklist_where(self, f: Finding) -> list[str]:
+        """Per checklist item: where it was declared (present) or where to declare it (missing).
+
+        The words of :meth:`declared_text` and :meth:`places_text`, memoised by what they
+        depend on: findings of many rules share an element and its places, and the formats
+        of one report share this view.
+        """
+        memo: dict[tuple[Any, ...], str] | None = self._cache.get("where")
+        if memo is None:
+            memo = self._cache["where"] = {}
+        element, flow = f.element, f.flow
+        source = f.path[0] if f.path else None
+        out = []
+        for c in f.checklist:
+            key = (
+                (True, c.where, element) if c.present else (False, c.places, element, flow, source)
+            )
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = (
+                    self.declared_text(f, c.where) if c.present else self.places_text(f, c.places)
+                )
+            out.append(got)
+        return out
 
     def display_file(self, file: str) -> str:
         """A model file as shown in reports (:func:`display_path` against ``base``), once per
-        file: every finding of a model names the same file."""
-        cache: dict[str, str] | None = self._cache.get("display_file")
-        if cache is None:
-            cache = self._cache["display_file"] = {}
-        got = cache.get(file)
+        file (the cache :meth:`location_text` fills): every finding names the same file."""
+        paths: dict[str, str] = self._cache.setdefault("paths", {})
+        got = paths.get(file)
         if got is None:
-            got = cache[file] = display_path(file, self.base)
+            got = paths[file] = display_path(file, self.base)
         return got
 
-
-#: Per tuple of mitigation places: (its words name the flow, they name the path's source).
-_PLACE_USES: dict[tuple[str, ...], tuple[bool, bool]] = {}
 
 #: Short names of reference schemes for link texts.
 SCHEME_SHORT: dict[str, str] = {

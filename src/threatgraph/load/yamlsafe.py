@@ -27,7 +27,23 @@ class LineDict(dict[str, Any]):
     """A mapping that knows the line of itself and of each key (1-based)."""
 
     line: int = 0
-    key_lines: dict[str, int]
+    #: Key lines in key order, turned into ``key_lines`` only when something asks (error
+    #: messages, mostly): most documents never need them.
+    _key_lines: dict[str, int] | None = None
+    #: For JSON: the document text and the offset of this object's '{'.
+    _source: tuple[str, int] | None = None
+
+    @property
+    def key_lines(self) -> dict[str, int]:
+        """Key -> line of the key."""
+        if self._key_lines is None:
+            order = _json_key_lines(*self._source) if self._source is not None else []
+            self._key_lines = dict(zip(self.keys(), order, strict=False))
+        return self._key_lines
+
+    @key_lines.setter
+    def key_lines(self, value: dict[str, int]) -> None:
+        self._key_lines = value
 
 
 class LineList(list[Any]):
@@ -183,6 +199,30 @@ def read_text(path: Path) -> str:
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:\n]')
+#: The next bracket outside a string (group 1); strings and everything else are skipped
+#: inside the expression, possessively, so there is no backtracking.
+_JSON_BRACKETS = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}])')
+
+
+def _json_key_lines(text: str, start: int) -> list[int]:
+    """Lines of the keys of the JSON object whose '{' is at ``start``, in key order."""
+    line = text.count("\n", 0, start) + 1
+    depth, string_line, out = 0, line, []
+    for m in _JSON_TOKEN.finditer(text, start):
+        c = m.group()[0]
+        if c == "\n":
+            line += 1
+        elif c == '"':
+            string_line = line
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1:  # ':' after a key of this object
+            out.append(string_line)
+    return out
 
 
 class _DuplicateKey(ValueError):
@@ -190,7 +230,7 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
+    out = LineDict(pairs)
     if len(out) != len(pairs):
         seen: set[str] = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
@@ -261,50 +301,48 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError.single(
             file, _too_deep_line(text), f"nesting deeper than {MAX_DEPTH} levels"
         ) from None
+    # One pass over the brackets outside strings (the regular expression skips strings
+    # without a Python step per token); lines come from counting newlines in C. Key lines
+    # are only worked out when something asks for them (see LineDict.key_lines).
     open_lines: list[int] = []
-    key_lines: list[list[int]] = []
-    stack: list[int] = []
-    line, string_line = 1, 1
-    for m in _JSON_TOKEN.finditer(text):
-        c = m.group()[0]
-        if c == "\n":
-            line += 1
-        elif c == '"':
-            string_line = line
-        elif c in "[{":
-            if len(stack) >= MAX_DEPTH:
+    open_at: list[int] = []
+    depth, line, last = 0, 1, 0
+    count = text.count
+    for m in _JSON_BRACKETS.finditer(text):
+        pos = m.start(1)
+        if text[pos] in "[{":
+            line += count("\n", last, pos)
+            last = pos
+            depth += 1
+            if depth > MAX_DEPTH:
                 raise InputError.single(file, line, f"nesting deeper than {MAX_DEPTH} levels")
             open_lines.append(line)
-            key_lines.append([])
-            stack.append(len(open_lines) - 1)
-        elif c in "]}":
-            stack.pop()
-        else:  # ':' follows a key
-            key_lines[stack[-1]].append(string_line)
+            open_at.append(pos)
+        else:
+            depth -= 1
     counter = iter(range(len(open_lines)))
 
     def attach(value: Any) -> Any:
-        if isinstance(value, dict):
+        if isinstance(value, LineDict):
             i = next(counter)
-            d = LineDict()
-            d.line = open_lines[i]
-            d.key_lines = dict(zip(value.keys(), key_lines[i], strict=False))
+            value.line = open_lines[i]
+            value._source = (text, open_at[i])
             for k, v in value.items():
-                d[k] = attach(v)
-            return d
-        if isinstance(value, list):
-            i = next(counter)
-            seq = LineList()
-            seq.line = open_lines[i]
-            seq.item_lines = []
-            for v in value:
-                item = attach(v)
-                seq.append(item)
-                seq.item_lines.append(getattr(item, "line", seq.line))
-            return seq
-        return value
+                if isinstance(v, (LineDict, list)):
+                    value[k] = attach(v)
+            return value
+        i = next(counter)
+        seq = LineList(value)
+        seq.line = open_lines[i]
+        item_lines = [seq.line] * len(seq)
+        for n, v in enumerate(seq):
+            if isinstance(v, (LineDict, list)):
+                item = seq[n] = attach(v)
+                item_lines[n] = item.line
+        seq.item_lines = item_lines
+        return seq
 
-    return attach(doc)
+    return attach(doc) if isinstance(doc, (LineDict, list)) else doc
 
 
 def load_document(path: Path) -> Any:

@@ -197,14 +197,17 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
     vendor_ids = {e.id for e in model.elements if e.kind is Kind.VENDOR}
     for el in model.elements:
         if el.boundary is not None:
-            el.boundary = resolve(
-                el.boundary, boundaries, b_names, "boundary", el.location, "boundary"
-            )
-        el.stores = resolve_list(el.stores, data, d_names, "data", el.location, "stores")
-        el.processes = resolve_list(el.processes, data, d_names, "data", el.location, "processes")
-        el.trained_on = resolve_list(
-            el.trained_on, data, d_names, "data", el.location, "trained_on"
-        )
+            bid = resolve(el.boundary, boundaries, b_names, "boundary", el.location, "boundary")
+            if bid != el.boundary:
+                el.boundary = bid
+        # Assign only what resolving changed: pydantic attribute assignment is not free
+        # and most elements list nothing here.
+        for fieldname in ("stores", "processes", "trained_on"):
+            refs = getattr(el, fieldname)
+            if refs:
+                got = resolve_list(refs, data, d_names, "data", el.location, fieldname)
+                if got != refs:
+                    setattr(el, fieldname, got)
         if el.provider is not None:
             el.provider = resolve(
                 el.provider, elements, e_names, "provider", el.location, "provider"
@@ -261,14 +264,18 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
         dst = resolve(fl.target, elements, e_names, "flow target", fl.location, "to")
         if src is None or dst is None:
             continue
-        fl.source, fl.target = src, dst
+        if (src, dst) != (fl.source, fl.target):
+            fl.source, fl.target = src, dst
         if src == dst:
             err(
                 fl.location,
                 f"flow from {src!r} to itself; model the internal step as its own element",
                 "to",
             )
-        fl.data = resolve_list(fl.data, data, d_names, "data", fl.location, "data")
+        if fl.data:
+            got = resolve_list(fl.data, data, d_names, "data", fl.location, "data")
+            if got != fl.data:
+                fl.data = got
         if not fl.id:
             fl.id = f"{src}--{dst}" + (f"--{slugify(fl.name)}" if fl.name else "")
             if fl.id in flow_ids:
