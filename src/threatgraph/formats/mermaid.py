@@ -314,12 +314,11 @@ def _chunks(
 ) -> list[tuple[set[str], list[FlowView], str]]:
     """Split a part's flows into diagrams within both limits (the first keeps every element),
     each with its text."""
-    elements = part.elements | _ends(part.flows)
-    if len(part.flows) <= 1:  # cannot split one flow
-        return [(elements, part.flows, draw.diagram(elements, part.flows))]
-    if len(part.flows) <= max_edges:  # else too many edges: no need to draw it to know
+    # Over the edge limit a part is split without being drawn; one flow cannot be split.
+    if len(part.flows) <= max_edges or len(part.flows) <= 1:
+        elements = part.elements | _ends(part.flows)
         text = draw.diagram(elements, part.flows)
-        if len(text) <= max_text:
+        if len(text) <= max_text or len(part.flows) <= 1:
             return [(elements, part.flows, text)]
     half = len(part.flows) // 2
     first = _Part(part.title, part.elements, part.flows[:half])
