@@ -96,3 +96,34 @@ def test_fast_text_is_the_documents_text() -> None:
         assert jsonout.render_document(run.results, run) == jsonout.dumps(doc)
         if ASSISTANT in paths:  # a decision with the policy's date and location
             assert any(f.get("decision", {}).get("location") for f in doc["findings"])
+
+
+def test_json_text_layout_and_encoded_items() -> None:
+    # json_text writes its pieces in one pass; the layout must be the one of indenting the
+    # outer levels and encoding the rest compactly, and EncodedItems must read the same as
+    # the values they encode.
+    from threatgraph.formats.common import EncodedItems, json_compact, json_text
+
+    def reference(value: Any, expand: int) -> str:
+        def walk(v: Any, depth: int) -> str:
+            pad, inner = "  " * depth, "  " * (depth + 1)
+            if depth < expand and isinstance(v, dict) and v:
+                body = ",\n".join(
+                    f"{inner}{json_compact(k)}: {walk(x, depth + 1)}" for k, x in v.items()
+                )
+                return "{\n" + body + "\n" + pad + "}"
+            if depth < expand and isinstance(v, list) and v:
+                body = ",\n".join(f"{inner}{walk(x, depth + 1)}" for x in v)
+                return "[\n" + body + "\n" + pad + "]"
+            return json_compact(v)
+
+        return walk(value, 0) + "\n"
+
+    items = [{"id": "a", "n": [1, {"x": None}]}, {"é": '\u2028"q"', "e": {}}, [], "s", 3]
+    doc = {"top": {"list": items, "empty": [], "none": None}, "flat": [1, 2], "": {"k": []}}
+    for expand in range(6):
+        assert json_text(doc, expand) == reference(doc, expand)
+        if expand in (2, 3):  # where the items are compact; the array is laid out by json_text
+            raw = {**doc, "top": {**doc["top"], "list": EncodedItems(map(json_compact, items))}}
+            assert json_text(raw, expand) == reference(doc, expand)
+    assert json_text(EncodedItems([]), 2) == "[]\n"

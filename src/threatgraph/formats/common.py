@@ -119,11 +119,15 @@ def json_compact(value: Any) -> str:
 
 
 class EncodedItems(list[str]):
-    """A JSON array whose items are already JSON text (encoded as :func:`json_compact` does).
+    """A JSON array whose items are already JSON text, as :func:`json_text` would write them
+    where they stand: compact (:func:`json_compact`) at depth ``expand`` and deeper, laid out
+    over lines above that (findings.sarif's results).
 
-    :func:`json_text` writes the items as they are, one per line when the array is one of
-    its outer ``expand`` levels. Formats use it for items they encode from pieces made once
-    (a big report repeats the same rule text thousands of times).
+    :func:`json_text` writes the items as they are (one per line when the array is one of
+    its outer ``expand`` levels), wherever it lays a value out itself: down to depth
+    ``expand``. Deeper, inside a value the C encoder writes, it would be a list of strings.
+    Formats use it for items they encode from pieces made once (a big report repeats the
+    same rule text thousands of times).
     """
 
     __slots__ = ()
