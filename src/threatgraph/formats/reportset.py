@@ -15,7 +15,7 @@ from typing import Any
 from threatgraph.formats.base import Diagrams, IndexEntry, ReportInput, get_format
 from threatgraph.formats.common import display_path
 from threatgraph.formats.view import ModelView
-from threatgraph.formats.writer import safe_dir, write_files
+from threatgraph.formats.writer import discard, safe_dir, stage_files, write_files
 from threatgraph.model.schema import slugify, valid_id
 
 #: Formats that need the DOT text, and those that need a rendered image.
@@ -74,6 +74,107 @@ def _diagrams(
     return d
 
 
+#: Formats a forked worker may render: those that need no Graphviz renderer and so never
+#: warn or fall back. The main process keeps HTML, JSON, CSV, DOT and the images (a split
+#: measured to keep both processes about equally busy on large estates).
+_WORKER_FORMATS = ("markdown", "mermaid", "sarif")
+
+#: Below this many findings in a run, one process renders everything: a fork costs more
+#: than it saves on small report sets.
+PARALLEL_MIN_FINDINGS = 2000
+
+
+def _split(formats: Sequence[str], findings: int) -> frozenset[str] | None:
+    """The formats to render in a forked worker, or None to render everything here.
+
+    Only on Linux with more than one CPU, for a run with many findings, and when both
+    processes get something to do. ``THREATGRAPH_JOBS=1`` turns it off.
+    """
+    import os
+    import sys
+
+    if (
+        os.environ.get("THREATGRAPH_JOBS", "").strip() == "1"
+        or not sys.platform.startswith("linux")
+        or not hasattr(os, "fork")
+        or (os.cpu_count() or 1) < 2
+        or findings < PARALLEL_MIN_FINDINGS
+    ):
+        return None
+    theirs = frozenset(f for f in formats if f in _WORKER_FORMATS)
+    if not theirs or theirs >= set(formats):
+        return None
+    return theirs
+
+
+#: What a forked worker renders from: set just before the fork, read by the child.
+_FORK_STATE: tuple[list[tuple[Path, ReportInput]], frozenset[str]] | None = None
+
+
+def _worker_render() -> tuple[list[dict[str, list[str]]], list[tuple[str, Path]]]:
+    """In the forked worker: render the worker's formats for every model and stage their
+    files (written and flushed beside their targets, not yet renamed).
+
+    Returns the file names per model and format, and the staged (temporary, target) pairs
+    for the main process to rename with the rest of the set. Only these small lists travel
+    back: sending the text itself (tens of MB) cost more than rendering it.
+    """
+    assert _FORK_STATE is not None
+    prepared, names = _FORK_STATE
+    files: dict[Path, str | bytes] = {}
+    out: list[dict[str, list[str]]] = []
+    for model_dir, inp in prepared:
+        wanted = sorted(n for n in inp.written if n in names)
+        # The worker draws its own diagrams (Mermaid for Markdown); no renderer is needed.
+        inp.diagrams = _diagrams(inp.view, wanted, None, 0.0)
+        listed: dict[str, list[str]] = {}
+        for n in wanted:
+            rendered = get_format(n).render(inp)
+            listed[n] = list(rendered)
+            for fname, content in rendered.items():
+                files[model_dir / fname] = content
+        out.append(listed)
+    return out, stage_files(files)
+
+
+class _Worker:
+    """One forked process rendering part of the report set; ``result()`` waits for it."""
+
+    def __init__(self, prepared: list[tuple[Path, ReportInput]], names: frozenset[str]) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _FORK_STATE
+        _FORK_STATE = (prepared, names)
+        try:
+            # Fork shares the analysed models with the worker without copying or pickling
+            # them; only the rendered text comes back.
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self._future = self._pool.submit(_worker_render)
+        finally:
+            _FORK_STATE = None
+
+    def result(self) -> tuple[list[dict[str, list[str]]], list[tuple[str, Path]]]:
+        """The worker's file names per model and its staged files (raises what the worker
+        raised)."""
+        got: tuple[list[dict[str, list[str]]], list[tuple[str, Path]]] = self._future.result()
+        return got
+
+    def abandon(self) -> None:
+        """The main process failed: wait for the worker and remove what it staged."""
+        try:
+            _names, staged = self._future.result()
+        except BaseException:  # the main process's error is the one to report
+            return
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        discard(staged)
+
+    def shutdown(self) -> None:
+        """Stop the worker process (it has finished)."""
+        self._pool.shutdown(wait=True)
+
+
 def render_reports(
     run: Any,
     out_dir: Path,
@@ -89,6 +190,32 @@ def render_reports(
     ``run`` is a :class:`threatgraph.pipeline.Run`. Nothing is written here. ``warn`` is
     called at most once, when a diagram could not be rendered.
     """
+    files, written, _staged = _render(
+        run,
+        out_dir,
+        formats,
+        render_timeout=render_timeout,
+        sarif_suppressed=sarif_suppressed,
+        warn=warn,
+        repo_root=repo_root,
+        parallel=False,
+    )
+    return files, written
+
+
+def _render(
+    run: Any,
+    out_dir: Path,
+    formats: Sequence[str],
+    *,
+    render_timeout: float,
+    sarif_suppressed: bool,
+    warn: Callable[[str], None],
+    repo_root: Path | None,
+    parallel: bool,
+) -> tuple[dict[Path, str | bytes], list[tuple[Path, list[str]]], list[tuple[str, Path]]]:
+    """render_reports, and with ``parallel`` the worker's part already staged on disk:
+    (files to write, what is written per model, files the worker staged)."""
     from threatgraph.formats.render import find_renderer
     from threatgraph.formats.sarif import repo_root as find_root
 
@@ -105,6 +232,9 @@ def render_reports(
     written: list[tuple[Path, list[str]]] = []
     index: list[IndexEntry] = []
     problems: list[tuple[str, str]] = []
+    split = _split(effective, sum(len(r.findings) for r in results)) if parallel else None
+    mine_fmts = [(n, f) for n, f in fmts if split is None or n not in split]
+    prepared: list[tuple[Path, ReportInput]] = []
     for r, dname in zip(results, dirs, strict=True):
         model_dir = safe_dir(out_dir, dname)
         source = display_path(str(r.loaded.path))
@@ -114,26 +244,54 @@ def render_reports(
         mine = {id(f) for f in r.findings}
         view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
         view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
-        diagrams = _diagrams(view, effective, renderer, render_timeout)
-        if diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
-            problems.append((r.model_id, diagrams.render_problem))
         inp = ReportInput(
             view=view,
-            diagrams=diagrams,
+            diagrams=Diagrams(dot="", mermaid=[], mermaid_titles=[]),
             run=run,
             result=r,
             repo_root=root,
             written=frozenset(effective),
             sarif_suppressed=sarif_suppressed,
         )
+        prepared.append((model_dir, inp))
+    # Large report sets render on two processes: a forked worker renders the formats in
+    # ``split`` while this process renders the rest (see _Worker).
+    other = _Worker(prepared, split) if split else None
+    rendered: list[dict[str, dict[str, str | bytes]]] = []
+    theirs: list[dict[str, list[str]]] | None = None
+    staged: list[tuple[str, Path]] = []
+    try:
+        for _model_dir, inp in prepared:
+            names_here = [n for n, _ in mine_fmts]
+            inp.diagrams = _diagrams(inp.view, names_here, renderer, render_timeout)
+            out: dict[str, dict[str, str | bytes]] = {}
+            for name, fmt in mine_fmts:
+                out[name] = fmt.render(inp)
+            if inp.diagrams.render_problem and set(effective) & {"svg", "png"}:
+                for name in fallback:
+                    out[name] = get_format(name).render(inp)
+            rendered.append(out)
+        if other is not None:
+            theirs, staged = other.result()
+            other.shutdown()
+    except BaseException:
+        if other is not None:
+            other.abandon()
+        raise
+    for i, ((model_dir, inp), out) in enumerate(zip(prepared, rendered, strict=True)):
+        r = inp.result
+        if inp.diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
+            problems.append((r.model_id, inp.diagrams.render_problem))
         names: list[str] = []
-        model_fmts = list(fmts)
-        if diagrams.render_problem and set(effective) & {"svg", "png"}:
-            model_fmts += [(n, get_format(n)) for n in fallback]
-        for _name, fmt in model_fmts:
-            for fname, content in fmt.render(inp).items():
+        # Files in the order of the formats asked for, whichever process rendered them.
+        for name in [*effective, *fallback]:
+            if theirs is not None and name in theirs[i]:
+                names += theirs[i][name]  # staged by the worker
+                continue
+            for fname, content in out.get(name, {}).items():
                 files[model_dir / fname] = content
                 names.append(fname)
+        view, dname, source = inp.view, model_dir.name, display_path(str(r.loaded.path))
         written.append((model_dir, names))
         if len(results) == 1:
             continue  # no index for a single model (counting its findings costs a pass)
@@ -184,7 +342,7 @@ def render_reports(
             else f"{reason}; skipped {what} for {len(problems)} model"
             f"{'s' if len(problems) != 1 else ''}"
         )
-    return files, written
+    return files, written, staged
 
 
 def build_reports(
@@ -196,16 +354,22 @@ def build_reports(
     sarif_suppressed: bool = True,
     warn: Callable[[str], None] = lambda _msg: None,
 ) -> list[tuple[Path, list[str]]]:
-    """Render every report file in memory, then write them all. Returns what was written."""
-    files, written = render_reports(
+    """Render every report file in memory, then write them all. Returns what was written.
+
+    A large report set on a multi-core Linux machine renders on two processes (see
+    :func:`_split`); the set is still written all-or-nothing.
+    """
+    files, written, staged = _render(
         run,
         out_dir,
         formats,
         render_timeout=render_timeout,
         sarif_suppressed=sarif_suppressed,
         warn=warn,
+        repo_root=None,
+        parallel=True,
     )
-    write_files(files)
+    write_files(files, staged)
     return written
 
 

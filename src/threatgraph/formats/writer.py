@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,12 +58,35 @@ def safe_dir(root: Path, name: str) -> Path:
 BATCH = 64
 
 
-def write_files(files: Mapping[Path, str | bytes]) -> None:
-    """Write every file, all-or-nothing up to the final renames (see module docstring)."""
+def write_files(
+    files: Mapping[Path, str | bytes], staged_elsewhere: Sequence[tuple[str, Path]] = ()
+) -> None:
+    """Write every file, all-or-nothing up to the final renames (see module docstring).
+
+    ``staged_elsewhere`` are (temporary file, target) pairs another process already staged
+    with :func:`stage_files`: they are renamed with this set, or removed if it fails.
+    """
+    staged = list(staged_elsewhere)
+    try:
+        staged = stage_files(files) + staged
+        for i, (tmp, path) in enumerate(staged):
+            os.replace(tmp, path)
+            staged[i] = ("", path)
+    finally:
+        discard(staged)
+
+
+def stage_files(files: Mapping[Path, str | bytes]) -> list[tuple[str, Path]]:
+    """Phase 1: write each file to a temporary file beside its target and flush it to disk.
+
+    Returns (temporary file, target) pairs for :func:`write_files` to rename. On an error
+    every temporary file made so far is removed before the error propagates.
+    """
     mode = 0o666 & ~_umask()
     staged: list[tuple[str, Path]] = []
     pending: list[int] = []  # open staged files not yet flushed to disk
     checked: set[Path] = set()
+    done = False
     try:
         for path, data in files.items():
             parent = path.parent
@@ -83,17 +106,22 @@ def write_files(files: Mapping[Path, str | bytes]) -> None:
             if len(pending) >= BATCH:
                 _sync(pending)
         _sync(pending)
-        for i, (tmp, path) in enumerate(staged):
-            os.replace(tmp, path)
-            staged[i] = ("", path)
+        done = True
     finally:
         for fd in pending:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        for tmp, _ in staged:
-            if tmp:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        if not done:
+            discard(staged)
+    return staged
+
+
+def discard(staged: Sequence[tuple[str, Path]]) -> None:
+    """Remove staged temporary files that were not renamed (an empty name: renamed)."""
+    for tmp, _ in staged:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _sync(fds: list[int]) -> None:
