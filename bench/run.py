@@ -318,6 +318,11 @@ def main() -> None:
         return
     # Children read it from the environment (their own --report-max is the default).
     os.environ["TG_BENCH_REPORT_MAX"] = str(args.report_max)
+    # Time the package as an installed one runs: from bytecode. pip compiles a wheel's
+    # modules when it installs them, but an editable install under
+    # PYTHONDONTWRITEBYTECODE=1 (set on some CI machines) would recompile every module in
+    # every process. pytm's modules were compiled when pip installed it.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
 
     print(
         f"pre-commit latency (check on the largest example model, best of 5): "

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from threatgraph.formats.base import Diagrams, IndexEntry, ReportInput, get_format
+from threatgraph.formats.base import REGISTRY, Diagrams, IndexEntry, ReportInput, get_format
 from threatgraph.formats.common import display_path
 from threatgraph.formats.view import ModelView
 from threatgraph.formats.writer import discard, safe_dir, stage_files, write_files
@@ -108,7 +108,7 @@ def _split(formats: Sequence[str], findings: int) -> frozenset[str] | None:
 
 
 #: What a forked worker renders from: set just before the fork, read by the child.
-_FORK_STATE: tuple[list[tuple[Path, ReportInput]], frozenset[str]] | None = None
+_FORK_STATE: tuple[Callable[[], list[tuple[Path, ReportInput]]], frozenset[str]] | None = None
 
 
 def _worker_render() -> tuple[list[dict[str, list[str]]], list[tuple[str, Path]]]:
@@ -120,10 +120,10 @@ def _worker_render() -> tuple[list[dict[str, list[str]]], list[tuple[str, Path]]
     back: sending the text itself (tens of MB) cost more than rendering it.
     """
     assert _FORK_STATE is not None
-    prepared, names = _FORK_STATE
+    prepare, names = _FORK_STATE
     files: dict[Path, str | bytes] = {}
     out: list[dict[str, list[str]]] = []
-    for model_dir, inp in prepared:
+    for model_dir, inp in prepare():
         wanted = sorted(n for n in inp.written if n in names)
         # The worker draws its own diagrams (Mermaid for Markdown); no renderer is needed.
         inp.diagrams = _diagrams(inp.view, wanted, None, 0.0)
@@ -140,12 +140,14 @@ def _worker_render() -> tuple[list[dict[str, list[str]]], list[tuple[str, Path]]
 class _Worker:
     """One forked process rendering part of the report set; ``result()`` waits for it."""
 
-    def __init__(self, prepared: list[tuple[Path, ReportInput]], names: frozenset[str]) -> None:
+    def __init__(
+        self, prepare: Callable[[], list[tuple[Path, ReportInput]]], names: frozenset[str]
+    ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         global _FORK_STATE
-        _FORK_STATE = (prepared, names)
+        _FORK_STATE = (prepare, names)
         try:
             # Fork shares the analysed models with the worker without copying or pickling
             # them; only the rendered text comes back.
@@ -223,7 +225,9 @@ def _render(
     wants_image = bool(set(formats) & {"svg", "png", "html"})
     renderer = find_renderer() if wants_image else None
     effective = list(formats)
-    fmts = [(name, get_format(name)) for name in effective]
+    unknown = [n for n in effective if n not in REGISTRY]
+    if unknown:  # before anything is rendered or forked
+        raise KeyError(unknown[0])
     # When an image cannot be made, its sources are written so it can be rendered later.
     fallback = [n for n in ("dot", "mermaid") if n not in effective]  # imported when used
     results = list(run.results)
@@ -233,40 +237,47 @@ def _render(
     index: list[IndexEntry] = []
     problems: list[tuple[str, str]] = []
     split = _split(effective, sum(len(r.findings) for r in results)) if parallel else None
-    mine_fmts = [(n, f) for n, f in fmts if split is None or n not in split]
-    prepared: list[tuple[Path, ReportInput]] = []
-    for r, dname in zip(results, dirs, strict=True):
-        model_dir = safe_dir(out_dir, dname)
-        source = display_path(str(r.loaded.path))
-        view = ModelView.build(
-            r.graph, r.findings, run.library, run.as_of, run.verdict.fail_on, source
-        )
-        mine = {id(f) for f in r.findings}
-        view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
-        view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
-        inp = ReportInput(
-            view=view,
-            diagrams=Diagrams(dot="", mermaid=[], mermaid_titles=[]),
-            run=run,
-            result=r,
-            repo_root=root,
-            written=frozenset(effective),
-            sarif_suppressed=sarif_suppressed,
-        )
-        prepared.append((model_dir, inp))
+    here = [n for n in effective if split is None or n not in split]
+    targets = [(safe_dir(out_dir, dname), r) for r, dname in zip(results, dirs, strict=True)]
+
+    def prepare() -> list[tuple[Path, ReportInput]]:
+        """Each model's view (and a place for its diagrams), built on each side of a fork:
+        building them before it would make the other process wait."""
+        out: list[tuple[Path, ReportInput]] = []
+        for model_dir, r in targets:
+            source = display_path(str(r.loaded.path))
+            view = ModelView.build(
+                r.graph, r.findings, run.library, run.as_of, run.verdict.fail_on, source
+            )
+            mine = {id(f) for f in r.findings}
+            view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
+            view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
+            inp = ReportInput(
+                view=view,
+                diagrams=Diagrams(dot="", mermaid=[], mermaid_titles=[]),
+                run=run,
+                result=r,
+                repo_root=root,
+                written=frozenset(effective),
+                sarif_suppressed=sarif_suppressed,
+            )
+            out.append((model_dir, inp))
+        return out
+
     # Large report sets render on two processes: a forked worker renders the formats in
-    # ``split`` while this process renders the rest (see _Worker).
-    other = _Worker(prepared, split) if split else None
+    # ``split`` while this process renders the rest (see _Worker). Format modules are
+    # imported after the fork, by the side that needs them.
+    other = _Worker(prepare, split) if split else None
     rendered: list[dict[str, dict[str, str | bytes]]] = []
     theirs: list[dict[str, list[str]]] | None = None
     staged: list[tuple[str, Path]] = []
     try:
+        prepared = prepare()
         for _model_dir, inp in prepared:
-            names_here = [n for n, _ in mine_fmts]
-            inp.diagrams = _diagrams(inp.view, names_here, renderer, render_timeout)
+            inp.diagrams = _diagrams(inp.view, here, renderer, render_timeout)
             out: dict[str, dict[str, str | bytes]] = {}
-            for name, fmt in mine_fmts:
-                out[name] = fmt.render(inp)
+            for name in here:
+                out[name] = get_format(name).render(inp)
             if inp.diagrams.render_problem and set(effective) & {"svg", "png"}:
                 for name in fallback:
                     out[name] = get_format(name).render(inp)
