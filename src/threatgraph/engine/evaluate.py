@@ -236,7 +236,9 @@ class _Binder:
         return "mitigated" if present >= self.need else "open"
 
     def severity(self, primary: str, flow: str | None = None) -> str:
-        for pred, on_flow, sev in self.cr.severity_when or ():
+        if not self.cr.severity_when:
+            return self.cr.rule.severity
+        for pred, on_flow, sev in self.cr.severity_when:
             subject = flow if on_flow else primary
             if subject is not None and pred(self.ctx, subject):
                 return sev
@@ -250,6 +252,25 @@ def _loc(*candidates: Location | None) -> Location:
     return Location(file="<model>", line=0)
 
 
+def _flow_explanation(g: Graph, fid: str) -> str:
+    """'Flow 'x' from A to B carries D (phi); protocol http, not encrypted, ...'."""
+    facts = g.flows[fid]
+    fl = facts.flow
+    data = ", ".join(f"{d.name} ({d.classification.value})" for d in facts.data)
+    how = [
+        f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
+        "encrypted" if facts.encrypted else "not encrypted",
+        "authenticated" if facts.authenticated else "not authenticated",
+    ]
+    if facts.crosses_boundary:
+        how.append("crosses a trust boundary")
+    return (
+        f"Flow '{fl.name or fid}' from {g.describe(fl.source)} to {g.describe(fl.target)}"
+        + (f" carries {data}" if data else "")
+        + f"; {', '.join(how)}."
+    )
+
+
 def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Finding]:
     """Every finding of the library's active rules on one graph, in a stable order."""
     ctx = Ctx(graph, as_of=as_of or date.today())
@@ -257,6 +278,10 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     g = graph
     model_id = g.model.model.id
     model_controls = frozenset(c.id for c in g.model.model.controls)
+    # Explanations of element and flow findings depend only on the element or flow, and
+    # many rules match the same ones: word each once.
+    element_text: dict[str, str] = {}
+    flow_text: dict[str, str] = {}
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
         rule = cr.rule
@@ -267,6 +292,11 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
             for e in matched:
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
+                why = element_text.get(e)
+                if why is None:
+                    why = element_text[e] = (
+                        f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) matches this rule."
+                    )
                 out.append(
                     Finding(
                         id=finding_id(rule.id, [e]),
@@ -282,8 +312,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         severity=b.severity(e),
                         checklist=checklist,
                         status=b.status(checklist),
-                        explanation=f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) "
-                        "matches this rule.",
+                        explanation=why,
                     )
                 )
         elif cr.mode == "flow":
@@ -295,14 +324,9 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 primary = fl.target if primary_end == "target" else fl.source
                 other = fl.source if primary_end == "target" else fl.target
                 checklist = b.checklist(primary, fl.source, fl.target, fid)
-                data = ", ".join(f"{d.name} ({d.classification.value})" for d in facts.data)
-                how = [
-                    f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
-                    "encrypted" if facts.encrypted else "not encrypted",
-                    "authenticated" if facts.authenticated else "not authenticated",
-                ]
-                if facts.crosses_boundary:
-                    how.append("crosses a trust boundary")
+                why = flow_text.get(fid)
+                if why is None:
+                    why = flow_text[fid] = _flow_explanation(g, fid)
                 out.append(
                     Finding(
                         id=finding_id(rule.id, [fid]),
@@ -318,12 +342,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         severity=b.severity(primary, fid),
                         checklist=checklist,
                         status=b.status(checklist),
-                        explanation=(
-                            f"Flow '{fl.name or fid}' from {g.describe(fl.source)} to "
-                            f"{g.describe(fl.target)}"
-                            + (f" carries {data}" if data else "")
-                            + f"; {', '.join(how)}."
-                        ),
+                        explanation=why,
                     )
                 )
         else:
