@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach, kinds_of
-from threatgraph.engine.findings import CheckItem, Finding, Status, finding_id
+from threatgraph.engine.findings import CheckItem, Finding, Status
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import Rule, Severity
 from threatgraph.graph import Graph
@@ -299,7 +299,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                     )
                 out.append(
                     Finding(
-                        id=finding_id(rule.id, [e]),
+                        id=f"{rule.id}/{e}",  # as finding_id(), inline
                         rule=rule,
                         model_id=model_id,
                         element=e,
@@ -329,7 +329,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                     why = flow_text[fid] = _flow_explanation(g, fid)
                 out.append(
                     Finding(
-                        id=finding_id(rule.id, [fid]),
+                        id=f"{rule.id}/{fid}",  # as finding_id(), inline
                         rule=rule,
                         model_id=model_id,
                         element=primary,
@@ -355,7 +355,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 names = " -> ".join(g.describe(n) for n in nodes)
                 out.append(
                     Finding(
-                        id=finding_id(rule.id, [e]),
+                        id=f"{rule.id}/{e}",  # as finding_id(), inline
                         rule=rule,
                         model_id=model_id,
                         element=e,

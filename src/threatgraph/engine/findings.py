@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.model.schema import Decision, Location
@@ -18,9 +18,9 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-@dataclass(frozen=True, slots=True)
-class CheckItem:
-    """One mitigation of a finding's checklist."""
+class CheckItem(NamedTuple):
+    """One mitigation of a finding's checklist (a named tuple: immutable, and cheap to make
+    for the tens of thousands a large model produces)."""
 
     control: str
     present: bool
