@@ -910,6 +910,9 @@ def _flows_where(fact: str, values: tuple[object, ...]) -> ESet:
     return run
 
 
+_ALL_KINDS = frozenset(Kind)
+
+
 def kinds_of(
     p: ElementPred | None, named: Mapping[str, ElementPred] | None = None
 ) -> frozenset[Kind] | None:
@@ -920,7 +923,7 @@ def kinds_of(
     """
     if p is None:
         return None
-    allowed = set(Kind)
+    allowed = set(_ALL_KINDS)
     if p.kind:
         allowed &= set(p.kind)
     if p.not_kind:
@@ -939,4 +942,4 @@ def kinds_of(
         parts = [kinds_of(x, named) for x in p.any]
         if all(x is not None for x in parts):
             allowed &= set().union(*[x for x in parts if x is not None])
-    return None if allowed == set(Kind) else frozenset(allowed)
+    return None if allowed == _ALL_KINDS else frozenset(allowed)

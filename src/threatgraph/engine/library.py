@@ -184,26 +184,29 @@ def _load_root(
     return rules, controls, refs, preds
 
 
-def _signature(root: Path) -> tuple[str, list[Path]] | None:
+def _signature(root: Path) -> str | None:
     """A key over every library file's name, size and mtime (None: cannot stat)."""
     import hashlib
 
     from threatgraph import __version__
 
     h = hashlib.sha256(f"{__version__}\0{root.resolve()}".encode())
-    files: list[Path] = []
+    # Plain strings and os.stat: this runs on every command, pre-commit hooks included, and
+    # pathlib objects for some 400 files cost more than the stat calls.
+    top = str(root)
+    cut = len(top.rstrip(os.sep)) + 1
     try:
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(top):
             dirnames.sort()
             for name in sorted(filenames):
                 if name.endswith((".yaml", ".yml", ".json")):
-                    p = Path(dirpath, name)
-                    st = p.stat()
-                    files.append(p)
-                    h.update(f"{p.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                    full = os.path.join(dirpath, name)
+                    st = os.stat(full)
+                    rel = full[cut:].replace(os.sep, "/")
+                    h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     except OSError:
         return None
-    return h.hexdigest(), files
+    return h.hexdigest()
 
 
 def _cache_dir() -> Path | None:
@@ -250,7 +253,7 @@ def _load_root_cached(
 
     sig = _signature(root)
     cdir = _cache_dir()
-    cfile = cdir / f"library-{sig[0][:32]}.json" if sig and cdir else None
+    cfile = cdir / f"library-{sig[:32]}.json" if sig and cdir else None
     if cfile is not None and _private_file(cfile):
         try:
             doc = json.loads(cfile.read_text("utf-8"))
