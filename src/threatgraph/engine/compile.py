@@ -491,6 +491,9 @@ class Compiler:
     def __init__(self, named: Mapping[str, ElementPred] | None = None) -> None:
         self.named = dict(named or {})
         self._sets: dict[str, ESet] = {}
+        #: Compiled sets by predicate object: named predicates are compiled once per use,
+        #: and turning the same object into its text again each time is most of compiling.
+        self._by_object: dict[int, tuple[Any, ESet]] = {}
         self._resolving: set[str] = set()
 
     # -- elements -------------------------------------------------------------------------
@@ -502,9 +505,13 @@ class Compiler:
 
     def element_set(self, p: ElementPred) -> ESet:
         """Compile an element predicate to the set of element ids it holds for."""
+        same = self._by_object.get(id(p))
+        if same is not None and same[0] is p:  # this very predicate object, compiled before
+            return same[1]
         key = "E" + _key(p)
         hit = self._sets.get(key)
         if hit is not None:
+            self._by_object[id(p)] = (p, hit)
             return hit
         sets: list[ESet] = []
         filters: list[EPred] = []
@@ -577,6 +584,7 @@ class Compiler:
         self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
         fn = _conjunction(key, sets, filters, _all_elements)
         self._sets[key] = fn
+        self._by_object[id(p)] = (p, fn)
         return fn
 
     def _composites(
@@ -619,9 +627,13 @@ class Compiler:
     def vendor_set(self, p: VendorPred) -> ESet:
         """Compile a vendor-facts predicate (date-dependent parts use the run's as_of) to
         the set of vendor elements it holds for."""
+        same = self._by_object.get(id(p))
+        if same is not None and same[0] is p:  # this very predicate object, compiled before
+            return same[1]
         key = "V" + _key(p)
         hit = self._sets.get(key)
         if hit is not None:
+            self._by_object[id(p)] = (p, hit)
             return hit
         tests: list[EPred] = []
         if p.baa is not None:
@@ -690,6 +702,7 @@ class Compiler:
             )
         fn = _conjunction(key, [_kind_set(frozenset({Kind.VENDOR}))], tests, _all_elements)
         self._sets[key] = fn
+        self._by_object[id(p)] = (p, fn)
         return fn
 
     # -- flows ----------------------------------------------------------------------------
@@ -701,9 +714,13 @@ class Compiler:
 
     def flow_set(self, p: FlowPred) -> ESet:
         """Compile a flow predicate to the set of flow ids it holds for."""
+        same = self._by_object.get(id(p))
+        if same is not None and same[0] is p:  # this very predicate object, compiled before
+            return same[1]
         key = "F" + _key(p)
         hit = self._sets.get(key)
         if hit is not None:
+            self._by_object[id(p)] = (p, hit)
             return hit
         sets: list[ESet] = []
         tests: list[FPred] = []
@@ -735,6 +752,7 @@ class Compiler:
         self._composites(sets, p.all, p.any, p.not_, self.flow_set, _all_flows)
         fn = _conjunction(key, sets, tests, _all_flows)
         self._sets[key] = fn
+        self._by_object[id(p)] = (p, fn)
         return fn
 
     # -- paths ----------------------------------------------------------------------------

@@ -137,8 +137,8 @@ class ModelView:
     base: Path | None = None
     element_sid: dict[str, str] = field(default_factory=dict)
     boundary_sid: dict[str, str] = field(default_factory=dict)
-    flows: list[FlowView] = field(default_factory=list)
-    flow_by_id: dict[str, FlowView] = field(default_factory=dict)
+    _flows: list[FlowView] | None = field(default=None, repr=False)
+    _flow_by_id: dict[str, FlowView] | None = field(default=None, repr=False)
     open_by_element: dict[str, list[Finding]] = field(default_factory=dict)
     by_element: dict[str, list[Finding]] = field(default_factory=dict)
     #: The verdict's failing and baselined findings (None: compute the gate here).
@@ -170,23 +170,46 @@ class ModelView:
         )
         v.element_sid = {e: f"n{i}" for i, e in enumerate(sorted(graph.elements), 1)}
         v.boundary_sid = {b: f"b{i}" for i, b in enumerate(sorted(graph.boundaries), 1)}
-        for i, fid in enumerate(sorted(graph.flows), 1):
-            facts = graph.flows[fid]
-            fv = FlowView(
-                flow=facts.flow,
-                sid=f"e{i}",
-                source=v.element_sid[facts.flow.source],
-                target=v.element_sid[facts.flow.target],
-                data=sorted(facts.data, key=lambda d: d.id),
-                crosses_boundary=facts.crosses_boundary,
-            )
-            v.flows.append(fv)
-            v.flow_by_id[fid] = fv
         for f in v.findings:
             v.by_element.setdefault(f.element, []).append(f)
             if f.status == "open":
                 v.open_by_element.setdefault(f.element, []).append(f)
         return v
+
+    @property
+    def flows(self) -> list[FlowView]:
+        """Flows sorted by id, with their safe ids (built on first use: the finding-only
+        formats, JSON, SARIF and CSV, never need them)."""
+        if self._flows is None:
+            self._build_flows()
+        assert self._flows is not None
+        return self._flows
+
+    @property
+    def flow_by_id(self) -> dict[str, FlowView]:
+        """Flow views by flow id."""
+        if self._flow_by_id is None:
+            self._build_flows()
+        assert self._flow_by_id is not None
+        return self._flow_by_id
+
+    def _build_flows(self) -> None:
+        flows: list[FlowView] = []
+        by_id: dict[str, FlowView] = {}
+        graph, sid = self.graph, self.element_sid
+        for i, fid in enumerate(sorted(graph.flows), 1):
+            facts = graph.flows[fid]
+            fv = FlowView(
+                flow=facts.flow,
+                sid=f"e{i}",
+                source=sid[facts.flow.source],
+                target=sid[facts.flow.target],
+                data=sorted(facts.data, key=lambda d: d.id),
+                crosses_boundary=facts.crosses_boundary,
+            )
+            flows.append(fv)
+            by_id[fid] = fv
+        self._flows, self._flow_by_id = flows, by_id
 
     # -- model ---------------------------------------------------------------------------
     @property
