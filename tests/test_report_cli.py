@@ -375,3 +375,39 @@ def test_config_output_dir_is_relative_to_the_config(
     assert res.exit_code == 0, res.output
     assert (project / "reports" / "tiny" / "findings.json").is_file()
     assert not (elsewhere / "reports").exists()
+
+
+def test_no_render_never_runs_graphviz_and_says_so_in_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--no-render looked for a Graphviz renderer")
+
+    monkeypatch.setattr(render_mod, "find_renderer", refuse)
+    out = tmp_path / "out"
+    code, _, stderr = report(out, ASSISTANT, extra=("--no-render",))
+    assert code == _check_code(ASSISTANT)
+    names = {p.name for p in (out / "support-assistant").iterdir()}
+    assert set(ALL) <= names and not names & {"diagram.svg", "diagram.png"}
+    page = (out / "support-assistant" / "report.html").read_text()
+    assert "rendering turned off with --no-render" in page
+    assert "run the report without --no-render" in page and "install Graphviz" not in page
+    assert "digraph" in page  # the DOT source stands in for the drawing
+    assert "warning" not in stderr  # turning rendering off is not a problem to warn about
+
+
+@pytest.mark.parametrize("extra", [("--format", "svg"), ("--format", "html,png"), ("--png",)])
+def test_no_render_refuses_images_it_cannot_make(tmp_path: Path, extra: tuple[str, ...]) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = report(out, ASSISTANT, extra=("--no-render", *extra))
+    assert code == 2 and "--no-render cannot write" in stderr
+    assert not out.exists()
+
+
+def test_render_reports_without_rendering_rejects_images() -> None:
+    from report_support import analyse
+
+    from threatgraph.formats.reportset import render_reports
+
+    with pytest.raises(ValueError, match="render=False"):
+        render_reports(analyse(ASSISTANT), Path("/x"), ["html", "svg"], render=False)

@@ -25,9 +25,13 @@ from threatgraph.commands._common import (
 from threatgraph.formats.base import ALIASES, DEFAULT_FORMATS, REGISTRY
 
 
-def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
-    """Format names from repeatable, comma-separated --format values (in canonical order)."""
+def parse_formats(values: tuple[str, ...] | list[str], png: bool, render: bool = True) -> list[str]:
+    """Format names from repeatable, comma-separated --format values (in canonical order).
+
+    Without rendering, svg and png leave the default set, and asking for them is an error.
+    """
     wanted: set[str] = set()
+    asked: set[str] = set()
     for value in values:
         for raw in value.split(","):
             name = raw.strip().lower()
@@ -37,6 +41,7 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
             if name == "all":
                 wanted.update(DEFAULT_FORMATS)
                 continue
+            asked.add(name)
             if name not in REGISTRY:
                 known = ", ".join([*REGISTRY, "all"])
                 raise click.UsageError(f"unknown format {raw.strip()!r}; choose from {known}")
@@ -45,6 +50,14 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
         wanted.update(DEFAULT_FORMATS)
     if png:
         wanted.add("png")
+        asked.add("png")
+    if not render:
+        images = sorted(asked & {"svg", "png"})
+        if images:
+            raise click.UsageError(
+                f"--no-render cannot write {' or '.join(images)}: drop it, or render"
+            )
+        wanted -= {"svg", "png"}
     return [n for n in REGISTRY if n in wanted]
 
 
@@ -75,6 +88,14 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool) -> list[str]:
     help="Seconds one diagram may take to render before it is skipped.",
 )
 @click.option(
+    "--render/--no-render",
+    default=True,
+    show_default=True,
+    help="Run Graphviz to draw diagram.svg (and .png) and the diagram in report.html. "
+    "--no-render skips the layout, which takes long on big models: no svg or png, and "
+    "report.html shows the DOT source.",
+)
+@click.option(
     "--sarif-suppressed/--no-sarif-suppressed",
     default=True,
     show_default=True,
@@ -91,6 +112,7 @@ def command(
     png: bool,
     fail_on: str | None,
     render_timeout: float,
+    render: bool,
     sarif_suppressed: bool,
     pytm_threats: bool | None,
     **options: Any,
@@ -106,7 +128,7 @@ def command(
     from threatgraph.formats.reportset import build_reports
 
     settings = settings_for(options["config_path"])
-    chosen = parse_formats(formats or tuple(settings.formats), png)
+    chosen = parse_formats(formats or tuple(settings.formats), png, render)
     # The config's output directory is relative to the config file, like its other paths.
     target = out_dir or Path(rel_to_config(settings, [settings.output])[0])
     result = run_models(paths, options, fail_on=fail_on, pytm_threats=pytm_threats)
@@ -118,6 +140,7 @@ def command(
             render_timeout=render_timeout,
             sarif_suppressed=sarif_suppressed,
             warn=lambda msg: click.echo(f"warning: {msg}", err=True),
+            render=render,
         )
     except OSError as exc:
         click.echo(f"error: {target}: {exc}", err=True)

@@ -723,10 +723,15 @@ def render_html(inp: ReportInput) -> str:
             if inp.diagrams.svg is not None
             else "no Graphviz renderer was available"
         )
+        how = (
+            "run the report without --no-render to draw it"
+            if "--no-render" in reason
+            else "install Graphviz (dot) or the graphviz-pure renderer "
+            "(pip install 'threatgraph[render]') and run the report again"
+        )
         no_svg = (
             f"The diagram was not rendered ({reason}). Its Graphviz source is below and in "
-            "diagram.dot; install Graphviz (dot) or the graphviz-pure renderer "
-            "(pip install 'threatgraph[render]') and run the report again."
+            f"diagram.dot; {how}."
         )
     else:
         no_svg = ""

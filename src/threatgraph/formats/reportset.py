@@ -36,11 +36,16 @@ def model_dirs(ids: Sequence[str]) -> list[str]:
     return out
 
 
+#: Why there is no SVG when the caller turned rendering off (``report --no-render``).
+RENDER_OFF = "rendering turned off with --no-render"
+
+
 def _diagrams(
     view: ModelView,
     formats: Sequence[str],
     renderer: Any,
     timeout: float,
+    render: bool = True,
 ) -> Diagrams:
     # Each module is imported only when its drawing is wanted.
     wanted = set(formats)
@@ -60,6 +65,9 @@ def _diagrams(
         return d
     from threatgraph.formats.render import RenderError
 
+    if not render:
+        d.render_problem = RENDER_OFF
+        return d
     if renderer is None:
         d.render_problem = "no Graphviz renderer was found"
         return d
@@ -186,11 +194,13 @@ def render_reports(
     sarif_suppressed: bool = True,
     warn: Callable[[str], None] = lambda _msg: None,
     repo_root: Path | None = None,
+    render: bool = True,
 ) -> tuple[dict[Path, str | bytes], list[tuple[Path, list[str]]]]:
     """Every file to write (path -> content) and, per model, its directory and file names.
 
     ``run`` is a :class:`threatgraph.pipeline.Run`. Nothing is written here. ``warn`` is
-    called at most once, when a diagram could not be rendered.
+    called at most once, when a diagram could not be rendered. ``render=False`` never runs
+    Graphviz: report.html shows the DOT source (svg and png must not be asked for).
     """
     files, written, _staged = _render(
         run,
@@ -201,6 +211,7 @@ def render_reports(
         warn=warn,
         repo_root=repo_root,
         parallel=False,
+        render=render,
     )
     return files, written
 
@@ -215,6 +226,7 @@ def _render(
     warn: Callable[[str], None],
     repo_root: Path | None,
     parallel: bool,
+    render: bool = True,
 ) -> tuple[dict[Path, str | bytes], list[tuple[Path, list[str]]], list[tuple[str, Path]]]:
     """render_reports, and with ``parallel`` the worker's part already staged on disk:
     (files to write, what is written per model, files the worker staged)."""
@@ -223,11 +235,13 @@ def _render(
 
     root = repo_root or find_root()
     wants_image = bool(set(formats) & {"svg", "png", "html"})
-    renderer = find_renderer() if wants_image else None
+    renderer = find_renderer() if wants_image and render else None
     effective = list(formats)
     unknown = [n for n in effective if n not in REGISTRY]
     if unknown:  # before anything is rendered or forked
         raise KeyError(unknown[0])
+    if not render and set(effective) & {"svg", "png"}:
+        raise ValueError("svg and png need rendering, which render=False turns off")
     # When an image cannot be made, its sources are written so it can be rendered later.
     fallback = [n for n in ("dot", "mermaid") if n not in effective]  # imported when used
     results = list(run.results)
@@ -274,7 +288,7 @@ def _render(
     try:
         prepared = prepare()
         for _model_dir, inp in prepared:
-            inp.diagrams = _diagrams(inp.view, here, renderer, render_timeout)
+            inp.diagrams = _diagrams(inp.view, here, renderer, render_timeout, render)
             out: dict[str, dict[str, str | bytes]] = {}
             for name in here:
                 out[name] = get_format(name).render(inp)
@@ -291,7 +305,7 @@ def _render(
         raise
     for i, ((model_dir, inp), out) in enumerate(zip(prepared, rendered, strict=True)):
         r = inp.result
-        if inp.diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
+        if render and inp.diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
             problems.append((r.model_id, inp.diagrams.render_problem))
         names: list[str] = []
         # Files in the order of the formats asked for, whichever process rendered them.
@@ -364,6 +378,7 @@ def build_reports(
     render_timeout: float = 60.0,
     sarif_suppressed: bool = True,
     warn: Callable[[str], None] = lambda _msg: None,
+    render: bool = True,
 ) -> list[tuple[Path, list[str]]]:
     """Render every report file in memory, then write them all. Returns what was written.
 
@@ -379,6 +394,7 @@ def build_reports(
         warn=warn,
         repo_root=None,
         parallel=True,
+        render=render,
     )
     write_files(files, staged)
     return written
