@@ -8,6 +8,7 @@ prints it), so the two can never drift apart.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -437,12 +438,17 @@ class SystemModel(_Strict):
         raise KeyError(element_id)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=1 << 14)
 def slugify(name: str) -> str:
     """A stable id from a display name: lowercase ascii words joined by '-'."""
+    # Cached: flow ids are made from flow names, and big models repeat the same few names.
     import unicodedata
 
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    slug = _NOT_SLUG.sub("-", text.lower()).strip("-")
     return slug[:80].strip("-") or "x"
 
 
