@@ -49,6 +49,7 @@ class Finding:
     status: Status = "open"
     decision: Decision | None = None
     notes: list[str] = field(default_factory=list)
+    _fp: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def threat(self) -> str:
@@ -58,7 +59,11 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """A short stable hash of the id (SARIF partialFingerprints, CSV keys)."""
-        return hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:16]
+        # Kept with the id it was made from: JSON, SARIF and CSV each ask for it.
+        got = self._fp
+        if got is None or got[0] != self.id:
+            got = self._fp = (self.id, hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:16])
+        return got[1]
 
     @property
     def missing(self) -> list[str]:
