@@ -13,9 +13,15 @@ Status = Literal["open", "mitigated", "accepted", "false_positive"]
 STATUSES: tuple[Status, ...] = ("open", "mitigated", "accepted", "false_positive")
 
 
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
 def severity_rank(severity: str) -> int:
     """0 (info) .. 4 (critical)."""
-    return SEVERITIES.index(severity)
+    try:
+        return _RANK[severity]
+    except KeyError:
+        raise ValueError(f"{severity!r} is not a severity") from None
 
 
 class CheckItem(NamedTuple):
@@ -72,7 +78,7 @@ class Finding:
 
     def sort_key(self) -> tuple[int, str, str]:
         """Worst first, then by rule and id: a deterministic order."""
-        return (-severity_rank(self.severity), self.rule.id, self.id)
+        return (-_RANK[self.severity], self.rule.id, self.id)
 
 
 def finding_id(rule_id: str, bound: list[str]) -> str:
