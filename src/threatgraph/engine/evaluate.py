@@ -141,6 +141,9 @@ def _default_places(mode: str) -> tuple[str, ...]:
     return {"element": ("element",), "flow": ("flow",), "path": ("element", "path")}[mode]
 
 
+_ELEMENT_ONLY = ("element",)
+
+
 class _Binder:
     """Evaluates a rule's checklist, status and severity for one binding.
 
@@ -165,7 +168,12 @@ class _Binder:
         self, primary: str, source: str | None, target: str | None, flow: str | None
     ) -> list[CheckItem]:
         items = []
+        has = self.ctx.controls
         for cid, places, why in self.plan:
+            if places == _ELEMENT_ONLY:  # most mitigations: one set lookup
+                present = cid in has(primary)
+                items.append(CheckItem(cid, present, (primary,) if present else (), places, why))
+                continue
             where = self._where(cid, places, primary, source, target, flow)
             items.append(CheckItem(cid, bool(where), where, places, why))
         return items
