@@ -13,9 +13,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from threatgraph.formats.view import ModelView
+if TYPE_CHECKING:  # the JSON document (`check --format json`) needs no view at all
+    from threatgraph.formats.view import ModelView
 
 
 @dataclass
