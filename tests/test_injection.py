@@ -321,3 +321,13 @@ def test_json_and_sarif_are_valid_and_keep_names(pair: Pair) -> None:
     # every message is plain text with no raw control character (JSON escapes them all)
     for text in (hostile["findings.json"], hostile["findings.sarif"]):
         assert not re.search(r"[\x00-\x1f]", text.replace("\n", ""))
+
+
+def test_one_line_fast_path_never_skips_a_control_character() -> None:
+    # one_line skips its regular expression for printable text: that is only sound while
+    # every character the expression replaces is non-printable.
+    from threatgraph.formats.view import _CONTROL_CHARS, one_line
+
+    leaky = [c for c in map(chr, range(0x30000)) if _CONTROL_CHARS.match(c) and c.isprintable()]
+    assert leaky == []
+    assert one_line("a\u2028b\u202ec\x85d") == "a b c d"

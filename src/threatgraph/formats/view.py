@@ -83,7 +83,9 @@ def one_line(text: str | None) -> str:
 @functools.lru_cache(maxsize=1 << 16)
 def _one_line(text: str) -> str:
     # Reports repeat the same names and titles thousands of times: clean each once.
-    if _CONTROL_CHARS.search(text) is None and "  " not in text:
+    # isprintable() is False for every character _CONTROL_CHARS matches (and for more), so
+    # printable text without double spaces needs no regular expression at all.
+    if "  " not in text and (text.isprintable() or _CONTROL_CHARS.search(text) is None):
         return text.strip()
     return _SPACES.sub(" ", _CONTROL_CHARS.sub(" ", text)).strip()
 
