@@ -6,28 +6,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach, kinds_of
+from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach
 from threatgraph.engine.findings import CheckItem, Finding, Status
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import Rule, Severity
 from threatgraph.graph import Graph
-from threatgraph.model.schema import Kind, Location
+from threatgraph.model.schema import Location
 
 
 @dataclass
 class CompiledRule:
-    """A rule with its predicates compiled to closures."""
+    """A rule with its predicates compiled (see :class:`Compiler`)."""
 
     rule: Rule
-    mode: str
-    candidates: frozenset[Kind] | None
+    mode: str  # 'element', 'flow' or 'path'
     #: What the rule binds: the matching elements (element rules), flows (flow rules) or
     #: path targets (path rules, before reachability), as a set per graph.
     matches: Callable[[Ctx], frozenset[str]]
-    element: EPred | None = None
-    flow: FPred | None = None
-    reach: Callable[[Ctx], Reach] | None = None
-    to: EPred | None = None
+    reach: Callable[[Ctx], Reach] | None = None  # path rules: the search from the sources
+    #: Path rules: per control declared ``at: [path]``, the search with its holders as walls.
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
     severity_when: list[tuple[EPred, bool, Severity]] | None = None
 
@@ -84,24 +81,9 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         for s in rule.severity_when
     ]
     if m.element is not None:
-        return CompiledRule(
-            rule,
-            "element",
-            kinds_of(m.element, compiler.named),
-            compiler.element_set(m.element),
-            element=compiler.element(m.element),
-            severity_when=sev,
-        )
+        return CompiledRule(rule, "element", compiler.element_set(m.element), severity_when=sev)
     if m.flow is not None:
-        end = m.flow.target if m.primary == "target" else m.flow.source
-        return CompiledRule(
-            rule,
-            "flow",
-            kinds_of(end, compiler.named),
-            compiler.flow_set(m.flow),
-            flow=compiler.flow(m.flow),
-            severity_when=sev,
-        )
+        return CompiledRule(rule, "flow", compiler.flow_set(m.flow), severity_when=sev)
     assert m.path is not None
     blockers: dict[str, Callable[[Ctx], Reach]] = {}
     base = compiler.reach(m.path)
@@ -118,10 +100,8 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     return CompiledRule(
         rule,
         "path",
-        kinds_of(m.path.to, compiler.named),
         compiler.element_set(m.path.to) if m.path.to is not None else _every_element,
-        reach=compiler.reach(m.path),
-        to=compiler.element(m.path.to),
+        reach=base,
         path_blockers=blockers,
         severity_when=sev,
     )
@@ -324,7 +304,6 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                     )
                 )
         elif cr.mode == "flow":
-            assert cr.flow is not None
             primary_end = rule.match.primary
             for fid in matched:
                 facts = g.flows[fid]
@@ -354,7 +333,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                     )
                 )
         else:
-            assert cr.reach is not None and cr.to is not None
+            assert cr.reach is not None
             reach = cr.reach(ctx)
             for e in reach.reached_set() & matched:
                 nodes, flows = reach.witness(e)

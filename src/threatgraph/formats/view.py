@@ -90,11 +90,6 @@ def _one_line(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL_CHARS.sub(" ", text)).strip()
 
 
-def severity_key(severity: str) -> int:
-    """Sort key: worst first."""
-    return -severity_rank(severity)
-
-
 @dataclass
 class FlowView:
     """A flow with its safe id and the facts diagrams show."""
