@@ -36,6 +36,7 @@ from threatgraph.coverage import technique_tactics
 from threatgraph.engine.library import Control, Library, LoadedRule, load_library
 from threatgraph.engine.rules import Mitigation, Rule
 from threatgraph.formats.common import write_atomic
+from threatgraph.formats.view import SCHEME_SHORT
 from threatgraph.hipaa import sections as hipaa_sections
 from threatgraph.load.yamlsafe import load_document
 
@@ -72,17 +73,6 @@ FAMILIES: Final[dict[str, str]] = {
     "hipaa": "HIPAA",
 }
 
-#: Short labels for reference schemes.
-SCHEME_LABELS: Final[dict[str, str]] = {
-    "atlas": "ATLAS",
-    "owasp-llm": "OWASP LLM",
-    "owasp-ml": "OWASP ML",
-    "owasp-asi": "OWASP Agentic",
-    "nist-aml": "NIST AI 100-2",
-    "saif": "SAIF",
-    "cwe": "CWE",
-    "hipaa": "HIPAA",
-}
 
 #: Frameworks whose every category gets a row in the coverage matrix.
 TOP10: Final = (
@@ -182,7 +172,7 @@ def entry_url(lib: Library, scheme: str, rid: str) -> str:
 def ref_link(lib: Library, ref: str) -> str:
     """A pinned reference as a labelled link: ``[ATLAS AML.T0051 LLM Prompt Injection](url)``."""
     scheme, rid, edition = split_ref(ref)
-    label = f"{SCHEME_LABELS.get(scheme, scheme)} {rid}"
+    label = f"{SCHEME_SHORT.get(scheme, scheme)} {rid}"
     name = entry_name(lib, scheme, rid)
     text = md(f"{label} {name}" if name else label)
     url = entry_url(lib, scheme, rid)
