@@ -479,10 +479,7 @@ class ModelView:
         """:meth:`location`, resolving each file's display path once per model."""
         if loc is None:
             return ""
-        paths: dict[str, str] = self._cache.setdefault("paths", {})
-        path = paths.get(loc.file)
-        if path is None:
-            path = paths[loc.file] = display_path(loc.file, self.base)
+        path = self.display_file(loc.file)
         return f"{path}:{loc.line}" if loc.line else path
 
     def checklist_where(self, f: Finding) -> list[str]:
@@ -512,7 +509,7 @@ class ModelView:
 
     def display_file(self, file: str) -> str:
         """A model file as shown in reports (:func:`display_path` against ``base``), once per
-        file (the cache :meth:`location_text` fills): every finding names the same file."""
+        file: every finding names the same file."""
         paths: dict[str, str] = self._cache.setdefault("paths", {})
         got = paths.get(file)
         if got is None:
