@@ -188,17 +188,9 @@ class _Binder:
                 if pv and cid in has(pv):
                     found.append(pv)
             elif place == "upstream":
-                for fid in g.flows_in[primary]:
-                    if cid in g.flows[fid].controls:
-                        found.append(fid)
-                    elif cid in has(g.flow_source[fid]):
-                        found.append(g.flow_source[fid])
+                self._adjacent(cid, g.flows_in[primary], g.flow_source, found)
             elif place == "downstream":
-                for fid in g.flows_out[primary]:
-                    if cid in g.flows[fid].controls:
-                        found.append(fid)
-                    elif cid in has(g.flow_target[fid]):
-                        found.append(g.flow_target[fid])
+                self._adjacent(cid, g.flows_out[primary], g.flow_target, found)
             elif place == "model":
                 if cid in self.model_controls:
                     found.append("model")
@@ -212,6 +204,17 @@ class _Binder:
         if len(found) > 1:
             return tuple(dict.fromkeys(found))
         return tuple(found)
+
+    def _adjacent(
+        self, cid: str, fids: list[str], far_end: dict[str, str], found: list[str]
+    ) -> None:
+        """Each flow that declares ``cid``, else its far end when that element does."""
+        g, has = self.g, self.ctx.controls
+        for fid in fids:
+            if cid in g.flows[fid].controls:
+                found.append(fid)
+            elif cid in has(far_end[fid]):
+                found.append(far_end[fid])
 
     def status(self, checklist: list[CheckItem]) -> Status:
         # Mitigations in one group are alternatives: the group counts once, when any is present.
