@@ -503,16 +503,27 @@ class Compiler:
             return _true
         return _member(self.element_set(p))
 
-    def element_set(self, p: ElementPred) -> ESet:
-        """Compile an element predicate to the set of element ids it holds for."""
+    def _memoised(self, tag: str, p: Any, build: Callable[[Any, str], ESet]) -> ESet:
+        """``build(p, key)``, once per predicate object and once per predicate text.
+
+        The text (``tag`` + its JSON) is the key sets are cached under per graph, so
+        identical predicates in different rules share one computation.
+        """
         same = self._by_object.get(id(p))
         if same is not None and same[0] is p:  # this very predicate object, compiled before
             return same[1]
-        key = "E" + _key(p)
-        hit = self._sets.get(key)
-        if hit is not None:
-            self._by_object[id(p)] = (p, hit)
-            return hit
+        key = tag + _key(p)
+        fn = self._sets.get(key)
+        if fn is None:
+            fn = self._sets[key] = build(p, key)
+        self._by_object[id(p)] = (p, fn)
+        return fn
+
+    def element_set(self, p: ElementPred) -> ESet:
+        """Compile an element predicate to the set of element ids it holds for."""
+        return self._memoised("E", p, self._element_set)
+
+    def _element_set(self, p: ElementPred, key: str) -> ESet:
         sets: list[ESet] = []
         filters: list[EPred] = []
         if p.kind:
@@ -582,10 +593,7 @@ class Compiler:
             back = self.reach(p.reaches, reverse=True)
             sets.append(lambda c: back(c).reached_set())
         self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
-        fn = _conjunction(key, sets, filters, _all_elements)
-        self._sets[key] = fn
-        self._by_object[id(p)] = (p, fn)
-        return fn
+        return _conjunction(key, sets, filters, _all_elements)
 
     def _composites(
         self,
@@ -627,14 +635,9 @@ class Compiler:
     def vendor_set(self, p: VendorPred) -> ESet:
         """Compile a vendor-facts predicate (date-dependent parts use the run's as_of) to
         the set of vendor elements it holds for."""
-        same = self._by_object.get(id(p))
-        if same is not None and same[0] is p:  # this very predicate object, compiled before
-            return same[1]
-        key = "V" + _key(p)
-        hit = self._sets.get(key)
-        if hit is not None:
-            self._by_object[id(p)] = (p, hit)
-            return hit
+        return self._memoised("V", p, self._vendor_set)
+
+    def _vendor_set(self, p: VendorPred, key: str) -> ESet:
         tests: list[EPred] = []
         if p.baa is not None:
             want = p.baa
@@ -700,10 +703,7 @@ class Compiler:
             tests.append(
                 lambda c, e: (n := _profile(c, e).breach_notification_days) is None or n > days
             )
-        fn = _conjunction(key, [_kind_set(frozenset({Kind.VENDOR}))], tests, _all_elements)
-        self._sets[key] = fn
-        self._by_object[id(p)] = (p, fn)
-        return fn
+        return _conjunction(key, [_kind_set(frozenset({Kind.VENDOR}))], tests, _all_elements)
 
     # -- flows ----------------------------------------------------------------------------
     def flow(self, p: FlowPred | None) -> FPred:
@@ -714,14 +714,9 @@ class Compiler:
 
     def flow_set(self, p: FlowPred) -> ESet:
         """Compile a flow predicate to the set of flow ids it holds for."""
-        same = self._by_object.get(id(p))
-        if same is not None and same[0] is p:  # this very predicate object, compiled before
-            return same[1]
-        key = "F" + _key(p)
-        hit = self._sets.get(key)
-        if hit is not None:
-            self._by_object[id(p)] = (p, hit)
-            return hit
+        return self._memoised("F", p, self._flow_set)
+
+    def _flow_set(self, p: FlowPred, key: str) -> ESet:
         sets: list[ESet] = []
         tests: list[FPred] = []
         if p.source is not None:
@@ -750,10 +745,7 @@ class Compiler:
             bad = frozenset(p.lacks_control)
             tests.append(lambda c, f: bad.isdisjoint(c.graph.flows[f].controls))
         self._composites(sets, p.all, p.any, p.not_, self.flow_set, _all_flows)
-        fn = _conjunction(key, sets, tests, _all_flows)
-        self._sets[key] = fn
-        self._by_object[id(p)] = (p, fn)
-        return fn
+        return _conjunction(key, sets, tests, _all_flows)
 
     # -- paths ----------------------------------------------------------------------------
     def reach(
