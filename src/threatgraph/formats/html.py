@@ -33,11 +33,11 @@ import jinja2
 from markupsafe import Markup
 
 from threatgraph import __version__
-from threatgraph.engine.findings import CheckItem, Finding
+from threatgraph.engine.findings import Finding
 from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
 from threatgraph.formats.render import svg_for_html
-from threatgraph.formats.view import ModelView, one_line, resolve_reference
+from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve_reference
 
 CSS = """\
 :root{--fg:#111827;--mute:#4b5563;--line:#d1d5db;--bg:#ffffff;--soft:#f3f4f6;
@@ -540,16 +540,26 @@ def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> str:
     return "".join(out)
 
 
-class _Findings:
+class _Findings(FindingPieces):
     """Writes the finding articles, memoising the pieces that recur across findings."""
 
     def __init__(self, view: ModelView) -> None:
-        self.view = view
+        super().__init__(view)
         self.sids: dict[tuple[str, ...], str] = {}
-        self.where: dict[tuple[str, str, int], str] = {}
-        self.routes: dict[tuple[str, ...] | str, str] = {}
-        self.places: dict[str, str] = {}
-        self.heads: dict[tuple[str, bool], str] = {}
+
+    def where_text(self, name: str, kind: str, location: str) -> str:
+        """'<dt>Where</dt><dd>name «kind» at <code>file:line</code></dd>'."""
+        return f"<dt>Where</dt><dd>{_h(name)} «{kind}» at <code>{_h(location)}</code></dd>"
+
+    def route_text(self, label: str, text: str) -> str:
+        """'<dt>Path</dt><dd>A → B</dd>'."""
+        return f"<dt>{label}</dt><dd>{_h(text)}</dd>"
+
+    def head_text(self, control: str, present: bool) -> str:
+        """The checklist item's opening, with its class and the control id."""
+        if present:
+            return f'<li class="present"><code>{_h(control)}</code> declared on '
+        return f'<li class="missing"><code>{_h(control)}</code> declare it on '
 
     def _article(self, n: int, f: Finding) -> str:
         """The opening tag: what the page's filters read (severity, status, elements).
@@ -565,38 +575,6 @@ class _Findings:
             f'<article class="finding {f.severity}" id="f-{n}" data-status="{f.status}" '
             f'data-elements="{sids}">\n'
         )
-
-    def _where(self, f: Finding) -> str:
-        loc = f.location
-        key = (f.element, loc.file, loc.line)
-        got = self.where.get(key)
-        if got is None:
-            v = self.view
-            got = self.where[key] = (
-                f"<dt>Where</dt><dd>{_h(v.name(f.element))} «{v.kind_label(f.element)}» at "
-                f"<code>{_h(v.location_text(loc))}</code></dd>"
-            )
-        return got
-
-    def _route(self, f: Finding) -> str:
-        key: tuple[str, ...] | str = f.path or f.flow or ""
-        got = self.routes.get(key)
-        if got is None:
-            text = self.view.path_text(f)
-            label = "Path" if f.path else "Flow"
-            got = self.routes[key] = f"<dt>{label}</dt><dd>{_h(text)}</dd>" if text else ""
-        return got
-
-    def _head(self, c: CheckItem) -> str:
-        key = (c.control, c.present)
-        got = self.heads.get(key)
-        if got is None:
-            got = self.heads[key] = (
-                f'<li class="present"><code>{_h(c.control)}</code> declared on '
-                if c.present
-                else f'<li class="missing"><code>{_h(c.control)}</code> declare it on '
-            )
-        return got
 
     def opened(self, n: int, fs: list[Finding]) -> list[str]:
         """Open findings numbered from n+1: where, why, path or flow, notes, own checklist."""

@@ -18,10 +18,10 @@ import functools
 from urllib.parse import quote
 
 from threatgraph import __version__
-from threatgraph.engine.findings import CheckItem, Finding
+from threatgraph.engine.findings import Finding
 from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
-from threatgraph.formats.view import ModelView, one_line, resolve_reference
+from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve_reference
 
 _SPECIAL = frozenset("\\`*_[]#|~$")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -180,48 +180,25 @@ def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> list[str]:
     return out
 
 
-class _Findings:
+class _Findings(FindingPieces):
     """Writes open findings compactly, memoising the pieces that recur across findings.
 
     Thousands of findings share elements, paths, flows and checklist places; each of those
     is turned into escaped Markdown once per report, not once per finding.
     """
 
-    def __init__(self, view: ModelView) -> None:
-        self.view = view
-        self.where: dict[tuple[str, str, int], str] = {}
-        self.routes: dict[tuple[str, ...] | str, str] = {}
-        self.places: dict[str, str] = {}
-        self.heads: dict[tuple[str, bool], str] = {}
+    def where_text(self, name: str, kind: str, location: str) -> str:
+        """'- **Where:** name («kind») at file:line'."""
+        return f"- **Where:** {escape(name)} («{kind}») at {escape(location)}"
 
-    def _where(self, f: Finding) -> str:
-        loc = f.location
-        key = (f.element, loc.file, loc.line)
-        got = self.where.get(key)
-        if got is None:
-            v = self.view
-            got = self.where[key] = (
-                f"- **Where:** {escape(v.name(f.element))} («{v.kind_label(f.element)}») at "
-                f"{escape(v.location_text(loc))}"
-            )
-        return got
+    def route_text(self, label: str, text: str) -> str:
+        """'- **Path:** A → B' on a line of its own."""
+        return f"\n- **{label}:** {escape(text)}"
 
-    def _route(self, f: Finding) -> str:
-        key: tuple[str, ...] | str = f.path or f.flow or ""
-        got = self.routes.get(key)
-        if got is None:
-            text = self.view.path_text(f)
-            label = "Path" if f.path else "Flow"
-            got = self.routes[key] = f"\n- **{label}:** {escape(text)}" if text else ""
-        return got
-
-    def _head(self, c: CheckItem) -> str:
-        key = (c.control, c.present)
-        got = self.heads.get(key)
-        if got is None:
-            what = "[x] {}: declared on " if c.present else "[ ] {}: declare it on "
-            got = self.heads[key] = "\n- " + what.format(code(c.control))
-        return got
+    def head_text(self, control: str, present: bool) -> str:
+        """'- [x] `control`: declared on ' or '- [ ] `control`: declare it on '."""
+        what = "[x] {}: declared on " if present else "[ ] {}: declare it on "
+        return "\n- " + what.format(code(control))
 
     def findings(self, n: int, fs: list[Finding]) -> list[str]:
         """Open findings numbered from n+1 (each a heading, where, why, route, checklist)."""

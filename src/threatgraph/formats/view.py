@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.engine.findings import CheckItem, Finding, severity_rank
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import Rule
 from threatgraph.formats.common import display_path
@@ -514,6 +515,61 @@ class ModelView:
         got = paths.get(file)
         if got is None:
             got = paths[file] = display_path(file, self.base)
+        return got
+
+
+class FindingPieces(ABC):
+    """The parts of a finding's entry that recur across thousands of findings (where it
+    is, its path or flow, each checklist line's head), each written once per report.
+
+    The Markdown and HTML reports subclass it and say only how each part is written;
+    the memo dictionaries are public so their per-finding loops can read them directly.
+    """
+
+    def __init__(self, view: ModelView) -> None:
+        self.view = view
+        self.where: dict[tuple[str, str, int], str] = {}
+        self.routes: dict[tuple[str, ...] | str, str] = {}
+        self.places: dict[str, str] = {}
+        self.heads: dict[tuple[str, bool], str] = {}
+
+    @abstractmethod
+    def where_text(self, name: str, kind: str, location: str) -> str:
+        """The 'where' part: the element's display name, its kind label and file:line."""
+
+    @abstractmethod
+    def route_text(self, label: str, text: str) -> str:
+        """The 'Path' or 'Flow' part (``label``) with its text."""
+
+    @abstractmethod
+    def head_text(self, control: str, present: bool) -> str:
+        """The start of a checklist line, up to where the control is (to be) declared."""
+
+    def _where(self, f: Finding) -> str:
+        loc = f.location
+        key = (f.element, loc.file, loc.line)
+        got = self.where.get(key)
+        if got is None:
+            v = self.view
+            got = self.where[key] = self.where_text(
+                v.name(f.element), v.kind_label(f.element), v.location_text(loc)
+            )
+        return got
+
+    def _route(self, f: Finding) -> str:
+        key: tuple[str, ...] | str = f.path or f.flow or ""
+        got = self.routes.get(key)
+        if got is None:
+            text = self.view.path_text(f)
+            label = "Path" if f.path else "Flow"
+            got = self.routes[key] = self.route_text(label, text) if text else ""
+        return got
+
+    def _head(self, c: CheckItem) -> str:
+        key = (c.control, c.present)
+        got = self.heads.get(key)
+        if got is None:
+            got = self.heads[key] = self.head_text(c.control, c.present)
         return got
 
 
