@@ -35,6 +35,22 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _write_estate(doc: dict[str, Any], directory: Path, fmt: str) -> Path:
+    """Write a generated estate as a model file in ``fmt`` (json, py or yaml)."""
+    import generate
+
+    path = directory / f"estate.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps(doc, indent=1))
+    elif fmt == "py":
+        path.write_text(generate.to_python(doc))
+    else:
+        import yaml
+
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    return path
+
+
 def measure_threatgraph(n: int, fmt: str, seed: int) -> dict[str, Any]:
     """Generate, then time each stage of threatgraph on an estate of n elements."""
     import gc
@@ -51,15 +67,7 @@ def measure_threatgraph(n: int, fmt: str, seed: int) -> dict[str, Any]:
     gc.disable()  # as pipeline.run does for every CLI run
     doc = generate.estate(n, seed)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"estate.{fmt}"
-        if fmt == "json":
-            path.write_text(json.dumps(doc, indent=1))
-        elif fmt == "py":
-            path.write_text(generate.to_python(doc))
-        else:
-            import yaml
-
-            path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+        path = _write_estate(doc, Path(tmp), fmt)
         day = date(2026, 6, 1)
         t0 = time.perf_counter()
         lib = load_library()
@@ -261,15 +269,7 @@ def _command(n: int, fmt: str, seed: int, repeat: int = 3) -> tuple[float, float
 
     doc = generate.estate(n, seed)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"estate.{fmt}"
-        if fmt == "json":
-            path.write_text(json.dumps(doc, indent=1))
-        elif fmt == "py":
-            path.write_text(generate.to_python(doc))
-        else:
-            import yaml
-
-            path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+        path = _write_estate(doc, Path(tmp), fmt)
         cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
         # A wrapper process per run, so that its children's peak memory is this run's alone.
         probe = (
