@@ -7,6 +7,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
+from types import CodeType
 
 from threatgraph.errors import InputError
 from threatgraph.load.yamlsafe import read_text
@@ -41,16 +42,22 @@ def _line_in(exc: BaseException, file: str) -> int:
     return line
 
 
-def load(path: Path) -> list[SystemModel]:
-    """Execute a Python model file and return every Model it built, in order."""
+def compile_model(path: Path) -> CodeType:
+    """Compile a Python model file the user named; syntax errors become file:line errors."""
     file = str(path)
     source = read_text(path)
     try:
-        code = compile(source, file, "exec", dont_inherit=True)
+        return compile(source, file, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise InputError.single(file, exc.lineno or 0, f"syntax error: {exc.msg}") from None
     except (RecursionError, MemoryError):  # the parser's answer to very deep nesting
         raise InputError.single(file, 0, "cannot compile: nested too deeply") from None
+
+
+def load(path: Path) -> list[SystemModel]:
+    """Execute a Python model file and return every Model it built, in order."""
+    file = str(path)
+    code = compile_model(path)
     namespace = {
         "__name__": "__threatgraph_model__",
         "__file__": file,

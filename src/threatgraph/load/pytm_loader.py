@@ -28,8 +28,7 @@ from pydantic import ValidationError
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.interop import pytm_map
-from threatgraph.load.python import _line_in, imports_module
-from threatgraph.load.yamlsafe import read_text
+from threatgraph.load.python import _line_in, compile_model, imports_module
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -161,13 +160,7 @@ def load(path: Path) -> list[SystemModel]:
     import pytm
 
     file = str(path)
-    source = read_text(path)
-    try:
-        code = compile(source, file, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        raise InputError.single(file, exc.lineno or 0, f"syntax error: {exc.msg}") from None
-    except (RecursionError, MemoryError):  # the parser's answer to very deep nesting
-        raise InputError.single(file, 0, "cannot compile: nested too deeply") from None
+    code = compile_model(path)
     lines: dict[int, int] = {}
     made: list[Any] = []
     wrap = _recorder(file, lines, made)
