@@ -453,8 +453,13 @@ _ENV = _Environment(
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
 )
-_PAGE = _ENV.from_string(TEMPLATE)
-_INDEX = _ENV.from_string(INDEX_TEMPLATE)
+
+
+@functools.cache
+def _template(name: str) -> jinja2.Template:
+    """The page or the index template, compiled on first use (index.html is only written
+    for several models; compiling a template costs more than a small report)."""
+    return _ENV.from_string(TEMPLATE if name == "page" else INDEX_TEMPLATE)
 
 
 def _decision_text(f: Finding) -> str:
@@ -714,7 +719,7 @@ def render_html(inp: ReportInput) -> str:
     else:
         no_svg = ""
     lib = view.library
-    return _PAGE.render(
+    fields: dict[str, Any] = dict(
         csp=content_security_policy(CSS, JS),
         css=Markup(CSS),  # noqa: S704 - a constant of this module, hashed in the CSP
         js=Markup(JS),  # noqa: S704 - a constant of this module, hashed in the CSP
@@ -744,15 +749,26 @@ def render_html(inp: ReportInput) -> str:
         ],
         elements_html=Markup(_elements_html(view)),  # noqa: S704 - names escaped by _h
         total=len(view.findings),
-        # Built with explicit escaping (see _findings_html): too slow through the template.
-        findings_html=Markup(_findings_html(view)),  # noqa: S704 - every model string is escaped
         notices=[f"{n.level}: {n}" for n in getattr(inp.result, "notices", [])],
     )
+    findings = _findings_html(view)  # explicit escaping: too slow through the template
+    # The findings (megabytes for a big model) are put in place after rendering: through
+    # the template, Markup and escape() would each copy them again.
+    page = _template("page").render(fields, findings_html=Markup(_FINDINGS_SLOT))  # noqa: S704
+    head, slot, tail = page.partition(_FINDINGS_SLOT)
+    if slot and _FINDINGS_SLOT not in tail:
+        return head + findings + tail
+    # The slot's text came up elsewhere too (NUL in model text): the slow, plain way.
+    return _template("page").render(fields, findings_html=Markup(findings))  # noqa: S704
+
+
+#: Where the findings go in the rendered page: text no report otherwise holds.
+_FINDINGS_SLOT = "\0threatgraph-findings\0"
 
 
 def render_index(models: list[IndexEntry], as_of: str, verdict: str, failing: bool) -> str:
     """index.html linking the per-model reports."""
-    return _INDEX.render(
+    return _template("index").render(
         csp=content_security_policy(CSS, None),
         css=Markup(CSS),  # noqa: S704 - a constant of this module, hashed in the CSP
         as_of=as_of,

@@ -490,6 +490,14 @@ class ModelView:
         depend on: findings of many rules share an element and its places, and the formats
         of one report share this view.
         """
+        # Per finding as well: the formats rendered in one process (HTML and CSV) each ask.
+        # Keyed by identity, holding the finding so that its id cannot be reused.
+        by_finding: dict[int, tuple[Finding, list[str]]] | None = self._cache.get("by_finding")
+        if by_finding is None:
+            by_finding = self._cache["by_finding"] = {}
+        done = by_finding.get(id(f))
+        if done is not None and done[0] is f:
+            return done[1]
         memo: dict[tuple[Any, ...], str] | None = self._cache.get("where")
         if memo is None:
             memo = self._cache["where"] = {}
@@ -506,6 +514,7 @@ class ModelView:
                     self.declared_text(f, c.where) if c.present else self.places_text(f, c.places)
                 )
             out.append(got)
+        by_finding[id(f)] = (f, out)
         return out
 
     def display_file(self, file: str) -> str:
