@@ -33,6 +33,7 @@ from threatgraph.formats.view import (
     SEVERITY_COLORS,
     TRUST_COLORS,
     UNENCRYPTED_COLOR,
+    FlowView,
     ModelView,
     one_line,
 )
@@ -209,21 +210,55 @@ def _add_boundary(view: ModelView, out: _Writer, bid: str, depth: int) -> None:
     out.close(depth)
 
 
-def _edge_attrs(view: ModelView, fv_index: int) -> dict[str, str]:
-    fv = view.flows[fv_index]
+def _edge_lines(fv: FlowView, marked: bool) -> list[str]:
+    """The label lines of a flow's edge: name, data, protocol (and the unencrypted mark)."""
     lines = [fv.name]
     if fv.data:
         lines.append(fv.data_text())
-    proto = one_line(fv.flow.protocol) or "protocol unspecified"
-    lines.append(proto)
-    attrs = {"id": f"fl_{fv.sid}", "color": "#374151", "fontcolor": "#111827"}
-    if fv.unencrypted_sensitive:
+    lines.append(one_line(fv.flow.protocol) or "protocol unspecified")
+    if marked:
         lines.insert(0, f"{BADGE} UNENCRYPTED sensitive data")
-        attrs.update(
-            color=UNENCRYPTED_COLOR, fontcolor=UNENCRYPTED_COLOR, style="dashed", penwidth="2.5"
+    return lines
+
+
+def _edge_attrs_for(marked: bool) -> dict[str, str]:
+    """A flow edge's attributes but its label and id (an unencrypted sensitive flow is red
+    and dashed)."""
+    if marked:
+        return {
+            "color": UNENCRYPTED_COLOR,
+            "fontcolor": UNENCRYPTED_COLOR,
+            "style": "dashed",
+            "penwidth": "2.5",
+        }
+    return {"color": "#374151", "fontcolor": "#111827"}
+
+
+def _flow_edges(view: ModelView, out: _Writer) -> None:
+    """One edge per flow, its attributes written in the package's order: label, then the
+    rest sorted by name. Only the label and the id differ between flows, so the other
+    attributes are quoted once, and each distinct label (flows repeat names, data and
+    protocols) is escaped and quoted once."""
+    around: dict[bool, tuple[str, str]] = {}
+    for marked in (False, True):
+        attrs = _edge_attrs_for(marked)
+        ordered = sorted([*attrs, "id"])
+        cut = ordered.index("id")
+        around[marked] = (
+            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[:cut]),
+            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[cut + 1 :]),
         )
-    attrs["label"] = _label(*lines)
-    return attrs
+    labels: dict[tuple[str, str, str, bool], str] = {}
+    put = out.lines.append
+    for fv in view.flows:
+        marked = fv.unencrypted_sensitive
+        key = (fv.name, fv.data_text() if fv.data else "", fv.flow.protocol or "", marked)
+        label = labels.get(key)
+        if label is None:
+            label = labels[key] = quote(_label(*_edge_lines(fv, marked)))
+        before, after = around[marked]
+        ends = f"{quote(fv.source)} -> {quote(fv.target)}"
+        put(f"\t{ends} [label={label}{before} id={quote(f'fl_{fv.sid}')}{after}]\n")
 
 
 def _legend(view: ModelView, out: _Writer) -> None:
@@ -292,8 +327,7 @@ def _body(view: ModelView) -> list[str]:
         _add_boundary(view, out, bid, 1)
     for e in view.elements_in(None):
         out.node(1, view.element_sid[e], _node_attrs(view, e))
-    for i, fv in enumerate(view.flows):
-        out.edge(1, fv.source, fv.target, _edge_attrs(view, i))
+    _flow_edges(view, out)
     _legend(view, out)
     return out.lines
 
