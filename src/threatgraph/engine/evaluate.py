@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from threatgraph.engine.compile import Compiler, Ctx, EPred, FPred, Reach
+from threatgraph.engine.compile import Compiler, Ctx, EPred, ESet, FPred, Reach
 from threatgraph.engine.findings import CheckItem, Finding, Status
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import Rule, Severity
@@ -26,7 +26,9 @@ class CompiledRule:
     reach: Callable[[Ctx], Reach] | None = None  # path rules: the search from the sources
     #: Path rules: per control declared ``at: [path]``, the search with its holders as walls.
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
-    severity_when: list[tuple[EPred, bool, Severity]] | None = None
+    #: The rule's severity_when: the elements (or flows, when the flag is set) it holds
+    #: for, as a set per graph, and the severity it gives.
+    severity_when: list[tuple[ESet, bool, Severity]] | None = None
 
 
 def _every_element(c: Ctx) -> frozenset[str]:
@@ -74,7 +76,9 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     m = rule.match
     sev = [
         (
-            compiler.flow(s.if_flow) if s.if_flow is not None else compiler.element(s.if_),
+            compiler.flow_set(s.if_flow)
+            if s.if_flow is not None
+            else (compiler.element_set(s.if_) if s.if_ is not None else _every_element),
             s.if_flow is not None,
             s.severity,
         )
@@ -143,6 +147,9 @@ class _Binder:
         ngroups = len(set(keys))
         need = {"all": ngroups, "any": 1}.get(str(rule.mitigated_when))
         self.need = int(rule.mitigated_when) if need is None else need
+        # Worked out on the first finding that needs them (a rule may match nothing).
+        self._severity: list[tuple[frozenset[str], bool, Severity]] | None = None
+        self._walled: dict[str, Reach] = {}
 
     def checklist(
         self, primary: str, source: str | None, target: str | None, flow: str | None
@@ -194,13 +201,12 @@ class _Binder:
             elif place == "model":
                 if cid in self.model_controls:
                     found.append("model")
-            elif (
-                place == "path"
-                and self.cr.path_blockers
-                and cid in self.cr.path_blockers
-                and not self.cr.path_blockers[cid](self.ctx).reached(primary)
-            ):
-                found.append("path")
+            elif place == "path":
+                walled = self._walled.get(cid)
+                if walled is None and self.cr.path_blockers and cid in self.cr.path_blockers:
+                    walled = self._walled[cid] = self.cr.path_blockers[cid](self.ctx)
+                if walled is not None and not walled.reached(primary):
+                    found.append("path")
         if len(found) > 1:
             return tuple(dict.fromkeys(found))
         return tuple(found)
@@ -227,11 +233,15 @@ class _Binder:
         return "mitigated" if present >= self.need else "open"
 
     def severity(self, primary: str, flow: str | None = None) -> str:
-        if not self.cr.severity_when:
+        when = self.cr.severity_when
+        if not when:
             return self.cr.rule.severity
-        for pred, on_flow, sev in self.cr.severity_when:
+        sets = self._severity
+        if sets is None:
+            sets = self._severity = [(members(self.ctx), on, sev) for members, on, sev in when]
+        for members, on_flow, sev in sets:
             subject = flow if on_flow else primary
-            if subject is not None and pred(self.ctx, subject):
+            if subject is not None and subject in members:
                 return sev
         return self.cr.rule.severity
 
