@@ -8,7 +8,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from threatgraph.errors import InputError
-from threatgraph.load.yamlsafe import LineDict, LineList, load_document, problems_from_validation
+from threatgraph.load import fastjson
+from threatgraph.load.yamlsafe import (
+    LineDict,
+    LineList,
+    load_document,
+    parse_json,
+    problems_from_validation,
+    read_text,
+)
 from threatgraph.model.schema import Location, SystemModel
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -65,7 +73,16 @@ def parse_model(doc: Any, file: str) -> SystemModel:
 def load(path: Path) -> list[SystemModel]:
     """Load one YAML or JSON model file."""
     file = str(path)
-    doc = load_document(path)
+    if path.suffix.lower() == ".json":
+        # A valid model is read without line information for every value; anything the
+        # quick reader does not accept is read again the general way, which reports it.
+        text = read_text(path)
+        model = fastjson.load_model(text, file)
+        if model is not None:
+            return [model]
+        doc = parse_json(text, file)
+    else:
+        doc = load_document(path)
     if doc is None:
         raise InputError.single(file, 1, "empty file: expected a threatgraph model")
     return [parse_model(doc, file)]
