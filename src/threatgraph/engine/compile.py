@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain, compress
 from typing import Any
 
 from threatgraph.engine.rules import (
@@ -57,8 +58,7 @@ class Reach:
         """Every element reached through at least one flow."""
         got = self._reached
         if got is None:
-            ids = self.ix.ids
-            got = frozenset([ids[i] for i, h in enumerate(self.hop) if h])
+            got = frozenset(compress(self.ix.ids, self.hop))  # the ids whose hop is not 0
             self._reached = got
         return got
 
@@ -271,6 +271,15 @@ def _attr_set(name: str, test: Callable[[Any], bool]) -> ESet:
     def run(c: Ctx) -> frozenset[str]:
         index = c.graph.attr_index(name)
         return frozenset().union(*[ids for value, ids in index.values() if test(value)])
+
+    return run
+
+
+def _attr_filter(name: str, test: Callable[[Any], bool]) -> EPred:
+    """The same test as :func:`_attr_set`, per element (for an already narrow set)."""
+
+    def run(c: Ctx, e: str) -> bool:
+        return test(getattr(c.graph.elements[e], name))
 
     return run
 
@@ -534,7 +543,11 @@ class Compiler:
             sets.append(self._named_set(p.use))
         if p.attr:
             for name, op in p.attr.items():
-                sets.append(_attr_set(name, _attr_test(name, op)))
+                test = _attr_test(name, op)
+                if p.kind:  # a few kinds: test their elements rather than index them all
+                    filters.append(_attr_filter(name, test))
+                else:
+                    sets.append(_attr_set(name, test))
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
@@ -806,7 +819,7 @@ class Compiler:
             hop = [0] * n
             back: list[tuple[int, int] | None] = [None] * n
             visited = bytearray(seed)
-            frontier = [i for i in range(n) if seed[i]]
+            frontier = list(compress(range(n), seed))
             depth = 0
             while frontier and depth < max_hops:
                 depth += 1
@@ -835,7 +848,7 @@ def _kind_set(kinds: frozenset[Kind]) -> ESet:
 
     def run(c: Ctx) -> frozenset[str]:
         by_kind = c.graph.by_kind
-        return frozenset([e for k in ordered for e in by_kind.get(k, ())])
+        return frozenset(chain.from_iterable([by_kind.get(k, ()) for k in ordered]))
 
     return run
 
@@ -845,7 +858,7 @@ def _complement(s: ESet, universe: Callable[[Ctx], frozenset[str]]) -> ESet:
 
 
 def _hosted_set(c: Ctx) -> frozenset[str]:
-    return frozenset([h for hs in c.graph.hosted_by.values() for h in hs])
+    return frozenset(chain.from_iterable(c.graph.hosted_by.values()))
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
@@ -853,7 +866,7 @@ def _flows_at(elements: ESet, direction: str) -> ESet:
 
     def run(c: Ctx) -> frozenset[str]:
         index = c.graph.flows_out if direction == "out" else c.graph.flows_in
-        return frozenset([f for e in elements(c) for f in index[e]])
+        return frozenset(chain.from_iterable(map(index.__getitem__, elements(c))))
 
     return run
 
