@@ -5,8 +5,8 @@ two phases, with the same guarantees as :func:`threatgraph.formats.common.write_
 each file and a stronger one for the set:
 
 1. stage: every file is written to a temporary file beside its target and flushed to disk
-   (``fsync``, a batch of files at a time); an error or Ctrl-C here removes the temporary
-   files and no target has changed;
+   (``fsync``, on a thread of its own while the next file is written); an error or Ctrl-C
+   here removes the temporary files and no target has changed;
 2. commit: each temporary file is renamed over its target (``os.replace``, atomic).
 
 Directories inside the output directory are never followed through symlinks, and no file
@@ -53,9 +53,44 @@ def safe_dir(root: Path, name: str) -> Path:
     return path
 
 
-#: Staged files kept open until their data is flushed to disk together: the disk gets a
-#: batch of writes to commit instead of one file at a time (report sets are dozens of files).
-BATCH = 64
+class _Flusher:
+    """Flushes staged files to disk (``fsync``, then close) on a thread of its own.
+
+    Waiting for the disk releases the interpreter, so the next file is encoded and written
+    while the last one is flushed. The first error stops the flushing: every later file is
+    only closed, and :meth:`finish` raises the error (a KeyboardInterrupt included).
+    """
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._fds: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="threatgraph-fsync", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (fd := self._fds.get()) is not None:
+            try:
+                if self.error is None:
+                    os.fsync(fd)
+            except BaseException as exc:  # handed to the writing thread, which raises it
+                self.error = exc
+            finally:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def put(self, fd: int) -> None:
+        """Flush and close ``fd`` (the flusher owns it from now on)."""
+        self._fds.put(fd)
+
+    def finish(self) -> None:
+        """Wait until every file handed over is flushed and closed; raise the first error."""
+        self._fds.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def write_files(
@@ -84,11 +119,13 @@ def stage_files(files: Mapping[Path, str | bytes]) -> list[tuple[str, Path]]:
     """
     mode = 0o666 & ~_umask()
     staged: list[tuple[str, Path]] = []
-    pending: list[int] = []  # open staged files not yet flushed to disk
     checked: set[Path] = set()
+    flusher = _Flusher()
     done = False
     try:
         for path, data in files.items():
+            if flusher.error is not None:
+                break  # finish() raises it
             parent = path.parent
             if parent not in checked:
                 parent.mkdir(parents=True, exist_ok=True)
@@ -99,19 +136,20 @@ def stage_files(files: Mapping[Path, str | bytes]) -> list[tuple[str, Path]]:
                 raise OSError(f"refusing to write through symlink {path}")
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
             staged.append((tmp, path))
-            pending.append(fd)
-            os.fchmod(fd, mode)  # mkstemp makes 0600 files; reports are ordinary files
-            with open(fd, "wb", closefd=False) as fh:
-                write_text(fh, data)
-            if len(pending) >= BATCH:
-                _sync(pending)
-        _sync(pending)
+            try:
+                os.fchmod(fd, mode)  # mkstemp makes 0600 files; reports are ordinary files
+                with open(fd, "wb", closefd=False) as fh:
+                    write_text(fh, data)
+            except BaseException:
+                os.close(fd)
+                raise
+            flusher.put(fd)
+        flusher.finish()
         done = True
     finally:
-        for fd in pending:
-            with contextlib.suppress(OSError):
-                os.close(fd)
         if not done:
+            with contextlib.suppress(BaseException):
+                flusher.finish()  # the error being raised is the one to report
             discard(staged)
     return staged
 
@@ -122,10 +160,3 @@ def discard(staged: Sequence[tuple[str, Path]]) -> None:
         if tmp:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-
-
-def _sync(fds: list[int]) -> None:
-    """Flush each file to disk and close it (emptying ``fds``)."""
-    while fds:
-        os.fsync(fds[-1])
-        os.close(fds.pop())
