@@ -501,13 +501,31 @@ class ModelView:
         memo: dict[tuple[Any, ...], str] | None = self._cache.get("where")
         if memo is None:
             memo = self._cache["where"] = {}
+        needs: dict[tuple[str, ...], tuple[bool, bool]] | None = self._cache.get("needs")
+        if needs is None:
+            needs = self._cache["needs"] = {}
         element, flow = f.element, f.flow
         source = f.path[0] if f.path else None
         out = []
         for c in f.checklist:
-            key = (
-                (True, c.where, element) if c.present else (False, c.places, element, flow, source)
-            )
+            if c.present:
+                key: tuple[Any, ...] = (True, c.where, element)
+            else:
+                # Only what the places name goes into the key: "element" alone reads the
+                # same for every flow and path of an element.
+                need = needs.get(c.places)
+                if need is None:
+                    need = needs[c.places] = (
+                        not {"flow", "source", "target"}.isdisjoint(c.places),
+                        "source" in c.places,
+                    )
+                key = (
+                    False,
+                    c.places,
+                    element,
+                    flow if need[0] else None,
+                    source if need[1] else None,
+                )
             got = memo.get(key)
             if got is None:
                 got = memo[key] = (
