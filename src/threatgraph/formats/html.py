@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -490,6 +491,11 @@ _HTML_REPLACE: tuple[tuple[str, str], ...] = (
 )
 
 
+#: A finding id that HTML escaping and one_line() leave as it is (ids are made of rule and
+#: element ids): written as it is, without filling the cache with ids seen once.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:/+\-]+").fullmatch
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _h(text: str) -> str:
     """Model text on one line, HTML-escaped (text and attribute values).
@@ -550,7 +556,7 @@ class _Findings(FindingPieces):
 
     def __init__(self, view: ModelView) -> None:
         super().__init__(view)
-        self.sids: dict[tuple[str, ...], str] = {}
+        self.sids: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
 
     def where_text(self, name: str, kind: str, location: str) -> str:
         """'<dt>Where</dt><dd>name «kind» at <code>file:line</code></dd>'."""
@@ -572,7 +578,7 @@ class _Findings(FindingPieces):
         Severity and status are the engine's fixed words (validated literals), the element
         ids are the view's generated ``n<i>``: nothing here comes from model text.
         """
-        key = (f.element, *f.elements, *f.path)
+        key = (f.element, f.elements, f.path)
         sids = self.sids.get(key)
         if sids is None:
             sids = self.sids[key] = " ".join(self.view.finding_sids(f))
@@ -595,7 +601,7 @@ class _Findings(FindingPieces):
             if route is None:
                 route = self._route(f)
             status = ' <span class="status">open (baselined)</span>' if baselined(f) else ""
-            notes = "".join([f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes])
+            notes = "".join([f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes]) if f.notes else ""
             if f.decision is not None:  # an acceptance that expired: the finding is open again
                 notes += f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
             items = []
@@ -606,7 +612,7 @@ class _Findings(FindingPieces):
                 items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
             out.append(
                 f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
-                f"<code>{_h(f.id)}</code>{status}</h4>\n<dl>{where}"
+                f"<code>{f.id if _PLAIN_ID(f.id) else _h(f.id)}</code>{status}</h4>\n<dl>{where}"
                 f"<dt>Why it applies</dt><dd>{_h(f.explanation)}</dd>{route}{notes}</dl>\n"
                 f'<ul class="checklist">{"".join(items)}</ul>\n</article>\n'
             )
