@@ -52,14 +52,6 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(object_pairs_hook=_object).scan_once  # type: ignore[attr-defined]
 
 
-def _scan(text: str, at: int) -> tuple[Any, int]:
-    try:
-        value, end = _SCAN(text, at)
-    except (StopIteration, ValueError, RecursionError):
-        raise _GiveUp from None
-    return value, end
-
-
 def _expect(text: str, at: int, char: str) -> int:
     """The position after ``char`` (and the blanks around it), which must come next."""
     at = _skip(text, at)
@@ -71,11 +63,20 @@ def _expect(text: str, at: int, char: str) -> int:
 def _top(text: str) -> tuple[dict[str, Any], int, list[tuple[int, int, Any]]]:
     """The document, the position of its '{', and each section item as (start, end,
     value) in the order of the text."""
+    try:
+        return _walk(text)
+    except (StopIteration, ValueError, IndexError, RecursionError):
+        raise _GiveUp from None  # not JSON the way a model file is: the general reader says
+
+
+def _walk(text: str) -> tuple[dict[str, Any], int, list[tuple[int, int, Any]]]:
+    scan, blanks = _SCAN, _BLANKS.match
     start = _skip(text, 0)
     if text[start : start + 1] != "{":
         raise _GiveUp
     doc: dict[str, Any] = {}
     items: list[tuple[int, int, Any]] = []
+    add = items.append
     at = _skip(text, start + 1)
     if text[at : at + 1] == "}":
         at += 1
@@ -83,7 +84,7 @@ def _top(text: str) -> tuple[dict[str, Any], int, list[tuple[int, int, Any]]]:
         while True:
             if text[at : at + 1] != '"':
                 raise _GiveUp
-            key, at = _scan(text, at)
+            key, at = scan(text, at)
             if key in doc:
                 raise _GiveUp
             at = _expect(text, at, ":")
@@ -93,17 +94,21 @@ def _top(text: str) -> tuple[dict[str, Any], int, list[tuple[int, int, Any]]]:
                 if text[at : at + 1] == "]":
                     at += 1
                 else:
-                    while True:
-                        item, end = _scan(text, at)
-                        items.append((at, end, item))
+                    while True:  # one item of the section per turn, parsed in C
+                        item, end = scan(text, at)
+                        add((at, end, item))
                         value.append(item)
-                        at = _skip(text, end)
-                        if text[at : at + 1] == "]":
+                        at = blanks(text, end).end()  # type: ignore[union-attr]
+                        sep = text[at]
+                        if sep == ",":
+                            at = blanks(text, at + 1).end()  # type: ignore[union-attr]
+                        elif sep == "]":
                             at += 1
                             break
-                        at = _expect(text, at, ",")
+                        else:
+                            raise _GiveUp
             else:
-                value, at = _scan(text, at)
+                value, at = scan(text, at)
             doc[key] = value
             at = _skip(text, at)
             if text[at : at + 1] == "}":
