@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from report_support import ASSISTANT, HAVE_DOT, HOSTILE, render, text
@@ -273,7 +274,9 @@ def test_index_links_every_model() -> None:
 
 
 def test_findings_escaping_equals_the_templates() -> None:
-    """The findings part escapes exactly as jinja2's autoescape (markupsafe) does."""
+    """The findings part escapes as jinja2's autoescape (markupsafe) does, and writes every
+    character beyond ASCII as a character reference, which reads the same."""
+    import html
     import random
 
     from markupsafe import escape
@@ -283,5 +286,40 @@ def test_findings_escaping_equals_the_templates() -> None:
 
     rng = random.Random(11)
     for _ in range(3000):
-        s = "".join(rng.choice("ab &<>\"';#\n\u202e") for _ in range(rng.randint(1, 14)))
-        assert _h(s) == str(escape(one_line(s))), s
+        s = "".join(
+            rng.choice("ab &<>\"';#\n\u202e\u00e9\u2192\u03a9\U0001f600")
+            for _ in range(rng.randint(1, 14))
+        )
+        ours, theirs = _h(s), str(escape(one_line(s)))
+        assert ours.isascii(), s
+        assert html.unescape(ours) == html.unescape(theirs), s
+        if theirs.isascii():
+            assert ours == theirs, s
+
+
+def test_page_is_ascii_and_reads_as_the_model_text(tmp_path: Path) -> None:
+    """Names beyond ASCII reach the page as character references: the same text to a
+    reader, a byte per character to store and write (a big report is megabytes)."""
+    import html
+
+    src = tmp_path / "m.yaml"
+    src.write_text(
+        "threatgraph: 1\nmodel: {name: 'Caf\u00e9 \u2192 \u03a9'}\n"
+        "elements:\n"
+        "  - {kind: actor, name: '\u00c9quipe \U0001f600'}\n"
+        "  - {kind: llm, name: 'Mod\u00e8le \u00ab\u00bb'}\n"
+        "flows:\n"
+        "  - {from: equipe, to: modele, name: 'question \u2192 r\u00e9ponse'}\n",
+        encoding="utf-8",
+    )
+    page = text(render(src, formats=("html",)), "cafe/report.html")
+    assert page.isascii()
+    shown = html.unescape(page)
+    for name in ("Caf\u00e9 \u2192 \u03a9", "\u00c9quipe \U0001f600", "Mod\u00e8le \u00ab\u00bb"):
+        assert name in shown
+
+
+def test_style_and_script_are_ascii() -> None:
+    # The page's non-ASCII text becomes character references (see html._ascii), which
+    # <style> and <script> would not read as such: they must need none.
+    assert CSS.isascii() and JS.isascii()

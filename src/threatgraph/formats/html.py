@@ -252,7 +252,7 @@ TEMPLATE = """\
 {{ svg }}</div>
 <p class="kind">Click an element to see its findings. Shapes give the element kind, dashed \
 boxes are trust boundaries, filled elements have open findings (colour of the worst severity, \
-count after \u26a0), red dashed flows carry sensitive data unencrypted.</p>
+count after &#9888;), red dashed flows carry sensitive data unencrypted.</p>
 {% else %}<p class="note" id="tg-no-svg">{{ no_svg }}</p>
 <details><summary>Graphviz DOT source of the diagram</summary><pre>{{ dot }}</pre></details>
 {% endif %}
@@ -508,7 +508,16 @@ def _h(text: str) -> str:
     for c, r in _HTML_REPLACE:
         if c in t:
             t = t.replace(c, r)
-    return t
+    return _ascii(t)
+
+
+def _ascii(text: str) -> str:
+    """HTML text with every non-ASCII character as a character reference (``&#8594;``).
+
+    The page reads the same; an all-ASCII page is stored, joined and encoded a byte per
+    character instead of two or four (megabytes for a large model).
+    """
+    return text if text.isascii() else text.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> str:
@@ -518,7 +527,7 @@ def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> str:
     out = [
         f'<section class="threat" data-group="threat">\n<h3><span class="sev {sev}">{sev}</span> '
         f'{_h(rule.title)} <code>{_h(rule.id)}</code> <span class="count">{len(fs)} open'
-        f"</span></h3>\n<p>Likelihood {_h(rule.likelihood)} · STRIDE: "
+        f"</span></h3>\n<p>Likelihood {_h(rule.likelihood)} &middot; STRIDE: "
         + ", ".join(_h(x.replace("_", " ")) for x in rule.stride)
         + "</p>\n<details><summary>About this threat</summary>"
         f"<p>{_h(rule.description)}</p>\n<p><em>Known false positives:</em> "
@@ -547,7 +556,7 @@ def _threat(view: ModelView, rule: Rule, fs: list[Finding]) -> str:
             else _h(r.text)
             for r in refs
         ]
-        out.append("<p>References: " + " · ".join(links) + "</p>\n")
+        out.append("<p>References: " + " &middot; ".join(links) + "</p>\n")
     return "".join(out)
 
 
@@ -559,8 +568,11 @@ class _Findings(FindingPieces):
         self.sids: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
 
     def where_text(self, name: str, kind: str, location: str) -> str:
-        """'<dt>Where</dt><dd>name «kind» at <code>file:line</code></dd>'."""
-        return f"<dt>Where</dt><dd>{_h(name)} «{kind}» at <code>{_h(location)}</code></dd>"
+        """'<dt>Where</dt><dd>name &laquo;kind&raquo; at <code>file:line</code></dd>'."""
+        return (
+            f"<dt>Where</dt><dd>{_h(name)} &laquo;{_h(kind)}&raquo; at "
+            f"<code>{_h(location)}</code></dd>"
+        )
 
     def route_text(self, label: str, text: str) -> str:
         """'<dt>Path</dt><dd>A → B</dd>'."""
@@ -653,7 +665,7 @@ def _elements_html(view: ModelView) -> str:
     out = []
     for el in view.elements:
         name = _h(el.name)
-        kind = f"«{view.kind_label(el.id)}» · {view.trust(el.id).value}"
+        kind = f"&laquo;{_h(view.kind_label(el.id))}&raquo; &middot; {view.trust(el.id).value}"
         opened = view.open_by_element.get(el.id)
         # findings are sorted worst first, so an element's first open finding is its worst
         badge = (
@@ -763,7 +775,10 @@ def render_html(inp: ReportInput) -> str:
     page = _template("page").render(fields, findings_html=Markup(_FINDINGS_SLOT))  # noqa: S704
     head, slot, tail = page.partition(_FINDINGS_SLOT)
     if slot and _FINDINGS_SLOT not in tail:
-        return head + findings + tail
+        # Text the template took in as it was (names, the DOT source, the SVG) may not be
+        # ASCII; style and script, where a character reference would not be read as one,
+        # are this module's ASCII constants.
+        return _ascii(head) + findings + _ascii(tail)
     # The slot's text came up elsewhere too (NUL in model text): the slow, plain way.
     return _template("page").render(fields, findings_html=Markup(findings))  # noqa: S704
 
