@@ -129,6 +129,8 @@ class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self._pairs: dict[tuple[str, str], str] = {}
+        #: Element nodes' shared attributes around their id, by kind and worst severity.
+        self.styles: dict[tuple[Kind, str | None], tuple[str, str]] = {}
 
     def _pair(self, k: str, v: str) -> str:
         got = self._pairs.get((k, v))
@@ -174,20 +176,46 @@ def _severity_style(severity: str) -> dict[str, str]:
     return {"fillcolor": fill, "fontcolor": font, "color": border, "penwidth": "2"}
 
 
-def _node_attrs(view: ModelView, element_id: str) -> dict[str, str]:
-    el = view.graph.elements[element_id]
-    shape, extra = SHAPES[el.kind]
+def _node_style(kind: Kind, worst: str | None) -> dict[str, str]:
+    """An element node's attributes but its label and id: its kind's shape, and the colours
+    of its worst open finding."""
+    shape, extra = SHAPES[kind]
     style = "filled" + (f",{extra}" if extra else "")
-    lines = [el.name, f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
     attrs = {"shape": shape, "style": style, "fillcolor": "#ffffff", "color": "#374151"}
-    worst = view.worst_open(element_id)
     if worst is not None:
-        n = len(view.open_by_element[element_id])
-        lines.append(f"{BADGE} {n} open ({worst})")
         attrs.update(_severity_style(worst))
-    attrs["label"] = _label(*lines)
-    attrs["id"] = f"el_{view.element_sid[element_id]}"
     return attrs
+
+
+def _node_lines(view: ModelView, element_id: str, worst: str | None) -> list[str]:
+    el = view.graph.elements[element_id]
+    lines = [el.name, f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
+    if worst is not None:
+        lines.append(f"{BADGE} {len(view.open_by_element[element_id])} open ({worst})")
+    return lines
+
+
+def _node(view: ModelView, out: _Writer, depth: int, element_id: str) -> None:
+    """``out.node`` for an element, with the attributes its kind and worst finding share
+    with other elements quoted once."""
+    el = view.graph.elements[element_id]
+    worst = view.worst_open(element_id)
+    key = (el.kind, worst)
+    around = out.styles.get(key)
+    if around is None:
+        attrs = _node_style(el.kind, worst)
+        ordered = sorted([*attrs, "id"])
+        cut = ordered.index("id")
+        around = out.styles[key] = (
+            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[:cut]),
+            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[cut + 1 :]),
+        )
+    sid = view.element_sid[element_id]
+    label = quote(_label(*_node_lines(view, element_id, worst)))
+    out.lines.append(
+        f"{chr(9) * depth}{quote(sid)} [label={label}{around[0]} "
+        f"id={quote(f'el_{sid}')}{around[1]}]\n"
+    )
 
 
 def _add_boundary(view: ModelView, out: _Writer, bid: str, depth: int) -> None:
@@ -206,7 +234,7 @@ def _add_boundary(view: ModelView, out: _Writer, bid: str, depth: int) -> None:
     for child in view.child_boundaries(bid):
         _add_boundary(view, out, child, depth + 1)
     for e in view.elements_in(bid):
-        out.node(depth + 1, view.element_sid[e], _node_attrs(view, e))
+        _node(view, out, depth + 1, e)
     out.close(depth)
 
 
@@ -248,17 +276,18 @@ def _flow_edges(view: ModelView, out: _Writer) -> None:
             "".join(f" {out._pair(k, attrs[k])}" for k in ordered[:cut]),
             "".join(f" {out._pair(k, attrs[k])}" for k in ordered[cut + 1 :]),
         )
-    labels: dict[tuple[str, str, str, bool], str] = {}
+    labels: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
+    ends = {sid: quote(sid) for sid in view.element_sid.values()}
     put = out.lines.append
     for fv in view.flows:
         marked = fv.unencrypted_sensitive
-        key = (fv.name, fv.data_text() if fv.data else "", fv.flow.protocol or "", marked)
+        key = (fv.name, tuple([d.id for d in fv.data]), fv.flow.protocol or "", marked)
         label = labels.get(key)
         if label is None:
             label = labels[key] = quote(_label(*_edge_lines(fv, marked)))
         before, after = around[marked]
-        ends = f"{quote(fv.source)} -> {quote(fv.target)}"
-        put(f"\t{ends} [label={label}{before} id={quote(f'fl_{fv.sid}')}{after}]\n")
+        edge = f"{ends[fv.source]} -> {ends[fv.target]}"
+        put(f"\t{edge} [label={label}{before} id={quote(f'fl_{fv.sid}')}{after}]\n")
 
 
 def _legend(view: ModelView, out: _Writer) -> None:
@@ -326,7 +355,7 @@ def _body(view: ModelView) -> list[str]:
     for bid in view.child_boundaries(None):
         _add_boundary(view, out, bid, 1)
     for e in view.elements_in(None):
-        out.node(1, view.element_sid[e], _node_attrs(view, e))
+        _node(view, out, 1, e)
     _flow_edges(view, out)
     _legend(view, out)
     return out.lines

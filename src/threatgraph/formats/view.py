@@ -91,6 +91,10 @@ def _one_line(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL_CHARS.sub(" ", text)).strip()
 
 
+def _data_id(d: DataAsset) -> str:
+    return d.id
+
+
 @dataclass
 class FlowView:
     """A flow with its safe id and the facts diagrams show."""
@@ -202,7 +206,7 @@ class ModelView:
                 sid=f"e{i}",
                 source=sid[facts.flow.source],
                 target=sid[facts.flow.target],
-                data=sorted(facts.data, key=lambda d: d.id),
+                data=sorted(facts.data, key=_data_id) if len(facts.data) > 1 else [*facts.data],
                 crosses_boundary=facts.crosses_boundary,
             )
             flows.append(fv)
