@@ -125,3 +125,20 @@ def test_a_failed_write_removes_the_workers_staged_files(
         reportset.build_reports(analyse(ASSISTANT), out, FORMATS)
     assert sorted(p.name for p in model_dir.iterdir()) == ["findings.json"]
     assert (tmp_path / "elsewhere").read_text() == "x"
+
+
+@pytest.mark.usefixtures("parallel")
+def test_a_failure_after_both_sides_staged_leaves_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both processes have staged their files when the index of the set is written.
+    import threatgraph.formats.markdown as markdown
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(markdown, "render_index", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="index exploded"):
+        reportset.build_reports(analyse(ASSISTANT, HOSTILE), out, FORMATS)
+    assert not [p for p in out.rglob("*") if p.is_file()]  # no report, no .tmp left over

@@ -180,9 +180,10 @@ class _Worker:
             self._pool.shutdown(wait=True, cancel_futures=True)
         discard(staged)
 
-    def shutdown(self) -> None:
-        """Stop the worker process (it has finished)."""
-        self._pool.shutdown(wait=True)
+    def release(self) -> None:
+        """The worker has finished: its process ends on its own, without this one waiting
+        for it (the executor's thread collects it)."""
+        self._pool.shutdown(wait=False)
 
 
 def render_reports(
@@ -297,76 +298,92 @@ def _render(
                     out[name] = get_format(name).render(inp)
             rendered.append(out)
         if other is not None:
-            theirs, staged = other.result()
-            other.shutdown()
+            # This side's files go to disk (staged, not yet renamed) while the worker
+            # finishes its own; the set is still renamed all at once by write_files.
+            early = {
+                model_dir / fname: content
+                for (model_dir, _inp), out in zip(prepared, rendered, strict=True)
+                for files_of in out.values()
+                for fname, content in files_of.items()
+            }
+            staged = stage_files(early)
+            theirs, from_worker = other.result()
+            staged += from_worker
+            other.release()
     except BaseException:
+        discard(staged)
         if other is not None:
             other.abandon()
         raise
-    for i, ((model_dir, inp), out) in enumerate(zip(prepared, rendered, strict=True)):
-        r = inp.result
-        if render and inp.diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
-            problems.append((r.model_id, inp.diagrams.render_problem))
-        names: list[str] = []
-        # Files in the order of the formats asked for, whichever process rendered them.
-        for name in [*effective, *fallback]:
-            if theirs is not None and name in theirs[i]:
-                names += theirs[i][name]  # staged by the worker
-                continue
-            for fname, content in out.get(name, {}).items():
-                files[model_dir / fname] = content
-                names.append(fname)
-        view, dname, source = inp.view, model_dir.name, display_path(str(r.loaded.path))
-        written.append((model_dir, names))
-        if len(results) == 1:
-            continue  # no index for a single model (counting its findings costs a pass)
-        s = view.counts()
-        index.append(
-            IndexEntry(
-                dir=dname,
-                name=view.model_name,
-                file=source,
-                open=list(s["open_by_severity"].values()),
-                mitigated=s["by_status"]["mitigated"],
-                accepted=s["by_status"]["accepted"] + s["by_status"]["false_positive"],
-                result="FAIL" if view.failing() else "PASS",
-                files=names,
+    try:
+        for i, ((model_dir, inp), out) in enumerate(zip(prepared, rendered, strict=True)):
+            r = inp.result
+            if render and inp.diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
+                problems.append((r.model_id, inp.diagrams.render_problem))
+            names: list[str] = []
+            # Files in the order of the formats asked for, whichever process rendered them.
+            for name in [*effective, *fallback]:
+                if theirs is not None and name in theirs[i]:
+                    names += theirs[i][name]  # staged by the worker
+                    continue
+                for fname, content in out.get(name, {}).items():
+                    if other is None:  # else staged above, with this side's other files
+                        files[model_dir / fname] = content
+                    names.append(fname)
+            view, dname, source = inp.view, model_dir.name, display_path(str(r.loaded.path))
+            written.append((model_dir, names))
+            if len(results) == 1:
+                continue  # no index for a single model (counting its findings costs a pass)
+            s = view.counts()
+            index.append(
+                IndexEntry(
+                    dir=dname,
+                    name=view.model_name,
+                    file=source,
+                    open=list(s["open_by_severity"].values()),
+                    mitigated=s["by_status"]["mitigated"],
+                    accepted=s["by_status"]["accepted"] + s["by_status"]["false_positive"],
+                    result="FAIL" if view.failing() else "PASS",
+                    files=names,
+                )
             )
-        )
-    if len(results) > 1:
-        failing = len(run.verdict.failing)
-        verdict = (
-            f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
-            f"'{run.verdict.fail_on}'"
-            if failing
-            else f"PASS: no open findings at or above '{run.verdict.fail_on}'"
-        )
-        from threatgraph.formats.markdown import render_index as md_index
+        if len(results) > 1:
+            failing = len(run.verdict.failing)
+            verdict = (
+                f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
+                f"'{run.verdict.fail_on}'"
+                if failing
+                else f"PASS: no open findings at or above '{run.verdict.fail_on}'"
+            )
+            from threatgraph.formats.markdown import render_index as md_index
 
-        files[out_dir / "index.md"] = md_index(index, run.as_of.isoformat(), verdict)
-        if "html" in effective:
-            from threatgraph.formats.html import render_index as html_index
+            files[out_dir / "index.md"] = md_index(index, run.as_of.isoformat(), verdict)
+            if "html" in effective:
+                from threatgraph.formats.html import render_index as html_index
 
-            files[out_dir / "index.html"] = html_index(
-                index, run.as_of.isoformat(), verdict, bool(failing)
+                files[out_dir / "index.html"] = html_index(
+                    index, run.as_of.isoformat(), verdict, bool(failing)
+                )
+        if problems:
+            skipped = [f"diagram.{x}" for x in ("svg", "png") if x in effective]
+            what = ", ".join(skipped) if skipped else "the diagram in report.html"
+            if all(p == "no Graphviz renderer was found" for _, p in problems):
+                reason = (
+                    "no Graphviz renderer found (install Graphviz for 'dot', or "
+                    "pip install 'threatgraph[render]' for graphviz-pure)"
+                )
+            else:
+                reason = "rendering failed: " + "; ".join(f"{m}: {p}" for m, p in problems)
+            warn(
+                f"{reason}; skipped {what} for {len(problems)} model"
+                f"{'s' if len(problems) != 1 else ''}; wrote diagram.dot and diagram.mmd instead"
+                if set(effective) & {"svg", "png"} or {"dot", "mermaid"} <= set(effective)
+                else f"{reason}; skipped {what} for {len(problems)} model"
+                f"{'s' if len(problems) != 1 else ''}"
             )
-    if problems:
-        skipped = [f"diagram.{x}" for x in ("svg", "png") if x in effective]
-        what = ", ".join(skipped) if skipped else "the diagram in report.html"
-        if all(p == "no Graphviz renderer was found" for _, p in problems):
-            reason = (
-                "no Graphviz renderer found (install Graphviz for 'dot', or "
-                "pip install 'threatgraph[render]' for graphviz-pure)"
-            )
-        else:
-            reason = "rendering failed: " + "; ".join(f"{m}: {p}" for m, p in problems)
-        warn(
-            f"{reason}; skipped {what} for {len(problems)} model"
-            f"{'s' if len(problems) != 1 else ''}; wrote diagram.dot and diagram.mmd instead"
-            if set(effective) & {"svg", "png"} or {"dot", "mermaid"} <= set(effective)
-            else f"{reason}; skipped {what} for {len(problems)} model"
-            f"{'s' if len(problems) != 1 else ''}"
-        )
+    except BaseException:
+        discard(staged)  # nothing is renamed: the previous report set stays as it was
+        raise
     return files, written, staged
 
 
