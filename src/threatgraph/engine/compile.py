@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, compress
@@ -85,7 +85,7 @@ class Reach:
         return nodes, flows
 
 
-def _positions(members: frozenset[str], pos: dict[str, int]) -> bytearray:
+def _positions(members: Iterable[str], pos: dict[str, int]) -> bytearray:
     """A 0/1 mask with a 1 at the number of each member."""
     mask = bytearray(len(pos))
     for x in members:
@@ -129,6 +129,8 @@ class Ctx:
     sets: dict[str, frozenset[str]] = field(default_factory=dict)
     _masks: dict[Any, tuple[Any, bytearray]] = field(default_factory=dict)
     _by_control: dict[str, set[str]] | None = None
+    _flows_by_control: dict[str, list[str]] | None = None
+    _holders: dict[str, tuple[bytearray, bytearray]] = field(default_factory=dict)
 
     @functools.cached_property
     def element_ids(self) -> frozenset[str]:
@@ -175,21 +177,23 @@ class Ctx:
         """A predicate set as a 0/1 mask by flow number (once per graph)."""
         return self._mask(("F", id(s)), s, lambda: _positions(s(self), self.graph.ix.fpos))
 
-    def element_test_mask(self, pred: Callable[[Ctx, str], bool]) -> bytearray:
-        """A per-element test over every element, as a mask (once per graph)."""
-        return self._mask(
-            ("e", id(pred)),
-            pred,
-            lambda: bytearray([pred(self, e) for e in self.graph.ix.ids]),
-        )
-
-    def flow_test_mask(self, pred: Callable[[Ctx, str], bool]) -> bytearray:
-        """A per-flow test over every flow, as a mask (once per graph)."""
-        return self._mask(
-            ("f", id(pred)),
-            pred,
-            lambda: bytearray([pred(self, f) for f in self.graph.ix.fids]),
-        )
+    def holder_masks(self, control: str) -> tuple[bytearray, bytearray]:
+        """0/1 masks of the elements (as of the run date) and of the flows that declare
+        ``control``, by number (once per graph and control)."""
+        got = self._holders.get(control)
+        if got is None:
+            if self._flows_by_control is None:
+                by_control: dict[str, list[str]] = {}
+                for f, facts in self.graph.flows.items():
+                    for ctl in facts.controls:
+                        by_control.setdefault(ctl, []).append(f)
+                self._flows_by_control = by_control
+            ix = self.graph.ix
+            got = self._holders[control] = (
+                _positions(self._control_index().get(control, ()), ix.pos),
+                _positions(self._flows_by_control.get(control, ()), ix.fpos),
+            )
+        return got
 
     def handles(self, eid: str) -> frozenset[Classification]:
         got = self.data_cache.get(eid)
@@ -765,16 +769,14 @@ class Compiler:
         self,
         p: PathPred,
         reverse: bool = False,
-        extra_block: Callable[[Ctx, str], bool] | None = None,
-        extra_edge_block: Callable[[Ctx, str], bool] | None = None,
         walls: str = "",
     ) -> Callable[[Ctx], Reach]:
         """Compile a reachability query; the BFS runs once per graph and is cached.
 
         Forward: from elements matching ``from`` along flows. Reverse (``reaches``): the
         set of elements that can reach one matching ``from`` (so ``from`` is the goal).
-        ``extra_block``/``extra_edge_block`` add walls (elements and flows that stop the
-        walk); ``walls`` names them for the cache key.
+        ``walls`` names a control: the elements (as of the run date) and flows that declare
+        it stop the walk, and an element that declares it is no source either.
         """
         src = self.element_set(p.from_)
         via = self.flow_set(p.via) if p.via is not None else None
@@ -798,8 +800,8 @@ class Compiler:
             ok = bytearray(b"\x01") * n
             if blocked is not None:
                 ok = _mask_andnot(ok, c.element_mask(blocked))
-            if extra_block is not None:
-                wall = c.element_test_mask(extra_block)
+            if walls:
+                wall, wall_flows = c.holder_masks(walls)
                 ok = _mask_andnot(ok, wall)
                 seed = _mask_andnot(seed, wall)
             if through is not None:
@@ -807,8 +809,8 @@ class Compiler:
             edge = bytearray(b"\x01") * len(ix.fids)
             if via is not None:
                 edge = c.flow_mask(via)
-            if extra_edge_block is not None:
-                edge = _mask_andnot(edge, c.flow_test_mask(extra_edge_block))
+            if walls:
+                edge = _mask_andnot(edge, wall_flows)
             # Different predicate texts often select the same sources, walls and flows: a
             # search is fully decided by these masks, so equal masks share one search.
             same = (bytes(seed), bytes(ok), bytes(edge), reverse, max_hops)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from threatgraph.engine.compile import Compiler, Ctx, EPred, ESet, FPred, Reach
+from threatgraph.engine.compile import Compiler, Ctx, ESet, Reach
 from threatgraph.engine.findings import CheckItem, Finding, Status
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import Rule, Severity
@@ -33,20 +33,6 @@ class CompiledRule:
 
 def _every_element(c: Ctx) -> frozenset[str]:
     return c.element_ids
-
-
-def _declares_element(cid: str) -> EPred:
-    def test(c: Ctx, e: str) -> bool:
-        return cid in c.controls(e)
-
-    return test
-
-
-def _declares_flow(cid: str) -> FPred:
-    def test(c: Ctx, f: str) -> bool:
-        return cid in c.graph.flows[f].controls
-
-    return test
 
 
 def _unless_unused(
@@ -94,12 +80,7 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     for mit in rule.mitigations:
         if mit.at and "path" in mit.at:
             cid = mit.control
-            walled = compiler.reach(
-                m.path,
-                extra_block=_declares_element(cid),
-                extra_edge_block=_declares_flow(cid),
-                walls=cid,
-            )
+            walled = compiler.reach(m.path, walls=cid)
             blockers[cid] = _unless_unused(cid, walled, base)
     return CompiledRule(
         rule,
