@@ -226,10 +226,14 @@ class Graph:
         for fid in self.flows_out[element_id]:
             yield fid, self.flows[fid].flow.target
 
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        """Element id -> its name (as :meth:`describe` gives it)."""
+        return {e: el.name for e, el in self.elements.items()}
+
     def describe(self, element_id: str) -> str:
         """Human name of an element."""
-        el = self.elements.get(element_id)
-        return el.name if el else element_id
+        return self.names.get(element_id, element_id)
 
 
 def build(model: SystemModel) -> Graph:

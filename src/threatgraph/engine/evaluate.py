@@ -329,11 +329,12 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         else:
             assert cr.reach is not None
             reach = cr.reach(ctx)
+            name_of = g.names.get
             for e in reach.reached_set() & matched:
                 nodes, flows = reach.witness(e)
                 src = nodes[0]
                 checklist = b.checklist(e, src, e, None)
-                names = " -> ".join(g.describe(n) for n in nodes)
+                route = " -> ".join([name_of(n, n) for n in nodes])
                 out.append(
                     Finding(
                         id=f"{rule.id}/{e}",  # as finding_id(), inline
@@ -349,8 +350,8 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         severity=b.severity(e),
                         checklist=checklist,
                         status=b.status(checklist),
-                        explanation=f"{g.describe(src)} reaches {g.describe(e)} "
-                        f"in {len(flows)} hop(s): {names}.",
+                        explanation=f"{name_of(src, src)} reaches {name_of(e, e)} "
+                        f"in {len(flows)} hop(s): {route}.",
                     )
                 )
     out.sort(key=lambda f: f.sort_key())
