@@ -56,6 +56,15 @@ RICH: dict[str, Any] = {
             "controls": [{"id": "crypto.in_transit"}],
         }
     ],
+    "decisions": [
+        {
+            "finding": "TG-PI-001/model-q",
+            "status": "accepted",
+            "reason": "Reviewed [2026]",
+            "owner": "sec@example.org",
+            "expires": "2027-01-31",
+        }
+    ],
 }
 
 
@@ -93,7 +102,14 @@ def _layouts(doc: Any) -> list[str]:
 
 
 def _reference_models() -> list[Path]:
-    return sorted((REPO / "models").glob("*.yaml"))
+    """The YAML reference models and the report fixtures (which carry decisions, and
+    hostile names)."""
+    fixtures = Path(__file__).parent / "fixtures"
+    return [
+        *sorted((REPO / "models").glob("*.yaml")),
+        fixtures / "report" / "assistant.yaml",
+        fixtures / "hostile" / "hostile.yaml",
+    ]
 
 
 @pytest.mark.parametrize("layout", range(5))
