@@ -45,7 +45,10 @@ class Reach:
 
     ix: IntIndex
     hop: list[int]  # element -> fewest flows from some source (0: not reached)
-    back: list[tuple[int, int] | None]  # reached element -> (previous element, flow)
+    #: Reached element -> the element and the flow it was first reached from (-1: none).
+    #: Two lists of numbers rather than a tuple per element: a search makes no objects.
+    back_from: list[int]
+    back_flow: list[int]
     seed: bytearray  # 1 for the search's sources
     _reached: frozenset[str] | None = field(default=None, repr=False)
 
@@ -72,14 +75,13 @@ class Reach:
         ids, fids = self.ix.ids, self.ix.fids
         i = self.ix.pos[node]
         nodes, flows = [node], []
-        cur = self.back[i]
-        while cur is not None:
-            prev, f = cur
+        back_from, back_flow = self.back_from, self.back_flow
+        while (prev := back_from[i]) >= 0:
             nodes.append(ids[prev])
-            flows.append(fids[f])
+            flows.append(fids[back_flow[i]])
             if self.seed[prev]:
                 break
-            cur = self.back[prev]
+            i = prev
         nodes.reverse()
         flows.reverse()
         return nodes, flows
@@ -819,7 +821,8 @@ class Compiler:
                 c.reach_cache[key] = twin
                 return twin
             hop = [0] * n
-            back: list[tuple[int, int] | None] = [None] * n
+            back_from = [-1] * n
+            back_flow = [-1] * n
             visited = bytearray(seed)
             frontier = list(compress(range(n), seed))
             depth = 0
@@ -832,13 +835,16 @@ class Compiler:
                     for f, v in adjacency[u]:
                         if hop[v] or not edge[f]:
                             continue
-                        back[v] = (u, f)
+                        back_from[v] = u
+                        back_flow[v] = f
                         hop[v] = depth
                         if not visited[v]:  # a source reached here already expands
                             visited[v] = 1
                             nxt.append(v)
                 frontier = nxt
-            result = Reach(ix=ix, hop=hop, back=back, seed=bytearray(seed))
+            result = Reach(
+                ix=ix, hop=hop, back_from=back_from, back_flow=back_flow, seed=bytearray(seed)
+            )
             c.reach_cache[key] = c.reach_by_masks[same] = result
             return result
 
