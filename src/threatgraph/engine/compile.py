@@ -122,7 +122,6 @@ class Ctx:
     as_of: date = field(default_factory=date.today)
     reach_cache: dict[tuple[str, bool, str], Reach] = field(default_factory=dict)
     reach_by_masks: dict[tuple[bytes, bytes, bytes, bool, int], Reach] = field(default_factory=dict)
-    memo: dict[str, dict[str, bool]] = field(default_factory=dict)
     data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
     control_cache: dict[str, frozenset[str]] = field(default_factory=dict)
     _received: dict[str, frozenset[Classification]] | None = None

@@ -38,21 +38,16 @@ def _every_element(c: Ctx) -> frozenset[str]:
 def _unless_unused(
     cid: str, walled: Callable[[Ctx], Reach], base: Callable[[Ctx], Reach]
 ) -> Callable[[Ctx], Reach]:
-    """The walled search, or the plain one when nothing in the model declares the control
-    (the walls would stop nothing, so a second BFS would find the same)."""
+    """The walled search, or the plain one when nothing in the model holds the control on
+    the run date (the walls would stop nothing, so a second BFS would find the same).
+
+    The walls are the same holders (:meth:`Ctx.holder_masks`), so the two cannot disagree.
+    """
 
     def run(c: Ctx) -> Reach:
-        holders = c.memo.get("\0holders")
-        if holders is None:
-            holders = {}
-            for el in c.graph.elements.values():
-                for ctl in el.control_ids():
-                    holders[ctl] = True
-            for facts in c.graph.flows.values():
-                for ctl in facts.flow.control_ids():
-                    holders[ctl] = True
-            c.memo["\0holders"] = holders
-        return walled(c) if cid in holders else base(c)
+        walls, wall_flows = c.holder_masks(cid)
+        held = walls.find(1) >= 0 or wall_flows.find(1) >= 0
+        return walled(c) if held else base(c)
 
     return run
 
