@@ -87,6 +87,10 @@ class Reach:
         return nodes, flows
 
 
+#: An empty set of ids, shared (never changed).
+_NO_IDS: set[str] = set()
+
+
 def _positions(members: Iterable[str], pos: dict[str, int]) -> bytearray:
     """A 0/1 mask with a 1 at the number of each member."""
     mask = bytearray(len(pos))
@@ -130,7 +134,7 @@ class Ctx:
     sets: dict[str, frozenset[str]] = field(default_factory=dict)
     _masks: dict[Any, tuple[Any, bytearray]] = field(default_factory=dict)
     _by_control: dict[str, set[str]] | None = None
-    _flows_by_control: dict[str, list[str]] | None = None
+    _flows_by_control: dict[str, set[str]] | None = None
     _holders: dict[str, tuple[bytearray, bytearray]] = field(default_factory=dict)
 
     @functools.cached_property
@@ -178,21 +182,29 @@ class Ctx:
         """A predicate set as a 0/1 mask by flow number (once per graph)."""
         return self._mask(("F", id(s)), s, lambda: _positions(s(self), self.graph.ix.fpos))
 
+    def holders(self, control: str) -> tuple[set[str], set[str]]:
+        """The elements that hold ``control`` on the run date, and the flows that declare
+        it (once per graph; the sets are shared, not to be changed)."""
+        if self._flows_by_control is None:
+            by_control: dict[str, set[str]] = {}
+            for f, facts in self.graph.flows.items():
+                for ctl in facts.controls:
+                    by_control.setdefault(ctl, set()).add(f)
+            self._flows_by_control = by_control
+        return (
+            self._control_index().get(control, _NO_IDS),
+            self._flows_by_control.get(control, _NO_IDS),
+        )
+
     def holder_masks(self, control: str) -> tuple[bytearray, bytearray]:
-        """0/1 masks of the elements (as of the run date) and of the flows that declare
-        ``control``, by number (once per graph and control)."""
+        """0/1 masks of :meth:`holders`, by element and flow number (once per control)."""
         got = self._holders.get(control)
         if got is None:
-            if self._flows_by_control is None:
-                by_control: dict[str, list[str]] = {}
-                for f, facts in self.graph.flows.items():
-                    for ctl in facts.controls:
-                        by_control.setdefault(ctl, []).append(f)
-                self._flows_by_control = by_control
+            elements, flows = self.holders(control)
             ix = self.graph.ix
             got = self._holders[control] = (
-                _positions(self._control_index().get(control, ()), ix.pos),
-                _positions(self._flows_by_control.get(control, ()), ix.fpos),
+                _positions(elements, ix.pos),
+                _positions(flows, ix.fpos),
             )
         return got
 

@@ -116,7 +116,13 @@ class _Binder:
         self.model_controls = model_controls
         rule = cr.rule
         default = _default_places(cr.mode)
-        self.plan = [(m.control, tuple(m.at or default), m.why) for m in rule.mitigations]
+        # Each mitigation with the elements that hold its control on the run date and the
+        # flows that declare it: membership in two small sets per check, instead of each
+        # element's and flow's own controls (on a large model, memory far apart).
+        self.plan = [
+            (m.control, tuple(m.at or default), m.why, *ctx.holders(m.control))
+            for m in rule.mitigations
+        ]
         keys = [m.group or f"control:{m.control}" for m in rule.mitigations]
         #: Group of each mitigation, or None when every mitigation is its own group.
         self.groups: list[str] | None = keys if len(set(keys)) < len(keys) else None
@@ -131,13 +137,12 @@ class _Binder:
         self, primary: str, source: str | None, target: str | None, flow: str | None
     ) -> list[CheckItem]:
         items = []
-        has = self.ctx.controls
-        for cid, places, why in self.plan:
+        for cid, places, why, holders, declaring in self.plan:
             if places == _ELEMENT_ONLY:  # most mitigations: one set lookup
-                present = cid in has(primary)
+                present = primary in holders
                 items.append(CheckItem(cid, present, (primary,) if present else (), places, why))
                 continue
-            where = self._where(cid, places, primary, source, target, flow)
+            where = self._where(cid, places, holders, declaring, primary, source, target, flow)
             items.append(CheckItem(cid, bool(where), where, places, why))
         return items
 
@@ -145,35 +150,37 @@ class _Binder:
         self,
         cid: str,
         places: tuple[str, ...],
+        holders: set[str],
+        declaring: set[str],
         primary: str,
         source: str | None,
         target: str | None,
         flow: str | None,
     ) -> tuple[str, ...]:
+        # ``holders``: elements with the control as of the run date (vendor facts such as
+        # BAA dates re-checked); ``declaring``: flows that declare it.
         g, found = self.g, []
-        # Element controls as of the run date: vendor facts (BAA dates...) are re-checked.
-        has = self.ctx.controls
         for place in places:
             if place == "element":
-                if cid in has(primary):
+                if primary in holders:
                     found.append(primary)
             elif place == "source":
-                if source and cid in has(source):
+                if source and source in holders:
                     found.append(source)
             elif place == "target":
-                if target and cid in has(target):
+                if target and target in holders:
                     found.append(target)
             elif place == "flow":
-                if flow and cid in g.flows[flow].controls:
+                if flow and flow in declaring:
                     found.append(flow)
             elif place == "provider":
                 pv = g.elements[primary].provider
-                if pv and cid in has(pv):
+                if pv and pv in holders:
                     found.append(pv)
             elif place == "upstream":
-                self._adjacent(cid, g.flows_in[primary], g.flow_source, found)
+                _adjacent(g.flows_in[primary], g.flow_source, holders, declaring, found)
             elif place == "downstream":
-                self._adjacent(cid, g.flows_out[primary], g.flow_target, found)
+                _adjacent(g.flows_out[primary], g.flow_target, holders, declaring, found)
             elif place == "model":
                 if cid in self.model_controls:
                     found.append("model")
@@ -186,17 +193,6 @@ class _Binder:
         if len(found) > 1:
             return tuple(dict.fromkeys(found))
         return tuple(found)
-
-    def _adjacent(
-        self, cid: str, fids: list[str], far_end: dict[str, str], found: list[str]
-    ) -> None:
-        """Each flow that declares ``cid``, else its far end when that element does."""
-        g, has = self.g, self.ctx.controls
-        for fid in fids:
-            if cid in g.flows[fid].controls:
-                found.append(fid)
-            elif cid in has(far_end[fid]):
-                found.append(far_end[fid])
 
     def status(self, checklist: list[CheckItem]) -> Status:
         # Mitigations in one group are alternatives: the group counts once, when any is present.
@@ -220,6 +216,21 @@ class _Binder:
             if subject is not None and subject in members:
                 return sev
         return self.cr.rule.severity
+
+
+def _adjacent(
+    fids: list[str],
+    far_end: dict[str, str],
+    holders: set[str],
+    declaring: set[str],
+    found: list[str],
+) -> None:
+    """Each flow that declares the control, else its far end when that element holds it."""
+    for fid in fids:
+        if fid in declaring:
+            found.append(fid)
+        elif far_end[fid] in holders:
+            found.append(far_end[fid])
 
 
 def _loc(*candidates: Location | None) -> Location:
