@@ -584,6 +584,10 @@ class _Findings(FindingPieces):
             return f'<li class="present"><code>{_h(control)}</code> declared on '
         return f'<li class="missing"><code>{_h(control)}</code> declare it on '
 
+    def place_text(self, where: str) -> str:
+        """Where the control is (to be) declared, and the end of the checklist item."""
+        return _h(where) + "</li>"
+
     def _article(self, n: int, f: Finding) -> str:
         """The opening tag: what the page's filters read (severity, status, elements).
 
@@ -601,32 +605,20 @@ class _Findings(FindingPieces):
 
     def opened(self, n: int, fs: list[Finding]) -> list[str]:
         """Open findings numbered from n+1: where, why, path or flow, notes, own checklist."""
-        view = self.view
-        heads, places, wheres, routes = self.heads, self.places, self.where, self.routes
-        checklist_where, baselined = view.checklist_where, view.baselined
+        baselined, pieces = self.view.baselined, self.pieces
         out = []
         for f in fs:
             n += 1
-            loc = f.location
-            where = wheres.get((f.element, loc.file, loc.line)) or self._where(f)
-            route = routes.get(f.path or f.flow or "")
-            if route is None:
-                route = self._route(f)
+            where, route, items = pieces(f)
             status = ' <span class="status">open (baselined)</span>' if baselined(f) else ""
             notes = "".join([f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes]) if f.notes else ""
             if f.decision is not None:  # an acceptance that expired: the finding is open again
                 notes += f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
-            items = []
-            for c, w in zip(f.checklist, checklist_where(f), strict=True):
-                tail = places.get(w)
-                if tail is None:
-                    tail = places[w] = _h(w) + "</li>"
-                items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
             out.append(
                 f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
                 f"<code>{f.id if _PLAIN_ID(f.id) else _h(f.id)}</code>{status}</h4>\n<dl>{where}"
                 f"<dt>Why it applies</dt><dd>{_h(f.explanation)}</dd>{route}{notes}</dl>\n"
-                f'<ul class="checklist">{"".join(items)}</ul>\n</article>\n'
+                f'<ul class="checklist">{items}</ul>\n</article>\n'
             )
         return out
 

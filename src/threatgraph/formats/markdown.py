@@ -200,34 +200,25 @@ class _Findings(FindingPieces):
         what = "[x] {}: declared on " if present else "[ ] {}: declare it on "
         return "\n- " + what.format(code(control))
 
+    def place_text(self, where: str) -> str:
+        """Where the control is (to be) declared."""
+        return escape(where)
+
     def findings(self, n: int, fs: list[Finding]) -> list[str]:
         """Open findings numbered from n+1 (each a heading, where, why, route, checklist)."""
-        view = self.view
-        heads, places, wheres, routes = self.heads, self.places, self.where, self.routes
-        checklist_where, baselined = view.checklist_where, view.baselined
+        baselined, pieces = self.view.baselined, self.pieces
         out = []
         for f in fs:
             n += 1
-            loc = f.location
-            where = wheres.get((f.element, loc.file, loc.line)) or self._where(f)
-            route = routes.get(f.path or f.flow or "")
-            if route is None:
-                route = self._route(f)
+            where, route, items = pieces(f)
             extra = ""
             if baselined(f):
                 extra = "\n- **Baseline:** known in the baseline, so it does not fail the run"
             for note in f.notes:
                 extra += f"\n- **Note:** {escape(note)}"
-            items = []
-            for c, w in zip(f.checklist, checklist_where(f), strict=True):
-                tail = places.get(w)
-                if tail is None:
-                    tail = places[w] = escape(w)
-                items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
             out.append(
                 f"#### {n}. {_CAP[f.severity]}: {code(f.id)}\n\n{where}\n"
-                f"- **Why it applies:** {escape(f.explanation)}{route}{extra}"
-                f"{''.join(items)}\n"
+                f"- **Why it applies:** {escape(f.explanation)}{route}{extra}{items}\n"
             )
         return out
 

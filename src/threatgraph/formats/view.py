@@ -551,10 +551,10 @@ class ModelView:
 
 class FindingPieces(ABC):
     """The parts of a finding's entry that recur across thousands of findings (where it
-    is, its path or flow, each checklist line's head), each written once per report.
+    is, its path or flow, each checklist line's head and place), each written once per
+    report, and :meth:`pieces`, which puts them together for one finding.
 
-    The Markdown and HTML reports subclass it and say only how each part is written;
-    the memo dictionaries are public so their per-finding loops can read them directly.
+    The Markdown and HTML reports subclass it and say only how each part is written.
     """
 
     def __init__(self, view: ModelView) -> None:
@@ -575,6 +575,26 @@ class FindingPieces(ABC):
     @abstractmethod
     def head_text(self, control: str, present: bool) -> str:
         """The start of a checklist line, up to where the control is (to be) declared."""
+
+    @abstractmethod
+    def place_text(self, where: str) -> str:
+        """The end of a checklist line: where the control is (to be) declared."""
+
+    def pieces(self, f: Finding) -> tuple[str, str, str]:
+        """One finding's where part, its path or flow part, and its checklist lines."""
+        loc = f.location
+        where = self.where.get((f.element, loc.file, loc.line)) or self._where(f)
+        route = self.routes.get(f.path or f.flow or "")
+        if route is None:
+            route = self._route(f)
+        heads, places = self.heads, self.places
+        items = []
+        for c, w in zip(f.checklist, self.view.checklist_where(f), strict=True):
+            tail = places.get(w)
+            if tail is None:
+                tail = places[w] = self.place_text(w)
+            items.append((heads.get((c.control, c.present)) or self._head(c)) + tail)
+        return where, route, "".join(items)
 
     def _where(self, f: Finding) -> str:
         loc = f.location
