@@ -138,6 +138,17 @@ class _Writer:
             got = self._pairs[(k, v)] = f"{quote(k)}={quote(v)}"
         return got
 
+    def around_id(self, attrs: dict[str, str]) -> tuple[str, str]:
+        """The attribute list of a node or edge that also has a label and an ``id``, as the
+        text before the id and after it (label first, the rest sorted by name, as
+        :meth:`node` and :meth:`edge` write them), for statements written directly."""
+        ordered = sorted([*attrs, "id"])
+        cut = ordered.index("id")
+        return (
+            "".join(f" {self._pair(k, attrs[k])}" for k in ordered[:cut]),
+            "".join(f" {self._pair(k, attrs[k])}" for k in ordered[cut + 1 :]),
+        )
+
     def _a_list(self, attrs: dict[str, str], label_first: bool) -> str:
         parts = []
         if label_first and "label" in attrs:
@@ -203,13 +214,7 @@ def _node(view: ModelView, out: _Writer, depth: int, element_id: str) -> None:
     key = (el.kind, worst)
     around = out.styles.get(key)
     if around is None:
-        attrs = _node_style(el.kind, worst)
-        ordered = sorted([*attrs, "id"])
-        cut = ordered.index("id")
-        around = out.styles[key] = (
-            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[:cut]),
-            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[cut + 1 :]),
-        )
+        around = out.styles[key] = out.around_id(_node_style(el.kind, worst))
     sid = view.element_sid[element_id]
     label = quote(_label(*_node_lines(view, element_id, worst)))
     out.lines.append(
@@ -267,15 +272,7 @@ def _flow_edges(view: ModelView, out: _Writer) -> None:
     rest sorted by name. Only the label and the id differ between flows, so the other
     attributes are quoted once, and each distinct label (flows repeat names, data and
     protocols) is escaped and quoted once."""
-    around: dict[bool, tuple[str, str]] = {}
-    for marked in (False, True):
-        attrs = _edge_attrs_for(marked)
-        ordered = sorted([*attrs, "id"])
-        cut = ordered.index("id")
-        around[marked] = (
-            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[:cut]),
-            "".join(f" {out._pair(k, attrs[k])}" for k in ordered[cut + 1 :]),
-        )
+    around = {marked: out.around_id(_edge_attrs_for(marked)) for marked in (False, True)}
     labels: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
     ends = {sid: quote(sid) for sid in view.element_sid.values()}
     put = out.lines.append
