@@ -147,6 +147,13 @@ class ModelView:
     failing_ids: set[int] | None = None
     baselined_ids: set[int] = field(default_factory=set)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # checklist_where's memos: by finding, by what a place names, and which places name
+    # a flow or a source.
+    _where_by_finding: dict[int, tuple[Finding, list[str]]] = field(
+        default_factory=dict, repr=False
+    )
+    _where_memo: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    _where_needs: dict[tuple[str, ...], tuple[bool, bool]] = field(default_factory=dict, repr=False)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -496,18 +503,10 @@ class ModelView:
         """
         # Per finding as well: the formats rendered in one process (HTML and CSV) each ask.
         # Keyed by identity, holding the finding so that its id cannot be reused.
-        by_finding: dict[int, tuple[Finding, list[str]]] | None = self._cache.get("by_finding")
-        if by_finding is None:
-            by_finding = self._cache["by_finding"] = {}
+        by_finding, memo, needs = self._where_by_finding, self._where_memo, self._where_needs
         done = by_finding.get(id(f))
         if done is not None and done[0] is f:
             return done[1]
-        memo: dict[tuple[Any, ...], str] | None = self._cache.get("where")
-        if memo is None:
-            memo = self._cache["where"] = {}
-        needs: dict[tuple[str, ...], tuple[bool, bool]] | None = self._cache.get("needs")
-        if needs is None:
-            needs = self._cache["needs"] = {}
         element, flow = f.element, f.flow
         source = f.path[0] if f.path else None
         out = []
