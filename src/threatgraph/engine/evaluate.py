@@ -41,13 +41,13 @@ def _unless_unused(
     """The walled search, or the plain one when nothing in the model holds the control on
     the run date (the walls would stop nothing, so a second BFS would find the same).
 
-    The walls are the same holders (:meth:`Ctx.holder_masks`), so the two cannot disagree.
+    The walls are made of the same holders (:meth:`Ctx.holders`), so the two cannot
+    disagree.
     """
 
     def run(c: Ctx) -> Reach:
-        walls, wall_flows = c.holder_masks(cid)
-        held = walls.find(1) >= 0 or wall_flows.find(1) >= 0
-        return walled(c) if held else base(c)
+        elements, flows = c.holders(cid)
+        return walled(c) if elements or flows else base(c)
 
     return run
 
