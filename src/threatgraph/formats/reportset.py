@@ -229,8 +229,8 @@ def _render(
     parallel: bool,
     render: bool = True,
 ) -> tuple[dict[Path, str | bytes], list[tuple[Path, list[str]]], list[tuple[str, Path]]]:
-    """render_reports, and with ``parallel`` the worker's part already staged on disk:
-    (files to write, what is written per model, files the worker staged)."""
+    """render_reports, and with ``parallel`` both processes' files already staged on disk:
+    (files still to write, what is written per model, the staged files to rename)."""
     from threatgraph.formats.render import find_renderer
     from threatgraph.formats.sarif import repo_root as find_root
 
