@@ -112,9 +112,14 @@ def decide(
     finding that the model's own controls already mitigate changes nothing and is reported
     as no longer needed (an error under ``strict``).
     """
+    # Only the findings some decision names: on a large model most have none, and indexing
+    # every finding by id cost more than all the rest of this function.
+    named = {d.finding for d in decisions}
     by_id: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_id.setdefault(f.id, []).append(f)
+    if named:
+        for f in findings:
+            if f.id in named:
+                by_id.setdefault(f.id, []).append(f)
     chosen: dict[str, tuple[int, Decision]] = {}
     notices: list[Notice] = []
     matched: set[int] = set()
