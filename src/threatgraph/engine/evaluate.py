@@ -274,10 +274,12 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         b = _Binder(ctx, cr, model_controls)
         rule = cr.rule
         # The rule's matches come as a set (see Compiler); findings are sorted at the end,
-        # so the order of this loop does not reach the output.
+        # so the order of this loop does not reach the output. Walking them in id order
+        # (the final order within a rule) rather than hash order leaves the final sort
+        # mostly ordered runs, and on a large model visits memory less at random.
         matched = cr.matches(ctx)
         if cr.mode == "element":
-            for e in matched:
+            for e in sorted(matched):
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
                 why = element_text.get(e)
@@ -305,7 +307,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 )
         elif cr.mode == "flow":
             primary_end = rule.match.primary
-            for fid in matched:
+            for fid in sorted(matched):
                 facts = g.flows[fid]
                 fl = facts.flow
                 primary = fl.target if primary_end == "target" else fl.source
@@ -336,7 +338,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
             assert cr.reach is not None
             reach = cr.reach(ctx)
             name_of = g.names.get
-            for e in reach.reached_set() & matched:
+            for e in sorted(reach.reached_set() & matched):
                 nodes, flows = reach.witness(e)
                 src = nodes[0]
                 checklist = b.checklist(e, src, e, None)
