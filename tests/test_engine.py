@@ -9,6 +9,7 @@ from helpers import findings, ids, model, rule
 from pydantic import ValidationError
 
 from threatgraph.engine.rules import Rule
+from threatgraph.model.schema import Classification
 
 RAG = {
     "boundaries": [
@@ -555,3 +556,38 @@ def test_kinds_of_follows_named_predicates_and_negation() -> None:
     both = ElementPred.model_validate({"all": [{"use": "model"}, {"not_kind": "llm"}]})
     assert kinds_of(both, named) == {Kind.ML_MODEL}
     assert kinds_of(ElementPred.model_validate({"vendor": {"baa": False}})) == {Kind.VENDOR}
+
+
+def test_attribute_indexes_built_together_equal_those_built_alone() -> None:
+    """Several attributes indexed in one pass over the elements group exactly as each
+    indexed on its own (lists by their items, values a set cannot hold by their text)."""
+    from threatgraph import graph as graph_mod
+
+    doc = with_changes()
+    el(doc, "App")["tags"] = ["team-a", "pci"]
+    el(doc, "LLM")["tags"] = ["team-a", "pci"]
+    names = ["capabilities", "internet_facing", "tags", "content", "provider"]
+    together = graph_mod.build(model(doc))
+    together.attr_index(names[0], also=names)
+    for name in names:
+        alone = graph_mod.build(model(doc)).attr_index(name)
+        assert together.attr_index(name) == alone
+    tags = together.attr_index("tags")
+    assert tags[("team-a", "pci")] == (["team-a", "pci"], frozenset({"app", "llm"}))
+    assert tags[()][1] == frozenset(together.elements) - {"app", "llm"}
+
+
+def test_build_indexes_flows_in_declaration_order() -> None:
+    """The integer view and flow indexes that build makes agree with the flows."""
+    from threatgraph import graph as graph_mod
+
+    g = graph_mod.build(model(RAG))
+    ix = g.ix
+    assert ix.ids == list(g.elements) and ix.fids == list(g.flows)
+    for k, fid in enumerate(ix.fids):
+        s, t = ix.pos[g.flow_source[fid]], ix.pos[g.flow_target[fid]]
+        assert (k, t) in ix.succ[s] and (k, s) in ix.pred[t]
+    assert sum(map(len, ix.succ)) == sum(map(len, ix.pred)) == len(g.flows)
+    assert g.flows_by("protocol")["http"] == {"app--llm--prompt"}
+    assert g.flow_flags["encrypted"] == {"user--app--question"}
+    assert g.elements_holding("handles")[Classification.PHI] == {"app", "llm"}

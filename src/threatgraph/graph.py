@@ -8,9 +8,9 @@ chain, each flow's trust change and whether it crosses a boundary.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from threatgraph.model.schema import (
     Boundary,
@@ -81,8 +81,24 @@ class Graph:
     flows_in: dict[str, list[str]] = field(default_factory=dict)
     flows_out: dict[str, list[str]] = field(default_factory=dict)
     hosted_by: dict[str, list[str]] = field(default_factory=dict)
-    succ: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (flow, target)
-    pred: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (flow, source)
+    # Indexes that rules read, made by :func:`build` in its one pass over the elements and
+    # flows: on a large model, each later pass of its own over objects spread through
+    # memory cost more in cache misses than the work it did.
+    #: The integer view of elements, flows and adjacency.
+    ix: IntIndex = field(default_factory=lambda: IntIndex([], {}, [], {}, [], []))
+    #: Flow id -> source element id.
+    flow_source: dict[str, str] = field(default_factory=dict)
+    #: Flow id -> target element id.
+    flow_target: dict[str, str] = field(default_factory=dict)
+    #: Classification -> ids of the flows carrying data of it.
+    flows_by_class: dict[Classification, frozenset[str]] = field(default_factory=dict)
+    #: 'encrypted', 'authenticated', 'crosses_boundary' -> ids of the flows with it.
+    flow_flags: dict[str, frozenset[str]] = field(default_factory=dict)
+    _flow_indexes: dict[str, dict[object, frozenset[str]]] = field(default_factory=dict)
+    _held_indexes: dict[str, dict[Classification, frozenset[str]]] = field(default_factory=dict)
+    _attr_indexes: dict[str, dict[object, tuple[object, frozenset[str]]]] = field(
+        default_factory=dict
+    )
 
     @functools.cached_property
     def g(self) -> nx.MultiDiGraph:
@@ -102,113 +118,47 @@ class Graph:
             g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
         return g
 
-    @functools.cached_property
-    def ix(self) -> IntIndex:
-        """The integer view of elements, flows and adjacency (built on first use)."""
-        ids = list(self.elements)
-        pos = {e: i for i, e in enumerate(ids)}
-        fids = list(self.flows)
-        succ: list[list[tuple[int, int]]] = [[] for _ in ids]
-        pred: list[list[tuple[int, int]]] = [[] for _ in ids]
-        for k, facts in enumerate(self.flows.values()):
-            s, t = pos[facts.flow.source], pos[facts.flow.target]
-            succ[s].append((k, t))
-            pred[t].append((k, s))
-        fpos = {f: k for k, f in enumerate(fids)}
-        return IntIndex(ids=ids, pos=pos, fids=fids, fpos=fpos, succ=succ, pred=pred)
-
-    @functools.cached_property
-    def flow_source(self) -> dict[str, str]:
-        """Flow id -> source element id."""
-        return {f: facts.flow.source for f, facts in self.flows.items()}
-
-    @functools.cached_property
-    def flow_target(self) -> dict[str, str]:
-        """Flow id -> target element id."""
-        return {f: facts.flow.target for f, facts in self.flows.items()}
-
-    @functools.cached_property
-    def flows_by_class(self) -> dict[Classification, frozenset[str]]:
-        """Classification -> ids of the flows carrying data of it."""
-        got: dict[Classification, set[str]] = {}
-        for f, facts in self.flows.items():
-            for cls in facts.classes:
-                got.setdefault(cls, set()).add(f)
-        return {k: frozenset(v) for k, v in got.items()}
-
-    @functools.cached_property
-    def flow_flags(self) -> dict[str, frozenset[str]]:
-        """'encrypted', 'authenticated', 'crosses_boundary' -> ids of the flows with it."""
-        return {
-            "encrypted": frozenset(f for f, x in self.flows.items() if x.encrypted),
-            "authenticated": frozenset(f for f, x in self.flows.items() if x.authenticated),
-            "crosses_boundary": frozenset(f for f, x in self.flows.items() if x.crosses_boundary),
-        }
-
-    @functools.cached_property
-    def _flow_indexes(self) -> dict[str, dict[object, frozenset[str]]]:
-        got: dict[str, dict[object, set[str]]] = {"protocol": {}, "operation": {}, "trust": {}}
-        for f, x in self.flows.items():
-            got["protocol"].setdefault((x.flow.protocol or "").lower(), set()).add(f)
-            got["operation"].setdefault(x.flow.operation, set()).add(f)
-            sign = (x.trust_delta > 0) - (x.trust_delta < 0)
-            got["trust"].setdefault(sign, set()).add(f)
-        return {k: {v: frozenset(fs) for v, fs in d.items()} for k, d in got.items()}
-
     def flows_by(self, fact: str) -> dict[object, frozenset[str]]:
         """Flow ids by the value of a fact: 'protocol' (lower case, '' when unset),
         'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
         return self._flow_indexes[fact]
-
-    @functools.cached_property
-    def _held_indexes(self) -> dict[str, dict[Classification, frozenset[str]]]:
-        got: dict[str, dict[Classification, set[str]]] = {
-            "stores": {},
-            "processes": {},
-            "trained_on": {},
-            "handles": {},
-        }
-        handles = got["handles"]
-        for e, el in self.elements.items():
-            for fieldname in ("stores", "processes", "trained_on"):
-                index = got[fieldname]
-                for d in getattr(el, fieldname):
-                    cls = self.data[d].classification
-                    index.setdefault(cls, set()).add(e)
-                    handles.setdefault(cls, set()).add(e)
-        for cls, fids in self.flows_by_class.items():
-            ends = handles.setdefault(cls, set())
-            for f in fids:
-                fl = self.flows[f].flow
-                ends.add(fl.source)
-                ends.add(fl.target)
-        return {k: {c: frozenset(es) for c, es in d.items()} for k, d in got.items()}
 
     def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[str]]:
         """Element ids by classification of the data in ``stores``, ``processes`` or
         ``trained_on``, or that they ``handle`` (any of those, or a flow in or out)."""
         return self._held_indexes[fieldname]
 
-    def attr_index(self, name: str) -> dict[object, tuple[object, frozenset[str]]]:
+    def attr_index(
+        self, name: str, also: Iterable[str] = ()
+    ) -> dict[object, tuple[object, frozenset[str]]]:
         """Element ids by the value of one attribute: hashable key -> (value, ids).
 
         Attributes have few distinct values (flags, enums, short lists), so a test over an
-        attribute runs once per distinct value instead of once per element.
+        attribute runs once per distinct value instead of once per element. The attributes
+        in ``also`` are indexed in the same pass over the elements (each element is visited
+        once for all of them rather than once per attribute).
         """
-        cache = self.__dict__.setdefault("_attr_indexes", {})
-        got: dict[object, tuple[object, frozenset[str]]] | None = cache.get(name)
+        cache = self._attr_indexes
+        got = cache.get(name)
         if got is None:
-            groups: dict[object, tuple[object, set[str]]] = {}
+            names = [n for n in dict.fromkeys((name, *also)) if n not in cache]
+            groups: list[dict[object, tuple[object, list[str]]]] = [{} for _ in names]
             for e, el in self.elements.items():
-                value = getattr(el, name)
-                try:
-                    key: object = tuple(value) if isinstance(value, list) else value
-                    hash(key)
-                except TypeError:  # an unhashable value: group by its text
-                    key = ("\0unhashable", repr(value))
-                groups.setdefault(key, (value, set()))[1].add(e)
-            got = {k: (v, frozenset(es)) for k, (v, es) in groups.items()}
-            cache[name] = got
+                for n, by_key in zip(names, groups, strict=True):
+                    value = getattr(el, n)
+                    try:
+                        key: object = tuple(value) if isinstance(value, list) else value
+                        hit = by_key.get(key)
+                    except TypeError:  # an unhashable value: group by its text
+                        key = ("\0unhashable", repr(value))
+                        hit = by_key.get(key)
+                    if hit is None:
+                        by_key[key] = (value, [e])
+                    else:
+                        hit[1].append(e)
+            for n, by_key in zip(names, groups, strict=True):
+                cache[n] = {k: (v, frozenset(es)) for k, (v, es) in by_key.items()}
+            got = cache[name]
         return got
 
     def element_data(self, element_id: str) -> set[Classification]:
@@ -236,6 +186,10 @@ class Graph:
         return self.names.get(element_id, element_id)
 
 
+def _frozen(index: dict[Any, set[str]]) -> dict[Any, frozenset[str]]:
+    return {k: frozenset(v) for k, v in index.items()}
+
+
 def build(model: SystemModel) -> Graph:
     """Build the graph and derived facts from a finalized model."""
     boundaries = {b.id: b for b in model.boundaries}
@@ -248,48 +202,104 @@ def build(model: SystemModel) -> Graph:
             bid = boundaries[bid].parent
         return tuple(out)  # innermost first
 
+    data = {d.id: d for d in model.data}
     elements: dict[str, Element] = {}
     trust: dict[str, Trust] = {}
     by_kind: dict[Kind, list[str]] = {k: [] for k in Kind}
     hosted_by: dict[str, list[str]] = {}
+    held: dict[str, dict[Classification, set[str]]] = {
+        "stores": {},
+        "processes": {},
+        "trained_on": {},
+        "handles": {},
+    }
+    handles = held["handles"]
     for el in model.elements:
-        elements[el.id] = el
+        eid = el.id
+        elements[eid] = el
         c = chain(el.boundary)
-        chains[el.id] = c
+        chains[eid] = c
         if el.trust is not None:
             t = el.trust
         elif c:
             t = boundaries[c[0]].trust
         else:
             t = DEFAULT_TRUST.get(el.kind, Trust.INTERNAL)
-        trust[el.id] = t
-        by_kind[el.kind].append(el.id)
+        trust[eid] = t
+        by_kind[el.kind].append(eid)
         if el.provider:
-            hosted_by.setdefault(el.provider, []).append(el.id)
+            hosted_by.setdefault(el.provider, []).append(eid)
+        for fieldname, ds in (
+            ("stores", el.stores),
+            ("processes", el.processes),
+            ("trained_on", el.trained_on),
+        ):
+            for d in ds:
+                cls = data[d].classification
+                held[fieldname].setdefault(cls, set()).add(eid)
+                handles.setdefault(cls, set()).add(eid)
 
-    data = {d.id: d for d in model.data}
+    ids = list(elements)
+    pos = {e: i for i, e in enumerate(ids)}
     flows: dict[str, FlowFacts] = {}
     flows_in: dict[str, list[str]] = {e: [] for e in elements}
     flows_out: dict[str, list[str]] = {e: [] for e in elements}
-    succ: dict[str, list[tuple[str, str]]] = {e: [] for e in elements}
-    pred: dict[str, list[tuple[str, str]]] = {e: [] for e in elements}
+    fids: list[str] = []
+    succ: list[list[tuple[int, int]]] = [[] for _ in ids]
+    pred: list[list[tuple[int, int]]] = [[] for _ in ids]
+    flow_source: dict[str, str] = {}
+    flow_target: dict[str, str] = {}
+    by_class: dict[Classification, set[str]] = {}
+    flags: dict[str, set[str]] = {
+        "encrypted": set(),
+        "authenticated": set(),
+        "crosses_boundary": set(),
+    }
+    facts_index: dict[str, dict[object, set[str]]] = {"protocol": {}, "operation": {}, "trust": {}}
+    by_protocol, by_operation, by_trust = (
+        facts_index["protocol"],
+        facts_index["operation"],
+        facts_index["trust"],
+    )
     for fl in model.flows:
-        src, dst = fl.source, fl.target
+        fid, src, dst = fl.id, fl.source, fl.target
+        classes = frozenset(data[d].classification for d in fl.data)
+        delta = trust[dst].rank - trust[src].rank
         facts = FlowFacts(
             flow=fl,
             crosses_boundary=(chains[src][:1] != chains[dst][:1]) or trust[src] != trust[dst],
-            trust_delta=trust[dst].rank - trust[src].rank,
+            trust_delta=delta,
             data=[data[d] for d in fl.data],
-            classes=frozenset(data[d].classification for d in fl.data),
+            classes=classes,
             encrypted=fl.is_encrypted,
             authenticated=fl.is_authenticated,
             controls=fl.control_ids(),
         )
-        flows[fl.id] = facts
-        flows_out[src].append(fl.id)
-        flows_in[dst].append(fl.id)
-        succ[src].append((fl.id, dst))
-        pred[dst].append((fl.id, src))
+        if fid not in flows:  # a repeated id (rejected by validation) keeps its first flow
+            k = len(fids)
+            fids.append(fid)
+            si, ti = pos[src], pos[dst]
+            succ[si].append((k, ti))
+            pred[ti].append((k, si))
+        flows[fid] = facts
+        flows_out[src].append(fid)
+        flows_in[dst].append(fid)
+        flow_source[fid] = src
+        flow_target[fid] = dst
+        for cls in classes:
+            by_class.setdefault(cls, set()).add(fid)
+            ends = handles.setdefault(cls, set())
+            ends.add(src)
+            ends.add(dst)
+        if facts.encrypted:
+            flags["encrypted"].add(fid)
+        if facts.authenticated:
+            flags["authenticated"].add(fid)
+        if facts.crosses_boundary:
+            flags["crosses_boundary"].add(fid)
+        by_protocol.setdefault((fl.protocol or "").lower(), set()).add(fid)
+        by_operation.setdefault(fl.operation, set()).add(fid)
+        by_trust.setdefault((delta > 0) - (delta < 0), set()).add(fid)
     return Graph(
         model=model,
         elements=elements,
@@ -302,6 +312,18 @@ def build(model: SystemModel) -> Graph:
         flows_in=flows_in,
         flows_out=flows_out,
         hosted_by=hosted_by,
-        succ=succ,
-        pred=pred,
+        ix=IntIndex(
+            ids=ids,
+            pos=pos,
+            fids=fids,
+            fpos={f: k for k, f in enumerate(fids)},
+            succ=succ,
+            pred=pred,
+        ),
+        flow_source=flow_source,
+        flow_target=flow_target,
+        flows_by_class=_frozen(by_class),
+        flow_flags=_frozen(flags),
+        _flow_indexes={k: _frozen(v) for k, v in facts_index.items()},
+        _held_indexes={k: _frozen(v) for k, v in held.items()},
     )

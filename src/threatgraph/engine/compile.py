@@ -282,11 +282,15 @@ def _attr_test(name: str, op: AttrOp) -> Callable[[Any], bool]:
     return lambda v: norm(v) == value
 
 
-def _attr_set(name: str, test: Callable[[Any], bool]) -> ESet:
-    """Elements whose attribute passes a test, testing each distinct value once."""
+def _attr_set(name: str, test: Callable[[Any], bool], indexed: list[str]) -> ESet:
+    """Elements whose attribute passes a test, testing each distinct value once.
+
+    ``indexed``: every attribute the library indexes (complete once compiling is done),
+    so that the first such set indexes them all in one pass over the elements.
+    """
 
     def run(c: Ctx) -> frozenset[str]:
-        index = c.graph.attr_index(name)
+        index = c.graph.attr_index(name, also=indexed)
         return frozenset().union(*[ids for value, ids in index.values() if test(value)])
 
     return run
@@ -521,6 +525,8 @@ class Compiler:
         #: and turning the same object into its text again each time is most of compiling.
         self._by_object: dict[int, tuple[Any, ESet]] = {}
         self._resolving: set[str] = set()
+        #: Element attributes some compiled set indexes (see :func:`_attr_set`).
+        self._indexed_attrs: list[str] = []
 
     # -- elements -------------------------------------------------------------------------
     def element(self, p: ElementPred | None) -> EPred:
@@ -564,7 +570,9 @@ class Compiler:
                 if p.kind:  # a few kinds: test their elements rather than index them all
                     filters.append(_attr_filter(name, test))
                 else:
-                    sets.append(_attr_set(name, test))
+                    if name not in self._indexed_attrs:
+                        self._indexed_attrs.append(name)
+                    sets.append(_attr_set(name, test, self._indexed_attrs))
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
