@@ -523,7 +523,7 @@ class Compiler:
         self._sets: dict[str, ESet] = {}
         #: Compiled sets by predicate object: named predicates are compiled once per use,
         #: and turning the same object into its text again each time is most of compiling.
-        self._by_object: dict[int, tuple[Any, ESet]] = {}
+        self._by_object: dict[int, tuple[Any, ESet, str]] = {}
         self._resolving: set[str] = set()
         #: Element attributes some compiled set indexes (see :func:`_attr_set`).
         self._indexed_attrs: list[str] = []
@@ -541,15 +541,19 @@ class Compiler:
         The text (``tag`` + its JSON) is the key sets are cached under per graph, so
         identical predicates in different rules share one computation.
         """
+        return self._keyed(tag, p, build)[0]
+
+    def _keyed(self, tag: str, p: Any, build: Callable[[Any, str], ESet]) -> tuple[ESet, str]:
+        """:meth:`_memoised`, with the key the set is cached under."""
         same = self._by_object.get(id(p))
         if same is not None and same[0] is p:  # this very predicate object, compiled before
-            return same[1]
+            return same[1], same[2]
         key = tag + _key(p)
         fn = self._sets.get(key)
         if fn is None:
             fn = self._sets[key] = build(p, key)
-        self._by_object[id(p)] = (p, fn)
-        return fn
+        self._by_object[id(p)] = (p, fn, key)
+        return fn, key
 
     def element_set(self, p: ElementPred) -> ESet:
         """Compile an element predicate to the set of element ids it holds for."""
@@ -622,7 +626,10 @@ class Compiler:
             fp_model = getattr(p, name)
             if fp_model is None:
                 continue
-            ends = _flow_ends(self.flow_set(fp_model), "target" if "in" in name else "source")
+            flows, fkey = self._keyed("F", fp_model, self._flow_set)
+            end = "target" if "in" in name else "source"
+            # Many predicates ask for the ends of the same flows ("has a flow in"): once.
+            ends = _shared(f"{end}s of {fkey}", _flow_ends(flows, end))
             sets.append(_complement(ends, _all_elements) if negate else ends)
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
@@ -757,10 +764,13 @@ class Compiler:
     def _flow_set(self, p: FlowPred, key: str) -> ESet:
         sets: list[ESet] = []
         tests: list[FPred] = []
+        # Flow predicates often share a source or target condition: its flows, once.
         if p.source is not None:
-            sets.append(_flows_at(self.element_set(p.source), "out"))
+            sources, skey = self._keyed("E", p.source, self._element_set)
+            sets.append(_shared(f"flows out of {skey}", _flows_at(sources, "out")))
         if p.target is not None:
-            sets.append(_flows_at(self.element_set(p.target), "in"))
+            targets, tkey = self._keyed("E", p.target, self._element_set)
+            sets.append(_shared(f"flows into {tkey}", _flows_at(targets, "in")))
         if p.data is not None:
             sets.append(_flow_data(p.data))
         if p.encrypted is not None:
@@ -886,6 +896,18 @@ def _complement(s: ESet, universe: Callable[[Ctx], frozenset[str]]) -> ESet:
 
 def _hosted_set(c: Ctx) -> frozenset[str]:
     return frozenset(chain.from_iterable(c.graph.hosted_by.values()))
+
+
+def _shared(key: str, s: ESet) -> ESet:
+    """``s``, computed once per graph and kept under ``key`` with the predicate sets."""
+
+    def run(c: Ctx) -> frozenset[str]:
+        got = c.sets.get(key)
+        if got is None:
+            got = c.sets[key] = s(c)
+        return got
+
+    return run
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
