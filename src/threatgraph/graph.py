@@ -62,8 +62,8 @@ class IntIndex:
     pos: dict[str, int]  # element id -> number
     fids: list[str]  # flow ids by number
     fpos: dict[str, int]  # flow id -> number
-    succ: list[list[tuple[int, int]]]  # element -> [(flow, target)]
-    pred: list[list[tuple[int, int]]]  # element -> [(flow, source)]
+    succ: list[tuple[tuple[int, int], ...]]  # element -> [(flow, target)]
+    pred: list[tuple[tuple[int, int], ...]]  # element -> [(flow, source)]
 
 
 @dataclass
@@ -317,8 +317,8 @@ def build(model: SystemModel) -> Graph:
             pos=pos,
             fids=fids,
             fpos={f: k for k, f in enumerate(fids)},
-            succ=succ,
-            pred=pred,
+            succ=[tuple(x) for x in succ],
+            pred=[tuple(x) for x in pred],
         ),
         flow_source=flow_source,
         flow_target=flow_target,
