@@ -263,17 +263,20 @@ def build(model: SystemModel) -> Graph:
     )
     for fl in model.flows:
         fid, src, dst = fl.id, fl.source, fl.target
-        classes = frozenset(data[d].classification for d in fl.data)
-        delta = trust[dst].rank - trust[src].rank
+        assets = [data[d] for d in fl.data]
+        classes = frozenset([d.classification for d in assets])
+        protocol, controls, encrypted, authenticated = fl.link_facts()
+        t_src, t_dst = trust[src], trust[dst]
+        delta = t_dst.rank - t_src.rank
         facts = FlowFacts(
             flow=fl,
-            crosses_boundary=(chains[src][:1] != chains[dst][:1]) or trust[src] != trust[dst],
+            crosses_boundary=(chains[src][:1] != chains[dst][:1]) or t_src != t_dst,
             trust_delta=delta,
-            data=[data[d] for d in fl.data],
+            data=assets,
             classes=classes,
-            encrypted=fl.is_encrypted,
-            authenticated=fl.is_authenticated,
-            controls=fl.control_ids(),
+            encrypted=encrypted,
+            authenticated=authenticated,
+            controls=controls,
         )
         if fid not in flows:  # a repeated id (rejected by validation) keeps its first flow
             k = len(fids)
@@ -297,7 +300,7 @@ def build(model: SystemModel) -> Graph:
             flags["authenticated"].add(fid)
         if facts.crosses_boundary:
             flags["crosses_boundary"].add(fid)
-        by_protocol.setdefault((fl.protocol or "").lower(), set()).add(fid)
+        by_protocol.setdefault(protocol, set()).add(fid)
         by_operation.setdefault(fl.operation, set()).add(fid)
         by_trust.setdefault((delta > 0) - (delta < 0), set()).add(fid)
     return Graph(

@@ -350,24 +350,34 @@ class Flow(_Strict):
     @property
     def is_encrypted(self) -> bool:
         """Encrypted in transit: explicit flag, else inferred from the protocol or a TLS control."""
-        if self.encrypted is not None:
-            return self.encrypted
-        if self.protocol and self.protocol.lower() in ENCRYPTED_PROTOCOLS:
-            return True
-        return any(c.id in ("crypto.tls", "crypto.mtls") for c in self.controls)
+        return self.link_facts()[2]
 
     @property
     def is_authenticated(self) -> bool:
         """Authenticated: explicit flag, or mTLS."""
-        if self.authenticated is not None:
-            return self.authenticated
-        return (self.protocol or "").lower() == "mtls" or any(
-            c.id in ("crypto.mtls", "authn.service_identity") for c in self.controls
-        )
+        return self.link_facts()[3]
 
     def control_ids(self) -> frozenset[str]:
         """The ids of the controls declared on this flow."""
         return frozenset(c.id for c in self.controls)
+
+    def link_facts(self) -> tuple[str, frozenset[str], bool, bool]:
+        """The protocol in lower case ('' when unset), the declared control ids, and
+        whether the flow is encrypted and authenticated: worked out together, since the
+        graph asks for all four of every flow."""
+        protocol = (self.protocol or "").lower()
+        ids = self.control_ids()
+        encrypted = (
+            self.encrypted
+            if self.encrypted is not None
+            else protocol in ENCRYPTED_PROTOCOLS or "crypto.tls" in ids or "crypto.mtls" in ids
+        )
+        authenticated = (
+            self.authenticated
+            if self.authenticated is not None
+            else protocol == "mtls" or "crypto.mtls" in ids or "authn.service_identity" in ids
+        )
+        return protocol, ids, encrypted, authenticated
 
 
 class Decision(_Strict):
