@@ -852,23 +852,23 @@ class Compiler:
             hop = [0] * n
             back_from = [-1] * n
             back_flow = [-1] * n
-            visited = bytearray(seed)
+            # Sources expand from the start; any other element when it is first reached,
+            # if the search may pass through it. (A source reached later is not expanded
+            # twice, and an element is reached once: its hop is then set.)
+            expands = _mask_andnot(ok, seed)
             frontier = list(compress(range(n), seed))
             depth = 0
             while frontier and depth < max_hops:
                 depth += 1
                 nxt: list[int] = []
                 for u in frontier:
-                    if not (ok[u] or seed[u]):
-                        continue
                     for f, v in adjacency[u]:
                         if hop[v] or not edge[f]:
                             continue
                         back_from[v] = u
                         back_flow[v] = f
                         hop[v] = depth
-                        if not visited[v]:  # a source reached here already expands
-                            visited[v] = 1
+                        if expands[v]:
                             nxt.append(v)
                 frontier = nxt
             result = Reach(
