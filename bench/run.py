@@ -36,11 +36,31 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _write_estate(doc: dict[str, Any], directory: Path, fmt: str) -> Path:
+#: Where the estates are written, once per run of the benchmark (set by main).
+_ESTATES: Path | None = None
+
+
+def _estate(n: int, fmt: str, seed: int) -> Path:
+    """The estate of n elements as a model file in ``fmt``, generated and written once.
+
+    Generated here, in the parent, rather than in each measured process: a child that
+    generated its own estate held the generated document and the generator's leftovers in
+    memory while it was timed, which a real `threatgraph check` never does, and on the
+    largest estates that slowed matching by a few percent.
+    """
+    import generate
+
+    assert _ESTATES is not None
+    path = _ESTATES / f"estate-{n}-{seed}.{fmt}"
+    if not path.exists():
+        _write_estate(generate.estate(n, seed), path, fmt)
+    return path
+
+
+def _write_estate(doc: dict[str, Any], path: Path, fmt: str) -> Path:
     """Write a generated estate as a model file in ``fmt`` (json, py or yaml)."""
     import generate
 
-    path = directory / f"estate.{fmt}"
     if fmt == "json":
         path.write_text(json.dumps(doc, indent=1))
     elif fmt == "py":
@@ -52,12 +72,10 @@ def _write_estate(doc: dict[str, Any], directory: Path, fmt: str) -> Path:
     return path
 
 
-def measure_threatgraph(n: int, fmt: str, seed: int) -> dict[str, Any]:
-    """Generate, then time each stage of threatgraph on an estate of n elements."""
+def measure_threatgraph(n: int, fmt: str, path: Path) -> dict[str, Any]:
+    """Time each stage of threatgraph on the estate of n elements in ``path``."""
     import gc
     from datetime import date
-
-    import generate
 
     from threatgraph import graph as graph_mod
     from threatgraph.engine.evaluate import evaluate
@@ -66,9 +84,7 @@ def measure_threatgraph(n: int, fmt: str, seed: int) -> dict[str, Any]:
     from threatgraph.policy import apply_decisions, gate
 
     gc.disable()  # as pipeline.run does for every CLI run
-    doc = generate.estate(n, seed)
     with tempfile.TemporaryDirectory() as tmp:
-        path = _write_estate(doc, Path(tmp), fmt)
         day = date(2026, 6, 1)
         t0 = time.perf_counter()
         lib = load_library()
@@ -135,9 +151,8 @@ def _time_reports(
     return t2 - t1, t1 - t0, t3 - t2
 
 
-def measure_pytm(n: int, seed: int) -> dict[str, Any]:
+def measure_pytm(n: int, path: Path) -> dict[str, Any]:
     """pytm on the same estate: build the TM, then check + resolve + JSON."""
-    import generate
     from pytm import (
         LLM,
         TM,
@@ -154,7 +169,7 @@ def measure_pytm(n: int, seed: int) -> dict[str, Any]:
     )
     from pytm.pytm import to_serializable
 
-    doc = generate.estate(n, seed)
+    doc = json.loads(path.read_text())  # the estate threatgraph reads, as plain data
     t0 = time.perf_counter()
     TM.reset()
     # pytm reads its threat library when the TM is made: that is the counterpart of
@@ -242,7 +257,8 @@ def _median(kind: str, n: int, fmt: str, seed: int, repeat: int) -> dict[str, An
     """Each figure's median over ``repeat`` fresh processes (a shared machine is noisy)."""
     import statistics
 
-    runs = [_child(kind, n, fmt, seed) for _ in range(max(1, repeat))]
+    path = _estate(n, "json" if kind == "pytm" else fmt, seed)
+    runs = [_child(kind, n, fmt, path) for _ in range(max(1, repeat))]
     out = dict(runs[0])
     for key, value in runs[0].items():
         if isinstance(value, float):
@@ -250,8 +266,8 @@ def _median(kind: str, n: int, fmt: str, seed: int, repeat: int) -> dict[str, An
     return out
 
 
-def _child(kind: str, n: int, fmt: str, seed: int) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(n), fmt, str(seed)]
+def _child(kind: str, n: int, fmt: str, path: Path) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(n), fmt, str(path)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
@@ -278,32 +294,28 @@ def _hook_latency() -> float:
 def _command(n: int, fmt: str, seed: int, repeat: int = 3) -> tuple[float, float]:
     """Best wall time and peak memory (MB) of a whole ``threatgraph check`` process on an
     estate of n elements: interpreter start, library, load, match and the text report."""
-    import generate
-
-    doc = generate.estate(n, seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = _write_estate(doc, Path(tmp), fmt)
-        cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
-        # A wrapper process per run, so that its children's peak memory is this run's alone.
-        probe = (
-            "import resource, subprocess, sys, time\n"
-            "t = time.perf_counter()\n"
-            "subprocess.run(sys.argv[1:], capture_output=True, check=False)\n"
-            "print(time.perf_counter() - t, "
-            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    path = _estate(n, fmt, seed)
+    cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
+    # A wrapper process per run, so that its children's peak memory is this run's alone.
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], capture_output=True, check=False)\n"
+        "print(time.perf_counter() - t, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    best, peak = float("inf"), 0.0
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, *cmd, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         )
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        best, peak = float("inf"), 0.0
-        for _ in range(repeat):
-            out = subprocess.run(
-                [sys.executable, "-c", probe, *cmd, str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-            )
-            wall, mb = (float(x) for x in out.stdout.split())
-            best, peak = min(best, wall), max(peak, mb)
+        wall, mb = (float(x) for x in out.stdout.split())
+        best, peak = min(best, wall), max(peak, mb)
     return best, peak
 
 
@@ -343,19 +355,22 @@ def main() -> None:
         default=3,
         help="Fresh processes per measurement; each figure is their median (default 3).",
     )
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)  # kind, n, format, estate path
     args = ap.parse_args()
     if args.child:
-        kind, n, fmt, seed = args.child
+        kind, n, fmt, where = args.child
         res = (
-            measure_pytm(int(n), int(seed))
+            measure_pytm(int(n), Path(where))
             if kind == "pytm"
-            else measure_threatgraph(int(n), fmt, int(seed))
+            else measure_threatgraph(int(n), fmt, Path(where))
         )
         print(json.dumps(res))
         return
     # Children read it from the environment (their own --report-max is the default).
     os.environ["TG_BENCH_REPORT_MAX"] = str(args.report_max)
+    global _ESTATES
+    estates = tempfile.TemporaryDirectory(prefix="threatgraph-bench-")  # removed at exit
+    _ESTATES = Path(estates.name)
     # Time the package as an installed one runs: from bytecode. pip compiles a wheel's
     # modules when it installs them, but an editable install under
     # PYTHONDONTWRITEBYTECODE=1 (set on some CI machines) would recompile every module in
