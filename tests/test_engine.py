@@ -573,8 +573,9 @@ def test_attribute_indexes_built_together_equal_those_built_alone() -> None:
         alone = graph_mod.build(model(doc)).attr_index(name)
         assert together.attr_index(name) == alone
     tags = together.attr_index("tags")
-    assert tags[("team-a", "pci")] == (["team-a", "pci"], frozenset({"app", "llm"}))
-    assert tags[()][1] == frozenset(together.elements) - {"app", "llm"}
+    pos = together.ix.pos
+    assert tags[("team-a", "pci")] == (["team-a", "pci"], frozenset({pos["app"], pos["llm"]}))
+    assert tags[()][1] == together.ix.all_elements - {pos["app"], pos["llm"]}
 
 
 def test_build_indexes_flows_in_declaration_order() -> None:
@@ -584,10 +585,38 @@ def test_build_indexes_flows_in_declaration_order() -> None:
     g = graph_mod.build(model(RAG))
     ix = g.ix
     assert ix.ids == list(g.elements) and ix.fids == list(g.flows)
+    assert ix.els == list(g.elements.values())
     for k, fid in enumerate(ix.fids):
         s, t = ix.pos[g.flow_source[fid]], ix.pos[g.flow_target[fid]]
         assert (k, t) in ix.succ[s] and (k, s) in ix.pred[t]
+        assert (ix.fsrc[k], ix.fdst[k]) == (s, t) and ix.fpos[fid] == k
+        assert k in ix.out_flows[s] and k in ix.in_flows[t]
     assert sum(map(len, ix.succ)) == sum(map(len, ix.pred)) == len(g.flows)
-    assert g.flows_by("protocol")["http"] == {"app--llm--prompt"}
-    assert g.flow_flags["encrypted"] == {"user--app--question"}
-    assert g.elements_holding("handles")[Classification.PHI] == {"app", "llm"}
+    assert sum(map(len, ix.out_flows)) == sum(map(len, ix.in_flows)) == len(g.flows)
+    for kind, members in g.by_kind.items():
+        assert [ix.ids[i] for i in ix.by_kind[kind]] == members
+    # Every number in the indexes is one of ix.nums (the engine's sets share those objects).
+    assert all(ix.nums[i] is i or i < 256 for i in (*ix.fsrc, *ix.pos.values()))
+    assert g.flows_by("protocol")["http"] == {ix.fpos["app--llm--prompt"]}
+    assert g.flow_flags["encrypted"] == {ix.fpos["user--app--question"]}
+    assert g.elements_holding("handles")[Classification.PHI] == {ix.pos["app"], ix.pos["llm"]}
+
+
+def test_compiled_predicates_as_per_item_tests() -> None:
+    """Compiler.element / flow / vendor give per-id tests that agree with the sets."""
+    from datetime import date
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.compile import Compiler, Ctx
+    from threatgraph.engine.rules import ElementPred, FlowPred, VendorPred
+
+    g = graph_mod.build(model(RAG))
+    ctx = Ctx(g, as_of=date(2026, 6, 1))
+    comp = Compiler()
+    is_tool = comp.element(ElementPred.model_validate({"kind": "tool"}))
+    assert [e for e in g.elements if is_tool(ctx, e)] == ["mailer"]
+    assert not is_tool(ctx, "no-such-element")
+    plain = comp.flow(FlowPred.model_validate({"encrypted": False, "data": {"sensitive": True}}))
+    assert [f for f in g.flows if plain(ctx, f)] == ["app--llm--prompt"]
+    no_baa = comp.vendor(VendorPred.model_validate({"baa": False}))
+    assert [e for e in g.elements if no_baa(ctx, e)] == ["acme"]

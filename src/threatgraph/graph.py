@@ -64,6 +64,18 @@ class IntIndex:
     fpos: dict[str, int]  # flow id -> number
     succ: list[tuple[tuple[int, int], ...]]  # element -> [(flow, target)]
     pred: list[tuple[tuple[int, int], ...]]  # element -> [(flow, source)]
+    #: The numbers themselves, 0..max(elements, flows)-1. Every number in these indexes and
+    #: in the engine's sets is one of these objects, made together: a set of them is read
+    #: from a few hundred kilobytes, where id strings lie all over the model's memory.
+    nums: list[int] = field(default_factory=list)
+    els: list[Element] = field(default_factory=list)  # elements by number
+    by_kind: dict[Kind, list[int]] = field(default_factory=dict)  # kind -> element numbers
+    fsrc: list[int] = field(default_factory=list)  # flow -> source element
+    fdst: list[int] = field(default_factory=list)  # flow -> target element
+    out_flows: list[tuple[int, ...]] = field(default_factory=list)  # element -> flows out
+    in_flows: list[tuple[int, ...]] = field(default_factory=list)  # element -> flows in
+    all_elements: frozenset[int] = frozenset()
+    all_flows: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -90,13 +102,13 @@ class Graph:
     flow_source: dict[str, str] = field(default_factory=dict)
     #: Flow id -> target element id.
     flow_target: dict[str, str] = field(default_factory=dict)
-    #: Classification -> ids of the flows carrying data of it.
-    flows_by_class: dict[Classification, frozenset[str]] = field(default_factory=dict)
-    #: 'encrypted', 'authenticated', 'crosses_boundary' -> ids of the flows with it.
-    flow_flags: dict[str, frozenset[str]] = field(default_factory=dict)
-    _flow_indexes: dict[str, dict[object, frozenset[str]]] = field(default_factory=dict)
-    _held_indexes: dict[str, dict[Classification, frozenset[str]]] = field(default_factory=dict)
-    _attr_indexes: dict[str, dict[object, tuple[object, frozenset[str]]]] = field(
+    #: Classification -> numbers of the flows carrying data of it.
+    flows_by_class: dict[Classification, frozenset[int]] = field(default_factory=dict)
+    #: 'encrypted', 'authenticated', 'crosses_boundary' -> numbers of the flows with it.
+    flow_flags: dict[str, frozenset[int]] = field(default_factory=dict)
+    _flow_indexes: dict[str, dict[object, frozenset[int]]] = field(default_factory=dict)
+    _held_indexes: dict[str, dict[Classification, frozenset[int]]] = field(default_factory=dict)
+    _attr_indexes: dict[str, dict[object, tuple[object, frozenset[int]]]] = field(
         default_factory=dict
     )
 
@@ -118,20 +130,20 @@ class Graph:
             g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
         return g
 
-    def flows_by(self, fact: str) -> dict[object, frozenset[str]]:
-        """Flow ids by the value of a fact: 'protocol' (lower case, '' when unset),
-        'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
+    def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
+        """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
+        case, '' when unset), 'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
         return self._flow_indexes[fact]
 
-    def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[str]]:
-        """Element ids by classification of the data in ``stores``, ``processes`` or
+    def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[int]]:
+        """Element numbers by classification of the data in ``stores``, ``processes`` or
         ``trained_on``, or that they ``handle`` (any of those, or a flow in or out)."""
         return self._held_indexes[fieldname]
 
     def attr_index(
         self, name: str, also: Iterable[str] = ()
-    ) -> dict[object, tuple[object, frozenset[str]]]:
-        """Element ids by the value of one attribute: hashable key -> (value, ids).
+    ) -> dict[object, tuple[object, frozenset[int]]]:
+        """Element numbers by the value of one attribute: hashable key -> (value, numbers).
 
         Attributes have few distinct values (flags, enums, short lists), so a test over an
         attribute runs once per distinct value instead of once per element. The attributes
@@ -142,8 +154,9 @@ class Graph:
         got = cache.get(name)
         if got is None:
             names = [n for n in dict.fromkeys((name, *also)) if n not in cache]
-            groups: list[dict[object, tuple[object, list[str]]]] = [{} for _ in names]
-            for e, el in self.elements.items():
+            groups: list[dict[object, tuple[object, list[int]]]] = [{} for _ in names]
+            # nums is at least as long as els: its first len(els) are the elements' numbers.
+            for e, el in zip(self.ix.nums, self.ix.els, strict=False):
                 for n, by_key in zip(names, groups, strict=True):
                     value = getattr(el, n)
                     try:
@@ -186,7 +199,7 @@ class Graph:
         return self.names.get(element_id, element_id)
 
 
-def _frozen(index: dict[Any, set[str]]) -> dict[Any, frozenset[str]]:
+def _frozen(index: dict[Any, set[int]]) -> dict[Any, frozenset[int]]:
     return {k: frozenset(v) for k, v in index.items()}
 
 
@@ -203,11 +216,14 @@ def build(model: SystemModel) -> Graph:
         return tuple(out)  # innermost first
 
     data = {d.id: d for d in model.data}
+    nums = list(range(max(len(model.elements), len(model.flows))))
+    pos: dict[str, int] = {}
+    kind_nums: dict[Kind, list[int]] = {k: [] for k in Kind}
     elements: dict[str, Element] = {}
     trust: dict[str, Trust] = {}
     by_kind: dict[Kind, list[str]] = {k: [] for k in Kind}
     hosted_by: dict[str, list[str]] = {}
-    held: dict[str, dict[Classification, set[str]]] = {
+    held: dict[str, dict[Classification, set[int]]] = {
         "stores": {},
         "processes": {},
         "trained_on": {},
@@ -216,6 +232,9 @@ def build(model: SystemModel) -> Graph:
     handles = held["handles"]
     for el in model.elements:
         eid = el.id
+        i = pos.get(eid)
+        if i is None:  # a repeated id (rejected by validation) keeps its first number
+            i = pos[eid] = nums[len(pos)]
         elements[eid] = el
         c = chain(el.boundary)
         chains[eid] = c
@@ -227,6 +246,7 @@ def build(model: SystemModel) -> Graph:
             t = DEFAULT_TRUST.get(el.kind, Trust.INTERNAL)
         trust[eid] = t
         by_kind[el.kind].append(eid)
+        kind_nums[el.kind].append(i)
         if el.provider:
             hosted_by.setdefault(el.provider, []).append(eid)
         for fieldname, ds in (
@@ -236,26 +256,28 @@ def build(model: SystemModel) -> Graph:
         ):
             for d in ds:
                 cls = data[d].classification
-                held[fieldname].setdefault(cls, set()).add(eid)
-                handles.setdefault(cls, set()).add(eid)
+                held[fieldname].setdefault(cls, set()).add(i)
+                handles.setdefault(cls, set()).add(i)
 
     ids = list(elements)
-    pos = {e: i for i, e in enumerate(ids)}
     flows: dict[str, FlowFacts] = {}
     flows_in: dict[str, list[str]] = {e: [] for e in elements}
     flows_out: dict[str, list[str]] = {e: [] for e in elements}
     fids: list[str] = []
+    fpos: dict[str, int] = {}
+    fsrc: list[int] = []
+    fdst: list[int] = []
     succ: list[list[tuple[int, int]]] = [[] for _ in ids]
     pred: list[list[tuple[int, int]]] = [[] for _ in ids]
+    out_flows: list[list[int]] = [[] for _ in ids]
+    in_flows: list[list[int]] = [[] for _ in ids]
     flow_source: dict[str, str] = {}
     flow_target: dict[str, str] = {}
-    by_class: dict[Classification, set[str]] = {}
-    flags: dict[str, set[str]] = {
-        "encrypted": set(),
-        "authenticated": set(),
-        "crosses_boundary": set(),
-    }
-    facts_index: dict[str, dict[object, set[str]]] = {"protocol": {}, "operation": {}, "trust": {}}
+    by_class: dict[Classification, set[int]] = {}
+    encrypted_flows: set[int] = set()
+    authenticated_flows: set[int] = set()
+    crossing_flows: set[int] = set()
+    facts_index: dict[str, dict[object, set[int]]] = {"protocol": {}, "operation": {}, "trust": {}}
     by_protocol, by_operation, by_trust = (
         facts_index["protocol"],
         facts_index["operation"],
@@ -278,31 +300,36 @@ def build(model: SystemModel) -> Graph:
             authenticated=authenticated,
             controls=controls,
         )
-        if fid not in flows:  # a repeated id (rejected by validation) keeps its first flow
-            k = len(fids)
+        si, ti = pos[src], pos[dst]
+        k = fpos.get(fid)
+        if k is None:  # a repeated id (rejected by validation) keeps its first number
+            k = fpos[fid] = nums[len(fids)]
             fids.append(fid)
-            si, ti = pos[src], pos[dst]
+            fsrc.append(si)
+            fdst.append(ti)
             succ[si].append((k, ti))
             pred[ti].append((k, si))
+            out_flows[si].append(k)
+            in_flows[ti].append(k)
         flows[fid] = facts
         flows_out[src].append(fid)
         flows_in[dst].append(fid)
         flow_source[fid] = src
         flow_target[fid] = dst
         for cls in classes:
-            by_class.setdefault(cls, set()).add(fid)
+            by_class.setdefault(cls, set()).add(k)
             ends = handles.setdefault(cls, set())
-            ends.add(src)
-            ends.add(dst)
-        if facts.encrypted:
-            flags["encrypted"].add(fid)
-        if facts.authenticated:
-            flags["authenticated"].add(fid)
+            ends.add(si)
+            ends.add(ti)
+        if encrypted:
+            encrypted_flows.add(k)
+        if authenticated:
+            authenticated_flows.add(k)
         if facts.crosses_boundary:
-            flags["crosses_boundary"].add(fid)
-        by_protocol.setdefault(protocol, set()).add(fid)
-        by_operation.setdefault(fl.operation, set()).add(fid)
-        by_trust.setdefault((delta > 0) - (delta < 0), set()).add(fid)
+            crossing_flows.add(k)
+        by_protocol.setdefault(protocol, set()).add(k)
+        by_operation.setdefault(fl.operation, set()).add(k)
+        by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
     return Graph(
         model=model,
         elements=elements,
@@ -319,14 +346,27 @@ def build(model: SystemModel) -> Graph:
             ids=ids,
             pos=pos,
             fids=fids,
-            fpos={f: k for k, f in enumerate(fids)},
+            fpos=fpos,
             succ=[tuple(x) for x in succ],
             pred=[tuple(x) for x in pred],
+            nums=nums,
+            els=list(elements.values()),
+            by_kind=kind_nums,
+            fsrc=fsrc,
+            fdst=fdst,
+            out_flows=[tuple(x) for x in out_flows],
+            in_flows=[tuple(x) for x in in_flows],
+            all_elements=frozenset(nums[: len(ids)]),
+            all_flows=frozenset(nums[: len(fids)]),
         ),
         flow_source=flow_source,
         flow_target=flow_target,
         flows_by_class=_frozen(by_class),
-        flow_flags=_frozen(flags),
+        flow_flags={
+            "encrypted": frozenset(encrypted_flows),
+            "authenticated": frozenset(authenticated_flows),
+            "crosses_boundary": frozenset(crossing_flows),
+        },
         _flow_indexes={k: _frozen(v) for k, v in facts_index.items()},
         _held_indexes={k: _frozen(v) for k, v in held.items()},
     )

@@ -6,7 +6,6 @@ linear in elements plus flows, and paths are never enumerated.
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,18 +49,18 @@ class Reach:
     back_from: list[int]
     back_flow: list[int]
     seed: bytearray  # 1 for the search's sources
-    _reached: frozenset[str] | None = field(default=None, repr=False)
+    _reached: frozenset[int] | None = field(default=None, repr=False)
 
     def hops(self, node: str) -> int:
         """Fewest flows from a source to ``node`` (0 when it is not reached)."""
         i = self.ix.pos.get(node)
         return 0 if i is None else self.hop[i]
 
-    def reached_set(self) -> frozenset[str]:
-        """Every element reached through at least one flow."""
+    def reached_set(self) -> frozenset[int]:
+        """The number of every element reached through at least one flow."""
         got = self._reached
         if got is None:
-            got = frozenset(compress(self.ix.ids, self.hop))  # the ids whose hop is not 0
+            got = frozenset(compress(self.ix.nums, self.hop))  # the numbers whose hop is not 0
             self._reached = got
         return got
 
@@ -92,10 +91,18 @@ _NO_IDS: set[str] = set()
 
 
 def _positions(members: Iterable[str], pos: dict[str, int]) -> bytearray:
-    """A 0/1 mask with a 1 at the number of each member."""
+    """A 0/1 mask with a 1 at the number of each member (ids)."""
     mask = bytearray(len(pos))
     for x in members:
         mask[pos[x]] = 1
+    return mask
+
+
+def _mask_of(members: Iterable[int], n: int) -> bytearray:
+    """A 0/1 mask of length n with a 1 at each member (numbers)."""
+    mask = bytearray(n)
+    for i in members:
+        mask[i] = 1
     return mask
 
 
@@ -131,21 +138,22 @@ class Ctx:
     _received: dict[str, frozenset[Classification]] | None = None
     _parents: dict[str, list[str]] | None = None
     #: Compiled predicate sets by predicate text (see :func:`_conjunction`).
-    sets: dict[str, frozenset[str]] = field(default_factory=dict)
+    sets: dict[str, frozenset[int]] = field(default_factory=dict)
     _masks: dict[Any, tuple[Any, bytearray]] = field(default_factory=dict)
     _by_control: dict[str, set[str]] | None = None
+    _by_control_nums: dict[str, frozenset[int]] | None = None
     _flows_by_control: dict[str, set[str]] | None = None
     _holders: dict[str, tuple[bytearray, bytearray]] = field(default_factory=dict)
 
-    @functools.cached_property
-    def element_ids(self) -> frozenset[str]:
-        """Every element id."""
-        return frozenset(self.graph.elements)
+    @property
+    def all_elements(self) -> frozenset[int]:
+        """Every element, by number (see :class:`threatgraph.graph.IntIndex`)."""
+        return self.graph.ix.all_elements
 
-    @functools.cached_property
-    def flow_ids(self) -> frozenset[str]:
-        """Every flow id."""
-        return frozenset(self.graph.flows)
+    @property
+    def all_flows(self) -> frozenset[int]:
+        """Every flow, by number."""
+        return self.graph.ix.all_flows
 
     def _control_index(self) -> dict[str, set[str]]:
         if self._by_control is None:
@@ -156,15 +164,24 @@ class Ctx:
             self._by_control = index
         return self._by_control
 
-    def with_all_controls(self, controls: tuple[str, ...]) -> frozenset[str]:
-        """Elements that hold every one of ``controls`` (as of the run date)."""
-        index = self._control_index()
-        parts = [index.get(ctl, set()) for ctl in controls]
-        return frozenset(set.intersection(*parts)) if parts else self.element_ids
+    def _control_numbers(self) -> dict[str, frozenset[int]]:
+        if self._by_control_nums is None:
+            pos = self.graph.ix.pos
+            self._by_control_nums = {
+                ctl: frozenset(map(pos.__getitem__, es))
+                for ctl, es in self._control_index().items()
+            }
+        return self._by_control_nums
 
-    def with_any_control(self, controls: tuple[str, ...]) -> frozenset[str]:
-        """Elements that hold at least one of ``controls`` (as of the run date)."""
-        index = self._control_index()
+    def with_all_controls(self, controls: tuple[str, ...]) -> frozenset[int]:
+        """Elements (numbers) that hold every one of ``controls`` (as of the run date)."""
+        index = self._control_numbers()
+        parts = [index.get(ctl, frozenset()) for ctl in controls]
+        return frozenset.intersection(*parts) if parts else self.all_elements
+
+    def with_any_control(self, controls: tuple[str, ...]) -> frozenset[int]:
+        """Elements (numbers) that hold at least one of ``controls`` (as of the run date)."""
+        index = self._control_numbers()
         return frozenset().union(*[index.get(ctl, ()) for ctl in controls])
 
     def _mask(self, key: Any, owner: Any, make: Callable[[], bytearray]) -> bytearray:
@@ -174,13 +191,13 @@ class Ctx:
             self._masks[key] = hit
         return hit[1]
 
-    def element_mask(self, s: Callable[[Ctx], frozenset[str]]) -> bytearray:
+    def element_mask(self, s: Callable[[Ctx], frozenset[int]]) -> bytearray:
         """A predicate set as a 0/1 mask by element number (once per graph)."""
-        return self._mask(("E", id(s)), s, lambda: _positions(s(self), self.graph.ix.pos))
+        return self._mask(("E", id(s)), s, lambda: _mask_of(s(self), len(self.graph.ix.ids)))
 
-    def flow_mask(self, s: Callable[[Ctx], frozenset[str]]) -> bytearray:
+    def flow_mask(self, s: Callable[[Ctx], frozenset[int]]) -> bytearray:
         """A predicate set as a 0/1 mask by flow number (once per graph)."""
-        return self._mask(("F", id(s)), s, lambda: _positions(s(self), self.graph.ix.fpos))
+        return self._mask(("F", id(s)), s, lambda: _mask_of(s(self), len(self.graph.ix.fids)))
 
     def holders(self, control: str) -> tuple[set[str], set[str]]:
         """The elements that hold ``control`` on the run date, and the flows that declare
@@ -289,7 +306,7 @@ def _attr_set(name: str, test: Callable[[Any], bool], indexed: list[str]) -> ESe
     so that the first such set indexes them all in one pass over the elements.
     """
 
-    def run(c: Ctx) -> frozenset[str]:
+    def run(c: Ctx) -> frozenset[int]:
         index = c.graph.attr_index(name, also=indexed)
         return frozenset().union(*[ids for value, ids in index.values() if test(value)])
 
@@ -449,8 +466,10 @@ def baa_covered(c: Ctx, eid: str) -> bool:
     return provider is not None and baa_covers(c.graph.elements[provider], eid, c.as_of)
 
 
-ESet = Callable[["Ctx"], frozenset[str]]
-"""A compiled predicate as a set: the ids of every element (or flow) it holds for."""
+ESet = Callable[["Ctx"], frozenset[int]]
+"""A compiled predicate as a set: every element (or flow) it holds for, by number (see
+:class:`threatgraph.graph.IntIndex`). Numbers rather than id strings: on a large model the
+strings lie all over its memory, and every set operation would read each of them."""
 
 
 def _key(p: Any) -> str:
@@ -459,19 +478,29 @@ def _key(p: Any) -> str:
     return str(p.model_dump_json(by_alias=True, exclude_none=True))
 
 
+def _element_names(c: Ctx) -> list[str]:
+    return c.graph.ix.ids
+
+
+def _flow_names(c: Ctx) -> list[str]:
+    return c.graph.ix.fids
+
+
 def _conjunction(
     key: str,
     sets: list[ESet],
     filters: list[EPred],
-    universe: Callable[[Ctx], frozenset[str]],
+    universe: Callable[[Ctx], frozenset[int]],
+    names: Callable[[Ctx], list[str]],
 ) -> ESet:
-    """The ids in every set that pass every filter, computed once per graph.
+    """The items in every set that pass every filter, computed once per graph.
 
     Index-backed parts (kinds, controls, adjacency, composites) are set operations in C;
-    the per-item filters then run only over what the sets left, smallest set first.
+    the per-item filters (which take ids, from ``names``) then run only over what the sets
+    left, smallest set first.
     """
 
-    def run(c: Ctx) -> frozenset[str]:
+    def run(c: Ctx) -> frozenset[int]:
         got = c.sets.get(key)
         if got is not None:
             return got
@@ -484,27 +513,29 @@ def _conjunction(
                 acc = acc & other
         else:
             acc = universe(c)
-        for test in filters:
-            if not acc:
-                break
-            acc = frozenset([x for x in acc if test(c, x)])
+        if filters and acc:
+            name = names(c)
+            for test in filters:
+                if not acc:
+                    break
+                acc = frozenset([x for x in acc if test(c, name[x])])
         c.sets[key] = acc
         return acc
 
     return run
 
 
-def _all_elements(c: Ctx) -> frozenset[str]:
-    return c.element_ids
+def _all_elements(c: Ctx) -> frozenset[int]:
+    return c.all_elements
 
 
-def _all_flows(c: Ctx) -> frozenset[str]:
-    return c.flow_ids
+def _all_flows(c: Ctx) -> frozenset[int]:
+    return c.all_flows
 
 
-def _member(s: ESet) -> EPred:
+def _member(s: ESet, flows: bool = False) -> EPred:
     def test(c: Ctx, x: str) -> bool:
-        return x in s(c)
+        return (c.graph.ix.fpos if flows else c.graph.ix.pos).get(x) in s(c)
 
     return test
 
@@ -602,9 +633,7 @@ class Compiler:
             sets.append(hosted if p.hosted else _complement(hosted, _all_elements))
         if p.provider is not None:
             providers = self.element_set(p.provider)
-            sets.append(
-                lambda c: frozenset([h for v in providers(c) for h in c.graph.hosted_by.get(v, ())])
-            )
+            sets.append(lambda c: _hosted_by(c, providers(c)))
         if p.vendor is not None:
             sets.append(self.vendor_set(p.vendor))
         if p.baa_covered is not None:
@@ -612,11 +641,7 @@ class Compiler:
             filters.append(lambda c, e: baa_covered(c, e) == want_cov)
         if p.hosts is not None:
             hosted_match = self.element_set(p.hosts)
-            sets.append(
-                lambda c: frozenset(
-                    [v for v, hs in c.graph.hosted_by.items() if not hosted_match(c).isdisjoint(hs)]
-                )
-            )
+            sets.append(lambda c: _hosting(c, hosted_match(c)))
         for name, negate in (
             ("flow_in", False),
             ("flow_out", False),
@@ -638,7 +663,7 @@ class Compiler:
             back = self.reach(p.reaches, reverse=True)
             sets.append(lambda c: back(c).reached_set())
         self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
-        return _conjunction(key, sets, filters, _all_elements)
+        return _conjunction(key, sets, filters, _all_elements, _element_names)
 
     def _composites(
         self,
@@ -647,7 +672,7 @@ class Compiler:
         any_: list[Any] | None,
         not_: Any,
         compile_one: Callable[[Any], ESet],
-        universe: Callable[[Ctx], frozenset[str]],
+        universe: Callable[[Ctx], frozenset[int]],
     ) -> None:
         """all/any/not as set operations (one shape for element and flow predicates)."""
         for x in all_ or ():
@@ -691,9 +716,9 @@ class Compiler:
             uncovered_set = self.element_set(p.uncovered)
 
             def uncovered(c: Ctx, e: str) -> bool:
-                wanted = uncovered_set(c)
+                wanted, pos = uncovered_set(c), c.graph.ix.pos
                 return any(
-                    h in wanted and not baa_covers(c.graph.elements[e], h, c.as_of)
+                    pos[h] in wanted and not baa_covers(c.graph.elements[e], h, c.as_of)
                     for h in c.graph.hosted_by.get(e, ())
                 )
 
@@ -703,7 +728,9 @@ class Compiler:
             tests.append(lambda c, e: rt(c.received(e)))
         if p.subprocessor_of is not None:
             parent = self.element_set(p.subprocessor_of)
-            tests.append(lambda c, e: not parent(c).isdisjoint(c.subprocessor_parents(e)))
+            tests.append(
+                lambda c, e: not parent(c).isdisjoint(_numbers(c, c.subprocessor_parents(e)))
+            )
         if p.lacks_certification is not None:
             names = list(p.lacks_certification)
             tests.append(
@@ -742,20 +769,24 @@ class Compiler:
             tests.append(lambda c, e: bool(_profile(c, e).subprocessors) == want_sp)
         if p.subprocessor is not None:
             sub = self.element_set(p.subprocessor)
-            tests.append(lambda c, e: not sub(c).isdisjoint(_profile(c, e).subprocessors))
+            tests.append(
+                lambda c, e: not sub(c).isdisjoint(_numbers(c, _profile(c, e).subprocessors))
+            )
         if p.breach_notification_over is not None:
             days = p.breach_notification_over
             tests.append(
                 lambda c, e: (n := _profile(c, e).breach_notification_days) is None or n > days
             )
-        return _conjunction(key, [_kind_set(frozenset({Kind.VENDOR}))], tests, _all_elements)
+        return _conjunction(
+            key, [_kind_set(frozenset({Kind.VENDOR}))], tests, _all_elements, _element_names
+        )
 
     # -- flows ----------------------------------------------------------------------------
     def flow(self, p: FlowPred | None) -> FPred:
         """Compile a flow predicate to a per-flow test (on flow ids)."""
         if p is None:
             return _true
-        return _member(self.flow_set(p))
+        return _member(self.flow_set(p), flows=True)
 
     def flow_set(self, p: FlowPred) -> ESet:
         """Compile a flow predicate to the set of flow ids it holds for."""
@@ -793,7 +824,7 @@ class Compiler:
             bad = frozenset(p.lacks_control)
             tests.append(lambda c, f: bad.isdisjoint(c.graph.flows[f].controls))
         self._composites(sets, p.all, p.any, p.not_, self.flow_set, _all_flows)
-        return _conjunction(key, sets, tests, _all_flows)
+        return _conjunction(key, sets, tests, _all_flows, _flow_names)
 
     # -- paths ----------------------------------------------------------------------------
     def reach(
@@ -880,28 +911,53 @@ class Compiler:
         return run
 
 
+def _numbers(c: Ctx, ids: Iterable[str]) -> list[int]:
+    """The numbers of the ids that name elements (a sub-processor may name none)."""
+    pos = c.graph.ix.pos
+    return [pos[x] for x in ids if x in pos]
+
+
 def _kind_set(kinds: frozenset[Kind]) -> ESet:
     ordered = sorted(kinds, key=lambda k: k.value)
 
-    def run(c: Ctx) -> frozenset[str]:
-        by_kind = c.graph.by_kind
+    def run(c: Ctx) -> frozenset[int]:
+        by_kind = c.graph.ix.by_kind
         return frozenset(chain.from_iterable([by_kind.get(k, ()) for k in ordered]))
 
     return run
 
 
-def _complement(s: ESet, universe: Callable[[Ctx], frozenset[str]]) -> ESet:
+def _complement(s: ESet, universe: Callable[[Ctx], frozenset[int]]) -> ESet:
     return lambda c: universe(c) - s(c)
 
 
-def _hosted_set(c: Ctx) -> frozenset[str]:
-    return frozenset(chain.from_iterable(c.graph.hosted_by.values()))
+def _hosted_set(c: Ctx) -> frozenset[int]:
+    pos = c.graph.ix.pos
+    return frozenset(map(pos.__getitem__, chain.from_iterable(c.graph.hosted_by.values())))
+
+
+def _hosted_by(c: Ctx, providers: frozenset[int]) -> frozenset[int]:
+    """The elements hosted by any of ``providers``."""
+    ix, hosted_by = c.graph.ix, c.graph.hosted_by
+    return frozenset([ix.pos[h] for v in providers for h in hosted_by.get(ix.ids[v], ())])
+
+
+def _hosting(c: Ctx, hosted: frozenset[int]) -> frozenset[int]:
+    """The providers that host any of ``hosted``."""
+    pos = c.graph.ix.pos
+    return frozenset(
+        [
+            pos[v]
+            for v, hs in c.graph.hosted_by.items()
+            if v in pos and not hosted.isdisjoint(map(pos.__getitem__, hs))
+        ]
+    )
 
 
 def _shared(key: str, s: ESet) -> ESet:
     """``s``, computed once per graph and kept under ``key`` with the predicate sets."""
 
-    def run(c: Ctx) -> frozenset[str]:
+    def run(c: Ctx) -> frozenset[int]:
         got = c.sets.get(key)
         if got is None:
             got = c.sets[key] = s(c)
@@ -913,8 +969,9 @@ def _shared(key: str, s: ESet) -> ESet:
 def _flows_at(elements: ESet, direction: str) -> ESet:
     """Flows leaving (``out``) or entering (``in``) any element of a set."""
 
-    def run(c: Ctx) -> frozenset[str]:
-        index = c.graph.flows_out if direction == "out" else c.graph.flows_in
+    def run(c: Ctx) -> frozenset[int]:
+        ix = c.graph.ix
+        index = ix.out_flows if direction == "out" else ix.in_flows
         return frozenset(chain.from_iterable(map(index.__getitem__, elements(c))))
 
     return run
@@ -923,8 +980,9 @@ def _flows_at(elements: ESet, direction: str) -> ESet:
 def _flow_ends(flows: ESet, end: str) -> ESet:
     """The sources (or targets) of a set of flows."""
 
-    def run(c: Ctx) -> frozenset[str]:
-        index = c.graph.flow_target if end == "target" else c.graph.flow_source
+    def run(c: Ctx) -> frozenset[int]:
+        ix = c.graph.ix
+        index = ix.fdst if end == "target" else ix.fsrc
         return frozenset(map(index.__getitem__, flows(c)))
 
     return run
@@ -933,23 +991,23 @@ def _flow_ends(flows: ESet, end: str) -> ESet:
 def _flow_flag(name: str, want: bool) -> ESet:
     """Flows with (or without) an indexed flag: encrypted, authenticated, crosses_boundary."""
 
-    def run(c: Ctx) -> frozenset[str]:
+    def run(c: Ctx) -> frozenset[int]:
         have = c.graph.flow_flags[name]
-        return have if want else c.flow_ids - have
+        return have if want else c.all_flows - have
 
     return run
 
 
 def _by_class(
     p: DataPred,
-    index: Callable[[Ctx], Mapping[Classification, frozenset[str]]],
-    universe: Callable[[Ctx], frozenset[str]],
+    index: Callable[[Ctx], Mapping[Classification, frozenset[int]]],
+    universe: Callable[[Ctx], frozenset[int]],
 ) -> ESet:
     """The ids whose data matches a data predicate, from a classification index: any of
     the wanted classifications, and sensitive (or not) as asked."""
     wanted = frozenset(p.classification) if p.classification else None
 
-    def run(c: Ctx) -> frozenset[str]:
+    def run(c: Ctx) -> frozenset[int]:
         by_class = index(c)
         got = universe(c)
         if wanted is not None:
@@ -975,7 +1033,7 @@ def _element_data(p: DataPred, fieldname: str) -> ESet:
 def _flows_where(fact: str, values: tuple[object, ...]) -> ESet:
     """Flows whose fact ('protocol', 'operation', 'trust') has one of the values."""
 
-    def run(c: Ctx) -> frozenset[str]:
+    def run(c: Ctx) -> frozenset[int]:
         index = c.graph.flows_by(fact)
         return frozenset().union(*[index.get(v, ()) for v in values])
 

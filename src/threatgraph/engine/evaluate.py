@@ -21,8 +21,8 @@ class CompiledRule:
     rule: Rule
     mode: str  # 'element', 'flow' or 'path'
     #: What the rule binds: the matching elements (element rules), flows (flow rules) or
-    #: path targets (path rules, before reachability), as a set per graph.
-    matches: Callable[[Ctx], frozenset[str]]
+    #: path targets (path rules, before reachability), as a set of numbers per graph.
+    matches: Callable[[Ctx], frozenset[int]]
     reach: Callable[[Ctx], Reach] | None = None  # path rules: the search from the sources
     #: Path rules: per control declared ``at: [path]``, the search with its holders as walls.
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
@@ -31,8 +31,8 @@ class CompiledRule:
     severity_when: list[tuple[ESet, bool, Severity]] | None = None
 
 
-def _every_element(c: Ctx) -> frozenset[str]:
-    return c.element_ids
+def _every_element(c: Ctx) -> frozenset[int]:
+    return c.all_elements
 
 
 def _unless_unused(
@@ -130,7 +130,7 @@ class _Binder:
         need = {"all": ngroups, "any": 1}.get(str(rule.mitigated_when))
         self.need = int(rule.mitigated_when) if need is None else need
         # Worked out on the first finding that needs them (a rule may match nothing).
-        self._severity: list[tuple[frozenset[str], bool, Severity]] | None = None
+        self._severity: list[tuple[frozenset[int], bool, Severity]] | None = None
         self._walled: dict[str, Reach] = {}
 
     def checklist(
@@ -211,8 +211,12 @@ class _Binder:
         sets = self._severity
         if sets is None:
             sets = self._severity = [(members(self.ctx), on, sev) for members, on, sev in when]
+        ix = self.g.ix
         for members, on_flow, sev in sets:
-            subject = flow if on_flow else primary
+            if on_flow:
+                subject = None if flow is None else ix.fpos.get(flow)
+            else:
+                subject = ix.pos.get(primary)
             if subject is not None and subject in members:
                 return sev
         return self.cr.rule.severity
@@ -270,6 +274,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     # many rules match the same ones: word each once.
     element_text: dict[str, str] = {}
     flow_text: dict[str, str] = {}
+    ids, fids = g.ix.ids, g.ix.fids
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
         rule = cr.rule
@@ -279,7 +284,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         # mostly ordered runs, and on a large model visits memory less at random.
         matched = cr.matches(ctx)
         if cr.mode == "element":
-            for e in sorted(matched):
+            for e in sorted(map(ids.__getitem__, matched)):
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
                 why = element_text.get(e)
@@ -307,7 +312,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 )
         elif cr.mode == "flow":
             primary_end = rule.match.primary
-            for fid in sorted(matched):
+            for fid in sorted(map(fids.__getitem__, matched)):
                 facts = g.flows[fid]
                 fl = facts.flow
                 primary = fl.target if primary_end == "target" else fl.source
@@ -338,7 +343,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
             assert cr.reach is not None
             reach = cr.reach(ctx)
             name_of = g.names.get
-            for e in sorted(reach.reached_set() & matched):
+            for e in sorted(map(ids.__getitem__, reach.reached_set() & matched)):
                 nodes, flows = reach.witness(e)
                 src = nodes[0]
                 checklist = b.checklist(e, src, e, None)
