@@ -37,10 +37,8 @@ import shutil
 import signal
 import tomllib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -49,6 +47,7 @@ from threatgraph.cli import cli
 from threatgraph.engine.rules import Match, Mitigation, Rule
 from threatgraph.errors import InputError
 from threatgraph.load import decisions as decisions_mod
+from threatgraph.load.python import ModelTimeout, time_limit
 from threatgraph.load.yamlsafe import parse_text
 from threatgraph.settings import load_settings
 
@@ -113,22 +112,6 @@ def blocks(page: Path) -> list[Block]:
 
 
 # -- running commands ------------------------------------------------------------------------
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TimeoutError if the body runs longer than ``seconds`` (main thread, Unix)."""
-
-    def _alarm(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"took longer than {seconds:.0f} s")
-
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 @dataclass
 class Command:
     """One ``threatgraph`` command of a shell block, with the output the docs show for it."""
@@ -199,6 +182,8 @@ def run_command(cmd: Command, cwd: Path) -> tuple[int, str, BaseException | None
     try:
         with time_limit(COMMAND_TIMEOUT):
             res = CliRunner().invoke(cli, cmd.argv, catch_exceptions=True)
+    except ModelTimeout:
+        return 1, "", TimeoutError(f"took longer than {COMMAND_TIMEOUT:.0f} s")
     finally:
         os.chdir(old)
     exc = res.exception if not isinstance(res.exception, SystemExit) else None
@@ -379,7 +364,18 @@ def test_extraction_and_markers(tmp_path: Path) -> None:
 
 
 def test_time_limit_interrupts() -> None:
-    with pytest.raises(TimeoutError), time_limit(0.05):
+    with pytest.raises(ModelTimeout), time_limit(0.05):
+        while True:
+            pass
+
+
+def test_time_limit_leaves_a_running_timer_alone() -> None:
+    """Nested inside a limit already running (the one above, or a host program's), the
+    inner limit sets nothing and the outer one still fires."""
+    with pytest.raises(ModelTimeout), time_limit(0.1):
+        with time_limit(60):
+            pass
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 0.1
         while True:
             pass
 

@@ -536,3 +536,23 @@ def test_pytm_findings_follow_the_findings_json_schema() -> None:
     for f in pytm_side:
         errors = [e.message for e in validator.iter_errors(f)]
         assert not errors, (f["id"], errors[:3])
+
+
+def test_pytm_model_stuck_in_a_loop_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREATGRAPH_MODEL_TIMEOUT", "0.2")
+    p = write(
+        tmp_path,
+        "tm.py",
+        """\
+        from pytm import TM, Actor
+        tm = TM("Loops")
+        user = Actor("User")
+        while True:
+            pass
+        """,
+    )
+    res = CliRunner().invoke(cli, ["check", str(p)])
+    assert res.exit_code == 2
+    assert f"{p}:4: model file still running after 0.2 s" in res.output

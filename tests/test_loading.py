@@ -328,3 +328,51 @@ def test_json_lines_match_the_yaml_reader(tmp_path: Path) -> None:
     p.write_text('{"threatgraph": 1, "model": {"name": "a", "name": "b"}}')
     with pytest.raises(InputError, match="duplicate key 'name'"):
         load(p)
+
+
+def test_python_model_stuck_in_a_loop_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model file that never finishes fails with its file and line instead of hanging a
+    pre-commit hook; its own ``except Exception`` cannot swallow the stop."""
+    import signal
+
+    monkeypatch.setenv("THREATGRAPH_MODEL_TIMEOUT", "0.2")
+    p = py(
+        tmp_path,
+        """\
+        from threatgraph import Model
+        m = Model("T")
+        while True:
+            try:
+                pass
+            except Exception:
+                pass
+        """,
+    )
+    with pytest.raises(InputError) as exc:
+        load(p)
+    (problem,) = exc.value.problems
+    assert problem.file == str(p) and 3 <= problem.line <= 7
+    assert "still running after 0.2 s" in problem.message
+    assert "THREATGRAPH_MODEL_TIMEOUT" in problem.message
+    # The timer is off and the previous handler back once the load is over.
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+
+
+def test_python_model_time_limit_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from threatgraph.load.python import DEFAULT_MODEL_TIMEOUT, model_timeout
+
+    p = py(tmp_path, "from threatgraph import Model\nm = Model('T')\nm.app('A')\n")
+    monkeypatch.delenv("THREATGRAPH_MODEL_TIMEOUT", raising=False)
+    assert model_timeout() == DEFAULT_MODEL_TIMEOUT
+    monkeypatch.setenv("THREATGRAPH_MODEL_TIMEOUT", "0")  # no limit
+    assert model_timeout() == 0 and load(p)[0].model.elements[0].id == "a"
+    for bad in ("abc", "-1", "nan", "inf"):
+        monkeypatch.setenv("THREATGRAPH_MODEL_TIMEOUT", bad)
+        with pytest.raises(InputError) as exc:
+            load(p)
+        assert problems(exc) == [
+            f"THREATGRAPH_MODEL_TIMEOUT: expected a number of seconds (0 for no limit), got {bad!r}"
+        ]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import math
+import os
 import re
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from types import CodeType
+from types import CodeType, FrameType
 
 from threatgraph.errors import InputError
 from threatgraph.load.yamlsafe import read_text
@@ -31,6 +37,80 @@ def imports_module(tree_or_text: str, module: str) -> bool:
         if any(n == module or n.startswith(module + ".") for n in names):
             return True
     return False
+
+
+#: Seconds a Python or pytm model file may run before it is stopped, unless
+#: ``THREATGRAPH_MODEL_TIMEOUT`` says otherwise (0: no limit). Building a model takes well
+#: under a second; the limit is there so that a file stuck in a loop fails a pre-commit hook
+#: or a CI job with a message instead of hanging it.
+DEFAULT_MODEL_TIMEOUT = 60.0
+
+
+class ModelTimeout(BaseException):
+    """Raised inside a model file that runs past its time limit (see :func:`time_limit`).
+
+    A BaseException, so that a model's own ``except Exception`` does not swallow it.
+    """
+
+
+def model_timeout() -> float:
+    """The time limit for running a model file: ``THREATGRAPH_MODEL_TIMEOUT`` in seconds
+    (0 for none), or :data:`DEFAULT_MODEL_TIMEOUT`."""
+    raw = os.environ.get("THREATGRAPH_MODEL_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_MODEL_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError.single(
+            "THREATGRAPH_MODEL_TIMEOUT",
+            0,
+            f"expected a number of seconds (0 for no limit), got {raw!r}",
+        )
+    return value
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`ModelTimeout` in the code run inside once ``seconds`` have passed.
+
+    It takes a timer signal, so the limit applies where one can be used: on POSIX systems,
+    in the main thread, and when no timer is running already (a program that embeds
+    threatgraph and set its own keeps it, untouched). Elsewhere, or with 0 seconds, the code
+    runs without a limit. Code stuck inside one call to C (a huge regular expression, say)
+    is stopped only when that call returns.
+    """
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    ):
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise ModelTimeout
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def timed_out(file: str, exc: ModelTimeout, seconds: float) -> InputError:
+    """The error for a model file stopped by :func:`time_limit`, at the line it was on."""
+    return InputError.single(
+        file,
+        _line_in(exc, file),
+        f"model file still running after {seconds:g} s (an endless loop?); it was stopped "
+        "here. THREATGRAPH_MODEL_TIMEOUT sets the limit in seconds (0: none)",
+    )
 
 
 def _line_in(exc: BaseException, file: str) -> int:
@@ -58,6 +138,7 @@ def load(path: Path) -> list[SystemModel]:
     """Execute a Python model file and return every Model it built, in order."""
     file = str(path)
     code = compile_model(path)
+    limit = model_timeout()
     namespace = {
         "__name__": "__threatgraph_model__",
         "__file__": file,
@@ -75,7 +156,10 @@ def load(path: Path) -> list[SystemModel]:
     built: list[dsl.Model] = []
     dsl._collect.models = built
     try:
-        exec(code, namespace)  # noqa: S102 - running the model file the user named is the point
+        with time_limit(limit):
+            exec(code, namespace)  # noqa: S102 - running the model file the user named
+    except ModelTimeout as exc:
+        raise timed_out(file, exc, limit) from None
     except InputError:
         raise
     except SystemExit as exc:

@@ -28,7 +28,15 @@ from pydantic import ValidationError
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.interop import pytm_map
-from threatgraph.load.python import _line_in, compile_model, imports_module
+from threatgraph.load.python import (
+    ModelTimeout,
+    _line_in,
+    compile_model,
+    imports_module,
+    model_timeout,
+    time_limit,
+    timed_out,
+)
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -161,6 +169,7 @@ def load(path: Path) -> list[SystemModel]:
 
     file = str(path)
     code = compile_model(path)
+    limit = model_timeout()
     lines: dict[int, int] = {}
     made: list[Any] = []
     wrap = _recorder(file, lines, made)
@@ -190,8 +199,14 @@ def load(path: Path) -> list[SystemModel]:
         sys.argv = [file]
         sys.path.insert(0, str(path.parent))
         try:
-            with _patched(patches), contextlib.redirect_stdout(sys.stderr):
+            with (
+                _patched(patches),
+                contextlib.redirect_stdout(sys.stderr),
+                time_limit(limit),
+            ):
                 exec(code, namespace)  # noqa: S102 - running the model file the user named
+        except ModelTimeout as exc:
+            raise timed_out(file, exc, limit) from None
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise InputError.single(
