@@ -7,7 +7,6 @@ import contextlib
 import math
 import os
 import re
-import signal
 import sys
 import threading
 import traceback
@@ -82,6 +81,8 @@ def time_limit(seconds: float) -> Iterator[None]:
     runs without a limit. Code stuck inside one call to C (a huge regular expression, say)
     is stopped only when that call returns.
     """
+    import signal  # here: loading a data model never needs it
+
     if (
         seconds <= 0
         or not hasattr(signal, "setitimer")
