@@ -90,14 +90,6 @@ class Reach:
 _NO_IDS: set[str] = set()
 
 
-def _positions(members: Iterable[str], pos: dict[str, int]) -> bytearray:
-    """A 0/1 mask with a 1 at the number of each member (ids)."""
-    mask = bytearray(len(pos))
-    for x in members:
-        mask[pos[x]] = 1
-    return mask
-
-
 def _mask_of(members: Iterable[int], n: int) -> bytearray:
     """A 0/1 mask of length n with a 1 at each member (numbers)."""
     mask = bytearray(n)
@@ -220,8 +212,8 @@ class Ctx:
             elements, flows = self.holders(control)
             ix = self.graph.ix
             got = self._holders[control] = (
-                _positions(elements, ix.pos),
-                _positions(flows, ix.fpos),
+                _mask_of(map(ix.pos.__getitem__, elements), len(ix.ids)),
+                _mask_of(map(ix.fpos.__getitem__, flows), len(ix.fids)),
             )
         return got
 
@@ -486,6 +478,18 @@ def _flow_names(c: Ctx) -> list[str]:
     return c.graph.ix.fids
 
 
+def _shared(key: str, s: ESet) -> ESet:
+    """``s``, computed once per graph and kept under ``key`` with the predicate sets."""
+
+    def run(c: Ctx) -> frozenset[int]:
+        got = c.sets.get(key)
+        if got is None:
+            got = c.sets[key] = s(c)
+        return got
+
+    return run
+
+
 def _conjunction(
     key: str,
     sets: list[ESet],
@@ -501,9 +505,6 @@ def _conjunction(
     """
 
     def run(c: Ctx) -> frozenset[int]:
-        got = c.sets.get(key)
-        if got is not None:
-            return got
         if sets:
             parts = sorted((s(c) for s in sets), key=len)
             acc = parts[0]
@@ -519,10 +520,9 @@ def _conjunction(
                 if not acc:
                     break
                 acc = frozenset([x for x in acc if test(c, name[x])])
-        c.sets[key] = acc
         return acc
 
-    return run
+    return _shared(key, run)
 
 
 def _all_elements(c: Ctx) -> frozenset[int]:
@@ -952,18 +952,6 @@ def _hosting(c: Ctx, hosted: frozenset[int]) -> frozenset[int]:
             if v in pos and not hosted.isdisjoint(map(pos.__getitem__, hs))
         ]
     )
-
-
-def _shared(key: str, s: ESet) -> ESet:
-    """``s``, computed once per graph and kept under ``key`` with the predicate sets."""
-
-    def run(c: Ctx) -> frozenset[int]:
-        got = c.sets.get(key)
-        if got is None:
-            got = c.sets[key] = s(c)
-        return got
-
-    return run
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
