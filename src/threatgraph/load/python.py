@@ -104,14 +104,21 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def timed_out(file: str, exc: ModelTimeout, seconds: float) -> InputError:
-    """The error for a model file stopped by :func:`time_limit`, at the line it was on."""
-    return InputError.single(
-        file,
-        _line_in(exc, file),
-        f"model file still running after {seconds:g} s (an endless loop?); it was stopped "
-        "here. THREATGRAPH_MODEL_TIMEOUT sets the limit in seconds (0: none)",
-    )
+@contextlib.contextmanager
+def model_time_limit(file: str) -> Iterator[None]:
+    """Run a model file's code under :func:`model_timeout`'s limit: a file still running
+    then fails with an :class:`InputError` at the line it was on."""
+    seconds = model_timeout()
+    try:
+        with time_limit(seconds):
+            yield
+    except ModelTimeout as exc:
+        raise InputError.single(
+            file,
+            _line_in(exc, file),
+            f"model file still running after {seconds:g} s (an endless loop?); it was stopped "
+            "here. THREATGRAPH_MODEL_TIMEOUT sets the limit in seconds (0: none)",
+        ) from None
 
 
 def _line_in(exc: BaseException, file: str) -> int:
@@ -139,7 +146,6 @@ def load(path: Path) -> list[SystemModel]:
     """Execute a Python model file and return every Model it built, in order."""
     file = str(path)
     code = compile_model(path)
-    limit = model_timeout()
     namespace = {
         "__name__": "__threatgraph_model__",
         "__file__": file,
@@ -157,10 +163,8 @@ def load(path: Path) -> list[SystemModel]:
     built: list[dsl.Model] = []
     dsl._collect.models = built
     try:
-        with time_limit(limit):
+        with model_time_limit(file):
             exec(code, namespace)  # noqa: S102 - running the model file the user named
-    except ModelTimeout as exc:
-        raise timed_out(file, exc, limit) from None
     except InputError:
         raise
     except SystemExit as exc:

@@ -28,15 +28,7 @@ from pydantic import ValidationError
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.interop import pytm_map
-from threatgraph.load.python import (
-    ModelTimeout,
-    _line_in,
-    compile_model,
-    imports_module,
-    model_timeout,
-    time_limit,
-    timed_out,
-)
+from threatgraph.load.python import _line_in, compile_model, imports_module, model_time_limit
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -169,7 +161,6 @@ def load(path: Path) -> list[SystemModel]:
 
     file = str(path)
     code = compile_model(path)
-    limit = model_timeout()
     lines: dict[int, int] = {}
     made: list[Any] = []
     wrap = _recorder(file, lines, made)
@@ -202,11 +193,11 @@ def load(path: Path) -> list[SystemModel]:
             with (
                 _patched(patches),
                 contextlib.redirect_stdout(sys.stderr),
-                time_limit(limit),
+                model_time_limit(file),
             ):
                 exec(code, namespace)  # noqa: S102 - running the model file the user named
-        except ModelTimeout as exc:
-            raise timed_out(file, exc, limit) from None
+        except InputError:  # the time limit's, already with the file and line
+            raise
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise InputError.single(
