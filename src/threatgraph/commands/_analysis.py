@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def analysis_options(fn: F) -> F:
-    """--config, --rules, --disable, --as-of and the policy options of `check`."""
+    """--config, --rules, --as-of and the policy options of `check`."""
     return common_options(policy_options(fn))
 
 
@@ -43,9 +43,7 @@ def run_models(
 
     config_path: Path | None = options["config_path"]
     settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(
-        settings, options["rule_dirs"], options["disabled"], options["as_of"]
-    )
+    dirs, dis, day = resolve_run_options(settings, options["rule_dirs"], options["as_of"])
     policy = build_policy(
         settings,
         decision_files=options["decision_files"],

@@ -46,7 +46,12 @@ def input_errors_exit_2(fn: F) -> F:
 
 
 def common_options(fn: F) -> F:
-    """--config, --rules, --disable, --as-of."""
+    """--config, --rules, --as-of.
+
+    There is deliberately no option to disable a rule: a rule is switched off only by the
+    ``disable`` table of the configuration, which a reviewer sees as configuration (a file
+    name passed by a hook can never turn a rule off).
+    """
     fn = click.option(
         "--config",
         "config_path",
@@ -62,13 +67,6 @@ def common_options(fn: F) -> F:
         help="Extra rule directory (repeatable).",
     )(fn)
     fn = click.option(
-        "--disable",
-        "disabled",
-        multiple=True,
-        metavar="RULE=REASON",
-        help="Disable a rule, with the reason that reports will show.",
-    )(fn)
-    fn = click.option(
         "--as-of",
         "as_of",
         type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -77,15 +75,21 @@ def common_options(fn: F) -> F:
     return fn
 
 
-def parse_disabled(values: Sequence[str]) -> dict[str, str]:
-    """RULE=REASON pairs; a reason is required."""
-    out = {}
-    for v in values:
-        rid, sep, reason = v.partition("=")
-        if not sep or not reason.strip():
-            raise click.UsageError(f"--disable {v!r}: write RULE-ID=reason")
-        out[rid.strip()] = reason.strip()
-    return out
+def reject_option_like(names: Sequence[str], command: str) -> None:
+    """Refuse a FILE argument that looks like an option and names no existing file.
+
+    The hooks end their options with ``--`` (a committed file named ``--fail-on=low.yaml``
+    stays a file name), so anything pre-commit passes through ``args:`` arrives after it as
+    a file name too. Such a value was meant as an option: say so instead of ignoring it, so
+    that a hook configuration never silently loses an option.
+    """
+    for name in names:
+        if name.startswith("-") and not Path(name).exists():
+            raise click.UsageError(
+                f"{name!r} is not a file. Options go before '--' on the command line; the "
+                f"pre-commit hooks take theirs from [tool.threatgraph] or .threatgraph.toml "
+                f"(their entries end with '{command} --', so hook 'args' are read as files)"
+            )
 
 
 def settings_for(config_path: Path | None) -> Settings:
@@ -102,12 +106,11 @@ def rel_to_config(settings: Settings, paths: Sequence[str]) -> list[str]:
 
 
 def resolve_run_options(
-    settings: Settings, rule_dirs: Sequence[Path], disabled: Sequence[str], as_of: Any
+    settings: Settings, rule_dirs: Sequence[Path], as_of: Any
 ) -> tuple[list[str], dict[str, str], date | None]:
-    """Merge CLI flags over config values."""
+    """Merge CLI flags over config values (disabled rules come from the config alone)."""
     dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]
     dis = dict(settings.disable)
-    dis.update(parse_disabled(disabled))
     day = as_of.date() if as_of is not None else None
     return dirs, dis, day
 

@@ -42,7 +42,6 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Write the ids of the open findings of PATH... (default: the configured models).
@@ -61,7 +60,7 @@ def command(
         if not settings.baseline:
             raise click.UsageError("give -o FILE or set 'baseline' in the configuration")
         output = Path(rel_to_config(settings, [settings.baseline])[0])
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     policy = build_policy(settings, decision_files=decision_files, use_baseline=False)
     policy.strict = False  # stale decisions are check's business, not a reason to refuse
     result = run(

@@ -15,6 +15,7 @@ from threatgraph.commands._common import (
     model_paths,
     policy_options,
     pytm_threats_option,
+    reject_option_like,
     settings_for,
 )
 
@@ -63,6 +64,7 @@ def command(
     if hook:
         from threatgraph.commands._hook import select
 
+        reject_option_like(paths, "check --hook")
         selected, partial = select(paths, settings)
         if not selected:
             sys.exit(0)  # no model file in this commit: nothing to check, nothing loaded

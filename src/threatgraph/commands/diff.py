@@ -134,7 +134,6 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Compare the models at a git revision (BASE) with the working tree.
@@ -169,7 +168,7 @@ def command(
     short = commit[:12]
     targets = model_paths(settings, paths)
     rel_targets = [_repo_rel(t, root) for t in targets]
-    dirs, dis, as_of_day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, as_of_day = resolve_run_options(settings, rule_dirs, as_of)
     day = as_of_day or date.today()
     gate_sev = (fail_on or settings.fail_on).lower()
     lib = load_library(dirs, dis)

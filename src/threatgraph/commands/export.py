@@ -51,7 +51,6 @@ def otm_cmd(
     pytm_threats: bool | None,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Write the model at PATH (one model file) as OTM 0.2.0 JSON.
@@ -67,7 +66,7 @@ def otm_cmd(
     from threatgraph.pipeline import evaluate_loaded
 
     settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     lib = load_library(dirs, dis)
     loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
     if len(loaded) != 1:
