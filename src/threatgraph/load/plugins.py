@@ -26,6 +26,12 @@ def _sniff_pytm(path: Path, head: str) -> bool:
     return pytm_loader.looks_like_model(path, head)
 
 
+def _mentions_pytm(text: str) -> bool:
+    from threatgraph.load import pytm_loader
+
+    return pytm_loader.PYTM_IMPORT_RE.search(text) is not None
+
+
 def _load_otm(path: Path) -> list[SystemModel]:
     from threatgraph.load import otm_loader
 
@@ -40,5 +46,5 @@ def _sniff_otm(path: Path, head: str) -> bool:
 
 def register_all(register: Callable[[SourceFormat], None]) -> None:
     """Register the pytm and OTM source formats (imports stay lazy until a file needs them)."""
-    register(SourceFormat("pytm", (".py",), _sniff_pytm, _load_pytm))
+    register(SourceFormat("pytm", (".py",), _sniff_pytm, _load_pytm, _mentions_pytm))
     register(SourceFormat("otm", (".json", ".otm"), _sniff_otm, _load_otm))

@@ -20,13 +20,19 @@ from threatgraph.model import dsl
 from threatgraph.model.schema import SystemModel
 
 
-def imports_module(tree_or_text: str, module: str) -> bool:
-    """Whether Python source imports ``module`` (checked statically, nothing runs)."""
-    try:
-        tree = ast.parse(tree_or_text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        # CPython's parser gives up on deep nesting with MemoryError or RecursionError.
-        return False
+def imports_module(tree_or_text: str | ast.AST, module: str) -> bool:
+    """Whether Python source (text or an already parsed tree) imports ``module``.
+
+    Checked statically: nothing runs.
+    """
+    if isinstance(tree_or_text, ast.AST):
+        tree = tree_or_text
+    else:
+        try:
+            tree = ast.parse(tree_or_text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            # CPython's parser gives up on deep nesting with MemoryError or RecursionError.
+            return False
     for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
@@ -236,6 +242,11 @@ def _scan(tree: ast.AST) -> tuple[bool, bool]:
         if imports and calls:
             break
     return imports, calls
+
+
+def mentions_threatgraph(text: str) -> bool:
+    """An ``import threatgraph`` line: how a file too big to parse whole is recognised."""
+    return _IMPORT_RE.search(text) is not None
 
 
 def looks_like_model(path: Path, head: str) -> bool:

@@ -14,8 +14,10 @@ The mapping tables (kinds, classifications, control flags, boundary trust) live 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import random
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -86,12 +88,25 @@ def _remember(model: SystemModel, source: PytmSource) -> None:
             _SOURCES.popitem(last=False)
 
 
+#: ``import pytm`` / ``from pytm import ...`` at the start of a line: how a pytm file that
+#: cannot be parsed (a syntax error, or too big to read whole) is still recognised.
+PYTM_IMPORT_RE = re.compile(r"^\s*(from\s+pytm[\w.]*\s+import\b|import\s+pytm\b)", re.M)
+
+
 def looks_like_model(path: Path, head: str) -> bool:
-    """Static check for directory searches: the file imports pytm and not threatgraph."""
+    """Static check for directory searches: the file imports pytm and not threatgraph.
+
+    A file that does not parse but has a pytm import line is claimed, so that the loader
+    reports it: a broken model must fail the check, not vanish from the search.
+    """
     del path
     if "pytm" not in head:
         return False
-    return imports_module(head, "pytm") and not imports_module(head, "threatgraph")
+    try:
+        tree = ast.parse(head)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return PYTM_IMPORT_RE.search(head) is not None
+    return imports_module(tree, "pytm") and not imports_module(tree, "threatgraph")
 
 
 @contextlib.contextmanager

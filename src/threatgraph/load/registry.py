@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from threatgraph.errors import InputError, Problem
+from threatgraph.load.yamlsafe import MAX_BYTES
 from threatgraph.model.schema import SystemModel
 from threatgraph.model.validate import finalize
 
@@ -42,12 +43,18 @@ SKIP_DIRS = frozenset(
 
 @dataclass(frozen=True)
 class SourceFormat:
-    """A model source format: file suffixes, a static sniff for searches, and a loader."""
+    """A model source format: file suffixes, a static sniff for searches, and a loader.
+
+    ``mentions`` is a cheap textual test (an import line, a top-level key) used on files too
+    big to sniff whole: such a file that mentions the format is claimed, and the loader then
+    loads it or says why not. Without it, ``sniff`` is used on the part that was read.
+    """
 
     name: str
     suffixes: tuple[str, ...]
     sniff: SniffFn
     load: LoadFn
+    mentions: Callable[[str], bool] | None = None
 
 
 @dataclass
@@ -74,7 +81,11 @@ def _builtin() -> None:
         return
     from threatgraph.load import declarative, python
 
-    register(SourceFormat("python", (".py",), python.looks_like_model, python.load))
+    register(
+        SourceFormat(
+            "python", (".py",), python.looks_like_model, python.load, python.mentions_threatgraph
+        )
+    )
     register(
         SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model, declarative.load)
     )
@@ -91,15 +102,31 @@ def formats() -> list[SourceFormat]:
     return list(_FORMATS)
 
 
-def _head(path: Path) -> str:
+#: Bytes of a file read to decide its format: the largest model any loader accepts. Sniffs see
+#: the whole file below this size, so a decision never depends on where a read stopped.
+SNIFF_LIMIT = MAX_BYTES
+
+
+def _head(path: Path) -> tuple[str, bool]:
+    """The file's text for sniffing (up to :data:`SNIFF_LIMIT` bytes), and whether it is longer.
+
+    Bytes that are not UTF-8 (NUL included) are replaced, not refused: a file that mentions
+    a model format is claimed and its loader reports what is wrong with it.
+    """
     try:
         with path.open("rb") as fh:
-            raw = fh.read(256 * 1024)
+            raw = fh.read(SNIFF_LIMIT + 1)
     except OSError:
-        return ""
-    if b"\x00" in raw:
-        return ""
-    return raw.decode("utf-8", errors="replace")
+        return "", False
+    truncated = len(raw) > SNIFF_LIMIT
+    return raw[:SNIFF_LIMIT].decode("utf-8-sig", errors="replace"), truncated
+
+
+def sniff(path: Path, fmt: SourceFormat, text: str, truncated: bool) -> bool:
+    """Whether ``fmt`` claims the file whose text (perhaps only its start) is ``text``."""
+    if truncated and fmt.mentions is not None:
+        return fmt.mentions(text)
+    return fmt.sniff(path, text)
 
 
 def _claim(path: Path, explicit: bool) -> SourceFormat | None:
@@ -107,9 +134,9 @@ def _claim(path: Path, explicit: bool) -> SourceFormat | None:
     candidates = [f for f in formats() if suffix in f.suffixes]
     if not candidates:
         return None
-    head = _head(path)
+    head, truncated = _head(path)
     for fmt in candidates:
-        if fmt.sniff(path, head):
+        if sniff(path, fmt, head, truncated):
             return fmt
     # A file the user named explicitly goes to the first format for its suffix; a searched
     # file that no format recognises is skipped (never executed).
