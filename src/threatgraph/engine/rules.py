@@ -179,8 +179,40 @@ class ElementPred(_Strict):
     flow_out: FlowPred | None = None
     no_flow_in: FlowPred | None = None
     no_flow_out: FlowPred | None = None
+    asks: FlowPred | None = Field(
+        default=None,
+        description="Derived: it is the requester of some matching flow (it calls, reads or "
+        "writes), however the arrow is drawn.",
+    )
+    serves: FlowPred | None = Field(
+        default=None, description="Derived: it is the server of some matching flow."
+    )
     reachable_from: PathPred | None = None
     reaches: PathPred | None = None
+    runs_model: bool | None = Field(
+        default=None,
+        description="Derived: runs a model itself (an llm or ml_model; an agent that calls no "
+        "separate llm element).",
+    )
+    agentic: bool | None = Field(
+        default=None,
+        description="Derived: chooses actions (an agent; an llm that calls tools or elements "
+        "with side-effect capabilities, or has such capabilities, or is autonomous).",
+    )
+    side_effects: bool | None = Field(
+        default=None,
+        description="Derived: something can be changed through it (a side-effect capability, "
+        "whatever its kind).",
+    )
+    hears_agents: bool | None = Field(
+        default=None,
+        description="Derived: another agentic element's output reaches it, directly or "
+        "through channels (a bus, queue, orchestrator or shared store).",
+    )
+    hears_agents_unauthenticated: bool | None = Field(
+        default=None,
+        description="Derived: as hears_agents, along a route with an unauthenticated hop.",
+    )
     all: list[ElementPred] | None = None
     any: list[ElementPred] | None = None
     not_: ElementPred | None = Field(default=None, alias="not")
@@ -210,6 +242,24 @@ class FlowPred(_Strict):
 
     source: ElementPred | None = None
     target: ElementPred | None = None
+    requester: ElementPred | None = Field(
+        default=None,
+        description="Derived: the end that asks (the caller, reader or writer; the target of a "
+        "response), however the arrow is drawn.",
+    )
+    server: ElementPred | None = Field(
+        default=None, description="Derived: the end that is asked (called, read or written)."
+    )
+    kept: bool | None = Field(
+        default=None,
+        description="Derived: the flow writes content into a store at its target that keeps it "
+        "(not a query).",
+    )
+    returns: bool | None = Field(
+        default=None,
+        description="Derived: content comes back to the requester (a call, a read, a response), "
+        "rather than a one-way write or message.",
+    )
     data: DataPred | None = Field(default=None, description="Carries some matching data.")
     encrypted: bool | None = None
     authenticated: bool | None = None
@@ -259,8 +309,11 @@ class Match(_Strict):
     element: ElementPred | None = None
     flow: FlowPred | None = None
     path: PathMatch | None = None
-    primary: Literal["source", "target"] = Field(
-        default="target", description="For flow matches: which end the finding sits on."
+    primary: Literal["source", "target", "requester", "server"] | ElementPred = Field(
+        default="target",
+        description="For flow matches: which end the finding sits on: source or target as "
+        "drawn, requester or server (the derived ends, see the flow predicate), or an element "
+        "predicate: the end that matches it (the target when both do).",
     )
 
     @model_validator(mode="after")
