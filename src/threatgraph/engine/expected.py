@@ -154,25 +154,31 @@ def differences(expected: Tally, actual: Tally) -> list[str]:
     return out
 
 
+#: Plain scalars YAML 1.1 would read as something other than a string.
+_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
+
+
 def _scalar(text: str) -> str:
     """A YAML scalar for an element id: plain when unambiguous, else double-quoted."""
-    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text) and text.lower() not in {
-        "true",
-        "false",
-        "yes",
-        "no",
-        "on",
-        "off",
-        "null",
-        "y",
-        "n",
-    }
-    if plain:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", text) and text.lower() not in _RESERVED:
         return text
-    import json
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        else:
+            # Escapes for everything else, so that control, non-printable and astral
+            # characters come back as they were (YAML's \u and \U escapes).
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
-    # A JSON string is a valid YAML double-quoted scalar.
-    return json.dumps(text)
+
+def _key(name: str) -> str:
+    """A fixture file name as a mapping key (plain unless it needs quoting)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_.-]+", name) else _scalar(name)
 
 
 def render(results: Mapping[str, Tally]) -> str:
@@ -181,9 +187,9 @@ def render(results: Mapping[str, Tally]) -> str:
     for name in sorted(results):
         t = results[name]
         if not +t:
-            lines.append(f"{name}: []")
+            lines.append(f"{_key(name)}: []")
             continue
-        lines.append(f"{name}:")
+        lines.append(f"{_key(name)}:")
         for (element, status), n in sorted(t.items()):
             if n <= 0:
                 continue
