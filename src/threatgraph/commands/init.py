@@ -11,6 +11,7 @@ import click
 from threatgraph import __version__
 from threatgraph.commands._common import input_errors_exit_2
 from threatgraph.errors import InputError
+from threatgraph.readfile import read_input
 
 HOOK_REPO = "https://github.com/threatgraph/threatgraph"
 
@@ -110,11 +111,11 @@ def command(name: str | None, model_path: Path | None) -> None:
     model_path = model_path if model_path.is_absolute() else Path.cwd() / model_path
     pyproject = root / "pyproject.toml"
     has_section = False
+    text: str | None = None
     if pyproject.is_file():  # read it before writing anything: a broken file stops init
         try:
-            has_section = "threatgraph" in tomllib.loads(pyproject.read_text("utf-8")).get(
-                "tool", {}
-            )
+            text = read_input(pyproject).decode("utf-8")
+            has_section = "threatgraph" in tomllib.loads(text).get("tool", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError.single(str(pyproject), 0, f"invalid TOML: {exc}") from None
     done: list[str] = []
@@ -139,8 +140,7 @@ def command(name: str | None, model_path: Path | None) -> None:
     except ValueError:
         model_rel = str(model_path)
     alt = root / ".threatgraph.toml"
-    if pyproject.is_file():
-        text = pyproject.read_text("utf-8")
+    if text is not None:
         if has_section:
             done.append(f"kept   {display_path(str(pyproject))} ([tool.threatgraph] exists)")
         else:
