@@ -196,13 +196,14 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         seen[id(node)] = seq
         loader.sizes[id(node)] = (loader.nodes - before, loader.chars - chars_before)
         return seq
-    # A scalar is visited again at each alias that names it, so its text counts every time.
+    # A scalar is visited again at each alias (or merge key) that names it, so its text
+    # counts every time. A file within MAX_BYTES cannot exceed MAX_CHARS without aliases.
     loader.chars += len(node.value)
     if loader.chars > MAX_CHARS:
         raise _Refused(
             line,
-            f"text expands to more than {MAX_CHARS} characters (aliases and merge keys "
-            "count as copies)",
+            f"aliases expand to more than {MAX_CHARS} characters of text (this value, "
+            "repeated through aliases, counts at each use)",
         )
     if node.tag == _STR_TAG:  # the common case: skip the constructor machinery
         return node.value
