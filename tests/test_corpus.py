@@ -114,7 +114,8 @@ def _merge_bomb(p: Path) -> None:
     keys = ", ".join(f"k{i}: 1" for i in range(5_000))
     aliases = ", ".join(["*base"] * 1_001)
     p.write_text(
-        f"threatgraph: 1\nmodel: {{name: M}}\nx-base: &base {{{keys}}}\nx-all: {{<<: [{aliases}]}}\n"
+        "threatgraph: 1\nmodel: {name: M}\n"
+        f"x-base: &base {{{keys}}}\nx-all: {{<<: [{aliases}]}}\n"
     )
 
 

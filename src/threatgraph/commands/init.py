@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -112,7 +113,9 @@ def command(name: str | None, model_path: Path | None) -> None:
     pyproject = root / "pyproject.toml"
     has_section = False
     text: str | None = None
-    if pyproject.is_file():  # read it before writing anything: a broken file stops init
+    # Read it before writing anything: a broken file stops init, and so does a FIFO or a
+    # device in its place (refused by the read, never waited on).
+    if os.path.lexists(pyproject):
         try:
             text = read_input(pyproject).decode("utf-8")
             has_section = "threatgraph" in tomllib.loads(text).get("tool", {})
