@@ -352,7 +352,7 @@ def test_aliases_count_their_expanded_text_against_the_limit(text: str, ratio: f
             assert size <= limit
 
 
-NAMES = ["a", "b", ".h", "c.py", "d.txt"]
+TREE_NAMES = ["a", "b", ".h", "c.py", "d.txt"]
 GLOB_SEGMENTS = ["*", "**", "a", "b", "*.py", "?", "[ab]", ".h", "c.py", "*.txt", "[!a]*"]
 
 
@@ -361,7 +361,7 @@ def trees(draw: st.DrawFn) -> list[tuple[str, bool]]:
     """Relative paths (up to three deep) and whether each is a file (else a directory)."""
     paths = draw(
         st.lists(
-            st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map("/".join),
+            st.lists(st.sampled_from(TREE_NAMES), min_size=1, max_size=3).map("/".join),
             max_size=12,
             unique=True,
         )
@@ -384,11 +384,11 @@ def _build(root: Path, tree: list[tuple[str, bool]]) -> None:
             target.mkdir(parents=True, exist_ok=True)
 
 
-patterns = st.lists(st.sampled_from(GLOB_SEGMENTS), min_size=1, max_size=3).map("/".join)
+glob_patterns = st.lists(st.sampled_from(GLOB_SEGMENTS), min_size=1, max_size=3).map("/".join)
 
 
 @LIMITS
-@given(trees(), patterns)
+@given(trees(), glob_patterns)
 def test_evidence_globs_match_what_pathlib_matches_without_symlinks(
     tree: list[tuple[str, bool]], pattern: str
 ) -> None:
@@ -405,7 +405,7 @@ def test_evidence_globs_match_what_pathlib_matches_without_symlinks(
 
 
 @LIMITS
-@given(trees(), trees(), patterns, st.sampled_from(["l", "a/l", "b/l"]))
+@given(trees(), trees(), glob_patterns, st.sampled_from(["l", "a/l", "b/l"]))
 def test_evidence_globs_reveal_nothing_beyond_a_symlink_out(
     tree: list[tuple[str, bool]],
     outside_tree: list[tuple[str, bool]],
