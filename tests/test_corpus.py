@@ -74,6 +74,52 @@ def _deep_dir(p: Path) -> None:
     (p / "pytm_model.py").write_text("import pytm\n" + DEEP)
 
 
+def _fifo(p: Path) -> None:
+    os.mkfifo(p)  # read naively, this blocks until a writer comes (never)
+
+
+def _link(target: str) -> Callable[[Path], None]:
+    def make(p: Path) -> None:
+        p.symlink_to(target)  # stat says 0 bytes for /dev/zero, which never ends
+
+    return make
+
+
+def _tree(files: dict[str, str | Callable[[Path], None]]) -> Callable[[Path], None]:
+    """A directory of files: text, or a maker (a FIFO, a symlink) per relative path."""
+
+    def make(p: Path) -> None:
+        for rel, content in files.items():
+            f = p / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                f.write_text(content, encoding="utf-8")
+            else:
+                content(f)
+
+    return make
+
+
+MIB = "A" * (1024 * 1024)
+
+
+def _alias_text(header: str, item: str, count: int) -> Callable[[Path], None]:
+    """One 1 MiB string and ``count`` aliases of it: a small file, a huge expanded text."""
+    first = item.replace("TEXT", f"&text {MIB}")
+    rest = item.replace("TEXT", "*text")
+    return _text(header + first + rest * count)
+
+
+def _merge_bomb(p: Path) -> None:
+    keys = ", ".join(f"k{i}: 1" for i in range(5_000))
+    aliases = ", ".join(["*base"] * 1_001)
+    p.write_text(
+        "threatgraph: 1\nmodel: {name: M}\n"
+        f"x-base: &base {{{keys}}}\nx-all: {{<<: [{aliases}]}}\n"
+    )
+
+
+UNIX_ONLY = hasattr(os, "mkfifo")
 LONG = "N" * 10_000
 ALL_OF_IT = (
     "threatgraph: 1\nmodel: {name: Long}\nelements:\n  - {id: user, name: User, kind: actor}\n"
@@ -210,6 +256,41 @@ CASES: list[Case] = [
             + "".join(f"  - {{id: e{i}, name: E{i}, kind: app}}\n" for i in range(5_000))
             + "  - {id: last, name: Last, kind: lmm}\n"
         ),
+    ),
+    # aliases repeating one long string: small on disk, gigabytes once expanded
+    Case(
+        "generated/alias-text.yaml",
+        "model",
+        5,
+        "aliases expand to more than 67108864 characters of text",
+        make=_alias_text(
+            "threatgraph: 1\nmodel: {name: M}\nelements:\n  - {id: u, name: U, kind: actor}\n",
+            "  - {id: x, name: X, kind: app, description: TEXT}\n",
+            64,
+        ),
+    ),
+    Case(
+        "generated/merge-bomb.yaml",
+        "model",
+        4,
+        "merge keys ('<<') expand to more than 5000000 nodes",
+        make=_merge_bomb,
+    ),
+    # special files: refused without being read (a FIFO would block, /dev/zero never end)
+    *(
+        [
+            Case("generated/fifo.yaml", "model", None, "not a regular file (a FIFO", make=_fifo),
+            Case("generated/fifo.py", "model", None, "not a regular file (a FIFO", make=_fifo),
+            Case(
+                "generated/dev-zero.json",
+                "model",
+                None,
+                "not a regular file (a device)",
+                make=_link("/dev/zero"),
+            ),
+        ]
+        if UNIX_ONLY
+        else []
     ),
     # -- JSON models ----------------------------------------------------------------------
     Case("models-json/syntax-trailing-comma.json", "model", 6, "invalid JSON: Expecting value"),
@@ -425,6 +506,28 @@ CASES: list[Case] = [
         "controls.1.id",
         file="rules/bad-controls/controls.yaml",
     ),
+    *(
+        [
+            Case(
+                "generated/rules-dev-zero",
+                "rules",
+                None,
+                "not a regular file (a device)",
+                file="generated/rules-dev-zero/rules/corpus/TG-CRP-099/rule.yaml",
+                make=_tree({"rules/corpus/TG-CRP-099/rule.yaml": _link("/dev/zero")}),
+            ),
+            Case(
+                "generated/rules-fifo-controls",
+                "rules",
+                None,
+                "not a regular file (a FIFO",
+                file="generated/rules-fifo-controls/controls.yaml",
+                make=_tree({"controls.yaml": _fifo}),
+            ),
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- configuration --------------------------------------------------------------------
     Case("config/pyproject-syntax/pyproject.toml", "config", 5, "invalid TOML"),
     Case(
@@ -483,6 +586,76 @@ CASES: list[Case] = [
         "tool.threatgraph.strict",
         file="config/pyproject-found-upward/pyproject.toml",
     ),
+    # paths from the configuration stay inside the repository (the command line may leave)
+    Case(
+        "config/toml-output-climbs/.threatgraph.toml",
+        "config",
+        3,
+        "output '../../../../../../threatgraph-escaped' climbs out of the repository",
+        "output",
+    ),
+    Case(
+        "config/pyproject-rules-root/pyproject.toml",
+        "config",
+        7,
+        "rules '/' is absolute",
+        "tool.threatgraph.rules",
+    ),
+    Case(
+        "config/toml-decisions-absolute/.threatgraph.toml",
+        "config",
+        2,
+        "decisions '/etc/threatgraph-decisions.yaml' is absolute",
+        "decisions",
+    ),
+    Case(
+        "config/toml-baseline-climbs/.threatgraph.toml",
+        "config",
+        4,
+        "baseline '../../../../../../tmp/baseline.json' climbs out of the repository",
+        "baseline",
+    ),
+    Case(
+        "generated/config-link/.threatgraph.toml",
+        "config",
+        2,
+        "decisions 'outside/etc/passwd' resolves outside the repository (through a symlink)",
+        "decisions",
+        make=lambda p: _tree(
+            {
+                "outside": _link("/"),
+                ".threatgraph.toml": '# a symlink out\ndecisions = ["outside/etc/passwd"]\n',
+            }
+        )(p.parent),
+    ),
+    Case(
+        "config/toml-bad-format/.threatgraph.toml",
+        "config",
+        3,
+        "unknown format 'htlm'; choose from markdown",
+        "formats",
+    ),
+    # a dotted key under [tool] is found at its line too
+    Case(
+        "config/pyproject-dotted-key/pyproject.toml",
+        "config",
+        2,
+        "Input should be 'info'",
+        "tool.threatgraph.fail_on",
+    ),
+    *(
+        [
+            Case(
+                "generated/fifo-config.toml",
+                "config",
+                None,
+                "not a regular file (a FIFO",
+                make=_fifo,
+            )
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- decisions files ------------------------------------------------------------------
     Case("decisions/syntax.yaml", "decisions", 6, "invalid YAML"),
     Case(
@@ -521,6 +694,23 @@ CASES: list[Case] = [
     ),
     Case("decisions/bom-crlf.yaml", "decisions", 8, "valid date", "decisions.0.expires"),
     Case("decisions/empty.yaml", "decisions", 1, "not a decisions file", "threatgraph-decisions"),
+    Case(
+        "generated/alias-text-decisions.yaml",
+        "decisions",
+        7,
+        "aliases expand to more than 67108864 characters of text",
+        make=_alias_text(
+            "threatgraph-decisions: 1\ndecisions:\n",
+            "  - finding: TG-PI-001/chat-model\n    status: accepted\n    owner: sec\n"
+            "    expires: 2026-09-01\n    reason: TEXT\n",
+            64,
+        ),
+    ),
+    *(
+        [Case("generated/fifo-decisions.yaml", "decisions", None, "(a FIFO", make=_fifo)]
+        if UNIX_ONLY
+        else []
+    ),
     # -- baseline files -------------------------------------------------------------------
     Case("baseline/syntax.json", "baseline", 5, "invalid JSON: Expecting ',' delimiter"),
     Case(
@@ -546,6 +736,19 @@ CASES: list[Case] = [
         "baseline/empty.json", "baseline", 1, "not a threatgraph baseline", "threatgraph-baseline"
     ),
     Case("baseline/binary.json", "baseline", 3, "binary file"),
+    *(
+        [
+            Case(
+                "generated/dev-zero-baseline.json",
+                "baseline",
+                None,
+                "not a regular file (a device)",
+                make=_link("/dev/zero"),
+            )
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- pytm model files -----------------------------------------------------------------
     Case("pytm/raises.py", "pytm", 7, "pytm model raised RuntimeError: the model's generator"),
     Case("pytm/no-tm.py", "pytm", 1, "the file builds no pytm TM"),

@@ -340,13 +340,15 @@ def test_security_md_states_the_limits_in_force() -> None:
     rows = {
         "file size": f"{yamlsafe.MAX_BYTES // (1024 * 1024)} MiB",
         "nesting depth": f"{yamlsafe.MAX_DEPTH} levels",
-        "alias expansion": f"{yamlsafe.MAX_NODES:,} nodes",
+        "alias expansion": f"{yamlsafe.MAX_NODES:,} nodes, {yamlsafe.MAX_CHARS:,} characters",
         "ids": f"{schema.MAX_ID} characters",
         "names": f"{schema.MAX_NAME} characters",
         "evidence items": f"{evidence.MAX_ITEM_LENGTH:,} characters, no NUL, at most "
-        f"{evidence.MAX_DOUBLE_STARS} `**` segments, {evidence.MAX_GLOB_MATCHES:,} glob matches",
+        f"{evidence.MAX_DOUBLE_STARS} `**` segments, {evidence.MAX_GLOB_MATCHES:,} glob matches, "
+        f"{evidence.MAX_GLOB_VISITS:,} entries looked at per glob",
         "code patterns": f"{codemap.MAX_PATTERN_LENGTH:,} characters, at most "
-        f"{codemap.MAX_DOUBLE_STARS} `**` segments, {codemap.MAX_WALK_FILES:,} files listed",
+        f"{codemap.MAX_DOUBLE_STARS} `**` segments, {codemap.MAX_WALK_FILES:,} files and "
+        "directories walked",
         "rendering": f"{render.DEFAULT_TIMEOUT:g} s per image",
         "SARIF": f"{sarif.MAX_RESULTS:,} results per run",
     }

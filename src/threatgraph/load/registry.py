@@ -12,6 +12,7 @@ from threatgraph.errors import InputError, Problem
 from threatgraph.load.yamlsafe import MAX_BYTES
 from threatgraph.model.schema import SystemModel
 from threatgraph.model.validate import finalize
+from threatgraph.readfile import not_regular, read_head
 
 LoadFn = Callable[[Path], list[SystemModel]]
 SniffFn = Callable[[Path, str], bool]
@@ -113,10 +114,9 @@ def _head(path: Path) -> tuple[str, bool]:
     Bytes that are not UTF-8 (NUL included) are replaced, not refused: a file that mentions
     a model format is claimed and its loader reports what is wrong with it.
     """
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(SNIFF_LIMIT + 1)
-    except OSError:
+    # Only a regular file is read (a FIFO would block, a device never end).
+    raw = read_head(path, SNIFF_LIMIT + 1)
+    if raw is None:
         return "", False
     truncated = len(raw) > SNIFF_LIMIT
     return raw[:SNIFF_LIMIT].decode("utf-8-sig", errors="replace"), truncated
@@ -158,7 +158,9 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 for name in sorted(files):
                     fp = Path(root, name)
-                    if fp.is_symlink():
+                    # Symlinks, FIFOs, devices and sockets are not model files: skipped
+                    # without being opened.
+                    if fp.is_symlink() or not_regular(fp) is not None:
                         continue
                     fmt = _claim(fp, explicit=False)
                     if fmt is not None:
@@ -176,6 +178,9 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
                 )
             else:
                 found.append((p, fmt))
+        elif p.exists():
+            kind = not_regular(p) or "a special file"
+            problems.append(Problem(str(p), 0, f"not a regular file ({kind}): refused"))
         else:
             problems.append(Problem(str(p), 0, "no such file or directory"))
     if problems:
