@@ -319,6 +319,23 @@ class ModelView:
             b = parent
         return b
 
+    def hosting(self) -> list[tuple[str, str]]:
+        """(vendor id, element id) for each element whose ``provider`` is a vendor element of
+        this model, sorted: what each vendor hosts or provides (the diagrams draw it)."""
+        got: list[tuple[str, str]] | None = self._cache.get("hosting")
+        if got is None:
+            elements = self.graph.elements
+            got = sorted(
+                (el.provider, el.id)
+                for el in elements.values()
+                if el.provider
+                and el.provider != el.id
+                and el.provider in elements
+                and elements[el.provider].kind is Kind.VENDOR
+            )
+            self._cache["hosting"] = got
+        return list(got)
+
     def boundary_label(self, bid: str) -> tuple[str, str]:
         """(name, trust) of a boundary."""
         b = self.graph.boundaries[bid]
