@@ -252,7 +252,10 @@ TEMPLATE = """\
 {{ svg }}</div>
 <p class="kind">Click an element to see its findings. Shapes give the element kind, dashed \
 boxes are trust boundaries, filled elements have open findings (colour of the worst severity, \
-count after &#9888;), red dashed flows carry sensitive data unencrypted.</p>
+count after !), red dashed flows carry sensitive data unencrypted, dotted lines join a vendor \
+to what it hosts.</p>
+{% if renderer %}<p class="kind" id="tg-renderer">Drawn by {{ renderer }}.{% if pure %} \
+threatgraph uses Graphviz's own dot instead when it is installed.{% endif %}</p>{% endif %}
 {% else %}<p class="note" id="tg-no-svg">{{ no_svg }}</p>
 <details><summary>Graphviz DOT source of the diagram</summary><pre>{{ dot }}</pre></details>
 {% endif %}
@@ -719,8 +722,8 @@ def render_html(inp: ReportInput) -> str:
         how = (
             "run the report without --no-render to draw it"
             if "--no-render" in reason
-            else "install Graphviz (dot) or the graphviz-pure renderer "
-            "(pip install 'threatgraph[render]') and run the report again"
+            else "install Graphviz (dot), or graphviz-pure (pip install graphviz-pure; "
+            "threatgraph installs it where it has wheels), and run the report again"
         )
         no_svg = (
             f"The diagram was not rendered ({reason}). Its Graphviz source is below and in "
@@ -749,6 +752,8 @@ def render_html(inp: ReportInput) -> str:
         disabled=sorted(lib.disabled.items()),
         svg=Markup(svg) if svg is not None else None,  # noqa: S704 - checked by safe_svg
         no_svg=no_svg,
+        renderer=inp.diagrams.renderer if svg is not None else None,
+        pure=(inp.diagrams.renderer or "").startswith("graphviz-pure"),
         dot=inp.diagrams.dot,
         severities=list(reversed(SEVERITIES)),
         statuses=[

@@ -133,12 +133,13 @@ def _diagram(inp: ReportInput) -> list[str]:
     legend = (
         "Legend: the shape and the «kind» line give the element kind; dashed boxes are trust "
         "boundaries with their trust level; an element with open findings is filled with the "
-        "colour of its worst severity and shows the count (\u26a0); red dotted flows carry "
+        "colour of its worst severity and shows the count (!); red dotted flows carry "
         "sensitive data unencrypted."
     )
     out += [legend, ""]
     if inp.diagrams.svg is not None and "svg" in inp.written:
-        out += ["Rendered by Graphviz: [diagram.svg](diagram.svg).", ""]
+        by = inp.diagrams.renderer or "Graphviz"
+        out += [f"Rendered by {escape(by)}: [diagram.svg](diagram.svg).", ""]
     return out
 
 
