@@ -3,8 +3,8 @@
 Search order: ``dot`` on PATH (Graphviz), then ``graphviz-pure`` on PATH, then
 ``graphviz-pure`` beside the running Python (where ``pip install threatgraph`` puts it, as a
 dependency on the platforms it has wheels for, even when that directory is not on PATH).
-When none is found, or the renderer fails or times out, the caller gets a :class:`RenderError` with a one-line reason and writes the
-.dot/.mmd files only.
+When none is found, or the renderer fails or times out, the caller gets a
+:class:`RenderError` with a one-line reason and writes the .dot/.mmd files only.
 """
 
 from __future__ import annotations
