@@ -49,9 +49,9 @@ def _report() -> tuple[str, dict]:  # type: ignore[type-arg]
 def test_report_sections_in_order() -> None:
     md, doc = _report()
     heads = [ln for ln in md.splitlines() if ln.startswith("## ")]
-    assert heads[:3] == ["## Summary", "## Data-flow diagram", heads[2]]
-    assert heads[2].startswith("## Open findings (")
-    assert heads[3].startswith("## Mitigated and accepted findings (")
+    assert heads[:4] == ["## Review summary", "## Summary", "## Data-flow diagram", heads[3]]
+    assert heads[3].startswith("## Open findings (")
+    assert heads[4].startswith("## Mitigated and accepted findings (")
     assert md.startswith("# Threat model: Support assistant\n")
     assert "- **As of:** 2026-06-01" in md
     s = doc["summary"]
@@ -338,3 +338,55 @@ def test_checklist_words_are_memoised_without_mixing_findings() -> None:
                 for c in f.checklist
             ]
             assert shared.checklist_where(f) == expected, f.id
+
+
+def test_review_summary_comes_first_with_each_findings_best_control() -> None:
+    from test_formats_dot import _view
+
+    md, _doc = _report()
+    view = _view(ASSISTANT)
+    review = md[md.index("## Review summary") : md.index("## Summary")]
+    opened = view.open_findings()
+    assert opened
+    assert f"**{len(opened)} open finding" in review
+    impact = view.control_impact()
+    for f in opened[:15]:
+        best = view.best_control(f)
+        assert best is not None
+        missing = sorted({c.control for c in f.checklist if not c.present})
+        # the definition: most open findings closed alone, then missing from most, then id
+        assert best == min(missing, key=lambda c: (-impact[c][0], -impact[c][1], c))
+        row = next(
+            ln
+            for ln in review.splitlines()
+            if f"`{f.rule.id}`" in ln and view.name(f.element) in ln
+        )
+        assert f"`{best}`" in row
+    for e, _counts in view.risk_elements():
+        assert view.name(e) in review
+    # the review is short: one screen, whatever the number of findings
+    assert len(review.splitlines()) <= 40
+
+
+def test_control_impact_counts_what_one_control_closes() -> None:
+    from test_formats_dot import _view
+
+    view = _view(ASSISTANT)
+    impact = view.control_impact()
+    for control, (closes, missing) in impact.items():
+        assert 0 <= closes <= missing
+        hit = [
+            f
+            for f in view.open_findings()
+            if any(c.control == control and not c.present for c in f.checklist)
+        ]
+        assert len(hit) == missing
+        any_rules = [f for f in hit if f.rule.mitigated_when == "any"]
+        assert closes >= len(any_rules)  # one control of an "any" rule always closes it
+    top = view.top_controls()
+    assert top == sorted(top, key=lambda t: (-t[1], -t[2], t[0]))
+    ranks = [
+        tuple(-counts.get(s, 0) for s in ("critical", "high", "medium", "low", "info"))
+        for _e, counts in view.risk_elements()
+    ]
+    assert ranks == sorted(ranks)

@@ -105,6 +105,73 @@ def _why_closed(view: ModelView, f: Finding) -> str:
     )
 
 
+#: Rows of the review summary's table of open findings: it must fit one screen.
+REVIEW_ROWS = 15
+
+
+def _effect(closes: int, missing: int) -> str:
+    """What declaring a control would do to the model's open findings, in words."""
+    if closes:
+        return f"closes {closes} open finding{'s' if closes != 1 else ''}"
+    return f"part of the fix for {missing} open finding{'s' if missing != 1 else ''}"
+
+
+def _review(view: ModelView) -> list[str]:
+    """The one-screen summary a reviewer acts on: open findings by severity, each with its
+    most effective missing control (:meth:`ModelView.best_control`), the controls that
+    close the most findings, and the elements that carry most risk."""
+    out = ["## Review summary", ""]
+    opened = view.open_findings()
+    if not opened:
+        return [*out, "No open findings.", ""]
+    s = view.counts()["open_by_severity"]
+    by_sev = ", ".join(f"{n} {sev}" for sev, n in s.items() if n)
+    out += [f"**{len(opened)} open finding{'s' if len(opened) != 1 else ''}:** {by_sev}.", ""]
+    impact = view.control_impact()
+    out += ["| Severity | Finding | Most effective missing control |", "|---|---|---|"]
+    for f in opened[:REVIEW_ROWS]:
+        best = view.best_control(f)
+        fix = (
+            f"{code(best)} {escape(view.control_title(best))} ({_effect(*impact[best])})"
+            if best is not None
+            else "none missing"
+        )
+        out.append(
+            f"| {f.severity} | {code(f.rule.id)} {escape(f.rule.title)} "
+            f"({escape(view.name(f.element))}) | {fix} |"
+        )
+    if len(opened) > REVIEW_ROWS:
+        more = len(opened) - REVIEW_ROWS
+        out.append(f"| | *{more} more under Open findings below* | |")
+    out.append("")
+    top = view.top_controls()
+    if top:
+        out += ["**Controls that close the most open findings:**", ""]
+        out += [
+            f"{i}. {code(c)} {escape(view.control_title(c))}: closes {closes}, "
+            f"missing from {missing}"
+            for i, (c, closes, missing) in enumerate(top, 1)
+        ]
+        out.append("")
+    risky = view.risk_elements()
+    if risky:
+        out += ["**Elements that carry most risk:** "]
+        out[-1] += "; ".join(
+            f"{escape(view.name(e))} ({escape(view.kind_label(e))}: "
+            + ", ".join(f"{n} {sev}" for sev, n in counts.items())
+            + ")"
+            for e, counts in risky
+        )
+        out.append("")
+    out += [
+        "The most effective missing control of a finding is the one of its missing controls "
+        "that would close the most open findings of this model on its own (then the one "
+        "missing from the most, then the first by id). The full checklists follow.",
+        "",
+    ]
+    return out
+
+
 def _summary(view: ModelView) -> list[str]:
     s = view.counts()
     out = ["## Summary", "", "| Status | Findings |", "|---|---:|"]
@@ -133,12 +200,13 @@ def _diagram(inp: ReportInput) -> list[str]:
     legend = (
         "Legend: the shape and the «kind» line give the element kind; dashed boxes are trust "
         "boundaries with their trust level; an element with open findings is filled with the "
-        "colour of its worst severity and shows the count (\u26a0); red dotted flows carry "
+        "colour of its worst severity and shows the count (!); red dotted flows carry "
         "sensitive data unencrypted."
     )
     out += [legend, ""]
     if inp.diagrams.svg is not None and "svg" in inp.written:
-        out += ["Rendered by Graphviz: [diagram.svg](diagram.svg).", ""]
+        by = inp.diagrams.renderer or "Graphviz"
+        out += [f"Rendered by {escape(by)}: [diagram.svg](diagram.svg).", ""]
     return out
 
 
@@ -268,6 +336,7 @@ def render_markdown(inp: ReportInput) -> str:
             + "; ".join(f"{code(k)} ({escape(v)})" for k, v in sorted(lib.disabled.items()))
         )
     out.append("")
+    out += _review(view)
     out += _summary(view)
     out += _diagram(inp)
     groups = view.open_by_rule()

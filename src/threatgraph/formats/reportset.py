@@ -76,6 +76,7 @@ def _diagrams(
             d.svg = renderer.run(dot, "svg", timeout).decode("utf-8")
         if "png" in wanted:
             d.png = renderer.run(dot, "png", timeout)
+        d.renderer = renderer.description
     except RenderError as exc:
         d.svg, d.png = None, None
         d.render_problem = str(exc)
