@@ -213,21 +213,8 @@ class Graph:
 
     @functools.cached_property
     def g(self) -> nx.MultiDiGraph:
-        """The networkx MultiDiGraph: nodes are element ids (attributes ``el``, ``trust``,
-        ``kind``), edges are flows keyed by flow id (``flow``, ``crosses``).
-
-        Built on first use: matching runs on the indexes below, so a pre-commit check does
-        not pay for importing networkx.
-        """
-        import networkx as nx
-
-        g = nx.MultiDiGraph(name=self.model.model.name)
-        for eid, el in self.elements.items():
-            g.add_node(eid, el=el, trust=self.trust[eid].value, kind=el.kind.value)
-        for fid, facts in self.flows.items():
-            fl = facts.flow
-            g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
-        return g
+        """The model as a networkx graph with its derived facts: :func:`to_networkx`."""
+        return to_networkx(self)
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
@@ -296,6 +283,68 @@ class Graph:
     def describe(self, element_id: str) -> str:
         """Human name of an element."""
         return self.names.get(element_id, element_id)
+
+
+def to_networkx(graph: Graph) -> nx.MultiDiGraph:
+    """The model as a networkx ``MultiDiGraph``, with the facts rules read.
+
+    Nodes are element ids with attributes ``name``, ``kind``, ``trust`` (effective),
+    ``boundary`` (innermost boundary id, '' outside all), ``runs_model``, ``agentic``,
+    ``side_effects``, ``hears_agents``, ``capabilities`` (comma-separated) and ``controls``
+    (comma-separated ids). Edges are flows keyed by flow id, drawn as declared, with ``name``,
+    ``operation`` (declared, '' when none), ``requester`` and ``server`` (the derived ends),
+    ``content`` (the ways content moves: 'forward', 'back' or 'both'), ``kept``, ``encrypted``,
+    ``authenticated``, ``crosses_boundary``, ``data`` (classifications, comma-separated) and
+    ``controls``. Every value is a string or a bool, so the graph writes as GraphML as it is.
+    """
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name=graph.model.model.name)
+    ix = graph.ix
+    facts = graph.element_facts
+    for i, (eid, el) in enumerate(graph.elements.items()):
+        n = ix.nums[i]
+        chain = graph.boundary_chain[eid]
+        g.add_node(
+            eid,
+            name=el.name,
+            kind=el.kind.value,
+            trust=graph.trust[eid].value,
+            boundary=chain[0] if chain else "",
+            runs_model=n in facts["runs_model"],
+            agentic=n in facts["agentic"],
+            side_effects=n in facts["side_effects"],
+            hears_agents=n in facts["hears_agents"],
+            capabilities=",".join(el.capabilities),
+            controls=",".join(sorted(el.control_ids())),
+        )
+    kept = graph.flow_flags["kept"]
+    for fid, ff in graph.flows.items():
+        fl = ff.flow
+        k = ix.fpos[fid]
+        ways = {
+            fwd for a in (ix.fsrc[k],) for (f, _b, _c) in ix.csucc[a] if f == k for fwd in (True,)
+        }
+        back = any(f == k for (f, _b, _c) in ix.csucc[ix.fdst[k]])
+        content = "both" if ways and back else ("back" if back else "forward")
+        requester, server = graph.interactions[fid]
+        g.add_edge(
+            fl.source,
+            fl.target,
+            key=fid,
+            name=fl.name,
+            operation=fl.operation or "",
+            requester=requester,
+            server=server,
+            content=content,
+            kept=k in kept,
+            encrypted=ff.encrypted,
+            authenticated=ff.authenticated,
+            crosses_boundary=ff.crosses_boundary,
+            data=",".join(sorted(c.value for c in ff.classes)),
+            controls=",".join(sorted(ff.controls)),
+        )
+    return g
 
 
 def interaction(
@@ -670,6 +719,13 @@ def content_search(
                     continue
                 sv = v * STATES + mode
                 if seen[sv]:
+                    if not hop[v] and seed[v]:
+                        # A source reached from another source (or back from itself): it
+                        # counts as reached, and its search has already run.
+                        hop[v] = depth
+                        first[v] = sv
+                        back_state[sv] = st
+                        back_flow[sv] = f
                     continue
                 seen[sv] = 1
                 back_state[sv] = st

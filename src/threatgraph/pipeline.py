@@ -15,6 +15,7 @@ from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, load_library
+from threatgraph.engine.modelcheck import ReadMap, model_notes
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.registry import LoadedModel, load_paths
 from threatgraph.model.schema import Decision
@@ -222,6 +223,7 @@ def evaluate_loaded(
 
     results: list[ModelResult] = []
     matched_any: set[int] = set()
+    read_map = ReadMap.of(lib)
     for lm, maybe, code_notes in zip(loaded, reports, code_notices, strict=True):
         mid = lm.model.model.id
         index = [i for i, d in enumerate(pol.decisions) if d.model in (None, mid)]
@@ -236,6 +238,13 @@ def evaluate_loaded(
             pytm_threats=pytm_threats,
         )
         res.notices.extend(code_notes)
+        # v1 spellings read with a warning, and facts declared where no rule reads them:
+        # warnings, errors under --strict (the model says more than the check can see).
+        level = "error" if pol.strict else "warning"
+        res.notices.extend(
+            Notice(level, n.message, str(n.location or ""))
+            for n in (*lm.model.notes, *model_notes(lm.model, lib, read_map))
+        )
         matched_any.update(index[j] for j in res.matched_extra)
         results.append(res)
 

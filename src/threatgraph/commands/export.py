@@ -19,7 +19,56 @@ from threatgraph.errors import InputError, Problem
 
 @click.group(name="export")
 def command() -> None:
-    """Export models to other tools' formats (Open Threat Model)."""
+    """Export models to other tools' formats (Open Threat Model, GraphML)."""
+
+
+@command.command(name="graphml")
+@click.argument("path", type=click.Path(exists=True, path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the GraphML here (atomically) instead of stdout.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (for custom controls in the model).",
+)
+@input_errors_exit_2
+def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> None:
+    """Write the model at PATH (one model file) as GraphML, with the derived facts.
+
+    Nodes are elements and edges flows, each with the facts the rules read (effective trust,
+    runs_model, agentic, the requester and server of each flow, how content moves): the graph
+    that `threatgraph.graph_of` returns in Python, for graph tools (Gephi, yEd, networkx).
+    """
+    import io
+
+    import networkx as nx
+
+    from threatgraph.graph import build
+    from threatgraph.load.registry import load_paths
+
+    settings = settings_for(config_path)
+    from threatgraph.engine.library import load_library
+
+    lib = load_library(resolve_run_options(settings, (), None)[0], settings.disable)
+    loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
+    if len(loaded) != 1:
+        raise InputError(
+            [Problem(path, 0, f"holds {len(loaded)} models; export one model file at a time")]
+        )
+    buf = io.BytesIO()
+    nx.write_graphml(build(loaded[0].model).g, buf, encoding="utf-8", prettyprint=True)
+    text = buf.getvalue().decode("utf-8")
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from threatgraph.formats.common import write_atomic
+
+        write_atomic(output, text)
 
 
 @command.command(name="otm")

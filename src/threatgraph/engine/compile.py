@@ -14,19 +14,23 @@ from itertools import chain
 from typing import Any
 
 from threatgraph.engine.rules import (
+    ArtifactPred,
     AttrOp,
     DataPred,
     ElementPred,
     FlowPred,
     PathPred,
+    SoftwarePred,
     VendorPred,
 )
 from threatgraph.graph import Graph, Reach, content_search, content_sources
 from threatgraph.model.schema import (
+    CODE_BEARING_FORMATS,
     SENSITIVE,
     Classification,
     Element,
     Kind,
+    Software,
     Trust,
     VendorProfile,
 )
@@ -603,6 +607,10 @@ class Compiler:
             # Many predicates ask for the ends of the same flows ("has a flow in"): once.
             ends = _shared(f"{end}s of {fkey}", _flow_ends(flows, end))
             sets.append(_complement(ends, _all_elements) if negate else ends)
+        if p.artifact is not None:
+            filters.append(_artifact_filter(p.artifact))
+        if p.software is not None:
+            filters.append(_software_filter(p.software))
         for fact in ELEMENT_FACTS:
             want = getattr(p, fact)
             if want is not None:
@@ -766,6 +774,8 @@ class Compiler:
             sets.append(_flow_flag("returns", p.returns))
         if p.data is not None:
             sets.append(_flow_data(p.data))
+            if p.data.in_context is not None:
+                tests.append(_in_context_test(p.data))
         if p.encrypted is not None:
             sets.append(_flow_flag("encrypted", p.encrypted))
         if p.authenticated is not None:
@@ -917,6 +927,59 @@ ELEMENT_FACTS = (
     "hears_agents",
     "hears_agents_unauthenticated",
 )
+
+
+def _artifact_filter(p: ArtifactPred) -> EPred:
+    """Elements whose ``artifact`` has every fact the predicate gives."""
+    formats = frozenset(p.format) if p.format else None
+
+    def run(c: Ctx, e: str) -> bool:
+        a = c.graph.elements[e].artifact
+        if a is None:
+            return False
+        checks = (
+            formats is None or a.format in formats,
+            p.code_bearing is None or (a.format in CODE_BEARING_FORMATS) == p.code_bearing,
+            p.from_hub is None or (a.hub is not None) == p.from_hub,
+            p.publisher_verified is None or bool(a.publisher_verified) == p.publisher_verified,
+            p.pinned is None or bool(a.pinned) == p.pinned,
+            p.remote_code is None or bool(a.remote_code) == p.remote_code,
+            p.adapters is None or bool(a.adapters) == p.adapters,
+            p.fine_tuned is None or (a.base_model is not None) == p.fine_tuned,
+        )
+        return all(checks)
+
+    return run
+
+
+def _software_filter(p: SoftwarePred) -> EPred:
+    """Elements with some ``software`` entry that has every fact the predicate gives."""
+
+    def one(sw: Software) -> bool:
+        return (
+            (p.kind is None or sw.kind in p.kind)
+            and (p.origin is None or sw.origin in p.origin)
+            and (p.registry is None or sw.registry in p.registry)
+            and (p.pinned is None or bool(sw.pinned) == p.pinned)
+            and (p.at_runtime is None or bool(sw.at_runtime) == p.at_runtime)
+        )
+
+    return lambda c, e: any(one(sw) for sw in c.graph.elements[e].software)
+
+
+def _in_context_test(p: DataPred) -> FPred:
+    """Flows that carry matching data in the content a model reads (not in a header, the
+    environment or a vault reference)."""
+    test = _data_test(p)
+
+    def run(c: Ctx, f: str) -> bool:
+        return any(
+            (d.carried_as in (None, "context")) == p.in_context
+            and test(frozenset([d.classification]))
+            for d in c.graph.flows[f].data
+        )
+
+    return run
 
 
 def _element_fact(fact: str) -> ESet:

@@ -49,6 +49,11 @@ ATTRIBUTES = frozenset(
         "id",
         "provider",
         "code",
+        "decides",
+        "inputs",
+        "runs_third_party_code",
+        "platform",
+        "triggered_by",
     }
 )
 
@@ -82,8 +87,48 @@ class DataPred(_Strict):
 
     classification: list[Classification] | None = None
     sensitive: bool | None = None
+    in_context: bool | None = Field(
+        default=None,
+        description="(Flows) some matching data travels in the content a model reads, not "
+        "beside it (a secret in a request header or the environment is not in context).",
+    )
 
     @field_validator("classification", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class ArtifactPred(_Strict):
+    """The element's model file or dataset (its ``artifact``). All given fields must hold."""
+
+    format: list[str] | None = None
+    code_bearing: bool | None = Field(
+        default=None, description="Its format can run code when loaded (pickle and the like)."
+    )
+    from_hub: bool | None = Field(default=None, description="It is pulled from a hub.")
+    publisher_verified: bool | None = None
+    pinned: bool | None = None
+    remote_code: bool | None = None
+    adapters: bool | None = None
+    fine_tuned: bool | None = Field(default=None, description="It names a base model.")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class SoftwarePred(_Strict):
+    """Some entry of the element's ``software`` matches. All given fields must hold."""
+
+    kind: list[str] | None = None
+    origin: list[str] | None = None
+    registry: list[str] | None = None
+    pinned: bool | None = None
+    at_runtime: bool | None = None
+
+    @field_validator("kind", "origin", "registry", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -203,6 +248,12 @@ class ElementPred(_Strict):
         default=None,
         description="Derived: something can be changed through it (a side-effect capability, "
         "whatever its kind).",
+    )
+    artifact: ArtifactPred | None = Field(
+        default=None, description="Facts of its model file or dataset (absent: no match)."
+    )
+    software: SoftwarePred | None = Field(
+        default=None, description="Some software or configuration reaching it matches."
     )
     hears_agents: bool | None = Field(
         default=None,

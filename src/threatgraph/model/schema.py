@@ -163,6 +163,12 @@ class DataAsset(_Strict):
     id: str = ""
     name: str = Field(min_length=1, max_length=MAX_NAME)
     classification: Classification
+    carried_as: Literal["context", "header", "environment", "vault"] | None = Field(
+        default=None,
+        description="Where a secret sits on the way: in the content a model reads (context), "
+        "or beside it: a request header, the environment, a vault reference. Only context "
+        "exposes it to the model.",
+    )
     description: str | None = None
     location: Loc = None
 
@@ -262,6 +268,109 @@ Capability = Literal[
 ]
 
 
+DecisionArea = Literal[
+    "security",
+    "fraud",
+    "identity",
+    "moderation",
+    "medical",
+    "credit",
+    "legal",
+    "employment",
+    "safety",
+    "pricing",
+    "access",
+]
+"""What a model's output decides (rules about evasion and over-reliance read it)."""
+
+Modality = Literal["text", "image", "audio", "video", "tabular", "binary", "code", "biometric"]
+"""What a model takes as input."""
+
+ArtifactFormat = Literal[
+    "pickle",
+    "pytorch",
+    "joblib",
+    "keras_h5",
+    "savedmodel",
+    "safetensors",
+    "gguf",
+    "onnx",
+    "tensorrt",
+    "other",
+]
+
+#: Artefact formats whose loading can run code (deserialisation of Python objects, Lambda
+#: layers, custom ops): rules about unsafe model files read this, not the element kind.
+CODE_BEARING_FORMATS = frozenset({"pickle", "pytorch", "joblib", "keras_h5", "savedmodel"})
+
+
+class Artifact(_Strict):
+    """The model file (or dataset) behind an element: where it comes from and how it loads."""
+
+    format: ArtifactFormat | None = Field(default=None, description="File format of the weights.")
+    hub: str | None = Field(
+        default=None, description="Where it is pulled from, e.g. 'huggingface:org/name'."
+    )
+    publisher_verified: bool | None = Field(
+        default=None, description="The publisher's identity is verified (an organisation you know)."
+    )
+    pinned: bool | None = Field(
+        default=None, description="Pulled at a fixed revision or hash, not a moving tag."
+    )
+    remote_code: bool | None = Field(
+        default=None,
+        description="Loading runs code shipped with the artefact (trust_remote_code, loading "
+        "scripts, custom layers).",
+    )
+    loader: str | None = Field(
+        default=None, description="What loads it, e.g. 'torch.load', 'transformers', 'llama.cpp'."
+    )
+    base_model: str | None = Field(
+        default=None, description="The model it was fine-tuned from (an element id or a hub name)."
+    )
+    adapters: bool | None = Field(
+        default=None, description="Adapters (LoRA and the like) are loaded on top of it."
+    )
+
+
+SoftwareKind = Literal[
+    "package",
+    "instructions",
+    "config",
+    "skill",
+    "plugin",
+    "mcp_server",
+    "container_image",
+    "notebook",
+]
+
+
+class Software(_Strict):
+    """Software or configuration that reaches an element, and where it comes from."""
+
+    kind: SoftwareKind = Field(
+        description="package, instructions (agent rules or prompt files), config, skill, "
+        "plugin, mcp_server, container_image, notebook."
+    )
+    name: str | None = None
+    origin: Literal["internal", "vendor", "open_source", "public", "user"] = Field(
+        description="Who writes it: internal, a vendor, an open-source project, anyone "
+        "(public), or the system's users."
+    )
+    registry: (
+        Literal["pypi", "npm", "conda", "huggingface", "docker_hub", "github", "internal", "other"]
+        | None
+    ) = None
+    pinned: bool | None = Field(
+        default=None, description="Installed at a fixed version or hash (a lock file)."
+    )
+    at_runtime: bool | None = Field(
+        default=None,
+        description="Fetched or installed while the system runs (an agent that pip-installs, "
+        "an MCP server started with npx -y), not at build time.",
+    )
+
+
 class Element(_Strict):
     """A node of the data-flow graph: an actor, an app, a model, a store, a vendor..."""
 
@@ -309,9 +418,56 @@ class Element(_Strict):
     )
     transport: Literal["stdio", "http", "sse", "streamable_http", "websocket"] | None = None
     content: (
-        Literal["web", "email", "ticket", "upload", "document", "chat", "code", "api", "social"]
+        Literal[
+            "web", "email", "ticket", "upload", "document", "chat", "code", "api", "social", "logs"
+        ]
         | None
-    ) = None
+    ) = Field(
+        default=None,
+        description="What the content is (outside content), or what a store holds: web, email, "
+        "ticket, upload, document, chat, code, api, social, logs (logs and telemetry).",
+    )
+    decides: list[DecisionArea] = Field(
+        default_factory=list,
+        description="What the model's output decides: security, fraud, identity, moderation, "
+        "medical, credit, legal, employment, safety, pricing, access.",
+    )
+    inputs: list[Modality] = Field(
+        default_factory=list,
+        description="What the model takes as input: text, image, audio, video, tabular, "
+        "binary, code, biometric.",
+    )
+    artifact: Artifact | None = Field(
+        default=None, description="The model file or dataset behind the element."
+    )
+    software: list[Software] = Field(
+        default_factory=list,
+        description="Software and configuration that reach the element (packages, agent "
+        "instructions, skills, plugins, MCP servers...), with their origin.",
+    )
+    runs_third_party_code: bool | None = Field(
+        default=None,
+        description="Runs code that others supply (notebooks, user jobs, plugins, packages "
+        "installed at run time).",
+    )
+    platform: (
+        Literal[
+            "ray",
+            "ollama",
+            "vllm",
+            "jupyter",
+            "triton",
+            "tgi",
+            "torchserve",
+            "mlflow",
+            "kubeflow",
+            "other",
+        ]
+        | None
+    ) = Field(default=None, description="The model server or cluster software it runs.")
+    triggered_by: list[Literal["schedule", "email", "webhook", "message", "file", "user"]] = Field(
+        default_factory=list, description="What starts the element without a person asking."
+    )
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None
     vendor: VendorProfile | None = Field(default=None, description="Vendor facts (kind vendor).")
@@ -417,6 +573,15 @@ class Decision(_Strict):
         return self
 
 
+class ModelNote(BaseModel):
+    """A warning about a model that loaded: a v1 spelling, or a fact no rule can read where
+    it was declared. ``check`` prints it with its location (an error under ``--strict``)."""
+
+    model_config = ConfigDict(frozen=True)
+    message: str
+    location: Location | None = None
+
+
 class ModelInfo(_Strict):
     """Descriptive header of a model."""
 
@@ -441,6 +606,8 @@ class SystemModel(_Strict):
     flows: list[Flow] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     location: Loc = None
+    #: Warnings found while loading (see :class:`ModelNote`); not part of the file format.
+    notes: Annotated[list[ModelNote], SkipJsonSchema()] = Field(default_factory=list, exclude=True)
 
     def element(self, element_id: str) -> Element:
         """The element with this id (KeyError when absent)."""
