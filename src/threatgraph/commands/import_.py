@@ -80,8 +80,8 @@ def pytm_cmd(
     from threatgraph.model.validate import finalize
 
     known = _known_controls(config_path, rule_dirs)
-    (model,) = pytm_loader.load(path)
-    model = finalize(model, known)
+    (converted,) = pytm_loader.load(path)
+    model = finalize(converted.model, known)
     header = (
         f"Converted from the pytm model {display_path(str(path))} by `threatgraph import pytm`.\n"
         "pytm has no trust levels: boundary trust was guessed from names; review it."
