@@ -6,6 +6,7 @@ shared vendors and external content, wired with about 2-3 flows per element and 
 data on some flows. Same (n, seed) -> the same estate, byte for byte.
 
     python bench/generate.py 2000 -o /tmp/estate-2000.yaml
+    python bench/generate.py 2000 --pytm -o /tmp/tm.py     # the same estate as a pytm tm.py
 """
 
 from __future__ import annotations

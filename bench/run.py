@@ -297,12 +297,11 @@ def _hook_latency() -> float:
     return best
 
 
-def _command(
+def _runs(
     n: int, fmt: str, seed: int, repeat: int = 3, cmd: list[str] | None = None
-) -> tuple[float, float]:
-    """Best wall time and peak memory (MB) of a whole ``threatgraph check`` process on an
-    estate of n elements: interpreter start, library, load, match and the text report
-    (or of ``cmd`` followed by the estate's path)."""
+) -> list[tuple[float, float, float]]:
+    """(wall s, CPU s, peak MB) of ``repeat`` whole processes of ``cmd`` (by default
+    ``threatgraph check -q``) on the estate of n elements in ``fmt``."""
     path = _estate(n, fmt, seed)
     if cmd is None:
         cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
@@ -311,51 +310,64 @@ def _command(
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         "r = subprocess.run(sys.argv[1:], capture_output=True, check=False)\n"
-        "print(time.perf_counter() - t, "
-        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss / 1024, "
+        "r.returncode)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    best, peak = float("inf"), 0.0
+    out: list[tuple[float, float, float]] = []
     for _ in range(repeat):
-        out = subprocess.run(
+        res = subprocess.run(
             [sys.executable, "-c", probe, *cmd, str(path)],
             capture_output=True,
             text=True,
             check=True,
             env=env,
         )
-        wall, mb, rc = (float(x) for x in out.stdout.split())
+        wall, cpu, mb, rc = (float(x) for x in res.stdout.split())
         if rc not in (0, 1):  # a failed run (an input error, a time limit) is no figure
             raise SystemExit(f"benchmark command exited {rc:g}: {' '.join(cmd)} {path}")
-        best, peak = min(best, wall), max(peak, mb)
-    return best, peak
+        out.append((wall, cpu, mb))
+    return out
+
+
+def _command(n: int, fmt: str, seed: int, repeat: int = 3) -> tuple[float, float]:
+    """Best wall time and peak memory (MB) of a whole ``threatgraph check`` process on an
+    estate of n elements: interpreter start, library, load, match and the text report."""
+    runs = _runs(n, fmt, seed, repeat)
+    return min(r[0] for r in runs), max(r[2] for r in runs)
 
 
 #: Runs a pytm file as a module that is not __main__: pytm builds the model and nothing else.
 _PYTM_BUILD = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='bench')"
 
 
-def pytm_files(sizes: list[int], seed: int) -> None:
-    """Whole `threatgraph check -q tm.py` processes on the estates as pytm model files."""
+def pytm_files(sizes: list[int], seed: int, repeat: int = 3) -> None:
+    """Whole `threatgraph check -q tm.py` processes on the estates as pytm model files,
+    and processes that only run the same files (pytm building its model)."""
     import generate
 
     print(
-        "\npytm model files (the estates written as tm.py): whole `threatgraph check -q tm.py`"
-        " command, and a process that only runs the file (pytm builds its model), best of 3"
+        "\npytm model files (the estates written as tm.py): whole `threatgraph check -q tm.py` "
+        "command, and a process that only runs the file (pytm builds its model); best of "
+        f"{repeat}. CPU s (user + system) is less disturbed than wall s by other jobs on the "
+        "machine."
     )
     print(
-        "| N | elements | flows | check tm.py s | peak MB | s per 1,000 elements | "
-        "pytm builds the model s |"
+        "| N | elements | flows | check tm.py wall s | check tm.py CPU s | CPU s per 1,000 "
+        "elements | peak MB | pytm builds the model, CPU s | check / pytm build |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
         doc = generate.estate(n, seed)
-        wall, mb = _command(n, "pytm", seed)
-        build, _ = _command(n, "pytm", seed, cmd=[sys.executable, "-c", _PYTM_BUILD])
-        per = wall / len(doc["elements"]) * 1000
+        runs = _runs(n, "pytm", seed, repeat)
+        wall, cpu, mb = min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+        build_runs = _runs(n, "pytm", seed, repeat, cmd=[sys.executable, "-c", _PYTM_BUILD])
+        build = min(r[1] for r in build_runs)
+        per = cpu / len(doc["elements"]) * 1000
         print(
-            f"| {n} | {len(doc['elements'])} | {len(doc['flows'])} | {wall:.3f} | {mb:.0f} | "
-            f"{per:.3f} | {build:.3f} |"
+            f"| {n} | {len(doc['elements'])} | {len(doc['flows'])} | {wall:.2f} | {cpu:.2f} | "
+            f"{per:.3f} | {mb:.0f} | {build:.2f} | {cpu / build:.1f}x |"
         )
 
 
@@ -480,7 +492,7 @@ def main() -> None:
     if args.no_pytm:
         return
     if args.pytm_file_sizes:
-        pytm_files(args.pytm_file_sizes, args.seed)
+        pytm_files(args.pytm_file_sizes, args.seed, args.repeat)
     print("\npytm 1.4 on the same estates: loading its threat library, check + resolve, JSON")
     print(
         "(pytm's JSON is its CLI's --json: json.dump into a file. threatgraph: library + "
