@@ -596,7 +596,7 @@ def test_each_object_of_a_large_pytm_file_gets_its_line_from_one_scan_per_code_o
 
     monkeypatch.setattr(pytm_loader, "_code_lines", counting)
     (lm,) = load_paths([p])
-    assert lm.format == "pytm"  # a file past the registry's 256 KB head is still pytm's
+    assert lm.format == "pytm"  # over 256 KB, where the registry once stopped reading
     assert p.stat().st_size > 256 * 1024
     m = lm.model
     # The module and the comprehension (its own code object on Python 3.11).
