@@ -37,7 +37,8 @@ class Case:
     """One broken input and the error it must give."""
 
     path: str  # relative to tests/corpus (generated cases: relative to the tmp dir)
-    kind: str  # model | rules | config | config-found | decisions | baseline | otm | pytm
+    kind: str  # model | rules | config | config-found | decisions | baseline | otm | pytm |
+    # pytm-import (`import pytm` only: a file the other commands read as data, rightly)
     line: int | None  # None: a whole-file problem, reported without a line
     message: str  # a substring of the message
     field: str | None = None
@@ -120,6 +121,19 @@ def _merge_bomb(p: Path) -> None:
 
 
 UNIX_ONLY = hasattr(os, "mkfifo")
+
+
+def _big_pytm(p: Path) -> None:
+    """A pytm file of 330 KB (past the 256 KB the registry once read to sniff), raising at
+    its end."""
+    filler = '"""' + "A long description of the model. " * 10_000 + '"""\n'
+    p.write_text(
+        "from pytm import TM, Actor\n\ntm = TM('Big')\nuser = Actor('User')\n"
+        + filler
+        + "raise RuntimeError('end of the big model')\n"
+    )
+
+
 LONG = "N" * 10_000
 ALL_OF_IT = (
     "threatgraph: 1\nmodel: {name: Long}\nelements:\n  - {id: user, name: User, kind: actor}\n"
@@ -758,6 +772,21 @@ CASES: list[Case] = [
     Case("pytm/unknown-field.py", "pytm", 5, "unknown field (typo?)", "internet_faceing"),
     Case("pytm/two-tms.py", "pytm", 4, "the file builds 2 pytm TM objects"),
     Case("pytm/recursion.py", "pytm", 5, "pytm model raised RecursionError"),
+    # a YAML model that is also Python: `import pytm` ran it (check reads it as YAML, rightly)
+    Case(
+        "pytm/yaml-polyglot.yaml",
+        "pytm-import",
+        None,
+        "not a Python file: only .py files are run as model code (this file was not run)",
+    ),
+    # regression: a pytm file past the 256 KB once read to sniff went to the DSL loader
+    Case(
+        "generated/big-pytm.py",
+        "pytm",
+        6,
+        "pytm model raised RuntimeError: end of the big model",
+        make=_big_pytm,
+    ),
     # -- OTM files ------------------------------------------------------------------------
     Case("otm/syntax.json", "otm", 5, "invalid JSON: Expecting property name"),
     Case("otm/missing-version.json", "otm", 1, "missing 'otmVersion'", "otmVersion"),
@@ -830,6 +859,8 @@ def _commands(case: Case, target: Path, out: Path) -> list[list[str]]:
     """The CLI runs of one case: check -o, report -o, and import for OTM/pytm files."""
     tail = ["--as-of", AS_OF]
     valid = str(VALID)
+    if case.kind == "pytm-import":
+        return [["import", "pytm", str(target), "-o", str(out / "imported.yaml")]]
     if case.kind in ("model", "otm", "pytm"):
         inputs = [str(target)]
     elif case.kind == "config-found":

@@ -1,7 +1,8 @@
 """Safe loading and safe writing: what threatgraph never does, checked.
 
 - the source uses no unsafe YAML loader, no eval/exec outside the two loaders of Python model
-  files, no pickle, no network client, and runs subprocesses only for git and Graphviz;
+  files (whose code comes only from compile_model, which compiles only *.py files), no
+  pickle, no network client, and runs subprocesses only for git and Graphviz;
 - a YAML payload that an unsafe loader would execute (in a model, a rule, a decisions file)
   is refused and runs nothing;
 - evidence cited by a YAML model never reaches outside the repository (absolute paths, '..',
@@ -105,6 +106,44 @@ def test_eval_and_exec_only_in_the_python_model_loaders() -> None:
                 found.append(f"{rel}:{line}: {name}")
             if name == "compile" and rel not in allowed:
                 found.append(f"{rel}:{line}: compile")
+    assert found == []
+
+
+def test_code_is_only_ever_compiled_by_compile_model_and_run_from_it() -> None:
+    """The one compile() is in compile_model, which refuses any file not named *.py; every
+    exec() runs a code object that compile_model returned; nothing runs files another way
+    (runpy, importlib's file loaders, __import__ of a path)."""
+    found = []
+    for path, tree in _modules():
+        rel = path.relative_to(SRC).as_posix()
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            from_compile_model = {
+                t.id
+                for node in ast.walk(fn)
+                if isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func) == "compile_model"
+                for t in node.targets
+                if isinstance(t, ast.Name)
+            }
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = ast.unparse(node.func)
+                if name == "compile" and (rel, fn.name) != ("load/python.py", "compile_model"):
+                    found.append(f"{rel}:{node.lineno}: compile outside compile_model")
+                if name == "exec" and not (
+                    node.args
+                    and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in from_compile_model
+                ):
+                    found.append(f"{rel}:{node.lineno}: exec of code not from compile_model")
+        text = path.read_text("utf-8")
+        for bad in ("runpy", "run_path", "exec_module", "spec_from_file_location", "__import__"):
+            if bad in text:
+                found.append(f"{rel}: mentions {bad}")
     assert found == []
 
 

@@ -69,9 +69,10 @@ def command() -> None:
 def pytm_cmd(
     path: Path, output: Path | None, config_path: Path | None, rule_dirs: tuple[Path, ...]
 ) -> None:
-    """Run a pytm model file (PATH) and write it as a threatgraph YAML model.
+    """Run a pytm model file (PATH, a .py file) and write it as a threatgraph YAML model.
 
-    The file runs as pytm would run it, with argv cleared and tm.process() disabled. Boundary
+    The file runs as pytm would run it, with argv cleared and tm.process() disabled; a file
+    not named *.py is refused, never run (a YAML model can be valid Python too). Boundary
     trust levels are guessed from boundary names: review them (docs/migrating-from-pytm.md).
     """
     from threatgraph.formats.common import display_path
@@ -80,8 +81,8 @@ def pytm_cmd(
     from threatgraph.model.validate import finalize
 
     known = _known_controls(config_path, rule_dirs)
-    (model,) = pytm_loader.load(path)
-    model = finalize(model, known)
+    (converted,) = pytm_loader.load(path)
+    model = finalize(converted.model, known)
     header = (
         f"Converted from the pytm model {display_path(str(path))} by `threatgraph import pytm`.\n"
         "pytm has no trust levels: boundary trust was guessed from names; review it."

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from threatgraph.load.registry import SourceFormat
+from threatgraph.load.registry import Converted, SourceFormat
 from threatgraph.model.schema import SystemModel
 
 
-def _load_pytm(path: Path) -> list[SystemModel]:
+def _load_pytm(path: Path) -> list[Converted]:
     from threatgraph.load import pytm_loader
 
     return pytm_loader.load(path)

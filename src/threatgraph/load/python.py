@@ -136,9 +136,25 @@ def _line_in(exc: BaseException, file: str) -> int:
     return line
 
 
+#: The one suffix of files threatgraph ever runs as Python (compared without case, as the
+#: registry compares suffixes).
+PYTHON_SUFFIX = ".py"
+
+
 def compile_model(path: Path) -> CodeType:
-    """Compile a Python model file the user named; syntax errors become file:line errors."""
+    """Compile a Python model file the user named; syntax errors become file:line errors.
+
+    Every model file threatgraph runs is compiled here, and only a file named ``*.py`` is:
+    a YAML or JSON model can also be valid Python, and must never be run as such.
+    """
     file = str(path)
+    if path.suffix.lower() != PYTHON_SUFFIX:
+        raise InputError.single(
+            file,
+            0,
+            f"not a Python file: only {PYTHON_SUFFIX} files are run as model code "
+            "(this file was not run)",
+        )
     source = read_text(path)
     try:
         return compile(source, file, "exec", dont_inherit=True)

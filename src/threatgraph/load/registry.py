@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.yamlsafe import MAX_BYTES
@@ -14,7 +15,20 @@ from threatgraph.model.schema import SystemModel
 from threatgraph.model.validate import finalize
 from threatgraph.readfile import not_regular, read_head
 
-LoadFn = Callable[[Path], list[SystemModel]]
+if TYPE_CHECKING:  # the pytm loader imports pytm lazily; only its types are needed here
+    from threatgraph.load.pytm_loader import PytmSource
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A model a loader converted from another tool's objects, with what later stages need
+    of those objects (for a pytm file: the pytm objects, for ``--pytm-threats``)."""
+
+    model: SystemModel
+    pytm: PytmSource | None = None
+
+
+LoadFn = Callable[[Path], Sequence[SystemModel | Converted]]
 SniffFn = Callable[[Path, str], bool]
 
 #: Directories never searched: environments, caches, VCS and build output.
@@ -60,12 +74,17 @@ class SourceFormat:
 
 @dataclass
 class LoadedModel:
-    """A validated model and the file it came from."""
+    """A validated model and the file it came from.
+
+    ``pytm`` holds the pytm objects a model loaded from a pytm file was converted from, so
+    that pytm's engine can run on them later; it lives exactly as long as the model.
+    """
 
     model: SystemModel
     path: Path
     format: str
     extra: dict[str, object] = field(default_factory=dict)
+    pytm: PytmSource | None = None
 
 
 _FORMATS: list[SourceFormat] = []
@@ -200,8 +219,9 @@ def load_file(
 ) -> list[LoadedModel]:
     """Load and validate every model in one file."""
     out = []
-    for m in fmt.load(path):
-        out.append(LoadedModel(finalize(m, known_controls), path, fmt.name))
+    for item in fmt.load(path):
+        model, pytm = (item.model, item.pytm) if isinstance(item, Converted) else (item, None)
+        out.append(LoadedModel(finalize(model, known_controls), path, fmt.name, pytm=pytm))
     return out
 
 
