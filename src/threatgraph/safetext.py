@@ -78,6 +78,10 @@ def terminal_json(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: The message for an input string holding a lone surrogate, whatever its source.
+LONE_SURROGATE = "a string holds a lone surrogate (\\ud800-\\udfff): not Unicode text"
+
+
 def has_lone_surrogate(text: str) -> bool:
     """``text`` holds an unpaired UTF-16 surrogate (not Unicode text: it cannot be written)."""
     return _SURROGATE.search(text) is not None

@@ -8,8 +8,9 @@ and says where it ends, and the lines come from counting newlines up to where ea
 starts.
 
 It gives up (returns None) on anything unusual: invalid JSON, a duplicate key, a missing
-format version, a schema error. The caller then reads the file the general way, which
-finds the same problem and reports it with its line. So a valid file gives the same model
+format version, a schema error, a surrogate escape (perhaps a lone surrogate). The caller
+then reads the file the general way, which finds the same problem and reports it with its
+line. So a valid file gives the same model
 either way, and an invalid one the same error.
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.load.yamlsafe import _JSON_BRACKETS
+from threatgraph.load.yamlsafe import _JSON_BRACKETS, SURROGATE_ESCAPE
 from threatgraph.model.schema import Location, SystemModel
 
 #: Top-level sections whose items get a location (as ``declarative._stamp`` gives them).
@@ -144,6 +145,8 @@ def _object_lines(text: str, item: Any, start: int, end: int, line: int) -> dict
 
 def load_model(text: str, file: str) -> SystemModel | None:
     """The model in a JSON model file, or None when the file needs the general reader."""
+    if SURROGATE_ESCAPE.search(text) is not None:
+        return None  # perhaps a lone surrogate: the general reader finds it and its line
     try:
         doc, start, items = _top(text)
     except _GiveUp:
