@@ -29,9 +29,9 @@ from threatgraph.model.schema import MAX_REVIEW_INTERVAL_DAYS, VendorProfile
 from threatgraph.pipeline import run
 from threatgraph.policy import acceptance_problems
 from threatgraph.sra import build
-from threatgraph.sra.build import days_after
 from threatgraph.sra import html as sra_html
 from threatgraph.sra import markdown as sra_md
+from threatgraph.sra.build import days_after
 
 LIB = load_library()
 EDGES = [date.min, date(1, 1, 2), date(9999, 12, 30), date.max]

@@ -71,8 +71,10 @@ def terminal_json(text: str) -> str:
     JSON written with ``ensure_ascii=False`` keeps C1 controls, bidirectional controls and
     line separators raw inside its strings (C0 controls are always escaped). Each becomes
     its ``\\uXXXX`` escape, which is valid there: in JSON text they can only occur inside
-    strings.
+    strings. So does the ``[`` of ``##[`` (the older workflow command syntax).
     """
+    if _OLD_COMMAND in text:  # '#' is not JSON syntax: this is inside a string
+        text = text.replace(_OLD_COMMAND, "##\\u005b")
     if text.isascii():
         return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
