@@ -320,7 +320,9 @@ CASES: list[Case] = [
     Case("models-json/duplicate-key.json", "model", 7, "invalid JSON: duplicate key 'kind'"),
     Case("models-json/dangling-flow.json", "model", 6, "unknown flow source 'nobody'", "from"),
     Case("models-json/unknown-kind.json", "model", 5, "Input should be 'actor'", "elements.0.kind"),
-    Case("models-json/surrogate.json", "model", 5, "valid string", "elements.0.name"),
+    Case("models-json/surrogate.json", "model", 5, "a string holds a lone surrogate"),
+    Case("models-json/surrogate-description.json", "model", 5, "a string holds a lone surrogate"),
+    Case("models-json/surrogate-reversed-pair.json", "model", 6, "a string holds a lone surrogate"),
     Case(
         "models-json/bom-crlf.json", "model", 5, "Input should be 'untrusted'", "elements.0.trust"
     ),
@@ -380,6 +382,9 @@ CASES: list[Case] = [
     # a name of the wrong type used to fail inside slugify with a confusing TypeError
     Case("models-python/wrong-type.py", "model", 4, "Input should be a valid string", "name"),
     Case(
+        "models-python/surrogate.py", "model", 5, "a string holds a lone surrogate", "description"
+    ),
+    Case(
         "generated/binary.py",
         "model",
         2,
@@ -426,6 +431,13 @@ CASES: list[Case] = [
         "unknown field (typo?)",
         "severty",
         file="rules/unknown-field/rules/corpus/TG-CRP-002/rule.yaml",
+    ),
+    Case(
+        "rules/surrogate-escape",
+        "rules",
+        2,
+        "invalid Unicode character escape code",
+        file="rules/surrogate-escape/rules/corpus/TG-CRP-009/rule.yaml",
     ),
     Case(
         "rules/unknown-control",
@@ -591,6 +603,12 @@ CASES: list[Case] = [
         "fail\\ton",
     ),
     Case("config/toml-binary/.threatgraph.toml", "config", 1, "invalid TOML"),
+    Case(
+        "config/toml-surrogate/.threatgraph.toml",
+        "config",
+        5,
+        "invalid TOML: Escaped character is not a Unicode scalar value",
+    ),
     Case("config/toml-latin1/.threatgraph.toml", "config", 1, "config is not UTF-8 text"),
     Case(
         "config/pyproject-found-upward/sub",
@@ -672,6 +690,7 @@ CASES: list[Case] = [
     ),
     # -- decisions files ------------------------------------------------------------------
     Case("decisions/syntax.yaml", "decisions", 6, "invalid YAML"),
+    Case("decisions/surrogate.json", "decisions", 7, "a string holds a lone surrogate"),
     Case(
         "decisions/no-header.yaml", "decisions", 1, "not a decisions file", "threatgraph-decisions"
     ),
@@ -735,6 +754,7 @@ CASES: list[Case] = [
         "threatgraph-baseline",
     ),
     Case("baseline/unknown-key.json", "baseline", 3, "unknown key", "finding"),
+    Case("baseline/surrogate.json", "baseline", 5, "a string holds a lone surrogate"),
     Case(
         "baseline/entry-missing-id.json",
         "baseline",
@@ -770,6 +790,7 @@ CASES: list[Case] = [
     Case("pytm/syntax.py", "pytm", 4, "syntax error: '(' was never closed"),
     Case("pytm/unknown-kind.py", "pytm", 5, "unknown kind 'lmm'", "threatgraph.kind"),
     Case("pytm/unknown-field.py", "pytm", 5, "unknown field (typo?)", "internet_faceing"),
+    Case("pytm/surrogate.py", "pytm", 5, "a string holds a lone surrogate", "name"),
     Case("pytm/two-tms.py", "pytm", 4, "the file builds 2 pytm TM objects"),
     Case("pytm/recursion.py", "pytm", 5, "pytm model raised RecursionError"),
     # a YAML model that is also Python: `import pytm` ran it (check reads it as YAML, rightly)
@@ -800,6 +821,7 @@ CASES: list[Case] = [
     ),
     Case("otm/duplicate-zone.json", "otm", 6, "duplicate trust zone id 'tz'", "id"),
     Case("otm/wrong-type.json", "otm", 4, "'components' must be a list", "components"),
+    Case("otm/surrogate.json", "otm", 6, "a string holds a lone surrogate"),
     Case("otm/unknown-type.json", "otm", 8, "unknown component type 'quantum-thing'", "type"),
     Case("otm/duplicate-key.json", "otm", 4, "invalid JSON: duplicate key 'name'"),
     Case("otm/not-an-object.json", "otm", 1, "an OTM file must be a JSON object"),

@@ -21,14 +21,21 @@ def test_escape_makes_model_text_literal() -> None:
 
 
 def test_escape_replaces_each_character_once() -> None:
-    """The replace chain equals a per-character mapping (no character escaped twice)."""
+    """The replace chain equals a per-character mapping (no character escaped twice), with
+    a backslash before a leading '-', '+', '=' or ':'."""
     import random
 
-    table = {c: "\\" + c for c in "\\`*_[]#|~$"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    table = {c: "\\" + c for c in "\\`*_[]#|~$"} | {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "@": "&#64;",
+    }
     rng = random.Random(7)
     for _ in range(3000):
-        s = "".join(rng.choice("ab-\\`*_[]#|~$&<>;") for _ in range(rng.randint(1, 14)))
-        assert escape(s) == "".join(table.get(c, c) for c in s), s
+        s = "".join(rng.choice("ab-+=:@\\`*_[]#|~$&<>;") for _ in range(rng.randint(1, 14)))
+        lead = "\\" if s[0] in "-+=:" else ""
+        assert escape(s) == lead + "".join(table.get(c, c) for c in s), s
 
 
 def test_code_and_link_helpers() -> None:
@@ -36,6 +43,10 @@ def test_code_and_link_helpers() -> None:
     assert code("a`b") == "a\\`b"
     assert code("a  b") == code(" a\u202eb\n") == "`a b`"
     assert code("") == code(" \n") == ""
+    # A pipe ends a table cell even inside a code span: such text is escaped text instead.
+    assert code("models/a|b.yaml:3") == "models/a\\|b.yaml:3"
+    assert escape("::error::x") == "\\::error::x"
+    assert escape("ping @security-team") == "ping &#64;security-team"
     assert link("x", "javascript:alert(1)") == "x"
     assert link("x", "https://e.org/a (b)") == "[x](https://e.org/a%20%28b%29)"
 
@@ -215,7 +226,7 @@ def test_closed_findings_in_one_table() -> None:
     assert len(rows) == len(closed)
     assert (
         "| critical | `TG-RPT-003` Test rule for actors reaching a datastore | Customer DB "
-        "(tests/fixtures/report/assistant.yaml:27) | accepted by security@example.org until "
+        "(tests/fixtures/report/assistant.yaml:27) | accepted by security&#64;example.org until "
         "2027-03-01 | The vault is reachable only through the order lookup tool, reviewed in "
         "SEC-12. · ticket SEC-12 |" in table
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from threatgraph.errors import InputError
+from threatgraph.safetext import terminal, terminal_json
 from threatgraph.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,24 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True, block: bool = False) -> None:
+    """Write text for people to stdout (or stderr), made safe for a terminal.
+
+    By default ``text`` is one line: a line break in it shows as ``\\n``. A ``block`` is
+    text the command laid out over lines itself (a report, a rule's description): its line
+    feeds stay and each line is made safe on its own. Either way what the inputs put into
+    the text (names, titles, descriptions, reasons) cannot bring an escape sequence or a
+    workflow command with it (:func:`threatgraph.safetext.terminal`).
+    """
+    click.echo(terminal(text, multiline=block), err=err, nl=nl)
+
+
+def echo_json(text: str, *, nl: bool = True) -> None:
+    """Write JSON text to stdout: the same JSON value, with no raw bidirectional or C1
+    control character in it (:func:`threatgraph.safetext.terminal_json`)."""
+    click.echo(terminal_json(text), nl=nl)
 
 
 def input_errors_exit_2(fn: F) -> F:
@@ -39,7 +58,7 @@ def input_errors_exit_2(fn: F) -> F:
             sys.exit(2)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            click.echo(terminal(f"error: {where}{exc.strerror or exc}"), err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

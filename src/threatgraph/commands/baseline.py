@@ -10,6 +10,7 @@ import click
 from threatgraph.commands._common import (
     build_policy,
     common_options,
+    echo,
     input_errors_exit_2,
     model_paths,
     rel_to_config,
@@ -69,7 +70,7 @@ def command(
     findings = [f for r in result.results for f in r.findings]
     write_atomic(output, baseline_mod.dumps(findings))
     n = sum(1 for f in findings if f.status == "open")
-    click.echo(
+    echo(
         f"wrote {n} open finding{'s' if n != 1 else ''} of {len(result.results)} "
         f"model{'s' if len(result.results) != 1 else ''} to {display_path(str(output))}",
         err=True,

@@ -10,6 +10,8 @@ import click
 
 from threatgraph.commands._common import (
     common_options,
+    echo,
+    echo_json,
     fail_on_option,
     input_errors_exit_2,
     model_paths,
@@ -18,6 +20,7 @@ from threatgraph.commands._common import (
     reject_option_like,
     settings_for,
 )
+from threatgraph.safetext import terminal
 
 
 @click.command()
@@ -93,11 +96,11 @@ def command(
 
         write_atomic(output, text)
     elif fmt == "json":
-        click.echo(text, nl=False)
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False, err=False)
+        echo(text, nl=False, block=True)
     for n in result.verdict.notices:
-        click.echo(notice_text(n), err=True)
+        echo(notice_text(n), err=True)
     sys.exit(result.verdict.exit_code)
 
 
@@ -111,11 +114,10 @@ def display_path(file: str) -> str:
 
 def notice_text(n: Any) -> str:
     """'level: file:line: message' with the file shown relative to the cwd."""
-    from threatgraph.errors import printable
     from threatgraph.formats.common import display_location
 
     where = display_location(n.location)
-    return printable(f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}")
+    return terminal(f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}")
 
 
 def _line(result: Any, f: Any) -> str:
@@ -203,10 +205,8 @@ def render_text(result: Any, quiet: bool = False) -> str:
         )
     if not failing and not errors:
         lines.append(f"PASS: no open findings at or above '{verdict.fail_on}'.")
-    from threatgraph.errors import printable
-
     # One line per entry whatever the model's text holds (names, reasons, tickets).
-    return "\n".join(printable(line) for line in lines) + "\n"
+    return "\n".join(terminal(line) for line in lines) + "\n"
 
 
 def _element_name(result: Any, f: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
 
 
 @click.command()
@@ -51,11 +51,13 @@ def command(
         text = coverage.render_markdown(result)
     if output is not None:
         write_atomic(output, text)
+    elif fmt == "json":
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False, block=True)
     if navigator is not None:
         layer = coverage.navigator_layer(result)
         write_atomic(navigator, json.dumps(layer, indent=2, ensure_ascii=False) + "\n")
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

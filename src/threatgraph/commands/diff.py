@@ -15,6 +15,8 @@ from threatgraph.commands._common import (
     SEVERITY_CHOICE,
     build_policy,
     common_options,
+    echo,
+    echo_json,
     input_errors_exit_2,
     model_paths,
     rel_to_config,
@@ -227,6 +229,8 @@ def command(
             text = diff_mod.render_text(result, head_path, base_path)
     if output is not None:
         write_atomic(output, text)
+    elif fmt == "json":
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False, block=True)
     sys.exit(result.exit_code)

@@ -10,6 +10,7 @@ import click
 from threatgraph.commands._common import (
     build_policy,
     common_options,
+    echo_json,
     input_errors_exit_2,
     resolve_run_options,
     settings_for,
@@ -146,7 +147,7 @@ def otm_cmd(
     doc = otm_export.document(loaded[0].model, findings, lib.controls)
     text = otm_export.dumps(doc)
     if output is None:
-        click.echo(text, nl=False)
+        echo_json(text, nl=False)
     else:
         from threatgraph.formats.common import write_atomic
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import input_errors_exit_2, rel_to_config, settings_for
+from threatgraph.commands._common import echo, input_errors_exit_2, rel_to_config, settings_for
 
 
 def _known_controls(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> list[str]:
@@ -20,7 +20,9 @@ def _known_controls(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> li
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # modelyaml writes every string the escaper would change double-quoted, where its
+        # escapes (\u202e, \x3a) are YAML escapes of the same characters.
+        echo(text, nl=False, block=True)
         return
     from threatgraph.formats.common import write_atomic
 
@@ -88,7 +90,7 @@ def pytm_cmd(
         "pytm has no trust levels: boundary trust was guessed from names; review it."
     )
     _write(dumps(model, header), output)
-    click.echo(_summary(model, output), err=True)
+    echo(_summary(model, output), err=True, block=True)
 
 
 def _type_map(values: tuple[str, ...]) -> dict[str, object]:
@@ -146,5 +148,5 @@ def otm_cmd(
     header = f"Converted from the OTM file {display_path(str(path))} by `threatgraph import otm`."
     _write(dumps(model, header), output)
     for w in result.warnings:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(_summary(model, output), err=True)
+        echo(f"warning: {w}", err=True)
+    echo(_summary(model, output), err=True, block=True)

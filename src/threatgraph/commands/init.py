@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from threatgraph import __version__
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, input_errors_exit_2
 from threatgraph.errors import InputError
 from threatgraph.readfile import read_input
 
@@ -170,4 +170,4 @@ def command(name: str | None, model_path: Path | None) -> None:
         "threatgraph-baseline.json` and set `baseline` in the config.",
         "  5. In CI: see docs/ci.md (check, report, SARIF upload, diff comment on pull requests).",
     ]
-    click.echo("\n".join(out))
+    echo("\n".join(out), block=True)

@@ -13,6 +13,8 @@ from threatgraph.commands._common import (
     SEVERITY_CHOICE,
     build_policy,
     common_options,
+    echo,
+    echo_json,
     input_errors_exit_2,
     model_paths,
     reject_option_like,
@@ -207,6 +209,8 @@ def command(
         text = review_mod.render_text(review, shown)
     if output is not None:
         write_atomic(output, text)
+    elif fmt == "json":
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False, block=True)
     sys.exit(review.exit_code)

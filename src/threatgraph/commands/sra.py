@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, input_errors_exit_2
 
 
 @click.command()
@@ -55,10 +55,10 @@ def command(
         stem = f"sra-{res.model_id}"
         if "md" in wanted:
             write_atomic(out_dir / f"{stem}.md", md_mod.render(doc))
-            click.echo(f"wrote {out_dir / (stem + '.md')}", err=True)
+            echo(f"wrote {out_dir / (stem + '.md')}", err=True)
         if "html" in wanted:
             write_atomic(out_dir / f"{stem}.html", html_mod.render(doc))
-            click.echo(f"wrote {out_dir / (stem + '.html')}", err=True)
+            echo(f"wrote {out_dir / (stem + '.html')}", err=True)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

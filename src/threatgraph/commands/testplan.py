@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
 
 
 @click.command()
@@ -70,20 +70,23 @@ def command(
     if with_pytest and target is not None:
         for path, source in testplan.pytest_files(plan, target).items():
             if path.exists():
-                click.echo(f"kept {path} (exists)", err=True)
+                echo(f"kept {path} (exists)", err=True)
                 continue
             write_atomic(path, source)
-            click.echo(f"wrote {path}", err=True)
+            echo(f"wrote {path}", err=True)
     md = testplan.render_markdown(plan)
     js = json.dumps(testplan.document(plan), indent=2, ensure_ascii=False) + "\n"
     if out_dir is not None:
         write_atomic(out_dir / "testplan.md", md)
         write_atomic(out_dir / "testplan.json", js)
-        click.echo(
+        echo(
             f"wrote {out_dir / 'testplan.md'} and testplan.json ({len(plan.tests)} tests)", err=True
         )
     else:
-        click.echo(js if fmt == "json" else md, nl=False)
+        if fmt == "json":
+            echo_json(js, nl=False)
+        else:
+            echo(md, nl=False, block=True)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import input_errors_exit_2, model_paths, settings_for
+from threatgraph.commands._common import echo, input_errors_exit_2, model_paths, settings_for
 from threatgraph.formats.common import display_path
 
 
@@ -32,7 +32,7 @@ def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[s
     models = load_paths(model_paths(settings, paths), lib.controls.keys())
     for lm in models:
         m = lm.model
-        click.echo(
+        echo(
             f"{display_path(str(lm.path))}: ok: {m.model.name} ({len(m.elements)} "
             f"elements, {len(m.flows)} flows, {len(m.boundaries)} boundaries)"
         )

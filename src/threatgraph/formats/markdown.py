@@ -7,9 +7,13 @@ checklist: ``- [x]`` declared and where, ``- [ ]`` missing and where to declare 
 mitigated, accepted and false-positive findings in one compact table. A model with thousands
 of findings thus repeats no rule or control text per finding.
 
-Escaping: every piece of model text goes through :func:`escape`, which puts it on one line,
-turns ``& < >`` into entities (no raw HTML reaches GitHub's renderer) and backslash-escapes the
-characters that start Markdown syntax (emphasis, code, links, tables, headings, math).
+Escaping: every piece of model text goes through :func:`escape`, the one Markdown escaper of
+threatgraph (every Markdown output uses it: report, diff, review, coverage, sra, testplan and
+SARIF's help text). It puts the text on one line, turns ``& < >`` into entities (no raw HTML
+reaches GitHub's renderer) and ``@`` into ``&#64;`` (no mention of a user or team in a pull
+request), backslash-escapes the characters that start Markdown syntax (emphasis, code, links,
+tables, headings, math) and a leading ``- + = :`` (a list, a heading underline, a workflow
+command when the Markdown is printed in a CI log).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve
 
 _SPECIAL = frozenset("\\`*_[]#|~$")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: Characters that start a block (a list item, a setext heading underline) or, printed in a
+#: CI log, a workflow command ('::') when they come first: escaped there only.
+_LEADING = frozenset("-+=:")
 
 
 def escape(text: str | None) -> str:
@@ -34,11 +41,13 @@ def escape(text: str | None) -> str:
 
 #: Each special character and its replacement, ordered so that no replacement produces a
 #: character that a later one would touch again: backslashes first, then ``&``, then the
-#: entities and backslash escapes (which add ``&`` and backslashes themselves).
+#: entities and backslash escapes (which add ``&`` and backslashes themselves), and ``@``
+#: last (its entity holds a ``#``).
 _REPLACE: tuple[tuple[str, str], ...] = (
     ("\\", "\\\\"),
     *_HTML.items(),
     *((c, "\\" + c) for c in sorted(_SPECIAL - {"\\"})),
+    ("@", "&#64;"),
 )
 
 
@@ -51,15 +60,27 @@ def _escape(text: str) -> str:
     for c, r in _REPLACE:
         if c in t:
             t = t.replace(c, r)
+    if t[:1] in _LEADING:
+        t = "\\" + t
     return t
 
 
 def code(text: str) -> str:
-    """An id as inline code, or escaped text when it could break out of the code span."""
-    if text.isprintable() and "`" not in text and text.strip() == text and "  " not in text:
+    """An id as inline code, or escaped text when it could break out of the code span.
+
+    A ``|`` ends a table cell even inside a code span (GitHub splits rows before it reads
+    code spans), so text holding one is escaped text instead.
+    """
+    if (
+        text.isprintable()
+        and "`" not in text
+        and "|" not in text
+        and text.strip() == text
+        and "  " not in text
+    ):
         return f"`{text}`" if text else ""  # one_line() would not change it: skip its cache
     t = one_line(text)
-    if not t or "`" in t:
+    if not t or "`" in t or "|" in t:
         return escape(t)
     return f"`{t}`"
 

@@ -67,7 +67,9 @@ TRUST_COLORS: dict[Trust, str] = {
 UNENCRYPTED_COLOR = "#c00000"
 
 _SPACES = re.compile(r" {2,}")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+_CONTROL_CHARS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+"
+)
 
 
 def one_line(text: str | None) -> str:

@@ -44,6 +44,7 @@ from threatgraph.model.schema import (
     SystemModel,
     slugify,
 )
+from threatgraph.safetext import LONE_SURROGATE, lone_surrogate_in
 
 #: pytm's state is process-global: one load or engine run at a time.
 LOCK = threading.RLock()
@@ -316,6 +317,12 @@ class _Converter:
         return dict(value)
 
     def validated(self, cls: type[Any], rec: dict[str, Any], obj: Any) -> Any:
+        bad = lone_surrogate_in({k: v for k, v in rec.items() if k != "location"})
+        if bad is not None:  # pytm objects can hold any str; no report could write this one
+            self.problems.append(
+                Problem(self.file, self.lines.get(id(obj), 0), LONE_SURROGATE, bad or None)
+            )
+            return None
         try:
             return cls.model_validate(rec)
         except ValidationError as exc:

@@ -17,6 +17,7 @@ import yaml
 from threatgraph.errors import InputError, Problem
 from threatgraph.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
 from threatgraph.readfile import read_input
+from threatgraph.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
 
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
@@ -218,6 +219,11 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         raise _Refused(line, f"invalid {kind} value {shown!r}") from None
 
 
+#: A YAML escape of a UTF-16 surrogate (libyaml refuses them; PyYAML's pure-Python scanner
+#: does not).
+_YAML_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]")
+
+
 def parse_text(text: str, file: str) -> Any:
     """Parse one YAML (or JSON) document into LineDict/LineList values."""
     loader = _Loader(text)
@@ -225,7 +231,7 @@ def parse_text(text: str, file: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        return _to_python(node, loader, 0, {})
+        doc = _to_python(node, loader, 0, {})
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -245,6 +251,10 @@ def parse_text(text: str, file: str) -> Any:
         raise InputError.single(file, 0, "document nested too deeply") from None
     finally:
         loader.dispose()
+    m = _YAML_SURROGATE_ESCAPE.search(text)
+    if m is not None and lone_surrogate_in(doc) is not None:
+        raise InputError.single(file, text.count("\n", 0, m.start()) + 1, LONE_SURROGATE)
+    return doc
 
 
 def read_text(path: Path) -> str:
@@ -350,6 +360,30 @@ def _duplicate_line(text: str) -> int:
     return 0
 
 
+#: A JSON escape of a UTF-16 surrogate: the only way a JSON text can hold a lone one (the
+#: text itself is valid UTF-8). Paired escapes decode to one character and are fine.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\n')
+
+
+def lone_surrogate_line(text: str) -> int:
+    """The line of the first JSON string (key or value) that decodes to text holding a lone
+    surrogate; 0 when none does. Only called when :data:`SURROGATE_ESCAPE` matches."""
+    line = 1
+    for m in _JSON_STRING.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line += 1
+        elif SURROGATE_ESCAPE.search(tok):
+            try:
+                value = json.loads(tok)
+            except ValueError:
+                continue
+            if has_lone_surrogate(value):
+                return line
+    return 0
+
+
 def parse_json(text: str, file: str) -> Any:
     """Parse JSON with the C parser, then attach lines from one regex pass over the text.
 
@@ -369,6 +403,11 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError.single(
             file, _too_deep_line(text), f"nesting deeper than {MAX_DEPTH} levels"
         ) from None
+    if SURROGATE_ESCAPE.search(text) is not None:
+        line = lone_surrogate_line(text)
+        if line:
+            # Not Unicode text: no report, terminal or file encoding can write it.
+            raise InputError.single(file, line, LONE_SURROGATE)
     # One pass over the brackets outside strings (the regular expression skips strings
     # without a Python step per token); lines come from counting newlines in C. Key lines
     # are only worked out when something asks for them (see LineDict.key_lines).

@@ -237,6 +237,11 @@ Clause = Literal[
 ]
 
 
+#: The longest review interval: 100 years. A longer one means no review, and day counts
+#: beyond it only overflow date arithmetic (a date ends at 9999-12-31).
+MAX_REVIEW_INTERVAL_DAYS = 36_525
+
+
 class VendorProfile(_Strict):
     """What is known about a vendor: certifications, BAA, contract, assessments."""
 
@@ -247,7 +252,12 @@ class VendorProfile(_Strict):
     breach_notification_days: int | None = Field(default=None, ge=0)
     trains_on_customer_data: bool | None = None
     last_assessment: _dt.date | None = None
-    review_interval_days: int = Field(default=365, gt=0)
+    review_interval_days: int = Field(
+        default=365,
+        gt=0,
+        le=MAX_REVIEW_INTERVAL_DAYS,
+        description="Days between security assessments (at most 100 years).",
+    )
     subprocessors: list[str] = Field(default_factory=list, description="Ids of vendor elements.")
 
 
