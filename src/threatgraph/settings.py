@@ -35,6 +35,7 @@ KEYS: dict[str, str] = {
     "strict": "decisions that match no finding and stale baseline entries are errors",
     "require_evidence": "a control counts as present only when it cites existing evidence",
     "pytm_threats": "also run pytm's classic threat library on every model",
+    "otm_types": "OTM component type -> threatgraph kind, for types threatgraph does not know",
 }
 
 
@@ -76,6 +77,7 @@ class Settings(BaseModel):
     strict: bool = Field(default=False, description=KEYS["strict"])
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
+    otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -94,6 +96,14 @@ class Settings(BaseModel):
     def _non_empty(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must be a non-empty path")
+        return value
+
+    @field_validator("otm_types")
+    @classmethod
+    def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        from threatgraph.interop.otm_map import parse_type_map
+
+        parse_type_map(f"{k}={v}" for k, v in value.items())  # ValueError names the entry
         return value
 
     @field_validator("disable")

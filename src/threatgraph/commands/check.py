@@ -12,6 +12,7 @@ from threatgraph.commands._common import (
     common_options,
     fail_on_option,
     input_errors_exit_2,
+    map_type_option,
     model_paths,
     policy_options,
     pytm_threats_option,
@@ -39,6 +40,7 @@ from threatgraph.commands._common import (
     "(recognised statically, nothing else runs).",
 )
 @pytm_threats_option
+@map_type_option
 @policy_options
 @common_options
 @input_errors_exit_2
@@ -50,6 +52,7 @@ def command(
     quiet: bool,
     hook: bool,
     pytm_threats: bool | None,
+    map_types: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Check model files or directories (PATH...) for AI threats.
@@ -79,6 +82,7 @@ def command(
         pytm_threats=pytm_threats,
         explicit_targets=True,
         partial=partial,
+        map_types=map_types,
     )
     if fmt == "json":
         from threatgraph.formats import jsonout
