@@ -196,12 +196,10 @@ def document(
         if b.id in containers:
             continue
         zf = _foreign(b)
-        z: dict[str, Any] = {
-            "id": zone_id[b.id],
-            "name": b.name,
-            "type": zf["type"] if isinstance(zf.get("type"), str) else b.trust.value,
-            "risk": {"trustRating": _rating(b.trust, zf, zone_id[b.id])},
-        }
+        z: dict[str, Any] = {"id": zone_id[b.id], "name": b.name}
+        if "type" not in zf or isinstance(zf["type"], str):
+            z["type"] = zf.get("type") or b.trust.value
+        z["risk"] = {"trustRating": _rating(b.trust, zf, zone_id[b.id])}
         if b.description:
             z["description"] = b.description
         parent = zone_parent(b.parent)
@@ -266,11 +264,20 @@ def document(
         else:
             on_element.setdefault(f.element, []).append(f)
 
+    # Where each exported component sits (its boundary; a container is its own), to tell
+    # whether an imported component's original parent still holds.
+    orig_to_tg = {v: k for k, v in comp_id.items()}
+    sits_in: dict[str, str | None] = {el.id: el.boundary for el in model.elements}
+    sits_in.update({bid: bid for bid in containers})
+
     def parent_of(where: str | None, trust: Trust, facts: dict[str, Any]) -> dict[str, str]:
-        """An imported component nested in a component stays there; else its boundary (a
-        network container is a component in OTM), else the stand-in zone."""
+        """An imported component nested in a component stays there while it is still in the
+        same boundary; else its boundary (a network container is a component in OTM), else
+        the stand-in zone."""
         if _parent_component(facts, comp_id):
-            return {"component": str(facts["parent"]["component"])}
+            up = orig_to_tg[str(facts["parent"]["component"])]
+            if sits_in.get(up) == where:
+                return {"component": str(facts["parent"]["component"])}
         if where is not None and where in containers:
             return {"component": comp_id[where]}
         if where is not None and where in zone_id:

@@ -334,7 +334,23 @@ TYPE_KEYWORDS: tuple[tuple[frozenset[str], Kind], ...] = (
     ),
     (frozenset({"client", "browser", "user", "mobile", "device", "actor"}), Kind.ACTOR),
     (
-        frozenset({"server", "service", "api", "gateway", "app", "application", "container"}),
+        frozenset(
+            {
+                "server",
+                "service",
+                "api",
+                "gateway",
+                "app",
+                "application",
+                "container",
+                "cluster",
+                "kubernetes",
+                "k8s",
+                "eks",
+                "aks",
+                "ecs",
+            }
+        ),
         Kind.APP,
     ),
 )

@@ -499,6 +499,8 @@ class _Reader:
             ztype = z.get("type")
             if isinstance(ztype, str) and (trust is None or ztype != trust.value):
                 carry["type"] = ztype
+            elif ztype is None:
+                carry["type"] = None  # a zone written without a type: export adds none
             risk = z.get("risk")
             rating = risk.get("trustRating") if isinstance(risk, dict) else None
             if _number(rating) and (trust is None or rating != otm_map.TRUST_RATING[trust]):
