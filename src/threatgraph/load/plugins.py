@@ -1,4 +1,4 @@
-"""Optional source formats: pytm model files and Open Threat Model (OTM) JSON.
+"""Optional source formats: pytm model files and Open Threat Model (OTM) JSON or YAML.
 
 The registry calls :func:`register_all` after the built-in formats, so the Python DSL
 (files importing threatgraph) and threatgraph YAML/JSON (a top-level ``threatgraph`` key)
