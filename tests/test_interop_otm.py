@@ -792,3 +792,53 @@ def test_custom_controls_are_kept_on_import(tmp_path: Path) -> None:
     assert "underwriting.broker_allowlist" in out.read_text()
     res = invoke("check", str(src), "--rules", str(rules), "--format", "json")
     assert res.exit_code in (0, 1), res.output
+
+
+def test_a_dataflow_to_a_network_container_goes_back_out(tmp_path: Path) -> None:
+    comps = [
+        {"id": "net", "name": "Net", "type": "vpc", "parent": {"trustZone": "tz"}},
+        {"id": "c1", "name": "One", "type": "web-service", "parent": {"component": "net"}},
+        {"id": "c2", "name": "Two", "type": "database", "parent": {"trustZone": "tz"}},
+    ]
+    flows = [
+        {"id": "f1", "name": "F", "source": "c1", "destination": "c2"},
+        {"id": "f2", "name": "G", "source": "net", "destination": "c2", "tags": ["sg"]},
+    ]
+    p = _write_pretty(tmp_path, _otm(components=comps, dataflows=flows))
+    (lm,) = load_paths([p])
+    assert [f.id for f in lm.model.flows] == ["f1"]
+    assert lm.model.element("c1").boundary == "net"
+    assert any("1 dataflow(s) start or end at a network container" in w for w in lm.warnings)
+    doc = export(p, tmp_path / "o.json")
+    validate(doc)
+    back = {f["id"]: f for f in doc["dataflows"]}
+    assert back["f2"]["source"] == "net" and back["f2"]["tags"] == ["sg"]
+    comps_back = {c["id"]: c for c in doc["components"]}
+    assert comps_back["net"]["type"] == "vpc"
+    assert comps_back["c1"]["parent"] == {"component": "net"}
+
+
+def test_export_of_hand_edited_otm_entries_stays_valid(tmp_path: Path) -> None:
+    """The `otm:` entries of a YAML model are user input: wrong shapes never crash export
+    and never make it invalid OTM."""
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        "threatgraph: 1\n"
+        "model: {name: M, otm: {representations: [1, {id: x}], tags: t, attributes: 3}}\n"
+        "boundaries:\n"
+        "  - {name: Z, trust: internal, otm: {type: 7, rating: '80', id: [1]}}\n"
+        "elements:\n"
+        "  - name: A\n"
+        "    kind: app\n"
+        "    boundary: z\n"
+        "    otm: {id: 5, parent: {component: [x]}, representations: [2, {id: 3}], type: 7}\n"
+        "  - {name: B, kind: datastore, boundary: z}\n"
+        "flows:\n"
+        "  - {from: a, to: b, otm: {reverse_of: [a], tags: [1, ok], attributes: [x]}}\n"
+        "data:\n"
+        "  - {name: D, classification: pii, otm: {risk: {confidentiality: x}}}\n"
+    )
+    doc = export(p, tmp_path / "o.json")
+    validate(doc)
+    assert [c["id"] for c in doc["components"]] == ["a", "b"]
+    assert doc["dataflows"][0]["tags"] == ["ok"]

@@ -53,6 +53,12 @@ def _attrs(facts: dict[str, Any]) -> dict[str, Any] | None:
     return {otm_map.ATTR: facts} if facts else None
 
 
+def _orig_id(obj: Any) -> str:
+    """The id the other tool wrote (kept on import when it was not a valid id), else ours."""
+    orig = _foreign(obj).get("id")
+    return orig if isinstance(orig, str) and orig else str(obj.id)
+
+
 def _foreign(obj: Any) -> dict[str, Any]:
     """The ``otm`` facts an imported object kept (empty for a threatgraph-native one)."""
     facts = getattr(obj, "otm", None)
@@ -69,8 +75,16 @@ def _merge_attrs(foreign: dict[str, Any], ours: dict[str, Any] | None) -> dict[s
 
 
 def _reps(foreign: dict[str, Any], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kept representations that OTM accepts (an element's needs a representation and an id),
+    then ours."""
     kept = foreign.get("representations")
-    out = [r for r in kept if isinstance(r, dict)] if isinstance(kept, list) else []
+    out = [
+        r
+        for r in (kept if isinstance(kept, list) else [])
+        if isinstance(r, dict)
+        and isinstance(r.get("representation"), str)
+        and isinstance(r.get("id"), str)
+    ]
     return out + ours
 
 
@@ -152,10 +166,12 @@ def document(
 
     doc: dict[str, Any] = {"otmVersion": otm_map.EXPORT_VERSION, "project": project}
     has_locations = any(el.location for el in model.elements)
+    top = pfor.get("representations")
     top_reps = [
         r
-        for r in _reps(pfor, [])
-        if all(isinstance(r.get(k), str) for k in ("name", "id", "type"))
+        for r in (top if isinstance(top, list) else [])
+        if isinstance(r, dict)
+        and all(isinstance(r.get(k), str) for k in ("name", "id", "type"))
         and r.get("id") != otm_map.SOURCE_REPRESENTATION
     ]
     if has_locations:
@@ -172,14 +188,10 @@ def document(
     # Ids as the other tool wrote them (an imported id that was not a valid threatgraph id
     # was slugified; the original goes back out, so that the other tool finds its objects).
     containers = {b.id for b in model.boundaries if _foreign(b).get("container") is True}
-    zone_id = {
-        b.id: str(_foreign(b).get("id", b.id)) for b in model.boundaries if b.id not in containers
-    }
-    comp_id = {el.id: str(_foreign(el).get("id", el.id)) for el in model.elements}
-    comp_id.update(
-        {b.id: str(_foreign(b).get("id", b.id)) for b in model.boundaries if b.id in containers}
-    )
-    asset_id = {d.id: str(_foreign(d).get("id", d.id)) for d in model.data}
+    zone_id = {b.id: _orig_id(b) for b in model.boundaries if b.id not in containers}
+    comp_id = {el.id: _orig_id(el) for el in model.elements}
+    comp_id.update({b.id: _orig_id(b) for b in model.boundaries if b.id in containers})
+    asset_id = {d.id: _orig_id(d) for d in model.data}
     by_boundary = {b.id: b for b in model.boundaries}
 
     def zone_parent(bid: str | None) -> str | None:
@@ -254,7 +266,8 @@ def document(
     forward_of = {
         fl.id: str(_foreign(fl)["reverse_of"])
         for fl in model.flows
-        if _foreign(fl).get("reverse_of") in flow_ids
+        if isinstance(_foreign(fl).get("reverse_of"), str)
+        and _foreign(fl)["reverse_of"] in flow_ids
     }
     on_element: dict[str, list[Finding]] = {}
     on_flow: dict[str, list[Finding]] = {}
@@ -342,7 +355,7 @@ def document(
             continue
         ff = _foreign(fl)
         d: dict[str, Any] = {
-            "id": str(ff.get("id", fl.id)),
+            "id": _orig_id(fl),
             "name": fl.name
             or f"{names.get(fl.source, fl.source)} to {names.get(fl.target, fl.target)}",
             "bidirectional": ff.get("bidirectional") is True,
@@ -375,8 +388,10 @@ def document(
     for raw in extra_flows if isinstance(extra_flows, list) else []:
         if (
             isinstance(raw, dict)
-            and raw.get("source") in exported
-            and raw.get("destination") in exported
+            and isinstance(raw.get("source"), str)
+            and isinstance(raw.get("destination"), str)
+            and raw["source"] in exported
+            and raw["destination"] in exported
             and isinstance(raw.get("id"), str)
             and isinstance(raw.get("name"), str)
         ):
@@ -464,7 +479,11 @@ def _asset_risk(d: Any) -> dict[str, Any]:
 def _parent_component(facts: dict[str, Any], comp_id: dict[str, str]) -> bool:
     """Whether the imported object sat in a component that is still exported."""
     p = facts.get("parent")
-    return isinstance(p, dict) and p.get("component") in set(comp_id.values())
+    return (
+        isinstance(p, dict)
+        and isinstance(p.get("component"), str)
+        and p["component"] in set(comp_id.values())
+    )
 
 
 def dumps(doc: dict[str, Any]) -> str:

@@ -676,7 +676,9 @@ class _Reader:
                         "parent",
                     )
         flows = self.items("dataflows", report=False)
-        flow_ends = {f.get(k) for f in flows for k in ("source", "destination")}
+        flow_ends = {
+            f[k] for f in flows for k in ("source", "destination") if isinstance(f.get(k), str)
+        }
         has_children = {
             comp.parent[1]
             for comp in comps.values()
@@ -734,7 +736,11 @@ class _Reader:
                     break
                 seen.add(cur[1])
                 fixed = self.ours(up.obj).get("trust")
-                if up.how == "container" and fixed in {t.value for t in Trust}:
+                if (
+                    up.how == "container"
+                    and isinstance(fixed, str)
+                    and fixed in Trust.__members__.values()
+                ):
                     return Trust(fixed)
                 cur = up.parent
             if cur is not None and cur[0] == "zone" and cur[1] in zones.trust:
@@ -891,7 +897,10 @@ class _Reader:
                 continue
             seen.add(fid)
             if skip:
-                if not any(f.get(k) in rejected for k in ("source", "destination")):
+                if not any(
+                    isinstance(f.get(k), str) and f[k] in rejected
+                    for k in ("source", "destination")
+                ):
                     kept_raw.append(_plain(f))
                 continue
             if len(ends) != 2:
