@@ -822,9 +822,11 @@ CASES: list[Case] = [
     Case("otm/duplicate-zone.json", "otm", 6, "duplicate trust zone id 'tz'", "id"),
     Case("otm/wrong-type.json", "otm", 4, "'components' must be a list", "components"),
     Case("otm/surrogate.json", "otm", 6, "a string holds a lone surrogate"),
-    Case("otm/unknown-type.json", "otm", 8, "unknown component type 'quantum-thing'", "type"),
+    # A rejected component is reported once: the dataflow that uses it adds no error.
+    Case("otm/unknown-kind.json", "otm", 9, "unknown kind 'quantum-thing'", "kind"),
+    Case("otm/syntax.otm.yaml", "otm", 8, "invalid YAML"),
     Case("otm/duplicate-key.json", "otm", 4, "invalid JSON: duplicate key 'name'"),
-    Case("otm/not-an-object.json", "otm", 1, "an OTM file must be a JSON object"),
+    Case("otm/not-an-object.json", "otm", 1, "an OTM file must be an object"),
     # regression (fuzzing): a list where an id goes was a TypeError (unhashable)
     Case(
         "otm/list-as-id.json",

@@ -40,6 +40,7 @@ KEYS: dict[str, str] = {
     "strict": "decisions that match no finding and stale baseline entries are errors",
     "require_evidence": "a control counts as present only when it cites existing evidence",
     "pytm_threats": "also run pytm's classic threat library on every model",
+    "otm_types": "OTM component type -> threatgraph kind, for types threatgraph does not know",
 }
 
 #: The keys that hold paths (each a string or a list of strings): they must stay inside the
@@ -85,6 +86,7 @@ class Settings(BaseModel):
     strict: bool = Field(default=False, description=KEYS["strict"])
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
+    otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -119,6 +121,14 @@ class Settings(BaseModel):
                 if name and name not in known:
                     choices = ", ".join([*REGISTRY, "all"])
                     raise ValueError(f"unknown format {raw.strip()!r}; choose from {choices}")
+        return value
+
+    @field_validator("otm_types")
+    @classmethod
+    def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        from threatgraph.interop.otm_map import parse_type_map
+
+        parse_type_map(f"{k}={v}" for k, v in value.items())  # ValueError names the entry
         return value
 
     @field_validator("disable")

@@ -246,6 +246,32 @@ def fail_on_option(fn: F) -> F:
     )(fn)
 
 
+def map_type_option(fn: F) -> F:
+    """--map-type TYPE=KIND (repeatable), over the config key otm_types."""
+    return click.option(
+        "--map-type",
+        "map_types",
+        multiple=True,
+        metavar="TYPE=KIND",
+        help="Read OTM component type TYPE as threatgraph kind KIND (repeatable; config key "
+        "otm_types).",
+    )(fn)
+
+
+def otm_type_map(settings: Settings, values: Sequence[str] = ()) -> dict[str, Any]:
+    """The config's ``otm_types`` with the ``--map-type TYPE=KIND`` values over them."""
+    from threatgraph.interop.otm_map import parse_type_map
+
+    try:
+        out: dict[str, Any] = dict(
+            parse_type_map(f"{k}={v}" for k, v in settings.otm_types.items())
+        )
+        out.update(parse_type_map(values))
+    except ValueError as exc:
+        raise click.UsageError(f"--map-type {exc}") from None
+    return out
+
+
 def pytm_threats_option(fn: F) -> F:
     """--pytm-threats/--no-pytm-threats (default from the config key pytm_threats)."""
     return click.option(

@@ -14,6 +14,7 @@ from threatgraph.commands._common import (
     echo_json,
     fail_on_option,
     input_errors_exit_2,
+    map_type_option,
     model_paths,
     policy_options,
     pytm_threats_option,
@@ -43,6 +44,7 @@ from threatgraph.safetext import terminal
     "(recognised statically, nothing else runs).",
 )
 @pytm_threats_option
+@map_type_option
 @policy_options
 @common_options
 @input_errors_exit_2
@@ -54,6 +56,7 @@ def command(
     quiet: bool,
     hook: bool,
     pytm_threats: bool | None,
+    map_types: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Check model files or directories (PATH...) for AI threats.
@@ -84,6 +87,7 @@ def command(
         pytm_threats=pytm_threats,
         explicit_targets=True,
         partial=partial,
+        map_types=map_types,
     )
     if fmt == "json":
         from threatgraph.formats import jsonout

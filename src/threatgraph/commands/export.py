@@ -12,6 +12,7 @@ from threatgraph.commands._common import (
     common_options,
     echo_json,
     input_errors_exit_2,
+    otm_type_map,
     resolve_run_options,
     settings_for,
 )
@@ -105,10 +106,12 @@ def otm_cmd(
 ) -> None:
     """Write the model at PATH (one model file) as OTM 0.2.0 JSON.
 
-    Boundaries become trust zones, elements components (type = threatgraph kind), flows
-    dataflows, data assets; findings become threats whose mitigations are implemented or
-    required. Facts OTM cannot hold are kept under attributes."x-threatgraph", so
-    `threatgraph import otm` gives the same model back.
+    Boundaries become trust zones, elements components (type = threatgraph kind, or the
+    type an imported OTM file gave), flows dataflows, data assets; findings become threats
+    whose mitigations are implemented or required. Facts OTM cannot hold are kept under
+    attributes."x-threatgraph", so `threatgraph import otm` gives the same model back; a
+    model imported from OTM keeps the other tool's types, nesting, ratings, tags and
+    attributes.
     """
     from threatgraph.engine.library import load_library
     from threatgraph.interop import otm_export
@@ -118,7 +121,9 @@ def otm_cmd(
     settings = settings_for(config_path)
     dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     lib = load_library(dirs, dis)
-    loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
+    loaded = load_paths(
+        [path], lib.controls.keys() if lib.controls else None, otm_type_map(settings)
+    )
     if len(loaded) != 1:
         raise InputError(
             [
@@ -144,6 +149,8 @@ def otm_cmd(
             pytm_threats=use_pytm,
         )
         findings = run.results[0].findings
+    for w in loaded[0].warnings:
+        click.echo(f"warning: {w}", err=True)
     doc = otm_export.document(loaded[0].model, findings, lib.controls)
     text = otm_export.dumps(doc)
     if output is None:

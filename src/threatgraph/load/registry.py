@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.yamlsafe import MAX_BYTES
-from threatgraph.model.schema import SystemModel
+from threatgraph.model.schema import Kind, SystemModel
 from threatgraph.model.validate import finalize
 from threatgraph.readfile import not_regular, read_head
 
@@ -28,7 +28,22 @@ class Converted:
     pytm: PytmSource | None = None
 
 
-LoadFn = Callable[[Path], Sequence[SystemModel | Converted]]
+@dataclass
+class LoadContext:
+    """What a loader may need from the run, and what it reports back besides models.
+
+    ``known_controls`` are the control ids of the loaded library (the catalogue plus custom
+    rule directories; None when no library was loaded); ``otm_types`` maps OTM component types
+    to kinds (``--map-type``, config ``otm_types``). Loaders add warnings about what they could
+    not carry over (one context per file).
+    """
+
+    known_controls: frozenset[str] | None = None
+    otm_types: Mapping[str, Kind] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+LoadFn = Callable[[Path, LoadContext], Sequence[SystemModel | Converted]]
 SniffFn = Callable[[Path, str], bool]
 
 #: Directories never searched: environments, caches, VCS and build output.
@@ -85,6 +100,8 @@ class LoadedModel:
     format: str
     extra: dict[str, object] = field(default_factory=dict)
     pytm: PytmSource | None = None
+    #: What the loader could not carry over (shown as warnings by check and import).
+    warnings: list[str] = field(default_factory=list)
 
 
 _FORMATS: list[SourceFormat] = []
@@ -101,14 +118,18 @@ def _builtin() -> None:
         return
     from threatgraph.load import declarative, python
 
+    def load_python(path: Path, ctx: LoadContext) -> list[SystemModel]:
+        return python.load(path)
+
+    def load_yaml(path: Path, ctx: LoadContext) -> list[SystemModel]:
+        return declarative.load(path)
+
     register(
         SourceFormat(
-            "python", (".py",), python.looks_like_model, python.load, python.mentions_threatgraph
+            "python", (".py",), python.looks_like_model, load_python, python.mentions_threatgraph
         )
     )
-    register(
-        SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model, declarative.load)
-    )
+    register(SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model, load_yaml))
     try:  # optional formats (pytm, OTM) register themselves when their module exists
         plugins = importlib.import_module("threatgraph.load.plugins")
     except ModuleNotFoundError:
@@ -215,18 +236,32 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
 
 
 def load_file(
-    path: Path, fmt: SourceFormat, known_controls: Collection[str] | None = None
+    path: Path,
+    fmt: SourceFormat,
+    known_controls: Collection[str] | None = None,
+    otm_types: Mapping[str, Kind] | None = None,
 ) -> list[LoadedModel]:
-    """Load and validate every model in one file."""
+    """Load and validate every model in one file.
+
+    The loader gets the same known controls as the validation (a control of a custom rule
+    directory is as good as a catalogue one), and the OTM type mappings.
+    """
+    ctx = LoadContext(
+        frozenset(known_controls) if known_controls is not None else None, otm_types or {}
+    )
     out = []
-    for item in fmt.load(path):
+    for item in fmt.load(path, ctx):
         model, pytm = (item.model, item.pytm) if isinstance(item, Converted) else (item, None)
         out.append(LoadedModel(finalize(model, known_controls), path, fmt.name, pytm=pytm))
+    for lm in out:
+        lm.warnings = list(ctx.warnings)
     return out
 
 
 def load_paths(
-    paths: Iterable[str | Path], known_controls: Collection[str] | None = None
+    paths: Iterable[str | Path],
+    known_controls: Collection[str] | None = None,
+    otm_types: Mapping[str, Kind] | None = None,
 ) -> list[LoadedModel]:
     """The load stage: every model under ``paths``, validated. Collects all file errors."""
     models: list[LoadedModel] = []
@@ -234,7 +269,7 @@ def load_paths(
     found = discover(list(paths))
     for fp, fmt in found:
         try:
-            models.extend(load_file(fp, fmt, known_controls))
+            models.extend(load_file(fp, fmt, known_controls, otm_types))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -108,6 +108,13 @@ ENCRYPTED_PROTOCOLS = frozenset(
 )
 PLAINTEXT_PROTOCOLS = frozenset({"http", "ws", "grpc", "ftp", "smtp", "imap", "ldap", "tcp"})
 
+_OTM_DESCRIPTION = (
+    "What an Open Threat Model file said that threatgraph has no field for (the other tool's "
+    "type, nesting, rating, tags, attributes, representations, original id): `threatgraph "
+    "import otm` fills it and `threatgraph export otm` writes it back."
+)
+OtmFacts = dict[str, Any] | None
+
 
 class Location(BaseModel):
     """Where something was declared: a file and a 1-based line."""
@@ -154,6 +161,7 @@ class Boundary(_Strict):
     trust: Trust = Field(description="Trust level of everything inside.")
     parent: str | None = Field(default=None, description="Id of the enclosing boundary.")
     description: str | None = None
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
 
@@ -170,6 +178,7 @@ class DataAsset(_Strict):
         "exposes it to the model.",
     )
     description: str | None = None
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
     @field_validator("classification", mode="before")
@@ -481,6 +490,7 @@ class Element(_Strict):
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None
     vendor: VendorProfile | None = Field(default=None, description="Vendor facts (kind vendor).")
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
     @model_validator(mode="after")
@@ -513,6 +523,7 @@ class Flow(_Strict):
     authenticated: bool | None = None
     controls: list[ControlRef] = Field(default_factory=list)
     description: str | None = None
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
     @property
@@ -603,6 +614,7 @@ class ModelInfo(_Strict):
     controls: list[ControlRef] = Field(
         default_factory=list, description="Process controls that apply to the whole system."
     )
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
 
 
 class SystemModel(_Strict):
