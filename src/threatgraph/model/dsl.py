@@ -154,14 +154,22 @@ class Model:
         return self._handle("boundary", rec)
 
     def data(
-        self, name: str, *, classification: str, id: str = "", description: str | None = None
+        self,
+        name: str,
+        *,
+        classification: str,
+        id: str = "",
+        description: str | None = None,
+        carried_as: str | None = None,
     ) -> Ref:
-        """A data asset with its classification (public, internal, confidential, pii, phi...)."""
+        """A data asset with its classification (public, internal, confidential, pii, phi...);
+        ``carried_as`` says where a secret travels (context, header, environment, vault)."""
         rec = {
             "id": id,
             "name": name,
             "classification": classification,
             "description": description,
+            "carried_as": carried_as,
             "location": _caller(),
         }
         self._data.append(rec)

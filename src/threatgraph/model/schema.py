@@ -421,9 +421,9 @@ class Element(_Strict):
     )
     capabilities: list[Capability] = Field(
         default_factory=list,
-        description="What can be done through the element, whatever its kind: read, write, "
-        "delete, send_email, post_message (chat, Slack, Teams), execute_code, shell, sql, "
-        "browse, payments, http, file_system, deploy.",
+        description="What can be done through the element, whatever its kind (post_message: "
+        "chat messages such as Slack or Teams): read, write, delete, send_email, post_message, "
+        "execute_code, shell, sql, browse, payments, http, file_system, deploy.",
     )
     interpreter: (
         Literal["sql", "shell", "python", "javascript", "html", "browser", "template", "markdown"]
