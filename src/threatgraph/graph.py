@@ -218,7 +218,8 @@ class Graph:
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
-        case, '' when unset), 'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
+        case, '' when unset), 'operation', 'trust' (sign of the trust change from source to
+        target: -1, 0, 1) or 'request_trust' (the same from requester to server)."""
         return self._flow_indexes[fact]
 
     def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[int]]:
@@ -910,11 +911,17 @@ def build(model: SystemModel) -> Graph:
     encrypted_flows: set[int] = set()
     authenticated_flows: set[int] = set()
     crossing_flows: set[int] = set()
-    facts_index: dict[str, dict[object, set[int]]] = {"protocol": {}, "operation": {}, "trust": {}}
-    by_protocol, by_operation, by_trust = (
+    facts_index: dict[str, dict[object, set[int]]] = {
+        "protocol": {},
+        "operation": {},
+        "trust": {},
+        "request_trust": {},
+    }
+    by_protocol, by_operation, by_trust, by_request_trust = (
         facts_index["protocol"],
         facts_index["operation"],
         facts_index["trust"],
+        facts_index["request_trust"],
     )
     answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
     for n_flow, fl in enumerate(model.flows):
@@ -990,6 +997,9 @@ def build(model: SystemModel) -> Graph:
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
         by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
+        req, srv = interactions[fid]
+        rdelta = trust[srv].rank - trust[req].rank
+        by_request_trust.setdefault((rdelta > 0) - (rdelta < 0), set()).add(k)
     ix = IntIndex(
         ids=ids,
         pos=pos,
