@@ -428,6 +428,29 @@ def test_a_hostile_manifest_cannot_remove_the_users_files(tmp_path: Path) -> Non
     assert not (out / "old-model").exists()  # only report files in it: an earlier model's
 
 
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "huge"])
+def test_a_manifest_that_is_no_file_of_ours_is_ignored(tmp_path: Path, kind: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old-model").mkdir()
+    (out / "old-model" / "report.md").write_text("a report")
+    listing = json.dumps({"entries": ["old-model"]})
+    if kind == "symlink":
+        (tmp_path / "elsewhere.json").write_text(listing)
+        (out / MANIFEST).symlink_to(tmp_path / "elsewhere.json")
+    elif kind == "fifo":
+        os.mkfifo(out / MANIFEST)  # reading it would block for ever
+    else:
+        (out / MANIFEST).write_text(listing[:-1] + ", " + '"x", ' * 300_000 + '"y"]}')
+    res = _report(out, ASSISTANT)
+    assert (out / "old-model" / "report.md").is_file()  # not read from there, so not removed
+    if kind == "huge":
+        assert res.exit_code == 1 and (out / MANIFEST).is_file()
+    else:  # the manifest's place is taken by something threatgraph will not replace
+        assert res.exit_code == 2, res.output
+        assert f"error: {out / MANIFEST}: " in res.stderr, res.stderr
+
+
 def test_model_ids_of_the_report_sets_own_files_get_other_directories(tmp_path: Path) -> None:
     assert model_dirs(["index.md", "index.html", "index.md"]) == [
         "index.md-2",

@@ -55,7 +55,7 @@ def command(
     if navigator is not None:
         layer = coverage.navigator_layer(result)
         files[navigator] = json.dumps(layer, indent=2, ensure_ascii=False) + "\n"
-    write_files(files)  # both files, or neither
+    write_files(files, through=True)  # both files, or neither; both named by the user
     if output is None:
         click.echo(text, nl=False)
     for n in result.verdict.notices:

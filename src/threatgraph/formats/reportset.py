@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def _stale(out_dir: Path, keep: set[str]) -> list[Path]:
     it says must not cost the user a file threatgraph did not write.
     """
     try:
-        listed = json.loads((out_dir / MANIFEST).read_text("utf-8")).get("entries", [])
+        listed = json.loads(_read_manifest(out_dir / MANIFEST)).get("entries", [])
     except (OSError, ValueError, AttributeError):
         return []
     out: list[Path] = []
@@ -88,6 +89,23 @@ def _stale(out_dir: Path, keep: set[str]) -> list[Path]:
         except OSError:
             continue
     return sorted(out)
+
+
+#: A manifest lists a few names per model; anything longer is not one threatgraph wrote.
+_MANIFEST_MAX = 1 << 20
+
+
+def _read_manifest(path: Path) -> bytes:
+    """The manifest's bytes; only a regular file (never through a symlink, never a device
+    or FIFO, which could block or never end), and only up to :data:`_MANIFEST_MAX`."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        data = fh.read(_MANIFEST_MAX + 1)
+    if len(data) > _MANIFEST_MAX:
+        raise ValueError(f"{path} is too long for a manifest")
+    return data
 
 
 def _manifest(entries: Sequence[str]) -> str:

@@ -19,7 +19,8 @@ directory that is still locked belongs to a live run and is left alone.
 
 What is refused, before anything is written: a target that is a symlink, a directory, or
 a file of another kind than regular (block device, socket). A character device or a FIFO
-(``-o /dev/null``, ``-o /dev/stdout``, a named pipe) is written to as it is, never replaced.
+that the user named (``-o /dev/null``, ``-o /dev/stdout``, a named pipe) is written to as it
+is, never replaced; where threatgraph names the file itself (a report set), it is refused.
 A new file gets mode 0666 less the umask (the kernel applies it); a replaced file keeps the
 permission bits of the file it replaces. Every error names the file (``OSError.filename``
 is the target, never a temporary name).
@@ -247,9 +248,9 @@ def _kind(path: Path) -> os.stat_result | None:
         raise _named(exc, path) from None
 
 
-def _check_file_target(path: Path) -> tuple[str, int | None]:
+def _check_file_target(path: Path, through: bool) -> tuple[str, int | None]:
     """('stage', mode to keep or None) for a regular or missing target, ('through', None)
-    for a character device or FIFO; raises for anything else."""
+    for a character device or FIFO when ``through``; raises for anything else."""
     st = _kind(path)
     if st is None:
         return "stage", None
@@ -258,7 +259,7 @@ def _check_file_target(path: Path) -> tuple[str, int | None]:
         return "stage", stat.S_IMODE(m) & 0o777
     if stat.S_ISLNK(m):
         raise refused(path, "refusing to write through a symlink", errno.ELOOP)
-    if stat.S_ISCHR(m) or stat.S_ISFIFO(m):
+    if (stat.S_ISCHR(m) or stat.S_ISFIFO(m)) and through:
         return "through", None
     if stat.S_ISDIR(m):
         raise refused(path, "is a directory, not a file", errno.EISDIR)
@@ -385,17 +386,20 @@ def write_files(
     *,
     whole_dirs: Collection[Path] = (),
     remove: Collection[Path] = (),
+    through: bool = False,
 ) -> None:
     """Write every file in ``files``: all of them, or (on any error or signal) none.
 
     ``whole_dirs`` are directories that the files under them replace as a whole: the
     directory afterwards holds exactly those files. ``remove`` are entries (files or
-    directories) to delete with the same commit. See the module docstring for what is
-    refused and what happens to special files.
+    directories) to delete with the same commit. ``through``: the paths are ones the user
+    named, and a character device or FIFO among them is written to as it is (before the
+    renames; it cannot be taken back); otherwise it is refused like any file that is not
+    regular, since a FIFO where threatgraph names its own files would block the run.
     """
     whole = {Path(d) for d in whole_dirs}
     plan: list[tuple[Path, str | bytes, Path | None, int | None]] = []
-    through: list[tuple[Path, str | bytes]] = []
+    special: list[tuple[Path, str | bytes]] = []
     for d in sorted(whole):
         st = _kind(d)
         if st is not None and stat.S_ISLNK(st.st_mode):
@@ -407,9 +411,9 @@ def write_files(
         if owner is not None:
             plan.append((path, data, owner, None))
             continue
-        how, mode = _check_file_target(path)
+        how, mode = _check_file_target(path, through)
         if how == "through":
-            through.append((path, data))
+            special.append((path, data))
         else:
             plan.append((path, data, None, mode))
     stages: dict[Path, _Stage] = {}
@@ -433,7 +437,7 @@ def write_files(
                 if r.parent not in stages:
                     stages[r.parent] = _Stage.open(r.parent)
                 gone.setdefault(r.parent, []).append(r.name)
-        for path, data in through:
+        for path, data in special:
             _write_through(path, data)
         journal = _Journal()
         with _signals_deferred():
@@ -453,9 +457,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     """Write one file so that readers see the old content or the new, never a part.
 
     See :func:`write_files`: a symlink, a directory or a block device is refused; a
-    character device or a FIFO is written to as it is.
+    character device or a FIFO (``-o /dev/null``, a named pipe) is written to as it is.
     """
-    write_files({path: data})
+    write_files({path: data}, through=True)
 
 
 __all__ = ["STAGE_NAME", "remove_stale", "safe_dir", "write_atomic", "write_files", "write_text"]
