@@ -57,6 +57,7 @@ _REPLACED = ".replaced"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_NOCTTY = getattr(os, "O_NOCTTY", 0)  # a terminal written to must not become ours
 
 
 def write_text(fh: BinaryIO, data: str | bytes) -> None:
@@ -269,7 +270,7 @@ def _check_file_target(path: Path, through: bool) -> tuple[str, int | None]:
 def _write_through(path: Path, data: str | bytes) -> None:
     """Write to a character device or FIFO as it is (no temporary file, no rename)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | _NOFOLLOW | _CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | _NOCTTY | _NOFOLLOW | _CLOEXEC)
     except OSError as exc:
         raise _named(exc, path) from None
     try:
