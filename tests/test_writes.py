@@ -469,6 +469,30 @@ def test_model_ids_of_the_report_sets_own_files_get_other_directories(tmp_path: 
     assert "index.md-2/report.md" in (out / "index.md").read_text()
 
 
+def test_a_signal_during_the_renames_waits_until_they_are_done(tmp_path: Path) -> None:
+    import signal
+
+    (tmp_path / "a.txt").write_text("old a")
+    (tmp_path / "b.txt").write_text("old b")
+    real = os.replace
+    sent: list[bool] = []
+
+    def replace(src: object, dst: object) -> None:
+        if not sent:  # Ctrl-C between the first rename and the second
+            sent.append(True)
+            signal.raise_signal(signal.SIGINT)
+        real(src, dst)  # type: ignore[arg-type]
+
+    files = {tmp_path / "a.txt": "new a", tmp_path / "b.txt": "new b"}
+    with mock.patch.object(writer.os, "replace", replace), pytest.raises(KeyboardInterrupt):
+        writer.write_files(files)
+    assert sent
+    assert (tmp_path / "a.txt").read_text() == "new a"
+    assert (tmp_path / "b.txt").read_text() == "new b"
+    assert not _stages(tmp_path)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 # -- staging directories of killed runs -------------------------------------------------------
 def test_stale_staging_directories_go_and_live_ones_stay(tmp_path: Path) -> None:
     import fcntl
