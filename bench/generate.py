@@ -6,6 +6,7 @@ shared vendors and external content, wired with about 2-3 flows per element and 
 data on some flows. Same (n, seed) -> the same estate, byte for byte.
 
     python bench/generate.py 2000 -o /tmp/estate-2000.yaml
+    python bench/generate.py 2000 --pytm -o /tmp/tm.py     # the same estate as a pytm tm.py
 """
 
 from __future__ import annotations
@@ -228,15 +229,87 @@ def to_python(doc: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: How the bench writes a threatgraph kind as a pytm class, and a classification as pytm's.
+PYTM_CLASS = {
+    "actor": "Actor",
+    "app": "Server",
+    "process": "Process",
+    "llm": "LLM",
+    "agent": "Agent",
+    "external_content": "ExternalEntity",
+    "vendor": "ExternalEntity",
+    "datastore": "Datastore",
+    "vector_store": "Datastore",
+    "memory": "Datastore",
+    "feature_store": "Datastore",
+    "model_registry": "Datastore",
+    "dataset": "Datastore",
+}
+PYTM_CLASSIFICATION = {
+    "public": "PUBLIC",
+    "internal": "RESTRICTED",
+    "confidential": "SECRET",
+    "pii": "SENSITIVE",
+    "phi": "SENSITIVE",
+    "secret": "TOP_SECRET",
+    "model_weights": "SECRET",
+    "training_data": "RESTRICTED",
+}
+
+
+def to_pytm(doc: dict[str, Any]) -> str:
+    """The same estate as a pytm ``tm.py``: one statement per object and attribute, at module
+    level, the way pytm's README writes models (so a large estate is one long code object)."""
+    out = [
+        "from pytm import TM, Actor, Agent, Boundary, Classification, Data, Dataflow, "
+        "Datastore, ExternalEntity, LLM, Process, Server",
+        "",
+        f"tm = TM({doc['model']['name']!r})",
+        f"tm.description = {('Generated estate ' + doc['model']['id'])!r}",
+    ]
+    var: dict[str, str] = {}
+    for i, b in enumerate(doc["boundaries"]):
+        var[b["id"]] = f"b{i}"
+        out.append(f"b{i} = Boundary({b['name']!r})")
+    for b in doc["boundaries"]:
+        if b.get("parent"):
+            out.append(f"{var[b['id']]}.inBoundary = {var[b['parent']]}")
+    for i, d in enumerate(doc["data"]):
+        var[d["id"]] = f"d{i}"
+        level = PYTM_CLASSIFICATION[d["classification"]]
+        pii = ", isPII=True" if d["classification"] in ("pii", "phi") else ""
+        out.append(f"d{i} = Data({d['name']!r}, classification=Classification.{level}{pii})")
+    for i, e in enumerate(doc["elements"]):
+        var[e["id"]] = f"e{i}"
+        out.append(f"e{i} = {PYTM_CLASS.get(e['kind'], 'Process')}({e['name']!r})")
+        if e.get("boundary"):
+            out.append(f"e{i}.inBoundary = {var[e['boundary']]}")
+        if e.get("stores"):
+            out.append(f"e{i}.storesSensitiveData = True")
+    for i, f in enumerate(doc["flows"]):
+        out.append(f"f{i} = Dataflow({var[f['from']]}, {var[f['to']]}, {f['name']!r})")
+        if f.get("protocol"):
+            out.append(f"f{i}.protocol = {f['protocol'].upper()!r}")
+            if f["protocol"] == "https":
+                out.append(f"f{i}.controls.isEncrypted = True")
+        if f.get("data"):
+            out.append(f"f{i}.data = {var[f['data'][0]]}")
+    out += ["", 'if __name__ == "__main__":', "    tm.process()"]
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     """Write an estate as YAML (or JSON with a .json suffix)."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("n", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("--pytm", action="store_true", help="With a .py output: a pytm tm.py.")
     args = ap.parse_args()
     doc = estate(args.n, args.seed)
-    if args.output.suffix == ".py":
+    if args.output.suffix == ".py" and args.pytm:
+        args.output.write_text(to_pytm(doc))
+    elif args.output.suffix == ".py":
         args.output.write_text(to_python(doc))
     elif args.output.suffix == ".json":
         args.output.write_text(json.dumps(doc, indent=1))

@@ -11,6 +11,9 @@ HTML carries the DOT source), DOT alone, then peak RSS.
 The pytm columns run pytm's own library on the same estate expressed as a pytm model:
 check + resolve + JSON, the way its CLI writes `--json FILE` (json.dump into the file); a
 last column shows the speed-up with json.dumps in memory (faster) as pytm's JSON step.
+The pytm-file table times whole `threatgraph check -q tm.py` processes on the estates
+written as pytm model files, beside a process that only runs the same file (pytm building
+its model, nothing else).
 """
 
 from __future__ import annotations
@@ -51,17 +54,20 @@ def _estate(n: int, fmt: str, seed: int) -> Path:
     import generate
 
     assert _ESTATES is not None
-    path = _ESTATES / f"estate-{n}-{seed}.{fmt}"
+    name = f"estate-{n}-{seed}-pytm.py" if fmt == "pytm" else f"estate-{n}-{seed}.{fmt}"
+    path = _ESTATES / name
     if not path.exists():
         _write_estate(generate.estate(n, seed), path, fmt)
     return path
 
 
 def _write_estate(doc: dict[str, Any], path: Path, fmt: str) -> Path:
-    """Write a generated estate as a model file in ``fmt`` (json, py or yaml)."""
+    """Write a generated estate as a model file in ``fmt`` (json, py, pytm or yaml)."""
     import generate
 
-    if fmt == "json":
+    if fmt == "pytm":
+        path.write_text(generate.to_pytm(doc))
+    elif fmt == "json":
         path.write_text(json.dumps(doc, indent=1))
     elif fmt == "py":
         path.write_text(generate.to_python(doc))
@@ -292,32 +298,78 @@ def _hook_latency() -> float:
     return best
 
 
-def _command(n: int, fmt: str, seed: int, repeat: int = 3) -> tuple[float, float]:
-    """Best wall time and peak memory (MB) of a whole ``threatgraph check`` process on an
-    estate of n elements: interpreter start, library, load, match and the text report."""
+def _runs(
+    n: int, fmt: str, seed: int, repeat: int = 3, cmd: list[str] | None = None
+) -> list[tuple[float, float, float]]:
+    """(wall s, CPU s, peak MB) of ``repeat`` whole processes of ``cmd`` (by default
+    ``threatgraph check -q``) on the estate of n elements in ``fmt``."""
     path = _estate(n, fmt, seed)
-    cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
+    if cmd is None:
+        cmd = [sys.executable, "-m", "threatgraph", "check", "-q", "--as-of", "2026-06-01"]
     # A wrapper process per run, so that its children's peak memory is this run's alone.
     probe = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
-        "subprocess.run(sys.argv[1:], capture_output=True, check=False)\n"
-        "print(time.perf_counter() - t, "
-        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+        "r = subprocess.run(sys.argv[1:], capture_output=True, check=False)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss / 1024, "
+        "r.returncode)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    best, peak = float("inf"), 0.0
+    out: list[tuple[float, float, float]] = []
     for _ in range(repeat):
-        out = subprocess.run(
+        res = subprocess.run(
             [sys.executable, "-c", probe, *cmd, str(path)],
             capture_output=True,
             text=True,
             check=True,
             env=env,
         )
-        wall, mb = (float(x) for x in out.stdout.split())
-        best, peak = min(best, wall), max(peak, mb)
-    return best, peak
+        wall, cpu, mb, rc = (float(x) for x in res.stdout.split())
+        if rc not in (0, 1):  # a failed run (an input error, a time limit) is no figure
+            raise SystemExit(f"benchmark command exited {rc:g}: {' '.join(cmd)} {path}")
+        out.append((wall, cpu, mb))
+    return out
+
+
+def _command(n: int, fmt: str, seed: int, repeat: int = 3) -> tuple[float, float]:
+    """Best wall time and peak memory (MB) of a whole ``threatgraph check`` process on an
+    estate of n elements: interpreter start, library, load, match and the text report."""
+    runs = _runs(n, fmt, seed, repeat)
+    return min(r[0] for r in runs), max(r[2] for r in runs)
+
+
+#: Runs a pytm file as a module that is not __main__: pytm builds the model and nothing else.
+_PYTM_BUILD = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='bench')"
+
+
+def pytm_files(sizes: list[int], seed: int, repeat: int = 3) -> None:
+    """Whole `threatgraph check -q tm.py` processes on the estates as pytm model files,
+    and processes that only run the same files (pytm building its model)."""
+    import generate
+
+    print(
+        "\npytm model files (the estates written as tm.py): whole `threatgraph check -q tm.py` "
+        "command, and a process that only runs the file (pytm builds its model); best of "
+        f"{repeat}. CPU s (user + system) is less disturbed than wall s by other jobs on the "
+        "machine."
+    )
+    print(
+        "| N | elements | flows | check tm.py wall s | check tm.py CPU s | CPU s per 1,000 "
+        "elements | peak MB | pytm builds the model, CPU s | check / pytm build |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        doc = generate.estate(n, seed)
+        runs = _runs(n, "pytm", seed, repeat)
+        wall, cpu, mb = min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+        build_runs = _runs(n, "pytm", seed, repeat, cmd=[sys.executable, "-c", _PYTM_BUILD])
+        build = min(r[1] for r in build_runs)
+        per = cpu / len(doc["elements"]) * 1000
+        print(
+            f"| {n} | {len(doc['elements'])} | {len(doc['flows'])} | {wall:.2f} | {cpu:.2f} | "
+            f"{per:.3f} | {mb:.0f} | {build:.2f} | {cpu / build:.1f}x |"
+        )
 
 
 def fmt_s(x: float | None) -> str:
@@ -338,6 +390,13 @@ def main() -> None:
         help="Model file format the estates are written in (default json).",
     )
     ap.add_argument("--no-pytm", action="store_true")
+    ap.add_argument(
+        "--pytm-file-sizes",
+        type=int,
+        nargs="*",
+        default=[1000, 2000, 5000, 10000],
+        help="N of the estates checked as pytm model files (none: skip that table).",
+    )
     ap.add_argument(
         "--no-command",
         action="store_true",
@@ -433,6 +492,8 @@ def main() -> None:
             print(f"\ngrowth N=1,000 -> 10,000 (whole command): {walls[10000] / walls[1000]:.1f}x")
     if args.no_pytm:
         return
+    if args.pytm_file_sizes:
+        pytm_files(args.pytm_file_sizes, args.seed, args.repeat)
     print("\npytm 1.4 on the same estates: loading its threat library, check + resolve, JSON")
     print(
         "(pytm's JSON is its CLI's --json: json.dump into a file. threatgraph: library + "

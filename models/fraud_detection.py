@@ -75,7 +75,7 @@ merchant = m.actor("Merchant risk team", inside=merchants)
 analyst = m.actor(
     "Fraud analyst",
     inside=payments,
-    tags=["financial"],
+    decides=["fraud"],
     controls=["authn.sso_mfa", "process.security_training"],
 )
 # The card network pushes chargebacks and consortium risk signals over a partner link.
@@ -106,7 +106,7 @@ fraud_model = m.ml_model(
     "Fraud model",
     inside=ml_platform,
     owner="risk-ml@example.com",
-    tags=["fraud", "security"],
+    decides=["fraud", "security"],
     returns_scores=True,  # merchants get the raw 0-1000 score
     source="internal",
     trained_on=[training_set],

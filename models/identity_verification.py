@@ -140,7 +140,8 @@ liveness = m.ml_model(
     "Liveness model",
     inside=platform,
     source="internal",
-    tags=["liveness", "biometric", "identity-verification"],
+    decides=["identity"],
+    inputs=["biometric"],
     processes=[selfie],
     trained_on=[selfie, verdict],
     # Answers pass/fail only: no score leaves the platform.
@@ -156,7 +157,8 @@ face_match = m.ml_model(
     "Face-match model",
     inside=platform,
     source="internal",
-    tags=["face", "biometric", "kyc"],
+    decides=["identity"],
+    inputs=["image", "biometric"],
     returns_scores=True,  # partners receive the similarity score with the decision
     processes=[selfie, document, template],
     controls=["audit.logging", "monitoring.abuse_detection"],
@@ -165,7 +167,8 @@ forgery = m.ml_model(
     "Document forgery model",
     inside=platform,
     source="internal",
-    tags=["identity", "kyc"],
+    decides=["identity"],
+    inputs=["image"],
     processes=[document],
     controls=[
         "model.ensemble_or_input_transform",

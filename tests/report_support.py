@@ -10,6 +10,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
+from threatgraph.formats.render import find_renderer
 from threatgraph.formats.reportset import render_reports
 from threatgraph.pipeline import Run, run
 
@@ -22,6 +23,8 @@ AS_OF = "2026-06-01"
 SARIF_SCHEMA = ROOT.parent / "shared" / "reference" / "schemas" / "sarif-2.1.0.json"
 FINDINGS_SCHEMA = ROOT / "docs" / "findings.schema.json"
 HAVE_DOT = shutil.which("dot") is not None
+#: Any renderer (Graphviz's dot, or graphviz-pure, a dependency where it has wheels).
+HAVE_RENDERER = find_renderer() is not None
 
 
 def analyse(*paths: Path) -> Run:

@@ -80,17 +80,16 @@ def test_fail_on_moves_the_gate(risky: Path) -> None:
     assert run("check", "--fail-on", "low", str(risky))[0] == 1
 
 
-def test_disable_rule_needs_a_reason_and_is_reported(risky: Path) -> None:
-    code, _, err = run("check", "--disable", "TG-PI-002", str(risky))
-    assert code == 2 and "RULE-ID=reason" in err
-    code, out, _ = run(
-        "check",
-        "--fail-on",
-        "critical",
-        "--disable",
-        "TG-PI-002=covered by the platform gateway",
-        str(risky),
-    )
+def test_disable_rule_comes_from_config_with_a_reason(risky: Path) -> None:
+    # No command-line option turns a rule off (a hook's file names could): only config.
+    code, _, err = run("check", "--disable", "TG-PI-002=x", str(risky))
+    assert code == 2 and "No such option" in err
+    cfg = risky.parent / ".threatgraph.toml"
+    cfg.write_text('[disable]\n"TG-PI-002" = ""\n')
+    code, _, err = run("check", "--config", str(cfg), str(risky))
+    assert code == 2 and ".threatgraph.toml" in err
+    cfg.write_text('[disable]\n"TG-PI-002" = "covered by the platform gateway"\n')
+    code, out, _ = run("check", "--config", str(cfg), "--fail-on", "critical", str(risky))
     assert "TG-PI-002 (covered by the platform gateway)" in out
     assert "TG-PI-002" not in out.split("disabled rules")[0]
 

@@ -37,7 +37,8 @@ class Case:
     """One broken input and the error it must give."""
 
     path: str  # relative to tests/corpus (generated cases: relative to the tmp dir)
-    kind: str  # model | rules | config | config-found | decisions | baseline | otm | pytm
+    kind: str  # model | rules | config | config-found | decisions | baseline | otm | pytm |
+    # pytm-import (`import pytm` only: a file the other commands read as data, rightly)
     line: int | None  # None: a whole-file problem, reported without a line
     message: str  # a substring of the message
     field: str | None = None
@@ -72,6 +73,65 @@ def _deep_dir(p: Path) -> None:
     p.mkdir()
     (p / "model.py").write_text("from threatgraph import Model\nm = Model('x')\n" + DEEP)
     (p / "pytm_model.py").write_text("import pytm\n" + DEEP)
+
+
+def _fifo(p: Path) -> None:
+    os.mkfifo(p)  # read naively, this blocks until a writer comes (never)
+
+
+def _link(target: str) -> Callable[[Path], None]:
+    def make(p: Path) -> None:
+        p.symlink_to(target)  # stat says 0 bytes for /dev/zero, which never ends
+
+    return make
+
+
+def _tree(files: dict[str, str | Callable[[Path], None]]) -> Callable[[Path], None]:
+    """A directory of files: text, or a maker (a FIFO, a symlink) per relative path."""
+
+    def make(p: Path) -> None:
+        for rel, content in files.items():
+            f = p / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                f.write_text(content, encoding="utf-8")
+            else:
+                content(f)
+
+    return make
+
+
+MIB = "A" * (1024 * 1024)
+
+
+def _alias_text(header: str, item: str, count: int) -> Callable[[Path], None]:
+    """One 1 MiB string and ``count`` aliases of it: a small file, a huge expanded text."""
+    first = item.replace("TEXT", f"&text {MIB}")
+    rest = item.replace("TEXT", "*text")
+    return _text(header + first + rest * count)
+
+
+def _merge_bomb(p: Path) -> None:
+    keys = ", ".join(f"k{i}: 1" for i in range(5_000))
+    aliases = ", ".join(["*base"] * 1_001)
+    p.write_text(
+        "threatgraph: 1\nmodel: {name: M}\n"
+        f"x-base: &base {{{keys}}}\nx-all: {{<<: [{aliases}]}}\n"
+    )
+
+
+UNIX_ONLY = hasattr(os, "mkfifo")
+
+
+def _big_pytm(p: Path) -> None:
+    """A pytm file of 330 KB (past the 256 KB the registry once read to sniff), raising at
+    its end."""
+    filler = '"""' + "A long description of the model. " * 10_000 + '"""\n'
+    p.write_text(
+        "from pytm import TM, Actor\n\ntm = TM('Big')\nuser = Actor('User')\n"
+        + filler
+        + "raise RuntimeError('end of the big model')\n"
+    )
 
 
 LONG = "N" * 10_000
@@ -211,6 +271,41 @@ CASES: list[Case] = [
             + "  - {id: last, name: Last, kind: lmm}\n"
         ),
     ),
+    # aliases repeating one long string: small on disk, gigabytes once expanded
+    Case(
+        "generated/alias-text.yaml",
+        "model",
+        5,
+        "aliases expand to more than 67108864 characters of text",
+        make=_alias_text(
+            "threatgraph: 1\nmodel: {name: M}\nelements:\n  - {id: u, name: U, kind: actor}\n",
+            "  - {id: x, name: X, kind: app, description: TEXT}\n",
+            64,
+        ),
+    ),
+    Case(
+        "generated/merge-bomb.yaml",
+        "model",
+        4,
+        "merge keys ('<<') expand to more than 5000000 nodes",
+        make=_merge_bomb,
+    ),
+    # special files: refused without being read (a FIFO would block, /dev/zero never end)
+    *(
+        [
+            Case("generated/fifo.yaml", "model", None, "not a regular file (a FIFO", make=_fifo),
+            Case("generated/fifo.py", "model", None, "not a regular file (a FIFO", make=_fifo),
+            Case(
+                "generated/dev-zero.json",
+                "model",
+                None,
+                "not a regular file (a device)",
+                make=_link("/dev/zero"),
+            ),
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- JSON models ----------------------------------------------------------------------
     Case("models-json/syntax-trailing-comma.json", "model", 6, "invalid JSON: Expecting value"),
     Case("models-json/not-an-object.json", "model", 1, "a model file must be a mapping"),
@@ -225,7 +320,9 @@ CASES: list[Case] = [
     Case("models-json/duplicate-key.json", "model", 7, "invalid JSON: duplicate key 'kind'"),
     Case("models-json/dangling-flow.json", "model", 6, "unknown flow source 'nobody'", "from"),
     Case("models-json/unknown-kind.json", "model", 5, "Input should be 'actor'", "elements.0.kind"),
-    Case("models-json/surrogate.json", "model", 5, "valid string", "elements.0.name"),
+    Case("models-json/surrogate.json", "model", 5, "a string holds a lone surrogate"),
+    Case("models-json/surrogate-description.json", "model", 5, "a string holds a lone surrogate"),
+    Case("models-json/surrogate-reversed-pair.json", "model", 6, "a string holds a lone surrogate"),
     Case(
         "models-json/bom-crlf.json", "model", 5, "Input should be 'untrusted'", "elements.0.trust"
     ),
@@ -285,6 +382,9 @@ CASES: list[Case] = [
     # a name of the wrong type used to fail inside slugify with a confusing TypeError
     Case("models-python/wrong-type.py", "model", 4, "Input should be a valid string", "name"),
     Case(
+        "models-python/surrogate.py", "model", 5, "a string holds a lone surrogate", "description"
+    ),
+    Case(
         "generated/binary.py",
         "model",
         2,
@@ -331,6 +431,13 @@ CASES: list[Case] = [
         "unknown field (typo?)",
         "severty",
         file="rules/unknown-field/rules/corpus/TG-CRP-002/rule.yaml",
+    ),
+    Case(
+        "rules/surrogate-escape",
+        "rules",
+        2,
+        "invalid Unicode character escape code",
+        file="rules/surrogate-escape/rules/corpus/TG-CRP-009/rule.yaml",
     ),
     Case(
         "rules/unknown-control",
@@ -425,6 +532,28 @@ CASES: list[Case] = [
         "controls.1.id",
         file="rules/bad-controls/controls.yaml",
     ),
+    *(
+        [
+            Case(
+                "generated/rules-dev-zero",
+                "rules",
+                None,
+                "not a regular file (a device)",
+                file="generated/rules-dev-zero/rules/corpus/TG-CRP-099/rule.yaml",
+                make=_tree({"rules/corpus/TG-CRP-099/rule.yaml": _link("/dev/zero")}),
+            ),
+            Case(
+                "generated/rules-fifo-controls",
+                "rules",
+                None,
+                "not a regular file (a FIFO",
+                file="generated/rules-fifo-controls/controls.yaml",
+                make=_tree({"controls.yaml": _fifo}),
+            ),
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- configuration --------------------------------------------------------------------
     Case("config/pyproject-syntax/pyproject.toml", "config", 5, "invalid TOML"),
     Case(
@@ -474,6 +603,12 @@ CASES: list[Case] = [
         "fail\\ton",
     ),
     Case("config/toml-binary/.threatgraph.toml", "config", 1, "invalid TOML"),
+    Case(
+        "config/toml-surrogate/.threatgraph.toml",
+        "config",
+        5,
+        "invalid TOML: Escaped character is not a Unicode scalar value",
+    ),
     Case("config/toml-latin1/.threatgraph.toml", "config", 1, "config is not UTF-8 text"),
     Case(
         "config/pyproject-found-upward/sub",
@@ -483,8 +618,79 @@ CASES: list[Case] = [
         "tool.threatgraph.strict",
         file="config/pyproject-found-upward/pyproject.toml",
     ),
+    # paths from the configuration stay inside the repository (the command line may leave)
+    Case(
+        "config/toml-output-climbs/.threatgraph.toml",
+        "config",
+        3,
+        "output '../../../../../../threatgraph-escaped' climbs out of the repository",
+        "output",
+    ),
+    Case(
+        "config/pyproject-rules-root/pyproject.toml",
+        "config",
+        7,
+        "rules '/' is absolute",
+        "tool.threatgraph.rules",
+    ),
+    Case(
+        "config/toml-decisions-absolute/.threatgraph.toml",
+        "config",
+        2,
+        "decisions '/etc/threatgraph-decisions.yaml' is absolute",
+        "decisions",
+    ),
+    Case(
+        "config/toml-baseline-climbs/.threatgraph.toml",
+        "config",
+        4,
+        "baseline '../../../../../../tmp/baseline.json' climbs out of the repository",
+        "baseline",
+    ),
+    Case(
+        "generated/config-link/.threatgraph.toml",
+        "config",
+        2,
+        "decisions 'outside/etc/passwd' resolves outside the repository (through a symlink)",
+        "decisions",
+        make=lambda p: _tree(
+            {
+                "outside": _link("/"),
+                ".threatgraph.toml": '# a symlink out\ndecisions = ["outside/etc/passwd"]\n',
+            }
+        )(p.parent),
+    ),
+    Case(
+        "config/toml-bad-format/.threatgraph.toml",
+        "config",
+        3,
+        "unknown format 'htlm'; choose from markdown",
+        "formats",
+    ),
+    # a dotted key under [tool] is found at its line too
+    Case(
+        "config/pyproject-dotted-key/pyproject.toml",
+        "config",
+        2,
+        "Input should be 'info'",
+        "tool.threatgraph.fail_on",
+    ),
+    *(
+        [
+            Case(
+                "generated/fifo-config.toml",
+                "config",
+                None,
+                "not a regular file (a FIFO",
+                make=_fifo,
+            )
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- decisions files ------------------------------------------------------------------
     Case("decisions/syntax.yaml", "decisions", 6, "invalid YAML"),
+    Case("decisions/surrogate.json", "decisions", 7, "a string holds a lone surrogate"),
     Case(
         "decisions/no-header.yaml", "decisions", 1, "not a decisions file", "threatgraph-decisions"
     ),
@@ -521,6 +727,23 @@ CASES: list[Case] = [
     ),
     Case("decisions/bom-crlf.yaml", "decisions", 8, "valid date", "decisions.0.expires"),
     Case("decisions/empty.yaml", "decisions", 1, "not a decisions file", "threatgraph-decisions"),
+    Case(
+        "generated/alias-text-decisions.yaml",
+        "decisions",
+        7,
+        "aliases expand to more than 67108864 characters of text",
+        make=_alias_text(
+            "threatgraph-decisions: 1\ndecisions:\n",
+            "  - finding: TG-PI-001/chat-model\n    status: accepted\n    owner: sec\n"
+            "    expires: 2026-09-01\n    reason: TEXT\n",
+            64,
+        ),
+    ),
+    *(
+        [Case("generated/fifo-decisions.yaml", "decisions", None, "(a FIFO", make=_fifo)]
+        if UNIX_ONLY
+        else []
+    ),
     # -- baseline files -------------------------------------------------------------------
     Case("baseline/syntax.json", "baseline", 5, "invalid JSON: Expecting ',' delimiter"),
     Case(
@@ -531,6 +754,7 @@ CASES: list[Case] = [
         "threatgraph-baseline",
     ),
     Case("baseline/unknown-key.json", "baseline", 3, "unknown key", "finding"),
+    Case("baseline/surrogate.json", "baseline", 5, "a string holds a lone surrogate"),
     Case(
         "baseline/entry-missing-id.json",
         "baseline",
@@ -546,6 +770,19 @@ CASES: list[Case] = [
         "baseline/empty.json", "baseline", 1, "not a threatgraph baseline", "threatgraph-baseline"
     ),
     Case("baseline/binary.json", "baseline", 3, "binary file"),
+    *(
+        [
+            Case(
+                "generated/dev-zero-baseline.json",
+                "baseline",
+                None,
+                "not a regular file (a device)",
+                make=_link("/dev/zero"),
+            )
+        ]
+        if UNIX_ONLY
+        else []
+    ),
     # -- pytm model files -----------------------------------------------------------------
     Case("pytm/raises.py", "pytm", 7, "pytm model raised RuntimeError: the model's generator"),
     Case("pytm/no-tm.py", "pytm", 1, "the file builds no pytm TM"),
@@ -553,8 +790,24 @@ CASES: list[Case] = [
     Case("pytm/syntax.py", "pytm", 4, "syntax error: '(' was never closed"),
     Case("pytm/unknown-kind.py", "pytm", 5, "unknown kind 'lmm'", "threatgraph.kind"),
     Case("pytm/unknown-field.py", "pytm", 5, "unknown field (typo?)", "internet_faceing"),
+    Case("pytm/surrogate.py", "pytm", 5, "a string holds a lone surrogate", "name"),
     Case("pytm/two-tms.py", "pytm", 4, "the file builds 2 pytm TM objects"),
     Case("pytm/recursion.py", "pytm", 5, "pytm model raised RecursionError"),
+    # a YAML model that is also Python: `import pytm` ran it (check reads it as YAML, rightly)
+    Case(
+        "pytm/yaml-polyglot.yaml",
+        "pytm-import",
+        None,
+        "not a Python file: only .py files are run as model code (this file was not run)",
+    ),
+    # regression: a pytm file past the 256 KB once read to sniff went to the DSL loader
+    Case(
+        "generated/big-pytm.py",
+        "pytm",
+        6,
+        "pytm model raised RuntimeError: end of the big model",
+        make=_big_pytm,
+    ),
     # -- OTM files ------------------------------------------------------------------------
     Case("otm/syntax.json", "otm", 5, "invalid JSON: Expecting property name"),
     Case("otm/missing-version.json", "otm", 1, "missing 'otmVersion'", "otmVersion"),
@@ -568,9 +821,12 @@ CASES: list[Case] = [
     ),
     Case("otm/duplicate-zone.json", "otm", 6, "duplicate trust zone id 'tz'", "id"),
     Case("otm/wrong-type.json", "otm", 4, "'components' must be a list", "components"),
-    Case("otm/unknown-type.json", "otm", 8, "unknown component type 'quantum-thing'", "type"),
+    Case("otm/surrogate.json", "otm", 6, "a string holds a lone surrogate"),
+    # A rejected component is reported once: the dataflow that uses it adds no error.
+    Case("otm/unknown-kind.json", "otm", 9, "unknown kind 'quantum-thing'", "kind"),
+    Case("otm/syntax.otm.yaml", "otm", 8, "invalid YAML"),
     Case("otm/duplicate-key.json", "otm", 4, "invalid JSON: duplicate key 'name'"),
-    Case("otm/not-an-object.json", "otm", 1, "an OTM file must be a JSON object"),
+    Case("otm/not-an-object.json", "otm", 1, "an OTM file must be an object"),
     # regression (fuzzing): a list where an id goes was a TypeError (unhashable)
     Case(
         "otm/list-as-id.json",
@@ -627,6 +883,8 @@ def _commands(case: Case, target: Path, out: Path) -> list[list[str]]:
     """The CLI runs of one case: check -o, report -o, and import for OTM/pytm files."""
     tail = ["--as-of", AS_OF]
     valid = str(VALID)
+    if case.kind == "pytm-import":
+        return [["import", "pytm", str(target), "-o", str(out / "imported.yaml")]]
     if case.kind in ("model", "otm", "pytm"):
         inputs = [str(target)]
     elif case.kind == "config-found":

@@ -64,8 +64,10 @@ def test_outcomes_fired_quiet_not_applicable_disabled(tmp_path: Path) -> None:
         "TG-PI-001/chat-model"
     ]
     assert outs["TG-PI-007"].status == "disabled" and outs["TG-PI-007"].reason == "tested elsewhere"
-    ag = outs["TG-AG-001"]
-    assert ag.status == "not_applicable" and "no element of kind" in ag.reason
+    # Acting through an element is a capability of any kind, so no kind rules it out.
+    assert outs["TG-AG-001"].status == "no_match"
+    ag = outs["TG-AG-004"]  # a code runner reached by a model: code runners are any kind too
+    assert ag.status == "no_match"
     assert outs["TG-VEN-001"].status == "no_match"  # hosted: true does not say which kind
     assert outs["TG-VEN-002"].status == "not_applicable"
     assert "vendor" in outs["TG-VEN-002"].reason
@@ -93,7 +95,7 @@ def test_markdown_and_json(tmp_path: Path) -> None:
     md = coverage.render_markdown(r)
     assert "## OWASP Top 10 for LLM Applications" in md and "## MITRE ATLAS tactics" in md
     assert "| LLM01 Prompt Injection |" in md and "`TG-PI-001` (1 open)" in md
-    assert "- `TG-AG-001`: no element of kind" in md
+    assert "- `TG-VEC-001`: no element of kind" in md
     assert "- `TG-PI-007`: disabled: tested elsewhere" in md
     doc = coverage.document(r)
     llm01 = next(c for c in doc["models"][0]["frameworks"]["owasp-llm"] if c["id"] == "LLM01")
@@ -104,7 +106,7 @@ def test_markdown_and_json(tmp_path: Path) -> None:
         "accepted": [],
         "false_positive": [],
     } in llm01["fired"]
-    assert any(x["rule"] == "TG-PI-004" for x in llm01["not_applicable"])
+    assert any(x["rule"] == "TG-PI-003" for x in llm01["not_applicable"])
     assert set(llm01["rules"]) == (
         {x["rule"] for x in llm01["fired"]}
         | set(llm01["evaluated_no_finding"])

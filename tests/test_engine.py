@@ -204,7 +204,7 @@ def test_a_source_reached_from_another_source() -> None:
             {"kind": "agent", "name": "Worker"},
             {"kind": "agent", "name": "Lone"},
         ],
-        "flows": [{"from": "planner", "to": "worker", "name": "task"}],
+        "flows": [{"from": "planner", "to": "worker", "name": "task", "operation": "event"}],
     }
     got = findings(
         model(doc),
@@ -215,6 +215,13 @@ def test_a_source_reached_from_another_source() -> None:
         model(doc), rule({"path": {"from": {"kind": "agent"}, "to": {"kind": "agent"}}})
     )
     assert [(f.element, f.path) for f in path] == [("worker", ("planner", "worker"))]
+    # As a call, the worker's answer comes back: each agent's content reaches the other.
+    doc["flows"][0]["operation"] = "call"
+    got = findings(
+        model(doc),
+        rule({"element": {"kind": "agent", "reachable_from": {"from": {"kind": "agent"}}}}),
+    )
+    assert [f.element for f in got] == ["planner", "worker"]
 
 
 def test_path_mitigation_counts_only_when_every_route_is_covered() -> None:
@@ -466,7 +473,10 @@ def test_networkx_graph_mirrors_the_model() -> None:
     assert g.number_of_nodes() == len(RAG["elements"])
     assert g.number_of_edges() == len(RAG["flows"])
     assert g.nodes["llm"]["trust"] == "third_party"
-    assert g.edges["app", "llm", "app--llm--prompt"]["crosses"] is True
+    edge = g.edges["app", "llm", "app--llm--prompt"]
+    assert edge["crosses_boundary"] is True
+    assert (edge["requester"], edge["server"], edge["content"]) == ("app", "llm", "both")
+    assert g.nodes["llm"]["runs_model"] is True and g.nodes["llm"]["agentic"] is False
 
 
 def test_lint_flags_attribute_values_the_model_cannot_hold() -> None:
@@ -529,7 +539,13 @@ def test_match_sets_agree_with_the_kinds_each_rule_names() -> None:
         if match.element is not None:
             kinds = kinds_of(match.element, lib.predicates)
         elif match.flow is not None:
-            end = match.flow.target if match.primary == "target" else match.flow.source
+            ends = {
+                "target": match.flow.target,
+                "source": match.flow.source,
+                "requester": match.flow.requester,
+                "server": match.flow.server,
+            }
+            end = ends[match.primary] if isinstance(match.primary, str) else match.primary
             kinds = kinds_of(end, lib.predicates)
         else:
             assert match.path is not None

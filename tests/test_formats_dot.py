@@ -5,11 +5,21 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import date
 
 import pytest
-from report_support import ASSISTANT, HAVE_DOT, HOSTILE, analyse, render, text
+from report_support import ASSISTANT, HAVE_DOT, HOSTILE, ROOT, analyse, render, text
 
-from threatgraph.formats.dot import SHAPES, escape, label, render_dot
+from threatgraph.formats.dot import (
+    BADGE,
+    SHAPES,
+    data_text,
+    edge_groups,
+    escape,
+    rankdir,
+    render_dot,
+    wrap,
+)
 from threatgraph.formats.view import ModelView
 from threatgraph.model.schema import Kind
 
@@ -28,12 +38,9 @@ def test_escape_neutralises_dot_escapes_and_line_breaks() -> None:
 
 
 def test_labels_are_never_html_like() -> None:
-    import graphviz
+    from threatgraph.formats.dot import _label, quote
 
-    lab = label("<b>bold</b>")
-    stmt = graphviz.Digraph()
-    stmt.node("n1", label=lab)
-    assert 'label="<b>bold</b>"' in stmt.source  # quoted string, not <...> HTML label
+    assert quote(_label("<b>bold</b>")) == '"<b>bold</b>"'  # quoted string, not <...>
 
 
 def test_every_kind_has_its_own_shape() -> None:
@@ -53,16 +60,110 @@ def test_clusters_nest_and_carry_trust() -> None:
     assert depth == 2  # digraph { corp { vault
 
 
+def _group_lines(dot: str, flow_sid: str) -> tuple[str, list[str]]:
+    """The label node line of the group holding a flow, and its two edge lines."""
+    gid = rf"fl_(?:e\d+_)*{flow_sid}(?:_e\d+)*"
+    lines = dot.splitlines()
+    node = next(ln for ln in lines if re.search(rf"\bid={gid}\b", ln))
+    edges = [ln for ln in lines if re.search(rf"\bid={gid}_(in|out)\b", ln)]
+    return node, edges
+
+
 def test_flows_labelled_and_unencrypted_sensitive_marked() -> None:
     view = _view(ASSISTANT)
     dot = render_dot(view)
     raw = view.flow_by_id["web-app--shield--raw-prompt"]
-    line = next(ln for ln in dot.splitlines() if re.search(rf"\bid=fl_{raw.sid}\b", ln))
-    assert "UNENCRYPTED sensitive data" in line and "Customer questions [pii]" in line
-    assert "style=dashed" in line and "#c00000" in line and "\\nhttp" in line
+    node, edges = _group_lines(dot, raw.sid)
+    assert "UNENCRYPTED sensitive data" in node and "Customer questions [pii]" in node
+    assert "#c00000" in node and "\\nhttp" in node
+    assert len(edges) == 2 and all("style=dashed" in e and "#c00000" in e for e in edges)
     ok = view.flow_by_id["customer--web-app--question"]
-    line = next(ln for ln in dot.splitlines() if re.search(rf"\bid=fl_{ok.sid}\b", ln))
-    assert "UNENCRYPTED" not in line and "dashed" not in line
+    node, edges = _group_lines(dot, ok.sid)
+    assert "UNENCRYPTED" not in node and not any("dashed" in e for e in edges)
+
+
+def test_flow_labels_are_nodes_so_graphviz_keeps_them_apart() -> None:
+    # Edge labels may overlap in Graphviz; nodes never do. Each flow edge runs through its
+    # label node, with the arrowhead at the target only.
+    view = _view(ASSISTANT)
+    dot = render_dot(view)
+    assert "label=" not in "".join(ln for ln in dot.splitlines() if " -> " in ln)
+    fv = view.flow_by_id["customer--web-app--question"]
+    node, edges = _group_lines(dot, fv.sid)
+    name = re.match(r"\s*(f\d+) \[", node)
+    assert name is not None
+    f = name.group(1)
+    assert edges[0].strip().startswith(f"{fv.source} -> {f} ") and "dir=none" in edges[0]
+    assert edges[1].strip().startswith(f"{f} -> {fv.target} ") and "dir=forward" in edges[1]
+
+
+def test_opposite_flows_are_one_label_naming_each_target() -> None:
+    view = _view(ROOT / "models" / "support_agent.py")
+    groups = edge_groups(view)
+    assert sum(len(g) for g in groups) == len(view.flows)
+    pairs = [frozenset((g[0].source, g[0].target)) for g in groups]
+    assert len(pairs) == len(set(pairs))  # one edge per pair of elements
+    two_way = [g for g in groups if len({fv.source for fv in g}) == 2]
+    assert two_way, "the support agent has requests and their responses"
+    dot = render_dot(view)
+    for g in two_way:
+        node, edges = _group_lines(dot, g[0].sid)
+        for fv in g:
+            assert f"{fv.name} → {view.name(fv.flow.target)}" in node.replace("\\n", " ")
+        assert "dir=back" in edges[0] and "dir=forward" in edges[1]
+
+
+def test_vendors_are_joined_to_what_they_host() -> None:
+    view = _view(ASSISTANT)
+    hosting = view.hosting()
+    assert hosting, "the assistant's LLM is hosted by a vendor"
+    dot = render_dot(view)
+    for vendor, element in hosting:
+        vs, es = view.element_sid[vendor], view.element_sid[element]
+        line = next(ln for ln in dot.splitlines() if f"id=vh_{vs}_{es}" in ln)
+        assert line.strip().startswith(f"{vs} -> {es} ") and "style=dotted" in line
+    assert "hosted or provided by the vendor" in dot
+
+
+def test_wrap_breaks_at_spaces_and_keeps_long_words() -> None:
+    assert wrap("a bb ccc dddd", 6) == ["a bb", "ccc", "dddd"]
+    assert wrap("supercalifragilistic x", 5) == ["supercalifragilistic", "x"]
+    assert wrap("", 5) == []
+    assert wrap("line\nbreak", 40) == ["line break"]
+
+
+def test_data_grouped_by_classification() -> None:
+    view = _view(ASSISTANT)
+    for fv in view.flows:
+        text = data_text(fv)
+        for d in fv.data:
+            assert d.name in text
+        classes = {d.classification.value for d in fv.data}
+        assert sum(text.count(f"[{c}]") for c in classes) == len(classes)
+
+
+def test_long_chains_are_drawn_top_to_bottom() -> None:
+    from helpers import model
+
+    from threatgraph.graph import build as build_graph
+
+    lib = _view(ASSISTANT).library
+
+    def view_of(elements: int, flows: list[tuple[int, int]]) -> ModelView:
+        doc = {
+            "model": {"id": "m", "name": "m"},
+            "elements": [
+                {"id": f"p{i}", "name": f"p{i}", "kind": "process"} for i in range(elements)
+            ],
+            "flows": [{"name": "f", "source": f"p{a}", "target": f"p{b}"} for a, b in flows],
+        }
+        g = build_graph(model(doc))
+        return ModelView.build(g, [], lib, date(2026, 6, 1), "high", "m.yaml")
+
+    # a chain of eight, with a flow back to the start: the cycle is broken, not followed
+    assert rankdir(view_of(8, [(i, i + 1) for i in range(7)] + [(7, 0)])) == "TB"
+    assert rankdir(view_of(9, [(0, i) for i in range(1, 9)])) == "LR"  # a star
+    assert rankdir(view_of(0, [])) == "LR"
 
 
 def test_elements_coloured_by_worst_open_finding_with_count() -> None:
@@ -74,25 +175,37 @@ def test_elements_coloured_by_worst_open_finding_with_count() -> None:
         )
         worst = view.worst_open(el.id)
         if worst is None:
-            assert "⚠" not in line and 'fillcolor="#ffffff"' in line
+            assert f"{BADGE} " not in line and 'fillcolor="#ffffff"' in line
         else:
             n = len(view.open_by_element[el.id])
-            assert f"⚠ {n} open ({worst})" in line
+            assert f"{BADGE} {n} open ({worst})" in line
             assert 'fillcolor="#ffffff"' not in line
 
 
-def test_legend_lists_kinds_severities_and_the_unencrypted_mark() -> None:
+def test_legend_lists_only_what_the_diagram_shows() -> None:
+    view = _view(ASSISTANT)
+    dot = render_dot(view)
+    legend = next(ln for ln in dot.splitlines() if ln.strip().startswith("legend ["))
+    drawn = {view.worst_open(e) for e in view.graph.elements} - {None}
+    for sev in ("critical", "high", "medium", "low", "info"):
+        assert (f">{sev}</FONT>" in legend) == (sev in drawn), sev
+    assert ("unencrypted" in legend) == any(fv.unencrypted_sensitive for fv in view.flows)
+    assert "trust boundary" in legend
+    # fixed words only: no model text in the one HTML-like label
+    assert not any(el.name in legend for el in view.elements)
+
+
+def test_marks_are_ascii_so_every_font_draws_them() -> None:
+    assert BADGE.isascii()
     dot = render_dot(_view(ASSISTANT))
-    legend = dot[dot.index("subgraph cluster_legend") :]
-    for word in ("actor", "agent", "LLM", "vector store", "open finding: critical", "unencrypted"):
-        assert word in legend
+    assert "\u26a0" not in dot
 
 
 def test_node_names_are_generated_ids() -> None:
     dot = text(render(HOSTILE, formats=("dot",)), "hostile/diagram.dot")
     names = re.findall(r"^\s*([^\s\[]+) \[", dot, flags=re.M)
     names = [n for n in names if n not in ("graph", "node", "edge")]
-    assert names and all(re.fullmatch(r"n\d+|lg[a-z0-9]+", n) for n in names)
+    assert names and all(re.fullmatch(r"[nf]\d+|legend", n) for n in names)
 
 
 @pytest.mark.skipif(not HAVE_DOT, reason="Graphviz dot is not installed")
@@ -111,14 +224,17 @@ def test_hostile_dot_is_accepted_by_dot_and_adds_nothing() -> None:
     assert not any("evil" in c for c in clusters)
     # the payloads are there, literally, as label text
     labels = " ".join(o.get("label", "") for o in graph["objects"])
+    labels += " ".join(o.get("label", "") for o in graph["objects"]).replace("\\n", " ")  # wrapped
     assert "</script><script>document.title='PWNED'</script>" in labels
     assert '"]; subgraph evil { n99 [label="PWNED"] }' in labels
     assert len(graph.get("edges", [])) >= 6
     svg = subprocess.run(
         ["dot", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60, check=True
     ).stdout.decode()
-    # DOT escapes stayed literal: the drawn text shows the backslashes, no line breaks
-    assert "Deep \\\\server\\share\\ \\N \\G \\l trailing backslash \\</text>" in svg
+    # DOT escapes stayed literal: the drawn text shows the backslashes, no line breaks but
+    # our own (the name is wrapped at spaces)
+    texts = " ".join(re.findall(r">([^<>]*)</text>", svg))
+    assert "Deep \\\\server\\share\\ \\N \\G \\l trailing backslash \\" in texts
 
 
 def test_statements_are_what_the_graphviz_package_writes() -> None:
@@ -126,7 +242,7 @@ def test_statements_are_what_the_graphviz_package_writes() -> None:
     # quoting and the nesting of clusters must stay what the package writes.
     import graphviz
 
-    from threatgraph.formats.dot import _label, _Writer, build, quote
+    from threatgraph.formats.dot import _body, _label, _Writer, quote
 
     samples = ["n1", "node", "Edge", "-4.2", ".5", "a b", 'say "hi"', 'x\\"y', "<b>x</b>", ""]
     view = _view(HOSTILE)
@@ -150,4 +266,4 @@ def test_statements_are_what_the_graphviz_package_writes() -> None:
             c.node("n1", **{**attrs, "label": graphviz.nohtml(lab), "z": graphviz.nohtml(s)})
         theirs.edge("n1", "n2", **{**attrs, "label": graphviz.nohtml(lab), "z": graphviz.nohtml(s)})
         assert "digraph {\n" + "".join(out.lines) + "}\n" == theirs.source, s
-    assert build(view).source == render_dot(view)
+    assert graphviz.Digraph(name="dfd", body=_body(view)).source == render_dot(view)

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_support import ASSISTANT, HAVE_DOT, HOSTILE, render, text
+from report_support import ASSISTANT, HAVE_RENDERER, HOSTILE, render, text
 
 from threatgraph.formats.html import CSS, JS, content_security_policy, safe_svg
 
@@ -203,9 +203,14 @@ def test_each_threat_is_written_once_above_its_findings() -> None:
     )
 
 
-@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz dot is not installed")
+@pytest.mark.skipif(not HAVE_RENDERER, reason="no Graphviz renderer is installed")
 def test_rendered_svg_is_inlined_with_clickable_element_ids() -> None:
+    from threatgraph.formats.render import find_renderer
+
     html = _pages()["support-assistant/report.html"]
+    found = find_renderer()
+    assert found is not None and found.version
+    assert f'<p class="kind" id="tg-renderer">Drawn by {found.description}.' in html
     assert '<div class="diagram" id="tg-svg">\n<svg' in html
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html and "<!--" not in html
     ids = set(re.findall(r'<g id="el_(n\d+)" class="node"', html))

@@ -21,14 +21,21 @@ def test_escape_makes_model_text_literal() -> None:
 
 
 def test_escape_replaces_each_character_once() -> None:
-    """The replace chain equals a per-character mapping (no character escaped twice)."""
+    """The replace chain equals a per-character mapping (no character escaped twice), with
+    a backslash before a leading '-', '+', '=' or ':'."""
     import random
 
-    table = {c: "\\" + c for c in "\\`*_[]#|~$"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    table = {c: "\\" + c for c in "\\`*_[]#|~$"} | {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "@": "&#64;",
+    }
     rng = random.Random(7)
     for _ in range(3000):
-        s = "".join(rng.choice("ab-\\`*_[]#|~$&<>;") for _ in range(rng.randint(1, 14)))
-        assert escape(s) == "".join(table.get(c, c) for c in s), s
+        s = "".join(rng.choice("ab-+=:@\\`*_[]#|~$&<>;") for _ in range(rng.randint(1, 14)))
+        lead = "\\" if s[0] in "-+=:" else ""
+        assert escape(s) == lead + "".join(table.get(c, c) for c in s), s
 
 
 def test_code_and_link_helpers() -> None:
@@ -36,6 +43,10 @@ def test_code_and_link_helpers() -> None:
     assert code("a`b") == "a\\`b"
     assert code("a  b") == code(" a\u202eb\n") == "`a b`"
     assert code("") == code(" \n") == ""
+    # A pipe ends a table cell even inside a code span: such text is escaped text instead.
+    assert code("models/a|b.yaml:3") == "models/a\\|b.yaml:3"
+    assert escape("::error::x") == "\\::error::x"
+    assert escape("ping @security-team") == "ping &#64;security-team"
     assert link("x", "javascript:alert(1)") == "x"
     assert link("x", "https://e.org/a (b)") == "[x](https://e.org/a%20%28b%29)"
 
@@ -49,9 +60,9 @@ def _report() -> tuple[str, dict]:  # type: ignore[type-arg]
 def test_report_sections_in_order() -> None:
     md, doc = _report()
     heads = [ln for ln in md.splitlines() if ln.startswith("## ")]
-    assert heads[:3] == ["## Summary", "## Data-flow diagram", heads[2]]
-    assert heads[2].startswith("## Open findings (")
-    assert heads[3].startswith("## Mitigated and accepted findings (")
+    assert heads[:4] == ["## Review summary", "## Summary", "## Data-flow diagram", heads[3]]
+    assert heads[3].startswith("## Open findings (")
+    assert heads[4].startswith("## Mitigated and accepted findings (")
     assert md.startswith("# Threat model: Support assistant\n")
     assert "- **As of:** 2026-06-01" in md
     s = doc["summary"]
@@ -215,7 +226,7 @@ def test_closed_findings_in_one_table() -> None:
     assert len(rows) == len(closed)
     assert (
         "| critical | `TG-RPT-003` Test rule for actors reaching a datastore | Customer DB "
-        "(tests/fixtures/report/assistant.yaml:27) | accepted by security@example.org until "
+        "(tests/fixtures/report/assistant.yaml:27) | accepted by security&#64;example.org until "
         "2027-03-01 | The vault is reachable only through the order lookup tool, reviewed in "
         "SEC-12. · ticket SEC-12 |" in table
     )
@@ -338,3 +349,55 @@ def test_checklist_words_are_memoised_without_mixing_findings() -> None:
                 for c in f.checklist
             ]
             assert shared.checklist_where(f) == expected, f.id
+
+
+def test_review_summary_comes_first_with_each_findings_best_control() -> None:
+    from test_formats_dot import _view
+
+    md, _doc = _report()
+    view = _view(ASSISTANT)
+    review = md[md.index("## Review summary") : md.index("## Summary")]
+    opened = view.open_findings()
+    assert opened
+    assert f"**{len(opened)} open finding" in review
+    impact = view.control_impact()
+    for f in opened[:15]:
+        best = view.best_control(f)
+        assert best is not None
+        missing = sorted({c.control for c in f.checklist if not c.present})
+        # the definition: most open findings closed alone, then missing from most, then id
+        assert best == min(missing, key=lambda c: (-impact[c][0], -impact[c][1], c))
+        row = next(
+            ln
+            for ln in review.splitlines()
+            if f"`{f.rule.id}`" in ln and view.name(f.element) in ln
+        )
+        assert f"`{best}`" in row
+    for e, _counts in view.risk_elements():
+        assert view.name(e) in review
+    # the review is short: one screen, whatever the number of findings
+    assert len(review.splitlines()) <= 40
+
+
+def test_control_impact_counts_what_one_control_closes() -> None:
+    from test_formats_dot import _view
+
+    view = _view(ASSISTANT)
+    impact = view.control_impact()
+    for control, (closes, missing) in impact.items():
+        assert 0 <= closes <= missing
+        hit = [
+            f
+            for f in view.open_findings()
+            if any(c.control == control and not c.present for c in f.checklist)
+        ]
+        assert len(hit) == missing
+        any_rules = [f for f in hit if f.rule.mitigated_when == "any"]
+        assert closes >= len(any_rules)  # one control of an "any" rule always closes it
+    top = view.top_controls()
+    assert top == sorted(top, key=lambda t: (-t[1], -t[2], t[0]))
+    ranks = [
+        tuple(-counts.get(s, 0) for s in ("critical", "high", "medium", "low", "info"))
+        for _e, counts in view.risk_elements()
+    ]
+    assert ranks == sorted(ranks)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_support import ASSISTANT, HAVE_DOT, HOSTILE, report
+from report_support import ASSISTANT, HAVE_RENDERER, HOSTILE, report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -113,7 +113,7 @@ def test_page_loads_cleanly_with_diagram_and_findings(
     dom, console = browse(reports / model / "report.html", tmp_path)
     assert console == []  # no error, no CSP violation, no log line at all
     assert 'data-tg-ready="1"' in dom  # our script ran to its end
-    if HAVE_DOT:
+    if HAVE_RENDERER:
         assert 'id="tg-svg"' in dom and "<svg" in dom
         assert len(re.findall(r'<g id="el_n\d+" class="node"', dom)) >= 5
     else:

@@ -29,6 +29,7 @@ import io
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -260,13 +261,25 @@ def _svg(dot: str) -> ET.Element:
     return ET.fromstring(proc.stdout)
 
 
+def _shape(svg: ET.Element) -> list[str]:
+    """The SVG's tags in document order, a run of text elements counted as one."""
+    out: list[str] = []
+    for e in svg.iter():
+        if not (e.tag.endswith("}text") and out and out[-1] == e.tag):
+            out.append(e.tag)
+    return out
+
+
 @pytest.mark.skipif(not HAVE_DOT, reason="Graphviz dot is not installed")
 def test_dot_is_accepted_and_draws_each_name_literally(pair: Pair) -> None:
     hostile, plain = pair.hostile, pair.plain
     svg, twin = _svg(hostile["diagram.dot"]), _svg(plain["diagram.dot"])
-    assert [e.tag for e in svg.iter()] == [e.tag for e in twin.iter()]
+    # Long names are wrapped at spaces, so a label may have more lines than its twin's:
+    # the same elements, but for the number of lines of text in a row.
+    assert _shape(svg) == _shape(twin)
     assert not any(k.startswith("on") for e in svg.iter() for k in e.attrib)
-    texts = [(e.text or "") for e in svg.iter() if e.tag.endswith("}text")]
+    # The lines of one label, joined again where they were wrapped.
+    texts = [" ".join((t.text or "") for t in g if t.tag.endswith("}text")) for g in svg.iter()]
     drawn = pair.names(("boundaries", "elements", "flows"))
     assert len(drawn) > 5
     for name in drawn:
@@ -331,3 +344,238 @@ def test_one_line_fast_path_never_skips_a_control_character() -> None:
     leaky = [c for c in map(chr, range(0x30000)) if _CONTROL_CHARS.match(c) and c.isprintable()]
     assert leaky == []
     assert one_line("a\u2028b\u202ec\x85d") == "a b c d"
+
+
+# -- every command: terminals, CI logs and Markdown --------------------------------------
+#
+# A custom rule, a custom control, a decisions file and a model whose every text field is
+# one of these go through every command. Nothing may reach stdout or stderr raw: no escape
+# sequence (colours, OSC 8 links), no C1 control, no bidirectional control, no line that
+# GitHub Actions reads as a workflow command ('::' first, after blanks; '##[' anywhere).
+# Markdown outputs hold none of the Markdown or HTML payloads raw either.
+
+TERMINAL_PAYLOADS = [
+    "\x1b[2J\x1b[31mred\x1b[0m",
+    "\x1b]8;;http://127.0.0.1:9/\x1b\\click me\x1b]8;;\x1b\\",
+    "\x9b31m C1 CSI \x85 NEL",
+    "::error file=app.py,line=1::pwned",
+    "::add-mask::hunter2",
+    "  ::warning::indented",
+    "line\n::stop-commands::token\n##[error]old syntax",
+    "\u202eevil\u202c \u2066iso\u2069 \u200fmark",
+    "a | table | breaker",
+    "`code` and ``more``",
+    "<script>alert(1)</script>",
+    "[link](javascript:alert(1)) # not a heading",
+]
+_RAW = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_COMMAND = re.compile(r"^\s*::|##\[", re.MULTILINE)
+
+
+def _p(i: int) -> str:
+    return TERMINAL_PAYLOADS[i % len(TERMINAL_PAYLOADS)]
+
+
+def _hostile_tree(tmp: Path) -> dict[str, Path]:
+    """A rule directory, a decisions file and a model, every text field a payload. JSON is
+    YAML, so the rule files are written as JSON (escapes keep each payload exact)."""
+    rules = tmp / "rules"
+    rule_dir = rules / "hostile" / "TG-HOS-001"
+    rule_dir.mkdir(parents=True)
+    rule = {
+        "id": "TG-HOS-001",
+        "title": _p(0) + _p(3),
+        "family": "hostile",
+        "description": "\n".join(TERMINAL_PAYLOADS),
+        "severity": "high",
+        "likelihood": "high",
+        "stride": ["tampering"],
+        "references": ["cwe:CWE-20@4.16"],
+        "match": {"element": {"kind": "llm"}},
+        "mitigations": [{"control": "hostile.control", "why": _p(4) + _p(1)}],
+        "detection": _p(6) + _p(3),
+        "false_positives": _p(7) + _p(5),
+    }
+    (rule_dir / "rule.yaml").write_text(json.dumps(rule))
+    control = {
+        "id": "hostile.control",
+        "title": _p(3) + _p(0),
+        "category": "technical",
+        "applies_to": ["llm"],
+        "description": "\n".join(TERMINAL_PAYLOADS),
+        "evidence": _p(4) + _p(6),
+        "atlas": [],
+        "references": ["cwe:CWE-20@4.16"],
+        "review_questions": TERMINAL_PAYLOADS,
+    }
+    (rules / "controls.yaml").write_text(json.dumps({"controls": [control]}))
+    n = itertools.count()
+    model = {
+        "threatgraph": 1,
+        "model": {
+            "id": "hostile",
+            "name": _p(next(n)),
+            "description": "\n".join(TERMINAL_PAYLOADS),
+            "owner": _p(next(n)),
+            "version": _p(next(n)),
+        },
+        "boundaries": [{"id": "cloud", "name": _p(next(n)), "trust": "third_party"}],
+        "data": [{"id": "notes", "name": _p(next(n)), "classification": "phi"}],
+        "elements": [
+            {"id": "user", "name": _p(next(n)), "kind": "actor", "description": _p(next(n))},
+            {"id": "app", "name": _p(next(n)), "kind": "app", "owner": _p(next(n))},
+            {"id": "acme", "name": _p(next(n)), "kind": "vendor", "boundary": "cloud"},
+            {
+                "id": "llm",
+                "name": _p(next(n)),
+                "kind": "llm",
+                "boundary": "cloud",
+                "provider": "acme",
+                "description": _p(next(n)),
+            },
+        ],
+        "flows": [
+            {"from": "user", "to": "app", "name": _p(next(n)), "data": ["notes"]},
+            {"from": "app", "to": "llm", "name": _p(next(n)), "protocol": _p(next(n))},
+        ],
+        "decisions": [
+            {
+                "finding": "TG-PI-001/llm",
+                "status": "accepted",
+                "reason": _p(next(n)),
+                "owner": _p(next(n)),
+                "ticket": _p(next(n)),
+                "date": "2026-01-10",
+                "expires": "2026-06-30",
+            }
+        ],
+    }
+    path = tmp / "hostile.json"
+    path.write_text(json.dumps(model))
+    return {"rules": rules, "model": path}
+
+
+def _assert_terminal_safe(what: str, text: str) -> None:
+    raw = _RAW.search(text)
+    assert raw is None, f"{what}: raw {raw.group()!r} in {text[max(raw.start() - 40, 0) :][:80]!r}"
+    cmd = _COMMAND.search(text)
+    assert cmd is None, f"{what}: workflow command at {text[cmd.start() :][:60]!r}"
+
+
+def _assert_markdown_safe(what: str, md: str) -> None:
+    _assert_terminal_safe(what, md)
+    for payload in ("<script>", "`code`", "a | table", "[link](", "\u202e"):
+        assert payload not in md, f"{what}: {payload!r} raw in the Markdown"
+
+
+def test_every_command_keeps_hostile_text_out_of_terminals_and_markdown(tmp_path: Path) -> None:
+    from workflow_util import run_cli
+
+    t = _hostile_tree(tmp_path)
+    model, rules = str(t["model"]), str(t["rules"])
+    day = ("--as-of", "2026-06-01")
+    out = tmp_path / "out"
+    commands: list[tuple[str, ...]] = [
+        ("check", model, "--rules", rules, *day),
+        ("check", model, "--rules", rules, "--format", "json", *day),
+        ("report", model, "--rules", rules, "-o", str(out / "report"), *day),
+        ("validate", model, "--rules", rules),
+        ("threats", "list", "--rules", rules),
+        ("threats", "list", "--rules", rules, "--format", "json"),
+        ("threats", "show", "TG-HOS-001", "--rules", rules),
+        ("threats", "show", "TG-HOS-001", "--rules", rules, "--format", "json"),
+        ("controls", "list", "--rules", rules),
+        ("controls", "list", "--rules", rules, "--format", "json"),
+        ("controls", "show", "hostile.control", "--rules", rules),
+        ("controls", "show", "hostile.control", "--rules", rules, "--format", "json"),
+        ("coverage", model, "--rules", rules, *day),
+        ("coverage", model, "--rules", rules, "--format", "json", *day),
+        ("testplan", model, "--rules", rules, *day),
+        ("testplan", model, "--rules", rules, "--format", "json", *day),
+        ("sra", model, "--rules", rules, "-o", str(out / "sra"), *day),
+        ("export", "otm", model, "--rules", rules, *day),
+        ("baseline", model, "--rules", rules, "-o", str(out / "baseline.json"), *day),
+    ]
+    seen: dict[str, str] = {}
+    for args in commands:
+        code, stdout, stderr = run_cli(*args)
+        what = " ".join(args[:3])
+        assert code in (0, 1), f"{what}: exit {code}: {stderr}"
+        _assert_terminal_safe(f"{what} (stdout)", stdout)
+        _assert_terminal_safe(f"{what} (stderr)", stderr)
+        if "json" in args or args[:2] == ("export", "otm"):
+            json.loads(stdout)  # still JSON, and the same value as the file would hold
+        seen[" ".join(args)] = stdout
+    # The payloads did reach the outputs, escaped: the test would see them raw otherwise.
+    shown = seen[f"threats show TG-HOS-001 --rules {rules}"]
+    assert "\\x1b[31mred" in shown and "\\x3a:error file=app.py" in shown
+    assert "\\u202eevil" in seen[f"controls show hostile.control --rules {rules}"]
+    otm = json.loads(seen[f"export otm {model} --rules {rules} --as-of 2026-06-01"])
+    assert otm["project"]["name"] == _p(0)
+
+    # Markdown, written to files or printed.
+    mds = {p.name: p.read_text() for p in out.rglob("*.md")}
+    assert {"report.md", "sra-hostile.md"} <= set(mds)
+    mds["coverage"] = seen[f"coverage {model} --rules {rules} --as-of 2026-06-01"]
+    mds["testplan"] = seen[f"testplan {model} --rules {rules} --as-of 2026-06-01"]
+    for name, md in mds.items():
+        _assert_markdown_safe(name, md.split("```mermaid")[0])  # Mermaid is tested above
+
+    # import: a hostile OTM file to YAML on stdout, which loads as the same model.
+    otm_file = tmp_path / "hostile.otm.json"
+    otm_file.write_text(json.dumps(otm))
+    code, stdout, stderr = run_cli("import", "otm", str(otm_file))
+    assert code == 0, stderr
+    _assert_terminal_safe("import otm (stdout)", stdout)
+    _assert_terminal_safe("import otm (stderr)", stderr)
+    via_stdout = tmp_path / "via-stdout.yaml"
+    via_stdout.write_text(stdout)
+    via_file = tmp_path / "via-file.yaml"
+    assert run_cli("import", "otm", str(otm_file), "-o", str(via_file))[0] == 0
+    assert load_document(via_stdout) == load_document(via_file)
+
+
+def test_a_bad_input_error_message_is_terminal_safe(tmp_path: Path) -> None:
+    from workflow_util import run_cli
+
+    path = tmp_path / "bad.json"
+    doc = {"threatgraph": 1, "model": {"name": "x"}, "elements": [{"name": "a", "kind": "llm"}]}
+    doc["elements"][0]["\n::error::" + _p(0) + _p(7)] = 1  # an unknown field named like that
+    path.write_text(json.dumps(doc))
+    code, _, stderr = run_cli("check", str(path))
+    assert code == 2 and "unknown field" in stderr
+    _assert_terminal_safe("check (stderr)", stderr)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_markdown_escapes_a_file_name_with_a_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow_util import commit_all, git, git_init, run_cli
+
+    repo = tmp_path / "repo"
+    git_init(repo)
+    models = repo / "models"
+    models.mkdir()
+    name = "a|b `c` <i>.yaml"
+    base = "threatgraph: 1\nmodel: {id: m, name: M}\nelements:\n  - {name: App, kind: app}\n"
+    (models / name).write_text(base)
+    (repo / ".threatgraph.toml").write_text('models = ["models"]\n')
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (models / name).write_text(
+        base + "  - {name: LLM, kind: llm}\nflows:\n  - {from: App, to: LLM}\n"
+    )
+    commit_all(repo, "head")
+    monkeypatch.chdir(repo)
+    code, md, stderr = run_cli("diff", "main", "--format", "markdown", "--as-of", "2026-06-01")
+    assert code in (0, 1), stderr
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and "LLM" in ln]
+    assert rows, md
+    for row in rows:
+        # As many cells as the header has: the name's '|' is escaped, not a cell border.
+        assert len(re.split(r"(?<!\\)\|", row)) == 7, row
+        assert "a\\|b \\`c\\` &lt;i&gt;.yaml" in row
+    _assert_terminal_safe("diff (stdout)", md)

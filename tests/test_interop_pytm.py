@@ -556,3 +556,192 @@ def test_pytm_model_stuck_in_a_loop_is_stopped(
     res = CliRunner().invoke(cli, ["check", str(p)])
     assert res.exit_code == 2
     assert f"{p}:4: model file still running after 0.2 s" in res.output
+
+
+# -- loading stays linear -------------------------------------------------------------------
+
+
+def _generated_pytm_file(tmp_path: Path, n: int) -> Path:
+    """A pytm file of the bench's estate of ``n`` elements, plus objects made in a loop
+    inside a function (another code object than the module's)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import generate
+
+    text = generate.to_pytm(generate.estate(n, seed=2))
+    text += (
+        "\n\ndef helpers(count):\n"
+        "    made = [Process(f'Helper {i}') for i in range(count)]\n"
+        "    return made\n\n\n"
+        "HELPERS = helpers(3)\n"
+    )
+    p = tmp_path / "tm.py"
+    p.write_text(text)
+    return p
+
+
+def test_each_object_of_a_large_pytm_file_gets_its_line_from_one_scan_per_code_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines come from one pass over each code object's line table, however many objects
+    the file builds (reading each frame's f_lineno rescanned it per object: quadratic)."""
+    from threatgraph.load import pytm_loader
+
+    p = _generated_pytm_file(tmp_path, 3_000)
+    scans: list[object] = []
+    real = pytm_loader._code_lines
+
+    def counting(code):  # type: ignore[no-untyped-def]
+        scans.append(code)
+        return real(code)
+
+    monkeypatch.setattr(pytm_loader, "_code_lines", counting)
+    (lm,) = load_paths([p])
+    assert lm.format == "pytm"  # over 256 KB, where the registry once stopped reading
+    assert p.stat().st_size > 256 * 1024
+    m = lm.model
+    # The module and the comprehension (its own code object on Python 3.11).
+    assert 1 <= len(scans) <= 3, len(scans)
+    assert len(m.elements) > 3_000 and len(m.flows) > 7_000
+
+    text = p.read_text().splitlines()
+    want: dict[str, list[int]] = {"e": [], "f": [], "d": [], "b": []}
+    for i, line in enumerate(text, 1):
+        head = line.split(" = ", 1)[0]
+        if head[:1] in want and head[1:].isdigit():
+            want[head[:1]].append(i)
+    assert [e.location.line for e in m.elements[: len(want["e"])]] == want["e"]
+    assert [f.location.line for f in m.flows] == want["f"]
+    assert [d.location.line for d in m.data[: len(want["d"])]] == want["d"]
+    assert [b.location.line for b in m.boundaries] == want["b"]
+    loop_line = next(i for i, line in enumerate(text, 1) if "made = [Process(" in line)
+    helpers = [e for e in m.elements if e.name.startswith("Helper ")]
+    assert [e.location.line for e in helpers] == [loop_line] * 3
+    assert m.location is not None
+    assert m.location.line == next(i for i, ln in enumerate(text, 1) if ln.startswith("tm = TM("))
+
+
+def test_the_pytm_loader_never_reads_a_frames_line_number() -> None:
+    """f_lineno scans the line table from the start; the loader keeps f_lasti instead."""
+    import ast
+
+    from threatgraph.load import pytm_loader
+
+    tree = ast.parse(Path(pytm_loader.__file__).read_text())
+    reads = [
+        n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "f_lineno"
+    ]
+    assert reads == []
+
+
+# -- pytm's threats do not depend on the run ------------------------------------------------
+
+
+def test_pytm_threats_are_the_same_for_every_copy_of_a_pytm_file(tmp_path: Path) -> None:
+    """40 copies of one file in one run: each gets exactly the findings of a run on one file
+    (the first 8 lost their pytm objects to a 32-entry table and got 195 instead of 191)."""
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for i in range(40):
+        (copies / f"tm{i:02}.py").write_bytes(FIXTURE.read_bytes())
+    alone = {
+        f["id"]
+        for f in _run_json(str(copies / "tm00.py"), "--pytm-threats")["findings"]
+        if f["threat"].startswith("pytm:")
+    }
+    assert len(alone) > 150
+    by_file: dict[str, set[str]] = {}
+    for f in _run_json(str(copies), "--pytm-threats")["findings"]:
+        if f["threat"].startswith("pytm:"):
+            by_file.setdefault(f["location"]["file"], set()).add(f["id"])
+    assert len(by_file) == 40
+    for file, ids in sorted(by_file.items()):
+        assert ids == alone, (file, sorted(alone ^ ids))
+
+
+def test_pytm_code_keeps_no_state_between_models() -> None:
+    """Loading pytm models and running pytm's engine on them leaves every module-level
+    container of the pytm code as it was: what a later stage needs is on the model."""
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.library import load_library
+    from threatgraph.interop import pytm_map, pytm_threats
+    from threatgraph.load import plugins, pytm_loader
+
+    def containers() -> dict[str, object]:
+        out: dict[str, object] = {}
+        for mod in (pytm_loader, pytm_threats, pytm_map, plugins):
+            for name, value in vars(mod).items():
+                if isinstance(value, (dict, list, set)):
+                    out[f"{mod.__name__}.{name}"] = repr(value)
+        return out
+
+    lib = load_library()
+    load_paths([FIXTURE], lib.controls.keys())  # first use may import lazily
+    before = containers()
+    for _ in range(3):
+        (lm,) = load_paths([FIXTURE], lib.controls.keys())
+        assert lm.pytm is not None and lm.pytm.original
+        g = graph_mod.build(lm.model)
+        assert pytm_threats.pytm_findings(lm, g, lib)
+    assert containers() == before
+
+
+# -- only .py files run ---------------------------------------------------------------------
+
+
+POLYGLOT = """\
+threatgraph: 1
+model: {"name": "Polyglot", "description": __import__("pathlib").Path(%r).touch()}
+elements: [{"id": "user", "name": "User", "kind": "actor"}]
+"""
+
+
+def test_the_polyglot_really_runs_as_python(tmp_path: Path) -> None:
+    """The file the next tests use is a valid YAML model and Python that leaves a marker
+    (so that they would notice it being run)."""
+    marker = tmp_path / "ran"
+    p = tmp_path / "model.yaml"
+    p.write_text(POLYGLOT % str(marker))
+    subprocess.run([sys.executable, str(p)], check=True, capture_output=True)
+    assert marker.exists()
+    assert yaml.safe_load(p.read_text())["model"]["name"] == "Polyglot"
+
+
+def test_a_yaml_model_that_is_also_python_is_read_as_yaml_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    p = tmp_path / "model.yaml"
+    p.write_text(POLYGLOT % str(marker))
+    res = CliRunner().invoke(cli, ["check", str(p), "--as-of", "2026-01-15"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["validate", str(p)])
+    assert res.exit_code == 0, res.output
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["model.yaml", "model.yml", "model.json", "tm.txt", "tm"])
+def test_import_pytm_runs_only_py_files(tmp_path: Path, name: str) -> None:
+    marker = tmp_path / "ran"
+    p = tmp_path / name
+    if name == "model.yaml":
+        p.write_text(POLYGLOT % str(marker))
+    else:
+        p.write_text(f"from pytm import TM\nopen({str(marker)!r}, 'w').close()\ntm = TM('x')\n")
+    out = tmp_path / "out.yaml"
+    res = CliRunner().invoke(cli, ["import", "pytm", str(p), "-o", str(out)])
+    assert res.exit_code == 2, res.output
+    assert f"error: {p}: not a Python file: only .py files are run" in res.stderr
+    assert "Traceback" not in res.output
+    assert not marker.exists() and not out.exists()
+
+
+def test_every_loader_that_runs_code_refuses_a_file_not_named_py(tmp_path: Path) -> None:
+    from threatgraph.load import python, pytm_loader
+
+    marker = tmp_path / "ran"
+    p = tmp_path / "model.yaml"
+    p.write_text(POLYGLOT % str(marker))
+    for run in (python.compile_model, python.load, pytm_loader.load):
+        with pytest.raises(InputError) as err:
+            run(p)  # type: ignore[operator]
+        (problem,) = err.value.problems
+        assert problem.file == str(p) and "not a Python file" in problem.message
+    assert not marker.exists()

@@ -161,7 +161,16 @@ GIVE_UP = {
     "section not a list": '{"threatgraph": 1, "model": {"name": "a"}, "elements": {}}',
     "item not an object": '{"threatgraph": 1, "model": {"name": "a"}, "elements": [3]}',
     "deep nesting": '{"threatgraph": 1, "model": {"name": "a", "x": ' + "[" * 5000 + "]" * 5000,
+    "lone surrogate": '{"threatgraph": 1, "model": {"name": "a", "description": "\\ud800"}}',
+    "reversed pair": '{"threatgraph": 1, "model": {"name": "a"},\n'
+    ' "elements": [{"kind": "app", "name": "A", "description": "\\ude00\\ud83d"}]}',
 }
+
+
+def test_a_surrogate_pair_escape_is_read_the_quick_way() -> None:
+    text = '{"threatgraph": 1, "model": {"name": "a \\ud83d\\ude00 \\\\ud800"}}'
+    m = fastjson.load_model(text, "m.json")
+    assert m is not None and m.model.name == "a \U0001f600 \\ud800"
 
 
 @pytest.mark.parametrize("text", GIVE_UP.values(), ids=GIVE_UP.keys())

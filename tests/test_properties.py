@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 from datetime import date
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from threatgraph import graph as graph_mod
@@ -292,3 +293,178 @@ def test_every_report_format_is_deterministic_and_valid(doc: dict[str, Any]) -> 
     assert len(sarif["runs"][0]["results"]) == n
     rows = list(csv.DictReader(io.StringIO(str(first[f"{mid}/findings.csv"]))))
     assert len({r["finding_id"] for r in rows}) == n  # one or more rows per finding
+
+
+# -- hostile-input limits: aliases, evidence globs, configured paths ----------------------
+LIMITS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@st.composite
+def aliased_documents(draw: st.DrawFn) -> str:
+    """YAML with anchored strings, lists and mappings, each naming earlier anchors."""
+    lines: list[str] = []
+    for i in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["str", "seq", "map"])) if i else "str"
+        count = draw(st.integers(0, 4)) if i else 0
+        refs = [f"*a{draw(st.integers(0, i - 1))}" for _ in range(count)]
+        if kind == "str" or not refs:
+            lines.append(f'a{i}: &a{i} "{"x" * draw(st.integers(0, 300))}"')
+        elif kind == "seq":
+            lines.append(f"a{i}: &a{i} [{', '.join(refs)}]")
+        else:
+            lines.append(f"a{i}: &a{i} {{{', '.join(f'k{n}: {r}' for n, r in enumerate(refs))}}}")
+    n = len(lines)
+    uses = [f"*a{draw(st.integers(0, n - 1))}" for _ in range(draw(st.integers(0, 8)))]
+    lines.append(f"use: [{', '.join(uses)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _expanded_chars(value: Any) -> int:
+    """Characters of every key and string, visiting shared values at each use."""
+    if isinstance(value, dict):
+        return sum(len(k) + _expanded_chars(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_expanded_chars(v) for v in value)
+    return len(value) if isinstance(value, str) else 0
+
+
+@LIMITS
+@given(aliased_documents(), st.floats(0, 2))
+def test_aliases_count_their_expanded_text_against_the_limit(text: str, ratio: float) -> None:
+    """A document is refused exactly when its text, with every alias expanded, is over it."""
+    from threatgraph.errors import InputError
+    from threatgraph.load import yamlsafe
+
+    size = _expanded_chars(yamlsafe.parse_text(text, "doc.yaml"))
+    limit = int(size * ratio)
+    with mock.patch.object(yamlsafe, "MAX_CHARS", limit):
+        try:
+            yamlsafe.parse_text(text, "doc.yaml")
+        except InputError as exc:
+            assert size > limit, exc
+            assert "aliases expand to more than" in str(exc)
+        else:
+            assert size <= limit
+
+
+TREE_NAMES = ["a", "b", ".h", "c.py", "d.txt"]
+GLOB_SEGMENTS = ["*", "**", "a", "b", "*.py", "?", "[ab]", ".h", "c.py", "*.txt", "[!a]*"]
+
+
+@st.composite
+def trees(draw: st.DrawFn) -> list[tuple[str, bool]]:
+    """Relative paths (up to three deep) and whether each is a file (else a directory)."""
+    paths = draw(
+        st.lists(
+            st.lists(st.sampled_from(TREE_NAMES), min_size=1, max_size=3).map("/".join),
+            max_size=12,
+            unique=True,
+        )
+    )
+    return [(p, draw(st.booleans())) for p in sorted(paths)]
+
+
+def _build(root: Path, tree: list[tuple[str, bool]]) -> None:
+    for rel, is_file in tree:
+        target = root / rel
+        # a prefix made a file earlier cannot hold children: skip such paths
+        if any(parent.is_file() for parent in [target, *target.parents] if parent != target):
+            continue
+        if target.exists():
+            continue
+        if is_file:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("x")
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+
+
+glob_patterns = st.lists(st.sampled_from(GLOB_SEGMENTS), min_size=1, max_size=3).map("/".join)
+
+
+@LIMITS
+@given(trees(), glob_patterns)
+def test_evidence_globs_match_what_pathlib_matches_without_symlinks(
+    tree: list[tuple[str, bool]], pattern: str
+) -> None:
+    import tempfile
+
+    from threatgraph import evidence
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp).resolve()
+        _build(root, tree)
+        ours = sorted(evidence._glob(root, pattern, pattern))
+        assert ours == sorted(set(root.glob(pattern))), pattern
+        assert len(set(ours)) == len(ours)
+
+
+@LIMITS
+@given(trees(), trees(), glob_patterns, st.sampled_from(["l", "a/l", "b/l"]))
+def test_evidence_globs_reveal_nothing_beyond_a_symlink_out(
+    tree: list[tuple[str, bool]],
+    outside_tree: list[tuple[str, bool]],
+    pattern: str,
+    link_at: str,
+) -> None:
+    """The answer for a cited glob is the same whatever lies behind a symlink out of the repo."""
+    import tempfile
+
+    from threatgraph import evidence
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp).resolve()
+        answers: list[str | None] = []
+        for name, content in (("empty", []), ("full", outside_tree)):
+            outside = base / f"outside-{name}"
+            outside.mkdir()
+            _build(outside, content)
+            root = base / f"repo-{name}"
+            root.mkdir()
+            _build(root, tree)
+            link = root / link_at
+            assume(not any(p.is_file() for p in link.parents))
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(outside, target_is_directory=True)
+            try:
+                answers.append(evidence.check_item(root, pattern))
+            except evidence._Escape as exc:
+                answers.append(f"escape: {exc}")
+        assert answers[0] == answers[1], pattern
+
+
+@LIMITS
+@given(
+    st.lists(st.sampled_from(["..", ".", "x", "sub", "y"]), min_size=1, max_size=6).map("/".join),
+    st.sampled_from(["output", "baseline", "rules", "decisions", "models"]),
+)
+def test_configured_paths_are_accepted_exactly_when_they_stay_in_the_repository(
+    rel: str, key: str
+) -> None:
+    import tempfile
+
+    from threatgraph.errors import InputError
+    from threatgraph.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp).resolve() / "repo"
+        (repo / ".git").mkdir(parents=True)
+        (repo / "sub").mkdir()
+        cfg = repo / "sub" / ".threatgraph.toml"
+        value = json.dumps(rel) if key in ("output", "baseline") else json.dumps([rel])
+        cfg.write_text(f"# config\n{key} = {value}\n")
+        inside = not os.path.normpath(os.path.join("sub", rel)).startswith("..")
+        try:
+            load_settings(cfg)
+        except InputError as exc:
+            assert not inside, exc
+            (problem,) = exc.problems
+            assert (problem.file, problem.line, problem.field) == (str(cfg), 2, key)
+            assert "climbs out of the repository" in problem.message
+        else:
+            assert inside

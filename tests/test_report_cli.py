@@ -13,6 +13,7 @@ from report_support import (
     AS_OF,
     ASSISTANT,
     HAVE_DOT,
+    HAVE_RENDERER,
     HOSTILE,
     RULES,
     cli_run,
@@ -73,7 +74,7 @@ def test_writes_every_format_per_model_and_exits_like_check(tmp_path: Path) -> N
     for model in ("support-assistant", "hostile"):
         names = {p.name for p in (out / model).iterdir()}
         assert set(ALL) <= names
-        assert ("diagram.svg" in names) == HAVE_DOT
+        assert ("diagram.svg" in names) == HAVE_RENDERER
         assert f"wrote {(out / model).as_posix()}/: report.md, report.html" in stdout
     assert (out / "index.md").is_file() and (out / "index.html").is_file()
     assert "FAIL:" in stdout and "Traceback" not in stderr
@@ -114,8 +115,8 @@ def test_format_subset_repeatable_and_comma_separated(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("png", [False, True])
 def test_two_runs_are_byte_identical(tmp_path: Path, png: bool) -> None:
-    if png and not HAVE_DOT:
-        pytest.skip("Graphviz dot is not installed")
+    if png and not HAVE_RENDERER:
+        pytest.skip("no Graphviz renderer is installed")
     extra = ("--png",) if png else ()
     a, b = tmp_path / "a", tmp_path / "b"
     assert report(a, ASSISTANT, HOSTILE, extra=extra)[0] == 1

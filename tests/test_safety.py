@@ -1,7 +1,8 @@
 """Safe loading and safe writing: what threatgraph never does, checked.
 
 - the source uses no unsafe YAML loader, no eval/exec outside the two loaders of Python model
-  files, no pickle, no network client, and runs subprocesses only for git and Graphviz;
+  files (whose code comes only from compile_model, which compiles only *.py files), no
+  pickle, no network client, and runs subprocesses only for git and Graphviz;
 - a YAML payload that an unsafe loader would execute (in a model, a rule, a decisions file)
   is refused and runs nothing;
 - evidence cited by a YAML model never reaches outside the repository (absolute paths, '..',
@@ -105,6 +106,44 @@ def test_eval_and_exec_only_in_the_python_model_loaders() -> None:
                 found.append(f"{rel}:{line}: {name}")
             if name == "compile" and rel not in allowed:
                 found.append(f"{rel}:{line}: compile")
+    assert found == []
+
+
+def test_code_is_only_ever_compiled_by_compile_model_and_run_from_it() -> None:
+    """The one compile() is in compile_model, which refuses any file not named *.py; every
+    exec() runs a code object that compile_model returned; nothing runs files another way
+    (runpy, importlib's file loaders, __import__ of a path)."""
+    found = []
+    for path, tree in _modules():
+        rel = path.relative_to(SRC).as_posix()
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            from_compile_model = {
+                t.id
+                for node in ast.walk(fn)
+                if isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func) == "compile_model"
+                for t in node.targets
+                if isinstance(t, ast.Name)
+            }
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = ast.unparse(node.func)
+                if name == "compile" and (rel, fn.name) != ("load/python.py", "compile_model"):
+                    found.append(f"{rel}:{node.lineno}: compile outside compile_model")
+                if name == "exec" and not (
+                    node.args
+                    and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in from_compile_model
+                ):
+                    found.append(f"{rel}:{node.lineno}: exec of code not from compile_model")
+        text = path.read_text("utf-8")
+        for bad in ("runpy", "run_path", "exec_module", "spec_from_file_location", "__import__"):
+            if bad in text:
+                found.append(f"{rel}: mentions {bad}")
     assert found == []
 
 
@@ -341,13 +380,15 @@ def test_security_md_states_the_limits_in_force() -> None:
     rows = {
         "file size": f"{yamlsafe.MAX_BYTES // (1024 * 1024)} MiB",
         "nesting depth": f"{yamlsafe.MAX_DEPTH} levels",
-        "alias expansion": f"{yamlsafe.MAX_NODES:,} nodes",
+        "alias expansion": f"{yamlsafe.MAX_NODES:,} nodes, {yamlsafe.MAX_CHARS:,} characters",
         "ids": f"{schema.MAX_ID} characters",
         "names": f"{schema.MAX_NAME} characters",
         "evidence items": f"{evidence.MAX_ITEM_LENGTH:,} characters, no NUL, at most "
-        f"{evidence.MAX_DOUBLE_STARS} `**` segments, {evidence.MAX_GLOB_MATCHES:,} glob matches",
+        f"{evidence.MAX_DOUBLE_STARS} `**` segments, {evidence.MAX_GLOB_MATCHES:,} glob matches, "
+        f"{evidence.MAX_GLOB_VISITS:,} entries looked at per glob",
         "code patterns": f"{codemap.MAX_PATTERN_LENGTH:,} characters, at most "
-        f"{codemap.MAX_DOUBLE_STARS} `**` segments, {codemap.MAX_WALK_FILES:,} files listed",
+        f"{codemap.MAX_DOUBLE_STARS} `**` segments, {codemap.MAX_WALK_FILES:,} files and "
+        "directories walked",
         "rendering": f"{render.DEFAULT_TIMEOUT:g} s per image",
         "SARIF": f"{sarif.MAX_RESULTS:,} results per run",
     }

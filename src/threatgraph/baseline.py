@@ -63,7 +63,7 @@ def dumps(findings: Iterable[Finding]) -> str:
 def load(path: Path) -> Baseline:
     """Read a baseline file; any problem is an InputError with file:line."""
     file = str(path)
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a device is refused by the read
         raise InputError.single(
             file, 0, "baseline file does not exist (write one with `threatgraph baseline -o FILE`)"
         )

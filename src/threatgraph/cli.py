@@ -117,9 +117,13 @@ def _excepthook_guard() -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             click.echo("interrupted", err=True)
             sys.exit(128 + signal.SIGINT)
+        from threatgraph.safetext import terminal
+
         click.echo(
-            f"internal error: {exc_type.__name__}: {exc} "
-            "(set THREATGRAPH_DEBUG=1 for the traceback; please report it)",
+            terminal(
+                f"internal error: {exc_type.__name__}: {exc} "
+                "(set THREATGRAPH_DEBUG=1 for the traceback; please report it)"
+            ),
             err=True,
         )
         sys.exit(2)

@@ -50,7 +50,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 #: cost grows as depth ** count; four is more than any real layout needs.
 MAX_DOUBLE_STARS = 4
 MAX_PATTERN_LENGTH = 1024
-#: Most files a directory walk (outside git) lists before it stops with an error.
+#: Most entries (files and directories) a directory walk (outside git) looks at before it
+#: stops with an error at the model's file:line: a tree of empty directories costs as much
+#: to walk as one of files.
 MAX_WALK_FILES = 500_000
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
@@ -294,24 +296,34 @@ def _git_files(root: Path) -> list[str] | None:
     ]
 
 
+class WalkLimit(Exception):
+    """The directory walk met more than MAX_WALK_FILES entries."""
+
+
 def _walk_files(root: Path) -> list[str]:
     out: list[str] = []
+    seen = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel = Path(dirpath).relative_to(root).as_posix()
         base = "" if rel == "." else rel + "/"
         # A symlinked directory is listed as one entry, as git does, and never entered.
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        seen += len(dirnames) + len(filenames)
+        if seen > MAX_WALK_FILES:
+            raise WalkLimit(
+                f"more than {MAX_WALK_FILES} files and directories under {root}; "
+                "make it a git work tree (git's file list is used then) or name less code"
+            )
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and d not in links)
         out.extend(base + f for f in [*filenames, *links])
-        if len(out) > MAX_WALK_FILES:
-            raise InputError.single(
-                str(root), 0, f"more than {MAX_WALK_FILES} files under the root; use git"
-            )
     return out
 
 
 def list_files(root: Path) -> FileIndex:
-    """The files of the repository at ``root`` (git's list in a work tree, else a walk)."""
+    """The files of the repository at ``root`` (git's list in a work tree, else a walk).
+
+    Raises :class:`WalkLimit` when a walk meets more than MAX_WALK_FILES entries.
+    """
     files = _git_files(root)
     return FileIndex(_walk_files(root) if files is None else files)
 
@@ -396,7 +408,16 @@ def verify(
         if cache is not None and root in cache:
             index = cache[root]
         else:
-            index = list_files(root)
+            try:
+                index = list_files(root)
+            except WalkLimit as exc:
+                # Reported at the first element that names code: the model asked for it.
+                first = next(e for e in elements if e.patterns)
+                where = first.location or model.location or Location(file="<model>", line=0)
+                report.problems.append(
+                    Problem(where.file, where.line, f"element {first.element}: {exc}", "code")
+                )
+                return report
             if cache is not None:
                 cache[root] = index
     for ec in elements:

@@ -83,7 +83,12 @@ def requirements(
     if m.element is not None:
         parts.append(("match.element", m.element))
     elif m.flow is not None:
-        parts += [("match.flow.source", m.flow.source), ("match.flow.target", m.flow.target)]
+        parts += [
+            ("match.flow.source", m.flow.source),
+            ("match.flow.target", m.flow.target),
+            ("match.flow.requester", m.flow.requester),
+            ("match.flow.server", m.flow.server),
+        ]
     elif m.path is not None:
         # 'through' only restricts intermediate hops: a direct flow needs none of them.
         parts += [("match.path.from", m.path.from_), ("match.path.to", m.path.to)]

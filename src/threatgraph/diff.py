@@ -304,22 +304,16 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
         )
     else:
         out.append(f"PASS: the change introduces no open finding at or above '{d.fail_on}'.")
-    from threatgraph.errors import printable
+    from threatgraph.safetext import terminal
 
-    return "\n".join(printable(line) for line in out) + "\n"
+    return "\n".join(terminal(line) for line in out) + "\n"
 
 
 def _md() -> tuple[Callable[[str | None], str], Callable[[str], str]]:
+    # The Markdown escaper (which also keeps '@' from mentioning anyone in a PR comment).
     from threatgraph.formats.markdown import code, escape
 
-    def text(value: str | None) -> str:
-        # '@' would mention a user or team in a PR comment.
-        return escape(value).replace("@", "&#64;")
-
-    def ident(value: str) -> str:
-        return code(value).replace("@", "&#64;")
-
-    return text, ident
+    return escape, code
 
 
 def render_markdown(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:

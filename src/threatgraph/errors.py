@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from threatgraph.safetext import terminal
 
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal or a CI log: control characters shown as escapes.
-
-    Model text (names, reasons, keys) reaches error messages and the text report; raw, an
-    escape sequence could restyle or clear the terminal, and a line break could start a line
-    of its own that a CI system reads as a command (GitHub's ``::error::``, ``::add-mask::``).
-    """
-    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+#: The terminal escaper under its older name (one line: a line break shows as ``\n``).
+printable = terminal
 
 
 @dataclass(frozen=True)

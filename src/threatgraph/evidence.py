@@ -17,6 +17,7 @@ file:line: evidence must never point threatgraph at files outside the repository
 from __future__ import annotations
 
 import ast
+import fnmatch
 import os
 import re
 from collections.abc import Iterator
@@ -35,6 +36,10 @@ MAX_GLOB_MATCHES = 1000
 #: an untrusted pull request must not be able to stall a CI job).
 MAX_DOUBLE_STARS = 2
 MAX_ITEM_LENGTH = 1024
+#: Most directory entries one evidence glob may look at. Globs never enter a symlinked
+#: directory (so they cannot leave the repository), and this bounds the walk of a big or
+#: hostile tree: past it, the pattern is an error at the control's file:line.
+MAX_GLOB_VISITS = 100_000
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,104 @@ def classify(item: str) -> str:
 
 
 class _Escape(Exception):
-    """A cited path that leaves the repository."""
+    """A cited path that leaves the repository (or a glob too broad to check)."""
+
+
+def _segment_matcher(seg: str) -> re.Pattern[str] | None:
+    """A compiled matcher for a glob segment, None for a literal one."""
+    if not any(ch in _GLOB_CHARS for ch in seg):
+        return None
+    # fnmatch's translation, compiled without IGNORECASE: pathlib's glob on POSIX did the
+    # same, so '*' also matches names starting with a dot.
+    return re.compile(fnmatch.translate(seg), re.DOTALL)
+
+
+def _real_dir(path: Path) -> bool:
+    """A directory that is not a symlink."""
+    try:
+        return path.is_dir() and not path.is_symlink()
+    except OSError:
+        return False
+
+
+def _glob(root: Path, pattern: str, item: str) -> Iterator[Path]:
+    """The paths under ``root`` matching ``pattern`` (posix, relative, normalised), sorted.
+
+    Like ``Path.glob`` (``*``, ``?``, ``[...]`` within a segment, ``**`` for any number of
+    directories) with two differences that keep a hostile pattern inside the repository and
+    quick: a wildcard or ``**`` never enters a symlinked directory (a literal leading
+    directory may be a symlink; :func:`_inside` has checked it resolves inside the root),
+    and the walk looks at no more than MAX_GLOB_VISITS directory entries (raises _Escape).
+    Matches may themselves be symlinks: the caller checks where they resolve.
+    """
+    segs = pattern.split("/")
+    matchers = [_segment_matcher(s) for s in segs]
+    last = len(segs) - 1
+    # The literal leading directories, which _inside resolved and checked; any directory
+    # after the first wildcard is entered only when it is not a symlink.
+    prefix = next((n for n, m in enumerate(matchers) if m is not None or segs[n] == "**"), last)
+    visits = 0
+    done: set[tuple[str, int]] = set()  # (directory, segment index): '**' reaches both often
+    yielded: set[str] = set()
+
+    def listing(directory: Path) -> list[os.DirEntry[str]]:
+        nonlocal visits
+        try:
+            with os.scandir(directory) as it:
+                entries = []
+                for entry in it:
+                    visits += 1
+                    if visits > MAX_GLOB_VISITS:
+                        raise _Escape(
+                            f"evidence pattern {item!r} looks at more than {MAX_GLOB_VISITS} "
+                            "files and directories; cite a narrower pattern"
+                        )
+                    entries.append(entry)
+        except OSError:  # unreadable or vanished: nothing matches there
+            return []
+        return sorted(entries, key=lambda e: e.name)
+
+    def real_dir(entry: os.DirEntry[str]) -> bool:
+        try:
+            return entry.is_dir(follow_symlinks=False)
+        except OSError:
+            return False
+
+    stack: list[tuple[Path, int]] = [(root, 0)]
+    while stack:
+        directory, i = stack.pop()
+        key = (str(directory), i)
+        if key in done:
+            continue
+        done.add(key)
+        seg, matcher = segs[i], matchers[i]
+        found: list[Path] = []  # matches at the last segment
+        deeper: list[tuple[Path, int]] = []  # where to continue, in order
+        if seg == "**":
+            if i == last:
+                found.append(directory)
+            else:
+                deeper.append((directory, i + 1))
+            deeper.extend((directory / e.name, i) for e in listing(directory) if real_dir(e))
+        elif matcher is None:
+            child = directory / seg
+            if i == last:
+                if os.path.lexists(child):
+                    found.append(child)
+            elif child.is_dir() if i < prefix else _real_dir(child):
+                deeper.append((child, i + 1))
+        else:
+            for e in listing(directory):
+                if matcher.fullmatch(e.name):
+                    if i == last:
+                        found.append(directory / e.name)
+                    elif real_dir(e):
+                        deeper.append((directory / e.name, i + 1))
+        for hit in found:
+            if str(hit) not in yielded:
+                yielded.add(str(hit))
+                yield hit
+        stack.extend(reversed(deeper))  # depth first, in name order
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -175,7 +277,7 @@ def _check_item(root: Path, item: str) -> str | None:
                 f"evidence pattern {item!r} has more than {MAX_DOUBLE_STARS} '**' segments"
             )
         matched = False
-        for n, hit in enumerate(root.glob(pattern)):
+        for n, hit in enumerate(_glob(root, pattern, item)):
             if n >= MAX_GLOB_MATCHES:
                 break
             if not hit.resolve().is_relative_to(root):

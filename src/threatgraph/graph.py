@@ -1,8 +1,19 @@
-"""Model -> networkx MultiDiGraph, plus the derived facts rules read.
+"""Model -> graph, plus the derived facts rules read.
 
-Nodes are element ids (attribute ``el``: the Element); edges are flows keyed by flow id
-(attribute ``flow``: the Flow). Derived facts: each element's effective trust and boundary
-chain, each flow's trust change and whether it crosses a boundary.
+Nodes are element ids; edges are flows keyed by flow id. Derived facts, computed once per
+model, so that rules read what a system does rather than how it was drawn:
+
+- each element's effective trust and boundary chain; each flow's trust change and whether it
+  crosses a boundary;
+- each flow's **interaction**: who asks (the requester) and who serves (the server), from the
+  declared ``operation`` and, when none is declared, from the kinds at its ends;
+- **content edges**: the directions in which content moves because of a flow (a call carries
+  the request in and the answer back; a read returns the target's content to the reader), and
+  whether it is kept at the receiving end (written into a store) or only passes through;
+- what each element does: whether it **runs a model** and whether it is **agentic** (chooses
+  actions through tools or side-effect capabilities).
+
+:func:`to_networkx` gives the same graph with these facts as a networkx ``MultiDiGraph``.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from threatgraph.model.schema import (
@@ -25,6 +37,69 @@ from threatgraph.model.schema import (
 
 if TYPE_CHECKING:
     import networkx as nx
+
+#: Kinds that hold content rather than act on it: what is written into them is read back
+#: later by whoever reads them. A flow out of one of these into an active element, with no
+#: operation declared, is that element reading it.
+PASSIVE_KINDS: frozenset[Kind] = frozenset(
+    {
+        Kind.DATASTORE,
+        Kind.VECTOR_STORE,
+        Kind.MEMORY,
+        Kind.DATASET,
+        Kind.FEATURE_STORE,
+        Kind.MODEL_REGISTRY,
+        Kind.EXTERNAL_CONTENT,
+    }
+)
+
+#: Kinds that answer what they are sent (an undeclared flow into one implies its answer).
+RESPONDER_KINDS: frozenset[Kind] = frozenset(
+    {
+        Kind.APP,
+        Kind.PROCESS,
+        Kind.LLM,
+        Kind.ML_MODEL,
+        Kind.AGENT,
+        Kind.TOOL,
+        Kind.GUARDRAIL,
+        Kind.TRAINING_PIPELINE,
+    }
+)
+
+#: Capabilities that change something outside the element (a tool, app, process or store
+#: with one of these is a place where actions happen, whatever its kind).
+SIDE_EFFECT_CAPABILITIES: frozenset[str] = frozenset(
+    {
+        "write",
+        "delete",
+        "send_email",
+        "post_message",
+        "execute_code",
+        "shell",
+        "sql",
+        "deploy",
+        "http",
+        "file_system",
+        "payments",
+    }
+)
+
+#: Kinds that keep nothing between requests: what one caller sends them goes into their
+#: answer to that caller and their own onward requests, not into answers to other callers.
+STATELESS_KINDS: frozenset[Kind] = frozenset({Kind.LLM, Kind.ML_MODEL, Kind.GUARDRAIL, Kind.TOOL})
+
+#: Roles of elements in moving content (:attr:`IntIndex.role`): an active element that keeps
+#: state (an app, process, agent, person: what reaches it may go anywhere it sends), a store,
+#: a store that runs the queries it is sent (an interpreter, such as a SQL database), and a
+#: stateless active element (:data:`STATELESS_KINDS`).
+STATEFUL, STORE, INTERPRETER_STORE, STATELESS = 0, 1, 2, 3
+
+#: Bits of a content edge's code (see :class:`IntIndex`): the edge is an answer going back
+#: to a requester (else a request, write or message going to a server), and what it carries
+#: is kept by the receiving end (written into a store).
+RETURN = 1
+KEPT = 2
 
 #: Trust of an element outside every boundary, by kind. Content and people from outside
 #: are untrusted; vendors are third parties; anything else is assumed to be your own.
@@ -76,6 +151,20 @@ class IntIndex:
     in_flows: list[tuple[int, ...]] = field(default_factory=list)  # element -> flows in
     all_elements: frozenset[int] = frozenset()
     all_flows: frozenset[int] = frozenset()
+    #: Content edges: element -> ((flow, other element, code), ...) where content moves from
+    #: the element to the other (``csucc``) or from the other to it (``cpred``); ``code``
+    #: holds the :data:`RETURN` and :data:`KEPT` bits.
+    csucc: list[tuple[tuple[int, int, int], ...]] = field(default_factory=list)
+    cpred: list[tuple[tuple[int, int, int], ...]] = field(default_factory=list)
+    #: Flow -> the requester and the server element (see :func:`interaction`).
+    freq: list[int] = field(default_factory=list)
+    fsrv: list[int] = field(default_factory=list)
+    #: Element -> the flows in which it is the requester / the server.
+    asks: list[tuple[int, ...]] = field(default_factory=list)
+    serves: list[tuple[int, ...]] = field(default_factory=list)
+    #: By element, its role in moving content (:data:`STATEFUL`, :data:`STORE`,
+    #: :data:`INTERPRETER_STORE` or :data:`STATELESS`).
+    role: bytearray = field(default_factory=bytearray)
 
 
 @dataclass
@@ -104,8 +193,18 @@ class Graph:
     flow_target: dict[str, str] = field(default_factory=dict)
     #: Classification -> numbers of the flows carrying data of it.
     flows_by_class: dict[Classification, frozenset[int]] = field(default_factory=dict)
-    #: 'encrypted', 'authenticated', 'crosses_boundary' -> numbers of the flows with it.
+    #: 'encrypted', 'authenticated', 'crosses_boundary', 'kept', 'returns' -> numbers of the
+    #: flows with it ('kept': the flow writes content into a store at its target that keeps
+    #: it; 'returns': content comes back to the requester, as in a call, read or response).
     flow_flags: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: Flow id -> (requester, server): who asks and who answers (see :func:`interaction`).
+    interactions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Flow id -> the flows of its exchange: every flow between the same requester and server
+    #: (a call and its drawn answer), itself included, in declaration order.
+    exchanges: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Derived element facts -> numbers of the elements that have them: 'runs_model',
+    #: 'agentic', 'side_effects' (see :func:`derive_element_facts`).
+    element_facts: dict[str, frozenset[int]] = field(default_factory=dict)
     _flow_indexes: dict[str, dict[object, frozenset[int]]] = field(default_factory=dict)
     _held_indexes: dict[str, dict[Classification, frozenset[int]]] = field(default_factory=dict)
     _attr_indexes: dict[str, dict[object, tuple[object, frozenset[int]]]] = field(
@@ -114,21 +213,8 @@ class Graph:
 
     @functools.cached_property
     def g(self) -> nx.MultiDiGraph:
-        """The networkx MultiDiGraph: nodes are element ids (attributes ``el``, ``trust``,
-        ``kind``), edges are flows keyed by flow id (``flow``, ``crosses``).
-
-        Built on first use: matching runs on the indexes below, so a pre-commit check does
-        not pay for importing networkx.
-        """
-        import networkx as nx
-
-        g = nx.MultiDiGraph(name=self.model.model.name)
-        for eid, el in self.elements.items():
-            g.add_node(eid, el=el, trust=self.trust[eid].value, kind=el.kind.value)
-        for fid, facts in self.flows.items():
-            fl = facts.flow
-            g.add_edge(fl.source, fl.target, key=fid, flow=fl, crosses=facts.crosses_boundary)
-        return g
+        """The model as a networkx graph with its derived facts: :func:`to_networkx`."""
+        return to_networkx(self)
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
@@ -197,6 +283,518 @@ class Graph:
     def describe(self, element_id: str) -> str:
         """Human name of an element."""
         return self.names.get(element_id, element_id)
+
+
+def to_networkx(graph: Graph) -> nx.MultiDiGraph:
+    """The model as a networkx ``MultiDiGraph``, with the facts rules read.
+
+    Nodes are element ids with attributes ``name``, ``kind``, ``trust`` (effective),
+    ``boundary`` (innermost boundary id, '' outside all), ``runs_model``, ``agentic``,
+    ``side_effects``, ``hears_agents``, ``capabilities`` (comma-separated) and ``controls``
+    (comma-separated ids). Edges are flows keyed by flow id, drawn as declared, with ``name``,
+    ``operation`` (declared, '' when none), ``requester`` and ``server`` (the derived ends),
+    ``content`` (the ways content moves: 'forward', 'back' or 'both'), ``kept``, ``encrypted``,
+    ``authenticated``, ``crosses_boundary``, ``data`` (classifications, comma-separated) and
+    ``controls``. Every value is a string or a bool, so the graph writes as GraphML as it is.
+    """
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name=graph.model.model.name)
+    ix = graph.ix
+    facts = graph.element_facts
+    for i, (eid, el) in enumerate(graph.elements.items()):
+        n = ix.nums[i]
+        chain = graph.boundary_chain[eid]
+        g.add_node(
+            eid,
+            name=el.name,
+            kind=el.kind.value,
+            trust=graph.trust[eid].value,
+            boundary=chain[0] if chain else "",
+            runs_model=n in facts["runs_model"],
+            agentic=n in facts["agentic"],
+            side_effects=n in facts["side_effects"],
+            hears_agents=n in facts["hears_agents"],
+            capabilities=",".join(el.capabilities),
+            controls=",".join(sorted(el.control_ids())),
+        )
+    kept = graph.flow_flags["kept"]
+    for fid, ff in graph.flows.items():
+        fl = ff.flow
+        k = ix.fpos[fid]
+        ways = {
+            fwd for a in (ix.fsrc[k],) for (f, _b, _c) in ix.csucc[a] if f == k for fwd in (True,)
+        }
+        back = any(f == k for (f, _b, _c) in ix.csucc[ix.fdst[k]])
+        content = "both" if ways and back else ("back" if back else "forward")
+        requester, server = graph.interactions[fid]
+        g.add_edge(
+            fl.source,
+            fl.target,
+            key=fid,
+            name=fl.name,
+            operation=fl.operation or "",
+            requester=requester,
+            server=server,
+            content=content,
+            kept=k in kept,
+            encrypted=ff.encrypted,
+            authenticated=ff.authenticated,
+            crosses_boundary=ff.crosses_boundary,
+            data=",".join(sorted(c.value for c in ff.classes)),
+            controls=",".join(sorted(ff.controls)),
+        )
+    return g
+
+
+def interaction(
+    operation: str | None,
+    src_kind: Kind,
+    dst_kind: Kind,
+    *,
+    artefact: bool = False,
+    answers_elsewhere: bool = False,
+    asked_elsewhere: bool = False,
+    answered: bool | None = None,
+) -> tuple[bool, str]:
+    """Who asks in a flow, and how: (the source is the requester, the effective operation).
+
+    The declared operation decides: ``response`` answers a request the target made; ``read``,
+    ``write``, ``call`` and ``event`` are made by the source. With none declared, the arrow
+    is read as the direction data moves, and the kinds at its ends say who asked:
+
+    - out of stored or outside content into an active element: that element reading it;
+    - from a tool into a model or agent: the tool's answer to the model's call, unless
+      something else drives the tool (``asked_elsewhere``: a flow into the tool from another
+      element, as in a scheduled fetcher that pushes what it fetched to a model);
+    - a delivery of model weights (``artefact``), or anything out of a training pipeline: a
+      write (the pipeline ships a checkpoint; it does not converse with the model);
+    - into an element that answers (an app, process, model, agent, tool, guardrail or
+      pipeline): a call, whose answer comes back, unless the drawing sends that element's
+      output to some other active element (``answers_elsewhere``: a pipeline drawn stage by
+      stage, where the answer is the next arrow);
+    - anything else (into a store, to a person): a write.
+
+    ``answered`` is set when an undeclared arrow also runs the other way between the same two
+    elements: the pair is a request and its answer. The arrow from the element that usually
+    asks (a person, then an app or process, then an agent, then a model, then a tool; the
+    earlier-drawn arrow between equals) is the request (``answered=False``), the other its
+    answer (``answered=True``).
+    """
+    if operation == "response":
+        return False, "response"
+    if operation is not None:
+        return True, operation
+    if answered is True:
+        return False, "response"
+    if answered is False:
+        return True, "read" if dst_kind in PASSIVE_KINDS else "call"
+    if src_kind in PASSIVE_KINDS and dst_kind not in PASSIVE_KINDS:
+        return False, "read"
+    if src_kind is Kind.TOOL and dst_kind in (Kind.LLM, Kind.AGENT) and not asked_elsewhere:
+        return False, "response"
+    if artefact or src_kind is Kind.TRAINING_PIPELINE:
+        return True, "write"
+    if dst_kind in RESPONDER_KINDS and src_kind not in PASSIVE_KINDS and not answers_elsewhere:
+        return True, "call"
+    return True, "write"
+
+
+def content_edges(
+    source_asks: bool, operation: str, src_passive: bool, dst_passive: bool
+) -> list[tuple[bool, int]]:
+    """How content moves because of one flow: (from the flow's source to its target, code).
+
+    ``operation`` is the effective one from :func:`interaction`. A request (call, read, or
+    the request behind a response) carries the requester's content to the server; a call or
+    a read brings the server's answer back (for a read, the server's content: what it
+    holds); a write or an event carries content to the target, and a store keeps it. What a
+    store receives only as a query is not kept, so it is not passed on to the store's other
+    readers. Codes combine :data:`RETURN` and :data:`KEPT`.
+    """
+    req_passive, srv_passive = (
+        (src_passive, dst_passive) if source_asks else (dst_passive, src_passive)
+    )
+    ask_kept = KEPT if srv_passive and operation in ("write", "event") else 0
+    answer_kept = KEPT if req_passive else 0
+    edges: list[tuple[bool, int]] = []  # (requester -> server?, code)
+    edges.append((True, ask_kept))
+    if operation in ("call", "read", "response"):
+        edges.append((False, RETURN | answer_kept))
+    # Orient from (requester -> server) to (flow source -> flow target).
+    return [(to_server == source_asks, code) for to_server, code in edges]
+
+
+def derive_element_facts(
+    els: list[Element],
+    asks: list[tuple[int, ...]],
+    fsrv: list[int],
+    nums: list[int],
+) -> dict[str, frozenset[int]]:
+    """What each element does, whatever its kind is called: numbers of the elements that
+    run a model, that are agentic, and that have side effects.
+
+    - ``runs_model``: an ``llm`` or ``ml_model``; an ``agent`` that asks no separate ``llm``
+      element (its model is part of it, so model threats apply to it).
+    - ``agentic``: chooses actions: an ``agent``; an ``llm`` that asks a tool or an element
+      with side effects (function calling), has side-effect capabilities itself, or is
+      declared autonomous.
+    - ``side_effects``: has a capability that changes something outside it
+      (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
+      store with a write API.
+    """
+    side = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
+    runs: set[int] = set()
+    agentic: set[int] = set()
+    for i, el in enumerate(els):
+        servers = [els[fsrv[f]] for f in asks[i]]
+        if el.kind in (Kind.LLM, Kind.ML_MODEL) or (
+            el.kind is Kind.AGENT and not any(s.kind is Kind.LLM for s in servers)
+        ):
+            runs.add(i)
+        if el.kind is Kind.AGENT or (
+            el.kind is Kind.LLM
+            and (
+                i in side
+                or el.autonomous
+                or any(
+                    s.kind is Kind.TOOL or fsrv[f] in side
+                    for f, s in zip(asks[i], servers, strict=True)
+                )
+            )
+        ):
+            agentic.add(i)
+    return {
+        "runs_model": frozenset(nums[i] for i in runs),
+        "agentic": frozenset(nums[i] for i in agentic),
+        "side_effects": frozenset(nums[i] for i in side),
+    }
+
+
+#: Kinds that never relay one agent's messages to another as a channel: people (who
+#: re-type, which is prompting), models, agents, outside content, vendors, and training.
+_NOT_CHANNELS: frozenset[Kind] = frozenset(
+    {
+        Kind.ACTOR,
+        Kind.LLM,
+        Kind.ML_MODEL,
+        Kind.AGENT,
+        Kind.EXTERNAL_CONTENT,
+        Kind.VENDOR,
+        Kind.TRAINING_PIPELINE,
+        Kind.MODEL_REGISTRY,
+    }
+)
+
+
+def derive_agent_peers(
+    ix: IntIndex, agentic: frozenset[int], authenticated: frozenset[int]
+) -> dict[str, frozenset[int]]:
+    """Agentic elements that take in another agentic element's output.
+
+    Content from an agentic element A reaches an agentic element B, directly or through
+    channels (a message bus, queue, orchestrator app or shared store: any element that is not
+    a person, model, agent, outside content, vendor or training stage), moving as
+    :func:`content_search` moves it. ``hears_agents``: some such A exists; ``hears_agents_
+    unauthenticated``: some A reaches B only along routes with an unauthenticated hop.
+
+    One small search per agentic element, through channels only, so the cost is the size of
+    the channels around each agent rather than of the whole graph.
+    """
+    channel = [el.kind not in _NOT_CHANNELS and i not in agentic for i, el in enumerate(ix.els)]
+    hears: set[int] = set()
+    unauth: set[int] = set()
+    for a in sorted(agentic):
+        every = _local_search(ix, a, channel, None)
+        checked = _local_search(ix, a, channel, authenticated)
+        for b in every:
+            if b != a and b in agentic:
+                hears.add(b)
+                if b not in checked:
+                    unauth.add(b)
+    return {
+        "hears_agents": frozenset(ix.nums[i] for i in hears),
+        "hears_agents_unauthenticated": frozenset(ix.nums[i] for i in unauth),
+    }
+
+
+def _local_search(
+    ix: IntIndex, source: int, channel: list[bool], only: frozenset[int] | None
+) -> set[int]:
+    """Elements content from ``source`` reaches through channels (the states and modes of
+    :func:`content_search`), following only the flows in ``only`` when given."""
+    seen = {(source, FULL)}
+    frontier = [(source, FULL)]
+    reached: set[int] = set()
+    while frontier:
+        nxt: list[tuple[int, int]] = []
+        for u, mode in frontier:
+            for f, v, code in ix.csucc[u]:
+                if (only is not None and f not in only) or (code & RETURN and mode != FULL):
+                    continue
+                m = _entry_mode(ix.role[v], code)
+                if m < 0 or (v, m) in seen:
+                    continue
+                seen.add((v, m))
+                reached.add(v)
+                if m != QUERIED and channel[v]:
+                    nxt.append((v, m))
+        frontier = nxt
+    return reached
+
+
+def _exchanges(interactions: dict[str, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for fid, pair in interactions.items():
+        by_pair.setdefault(pair, []).append(fid)
+    out: dict[str, tuple[str, ...]] = {}
+    for fids in by_pair.values():
+        group = tuple(fids)
+        for fid in fids:
+            out[fid] = group
+    return out
+
+
+#: Who usually asks whom, for an undeclared pair of opposite arrows (higher asks lower).
+_ASKS_FIRST: dict[Kind, int] = {
+    Kind.ACTOR: 5,
+    Kind.APP: 4,
+    Kind.PROCESS: 4,
+    Kind.GUARDRAIL: 4,
+    Kind.TRAINING_PIPELINE: 4,
+    Kind.AGENT: 3,
+    Kind.LLM: 2,
+    Kind.ML_MODEL: 2,
+    Kind.TOOL: 1,
+}
+
+
+def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
+    """For undeclared flows that have an undeclared arrow back between the same two elements:
+    flow index -> whether it is the answer (see :func:`interaction`)."""
+    first: dict[tuple[str, str], int] = {}
+    for i, fl in enumerate(flows):
+        if fl.operation is None:
+            first.setdefault((fl.source, fl.target), i)
+    out: dict[int, bool] = {}
+    for i, fl in enumerate(flows):
+        back = first.get((fl.target, fl.source))
+        if (
+            fl.operation is not None
+            or back is None
+            or fl.source == fl.target
+            or kinds[fl.source] in PASSIVE_KINDS
+            or kinds[fl.target] in PASSIVE_KINDS
+        ):
+            continue  # into or out of a store, an arrow each way is a write and a read
+        mine = _ASKS_FIRST.get(kinds[fl.source], 0)
+        theirs = _ASKS_FIRST.get(kinds[fl.target], 0)
+        out[i] = theirs > mine or (theirs == mine and back < first[(fl.source, fl.target)])
+    return out
+
+
+_ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass
+class Reach:
+    """Result of one content search: which elements content reaches, and how.
+
+    A source is itself reached when another source (or a route back to itself) leads to
+    it, so "an agent reachable from an agent" works. Elements and flows are the numbers of
+    :class:`threatgraph.graph.IntIndex`. The search runs over states (element, mode), see
+    :func:`content_search`; ``first`` names, per element, the state it was first reached in,
+    and the back pointers are kept per state.
+    """
+
+    ix: IntIndex
+    hop: list[int]  # element -> fewest flows from some source (0: not reached)
+    first: list[int]  # element -> the state it was first reached in (-1: none)
+    #: State -> the state and the flow it was reached from (-1: none). Lists of numbers
+    #: rather than a tuple per state: a search makes no objects.
+    back_state: list[int]
+    back_flow: list[int]
+    seed: bytearray  # 1 for the search's sources
+    _reached: frozenset[int] | None = field(default=None, repr=False)
+
+    def reached_set(self) -> frozenset[int]:
+        """The number of every element reached through at least one flow."""
+        got = self._reached
+        if got is None:
+            got = frozenset(compress(self.ix.nums, self.hop))  # the numbers whose hop is not 0
+            self._reached = got
+        return got
+
+    def reached(self, node: str) -> bool:
+        """``node`` is reached through at least one flow."""
+        i = self.ix.pos.get(node)
+        return i is not None and self.hop[i] > 0
+
+    def witness(self, node: str) -> tuple[list[str], list[str]]:
+        """One shortest path to ``node``: (element ids from a source, flow ids)."""
+        ids, fids = self.ix.ids, self.ix.fids
+        st = self.first[self.ix.pos[node]]
+        nodes, flows = [node], []
+        while (prev := self.back_state[st]) >= 0:
+            nodes.append(ids[prev // STATES])
+            flows.append(fids[self.back_flow[st]])
+            if self.seed[prev // STATES] and prev % STATES == FULL:
+                break
+            st = prev
+        nodes.reverse()
+        flows.reverse()
+        return nodes, flows
+
+
+#: Modes of an element in a content search (a state is ``element * STATES + mode``):
+#: ``SERVING``: it received content as a request (it passes it on in its own requests and
+#: writes, not in answers to its other callers); ``FULL``: it received content as an answer
+#: or keeps it (a store), and passes it on every way; ``QUERIED``: a store that runs queries
+#: received one (reached, passes nothing on).
+SERVING, FULL, QUERIED = 0, 1, 2
+STATES = 3
+
+
+_STORES = (STORE, INTERPRETER_STORE)
+
+
+def _entry_mode(role: int, code: int) -> int:
+    """The mode an element enters through a content edge with ``code``, or -1: not reached.
+
+    A store keeps what is written into it (and then passes it to its readers); a query
+    reaches only a store that runs queries (an interpreter), and goes no further; a stateless
+    element (a model, tool or guardrail) passes an answer it received on every way, a request
+    only onward; an element that keeps state passes on whatever reaches it.
+    """
+    if role == STATEFUL:
+        return FULL
+    if role == STATELESS:
+        return FULL if code & RETURN else SERVING
+    if code & KEPT:
+        return FULL
+    return QUERIED if role == INTERPRETER_STORE else -1
+
+
+def content_search(
+    ix: IntIndex,
+    seed: bytes | bytearray,
+    ok: bytes | bytearray,
+    edge: bytes | bytearray,
+    max_hops: int,
+) -> Reach:
+    """Breadth-first search of where content from the ``seed`` elements goes.
+
+    Follows the graph's content edges (:attr:`IntIndex.csucc`): each flow moves content the
+    ways its interaction implies (a request in, an answer back, a write kept by a store).
+    A stateless element that received content as a request passes it on in its own requests
+    and writes, never into its answers to other callers (a model does not carry one caller's
+    prompt into another's answer); a store passes on what was written into it; sources pass
+    on everything. ``ok``: elements the search may pass through; ``edge``: flows it may
+    follow. Linear in elements plus flows: each (element, mode) is expanded at most once.
+    """
+    n = len(ix.ids)
+    hop = [0] * n
+    first = [-1] * n
+    back_state = [-1] * (n * STATES)
+    back_flow = [-1] * (n * STATES)
+    seen = bytearray(n * STATES)
+    role = ix.role
+    csucc = ix.csucc
+    frontier = [i * STATES + FULL for i in compress(range(n), seed)]
+    for st in frontier:
+        seen[st] = 1
+    depth = 0
+    while frontier and depth < max_hops:
+        depth += 1
+        nxt: list[int] = []
+        for st in frontier:
+            u = st // STATES
+            answers = st % STATES == FULL
+            for f, v, code in csucc[u]:
+                if not edge[f] or (code & RETURN and not answers):
+                    continue
+                mode = _entry_mode(role[v], code)
+                if mode < 0:
+                    continue
+                sv = v * STATES + mode
+                if seen[sv]:
+                    if not hop[v] and seed[v]:
+                        # A source reached from another source (or back from itself): it
+                        # counts as reached, and its search has already run.
+                        hop[v] = depth
+                        first[v] = sv
+                        back_state[sv] = st
+                        back_flow[sv] = f
+                    continue
+                seen[sv] = 1
+                back_state[sv] = st
+                back_flow[sv] = f
+                if not hop[v]:
+                    hop[v] = depth
+                    first[v] = sv
+                if mode != QUERIED and ok[v] and not seed[v]:
+                    nxt.append(sv)
+        frontier = nxt
+    return Reach(ix, hop, first, back_state, back_flow, bytearray(seed))
+
+
+def content_sources(
+    ix: IntIndex,
+    goal: bytes | bytearray,
+    ok: bytes | bytearray,
+    edge: bytes | bytearray,
+    max_hops: int,
+) -> Reach:
+    """The elements whose content can reach a ``goal`` element: :func:`content_search` run
+    backwards (``reaches``). Only :meth:`Reach.reached_set` of the result is meaningful.
+
+    A found element is a possible source (sources pass on everything); it is searched
+    further, as a relay, when ``ok``. A relay must be entered in a mode that lets it pass
+    content on the way the next edge needs: an answer only leaves an element that received
+    an answer or keeps what it received.
+    """
+    n = len(ix.ids)
+    hop = [0] * n
+    role = ix.role
+    cpred = ix.cpred
+    # need[v]: the weakest mode v must be in for its content to reach a goal: SERVING (it
+    # may have received a request) or FULL (it must have received an answer or kept it).
+    seen = bytearray(n * 2)
+    frontier: list[int] = []  # states v * 2 + need
+
+    def found(u: int, code: int, depth: int, into: list[int]) -> None:
+        need = FULL if code & RETURN else SERVING
+        if role[u] in _STORES:
+            need = FULL  # a store passes on only what it keeps
+        su = u * 2 + need
+        if not hop[u]:
+            hop[u] = depth
+        if seen[su] or (need == FULL and seen[u * 2 + SERVING]):
+            return
+        seen[su] = 1
+        if ok[u] and not goal[u]:
+            into.append(su)
+
+    for g in compress(range(n), goal):
+        for f, u, code in cpred[g]:
+            if edge[f] and _entry_mode(role[g], code) >= 0:
+                found(u, code, 1, frontier)
+    depth = 1
+    while frontier and depth < max_hops:
+        depth += 1
+        nxt: list[int] = []
+        for sv in frontier:
+            v, need = divmod(sv, 2)
+            for f, u, code in cpred[v]:
+                if not edge[f]:
+                    continue
+                mode = _entry_mode(role[v], code)
+                if mode < 0 or mode == QUERIED or (need == FULL and mode != FULL):
+                    continue
+                found(u, code, depth, nxt)
+        frontier = nxt
+    return Reach(ix, hop, [-1] * n, [], [], bytearray(goal))
 
 
 def _frozen(index: dict[Any, set[int]]) -> dict[Any, frozenset[int]]:
@@ -269,6 +867,29 @@ def build(model: SystemModel) -> Graph:
     fdst: list[int] = []
     succ: list[list[tuple[int, int]]] = [[] for _ in ids]
     pred: list[list[tuple[int, int]]] = [[] for _ in ids]
+    csucc: list[list[tuple[int, int, int]]] = [[] for _ in ids]
+    cpred: list[list[tuple[int, int, int]]] = [[] for _ in ids]
+    role = bytearray(
+        (INTERPRETER_STORE if el.interpreter else STORE)
+        if el.kind in PASSIVE_KINDS
+        else (STATELESS if el.kind in STATELESS_KINDS else STATEFUL)
+        for el in elements.values()
+    )
+    interactions: dict[str, tuple[str, str]] = {}
+    freq: list[int] = []
+    fsrv: list[int] = []
+    asks: list[list[int]] = [[] for _ in ids]
+    serves: list[list[int]] = [[] for _ in ids]
+    kept_flows: set[int] = set()
+    returning_flows: set[int] = set()
+    # Per element, the active elements its drawn flows go to: where its output is shown going.
+    active_out: dict[str, set[str]] = {}
+    # Per element, the elements its drawn incoming flows come from.
+    drivers: dict[str, set[str]] = {}
+    for fl in model.flows:
+        drivers.setdefault(fl.target, set()).add(fl.source)
+        if fl.target in elements and elements[fl.target].kind not in PASSIVE_KINDS:
+            active_out.setdefault(fl.source, set()).add(fl.target)
     out_flows: list[list[int]] = [[] for _ in ids]
     in_flows: list[list[int]] = [[] for _ in ids]
     flow_source: dict[str, str] = {}
@@ -283,7 +904,8 @@ def build(model: SystemModel) -> Graph:
         facts_index["operation"],
         facts_index["trust"],
     )
-    for fl in model.flows:
+    answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
+    for n_flow, fl in enumerate(model.flows):
         fid, src, dst = fl.id, fl.source, fl.target
         assets = [data[d] for d in fl.data]
         classes = frozenset([d.classification for d in assets])
@@ -311,6 +933,32 @@ def build(model: SystemModel) -> Graph:
             pred[ti].append((k, si))
             out_flows[si].append(k)
             in_flows[ti].append(k)
+            src_kind, dst_kind = elements[src].kind, elements[dst].kind
+            source_asks, op = interaction(
+                fl.operation,
+                src_kind,
+                dst_kind,
+                artefact=bool(classes) and classes <= _ARTEFACT,
+                answers_elsewhere=bool(active_out.get(dst, _NONE) - {src}),
+                asked_elsewhere=bool(drivers.get(src, _NONE) - {dst}),
+                answered=answered.get(n_flow),
+            )
+            interactions[fid] = (src, dst) if source_asks else (dst, src)
+            ri, vi = (si, ti) if source_asks else (ti, si)
+            freq.append(ri)
+            fsrv.append(vi)
+            asks[ri].append(k)
+            serves[vi].append(k)
+            for forward, code in content_edges(
+                source_asks, op, role[si] in _STORES, role[ti] in _STORES
+            ):
+                a, b = (si, ti) if forward else (ti, si)
+                csucc[a].append((k, b, code))
+                cpred[b].append((k, a, code))
+                if code & KEPT and forward:
+                    kept_flows.add(k)
+                if code & RETURN:
+                    returning_flows.add(k)
         flows[fid] = facts
         flows_out[src].append(fid)
         flows_in[dst].append(fid)
@@ -330,8 +978,37 @@ def build(model: SystemModel) -> Graph:
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
         by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
+    ix = IntIndex(
+        ids=ids,
+        pos=pos,
+        fids=fids,
+        fpos=fpos,
+        succ=[tuple(x) for x in succ],
+        pred=[tuple(x) for x in pred],
+        nums=nums,
+        els=list(elements.values()),
+        by_kind=kind_nums,
+        fsrc=fsrc,
+        fdst=fdst,
+        out_flows=[tuple(x) for x in out_flows],
+        in_flows=[tuple(x) for x in in_flows],
+        all_elements=frozenset(nums[: len(ids)]),
+        all_flows=frozenset(nums[: len(fids)]),
+        csucc=[tuple(x) for x in csucc],
+        freq=freq,
+        fsrv=fsrv,
+        asks=[tuple(x) for x in asks],
+        serves=[tuple(x) for x in serves],
+        cpred=[tuple(x) for x in cpred],
+        role=role,
+    )
+    element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums)
+    element_facts.update(
+        derive_agent_peers(ix, element_facts["agentic"], frozenset(authenticated_flows))
+    )
     return Graph(
         model=model,
+        element_facts=element_facts,
         elements=elements,
         boundaries=boundaries,
         data=data,
@@ -342,23 +1019,7 @@ def build(model: SystemModel) -> Graph:
         flows_in=flows_in,
         flows_out=flows_out,
         hosted_by=hosted_by,
-        ix=IntIndex(
-            ids=ids,
-            pos=pos,
-            fids=fids,
-            fpos=fpos,
-            succ=[tuple(x) for x in succ],
-            pred=[tuple(x) for x in pred],
-            nums=nums,
-            els=list(elements.values()),
-            by_kind=kind_nums,
-            fsrc=fsrc,
-            fdst=fdst,
-            out_flows=[tuple(x) for x in out_flows],
-            in_flows=[tuple(x) for x in in_flows],
-            all_elements=frozenset(nums[: len(ids)]),
-            all_flows=frozenset(nums[: len(fids)]),
-        ),
+        ix=ix,
         flow_source=flow_source,
         flow_target=flow_target,
         flows_by_class=_frozen(by_class),
@@ -366,7 +1027,11 @@ def build(model: SystemModel) -> Graph:
             "encrypted": frozenset(encrypted_flows),
             "authenticated": frozenset(authenticated_flows),
             "crosses_boundary": frozenset(crossing_flows),
+            "kept": frozenset(kept_flows),
+            "returns": frozenset(returning_flows),
         },
+        interactions=interactions,
+        exchanges=_exchanges(interactions),
         _flow_indexes={k: _frozen(v) for k, v in facts_index.items()},
         _held_indexes={k: _frozen(v) for k, v in held.items()},
     )

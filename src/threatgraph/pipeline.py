@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,9 +15,10 @@ from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, load_library
+from threatgraph.engine.modelcheck import ReadMap, model_notes
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.registry import LoadedModel, load_paths
-from threatgraph.model.schema import Decision
+from threatgraph.model.schema import Decision, Kind
 from threatgraph.policy import (
     Notice,
     PolicyConfig,
@@ -144,8 +145,9 @@ def run(
     library: Library | None = None,
     policy: PolicyConfig | None = None,
     pytm_threats: bool = False,
+    otm_types: Mapping[str, Kind] | None = None,
 ) -> Run:
-    """The whole check pipeline for some paths.
+    """The whole check pipeline for some paths (``otm_types``: OTM type -> kind mappings).
 
     Raises InputError for bad models, acceptances beyond ``max_acceptance_days`` and evidence
     paths that leave the repository.
@@ -154,7 +156,7 @@ def run(
     day = as_of or date.today()
     with _collector_paused():
         lib = library or load_library(rule_dirs, disabled)
-        loaded = load_paths(paths, lib.controls.keys() if lib.controls else None)
+        loaded = load_paths(paths, lib.controls.keys() if lib.controls else None, otm_types)
         return evaluate_loaded(loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats)
 
 
@@ -222,6 +224,7 @@ def evaluate_loaded(
 
     results: list[ModelResult] = []
     matched_any: set[int] = set()
+    read_map = ReadMap.of(lib)
     for lm, maybe, code_notes in zip(loaded, reports, code_notices, strict=True):
         mid = lm.model.model.id
         index = [i for i, d in enumerate(pol.decisions) if d.model in (None, mid)]
@@ -236,6 +239,16 @@ def evaluate_loaded(
             pytm_threats=pytm_threats,
         )
         res.notices.extend(code_notes)
+        # v1 spellings read with a warning, and facts declared where no rule reads them:
+        # warnings, errors under --strict (the model says more than the check can see).
+        level = "error" if pol.strict else "warning"
+        res.notices.extend(
+            Notice(level, n.message, str(n.location or ""))
+            for n in (*lm.model.notes, *model_notes(lm.model, lib, read_map))
+        )
+        # What the loader could not carry over (OTM types read as a default kind, dropped
+        # threats...): said once per model file, where the model came from.
+        res.notices.extend(Notice("warning", w, str(lm.path)) for w in lm.warnings)
         matched_any.update(index[j] for j in res.matched_extra)
         results.append(res)
 

@@ -39,7 +39,8 @@ class PolicyConfig:
 
     #: Decisions from decisions files (the model's own decisions are always applied).
     decisions: list[Decision] = field(default_factory=list)
-    #: Longest time from an acceptance's date (else the run's date) to its expiry.
+    #: Longest time from an acceptance's date (else the run's date) to its expiry; None judges
+    #: history (a diff's base): no decision is refused, future-dated ones included.
     max_acceptance_days: int | None = None
     #: Stale decisions and baseline entries are errors (exit 1), not warnings.
     strict: bool = False
@@ -79,17 +80,37 @@ def _where(d: Decision) -> str:
 def acceptance_problems(
     decisions: Iterable[Decision], today: date, max_days: int | None
 ) -> list[Problem]:
-    """Acceptances whose expiry lies further than ``max_days`` from their date (or today)."""
+    """Decisions dated after the run's date, and acceptances that run too long.
+
+    A decision cannot be taken in the future: a date after ``today`` is an error whatever the
+    limit, since the span of an acceptance is counted from it. With ``max_days``, an
+    acceptance's expiry may lie at most that many days after its date (the run's date when
+    it has none): as its date is never after the run's, that is never later than
+    ``max_days`` after the run's date either. ``max_days=None`` judges history (the base
+    revision of a diff): nothing is refused.
+    """
     out: list[Problem] = []
     if max_days is None:
         return out
     for d in decisions:
+        file, line = (d.location.file, d.location.line) if d.location else ("<decisions>", 0)
+        if d.date is not None and d.date > today:
+            out.append(
+                Problem(
+                    file,
+                    line,
+                    f"decision on {d.finding} is dated {d.date.isoformat()}, after the run's "
+                    f"date {today.isoformat()}: a decision cannot be taken in the future "
+                    "(check its date, or the run's --as-of)",
+                    "date",
+                )
+            )
+            continue
         if d.status != "accepted" or d.expires is None:
             continue
         start = d.date or today
         span = (d.expires - start).days
         if span > max_days:
-            file, line = (d.location.file, d.location.line) if d.location else ("<decisions>", 0)
             out.append(
                 Problem(
                     file,

@@ -677,19 +677,10 @@ def render_text(r: Review, path: PathFn) -> str:
 def _md() -> tuple[
     Callable[[str | None], str], Callable[[str], str], Callable[[str, str | None], str]
 ]:
+    # The Markdown escaper (which also keeps '@' from mentioning anyone in a PR comment).
     from threatgraph.formats.markdown import code, escape, link
 
-    def text(value: str | None) -> str:
-        # '@' would mention a user or team in a PR comment.
-        return escape(value).replace("@", "&#64;")
-
-    def ident(value: str) -> str:
-        return code(value).replace("@", "&#64;")
-
-    def anchor(value: str, url: str | None) -> str:
-        return link(value, url).replace("@", "&#64;")
-
-    return text, ident, anchor
+    return escape, code, link
 
 
 def render_markdown(r: Review, path: PathFn) -> str:

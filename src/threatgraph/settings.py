@@ -5,13 +5,17 @@ directory holding ``.git``), like ruff and mypy do. In each directory a ``pyproj
 with a ``[tool.threatgraph]`` table wins over a ``.threatgraph.toml``.
 
 CLI flags override the file; unknown keys are errors with file:line (a typo must not silently
-weaken a gate). Paths in the file are relative to the directory of the file.
+weaken a gate). Paths in the file are relative to the directory of the file and must stay
+inside the repository (the git work tree holding the file, else the file's directory): a
+config file from a pull request must not point threatgraph at ``/`` or write reports
+outside the repository. Paths given on the command line are the user's and are not checked.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -20,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from threatgraph.errors import InputError, Problem
+from threatgraph.readfile import not_regular, read_input
 
 #: Every key a config file may hold, with a one-line meaning (docs/workflow.md has the table).
 KEYS: dict[str, str] = {
@@ -35,7 +40,12 @@ KEYS: dict[str, str] = {
     "strict": "decisions that match no finding and stale baseline entries are errors",
     "require_evidence": "a control counts as present only when it cites existing evidence",
     "pytm_threats": "also run pytm's classic threat library on every model",
+    "otm_types": "OTM component type -> threatgraph kind, for types threatgraph does not know",
 }
+
+#: The keys that hold paths (each a string or a list of strings): they must stay inside the
+#: repository.
+PATH_KEYS = ("models", "rules", "decisions", "baseline", "output")
 
 
 class Sourced(str):
@@ -76,6 +86,7 @@ class Settings(BaseModel):
     strict: bool = Field(default=False, description=KEYS["strict"])
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
+    otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -96,6 +107,30 @@ class Settings(BaseModel):
             raise ValueError("must be a non-empty path")
         return value
 
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: list[str]) -> list[str]:
+        # The names `report --format` takes (comma-separated lists too), checked here so that
+        # a typo is reported at its line in the config, not later without one.
+        from threatgraph.formats.base import ALIASES, REGISTRY
+
+        known = {*REGISTRY, *ALIASES, "all"}
+        for item in value:
+            for raw in item.split(","):
+                name = raw.strip().lower()
+                if name and name not in known:
+                    choices = ", ".join([*REGISTRY, "all"])
+                    raise ValueError(f"unknown format {raw.strip()!r}; choose from {choices}")
+        return value
+
+    @field_validator("otm_types")
+    @classmethod
+    def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        from threatgraph.interop.otm_map import parse_type_map
+
+        parse_type_map(f"{k}={v}" for k, v in value.items())  # ValueError names the entry
+        return value
+
     @field_validator("disable")
     @classmethod
     def _reasons(cls, value: dict[str, str]) -> dict[str, str]:
@@ -113,18 +148,36 @@ def find_config(start: Path) -> Path | None:
     cur = start.resolve()
     for d in (cur, *cur.parents):
         py = d / "pyproject.toml"
+        if _special(py):
+            return py  # a FIFO or a device: load_settings refuses it with its name
         if py.is_file():
             try:
-                if "threatgraph" in tomllib.loads(py.read_text("utf-8")).get("tool", {}):
+                if "threatgraph" in tomllib.loads(read_input(py).decode("utf-8")).get("tool", {}):
                     return py
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            except (tomllib.TOMLDecodeError, InputError, UnicodeDecodeError):
                 return py  # let load_settings report the problem
         alt = d / ".threatgraph.toml"
-        if alt.is_file():
+        if alt.is_file() or _special(alt):
             return alt
         if (d / ".git").exists():
             break
     return None
+
+
+def _special(path: Path) -> bool:
+    """A FIFO, device or socket (not a regular file, not a directory)."""
+    return not_regular(path) not in (None, "a directory")
+
+
+def repo_root(directory: Path) -> Path:
+    """The repository a config file in ``directory`` belongs to: the git work tree holding
+    it (the nearest directory with ``.git``), else ``directory`` itself (symlinks resolved).
+    """
+    cur = directory.resolve()
+    for d in (cur, *cur.parents):
+        if (d / ".git").exists():
+            return d
+    return cur
 
 
 def _toml_line(message: str, text: str) -> int:
@@ -182,9 +235,14 @@ class _Lines:
         return 0
 
     def line_of(self, loc: tuple[Any, ...]) -> int:
-        """The line of ``loc`` (key, then an optional nested key), else the table header."""
+        """The line of ``loc`` (key, then an optional nested key), else the table header.
+
+        A key written another way (a dotted key ``threatgraph.fail_on = ...`` under
+        ``[tool]``, an inline table) is found by a looser scan of the whole text; failing
+        that, the header, else line 1: a config problem always has a line.
+        """
         if not loc:
-            return self.header
+            return self.header or 1
         key = str(loc[0])
         pat = _key_pattern(key)
         for name, first, last in self.tables:
@@ -199,7 +257,11 @@ class _Lines:
                         if sub.match(self.lines[i - 1]):
                             return i
                 return first
-        return self.header
+        loose = re.compile(rf"(?:^|[\s{{,.\"']){re.escape(key)}[\"']?\s*=")
+        for i, line in enumerate(self.lines, 1):
+            if loose.search(line):
+                return i
+        return self.header or 1
 
 
 def load_settings(path: Path | None = None, start: Path | None = None) -> Settings:
@@ -211,11 +273,10 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
     if cfg is None:
         return Settings()
     file = str(cfg)
+    text = ""
     try:
-        text = cfg.read_text("utf-8")
+        text = read_input(cfg).decode("utf-8")
         doc = tomllib.loads(text)
-    except OSError as exc:
-        raise InputError.single(file, 0, f"cannot read config: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise InputError.single(file, line, "config is not UTF-8 text") from None
@@ -236,7 +297,7 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
                 for i, ln in enumerate(text.splitlines(), 1)
                 if re.match(r"^\s*(tool\s*\.\s*)?threatgraph\s*=", ln)
             ),
-            lines.header,
+            lines.header or 1,
         )
         raise InputError.single(file, line, f"[{prefix}] must be a table")
     problems: list[Problem] = []
@@ -246,14 +307,17 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         problems.append(
             Problem(file, lines.line_of((key,)), f"unknown key{hint}", f"{prefix}.{key}".strip("."))
         )
+    settings = Settings()
     try:
         settings = Settings.model_validate({k: v for k, v in section.items() if k in KEYS})
     except ValidationError as exc:
         for e in exc.errors():
             key = ".".join(str(p) for p in e["loc"])
+            msg = e["msg"].removeprefix("Value error, ")
             problems.append(
-                Problem(file, lines.line_of(e["loc"]), e["msg"], f"{prefix}.{key}".strip("."))
+                Problem(file, lines.line_of(e["loc"]), msg, f"{prefix}.{key}".strip("."))
             )
+    problems.extend(_escaping_paths(section, cfg, lines, prefix))
     if problems:
         raise InputError(problems)
     settings.source = file
@@ -262,3 +326,50 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
         k: Sourced(v, file, lines.line_of(("disable", k))) for k, v in settings.disable.items()
     }
     return settings
+
+
+def _escaping_paths(
+    section: dict[str, Any], cfg: Path, lines: _Lines, prefix: str
+) -> list[Problem]:
+    """Problems for configured paths that are absolute or resolve outside the repository.
+
+    Read from the raw table, so that they are reported together with other problems of the
+    file (a value of the wrong type is the validation's to report).
+    """
+    base = cfg.parent
+    root = repo_root(base)
+    problems: list[Problem] = []
+    for key in PATH_KEYS:
+        raw = section.get(key)
+        values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+        for value in values:
+            if not isinstance(value, str) or not value.strip():
+                continue
+            why = _escape(value, base, root)
+            if why is not None:
+                problems.append(
+                    Problem(
+                        str(cfg),
+                        lines.line_of((key,)),
+                        f"{key} {value!r} {why}: a path in the configuration must stay "
+                        f"inside the repository ({root}); give it on the command line instead",
+                        f"{prefix}.{key}".strip("."),
+                    )
+                )
+    return problems
+
+
+def _escape(value: str, base: Path, root: Path) -> str | None:
+    """Why configured path ``value`` (relative to ``base``) leaves ``root``, or None."""
+    if os.path.isabs(value) or value.startswith(("/", "\\", "~")):
+        return "is absolute"
+    try:
+        target = (base / value).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        return "cannot be resolved"
+    if target.is_relative_to(root):
+        return None
+    lexical = os.path.normpath(os.path.join(base.resolve(), value))
+    if not Path(lexical).is_relative_to(root) and ".." in Path(value).parts:
+        return "climbs out of the repository (through '..')"
+    return "resolves outside the repository (through a symlink)"

@@ -11,6 +11,7 @@ from threatgraph.commands._common import (
     build_policy,
     common_options,
     model_paths,
+    otm_type_map,
     policy_options,
     resolve_run_options,
     settings_for,
@@ -20,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def analysis_options(fn: F) -> F:
-    """--config, --rules, --disable, --as-of and the policy options of `check`."""
+    """--config, --rules, --as-of and the policy options of `check`."""
     return common_options(policy_options(fn))
 
 
@@ -32,20 +33,20 @@ def run_models(
     pytm_threats: bool | None = None,
     explicit_targets: bool = False,
     partial: bool = False,
+    map_types: tuple[str, ...] = (),
 ) -> Any:
     """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``).
 
     ``options`` holds the values of :func:`analysis_options`; ``fail_on`` and
     ``pytm_threats`` override the config when given. With ``explicit_targets`` the paths are
     used as they are (a pre-commit selection) instead of falling back to the config's models.
+    ``map_types`` are ``--map-type`` values, over the config's ``otm_types``.
     """
     from threatgraph.pipeline import run
 
     config_path: Path | None = options["config_path"]
     settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(
-        settings, options["rule_dirs"], options["disabled"], options["as_of"]
-    )
+    dirs, dis, day = resolve_run_options(settings, options["rule_dirs"], options["as_of"])
     policy = build_policy(
         settings,
         decision_files=options["decision_files"],
@@ -64,4 +65,5 @@ def run_models(
         as_of=day,
         policy=policy,
         pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
+        otm_types=otm_type_map(settings, map_types),
     )

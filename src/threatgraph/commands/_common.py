@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from threatgraph.errors import InputError
+from threatgraph.safetext import terminal, terminal_json
 from threatgraph.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,24 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True, block: bool = False) -> None:
+    """Write text for people to stdout (or stderr), made safe for a terminal.
+
+    By default ``text`` is one line: a line break in it shows as ``\\n``. A ``block`` is
+    text the command laid out over lines itself (a report, a rule's description): its line
+    feeds stay and each line is made safe on its own. Either way what the inputs put into
+    the text (names, titles, descriptions, reasons) cannot bring an escape sequence or a
+    workflow command with it (:func:`threatgraph.safetext.terminal`).
+    """
+    click.echo(terminal(text, multiline=block), err=err, nl=nl)
+
+
+def echo_json(text: str, *, nl: bool = True) -> None:
+    """Write JSON text to stdout: the same JSON value, with no raw bidirectional or C1
+    control character in it (:func:`threatgraph.safetext.terminal_json`)."""
+    click.echo(terminal_json(text), nl=nl)
 
 
 def input_errors_exit_2(fn: F) -> F:
@@ -39,14 +58,19 @@ def input_errors_exit_2(fn: F) -> F:
             sys.exit(2)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            click.echo(terminal(f"error: {where}{exc.strerror or exc}"), err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 
 
 def common_options(fn: F) -> F:
-    """--config, --rules, --disable, --as-of."""
+    """--config, --rules, --as-of.
+
+    There is deliberately no option to disable a rule: a rule is switched off only by the
+    ``disable`` table of the configuration, which a reviewer sees as configuration (a file
+    name passed by a hook can never turn a rule off).
+    """
     fn = click.option(
         "--config",
         "config_path",
@@ -62,13 +86,6 @@ def common_options(fn: F) -> F:
         help="Extra rule directory (repeatable).",
     )(fn)
     fn = click.option(
-        "--disable",
-        "disabled",
-        multiple=True,
-        metavar="RULE=REASON",
-        help="Disable a rule, with the reason that reports will show.",
-    )(fn)
-    fn = click.option(
         "--as-of",
         "as_of",
         type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -77,15 +94,21 @@ def common_options(fn: F) -> F:
     return fn
 
 
-def parse_disabled(values: Sequence[str]) -> dict[str, str]:
-    """RULE=REASON pairs; a reason is required."""
-    out = {}
-    for v in values:
-        rid, sep, reason = v.partition("=")
-        if not sep or not reason.strip():
-            raise click.UsageError(f"--disable {v!r}: write RULE-ID=reason")
-        out[rid.strip()] = reason.strip()
-    return out
+def reject_option_like(names: Sequence[str], command: str) -> None:
+    """Refuse a FILE argument that looks like an option and names no existing file.
+
+    The hooks end their options with ``--`` (a committed file named ``--fail-on=low.yaml``
+    stays a file name), so anything pre-commit passes through ``args:`` arrives after it as
+    a file name too. Such a value was meant as an option: say so instead of ignoring it, so
+    that a hook configuration never silently loses an option.
+    """
+    for name in names:
+        if name.startswith("-") and not Path(name).exists():
+            raise click.UsageError(
+                f"{name!r} is not a file. Options go before '--' on the command line; the "
+                f"pre-commit hooks take theirs from [tool.threatgraph] or .threatgraph.toml "
+                f"(their entries end with '{command} --', so hook 'args' are read as files)"
+            )
 
 
 def settings_for(config_path: Path | None) -> Settings:
@@ -102,12 +125,11 @@ def rel_to_config(settings: Settings, paths: Sequence[str]) -> list[str]:
 
 
 def resolve_run_options(
-    settings: Settings, rule_dirs: Sequence[Path], disabled: Sequence[str], as_of: Any
+    settings: Settings, rule_dirs: Sequence[Path], as_of: Any
 ) -> tuple[list[str], dict[str, str], date | None]:
-    """Merge CLI flags over config values."""
+    """Merge CLI flags over config values (disabled rules come from the config alone)."""
     dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]
     dis = dict(settings.disable)
-    dis.update(parse_disabled(disabled))
     day = as_of.date() if as_of is not None else None
     return dirs, dis, day
 
@@ -222,6 +244,32 @@ def fail_on_option(fn: F) -> F:
         default=None,
         help="Lowest severity of an open finding that fails the run (default: high).",
     )(fn)
+
+
+def map_type_option(fn: F) -> F:
+    """--map-type TYPE=KIND (repeatable), over the config key otm_types."""
+    return click.option(
+        "--map-type",
+        "map_types",
+        multiple=True,
+        metavar="TYPE=KIND",
+        help="Read OTM component type TYPE as threatgraph kind KIND (repeatable; config key "
+        "otm_types).",
+    )(fn)
+
+
+def otm_type_map(settings: Settings, values: Sequence[str] = ()) -> dict[str, Any]:
+    """The config's ``otm_types`` with the ``--map-type TYPE=KIND`` values over them."""
+    from threatgraph.interop.otm_map import parse_type_map
+
+    try:
+        out: dict[str, Any] = dict(
+            parse_type_map(f"{k}={v}" for k, v in settings.otm_types.items())
+        )
+        out.update(parse_type_map(values))
+    except ValueError as exc:
+        raise click.UsageError(f"--map-type {exc}") from None
+    return out
 
 
 def pytm_threats_option(fn: F) -> F:

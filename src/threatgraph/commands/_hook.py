@@ -21,16 +21,16 @@ from threatgraph.settings import Settings
 
 def is_model_file(path: Path) -> bool:
     """A static guess that ``path`` is a model file (the loaders' own sniffs; nothing runs)."""
-    from threatgraph.load.registry import _head, formats
+    from threatgraph.load.registry import _head, formats, sniff
 
     suffix = path.suffix.lower()
-    head: str | None = None
+    head: tuple[str, bool] | None = None
     for fmt in formats():
         if suffix not in fmt.suffixes:
             continue
         if head is None:
             head = _head(path)
-        if fmt.sniff(path, head):
+        if sniff(path, fmt, *head):
             return True
     return False
 

@@ -10,6 +10,7 @@ import click
 from threatgraph.commands._common import (
     build_policy,
     common_options,
+    echo,
     input_errors_exit_2,
     model_paths,
     rel_to_config,
@@ -42,7 +43,6 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Write the ids of the open findings of PATH... (default: the configured models).
@@ -61,7 +61,7 @@ def command(
         if not settings.baseline:
             raise click.UsageError("give -o FILE or set 'baseline' in the configuration")
         output = Path(rel_to_config(settings, [settings.baseline])[0])
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     policy = build_policy(settings, decision_files=decision_files, use_baseline=False)
     policy.strict = False  # stale decisions are check's business, not a reason to refuse
     result = run(
@@ -70,7 +70,7 @@ def command(
     findings = [f for r in result.results for f in r.findings]
     write_atomic(output, baseline_mod.dumps(findings))
     n = sum(1 for f in findings if f.status == "open")
-    click.echo(
+    echo(
         f"wrote {n} open finding{'s' if n != 1 else ''} of {len(result.results)} "
         f"model{'s' if len(result.results) != 1 else ''} to {display_path(str(output))}",
         err=True,

@@ -10,13 +10,18 @@ import click
 
 from threatgraph.commands._common import (
     common_options,
+    echo,
+    echo_json,
     fail_on_option,
     input_errors_exit_2,
+    map_type_option,
     model_paths,
     policy_options,
     pytm_threats_option,
+    reject_option_like,
     settings_for,
 )
+from threatgraph.safetext import terminal
 
 
 @click.command()
@@ -39,6 +44,7 @@ from threatgraph.commands._common import (
     "(recognised statically, nothing else runs).",
 )
 @pytm_threats_option
+@map_type_option
 @policy_options
 @common_options
 @input_errors_exit_2
@@ -50,6 +56,7 @@ def command(
     quiet: bool,
     hook: bool,
     pytm_threats: bool | None,
+    map_types: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Check model files or directories (PATH...) for AI threats.
@@ -63,6 +70,7 @@ def command(
     if hook:
         from threatgraph.commands._hook import select
 
+        reject_option_like(paths, "check --hook")
         selected, partial = select(paths, settings)
         if not selected:
             sys.exit(0)  # no model file in this commit: nothing to check, nothing loaded
@@ -79,6 +87,7 @@ def command(
         pytm_threats=pytm_threats,
         explicit_targets=True,
         partial=partial,
+        map_types=map_types,
     )
     if fmt == "json":
         from threatgraph.formats import jsonout
@@ -91,11 +100,11 @@ def command(
 
         write_atomic(output, text)
     elif fmt == "json":
-        click.echo(text, nl=False)
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False, err=False)
+        echo(text, nl=False, block=True)
     for n in result.verdict.notices:
-        click.echo(notice_text(n), err=True)
+        echo(notice_text(n), err=True)
     sys.exit(result.verdict.exit_code)
 
 
@@ -109,11 +118,10 @@ def display_path(file: str) -> str:
 
 def notice_text(n: Any) -> str:
     """'level: file:line: message' with the file shown relative to the cwd."""
-    from threatgraph.errors import printable
     from threatgraph.formats.common import display_location
 
     where = display_location(n.location)
-    return printable(f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}")
+    return terminal(f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}")
 
 
 def _line(result: Any, f: Any) -> str:
@@ -201,10 +209,8 @@ def render_text(result: Any, quiet: bool = False) -> str:
         )
     if not failing and not errors:
         lines.append(f"PASS: no open findings at or above '{verdict.fail_on}'.")
-    from threatgraph.errors import printable
-
     # One line per entry whatever the model's text holds (names, reasons, tickets).
-    return "\n".join(printable(line) for line in lines) + "\n"
+    return "\n".join(terminal(line) for line in lines) + "\n"
 
 
 def _element_name(result: Any, f: Any) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
 from threatgraph.commands.threats import _library
+from threatgraph.safetext import terminal
 
 
 @click.group()
@@ -30,7 +31,7 @@ def list_(fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> Non
         for m in lr.rule.mitigations:
             used.setdefault(m.control, []).append(lr.rule.id)
     if fmt == "json":
-        click.echo(
+        echo_json(
             json.dumps(
                 [
                     {**c.model_dump(mode="json"), "mitigates": sorted(used.get(c.id, []))}
@@ -41,7 +42,7 @@ def list_(fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> Non
         )
         return
     for c in sorted(lib.controls.values(), key=lambda c: c.id):
-        click.echo(f"{c.id:<40} {c.category:<15} {c.title}  ({len(used.get(c.id, []))} rules)")
+        echo(f"{c.id:<40} {c.category:<15} {c.title}  ({len(used.get(c.id, []))} rules)")
 
 
 @command.command("show")
@@ -57,17 +58,23 @@ def show(control_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Pat
     lib = _library(config_path, rule_dirs)
     c = lib.controls.get(control_id)
     if c is None:
-        click.echo(f"error: no control {control_id!r}{suggest(control_id, lib.controls)}", err=True)
+        echo(f"error: no control {control_id!r}{suggest(control_id, lib.controls)}", err=True)
         sys.exit(2)
     rules = sorted(
         lr.rule.id for lr in lib.rules if any(m.control == c.id for m in lr.rule.mitigations)
     )
     if fmt == "json":
-        click.echo(json.dumps({**c.model_dump(mode="json"), "mitigates": rules}, indent=2))
+        echo_json(json.dumps({**c.model_dump(mode="json"), "mitigates": rules}, indent=2))
         return
-    click.echo(f"{c.id}: {c.title} ({c.category})\n\n{c.description}\n\nEvidence: {c.evidence}")
+    # The title is one line (a line break in it shows as '\n'); the description is text
+    # over lines, each made safe on its own.
+    echo(f"{terminal(c.id)}: {terminal(c.title)} ({terminal(c.category)})\n", block=True)
+    echo(c.description, block=True)
+    echo(f"\nEvidence: {terminal(c.evidence)}", block=True)
     if c.atlas:
-        click.echo("ATLAS mitigations: " + ", ".join(c.atlas))
+        echo("ATLAS mitigations: " + ", ".join(c.atlas))
     if c.review_questions:
-        click.echo("Review questions:\n" + "\n".join(f"  - {q}" for q in c.review_questions))
-    click.echo("Mitigates: " + (", ".join(rules) or "no rule yet"))
+        echo("Review questions:")
+        for q in c.review_questions:
+            echo(f"  - {q}")
+    echo("Mitigates: " + (", ".join(rules) or "no rule yet"))

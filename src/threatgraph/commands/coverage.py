@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
 
 
 @click.command()
@@ -56,8 +56,10 @@ def command(
         layer = coverage.navigator_layer(result)
         files[navigator] = json.dumps(layer, indent=2, ensure_ascii=False) + "\n"
     write_files(files, through=True)  # both files, or neither; both named by the user
-    if output is None:
-        click.echo(text, nl=False)
+    if output is None and fmt == "json":
+        echo_json(text, nl=False)
+    elif output is None:
+        echo(text, nl=False, block=True)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

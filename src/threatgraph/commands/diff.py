@@ -15,6 +15,8 @@ from threatgraph.commands._common import (
     SEVERITY_CHOICE,
     build_policy,
     common_options,
+    echo,
+    echo_json,
     input_errors_exit_2,
     model_paths,
     rel_to_config,
@@ -134,7 +136,6 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Compare the models at a git revision (BASE) with the working tree.
@@ -169,7 +170,7 @@ def command(
     short = commit[:12]
     targets = model_paths(settings, paths)
     rel_targets = [_repo_rel(t, root) for t in targets]
-    dirs, dis, as_of_day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, as_of_day = resolve_run_options(settings, rule_dirs, as_of)
     day = as_of_day or date.today()
     gate_sev = (fail_on or settings.fail_on).lower()
     lib = load_library(dirs, dis)
@@ -228,6 +229,8 @@ def command(
             text = diff_mod.render_text(result, head_path, base_path)
     if output is not None:
         write_atomic(output, text)
+    elif fmt == "json":
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False, block=True)
     sys.exit(result.exit_code)

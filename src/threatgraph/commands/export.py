@@ -10,7 +10,9 @@ import click
 from threatgraph.commands._common import (
     build_policy,
     common_options,
+    echo_json,
     input_errors_exit_2,
+    otm_type_map,
     resolve_run_options,
     settings_for,
 )
@@ -19,7 +21,56 @@ from threatgraph.errors import InputError, Problem
 
 @click.group(name="export")
 def command() -> None:
-    """Export models to other tools' formats (Open Threat Model)."""
+    """Export models to other tools' formats (Open Threat Model, GraphML)."""
+
+
+@command.command(name="graphml")
+@click.argument("path", type=click.Path(exists=True, path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the GraphML here (atomically) instead of stdout.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (for custom controls in the model).",
+)
+@input_errors_exit_2
+def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> None:
+    """Write the model at PATH (one model file) as GraphML, with the derived facts.
+
+    Nodes are elements and edges flows, each with the facts the rules read (effective trust,
+    runs_model, agentic, the requester and server of each flow, how content moves): the graph
+    that `threatgraph.graph_of` returns in Python, for graph tools (Gephi, yEd, networkx).
+    """
+    import io
+
+    import networkx as nx
+
+    from threatgraph.graph import build
+    from threatgraph.load.registry import load_paths
+
+    settings = settings_for(config_path)
+    from threatgraph.engine.library import load_library
+
+    lib = load_library(resolve_run_options(settings, (), None)[0], settings.disable)
+    loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
+    if len(loaded) != 1:
+        raise InputError(
+            [Problem(path, 0, f"holds {len(loaded)} models; export one model file at a time")]
+        )
+    buf = io.BytesIO()
+    nx.write_graphml(build(loaded[0].model).g, buf, encoding="utf-8", prettyprint=True)
+    text = buf.getvalue().decode("utf-8")
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from threatgraph.formats.common import write_atomic
+
+        write_atomic(output, text)
 
 
 @command.command(name="otm")
@@ -51,15 +102,16 @@ def otm_cmd(
     pytm_threats: bool | None,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Write the model at PATH (one model file) as OTM 0.2.0 JSON.
 
-    Boundaries become trust zones, elements components (type = threatgraph kind), flows
-    dataflows, data assets; findings become threats whose mitigations are implemented or
-    required. Facts OTM cannot hold are kept under attributes."x-threatgraph", so
-    `threatgraph import otm` gives the same model back.
+    Boundaries become trust zones, elements components (type = threatgraph kind, or the
+    type an imported OTM file gave), flows dataflows, data assets; findings become threats
+    whose mitigations are implemented or required. Facts OTM cannot hold are kept under
+    attributes."x-threatgraph", so `threatgraph import otm` gives the same model back; a
+    model imported from OTM keeps the other tool's types, nesting, ratings, tags and
+    attributes.
     """
     from threatgraph.engine.library import load_library
     from threatgraph.interop import otm_export
@@ -67,9 +119,11 @@ def otm_cmd(
     from threatgraph.pipeline import evaluate_loaded
 
     settings = settings_for(config_path)
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     lib = load_library(dirs, dis)
-    loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
+    loaded = load_paths(
+        [path], lib.controls.keys() if lib.controls else None, otm_type_map(settings)
+    )
     if len(loaded) != 1:
         raise InputError(
             [
@@ -95,10 +149,12 @@ def otm_cmd(
             pytm_threats=use_pytm,
         )
         findings = run.results[0].findings
+    for w in loaded[0].warnings:
+        click.echo(f"warning: {w}", err=True)
     doc = otm_export.document(loaded[0].model, findings, lib.controls)
     text = otm_export.dumps(doc)
     if output is None:
-        click.echo(text, nl=False)
+        echo_json(text, nl=False)
     else:
         from threatgraph.formats.common import write_atomic
 

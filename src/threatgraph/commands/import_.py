@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import input_errors_exit_2, rel_to_config, settings_for
+from threatgraph.commands._common import (
+    echo,
+    input_errors_exit_2,
+    map_type_option,
+    otm_type_map,
+    rel_to_config,
+    settings_for,
+)
 
 
 def _known_controls(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> list[str]:
@@ -20,7 +27,9 @@ def _known_controls(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> li
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # modelyaml writes every string the escaper would change double-quoted, where its
+        # escapes (\u202e, \x3a) are YAML escapes of the same characters.
+        echo(text, nl=False, block=True)
         return
     from threatgraph.formats.common import write_atomic
 
@@ -69,9 +78,10 @@ def command() -> None:
 def pytm_cmd(
     path: Path, output: Path | None, config_path: Path | None, rule_dirs: tuple[Path, ...]
 ) -> None:
-    """Run a pytm model file (PATH) and write it as a threatgraph YAML model.
+    """Run a pytm model file (PATH, a .py file) and write it as a threatgraph YAML model.
 
-    The file runs as pytm would run it, with argv cleared and tm.process() disabled. Boundary
+    The file runs as pytm would run it, with argv cleared and tm.process() disabled; a file
+    not named *.py is refused, never run (a YAML model can be valid Python too). Boundary
     trust levels are guessed from boundary names: review them (docs/migrating-from-pytm.md).
     """
     from threatgraph.formats.common import display_path
@@ -80,44 +90,20 @@ def pytm_cmd(
     from threatgraph.model.validate import finalize
 
     known = _known_controls(config_path, rule_dirs)
-    (model,) = pytm_loader.load(path)
-    model = finalize(model, known)
+    (converted,) = pytm_loader.load(path)
+    model = finalize(converted.model, known)
     header = (
         f"Converted from the pytm model {display_path(str(path))} by `threatgraph import pytm`.\n"
         "pytm has no trust levels: boundary trust was guessed from names; review it."
     )
     _write(dumps(model, header), output)
-    click.echo(_summary(model, output), err=True)
-
-
-def _type_map(values: tuple[str, ...]) -> dict[str, object]:
-    from threatgraph.model.schema import Kind
-
-    out: dict[str, object] = {}
-    for v in values:
-        otm_type, sep, kind = v.partition("=")
-        if not sep or not otm_type.strip():
-            raise click.UsageError(f"--map-type {v!r}: write TYPE=KIND")
-        try:
-            out[otm_type.strip()] = Kind(kind.strip())
-        except ValueError:
-            raise click.UsageError(
-                f"--map-type {v!r}: {kind.strip()!r} is not a kind; kinds: "
-                + ", ".join(k.value for k in Kind)
-            ) from None
-    return out
+    echo(_summary(model, output), err=True, block=True)
 
 
 @command.command(name="otm")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_output
-@click.option(
-    "--map-type",
-    "map_types",
-    multiple=True,
-    metavar="TYPE=KIND",
-    help="Treat OTM component type TYPE as threatgraph kind KIND (repeatable).",
-)
+@map_type_option
 @_config
 @_rules
 @input_errors_exit_2
@@ -128,22 +114,25 @@ def otm_cmd(
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
 ) -> None:
-    """Convert an Open Threat Model JSON file (PATH, OTM 0.2.0) to a threatgraph YAML model.
+    """Convert an Open Threat Model file (PATH, OTM 0.2.0, JSON or YAML) to a threatgraph YAML
+    model.
 
     OTM threats and mitigations are not imported as such: threatgraph derives its own findings
-    from its library (run `threatgraph check` on the result).
+    from its library (run `threatgraph check` on the result). What threatgraph has no field
+    for (the other tool's types, nesting, ratings, attributes...) is kept under `otm:` and
+    written back by `threatgraph export otm`.
     """
     from threatgraph.formats.common import display_path
     from threatgraph.interop.modelyaml import dumps
     from threatgraph.load import otm_loader
     from threatgraph.model.validate import finalize
 
-    type_map = _type_map(map_types)
+    types = otm_type_map(settings_for(config_path), map_types)
     known = _known_controls(config_path, rule_dirs)
-    result = otm_loader.parse(path, type_map)  # type: ignore[arg-type]
+    result = otm_loader.parse(path, types, frozenset(known))
     model = finalize(result.model, known)
     header = f"Converted from the OTM file {display_path(str(path))} by `threatgraph import otm`."
     _write(dumps(model, header), output)
     for w in result.warnings:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(_summary(model, output), err=True)
+        echo(f"warning: {w}", err=True)
+    echo(_summary(model, output), err=True, block=True)

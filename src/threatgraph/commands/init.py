@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
 import click
 
 from threatgraph import __version__
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, input_errors_exit_2
 from threatgraph.errors import InputError
+from threatgraph.readfile import read_input
 
 HOOK_REPO = "https://github.com/threatgraph/threatgraph"
 
@@ -110,11 +112,13 @@ def command(name: str | None, model_path: Path | None) -> None:
     model_path = model_path if model_path.is_absolute() else Path.cwd() / model_path
     pyproject = root / "pyproject.toml"
     has_section = False
-    if pyproject.is_file():  # read it before writing anything: a broken file stops init
+    text: str | None = None
+    # Read it before writing anything: a broken file stops init, and so does a FIFO or a
+    # device in its place (refused by the read, never waited on).
+    if os.path.lexists(pyproject):
         try:
-            has_section = "threatgraph" in tomllib.loads(pyproject.read_text("utf-8")).get(
-                "tool", {}
-            )
+            text = read_input(pyproject).decode("utf-8")
+            has_section = "threatgraph" in tomllib.loads(text).get("tool", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError.single(str(pyproject), 0, f"invalid TOML: {exc}") from None
     done: list[str] = []
@@ -139,8 +143,7 @@ def command(name: str | None, model_path: Path | None) -> None:
     except ValueError:
         model_rel = str(model_path)
     alt = root / ".threatgraph.toml"
-    if pyproject.is_file():
-        text = pyproject.read_text("utf-8")
+    if text is not None:
         if has_section:
             done.append(f"kept   {display_path(str(pyproject))} ([tool.threatgraph] exists)")
         else:
@@ -167,4 +170,4 @@ def command(name: str | None, model_path: Path | None) -> None:
         "threatgraph-baseline.json` and set `baseline` in the config.",
         "  5. In CI: see docs/ci.md (check, report, SARIF upload, diff comment on pull requests).",
     ]
-    click.echo("\n".join(out))
+    echo("\n".join(out), block=True)

@@ -15,6 +15,7 @@ import click
 
 from threatgraph.commands._common import (
     common_options,
+    echo,
     fail_on_option,
     input_errors_exit_2,
     policy_options,
@@ -140,12 +141,12 @@ def command(
         chosen,
         render_timeout=render_timeout,
         sarif_suppressed=sarif_suppressed,
-        warn=lambda msg: click.echo(f"warning: {msg}", err=True),
+        warn=lambda msg: echo(f"warning: {msg}", err=True),
         render=render,
     )
     for model_dir, names in written:
-        click.echo(f"wrote {model_dir.as_posix()}/: {', '.join(names)}")
-    click.echo(render_text(result, quiet=True), nl=False)
+        echo(f"wrote {model_dir.as_posix()}/: {', '.join(names)}")
+    echo(render_text(result, quiet=True), nl=False, block=True)
     for n in result.verdict.notices:
-        click.echo(notice_text(n), err=True)
+        echo(notice_text(n), err=True)
     sys.exit(result.verdict.exit_code)

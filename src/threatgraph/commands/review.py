@@ -13,8 +13,11 @@ from threatgraph.commands._common import (
     SEVERITY_CHOICE,
     build_policy,
     common_options,
+    echo,
+    echo_json,
     input_errors_exit_2,
     model_paths,
+    reject_option_like,
     rel_to_config,
     resolve_run_options,
     settings_for,
@@ -108,7 +111,6 @@ def command(
     no_baseline: bool,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    disabled: tuple[str, ...],
     as_of: Any,
 ) -> None:
     """Review a change: the modeled elements whose code it touches, their findings, the
@@ -127,6 +129,7 @@ def command(
     from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.pipeline import run
 
+    reject_option_like(files, "review")
     if files and base is not None:
         raise click.UsageError("give either --base REV or FILEs, not both")
     settings = settings_for(config_path)
@@ -147,7 +150,7 @@ def command(
         changes = review_mod.changes_since(merge, root, f"{merge[:12]} ({what}) .. working tree")
 
     targets = list(models) if models else model_paths(settings, ())
-    dirs, dis, day = resolve_run_options(settings, rule_dirs, disabled, as_of)
+    dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     gate_sev = (fail_on or settings.fail_on).lower()
     policy = build_policy(
         settings,
@@ -206,6 +209,8 @@ def command(
         text = review_mod.render_text(review, shown)
     if output is not None:
         write_atomic(output, text)
+    elif fmt == "json":
+        echo_json(text, nl=False)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False, block=True)
     sys.exit(review.exit_code)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, input_errors_exit_2
 
 
 @click.command()
@@ -61,7 +61,7 @@ def command(
     # Every model's documents, or (on an error or an interrupt) none of them.
     write_files(files)
     for path in files:
-        click.echo(f"wrote {path}", err=True)
+        echo(f"wrote {path}", err=True)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import input_errors_exit_2
+from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
 
 
 @click.command()
@@ -84,16 +84,19 @@ def command(
     # The plan and its new test files together, or (on an error or an interrupt) none.
     write_files(files)
     for path in kept:
-        click.echo(f"kept {path} (exists)", err=True)
+        echo(f"kept {path} (exists)", err=True)
     for path in files:
         if path.suffix == ".py":
-            click.echo(f"wrote {path}", err=True)
+            echo(f"wrote {path}", err=True)
     if out_dir is not None:
-        click.echo(
+        echo(
             f"wrote {out_dir / 'testplan.md'} and testplan.json ({len(plan.tests)} tests)", err=True
         )
     else:
-        click.echo(js if fmt == "json" else md, nl=False)
+        if fmt == "json":
+            echo_json(js, nl=False)
+        else:
+            echo(md, nl=False, block=True)
     for n in result.verdict.notices:
-        click.echo(f"{n.level}: {n}", err=True)
+        echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

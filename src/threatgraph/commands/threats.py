@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from threatgraph.commands._common import input_errors_exit_2, rel_to_config, settings_for
+from threatgraph.commands._common import (
+    echo,
+    echo_json,
+    input_errors_exit_2,
+    rel_to_config,
+    settings_for,
+)
 
 
 def _library(config_path: Path | None, rule_dirs: tuple[str, ...]) -> Any:
@@ -102,13 +108,13 @@ def list_(
     lib = _library(config_path, rule_dirs)
     rules = [lr for lr in lib.rules if family is None or lr.rule.family == family]
     if fmt == "json":
-        click.echo(json.dumps([rule_summary(lr, lib) for lr in rules], indent=2))
+        echo_json(json.dumps([rule_summary(lr, lib) for lr in rules], indent=2))
         return
     for lr in rules:
         r = lr.rule
         off = f"  [disabled: {lib.disabled[r.id]}]" if r.id in lib.disabled else ""
-        click.echo(f"{r.id:<16} {r.severity:<8} {r.family:<20} {r.title}{off}")
-    click.echo(f"{len(rules)} rules", err=True)
+        echo(f"{r.id:<16} {r.severity:<8} {r.family:<20} {r.title}{off}")
+    echo(f"{len(rules)} rules", err=True)
 
 
 @command.command("show")
@@ -125,33 +131,35 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path |
     try:
         lr = lib.rule(rule_id.upper())
     except KeyError:
-        click.echo(
+        echo(
             f"error: no rule {rule_id!r}{suggest(rule_id.upper(), [r.rule.id for r in lib.rules])}",
             err=True,
         )
         sys.exit(2)
     d = rule_detail(lr, lib)
     if fmt == "json":
-        click.echo(json.dumps(d, indent=2))
+        echo_json(json.dumps(d, indent=2))
         return
     r = lr.rule
-    click.echo(f"{r.id}: {r.title}\n")
-    click.echo(
+    # One-line fields go through echo() whole: a line break in a title shows as '\n'. The
+    # descriptions are text over lines: each of their lines is made safe on its own.
+    echo(f"{r.id}: {r.title}")
+    echo("")
+    echo(
         f"family {r.family} · severity {r.severity} · likelihood {r.likelihood} · "
-        f"STRIDE {', '.join(r.stride)} · matches {r.match.mode}\n"
+        f"STRIDE {', '.join(r.stride)} · matches {r.match.mode}"
     )
-    click.echo(r.description.strip() + "\n")
-    click.echo("Detection: " + r.detection.strip())
-    click.echo("Known false positives: " + r.false_positives.strip() + "\n")
-    click.echo("Mitigations:")
+    echo("")
+    echo(r.description.strip() + "\n", block=True)
+    echo("Detection: " + r.detection.strip(), block=True)
+    echo("Known false positives: " + r.false_positives.strip() + "\n", block=True)
+    echo("Mitigations:")
     for m in d["mitigations"]:
-        click.echo(
-            f"  - {m['control']}: {m['title'] or ''}" + (f" ({m['why']})" if m["why"] else "")
-        )
-    click.echo("References:")
+        echo(f"  - {m['control']}: {m['title'] or ''}" + (f" ({m['why']})" if m["why"] else ""))
+    echo("References:")
     for ref in r.references:
         url = d["reference_urls"].get(ref)
-        click.echo(f"  - {ref}" + (f"  {url}" if url else ""))
+        echo(f"  - {ref}" + (f"  {url}" if url else ""))
 
 
 @command.command("lint")
@@ -166,9 +174,9 @@ def lint_cmd(no_fixtures: bool, rule_dirs: tuple[str, ...], config_path: Path | 
     lib = _library(config_path, rule_dirs)
     problems = lint(lib, fixtures=not no_fixtures)
     for p in problems:
-        click.echo(f"error: {p}", err=True)
+        echo(f"error: {p}", err=True)
     n = len(lib.rules)
     if problems:
-        click.echo(f"{len(problems)} problem(s) in {n} rules", err=True)
+        echo(f"{len(problems)} problem(s) in {n} rules", err=True)
         sys.exit(2)
-    click.echo(f"{n} rules, {len(lib.controls)} controls: ok")
+    echo(f"{n} rules, {len(lib.controls)} controls: ok")

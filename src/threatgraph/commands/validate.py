@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import input_errors_exit_2, model_paths, settings_for
+from threatgraph.commands._common import echo, input_errors_exit_2, model_paths, settings_for
 from threatgraph.formats.common import display_path
 
 
@@ -23,16 +23,18 @@ from threatgraph.formats.common import display_path
 @input_errors_exit_2
 def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[str, ...]) -> None:
     """Validate model files (syntax, schema, references, controls). Exit 0 or 2."""
-    from threatgraph.commands._common import rel_to_config
+    from threatgraph.commands._common import otm_type_map, rel_to_config
     from threatgraph.engine.library import load_library
     from threatgraph.load.registry import load_paths
 
     settings = settings_for(config_path)
     lib = load_library(rel_to_config(settings, settings.rules) + list(rule_dirs))
-    models = load_paths(model_paths(settings, paths), lib.controls.keys())
+    models = load_paths(model_paths(settings, paths), lib.controls.keys(), otm_type_map(settings))
     for lm in models:
         m = lm.model
-        click.echo(
+        for w in lm.warnings:
+            echo(f"warning: {display_path(str(lm.path))}: {w}", err=True)
+        echo(
             f"{display_path(str(lm.path))}: ok: {m.model.name} ({len(m.elements)} "
             f"elements, {len(m.flows)} flows, {len(m.boundaries)} boundaries)"
         )

@@ -10,81 +10,31 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import chain, compress
+from itertools import chain
 from typing import Any
 
 from threatgraph.engine.rules import (
+    ArtifactPred,
     AttrOp,
     DataPred,
     ElementPred,
     FlowPred,
     PathPred,
+    SoftwarePred,
     VendorPred,
 )
-from threatgraph.graph import Graph, IntIndex
+from threatgraph.graph import Graph, Reach, content_search, content_sources
 from threatgraph.model.schema import (
+    CODE_BEARING_FORMATS,
     SENSITIVE,
     Classification,
     Element,
     Kind,
+    Software,
     Trust,
     VendorProfile,
 )
 from threatgraph.model.validate import DERIVED_NOTE
-
-
-@dataclass
-class Reach:
-    """Result of one BFS: which elements are reached through one or more flows, and how.
-
-    A source is itself reached when another source (or a route back to itself) leads to
-    it, so "an agent reachable from an agent" works. Elements and flows are the numbers of
-    :class:`threatgraph.graph.IntIndex`.
-    """
-
-    ix: IntIndex
-    hop: list[int]  # element -> fewest flows from some source (0: not reached)
-    #: Reached element -> the element and the flow it was first reached from (-1: none).
-    #: Two lists of numbers rather than a tuple per element: a search makes no objects.
-    back_from: list[int]
-    back_flow: list[int]
-    seed: bytearray  # 1 for the search's sources
-    _reached: frozenset[int] | None = field(default=None, repr=False)
-
-    def hops(self, node: str) -> int:
-        """Fewest flows from a source to ``node`` (0 when it is not reached)."""
-        i = self.ix.pos.get(node)
-        return 0 if i is None else self.hop[i]
-
-    def reached_set(self) -> frozenset[int]:
-        """The number of every element reached through at least one flow."""
-        got = self._reached
-        if got is None:
-            got = frozenset(compress(self.ix.nums, self.hop))  # the numbers whose hop is not 0
-            self._reached = got
-        return got
-
-    def reached(self, node: str) -> bool:
-        """``node`` is reached through at least one flow."""
-        i = self.ix.pos.get(node)
-        return i is not None and self.hop[i] > 0
-
-    def witness(self, node: str) -> tuple[list[str], list[str]]:
-        """One shortest path to ``node``: (element ids from a source, flow ids)."""
-        ids, fids = self.ix.ids, self.ix.fids
-        i = self.ix.pos[node]
-        nodes, flows = [node], []
-        back_from, back_flow = self.back_from, self.back_flow
-        while (prev := back_from[i]) >= 0:
-            nodes.append(ids[prev])
-            flows.append(fids[back_flow[i]])
-            if self.seed[prev]:
-                break
-            i = prev
-        nodes.reverse()
-        flows.reverse()
-        return nodes, flows
-
 
 #: An empty set of ids, shared (never changed).
 _NO_IDS: set[str] = set()
@@ -642,20 +592,30 @@ class Compiler:
         if p.hosts is not None:
             hosted_match = self.element_set(p.hosts)
             sets.append(lambda c: _hosting(c, hosted_match(c)))
-        for name, negate in (
-            ("flow_in", False),
-            ("flow_out", False),
-            ("no_flow_in", True),
-            ("no_flow_out", True),
+        for name, negate, end in (
+            ("flow_in", False, "target"),
+            ("flow_out", False, "source"),
+            ("no_flow_in", True, "target"),
+            ("no_flow_out", True, "source"),
+            ("asks", False, "requester"),
+            ("serves", False, "server"),
         ):
             fp_model = getattr(p, name)
             if fp_model is None:
                 continue
             flows, fkey = self._keyed("F", fp_model, self._flow_set)
-            end = "target" if "in" in name else "source"
             # Many predicates ask for the ends of the same flows ("has a flow in"): once.
             ends = _shared(f"{end}s of {fkey}", _flow_ends(flows, end))
             sets.append(_complement(ends, _all_elements) if negate else ends)
+        if p.artifact is not None:
+            filters.append(_artifact_filter(p.artifact))
+        if p.software is not None:
+            filters.append(_software_filter(p.software))
+        for fact in ELEMENT_FACTS:
+            want = getattr(p, fact)
+            if want is not None:
+                has = _element_fact(fact)
+                sets.append(has if want else _complement(has, _all_elements))
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
             sets.append(lambda c: reach(c).reached_set())
@@ -802,8 +762,20 @@ class Compiler:
         if p.target is not None:
             targets, tkey = self._keyed("E", p.target, self._element_set)
             sets.append(_shared(f"flows into {tkey}", _flows_at(targets, "in")))
+        if p.requester is not None:
+            askers, akey = self._keyed("E", p.requester, self._element_set)
+            sets.append(_shared(f"flows asked by {akey}", _flows_at(askers, "asks")))
+        if p.server is not None:
+            servers, vkey = self._keyed("E", p.server, self._element_set)
+            sets.append(_shared(f"flows served by {vkey}", _flows_at(servers, "serves")))
+        if p.kept is not None:
+            sets.append(_flow_flag("kept", p.kept))
+        if p.returns is not None:
+            sets.append(_flow_flag("returns", p.returns))
         if p.data is not None:
             sets.append(_flow_data(p.data))
+            if p.data.in_context is not None:
+                tests.append(_in_context_test(p.data))
         if p.encrypted is not None:
             sets.append(_flow_flag("encrypted", p.encrypted))
         if p.authenticated is not None:
@@ -855,7 +827,6 @@ class Compiler:
                 return hit
             ix = c.graph.ix
             n = len(ix.ids)
-            adjacency = ix.pred if reverse else ix.succ
             seed = c.element_mask(src)
             # Elements a search may pass through (sources always expand), and flows it may
             # follow: masks by element and flow number, read by the loop below.
@@ -880,31 +851,8 @@ class Compiler:
             if twin is not None:
                 c.reach_cache[key] = twin
                 return twin
-            hop = [0] * n
-            back_from = [-1] * n
-            back_flow = [-1] * n
-            # Sources expand from the start; any other element when it is first reached,
-            # if the search may pass through it. (A source reached later is not expanded
-            # twice, and an element is reached once: its hop is then set.)
-            expands = _mask_andnot(ok, seed)
-            frontier = list(compress(range(n), seed))
-            depth = 0
-            while frontier and depth < max_hops:
-                depth += 1
-                nxt: list[int] = []
-                for u in frontier:
-                    for f, v in adjacency[u]:
-                        if hop[v] or not edge[f]:
-                            continue
-                        back_from[v] = u
-                        back_flow[v] = f
-                        hop[v] = depth
-                        if expands[v]:
-                            nxt.append(v)
-                frontier = nxt
-            result = Reach(
-                ix=ix, hop=hop, back_from=back_from, back_flow=back_flow, seed=bytearray(seed)
-            )
+            search = content_sources if reverse else content_search
+            result = search(ix, seed, ok, edge, max_hops)
             c.reach_cache[key] = c.reach_by_masks[same] = result
             return result
 
@@ -955,22 +903,96 @@ def _hosting(c: Ctx, hosted: frozenset[int]) -> frozenset[int]:
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
-    """Flows leaving (``out``) or entering (``in``) any element of a set."""
+    """Flows leaving (``out``) or entering (``in``) any element of a set, or in which one
+    of them is the requester (``asks``) or the server (``serves``)."""
 
     def run(c: Ctx) -> frozenset[int]:
         ix = c.graph.ix
-        index = ix.out_flows if direction == "out" else ix.in_flows
+        index = {
+            "out": ix.out_flows,
+            "in": ix.in_flows,
+            "asks": ix.asks,
+            "serves": ix.serves,
+        }[direction]
         return frozenset(chain.from_iterable(map(index.__getitem__, elements(c))))
 
     return run
 
 
+#: Derived element facts that predicates name as booleans (see :mod:`threatgraph.graph`).
+ELEMENT_FACTS = (
+    "runs_model",
+    "agentic",
+    "side_effects",
+    "hears_agents",
+    "hears_agents_unauthenticated",
+)
+
+
+def _artifact_filter(p: ArtifactPred) -> EPred:
+    """Elements whose ``artifact`` has every fact the predicate gives."""
+    formats = frozenset(p.format) if p.format else None
+
+    def run(c: Ctx, e: str) -> bool:
+        a = c.graph.elements[e].artifact
+        if a is None:
+            return False
+        checks = (
+            formats is None or a.format in formats,
+            p.code_bearing is None or (a.format in CODE_BEARING_FORMATS) == p.code_bearing,
+            p.from_hub is None or (a.hub is not None) == p.from_hub,
+            p.publisher_verified is None or bool(a.publisher_verified) == p.publisher_verified,
+            p.pinned is None or bool(a.pinned) == p.pinned,
+            p.remote_code is None or bool(a.remote_code) == p.remote_code,
+            p.adapters is None or bool(a.adapters) == p.adapters,
+            p.fine_tuned is None or (a.base_model is not None) == p.fine_tuned,
+        )
+        return all(checks)
+
+    return run
+
+
+def _software_filter(p: SoftwarePred) -> EPred:
+    """Elements with some ``software`` entry that has every fact the predicate gives."""
+
+    def one(sw: Software) -> bool:
+        return (
+            (p.kind is None or sw.kind in p.kind)
+            and (p.origin is None or sw.origin in p.origin)
+            and (p.registry is None or sw.registry in p.registry)
+            and (p.pinned is None or bool(sw.pinned) == p.pinned)
+            and (p.at_runtime is None or bool(sw.at_runtime) == p.at_runtime)
+        )
+
+    return lambda c, e: any(one(sw) for sw in c.graph.elements[e].software)
+
+
+def _in_context_test(p: DataPred) -> FPred:
+    """Flows that carry matching data in the content a model reads (not in a header, the
+    environment or a vault reference)."""
+    test = _data_test(p)
+
+    def run(c: Ctx, f: str) -> bool:
+        return any(
+            (d.carried_as in (None, "context")) == p.in_context
+            and test(frozenset([d.classification]))
+            for d in c.graph.flows[f].data
+        )
+
+    return run
+
+
+def _element_fact(fact: str) -> ESet:
+    """The elements with a derived fact (one of :data:`ELEMENT_FACTS`)."""
+    return lambda c: c.graph.element_facts[fact]
+
+
 def _flow_ends(flows: ESet, end: str) -> ESet:
-    """The sources (or targets) of a set of flows."""
+    """The sources, targets, requesters or servers of a set of flows."""
 
     def run(c: Ctx) -> frozenset[int]:
         ix = c.graph.ix
-        index = ix.fdst if end == "target" else ix.fsrc
+        index = {"target": ix.fdst, "source": ix.fsrc, "requester": ix.freq, "server": ix.fsrv}[end]
         return frozenset(map(index.__getitem__, flows(c)))
 
     return run

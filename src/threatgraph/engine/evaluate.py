@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from threatgraph.engine.compile import Compiler, Ctx, ESet, Reach
+from threatgraph.engine.compile import Compiler, Ctx, ESet
 from threatgraph.engine.findings import CheckItem, Finding, Status
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import Rule, Severity
-from threatgraph.graph import Graph
+from threatgraph.graph import Graph, Reach
 from threatgraph.model.schema import Location
 
 
@@ -26,6 +26,8 @@ class CompiledRule:
     reach: Callable[[Ctx], Reach] | None = None  # path rules: the search from the sources
     #: Path rules: per control declared ``at: [path]``, the search with its holders as walls.
     path_blockers: dict[str, Callable[[Ctx], Reach]] | None = None
+    #: Flow rules whose ``primary`` is an element predicate: the elements it holds for.
+    primary_set: ESet | None = None
     #: The rule's severity_when: the elements (or flows, when the flag is set) it holds
     #: for, as a set per graph, and the severity it gives.
     severity_when: list[tuple[ESet, bool, Severity]] | None = None
@@ -68,7 +70,10 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
     if m.element is not None:
         return CompiledRule(rule, "element", compiler.element_set(m.element), severity_when=sev)
     if m.flow is not None:
-        return CompiledRule(rule, "flow", compiler.flow_set(m.flow), severity_when=sev)
+        primary_set = None if isinstance(m.primary, str) else compiler.element_set(m.primary)
+        return CompiledRule(
+            rule, "flow", compiler.flow_set(m.flow), severity_when=sev, primary_set=primary_set
+        )
     assert m.path is not None
     blockers: dict[str, Callable[[Ctx], Reach]] = {}
     base = compiler.reach(m.path)
@@ -171,8 +176,9 @@ class _Binder:
                 if target and target in holders:
                     found.append(target)
             elif place == "flow":
-                if flow and flow in declaring:
-                    found.append(flow)
+                # A call and its drawn answer are one exchange: a control on either counts.
+                if flow and declaring:
+                    found.extend(x for x in g.exchanges.get(flow, (flow,)) if x in declaring)
             elif place == "provider":
                 pv = g.elements[primary].provider
                 if pv and pv in holders:
@@ -312,12 +318,27 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 )
         elif cr.mode == "flow":
             primary_end = rule.match.primary
-            for fid in sorted(map(fids.__getitem__, matched)):
+            derived = primary_end in ("requester", "server")
+            chosen = cr.primary_set(ctx) if cr.primary_set is not None else None
+            matched_ids = set(map(fids.__getitem__, matched))
+            for fid in sorted(matched_ids):
+                # A rule that reads the derived ends finds an exchange once (a call and its
+                # drawn answer), on the first of its flows that matches.
+                if (derived or chosen is not None) and any(
+                    x in matched_ids for x in g.exchanges[fid][: g.exchanges[fid].index(fid)]
+                ):
+                    continue
                 facts = g.flows[fid]
                 fl = facts.flow
-                primary = fl.target if primary_end == "target" else fl.source
-                other = fl.source if primary_end == "target" else fl.target
-                checklist = b.checklist(primary, fl.source, fl.target, fid)
+                # A rule that names the derived ends reads "source" and "target" in its
+                # mitigations as the requester and the server, however the arrow is drawn.
+                src, dst = g.interactions[fid] if derived else (fl.source, fl.target)
+                if chosen is not None:
+                    primary = dst if g.ix.pos[dst] in chosen or g.ix.pos[src] not in chosen else src
+                else:
+                    primary = dst if primary_end in ("target", "server") else src
+                other = src if primary == dst else dst
+                checklist = b.checklist(primary, src, dst, fid)
                 why = flow_text.get(fid)
                 if why is None:
                     why = flow_text[fid] = _flow_explanation(g, fid)

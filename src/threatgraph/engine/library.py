@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from threatgraph.engine.rules import ElementPred, Rule
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.yamlsafe import LineDict, load_document, problems_from_validation
+from threatgraph.readfile import read_input
 
 
 class Control(BaseModel):
@@ -116,6 +117,15 @@ def _validate_list(doc: Any, key: str, model: type[BaseModel], file: str) -> lis
     return out
 
 
+def _present(path: Path) -> bool:
+    """Whether a library file is there to be read.
+
+    Not ``is_file()``: that is false for a FIFO or a symlink to a device, which would then be
+    skipped in silence; reading refuses them with an error instead.
+    """
+    return os.path.lexists(path) and not path.is_dir()
+
+
 def load_rule_file(path: Path) -> Rule:
     """Load and validate one rule file."""
     file = str(path)
@@ -137,18 +147,18 @@ def _load_root(
     preds: dict[str, ElementPred] = {}
     try:
         cpath = root / "controls.yaml"
-        if cpath.is_file():
+        if _present(cpath):
             for c in _validate_list(load_document(cpath), "controls", Control, str(cpath)):
                 if c.id in controls:
                     problems.append(Problem(str(cpath), 0, f"duplicate control {c.id!r}"))
                 controls[c.id] = c
         rpath = root / "references.yaml"
-        if rpath.is_file():
+        if _present(rpath):
             doc = load_document(rpath)
             if isinstance(doc, dict):
                 refs = doc
         ppath = root / "predicates.yaml"
-        if ppath.is_file():
+        if _present(ppath):
             doc = load_document(ppath)
             if not isinstance(doc, LineDict) or not isinstance(doc.get("predicates"), dict):
                 raise InputError.single(str(ppath), 1, "expected a 'predicates:' mapping")
@@ -256,7 +266,7 @@ def _load_root_cached(
     cfile = cdir / f"library-{sig[:32]}.json" if sig and cdir else None
     if cfile is not None and _private_file(cfile):
         try:
-            doc = json.loads(cfile.read_text("utf-8"))
+            doc = json.loads(read_input(cfile).decode("utf-8"))
             rules = [
                 LoadedRule(
                     rule=Rule.model_validate(r["rule"]),

@@ -1,9 +1,17 @@
-"""Library lint: schema (already enforced on load), references, controls, fixtures."""
+"""Library lint: schema (already enforced on load), references, controls, fixtures and
+their expected findings (expected.yaml)."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from threatgraph.engine.expected import (
+    EXPECTED_FILE,
+    Expectations,
+    differences,
+    load_expectations,
+    tally,
+)
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.errors import InputError, Problem
 
@@ -30,6 +38,22 @@ def reference_exists(ref: str, index: dict[str, object]) -> str | None:
     return None
 
 
+def fixture_findings(lr: LoadedRule, path: object, lib: Library) -> list[tuple[str, str]]:
+    """(primary element, status) of every finding of this rule on one fixture model."""
+    from pathlib import Path
+
+    from threatgraph.load.registry import formats, load_file
+    from threatgraph.pipeline import analyse
+
+    p = Path(str(path))
+    fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
+    out: list[tuple[str, str]] = []
+    for lm in load_file(p, fmt, lib.controls.keys()):
+        res = analyse(lm, lib, FIXTURE_DAY)
+        out += [(f.element, f.status) for f in res.findings if f.rule.id == lr.rule.id]
+    return out
+
+
 def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
     """Open finding ids of this rule on one fixture model."""
     from pathlib import Path
@@ -44,6 +68,108 @@ def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
         res = analyse(lm, lib, FIXTURE_DAY)
         ids += [f.id for f in res.findings if f.rule.id == lr.rule.id and f.status == "open"]
     return ids
+
+
+def rule_expectations(lr: LoadedRule) -> tuple[Expectations | None, list[Problem]]:
+    """The rule's expected.yaml (None when absent or unreadable) and what is wrong with it.
+
+    Problems: no file while the rule has fixtures, a fixture without an expectation, an
+    expectation for a fixture that does not exist, a positive fixture expecting no open
+    finding, a negative one expecting an open finding. These need no fixture run.
+    """
+    path = lr.path.parent / EXPECTED_FILE
+    fixtures = {p.name: p for p in [*lr.positives, *lr.negatives]}
+    if not path.is_file():
+        if not fixtures:
+            return None, []
+        return None, [
+            Problem(
+                str(path),
+                0,
+                f"missing: {lr.rule.id} must state the expected findings of each fixture "
+                f"({', '.join(sorted(fixtures))}); tools/fixture_results.py prints the "
+                "current ones",
+                "fixtures",
+            )
+        ]
+    try:
+        exp = load_expectations(path)
+    except InputError as exc:
+        return None, exc.problems
+    file = str(path)
+    problems: list[Problem] = []
+    for name in sorted(set(fixtures) - set(exp.fixtures)):
+        problems.append(
+            Problem(file, 0, f"fixture {fixtures[name]} has no expectation here", "fixtures")
+        )
+    for name in sorted(set(exp.fixtures) - set(fixtures)):
+        problems.append(
+            Problem(
+                file,
+                exp.line(name),
+                f"expectation for {name}, but {lr.path.parent / name} does not exist",
+                name,
+            )
+        )
+    for name in sorted(set(exp.fixtures) & set(fixtures)):
+        opened = sum(n for (_, status), n in exp.tally(name).items() if status == "open")
+        if name.startswith("positive") and not opened:
+            problems.append(
+                Problem(
+                    file,
+                    exp.line(name),
+                    f"positive fixture {name} must expect at least one open finding",
+                    name,
+                )
+            )
+        if name.startswith("negative") and opened:
+            problems.append(
+                Problem(
+                    file,
+                    exp.line(name),
+                    f"negative fixture {name} must not expect an open finding",
+                    name,
+                )
+            )
+    return exp, problems
+
+
+def _check_fixtures(lr: LoadedRule, exp: Expectations | None, lib: Library) -> list[Problem]:
+    """Run every fixture and compare with its expectation (or, lacking one, the old
+    invariants: positives open, negatives not)."""
+    problems: list[Problem] = []
+    rid = lr.rule.id
+    for p in [*lr.positives, *lr.negatives]:
+        try:
+            got = tally(fixture_findings(lr, p, lib))
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if exp is not None and p.name in exp.fixtures:
+            diff = differences(exp.tally(p.name), got)
+            if diff:
+                problems.append(
+                    Problem(
+                        str(exp.path),
+                        exp.line(p.name),
+                        f"fixture {p}: {rid} findings differ from the expectation: "
+                        + "; ".join(diff),
+                        p.name,
+                    )
+                )
+            continue
+        opened = sorted(e for (e, status), n in got.items() if status == "open" for _ in range(n))
+        if p.name.startswith("positive") and not opened:
+            problems.append(Problem(str(p), 0, f"positive fixture: {rid} produced no open finding"))
+        elif p.name.startswith("negative") and opened:
+            problems.append(
+                Problem(
+                    str(p),
+                    0,
+                    f"negative fixture: {rid} produced open finding(s) on {', '.join(opened)}",
+                )
+            )
+    return problems
 
 
 def _attr_values(node: object) -> list[tuple[str, object]]:
@@ -163,32 +289,11 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
             problems.append(Problem(file, 0, "no positive fixture (positive*.yaml)", "fixtures"))
         if not lr.negatives:
             problems.append(Problem(file, 0, "no negative fixture (negative*.yaml)", "fixtures"))
+        exp, exp_problems = rule_expectations(lr)
+        problems.extend(exp_problems)
         if not fixtures or lr.rule.id in lib.disabled:
             continue
-        for p in lr.positives:
-            try:
-                if not run_fixture(lr, p, lib):
-                    problems.append(
-                        Problem(
-                            str(p), 0, f"positive fixture: {lr.rule.id} produced no open finding"
-                        )
-                    )
-            except InputError as exc:
-                problems.extend(exc.problems)
-        for p in lr.negatives:
-            try:
-                got = run_fixture(lr, p, lib)
-                if got:
-                    problems.append(
-                        Problem(
-                            str(p),
-                            0,
-                            f"negative fixture: {lr.rule.id} produced "
-                            f"open finding(s) {', '.join(got)}",
-                        )
-                    )
-            except InputError as exc:
-                problems.extend(exc.problems)
+        problems.extend(_check_fixtures(lr, exp, lib))
     allowed = _allowed_values()
     for name, pred in sorted(lib.predicates.items()):
         for attr, value in _attr_values(pred):

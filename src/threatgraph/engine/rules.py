@@ -49,6 +49,11 @@ ATTRIBUTES = frozenset(
         "id",
         "provider",
         "code",
+        "decides",
+        "inputs",
+        "runs_third_party_code",
+        "platform",
+        "triggered_by",
     }
 )
 
@@ -82,8 +87,48 @@ class DataPred(_Strict):
 
     classification: list[Classification] | None = None
     sensitive: bool | None = None
+    in_context: bool | None = Field(
+        default=None,
+        description="(Flows) some matching data travels in the content a model reads, not "
+        "beside it (a secret in a request header or the environment is not in context).",
+    )
 
     @field_validator("classification", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class ArtifactPred(_Strict):
+    """The element's model file or dataset (its ``artifact``). All given fields must hold."""
+
+    format: list[str] | None = None
+    code_bearing: bool | None = Field(
+        default=None, description="Its format can run code when loaded (pickle and the like)."
+    )
+    from_hub: bool | None = Field(default=None, description="It is pulled from a hub.")
+    publisher_verified: bool | None = None
+    pinned: bool | None = None
+    remote_code: bool | None = None
+    adapters: bool | None = None
+    fine_tuned: bool | None = Field(default=None, description="It names a base model.")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class SoftwarePred(_Strict):
+    """Some entry of the element's ``software`` matches. All given fields must hold."""
+
+    kind: list[str] | None = None
+    origin: list[str] | None = None
+    registry: list[str] | None = None
+    pinned: bool | None = None
+    at_runtime: bool | None = None
+
+    @field_validator("kind", "origin", "registry", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -179,8 +224,46 @@ class ElementPred(_Strict):
     flow_out: FlowPred | None = None
     no_flow_in: FlowPred | None = None
     no_flow_out: FlowPred | None = None
+    asks: FlowPred | None = Field(
+        default=None,
+        description="Derived: it is the requester of some matching flow (it calls, reads or "
+        "writes), however the arrow is drawn.",
+    )
+    serves: FlowPred | None = Field(
+        default=None, description="Derived: it is the server of some matching flow."
+    )
     reachable_from: PathPred | None = None
     reaches: PathPred | None = None
+    runs_model: bool | None = Field(
+        default=None,
+        description="Derived: runs a model itself (an llm or ml_model; an agent that calls no "
+        "separate llm element).",
+    )
+    agentic: bool | None = Field(
+        default=None,
+        description="Derived: chooses actions (an agent; an llm that calls tools or elements "
+        "with side-effect capabilities, or has such capabilities, or is autonomous).",
+    )
+    side_effects: bool | None = Field(
+        default=None,
+        description="Derived: something can be changed through it (a side-effect capability, "
+        "whatever its kind).",
+    )
+    artifact: ArtifactPred | None = Field(
+        default=None, description="Facts of its model file or dataset (absent: no match)."
+    )
+    software: SoftwarePred | None = Field(
+        default=None, description="Some software or configuration reaching it matches."
+    )
+    hears_agents: bool | None = Field(
+        default=None,
+        description="Derived: another agentic element's output reaches it, directly or "
+        "through channels (a bus, queue, orchestrator or shared store).",
+    )
+    hears_agents_unauthenticated: bool | None = Field(
+        default=None,
+        description="Derived: as hears_agents, along a route with an unauthenticated hop.",
+    )
     all: list[ElementPred] | None = None
     any: list[ElementPred] | None = None
     not_: ElementPred | None = Field(default=None, alias="not")
@@ -210,6 +293,24 @@ class FlowPred(_Strict):
 
     source: ElementPred | None = None
     target: ElementPred | None = None
+    requester: ElementPred | None = Field(
+        default=None,
+        description="Derived: the end that asks (the caller, reader or writer; the target of a "
+        "response), however the arrow is drawn.",
+    )
+    server: ElementPred | None = Field(
+        default=None, description="Derived: the end that is asked (called, read or written)."
+    )
+    kept: bool | None = Field(
+        default=None,
+        description="Derived: the flow writes content into a store at its target that keeps it "
+        "(not a query).",
+    )
+    returns: bool | None = Field(
+        default=None,
+        description="Derived: content comes back to the requester (a call, a read, a response), "
+        "rather than a one-way write or message.",
+    )
     data: DataPred | None = Field(default=None, description="Carries some matching data.")
     encrypted: bool | None = None
     authenticated: bool | None = None
@@ -259,8 +360,11 @@ class Match(_Strict):
     element: ElementPred | None = None
     flow: FlowPred | None = None
     path: PathMatch | None = None
-    primary: Literal["source", "target"] = Field(
-        default="target", description="For flow matches: which end the finding sits on."
+    primary: Literal["source", "target", "requester", "server"] | ElementPred = Field(
+        default="target",
+        description="For flow matches: which end the finding sits on: source or target as "
+        "drawn, requester or server (the derived ends, see the flow predicate), or an element "
+        "predicate: the end that matches it (the target when both do).",
     )
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ class Diagrams:
     svg: str | None = None
     png: bytes | None = None
     render_problem: str | None = None  # why no SVG, when rendering was wanted and failed
+    renderer: str | None = None  # what drew the SVG/PNG ('graphviz-pure 0.2.2'), when drawn
 
 
 @dataclass

@@ -3,28 +3,35 @@
 - trust boundaries are nested clusters labelled with their trust level;
 - each element kind has its own node shape;
 - flows are labelled with their name, the data they carry (with its classification) and the
-  protocol; an unencrypted flow of sensitive data is red, dashed and says so;
-- an element with open findings is filled with the colour of its worst severity and badged
-  with the count;
-- a legend explains shapes, colours and the unencrypted-flow mark.
+  protocol; an unencrypted flow of sensitive data is red, dashed and says so. All the flows
+  between two elements are one edge with one label (arrows at both ends when they go both
+  ways, each flow then naming its target), so that a request and its response never draw
+  their labels on top of each other;
+- a vendor is joined by a dotted line to each element it hosts or provides (``provider``);
+- an element with open findings is filled with the colour of its worst severity and marked
+  with the count (``!``: a mark every font has, where a warning sign draws as an empty box);
+- long names and data lists are wrapped, so that the diagram of a twenty-element model fits
+  a screen at a readable size;
+- a small legend lists only what this diagram shows (the severities drawn, the unencrypted
+  mark, vendor lines, boundaries).
 
 Escaping: node, cluster and edge names are generated ids (n1, b1, e1), never model text.
-Labels are plain DOT strings (never HTML-like labels): backslashes are doubled so that
-``\\N``, ``\\G``, ``\\l`` and friends in a name stay literal, quotes are escaped, line
-breaks in names become spaces, and our own line breaks are ``\\n``.
+Labels holding model text are plain DOT strings (never HTML-like labels): backslashes are
+doubled so that ``\\N``, ``\\G``, ``\\l`` and friends in a name stay literal, quotes are
+escaped, line breaks in names become spaces, and our own line breaks are ``\\n``. The legend
+is the one HTML-like label, and it holds only this module's fixed words.
 
 The text is what the ``graphviz`` package writes for the same statements (a test holds the
 statements to it), written directly: the package quotes every attribute on every call
 through argument-checking wrappers and copies a cluster's lines once per level of nesting,
 which cost more than the rest of the diagram for a big model (and importing it, more than
-drawing a small one). :func:`build` still hands out a ``graphviz.Digraph``.
+drawing a small one). The package is not a dependency: only the tests use it.
 """
 
 from __future__ import annotations
 
-import itertools
+import html
 import re
-from typing import TYPE_CHECKING
 
 from threatgraph.engine.rules import SEVERITIES
 from threatgraph.formats.base import ReportFormat, ReportInput
@@ -38,9 +45,6 @@ from threatgraph.formats.view import (
     one_line,
 )
 from threatgraph.model.schema import Kind, Trust
-
-if TYPE_CHECKING:
-    import graphviz
 
 #: Graphviz shape (and extra style) per element kind. Every kind looks different.
 SHAPES: dict[Kind, tuple[str, str]] = {
@@ -64,8 +68,17 @@ SHAPES: dict[Kind, tuple[str, str]] = {
 }
 
 FONT = "Helvetica"
-LEGEND_ROWS = 5
-BADGE = "\u26a0"  # warning sign
+#: The open-findings and unencrypted mark: ASCII, so that every font draws it.
+BADGE = "!"
+#: Wrap widths in characters: an element's name, and a flow label's data list.
+NODE_WRAP = 20
+EDGE_WRAP = 26
+#: How many times longer than wide a model's chains of flows are drawn top to bottom.
+LONG_CHAIN = 2.5
+#: A flow label node: no outline, a small margin around the text, as small as its text.
+_LABEL_NODE = {"margin": "0.04,0.02", "width": "0", "height": "0"}
+#: Colour of the dotted line from a vendor to what it hosts.
+HOSTING_COLOR = "#6b7280"
 
 #: What the graphviz package leaves unquoted (graphviz.quoting.ID and KEYWORDS, 0.20-0.21):
 #: a name or a number that is not a DOT keyword.
@@ -92,23 +105,29 @@ def _label(*lines: str) -> str:
     return "\\n".join(escape(line) for line in lines if line)
 
 
-def label(*lines: str) -> str:
-    """A multi-line label from lines of model text (each escaped, joined by DOT ``\\n``).
-
-    The result is marked ``nohtml`` so that, given to the graphviz package, a name like
-    ``<b>x</b>`` is never taken for an HTML-like label (this module quotes every label).
-    """
-    import graphviz
-
-    text: str = graphviz.nohtml(_label(*lines))
-    return text
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` (one line of model text) broken at spaces into lines of at most ``width``
+    characters where it can be: a word longer than that keeps a line of its own."""
+    words = one_line(text).split(" ")
+    lines: list[str] = []
+    cur = ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        lines.append(cur)
+    return lines
 
 
 def quote(value: str) -> str:
-    """A DOT identifier or quoted string, as ``graphviz.quoting.quote(nohtml(value))``.
+    """A DOT identifier or quoted string, as ``graphviz.quoting.quote(nohtml(value))``
+    (so never an HTML-like label, whatever the value).
 
-    Never an HTML-like label. A label made by :func:`escape` cannot end in an odd number of
-    backslashes, the one case where the package warns instead.
+    A label made by :func:`escape` cannot end in an odd number of backslashes, the one case
+    where the package warns instead.
     """
     if _ID(value) and value.lower() not in _KEYWORDS:
         return value
@@ -200,7 +219,7 @@ def _node_style(kind: Kind, worst: str | None) -> dict[str, str]:
 
 def _node_lines(view: ModelView, element_id: str, worst: str | None) -> list[str]:
     el = view.graph.elements[element_id]
-    lines = [el.name, f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
+    lines = [*wrap(el.name, NODE_WRAP), f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
     if worst is not None:
         lines.append(f"{BADGE} {len(view.open_by_element[element_id])} open ({worst})")
     return lines
@@ -223,12 +242,12 @@ def _node(view: ModelView, out: _Writer, depth: int, element_id: str) -> None:
     )
 
 
-def _add_boundary(view: ModelView, out: _Writer, bid: str, depth: int) -> None:
+def _add_boundary(view: ModelView, out: _Writer, flows: _Flows, bid: str, depth: int) -> None:
     name, trust = view.boundary_label(bid)
     color = TRUST_COLORS[Trust(trust)]
     out.open(depth, f"cluster_{view.boundary_sid[bid]}")
     attrs = {
-        "label": _label(name, f"[trust: {trust}]"),
+        "label": _label(*wrap(name, 2 * NODE_WRAP), f"[trust: {trust}]"),
         "color": color,
         "fontcolor": color,
         "style": "dashed,rounded",
@@ -237,95 +256,262 @@ def _add_boundary(view: ModelView, out: _Writer, bid: str, depth: int) -> None:
     }
     out.attr(depth + 1, None, attrs)
     for child in view.child_boundaries(bid):
-        _add_boundary(view, out, child, depth + 1)
+        _add_boundary(view, out, flows, child, depth + 1)
     for e in view.elements_in(bid):
         _node(view, out, depth + 1, e)
+    flows.nodes(depth + 1, bid)
     out.close(depth)
 
 
-def _edge_lines(fv: FlowView, marked: bool) -> list[str]:
-    """The label lines of a flow's edge: name, data, protocol (and the unencrypted mark)."""
-    lines = [fv.name]
+def data_text(fv: FlowView) -> str:
+    """The data a flow carries, grouped by classification: 'Notes, Orders [pii], Guide
+    [public]' (classifications in the order of their first data item, which is by id)."""
+    groups: dict[str, list[str]] = {}
+    for d in fv.data:
+        groups.setdefault(d.classification.value, []).append(one_line(d.name))
+    return ", ".join(f"{', '.join(names)} [{c}]" for c, names in groups.items())
+
+
+def rankdir(view: ModelView) -> str:
+    """``LR`` (flows left to right), or ``TB`` for a model whose flows form chains much
+    longer than the model is wide, which drawn left to right would be many screens wide.
+
+    Length and width are estimated as Graphviz ranks nodes: cycles are broken by a
+    depth-first search in id order, each element's rank is its longest path from a source,
+    the length is the number of ranks and the width the most elements of one rank. Chains
+    at least :data:`LONG_CHAIN` times longer than wide are drawn top to bottom.
+    """
+    succ: dict[str, list[str]] = {e: [] for e in view.graph.elements}
+    for fv in view.flows:
+        if fv.flow.source in succ and fv.flow.target in succ:
+            succ[fv.flow.source].append(fv.flow.target)
+    for targets in succ.values():
+        targets.sort()
+    order: list[str] = []  # post-order of the DFS: reversed, a topological order
+    state: dict[str, int] = {}
+    dag: dict[str, list[str]] = {e: [] for e in succ}
+    for root in sorted(succ):
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ[root]))]
+        while stack:
+            u, it = stack[-1]
+            w = next(it, None)
+            if w is None:
+                state[u] = 2
+                order.append(u)
+                stack.pop()
+            elif state.get(w) != 1:  # an edge back into the DFS path closes a cycle: drop it
+                dag[u].append(w)
+                if w not in state:
+                    state[w] = 1
+                    stack.append((w, iter(succ[w])))
+    rank = dict.fromkeys(succ, 0)
+    for u in reversed(order):
+        for w in dag[u]:
+            rank[w] = max(rank[w], rank[u] + 1)
+    if not rank:
+        return "LR"
+    per_rank: dict[int, int] = {}
+    for r in rank.values():
+        per_rank[r] = per_rank.get(r, 0) + 1
+    length, width = max(rank.values()) + 1, max(per_rank.values())
+    return "TB" if length >= LONG_CHAIN * width else "LR"
+
+
+def _flow_lines(view: ModelView, fv: FlowView, both_ways: bool) -> list[str]:
+    """The label lines of one flow: the unencrypted mark, its name (and, on an edge drawn
+    both ways, the element it goes to), the data it carries, its protocol."""
+    lines = [f"{BADGE} UNENCRYPTED sensitive data"] if fv.unencrypted_sensitive else []
+    head = fv.name
+    if both_ways:
+        head = f"{head} \u2192 {view.name(fv.flow.target)}"
+    lines.extend(wrap(head, EDGE_WRAP))
     if fv.data:
-        lines.append(fv.data_text())
+        lines.extend(wrap(data_text(fv), EDGE_WRAP))
     lines.append(one_line(fv.flow.protocol) or "protocol unspecified")
-    if marked:
-        lines.insert(0, f"{BADGE} UNENCRYPTED sensitive data")
     return lines
 
 
 def _edge_attrs_for(marked: bool) -> dict[str, str]:
-    """A flow edge's attributes but its label and id (an unencrypted sensitive flow is red
-    and dashed)."""
+    """The colours and line of a flow's edges (red and dashed when it carries sensitive data
+    unencrypted)."""
     if marked:
-        return {
-            "color": UNENCRYPTED_COLOR,
-            "fontcolor": UNENCRYPTED_COLOR,
-            "style": "dashed",
-            "penwidth": "2.5",
-        }
-    return {"color": "#374151", "fontcolor": "#111827"}
+        return {"color": UNENCRYPTED_COLOR, "style": "dashed", "penwidth": "2.5"}
+    return {"color": "#374151"}
 
 
-def _flow_edges(view: ModelView, out: _Writer) -> None:
-    """One edge per flow, its attributes written in the package's order: label, then the
-    rest sorted by name. Only the label and the id differ between flows, so the other
-    attributes are quoted once, and each distinct label (flows repeat names, data and
-    protocols) is escaped and quoted once."""
-    around = {marked: out.around_id(_edge_attrs_for(marked)) for marked in (False, True)}
-    labels: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
-    ends = {sid: quote(sid) for sid in view.element_sid.values()}
-    put = out.lines.append
+def edge_groups(view: ModelView) -> list[list[FlowView]]:
+    """The flows drawn as one edge: all the flows between the same two elements, whichever
+    way they go, in flow order; groups in the order of their first flow.
+
+    Two edges between the same pair of nodes get their labels drawn on top of each other
+    (a request and its response, in almost every agent model), so a pair gets one edge.
+    """
+    groups: dict[tuple[str, str], list[FlowView]] = {}
     for fv in view.flows:
-        marked = fv.unencrypted_sensitive
-        key = (fv.name, tuple([d.id for d in fv.data]), fv.flow.protocol or "", marked)
-        label = labels.get(key)
-        if label is None:
-            label = labels[key] = quote(_label(*_edge_lines(fv, marked)))
-        before, after = around[marked]
-        edge = f"{ends[fv.source]} -> {ends[fv.target]}"
-        put(f"\t{edge} [label={label}{before} id={quote(f'fl_{fv.sid}')}{after}]\n")
+        a, b = fv.flow.source, fv.flow.target
+        groups.setdefault((a, b) if a <= b else (b, a), []).append(fv)
+    return list(groups.values())
+
+
+class _Flows:
+    """The flow label nodes and edges of a diagram (:func:`edge_groups`): each group is a
+    label node between its two elements (``f1``, ``f2``...), joined to them by two edges,
+    from the source of its first flow to the label and on to the target, with an arrowhead
+    at each end a flow goes to.
+
+    The label is a node rather than an edge label because Graphviz never lets nodes overlap,
+    while it does let edge labels overlap each other, edges and nodes (where edges fan out
+    of one element, or meet between nodes of one rank). A label node is written in the
+    innermost boundary holding both ends, where Graphviz would have put the edge.
+
+    Statements are written in the package's order (label, then the rest sorted by name);
+    the attributes other than label and id are quoted once, and each distinct one-flow
+    label (flows repeat names, data and protocols) is escaped and quoted once.
+    """
+
+    def __init__(self, view: ModelView, out: _Writer) -> None:
+        self.view, self.out = view, out
+        self.groups = edge_groups(view)
+        self.by_boundary: dict[str | None, list[int]] = {}
+        for i, group in enumerate(self.groups):
+            fl = group[0].flow
+            self.by_boundary.setdefault(self._common(fl.source, fl.target), []).append(i)
+        self._node_around: dict[bool, tuple[str, str]] = {}
+        self._edge_around: dict[tuple[bool, str], tuple[str, str]] = {}
+        self._labels: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
+
+    def _chain(self, element_id: str) -> list[str]:
+        # The boundaries around an element, innermost first (drawn ones only).
+        view = self.view
+        b = view.graph.elements[element_id].boundary
+        out: list[str] = []
+        while b is not None and b in view.graph.boundaries and b not in out:
+            out.append(b)
+            b = view.boundary_parent(b)
+        return out
+
+    def _common(self, a: str, b: str) -> str | None:
+        theirs = set(self._chain(b))
+        return next((x for x in self._chain(a) if x in theirs), None)
+
+    def nodes(self, depth: int, boundary: str | None) -> None:
+        """The label nodes that belong in ``boundary`` (None: outside every boundary)."""
+        view, out = self.view, self.out
+        for i in self.by_boundary.get(boundary, []):
+            group = self.groups[i]
+            first = group[0]
+            both = any(fv.flow.source != first.flow.source for fv in group)
+            marked = any(fv.unencrypted_sensitive for fv in group)
+            around = self._node_around.get(marked)
+            if around is None:
+                fontcolor = UNENCRYPTED_COLOR if marked else "#111827"
+                around = self._node_around[marked] = out.around_id(
+                    {"shape": "none", "fontsize": "8", "fontcolor": fontcolor, **_LABEL_NODE}
+                )
+            if len(group) == 1:
+                fl = first.flow
+                key = (first.name, tuple([d.id for d in first.data]), fl.protocol or "", marked)
+                label = self._labels.get(key)
+                if label is None:
+                    label = self._labels[key] = quote(_label(*_flow_lines(view, first, False)))
+            else:
+                # One block per flow, separated by an empty line.
+                label = quote("\\n\\n".join(_label(*_flow_lines(view, fv, both)) for fv in group))
+            gid = quote(_group_id(group))
+            out.lines.append(
+                f"{chr(9) * depth}f{i + 1} [label={label}{around[0]} id={gid}{around[1]}]\n"
+            )
+
+    def edges(self) -> None:
+        """The two edges of every label node."""
+        ends = {sid: quote(sid) for sid in self.view.element_sid.values()}
+        put = self.out.lines.append
+        for i, group in enumerate(self.groups, 1):
+            first = group[0]
+            both = any(fv.flow.source != first.flow.source for fv in group)
+            marked = any(fv.unencrypted_sensitive for fv in group)
+            gid = _group_id(group)
+            # Into the label: an arrowhead at the first flow's source only when flows go back.
+            for part, tail, head, direction in (
+                ("in", ends[first.source], f"f{i}", "back" if both else "none"),
+                ("out", f"f{i}", ends[first.target], "forward"),
+            ):
+                around = self._edge_around.get((marked, direction))
+                if around is None:
+                    around = self._edge_around[(marked, direction)] = self.out.around_id(
+                        {**_edge_attrs_for(marked), "dir": direction}
+                    )
+                eid = quote(f"{gid}_{part}")
+                put(f"\t{tail} -> {head} [{around[0][1:]} id={eid}{around[1]}]\n")
+
+
+def _group_id(group: list[FlowView]) -> str:
+    """The SVG id of a group's label node: ``fl_`` and its flows' safe ids."""
+    return "fl_" + "_".join(fv.sid for fv in group)
+
+
+def _hosting_edges(view: ModelView, out: _Writer) -> None:
+    """A dotted line from each vendor to each element it hosts or provides."""
+    sid = view.element_sid
+    attrs = {"style": "dotted", "arrowhead": "none", "color": HOSTING_COLOR, "penwidth": "1.5"}
+    for vendor, element in view.hosting():
+        out.edge(1, sid[vendor], sid[element], {**attrs, "id": f"vh_{sid[vendor]}_{sid[element]}"})
+
+
+def _legend_rows(view: ModelView) -> list[str]:
+    """The legend's table rows: only what this diagram draws."""
+    h = html.escape
+    rows: list[str] = []
+    worst = {s for e in view.graph.elements if (s := view.worst_open(e)) is not None}
+    if worst:
+        cells = "".join(
+            f'<TD BGCOLOR="{SEVERITY_COLORS[sev][0]}">'
+            f'<FONT COLOR="{SEVERITY_COLORS[sev][1]}">{h(sev)}</FONT></TD>'
+            for sev in reversed(SEVERITIES)
+            if sev in worst
+        )
+        rows.append(
+            f'<TR><TD ALIGN="LEFT" BORDER="0">{h(f"{BADGE} N open: worst open finding")}</TD>'
+            f'<TD BORDER="0"><TABLE BORDER="0" CELLSPACING="1" CELLPADDING="1"><TR>{cells}'
+            "</TR></TABLE></TD></TR>"
+        )
+    if any(fv.unencrypted_sensitive for fv in view.flows):
+        rows.append(
+            f'<TR><TD ALIGN="LEFT" BORDER="0"><FONT COLOR="{UNENCRYPTED_COLOR}">'
+            f'{h("- - - -")}</FONT></TD><TD ALIGN="LEFT" BORDER="0">'
+            f"{h('sensitive data unencrypted')}</TD></TR>"
+        )
+    if view.hosting():
+        rows.append(
+            f'<TR><TD ALIGN="LEFT" BORDER="0"><FONT COLOR="{HOSTING_COLOR}">'
+            f'{h(". . . . .")}</FONT></TD><TD ALIGN="LEFT" BORDER="0">'
+            f"{h('hosted or provided by the vendor')}</TD></TR>"
+        )
+    if view.graph.boundaries:
+        rows.append(
+            '<TR><TD ALIGN="LEFT" BORDER="0">dashed box</TD><TD ALIGN="LEFT" BORDER="0">'
+            f"{h('trust boundary [trust level]')}</TD></TR>"
+        )
+    return rows
 
 
 def _legend(view: ModelView, out: _Writer) -> None:
-    kinds = sorted({el.kind for el in view.elements}, key=lambda k: list(Kind).index(k))
-    items: list[tuple[str, dict[str, str]]] = []
-    for i, kind in enumerate(kinds, 1):
-        shape, extra = SHAPES[kind]
-        style = "filled" + (f",{extra}" if extra else "")
-        attrs = {"label": _label(KIND_LABELS[kind]), "shape": shape, "style": style}
-        items.append((f"lgk{i}", {**attrs, "fillcolor": "#ffffff"}))
-    for sev in reversed(SEVERITIES):
-        attrs = {"label": _label(f"open finding: {sev}"), "shape": "box", "style": "filled"}
-        items.append((f"lgs{sev}", {**attrs, **_severity_style(sev)}))
-    out.open(1, "cluster_legend")
-    legend = {"label": "Legend", "style": "rounded", "color": "#9ca3af", "fontcolor": "#374151"}
-    out.attr(2, None, {**legend, "id": "legend"})
-    # Columns of LEGEND_ROWS items (one rank each: with rankdir=LR a rank is a column),
-    # chained by invisible edges so that the legend stays compact.
-    heads = []
-    for c in range(0, len(items), LEGEND_ROWS):
-        out.open(2, f"legend_col{c // LEGEND_ROWS + 1}")
-        out.attr(3, None, {"rank": "same"})
-        for nid, attrs in items[c : c + LEGEND_ROWS]:
-            out.node(3, nid, {"fontsize": "8", "height": "0.3", **attrs})
-        out.close(2)
-        heads.append(items[c][0])
-    for a, b in itertools.pairwise(heads):
-        out.edge(2, a, b, {"style": "invis"})
-    out.node(2, "lga", {"label": "", "shape": "point", "width": "0.05"})
-    out.node(2, "lgb", {"label": "", "shape": "point", "width": "0.05"})
-    out.edge(2, heads[-1], "lga", {"style": "invis"})
-    unencrypted = {
-        "label": _label(f"{BADGE} unencrypted", "sensitive flow"),
-        "color": UNENCRYPTED_COLOR,
-        "fontcolor": UNENCRYPTED_COLOR,
-        "style": "dashed",
-        "penwidth": "2.5",
-        "fontsize": "8",
-    }
-    out.edge(2, "lga", "lgb", unencrypted)
-    out.close(1)
+    """A compact legend node (an HTML-like table of fixed words), or none when the diagram
+    has nothing that needs one. Shapes are not listed: every element says its «kind»."""
+    rows = _legend_rows(view)
+    if not rows:
+        return
+    table = (
+        '<TABLE BORDER="1" COLOR="#9ca3af" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+        '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>' + "".join(rows) + "</TABLE>"
+    )
+    # Written directly: quote() would make the HTML-like label a plain string.
+    out.lines.append(
+        f'\tlegend [label=<{table}> fontcolor="#374151" fontsize=8 id=legend shape=plain]\n'
+    )
 
 
 def _body(view: ModelView) -> list[str]:
@@ -335,34 +521,30 @@ def _body(view: ModelView) -> list[str]:
         1,
         "graph",
         {
-            "rankdir": "LR",
+            "rankdir": rankdir(view),
             "fontname": FONT,
             "fontsize": "11",
             "label": _label(view.model_name, "data-flow diagram (threatgraph)"),
             "labelloc": "t",
             "compound": "true",
             "newrank": "true",
-            "nodesep": "0.3",
-            "ranksep": "0.7",
+            "nodesep": "0.25",
+            "ranksep": "0.3",
             "id": "dfd",
         },
     )
     out.attr(1, "node", {"fontname": FONT, "fontsize": "10"})
     out.attr(1, "edge", {"fontname": FONT, "fontsize": "8"})
+    flows = _Flows(view, out)
     for bid in view.child_boundaries(None):
-        _add_boundary(view, out, bid, 1)
+        _add_boundary(view, out, flows, bid, 1)
     for e in view.elements_in(None):
         _node(view, out, 1, e)
-    _flow_edges(view, out)
+    flows.nodes(1, None)
+    flows.edges()
+    _hosting_edges(view, out)
     _legend(view, out)
     return out.lines
-
-
-def build(view: ModelView) -> graphviz.Digraph:
-    """The diagram of one model as a ``graphviz.Digraph`` (its source is :func:`render_dot`)."""
-    import graphviz
-
-    return graphviz.Digraph(name="dfd", body=_body(view))
 
 
 def render_dot(view: ModelView) -> str:
@@ -383,4 +565,14 @@ class DotFormat(ReportFormat):
 
 FORMAT = DotFormat()
 
-__all__ = ["FORMAT", "SHAPES", "build", "escape", "label", "quote", "render_dot"]
+__all__ = [
+    "FORMAT",
+    "SHAPES",
+    "data_text",
+    "edge_groups",
+    "escape",
+    "quote",
+    "rankdir",
+    "render_dot",
+    "wrap",
+]

@@ -233,6 +233,9 @@ TEMPLATE = """\
 <p class="verdict {{ 'fail' if failing else 'pass' }}">{{ verdict }}</p>
 </header>
 <main>
+<section id="tg-review">
+<h2>Review summary</h2>
+{{ review_html }}</section>
 <section id="tg-summary">
 <h2>Summary</h2>
 <table><thead><tr><th>Status</th><th>Findings</th></tr></thead><tbody>
@@ -252,7 +255,10 @@ TEMPLATE = """\
 {{ svg }}</div>
 <p class="kind">Click an element to see its findings. Shapes give the element kind, dashed \
 boxes are trust boundaries, filled elements have open findings (colour of the worst severity, \
-count after &#9888;), red dashed flows carry sensitive data unencrypted.</p>
+count after !), red dashed flows carry sensitive data unencrypted, dotted lines join a vendor \
+to what it hosts.</p>
+{% if renderer %}<p class="kind" id="tg-renderer">Drawn by {{ renderer }}.{% if pure %} \
+threatgraph uses Graphviz's own dot instead when it is installed.{% endif %}</p>{% endif %}
 {% else %}<p class="note" id="tg-no-svg">{{ no_svg }}</p>
 <details><summary>Graphviz DOT source of the diagram</summary><pre>{{ dot }}</pre></details>
 {% endif %}
@@ -397,6 +403,10 @@ def _local(name: str) -> str:
     return name.rsplit("}", 1)[-1]
 
 
+#: ``xml:space="preserve"``, which graphviz-pure puts on every text: whitespace handling only.
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
 def safe_svg(svg: str) -> str | None:
     """The SVG ready to inline, or None when it holds anything outside the allow-list."""
     body = svg_for_html(svg)
@@ -414,8 +424,10 @@ def safe_svg(svg: str) -> str | None:
         if attrib.keys() <= SVG_ATTRS:
             continue
         for attr in attrib:
-            if _local(attr) not in SVG_ATTRS and not attr.startswith(
-                "{http://www.w3.org/2000/xmlns"
+            if (
+                _local(attr) not in SVG_ATTRS
+                and attr != _XML_SPACE
+                and not attr.startswith("{http://www.w3.org/2000/xmlns")
             ):
                 return None
     return body
@@ -652,6 +664,78 @@ def _status_text(f: Finding) -> str:
     return f.status.replace("_", " ")
 
 
+#: Rows of the review summary's table of open findings: it must fit one screen.
+REVIEW_ROWS = 15
+
+
+def _effect(closes: int, missing: int) -> str:
+    """What declaring a control would do to the model's open findings, in words."""
+    if closes:
+        return f"closes {closes} open finding{'s' if closes != 1 else ''}"
+    return f"part of the fix for {missing} open finding{'s' if missing != 1 else ''}"
+
+
+def _review_html(view: ModelView) -> str:
+    """The review summary (as report.md's): open findings by severity with their most
+    effective missing control, the controls that close the most findings, the elements
+    that carry most risk. Model text escaped by :func:`_h`."""
+    opened = view.open_findings()
+    if not opened:
+        return "<p>No open findings.</p>\n"
+    s = view.counts()["open_by_severity"]
+    by_sev = ", ".join(f"{n} {sev}" for sev, n in s.items() if n)
+    out = [
+        f"<p><strong>{len(opened)} open finding{'s' if len(opened) != 1 else ''}:</strong> "
+        f"{by_sev}.</p>\n"
+    ]
+    impact = view.control_impact()
+    out.append(
+        "<table><thead><tr><th>Severity</th><th>Finding</th>"
+        "<th>Most effective missing control</th></tr></thead><tbody>\n"
+    )
+    for f in opened[:REVIEW_ROWS]:
+        best = view.best_control(f)
+        fix = (
+            f"<code>{_h(best)}</code> {_h(view.control_title(best))} ({_effect(*impact[best])})"
+            if best is not None
+            else "none missing"
+        )
+        out.append(
+            f'<tr><td><span class="sev {f.severity}">{f.severity}</span></td>'
+            f"<td><code>{_h(f.rule.id)}</code> {_h(f.rule.title)} ({_h(view.name(f.element))})"
+            f"</td><td>{fix}</td></tr>\n"
+        )
+    if len(opened) > REVIEW_ROWS:
+        more = len(opened) - REVIEW_ROWS
+        out.append(f'<tr><td></td><td colspan="2">{more} more under Findings below</td></tr>\n')
+    out.append("</tbody></table>\n")
+    top = view.top_controls()
+    if top:
+        out.append("<p><strong>Controls that close the most open findings:</strong></p>\n<ol>\n")
+        out += [
+            f"<li><code>{_h(c)}</code> {_h(view.control_title(c))}: closes {closes}, "
+            f"missing from {missing}</li>\n"
+            for c, closes, missing in top
+        ]
+        out.append("</ol>\n")
+    risky = view.risk_elements()
+    if risky:
+        items = "; ".join(
+            f"{_h(view.name(e))} ({_h(view.kind_label(e))}: "
+            + ", ".join(f"{n} {sev}" for sev, n in counts.items())
+            + ")"
+            for e, counts in risky
+        )
+        out.append(f"<p><strong>Elements that carry most risk:</strong> {items}</p>\n")
+    out.append(
+        '<p class="kind">The most effective missing control of a finding is the one of its '
+        "missing controls that would close the most open findings of this model on its own "
+        "(then the one missing from the most, then the first by id). The full checklists "
+        "follow.</p>\n"
+    )
+    return "".join(out)
+
+
 def _elements_html(view: ModelView) -> str:
     """The element list: one button per element (the page's script selects by ``data-el``)."""
     out = []
@@ -719,8 +803,8 @@ def render_html(inp: ReportInput) -> str:
         how = (
             "run the report without --no-render to draw it"
             if "--no-render" in reason
-            else "install Graphviz (dot) or the graphviz-pure renderer "
-            "(pip install 'threatgraph[render]') and run the report again"
+            else "install Graphviz (dot), or graphviz-pure (pip install graphviz-pure; "
+            "threatgraph installs it where it has wheels), and run the report again"
         )
         no_svg = (
             f"The diagram was not rendered ({reason}). Its Graphviz source is below and in "
@@ -749,6 +833,8 @@ def render_html(inp: ReportInput) -> str:
         disabled=sorted(lib.disabled.items()),
         svg=Markup(svg) if svg is not None else None,  # noqa: S704 - checked by safe_svg
         no_svg=no_svg,
+        renderer=inp.diagrams.renderer if svg is not None else None,
+        pure=(inp.diagrams.renderer or "").startswith("graphviz-pure"),
         dot=inp.diagrams.dot,
         severities=list(reversed(SEVERITIES)),
         statuses=[
@@ -758,6 +844,7 @@ def render_html(inp: ReportInput) -> str:
             ("false_positive", "false positive"),
         ],
         elements_html=Markup(_elements_html(view)),  # noqa: S704 - names escaped by _h
+        review_html=Markup(_review_html(view)),  # noqa: S704 - model text escaped by _h
         total=len(view.findings),
         notices=[f"{n.level}: {n}" for n in getattr(inp.result, "notices", [])],
     )

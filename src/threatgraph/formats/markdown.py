@@ -7,9 +7,13 @@ checklist: ``- [x]`` declared and where, ``- [ ]`` missing and where to declare 
 mitigated, accepted and false-positive findings in one compact table. A model with thousands
 of findings thus repeats no rule or control text per finding.
 
-Escaping: every piece of model text goes through :func:`escape`, which puts it on one line,
-turns ``& < >`` into entities (no raw HTML reaches GitHub's renderer) and backslash-escapes the
-characters that start Markdown syntax (emphasis, code, links, tables, headings, math).
+Escaping: every piece of model text goes through :func:`escape`, the one Markdown escaper of
+threatgraph (every Markdown output uses it: report, diff, review, coverage, sra, testplan and
+SARIF's help text). It puts the text on one line, turns ``& < >`` into entities (no raw HTML
+reaches GitHub's renderer) and ``@`` into ``&#64;`` (no mention of a user or team in a pull
+request), backslash-escapes the characters that start Markdown syntax (emphasis, code, links,
+tables, headings, math) and a leading ``- + = :`` (a list, a heading underline, a workflow
+command when the Markdown is printed in a CI log).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve
 
 _SPECIAL = frozenset("\\`*_[]#|~$")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: Characters that start a block (a list item, a setext heading underline) or, printed in a
+#: CI log, a workflow command ('::') when they come first: escaped there only.
+_LEADING = frozenset("-+=:")
 
 
 def escape(text: str | None) -> str:
@@ -34,11 +41,13 @@ def escape(text: str | None) -> str:
 
 #: Each special character and its replacement, ordered so that no replacement produces a
 #: character that a later one would touch again: backslashes first, then ``&``, then the
-#: entities and backslash escapes (which add ``&`` and backslashes themselves).
+#: entities and backslash escapes (which add ``&`` and backslashes themselves), and ``@``
+#: last (its entity holds a ``#``).
 _REPLACE: tuple[tuple[str, str], ...] = (
     ("\\", "\\\\"),
     *_HTML.items(),
     *((c, "\\" + c) for c in sorted(_SPECIAL - {"\\"})),
+    ("@", "&#64;"),
 )
 
 
@@ -51,15 +60,27 @@ def _escape(text: str) -> str:
     for c, r in _REPLACE:
         if c in t:
             t = t.replace(c, r)
+    if t[:1] in _LEADING:
+        t = "\\" + t
     return t
 
 
 def code(text: str) -> str:
-    """An id as inline code, or escaped text when it could break out of the code span."""
-    if text.isprintable() and "`" not in text and text.strip() == text and "  " not in text:
+    """An id as inline code, or escaped text when it could break out of the code span.
+
+    A ``|`` ends a table cell even inside a code span (GitHub splits rows before it reads
+    code spans), so text holding one is escaped text instead.
+    """
+    if (
+        text.isprintable()
+        and "`" not in text
+        and "|" not in text
+        and text.strip() == text
+        and "  " not in text
+    ):
         return f"`{text}`" if text else ""  # one_line() would not change it: skip its cache
     t = one_line(text)
-    if not t or "`" in t:
+    if not t or "`" in t or "|" in t:
         return escape(t)
     return f"`{t}`"
 
@@ -105,6 +126,73 @@ def _why_closed(view: ModelView, f: Finding) -> str:
     )
 
 
+#: Rows of the review summary's table of open findings: it must fit one screen.
+REVIEW_ROWS = 15
+
+
+def _effect(closes: int, missing: int) -> str:
+    """What declaring a control would do to the model's open findings, in words."""
+    if closes:
+        return f"closes {closes} open finding{'s' if closes != 1 else ''}"
+    return f"part of the fix for {missing} open finding{'s' if missing != 1 else ''}"
+
+
+def _review(view: ModelView) -> list[str]:
+    """The one-screen summary a reviewer acts on: open findings by severity, each with its
+    most effective missing control (:meth:`ModelView.best_control`), the controls that
+    close the most findings, and the elements that carry most risk."""
+    out = ["## Review summary", ""]
+    opened = view.open_findings()
+    if not opened:
+        return [*out, "No open findings.", ""]
+    s = view.counts()["open_by_severity"]
+    by_sev = ", ".join(f"{n} {sev}" for sev, n in s.items() if n)
+    out += [f"**{len(opened)} open finding{'s' if len(opened) != 1 else ''}:** {by_sev}.", ""]
+    impact = view.control_impact()
+    out += ["| Severity | Finding | Most effective missing control |", "|---|---|---|"]
+    for f in opened[:REVIEW_ROWS]:
+        best = view.best_control(f)
+        fix = (
+            f"{code(best)} {escape(view.control_title(best))} ({_effect(*impact[best])})"
+            if best is not None
+            else "none missing"
+        )
+        out.append(
+            f"| {f.severity} | {code(f.rule.id)} {escape(f.rule.title)} "
+            f"({escape(view.name(f.element))}) | {fix} |"
+        )
+    if len(opened) > REVIEW_ROWS:
+        more = len(opened) - REVIEW_ROWS
+        out.append(f"| | *{more} more under Open findings below* | |")
+    out.append("")
+    top = view.top_controls()
+    if top:
+        out += ["**Controls that close the most open findings:**", ""]
+        out += [
+            f"{i}. {code(c)} {escape(view.control_title(c))}: closes {closes}, "
+            f"missing from {missing}"
+            for i, (c, closes, missing) in enumerate(top, 1)
+        ]
+        out.append("")
+    risky = view.risk_elements()
+    if risky:
+        out += ["**Elements that carry most risk:** "]
+        out[-1] += "; ".join(
+            f"{escape(view.name(e))} ({escape(view.kind_label(e))}: "
+            + ", ".join(f"{n} {sev}" for sev, n in counts.items())
+            + ")"
+            for e, counts in risky
+        )
+        out.append("")
+    out += [
+        "The most effective missing control of a finding is the one of its missing controls "
+        "that would close the most open findings of this model on its own (then the one "
+        "missing from the most, then the first by id). The full checklists follow.",
+        "",
+    ]
+    return out
+
+
 def _summary(view: ModelView) -> list[str]:
     s = view.counts()
     out = ["## Summary", "", "| Status | Findings |", "|---|---:|"]
@@ -133,12 +221,13 @@ def _diagram(inp: ReportInput) -> list[str]:
     legend = (
         "Legend: the shape and the «kind» line give the element kind; dashed boxes are trust "
         "boundaries with their trust level; an element with open findings is filled with the "
-        "colour of its worst severity and shows the count (\u26a0); red dotted flows carry "
+        "colour of its worst severity and shows the count (!); red dotted flows carry "
         "sensitive data unencrypted."
     )
     out += [legend, ""]
     if inp.diagrams.svg is not None and "svg" in inp.written:
-        out += ["Rendered by Graphviz: [diagram.svg](diagram.svg).", ""]
+        by = inp.diagrams.renderer or "Graphviz"
+        out += [f"Rendered by {escape(by)}: [diagram.svg](diagram.svg).", ""]
     return out
 
 
@@ -268,6 +357,7 @@ def render_markdown(inp: ReportInput) -> str:
             + "; ".join(f"{code(k)} ({escape(v)})" for k, v in sorted(lib.disabled.items()))
         )
     out.append("")
+    out += _review(view)
     out += _summary(view)
     out += _diagram(inp)
     groups = view.open_by_rule()

@@ -85,7 +85,8 @@ _ENTITIES = {
 _TABLE = str.maketrans(_ENTITIES)
 #: Any character that needs an entity (most names have none: translate() is the slow part).
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
-BADGE = "\u26a0"
+#: The open-findings and unencrypted mark: ASCII, as in the Graphviz diagram.
+BADGE = "!"
 
 
 def escape(text: str) -> str:

@@ -1,20 +1,21 @@
 """Rendering DOT to SVG/PNG with whatever Graphviz renderer is installed, never installing one.
 
 Search order: ``dot`` on PATH (Graphviz), then ``graphviz-pure`` on PATH, then
-``graphviz-pure`` beside the running Python (where ``pip install 'threatgraph[render]'`` puts
-it even when that directory is not on PATH). When none is found, or the renderer fails or
-times out, the caller gets a :class:`RenderError` with a one-line reason and writes the
-.dot/.mmd files only.
+``graphviz-pure`` beside the running Python (where ``pip install threatgraph`` puts it, as a
+dependency on the platforms it has wheels for, even when that directory is not on PATH).
+When none is found, or the renderer fails or times out, the caller gets a
+:class:`RenderError` with a one-line reason and writes the .dot/.mmd files only.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from threatgraph.formats.base import ReportFormat, ReportInput
@@ -37,6 +38,15 @@ class Renderer:
 
     path: str
     name: str
+    #: Its version as it reports it (``-V``), '' when it would not say. Not part of its
+    #: identity: the same executable is the same renderer.
+    version: str = field(default="", compare=False)
+
+    @property
+    def description(self) -> str:
+        """What reports say drew the diagram: 'Graphviz dot 2.43.0', 'graphviz-pure 0.2.2'."""
+        what = "Graphviz dot" if self.name == "dot" else self.name
+        return f"{what} {self.version}" if self.version else what
 
     def run(self, dot_source: str, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> bytes:
         """Render DOT text to ``fmt`` ('svg' or 'png'). Raises RenderError."""
@@ -85,15 +95,31 @@ def _render_env() -> dict[str, str]:
     return env
 
 
+_VERSION = re.compile(r"version\s+([0-9][0-9A-Za-z.+~-]*)")
+
+
+def renderer_version(path: str, timeout: float = 10.0) -> str:
+    """The version a renderer prints for ``-V`` ('2.43.0'), or '' when it says none."""
+    try:
+        proc = subprocess.run(
+            [path, "-V"], capture_output=True, timeout=timeout, check=False, env=_render_env()
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return ""
+    text = (proc.stderr + proc.stdout).decode("utf-8", "replace")
+    m = _VERSION.search(text)
+    return m.group(1) if m else ""
+
+
 def find_renderer() -> Renderer | None:
-    """The first available renderer, or None. Never installs anything."""
+    """The first available renderer with its version, or None. Never installs anything."""
     for name in CANDIDATES:
         found = shutil.which(name)
         if found:
-            return Renderer(found, name)
+            return Renderer(found, name, renderer_version(found))
     beside = SCRIPTS_DIR / "graphviz-pure"
     if beside.is_file() and os.access(beside, os.X_OK):
-        return Renderer(str(beside), "graphviz-pure")
+        return Renderer(str(beside), "graphviz-pure", renderer_version(str(beside)))
     return None
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,16 +95,18 @@ _MANIFEST_MAX = 1 << 20
 
 
 def _read_manifest(path: Path) -> bytes:
-    """The manifest's bytes; only a regular file (never through a symlink, never a device
-    or FIFO, which could block or never end), and only up to :data:`_MANIFEST_MAX`."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path} is not a regular file")
-        data = fh.read(_MANIFEST_MAX + 1)
-    if len(data) > _MANIFEST_MAX:
-        raise ValueError(f"{path} is too long for a manifest")
-    return data
+    """The manifest's bytes: only a regular file, not through a symlink, and small
+    (:func:`threatgraph.readfile.read_input` refuses FIFOs and devices, which could block
+    or never end). Raises OSError when it is anything else."""
+    from threatgraph.errors import InputError
+    from threatgraph.readfile import read_input
+
+    if path.is_symlink():
+        raise OSError(f"{path} is a symlink")
+    try:
+        return read_input(path, _MANIFEST_MAX)
+    except InputError as exc:
+        raise OSError(str(exc)) from None
 
 
 def _manifest(entries: Sequence[str]) -> str:
@@ -152,6 +153,7 @@ def _diagrams(
             d.svg = renderer.run(dot, "svg", timeout).decode("utf-8")
         if "png" in wanted:
             d.png = renderer.run(dot, "png", timeout)
+        d.renderer = renderer.description
     except RenderError as exc:
         d.svg, d.png = None, None
         d.render_problem = str(exc)

@@ -67,7 +67,9 @@ TRUST_COLORS: dict[Trust, str] = {
 UNENCRYPTED_COLOR = "#c00000"
 
 _SPACES = re.compile(r" {2,}")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+_CONTROL_CHARS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+"
+)
 
 
 def one_line(text: str | None) -> str:
@@ -319,6 +321,23 @@ class ModelView:
             b = parent
         return b
 
+    def hosting(self) -> list[tuple[str, str]]:
+        """(vendor id, element id) for each element whose ``provider`` is a vendor element of
+        this model, sorted: what each vendor hosts or provides (the diagrams draw it)."""
+        got: list[tuple[str, str]] | None = self._cache.get("hosting")
+        if got is None:
+            elements = self.graph.elements
+            got = sorted(
+                (el.provider, el.id)
+                for el in elements.values()
+                if el.provider
+                and el.provider != el.id
+                and el.provider in elements
+                and elements[el.provider].kind is Kind.VENDOR
+            )
+            self._cache["hosting"] = got
+        return list(got)
+
     def boundary_label(self, bid: str) -> tuple[str, str]:
         """(name, trust) of a boundary."""
         b = self.graph.boundaries[bid]
@@ -464,6 +483,70 @@ class ModelView:
             fv = self.flow_by_id[f.flow]
             return f"{self.name(fv.flow.source)} → {self.name(fv.flow.target)} (flow '{fv.name}')"
         return ""
+
+    # -- the reviewer's summary (report.md, report.html) ---------------------------------
+    def _closes_alone(self, f: Finding, control: str) -> bool:
+        """Whether declaring ``control`` where the rule looks for it would, with the controls
+        already present, mitigate ``f`` (the rule's ``mitigated_when``; controls of one
+        group are alternatives, as in :meth:`mitigation_rule`)."""
+        group_of = {m.control: m.group or f"control:{m.control}" for m in f.rule.mitigations}
+        groups = set(group_of.values()) or {f"control:{c.control}" for c in f.checklist}
+        mw = f.rule.mitigated_when
+        need = len(groups) if mw == "all" else 1 if mw == "any" else int(mw)
+        have = {group_of.get(c.control, f"control:{c.control}") for c in f.checklist if c.present}
+        have.add(group_of.get(control, f"control:{control}"))
+        return len(have) >= need
+
+    def control_impact(self) -> dict[str, tuple[int, int]]:
+        """Per control missing from an open finding: (open findings of the model that
+        declaring it would close on its own, open findings it is missing from)."""
+        got: dict[str, tuple[int, int]] | None = self._cache.get("impact")
+        if got is None:
+            closes: dict[str, int] = {}
+            missing: dict[str, int] = {}
+            for f in self.open_findings():
+                for c in {c.control for c in f.checklist if not c.present}:
+                    missing[c] = missing.get(c, 0) + 1
+                    if self._closes_alone(f, c):
+                        closes[c] = closes.get(c, 0) + 1
+            got = {c: (closes.get(c, 0), n) for c, n in missing.items()}
+            self._cache["impact"] = got
+        return got
+
+    def best_control(self, f: Finding) -> str | None:
+        """The most effective control missing from ``f``: of its missing controls, the one
+        that would close the most open findings of the model on its own, then the one
+        missing from the most open findings, then the first by id. None when none is
+        missing (a finding its checklist cannot close)."""
+        impact = self.control_impact()
+        mine = sorted({c.control for c in f.checklist if not c.present})
+        if not mine:
+            return None
+        return min(mine, key=lambda c: (-impact[c][0], -impact[c][1], c))
+
+    def top_controls(self, limit: int = 5) -> list[tuple[str, int, int]]:
+        """The missing controls that would close the most open findings (then are missing
+        from the most, then by id): (control, closes, missing from), at most ``limit``."""
+        ranked = sorted(self.control_impact().items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        return [(c, n[0], n[1]) for c, n in ranked[:limit]]
+
+    def risk_elements(self, limit: int = 5) -> list[tuple[str, dict[str, int]]]:
+        """The elements that carry most risk: those with open findings, ranked by their open
+        findings' severities (more critical first, then more high, and so on), then by
+        name and id; with their open counts by severity (worst first), at most ``limit``."""
+        from threatgraph.engine.rules import SEVERITIES
+
+        order = list(reversed(SEVERITIES))
+        rows = []
+        for e, fs in self.open_by_element.items():
+            if e not in self.graph.elements or not fs:
+                continue
+            counts = {s: 0 for s in order}
+            for f in fs:
+                counts[f.severity] = counts.get(f.severity, 0) + 1
+            rows.append((tuple(-counts[s] for s in order), self.name(e), e, counts))
+        rows.sort(key=lambda r: (r[0], r[1], r[2]))
+        return [(e, {s: n for s, n in counts.items() if n}) for _, _, e, counts in rows[:limit]]
 
     # -- findings grouped by threat (report.md, report.html) -----------------------------
     def open_by_rule(self) -> list[tuple[Rule, list[Finding]]]:

@@ -12,6 +12,19 @@ from typing import Any
 import yaml
 
 from threatgraph.model.schema import SystemModel, slugify
+from threatgraph.safetext import terminal
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a string that a terminal would see changed double-quoted (see :func:`dumps`)."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if terminal(value) != value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def _controls(items: list[Any]) -> list[Any]:
@@ -59,14 +72,21 @@ def model_data(model: SystemModel) -> dict[str, Any]:
 
 
 def dumps(model: SystemModel, header: str | None = None) -> str:
-    """The model as YAML text, with an optional comment header (one '# ' line per line)."""
-    body = yaml.safe_dump(
+    """The model as YAML text, with an optional comment header (one '# ' line per line).
+
+    A string holding a control, a bidirectional control or what reads as a workflow command
+    (``::`` first, ``##[``) is written double-quoted, where every escape of
+    :func:`threatgraph.safetext.terminal` is a YAML escape of the same character: the text
+    printed to a terminal (``import`` without ``-o``) then loads as the same model.
+    """
+    body = yaml.dump(
         model_data(model),
+        Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
         width=100,
     )
     if header:
-        body = "".join(f"# {line}\n" for line in header.splitlines()) + body
+        body = "".join(f"# {terminal(line)}\n" for line in header.splitlines()) + body
     return body

@@ -31,6 +31,7 @@ _OTM_ELEMENT_FIELDS = {
     "processes",
     "tags",
     "location",
+    "otm",
 }
 
 
@@ -50,6 +51,46 @@ def _attrs(facts: dict[str, Any]) -> dict[str, Any] | None:
     if "controls" in facts:
         facts["controls"] = _controls(facts["controls"])
     return {otm_map.ATTR: facts} if facts else None
+
+
+def _orig_id(obj: Any) -> str:
+    """The id the other tool wrote (kept on import when it was not a valid id), else ours."""
+    orig = _foreign(obj).get("id")
+    return orig if isinstance(orig, str) and orig else str(obj.id)
+
+
+def _foreign(obj: Any) -> dict[str, Any]:
+    """The ``otm`` facts an imported object kept (empty for a threatgraph-native one)."""
+    facts = getattr(obj, "otm", None)
+    return facts if isinstance(facts, dict) else {}
+
+
+def _merge_attrs(foreign: dict[str, Any], ours: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The other tool's attributes with ours beside them (ours win on our own key only)."""
+    theirs = foreign.get("attributes")
+    out = {k: v for k, v in theirs.items() if k != otm_map.ATTR} if isinstance(theirs, dict) else {}
+    if ours:
+        out.update(ours)
+    return out or None
+
+
+def _reps(foreign: dict[str, Any], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kept representations that OTM accepts (an element's needs a representation and an id),
+    then ours."""
+    kept = foreign.get("representations")
+    out = [
+        r
+        for r in (kept if isinstance(kept, list) else [])
+        if isinstance(r, dict)
+        and isinstance(r.get("representation"), str)
+        and isinstance(r.get("id"), str)
+    ]
+    return out + ours
+
+
+def _tags(foreign: dict[str, Any]) -> list[str]:
+    tags = foreign.get("tags")
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 def _location_repr(loc: Any, ref_id: str, base: Path | None) -> list[dict[str, Any]]:
@@ -114,43 +155,87 @@ def document(
             d.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
             for d in model.decisions
         ]
-    attrs = _attrs(proj_facts)
+    pfor = _foreign(info)
+    if isinstance(pfor.get("ownerContact"), str):
+        project["ownerContact"] = pfor["ownerContact"]
+    if _tags(pfor):
+        project["tags"] = _tags(pfor)
+    attrs = _merge_attrs(pfor, _attrs(proj_facts))
     if attrs:
         project["attributes"] = attrs
 
     doc: dict[str, Any] = {"otmVersion": otm_map.EXPORT_VERSION, "project": project}
     has_locations = any(el.location for el in model.elements)
+    top = pfor.get("representations")
+    top_reps = [
+        r
+        for r in (top if isinstance(top, list) else [])
+        if isinstance(r, dict)
+        and all(isinstance(r.get(k), str) for k in ("name", "id", "type"))
+        and r.get("id") != otm_map.SOURCE_REPRESENTATION
+    ]
     if has_locations:
-        doc["representations"] = [
-            {"name": "threatgraph model source", "id": "threatgraph-source", "type": "code"}
-        ]
+        top_reps.append(
+            {
+                "name": "threatgraph model source",
+                "id": otm_map.SOURCE_REPRESENTATION,
+                "type": "code",
+            }
+        )
+    if top_reps:
+        doc["representations"] = top_reps
+
+    # Ids as the other tool wrote them (an imported id that was not a valid threatgraph id
+    # was slugified; the original goes back out, so that the other tool finds its objects).
+    containers = {b.id for b in model.boundaries if _foreign(b).get("container") is True}
+    zone_id = {b.id: _orig_id(b) for b in model.boundaries if b.id not in containers}
+    comp_id = {el.id: _orig_id(el) for el in model.elements}
+    comp_id.update({b.id: _orig_id(b) for b in model.boundaries if b.id in containers})
+    asset_id = {d.id: _orig_id(d) for d in model.data}
+    by_boundary = {b.id: b for b in model.boundaries}
+
+    def zone_parent(bid: str | None) -> str | None:
+        """The nearest enclosing boundary that is a trust zone (not a network container)."""
+        seen: set[str] = set()
+        while bid is not None and bid in containers and bid not in seen:
+            seen.add(bid)
+            bid = by_boundary[bid].parent
+        return bid if bid in zone_id else None
 
     # Trust zones, plus stand-ins for elements outside every boundary (OTM requires a parent).
     zones: list[dict[str, Any]] = []
     for b in model.boundaries:
-        z: dict[str, Any] = {
-            "id": b.id,
-            "name": b.name,
-            "type": b.trust.value,
-            "risk": {"trustRating": otm_map.TRUST_RATING[b.trust]},
-        }
+        if b.id in containers:
+            continue
+        zf = _foreign(b)
+        z: dict[str, Any] = {"id": zone_id[b.id], "name": b.name}
+        if "type" not in zf or isinstance(zf["type"], str):
+            z["type"] = zf.get("type") or b.trust.value
+        z["risk"] = {"trustRating": _rating(b.trust, zf, zone_id[b.id])}
         if b.description:
             z["description"] = b.description
-        if b.parent:
-            z["parent"] = {"trustZone": b.parent}
-        z["attributes"] = {otm_map.ATTR: {"trust": b.trust.value}}
+        parent = zone_parent(b.parent)
+        if parent:
+            z["parent"] = {"trustZone": zone_id[parent]}
+        elif _parent_component(zf, comp_id):
+            z["parent"] = zf["parent"]
+        reps = _reps(zf, [])
+        if reps:
+            z["representations"] = reps
+        z["attributes"] = _merge_attrs(zf, {otm_map.ATTR: {"trust": b.trust.value}})
         zones.append(z)
-    taken = {b.id for b in model.boundaries}
+    taken = set(zone_id.values())
     outside: dict[Trust, str] = {}
-    for el in model.elements:
-        if el.boundary is None:
-            t = _outside_trust(el)
-            if t not in outside:
-                zid, n = f"outside-{t.value.replace('_', '-')}", 2
-                while zid in taken:
-                    zid, n = f"outside-{t.value.replace('_', '-')}-{n}", n + 1
-                taken.add(zid)
-                outside[t] = zid
+    homeless = [(el.boundary, _outside_trust(el)) for el in model.elements] + [
+        (b.parent, b.trust) for b in model.boundaries if b.id in containers
+    ]
+    for where, t in homeless:
+        if where is None and t not in outside:
+            zid, n = f"outside-{t.value.replace('_', '-')}", 2
+            while zid in taken:
+                zid, n = f"outside-{t.value.replace('_', '-')}-{n}", n + 1
+            taken.add(zid)
+            outside[t] = zid
     for t in sorted(outside, key=lambda t: t.rank):
         zones.append(
             {
@@ -165,43 +250,93 @@ def document(
     doc["assets"] = [
         {
             "name": d.name,
-            "id": d.id,
+            "id": asset_id[d.id],
             **({"description": d.description} if d.description else {}),
-            "risk": {
-                "confidentiality": otm_map.CONFIDENTIALITY[d.classification],
-                "integrity": 50,
-                "availability": 50,
-                "comment": f"threatgraph classification: {d.classification.value}; "
-                "integrity and availability are not modelled",
-            },
-            "attributes": {otm_map.ATTR: {"classification": d.classification.value}},
+            "risk": _asset_risk(d),
+            "attributes": _merge_attrs(
+                _foreign(d), {otm_map.ATTR: {"classification": d.classification.value}}
+            ),
         }
         for d in model.data
     ]
 
+    # A bidirectional dataflow was imported as two flows; it goes back out as one, with the
+    # findings of both directions.
+    flow_ids = {fl.id for fl in model.flows}
+    forward_of = {
+        fl.id: str(_foreign(fl)["reverse_of"])
+        for fl in model.flows
+        if isinstance(_foreign(fl).get("reverse_of"), str)
+        and _foreign(fl)["reverse_of"] in flow_ids
+    }
     on_element: dict[str, list[Finding]] = {}
     on_flow: dict[str, list[Finding]] = {}
     for f in findings:
         if f.flow is not None:
-            on_flow.setdefault(f.flow, []).append(f)
+            on_flow.setdefault(forward_of.get(f.flow, f.flow), []).append(f)
         else:
             on_element.setdefault(f.element, []).append(f)
 
+    # Where each exported component sits (its boundary; a container is its own), to tell
+    # whether an imported component's original parent still holds.
+    orig_to_tg = {v: k for k, v in comp_id.items()}
+    sits_in: dict[str, str | None] = {el.id: el.boundary for el in model.elements}
+    sits_in.update({bid: bid for bid in containers})
+
+    def parent_of(where: str | None, trust: Trust, facts: dict[str, Any]) -> dict[str, str]:
+        """An imported component nested in a component stays there while it is still in the
+        same boundary; else its boundary (a network container is a component in OTM), else
+        the stand-in zone."""
+        if _parent_component(facts, comp_id):
+            up = orig_to_tg[str(facts["parent"]["component"])]
+            if sits_in.get(up) == where:
+                return {"component": str(facts["parent"]["component"])}
+        if where is not None and where in containers:
+            return {"component": comp_id[where]}
+        if where is not None and where in zone_id:
+            return {"trustZone": zone_id[where]}
+        return {"trustZone": outside[trust]}
+
     components = []
-    for el in model.elements:
+    for b in model.boundaries:
+        if b.id not in containers:
+            continue
+        bf = _foreign(b)
         c: dict[str, Any] = {
-            "id": el.id,
+            "id": comp_id[b.id],
+            "name": b.name,
+            "type": bf["type"] if isinstance(bf.get("type"), str) else otm_map.EMPTY_COMPONENT,
+            "parent": parent_of(b.parent, b.trust, bf),
+        }
+        if b.description:
+            c["description"] = b.description
+        if _tags(bf):
+            c["tags"] = _tags(bf)
+        reps = _reps(bf, [])
+        if reps:
+            c["representations"] = reps
+        c["attributes"] = _merge_attrs(
+            bf, {otm_map.ATTR: {"container": True, "trust": b.trust.value}}
+        )
+        components.append(c)
+    for el in model.elements:
+        ef = _foreign(el)
+        c = {
+            "id": comp_id[el.id],
             "name": el.name,
-            "type": el.kind.value,
-            "parent": {"trustZone": el.boundary or outside[_outside_trust(el)]},
+            "type": ef["type"] if isinstance(ef.get("type"), str) else el.kind.value,
+            "parent": parent_of(el.boundary, _outside_trust(el), ef),
         }
         if el.description:
             c["description"] = el.description
         if el.tags:
             c["tags"] = list(el.tags)
         if el.stores or el.processes:
-            c["assets"] = {"processed": list(el.processes), "stored": list(el.stores)}
-        reps = _location_repr(el.location, el.id, base)
+            c["assets"] = {
+                "processed": [asset_id.get(a, a) for a in el.processes],
+                "stored": [asset_id.get(a, a) for a in el.stores],
+            }
+        reps = _reps(ef, _location_repr(el.location, comp_id[el.id], base))
         if reps:
             c["representations"] = reps
         if on_element.get(el.id):
@@ -209,25 +344,30 @@ def document(
         facts = el.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         facts = {k: v for k, v in facts.items() if k not in _OTM_ELEMENT_FIELDS}
         facts["kind"] = el.kind.value
-        c["attributes"] = _attrs(facts)
+        c["attributes"] = _merge_attrs(ef, _attrs(facts))
         components.append(c)
     doc["components"] = components
 
     names = {el.id: el.name for el in model.elements}
     flows = []
     for fl in model.flows:
+        if fl.id in forward_of:
+            continue
+        ff = _foreign(fl)
         d: dict[str, Any] = {
-            "id": fl.id,
+            "id": _orig_id(fl),
             "name": fl.name
             or f"{names.get(fl.source, fl.source)} to {names.get(fl.target, fl.target)}",
-            "bidirectional": False,
-            "source": fl.source,
-            "destination": fl.target,
+            "bidirectional": ff.get("bidirectional") is True,
+            "source": comp_id.get(fl.source, fl.source),
+            "destination": comp_id.get(fl.target, fl.target),
         }
         if fl.description:
             d["description"] = fl.description
         if fl.data:
-            d["assets"] = list(fl.data)
+            d["assets"] = [asset_id.get(a, a) for a in fl.data]
+        if _tags(ff):
+            d["tags"] = _tags(ff)
         if on_flow.get(fl.id):
             d["threats"] = _instances(on_flow[fl.id])
         facts = {
@@ -239,8 +379,23 @@ def document(
         }
         # Always present, even empty: it marks the dataflow as ours, so that import reads
         # controls from here and not from the threat instances' implemented mitigations.
-        d["attributes"] = _attrs(facts) or {otm_map.ATTR: {}}
+        d["attributes"] = _merge_attrs(ff, _attrs(facts) or {otm_map.ATTR: {}})
         flows.append(d)
+    # Dataflows the import could not analyse (to or from a network container) go back as
+    # they came, when both ends are still there.
+    exported = {c["id"] for c in components}
+    extra_flows = pfor.get("dataflows")
+    for raw in extra_flows if isinstance(extra_flows, list) else []:
+        if (
+            isinstance(raw, dict)
+            and isinstance(raw.get("source"), str)
+            and isinstance(raw.get("destination"), str)
+            and raw["source"] in exported
+            and raw["destination"] in exported
+            and isinstance(raw.get("id"), str)
+            and isinstance(raw.get("name"), str)
+        ):
+            flows.append(raw)
     doc["dataflows"] = flows
     doc["trustZones"] = zones
 
@@ -287,6 +442,48 @@ def document(
             }
     doc["mitigations"] = [mitigations[k] for k in sorted(mitigations)]
     return doc
+
+
+def _rating(trust: Trust, facts: dict[str, Any], zid: str) -> float:
+    """The zone's trustRating: the imported one while the trust it gave is unchanged (so that
+    a round trip does not turn 80 into 75), else threatgraph's rating of the trust level."""
+    rating = facts.get("rating")
+    if isinstance(rating, (int, float)) and not isinstance(rating, bool):
+        given = otm_map.trust_of_zone_type(facts.get("type")) or otm_map.trust_of_zone_type(zid)
+        if (given or otm_map.trust_of_rating(rating)) is trust:
+            return rating
+    return otm_map.TRUST_RATING[trust]
+
+
+def _asset_risk(d: Any) -> dict[str, Any]:
+    """The asset's risk: the imported one while its classification is unchanged."""
+    risk = _foreign(d).get("risk")
+    if (
+        isinstance(risk, dict)
+        and all(
+            isinstance(risk.get(k), (int, float)) and not isinstance(risk.get(k), bool)
+            for k in ("confidentiality", "integrity", "availability")
+        )
+        and otm_map.classification_of_confidentiality(risk["confidentiality"]) is d.classification
+    ):
+        return dict(risk)
+    return {
+        "confidentiality": otm_map.CONFIDENTIALITY[d.classification],
+        "integrity": 50,
+        "availability": 50,
+        "comment": f"threatgraph classification: {d.classification.value}; "
+        "integrity and availability are not modelled",
+    }
+
+
+def _parent_component(facts: dict[str, Any], comp_id: dict[str, str]) -> bool:
+    """Whether the imported object sat in a component that is still exported."""
+    p = facts.get("parent")
+    return (
+        isinstance(p, dict)
+        and isinstance(p.get("component"), str)
+        and p["component"] in set(comp_id.values())
+    )
 
 
 def dumps(doc: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """pytm's classic threat library, run by pytm's own engine, as threatgraph findings.
 
 ``check --pytm-threats`` (config ``pytm_threats = true``) calls :func:`pytm_findings` for each
-model. A model loaded from a pytm file is evaluated on its original pytm objects, so pytm's
+model. A model loaded from a pytm file is evaluated on its original pytm objects (carried on
+its ``LoadedModel``, however many models the run has), so pytm's
 own attributes (``usesEnvironmentVariables``, ``tlsVersion``...) count exactly as in
 ``python tm.py --report``. Any other model (YAML, Python DSL, OTM) is first rebuilt as a pytm
 model with the tables in :mod:`threatgraph.interop.pytm_map`.
@@ -31,7 +32,7 @@ from threatgraph.engine.rules import ElementPred, FlowPred, Match, Mitigation, R
 from threatgraph.errors import InputError
 from threatgraph.graph import Graph
 from threatgraph.interop import pytm_map
-from threatgraph.load.pytm_loader import LOCK, PytmSource, pytm_state, source_of
+from threatgraph.load.pytm_loader import LOCK, PytmSource, pytm_state
 from threatgraph.load.registry import LoadedModel
 from threatgraph.model.schema import (
     SENSITIVE,
@@ -255,9 +256,8 @@ def pytm_findings(loaded: LoadedModel, graph: Graph, lib: Library) -> list[Findi
     """Findings of pytm's threat library on one loaded model, sorted like library findings."""
     model = loaded.model
     where = model.location or Location(file=str(loaded.path), line=0)
-    src = source_of(model) if loaded.format == "pytm" else None
-    if src is None:
-        src = rebuild(model, graph)
+    # A pytm file's model carries its original pytm objects; any other model is rebuilt.
+    src = loaded.pytm if loaded.pytm is not None else rebuild(model, graph)
     raw = _run_engine(src, where)
     threats = {str(t.id): t for t in src.state.threats}
     rules: dict[str, tuple[PytmRule, list[str]]] = {}

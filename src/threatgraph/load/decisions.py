@@ -40,7 +40,7 @@ def looks_like_decisions(head: str) -> bool:
 def load(path: Path) -> list[Decision]:
     """Every decision in one decisions file, each with its file:line."""
     file = str(path)
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a device is refused by the read
         raise InputError.single(file, 0, "decisions file does not exist")
     doc = load_document(path)
     if not isinstance(doc, dict) or doc.get(HEADER) != DECISIONS_VERSION:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,18 @@ def load(path: Path) -> list[SystemModel]:
     return [parse_model(doc, file)]
 
 
+#: A top-level ``threatgraph`` key however YAML lets it be written: plain or quoted, in block
+#: style at the start of a line or as the first key of a flow mapping. Indented keys (a CI
+#: job named ``threatgraph:``) are not top-level and do not count.
+_TOP_KEY_RE = re.compile(r"""^(?:\{\s*)?(?:threatgraph|"threatgraph"|'threatgraph')\s*:""", re.M)
+
+
 def looks_like_model(path: Path, head: str) -> bool:
-    """Static check used when searching directories: a top-level 'threatgraph' key."""
+    """Static check used when searching directories: a top-level 'threatgraph' key.
+
+    Generous on purpose: a file claimed here that is not a model fails with an error naming
+    it, while a model file missed here would leave the gate without a word.
+    """
     if path.suffix.lower() == ".json":
         return '"threatgraph"' in head and '"model"' in head
-    return any(line.startswith("threatgraph:") for line in head.splitlines())
+    return _TOP_KEY_RE.search(head) is not None

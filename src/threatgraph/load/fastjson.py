@@ -8,9 +8,9 @@ and says where it ends, and the lines come from counting newlines up to where ea
 starts.
 
 It gives up (returns None) on anything unusual: invalid JSON, a duplicate key, a missing
-format version, a schema error. The caller then reads the file the general way, which
-finds the same problem and reports it with its line. So a valid file gives the same model
-either way, and an invalid one the same error.
+format version, a schema error, a lone surrogate (``"\\ud800"``). The caller then reads
+the file the general way, which finds the same problem and reports it with its line. So a
+valid file gives the same model either way, and an invalid one the same error.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.load.yamlsafe import _JSON_BRACKETS
+from threatgraph.load.yamlsafe import _JSON_BRACKETS, SURROGATE_ESCAPE
 from threatgraph.model.schema import Location, SystemModel
+from threatgraph.safetext import lone_surrogate_in
 
 #: Top-level sections whose items get a location (as ``declarative._stamp`` gives them).
 SECTIONS = frozenset({"boundaries", "data", "elements", "flows", "decisions"})
@@ -148,6 +149,8 @@ def load_model(text: str, file: str) -> SystemModel | None:
         doc, start, items = _top(text)
     except _GiveUp:
         return None
+    if SURROGATE_ESCAPE.search(text) is not None and lone_surrogate_in(doc) is not None:
+        return None  # not text: the general reader reports it with its line
     if "threatgraph" not in doc:
         return None
     line = text.count("\n", 0, start) + 1

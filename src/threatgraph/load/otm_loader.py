@@ -1,22 +1,31 @@
-"""Open Threat Model (OTM 0.2.0) JSON files as threatgraph models. No code runs.
+"""Open Threat Model (OTM 0.1.0 / 0.2.0) files, JSON or YAML, as threatgraph models. No code
+runs.
 
-Trust zones become boundaries (trust from ``x-threatgraph.trust`` or the trustRating),
-components become elements (kind from ``x-threatgraph.kind``, a threatgraph kind in ``type``,
-or the alias table in :mod:`threatgraph.interop.otm_map`), dataflows become flows (a
-bidirectional dataflow becomes two), assets become data. OTM threats and mitigations are not
-imported as such: threatgraph derives its own from the library. Mitigations marked
-``implemented`` whose id is a catalogue control become declared controls.
+Trust zones become boundaries (trust from ``x-threatgraph.trust``, a known zone type, or the
+trustRating), components become elements (kind from ``x-threatgraph.kind``, ``--map-type``,
+the vocabulary tables in :mod:`threatgraph.interop.otm_map`, the type's words, else the
+default kind with a warning); network containers (VPCs, subnets, security groups) become
+boundaries. Dataflows become flows (a bidirectional dataflow becomes two), assets become
+data. OTM threats and mitigations are not imported as such: threatgraph derives its own from
+the library. Mitigations marked ``implemented`` whose id is a control of the loaded library
+become declared controls.
 
-Every problem (bad JSON, unknown component type, dangling reference...) is reported with the
-file and line of the offending object, exit code 2.
+What the other tool wrote that threatgraph has no field for (component types, nesting,
+ratings, tags, attributes, representations, original ids) is kept in the ``otm`` field of
+each object, so that :mod:`threatgraph.interop.otm_export` writes it back. Every problem is
+reported with the file and line of the offending object, exit code 2; a component that is
+rejected is reported once, not again by every reference to it.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
@@ -25,6 +34,7 @@ from threatgraph.interop import otm_map
 from threatgraph.load.yamlsafe import LineDict, parse_json, parse_text, read_text
 from threatgraph.model.schema import (
     Boundary,
+    Classification,
     DataAsset,
     Decision,
     Element,
@@ -33,28 +43,35 @@ from threatgraph.model.schema import (
     Location,
     ModelInfo,
     SystemModel,
+    Trust,
     slugify,
     valid_id,
 )
 from threatgraph.model.validate import suggest
 
-SUFFIXES = (".json", ".otm")
+SUFFIXES = (".json", ".otm", ".yaml", ".yml")
+
+_YAML_VERSION_KEY = re.compile(r"^[\"']?otmVersion[\"']?\s*:", re.MULTILINE)
 
 
 def looks_like_model(path: Path, head: str) -> bool:
-    """Static check for directory searches: a JSON object with an ``otmVersion`` key."""
+    """Static check for directory searches: an ``otmVersion`` key (JSON, or YAML at the top)."""
     del path
-    return '"otmVersion"' in head
+    return '"otmVersion"' in head or bool(_YAML_VERSION_KEY.search(head))
 
 
 def read_document(path: Path) -> Any:
-    """Parse an OTM file as JSON, keeping line numbers (LineDict/LineList).
+    """Parse an OTM file, JSON or YAML, keeping line numbers (LineDict/LineList).
 
-    The JSON reader checks the text (syntax, duplicate keys, nesting depth, each with its
-    line); the YAML reader then adds the lines of scalar list items where it can.
+    A document that starts with ``{`` is JSON: the JSON reader checks the text (syntax,
+    duplicate keys, nesting depth, each with its line), then the YAML reader adds the lines
+    of scalar list items where it can. Anything else is YAML (IriusRisk's API exports YAML),
+    read by the safe YAML reader.
     """
     file = str(path)
     text = read_text(path)
+    if not text.lstrip().startswith("{"):
+        return parse_text(text, file)
     doc = parse_json(text, file)
     try:
         return parse_text(text, file)
@@ -64,7 +81,7 @@ def read_document(path: Path) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _catalogue() -> frozenset[str]:
-    """Control ids of the built-in catalogue (to recognise implemented OTM mitigations)."""
+    """Control ids of the built-in catalogue (when the caller loaded no library)."""
     from threatgraph.engine.library import builtin_root
     from threatgraph.load.yamlsafe import load_document
 
@@ -86,13 +103,19 @@ class OtmImport:
 
 
 def load(path: Path) -> list[SystemModel]:
-    """The source-format entry point: one model per OTM file."""
+    """One model per OTM file, with the built-in catalogue and no type mappings."""
     return [parse(path).model]
 
 
-def parse(path: Path, type_map: dict[str, Kind] | None = None) -> OtmImport:
-    """Convert an OTM file; ``type_map`` adds component type -> kind entries."""
-    return _Reader(str(path), read_document(path), type_map or {}).run()
+def parse(
+    path: Path,
+    type_map: Mapping[str, Kind] | None = None,
+    known_controls: frozenset[str] | None = None,
+) -> OtmImport:
+    """Convert an OTM file; ``type_map`` adds component type -> kind entries,
+    ``known_controls`` are the loaded library's controls (default: the built-in catalogue)."""
+    controls = known_controls if known_controls is not None else _catalogue()
+    return _Reader(str(path), read_document(path), type_map or {}, controls).run()
 
 
 def _line(obj: Any, key: str | None = None) -> int:
@@ -103,8 +126,31 @@ def _line(obj: Any, key: str | None = None) -> int:
     return 0
 
 
+def _plain(value: Any) -> Any:
+    """``value`` as plain dicts and lists (LineDict and LineList carry line numbers)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(
+        f"{name!r}" + (f" ({n})" if n > 1 else "") for name, n in sorted(counter.items())
+    )
+
+
 class _Ids:
-    """OTM ids -> threatgraph ids (kept when valid, else slugified), unique per namespace."""
+    """OTM ids -> threatgraph ids (kept when valid, else slugified), unique per namespace.
+
+    OTM ids are case sensitive and threatgraph ids are lowercase, so 'Flow1' and 'flow1' get
+    two ids ('flow1', 'flow1-2'), never one.
+    """
 
     def __init__(self) -> None:
         self.of: dict[str, str] = {}
@@ -112,21 +158,40 @@ class _Ids:
 
     def add(self, otm_id: str) -> str:
         tg = otm_id if valid_id(otm_id) else slugify(otm_id)
+        return self.reserve(otm_id, tg)
+
+    def reserve(self, key: str, tg: str) -> str:
         base, n = tg, 2
         while tg in self.used:
             tg, n = f"{base}-{n}", n + 1
         self.used.add(tg)
-        self.of[otm_id] = tg
+        self.of[key] = tg
         return tg
 
 
+@dataclass
+class _Comp:
+    """A component that passed the first checks."""
+
+    obj: dict[str, Any]
+    otm_id: str
+    how: str  # "kind", "keyword", "empty", "unknown", "container", "ours"
+    kind: Kind | None
+    tg: str = ""
+    parent: tuple[str, str] | None = None  # ("zone" | "component", otm id)
+
+
 class _Reader:
-    def __init__(self, file: str, doc: Any, type_map: dict[str, Kind]) -> None:
+    def __init__(
+        self, file: str, doc: Any, type_map: Mapping[str, Kind], controls: frozenset[str]
+    ) -> None:
         self.file = file
         self.doc = doc
         self.type_map = type_map
+        self.known_controls = controls
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.project_carry: dict[str, Any] = {}
 
     # -- helpers ------------------------------------------------------------------------
     def err(self, obj: Any, message: str, key: str | None = None, where: str | None = None) -> None:
@@ -135,18 +200,19 @@ class _Reader:
     def loc(self, obj: Any) -> Location:
         return Location(file=self.file, line=_line(obj) or 1)
 
-    def items(self, key: str) -> list[dict[str, Any]]:
+    def items(self, key: str, report: bool = True) -> list[dict[str, Any]]:
         value = self.doc.get(key)
         if value is None:
             return []
         if not isinstance(value, list):
-            self.err(self.doc, f"'{key}' must be a list", key)
+            if report:
+                self.err(self.doc, f"'{key}' must be a list", key)
             return []
         out = []
         for i, item in enumerate(value):
             if isinstance(item, dict):
                 out.append(item)
-            else:
+            elif report:
                 line = value.item_lines[i] if hasattr(value, "item_lines") else 0
                 self.problems.append(Problem(self.file, line, "expected an object", f"{key}.{i}"))
         return out
@@ -175,6 +241,36 @@ class _Reader:
             return {}
         return dict(value)
 
+    @staticmethod
+    def is_ours(obj: dict[str, Any]) -> bool:
+        attrs = obj.get("attributes")
+        return isinstance(attrs, dict) and isinstance(attrs.get(otm_map.ATTR), dict)
+
+    def carry(self, obj: dict[str, Any], otm_id: str, tg: str) -> dict[str, Any]:
+        """What every OTM object may hold and threatgraph has no field for: the other tool's
+        attributes, its representations, and the original id when it was not a valid id."""
+        out: dict[str, Any] = {}
+        if otm_id != tg:
+            out["id"] = otm_id
+        attrs = obj.get("attributes")
+        if isinstance(attrs, dict):
+            foreign = {k: v for k, v in attrs.items() if k != otm_map.ATTR}
+            if foreign:
+                out["attributes"] = _plain(foreign)
+        reps = obj.get("representations")
+        if isinstance(reps, list):
+            kept = [
+                _plain(r)
+                for r in reps
+                if isinstance(r, dict)
+                and isinstance(r.get("representation"), str)
+                and isinstance(r.get("id"), str)
+                and r.get("representation") != otm_map.SOURCE_REPRESENTATION
+            ]
+            if kept:
+                out["representations"] = kept
+        return out
+
     def validated(self, cls: type[Any], rec: dict[str, Any], obj: Any, prefix: str) -> Any:
         try:
             return cls.model_validate(rec)
@@ -189,7 +285,7 @@ class _Reader:
 
     def controls(self, obj: dict[str, Any], extra: dict[str, Any]) -> list[Any]:
         """Declared controls: from our own export's attributes when present (lossless), else
-        the implemented mitigations of a foreign OTM file that name catalogue controls."""
+        the implemented mitigations of a foreign OTM file that name known controls."""
         attrs = obj.get("attributes")
         if isinstance(attrs, dict) and otm_map.ATTR in attrs:
             controls = extra.pop("controls", None) or []
@@ -198,7 +294,7 @@ class _Reader:
         return list(self.implemented(obj))
 
     def implemented(self, obj: dict[str, Any]) -> list[str]:
-        """Catalogue controls among the mitigations an OTM object marks as implemented."""
+        """Known controls among the mitigations an OTM object marks as implemented."""
         out: list[str] = []
         threats = obj.get("threats")
         for t in threats if isinstance(threats, list) else []:
@@ -210,7 +306,7 @@ class _Reader:
                     isinstance(m, dict)
                     and m.get("state") == otm_map.MITIGATION_IMPLEMENTED
                     and isinstance(m.get("mitigation"), str)
-                    and m["mitigation"] in _catalogue()
+                    and m["mitigation"] in self.known_controls
                     and m["mitigation"] not in out
                 ):
                     out.append(m["mitigation"])
@@ -220,7 +316,7 @@ class _Reader:
     def run(self) -> OtmImport:
         doc = self.doc
         if not isinstance(doc, dict):
-            raise InputError.single(self.file, 1, "an OTM file must be a JSON object")
+            raise InputError.single(self.file, 1, "an OTM file must be an object (JSON or YAML)")
         version = doc.get("otmVersion")
         if not isinstance(version, str):
             raise InputError.single(self.file, _line(doc), "missing 'otmVersion'", "otmVersion")
@@ -236,26 +332,21 @@ class _Reader:
         if not isinstance(project, dict):
             raise InputError.single(self.file, _line(doc), "missing 'project' object", "project")
         info = self.project(project)
-        boundaries, zones, synthetic = self.zones()
+        zones = self.zones()
         data, assets = self.assets()
-        elements, comps = self.components(zones, synthetic, assets)
-        flows = self.dataflows(comps, assets)
-        n_threats = len(self.items("threats"))
-        n_mitigations = len(self.items("mitigations"))
-        if n_threats or n_mitigations:
-            self.warnings.append(
-                f"{n_threats} threat(s) and {n_mitigations} mitigation(s) in the OTM file are not "
-                "imported: threatgraph derives threats from its library (implemented mitigations "
-                "that name catalogue controls were kept as declared controls)"
-            )
+        elements, containers, comps, rejected = self.components(zones, assets)
+        flows = self.dataflows(comps, containers, rejected, assets)
+        self.threat_warning()
         if self.problems:
             raise InputError(self.problems)
         decisions = self.decisions(project)
         if self.problems:
             raise InputError(self.problems)
+        if info is not None and self.project_carry:
+            info.otm = {**(info.otm or {}), **self.project_carry}
         model = SystemModel(
-            model=info,
-            boundaries=boundaries,
+            model=info if info is not None else ModelInfo(name="OTM model"),
+            boundaries=[*zones.boundaries, *containers.values()],
             data=data,
             elements=elements,
             flows=flows,
@@ -264,7 +355,25 @@ class _Reader:
         model.location = self.loc(doc)
         return OtmImport(model, self.warnings)
 
-    def project(self, project: dict[str, Any]) -> ModelInfo:
+    def threat_warning(self) -> None:
+        n_threats = len(self.items("threats"))
+        n_mitigations = len(self.items("mitigations"))
+        instances = 0
+        for key in ("components", "dataflows"):
+            for obj in self.items(key, report=False):
+                if self.is_ours(obj):
+                    continue  # our own findings: threatgraph derives them again
+                t = obj.get("threats")
+                instances += len(t) if isinstance(t, list) else 0
+        if n_threats or n_mitigations or instances:
+            self.warnings.append(
+                f"{n_threats} threat(s), {n_mitigations} mitigation(s) and {instances} threat "
+                "instance(s) on components and dataflows are not imported: threatgraph derives "
+                "threats from its library (implemented mitigations that name known controls "
+                "were kept as declared controls)"
+            )
+
+    def project(self, project: dict[str, Any]) -> ModelInfo | None:
         name = self.text(project, "name", "project") or "OTM model"
         pid = self.text(project, "id", "project") or ""
         extra = self.ours(project)
@@ -279,8 +388,28 @@ class _Reader:
         for key in ("version", "controls"):
             if key in extra:
                 rec[key] = extra[key]
+        carry = self.carry(project, pid, rec["id"])
+        carry.pop("representations", None)  # a project has none; the document's are below
+        tags = project.get("tags")
+        if isinstance(tags, list) and any(isinstance(t, str) for t in tags):
+            carry["tags"] = [t for t in tags if isinstance(t, str)]
+        if isinstance(project.get("ownerContact"), str):
+            carry["ownerContact"] = project["ownerContact"]
+        reps = self.doc.get("representations")
+        if isinstance(reps, list):
+            kept = [
+                _plain(r)
+                for r in reps
+                if isinstance(r, dict)
+                and all(isinstance(r.get(k), str) for k in ("name", "id", "type"))
+                and r.get("id") != otm_map.SOURCE_REPRESENTATION
+            ]
+            if kept:
+                carry["representations"] = kept
+        if carry:
+            rec["otm"] = carry
         info = self.validated(ModelInfo, rec, project, "project")
-        return info if info is not None else ModelInfo(name=name)
+        return info if isinstance(info, ModelInfo) else None
 
     def decisions(self, project: dict[str, Any]) -> list[Decision]:
         out: list[Decision] = []
@@ -296,71 +425,114 @@ class _Reader:
                 out.append(item)
         return out
 
-    def zones(self) -> tuple[list[Boundary], dict[str, str], set[str]]:
-        ids = _Ids()
+    # -- trust zones --------------------------------------------------------------------
+    def zone_trust(self, z: dict[str, Any], zid: str) -> tuple[Trust | None, str]:
+        """The trust of a zone and where it came from: our attributes, the zone type (or a
+        built-in IriusRisk zone id), else the trustRating."""
+        extra = self.ours(z)
+        if extra.get("trust") is not None:
+            try:
+                return Trust(extra["trust"]), "ours"
+            except ValueError:
+                return None, "ours"  # the schema reports it
+        by_type = otm_map.trust_of_zone_type(z.get("type")) or otm_map.trust_of_zone_type(zid)
+        if by_type is not None:
+            return by_type, "type"
+        risk = z.get("risk")
+        rating = risk.get("trustRating") if isinstance(risk, dict) else None
+        if _number(rating):
+            return otm_map.trust_of_rating(rating), "rating"
+        return None, "none"
+
+    def zones(self) -> _Zones:
+        out = _Zones()
         raw: list[tuple[dict[str, Any], str, str]] = []
-        synthetic: set[str] = set()
         for z in self.items("trustZones"):
             zid = self.text(z, "id", "trust zone")
             name = self.text(z, "name", "trust zone")
             if zid is None or name is None:
+                if zid is not None:
+                    out.rejected.add(zid)
                 continue
-            if zid in ids.of or zid in synthetic:
+            if zid in out.ids.of or zid in out.synthetic:
                 self.err(z, f"duplicate trust zone id {zid!r}", "id")
                 continue
+            trust, _how = self.zone_trust(z, zid)
             if self.ours(z).get("synthetic") is True:
-                synthetic.add(zid)  # our export's stand-in for "outside every boundary"
+                # our export's stand-in for "outside every boundary"
+                out.synthetic[zid] = trust
                 continue
-            raw.append((z, zid, ids.add(zid)))
-        out = []
-        for z, _zid, tg in raw:
+            raw.append((z, zid, out.ids.add(zid)))
+        for z, zid, tg in raw:
             extra = self.ours(z)
-            trust = extra.get("trust")
-            if trust is None:
-                risk = z.get("risk")
-                rating = risk.get("trustRating") if isinstance(risk, dict) else None
-                if isinstance(rating, (int, float)) and not isinstance(rating, bool):
-                    trust = otm_map.trust_of_rating(rating).value
-                else:
-                    self.err(z, "trust zone has no numeric risk.trustRating", "risk")
-                    continue
+            trust, how = self.zone_trust(z, zid)
+            if how == "none":
+                self.err(
+                    z,
+                    "trust zone has no numeric risk.trustRating and no known type",
+                    "risk",
+                )
+                out.rejected.add(zid)
+                continue
             parent = None
+            carry = self.carry(z, zid, tg)
             p = z.get("parent")
             if isinstance(p, dict) and p.get("trustZone") is not None:
                 pz = p["trustZone"]
                 if not isinstance(pz, str):
                     self.err(z, "parent.trustZone must be a trust zone id (a string)", "parent")
-                elif pz in ids.of:
-                    parent = ids.of[pz]
-                elif pz not in synthetic:
+                elif pz in out.ids.of:
+                    parent = out.ids.of[pz]
+                elif pz not in out.synthetic and pz not in out.rejected:
                     self.err(
                         z,
-                        f"parent trust zone {pz!r} does not exist{suggest(str(pz), ids.of)}",
+                        f"parent trust zone {pz!r} does not exist{suggest(str(pz), out.ids.of)}",
                         "parent",
                     )
             elif isinstance(p, dict) and p.get("component") is not None:
                 self.warnings.append(
                     f"trust zone {z.get('name')!r} sits in component {p['component']!r}: "
-                    "threatgraph boundaries nest only in boundaries; the parent was dropped"
+                    "threatgraph boundaries nest only in boundaries; the parent is kept for "
+                    "export only"
                 )
+                carry["parent"] = _plain(p)
+            ztype = z.get("type")
+            if isinstance(ztype, str) and (trust is None or ztype != trust.value):
+                carry["type"] = ztype
+            elif ztype is None:
+                carry["type"] = None  # a zone written without a type: export adds none
+            risk = z.get("risk")
+            rating = risk.get("trustRating") if isinstance(risk, dict) else None
+            if _number(rating) and (trust is None or rating != otm_map.TRUST_RATING[trust]):
+                carry["rating"] = rating
             rec = {
                 "id": tg,
                 "name": z["name"],
-                "trust": trust,
+                "trust": trust.value if trust is not None else extra.get("trust"),
                 "parent": parent,
                 "description": z.get("description")
                 if isinstance(z.get("description"), str)
                 else None,
                 "location": self.loc(z),
             }
+            if carry:
+                rec["otm"] = carry
             b = self.validated(Boundary, rec, z, "trustZones")
             if b is not None:
-                out.append(b)
-        return out, ids.of, synthetic
+                out.boundaries.append(b)
+                out.trust[zid] = b.trust
+            else:
+                out.rejected.add(zid)
+        for zid, trust in out.synthetic.items():
+            if trust is not None:
+                out.trust[zid] = trust
+        return out
 
+    # -- assets -------------------------------------------------------------------------
     def assets(self) -> tuple[list[DataAsset], dict[str, str]]:
         ids = _Ids()
         out = []
+        unrated: list[str] = []
         for a in self.items("assets"):
             aid = self.text(a, "id", "asset")
             name = self.text(a, "name", "asset")
@@ -372,14 +544,21 @@ class _Reader:
             tg = ids.add(aid)
             extra = self.ours(a)
             cls = extra.get("classification")
+            carry = self.carry(a, aid, tg)
+            risk = a.get("risk")
             if cls is None:
-                risk = a.get("risk")
                 conf = risk.get("confidentiality") if isinstance(risk, dict) else None
-                if isinstance(conf, (int, float)) and not isinstance(conf, bool):
+                if _number(conf):
                     cls = otm_map.classification_of_confidentiality(conf).value
+                elif risk is None:
+                    # threatcl writes assets without a risk: say so, and assume internal
+                    cls = Classification.INTERNAL.value
+                    unrated.append(aid)
                 else:
                     self.err(a, "asset has no numeric risk.confidentiality", "risk")
                     continue
+            if isinstance(risk, dict) and not extra:
+                carry["risk"] = _plain(risk)
             rec = {
                 "id": tg,
                 "name": name,
@@ -389,9 +568,16 @@ class _Reader:
                 else None,
                 "location": self.loc(a),
             }
+            if carry:
+                rec["otm"] = carry
             d = self.validated(DataAsset, rec, a, "assets")
             if d is not None:
                 out.append(d)
+        if unrated:
+            self.warnings.append(
+                f"{len(unrated)} asset(s) have no risk and were read as 'internal': "
+                + ", ".join(repr(a) for a in unrated)
+            )
         return out, ids.of
 
     def data_refs(self, obj: Any, refs: Any, assets: dict[str, str], key: str) -> list[str]:
@@ -414,176 +600,331 @@ class _Reader:
                 )
         return out
 
+    # -- components ---------------------------------------------------------------------
+    def classify(self, c: dict[str, Any], cid: str) -> _Comp | None:
+        """Kind of a component, or None when it is rejected (reported here, once)."""
+        extra = self.ours(c)
+        if extra.get("kind") is not None:
+            try:
+                return _Comp(c, cid, "ours", Kind(extra["kind"]))
+            except ValueError:
+                self.err(c, f"unknown kind {extra['kind']!r}", "attributes", "kind")
+                return None
+        if extra.get("container") is True:
+            return _Comp(c, cid, "container", None)
+        ctype = c.get("type")
+        if ctype is not None and not isinstance(ctype, str):
+            self.err(c, "component: 'type' must be a string", "type")
+            return None
+        how, kind = otm_map.classify_type(ctype or "", self.type_map)
+        return _Comp(c, cid, how, kind)
+
     def components(
-        self, zones: dict[str, str], synthetic: set[str], assets: dict[str, str]
-    ) -> tuple[list[Element], dict[str, str]]:
+        self, zones: _Zones, assets: dict[str, str]
+    ) -> tuple[list[Element], dict[str, Boundary], dict[str, str], set[str]]:
         ids = _Ids()
-        comps: list[tuple[dict[str, Any], str, str, Kind]] = []
+        comps: dict[str, _Comp] = {}
+        rejected: set[str] = set()
         for c in self.items("components"):
             cid = self.text(c, "id", "component")
             name = self.text(c, "name", "component")
-            ctype = self.text(c, "type", "component")
-            if cid is None or name is None:
+            if cid is None:
                 continue
-            if cid in ids.of:
+            if cid in comps:
                 self.err(c, f"duplicate component id {cid!r}", "id")
                 continue
-            extra = self.ours(c)
-            kind: Kind | None = None
-            if extra.get("kind") is not None:
-                try:
-                    kind = Kind(extra["kind"])
-                except ValueError:
-                    self.err(c, f"unknown kind {extra['kind']!r}", "attributes", "kind")
-                    continue
-            elif ctype is not None:
-                kind = otm_map.kind_of_type(ctype, self.type_map)
-                if kind is None:
-                    known = [k.value for k in Kind] + sorted(otm_map.TYPE_ALIASES)
-                    self.err(
-                        c,
-                        f"unknown component type {ctype!r}"
-                        f"{suggest(otm_map.normalise_type(ctype), known)}; "
-                        "use a threatgraph kind, an alias from docs/interop.md, "
-                        "`threatgraph import otm --map-type TYPE=KIND`, or "
-                        f'attributes {{"{otm_map.ATTR}": {{"kind": "..."}}}}',
-                        "type",
-                    )
-                    continue
-            if kind is None:
+            got = self.classify(c, cid) if name is not None else None
+            if got is None:
+                rejected.add(cid)
                 continue
-            comps.append((c, cid, ids.add(cid), kind))
-        parent_of: dict[str, tuple[str, str]] = {}  # component otm id -> ("zone"|"component", id)
-        kinds = {cid: kind for _c, cid, _tg, kind in comps}
-        for c, cid, _tg, _kind in comps:
+            comps[cid] = got
+
+        # Parents first: a StartLeft "empty-component" with children is a container.
+        for comp in comps.values():
+            c = comp.obj
             p = c.get("parent")
             if not isinstance(p, dict) or (
                 p.get("trustZone") is None and p.get("component") is None
             ):
                 self.err(c, "component has no parent (trustZone or component)", "parent")
+                rejected.add(comp.otm_id)
                 continue
             if p.get("trustZone") is not None:
                 pz = p["trustZone"]
                 if not isinstance(pz, str):
                     self.err(c, "parent.trustZone must be a trust zone id (a string)", "parent")
-                elif pz in zones or pz in synthetic:
-                    parent_of[cid] = ("zone", pz)
+                elif pz in zones.ids.of or pz in zones.synthetic:
+                    comp.parent = ("zone", pz)
+                elif pz in zones.rejected:
+                    pass  # the zone's own problem was reported
                 else:
                     self.err(
                         c,
-                        f"parent trust zone {pz!r} does not exist{suggest(str(pz), zones)}",
+                        f"parent trust zone {pz!r} does not exist{suggest(str(pz), zones.ids.of)}",
                         "parent",
                     )
             else:
                 pc = p["component"]
                 if not isinstance(pc, str):
                     self.err(c, "parent.component must be a component id (a string)", "parent")
-                elif pc in kinds:
-                    parent_of[cid] = ("component", pc)
-                else:
+                elif pc in comps:
+                    comp.parent = ("component", pc)
+                elif pc not in rejected:
                     self.err(
                         c,
-                        f"parent component {pc!r} does not exist{suggest(str(pc), kinds)}",
+                        f"parent component {pc!r} does not exist{suggest(str(pc), comps)}",
                         "parent",
                     )
+        flows = self.items("dataflows", report=False)
+        flow_ends = {
+            f[k] for f in flows for k in ("source", "destination") if isinstance(f.get(k), str)
+        }
+        has_children = {
+            comp.parent[1]
+            for comp in comps.values()
+            if comp.parent is not None and comp.parent[0] == "component"
+        }
+        for comp in comps.values():
+            if comp.how == "empty" and comp.otm_id in has_children and comp.otm_id not in flow_ends:
+                comp.how = "container"
 
-        def zone_of(cid: str) -> str | None:
-            seen = {cid}
-            cur = parent_of.get(cid)
+        cycle: set[str] = set()
+        for comp in comps.values():
+            seen = {comp.otm_id}
+            cur = comp.parent
             while cur is not None and cur[0] == "component":
                 if cur[1] in seen:
-                    return None
+                    self.err(
+                        comp.obj, f"component {comp.otm_id!r} is part of a parent cycle", "parent"
+                    )
+                    cycle.add(comp.otm_id)
+                    break
                 seen.add(cur[1])
-                cur = parent_of.get(cur[1])
-            if cur is None or cur[1] in synthetic:
-                return None
-            return zones.get(cur[1])
+                cur = comps[cur[1]].parent if cur[1] in comps else None
+        # Containers become boundaries (their own namespace: boundary ids), elements the rest.
+        containers: dict[str, Boundary] = {}
+        for comp in comps.values():
+            if comp.how == "container":
+                comp.tg = zones.ids.add(comp.otm_id)
+            else:
+                comp.tg = ids.add(comp.otm_id)
 
-        out = []
-        for c, cid, tg, kind in comps:
+        def enclosing(comp: _Comp) -> tuple[str | None, str | None]:
+            """(boundary id, zone otm id) of the nearest container or zone above ``comp``."""
+            cur = comp.parent
+            seen = {comp.otm_id}
+            while cur is not None and cur[0] == "component":
+                if cur[1] in seen or cur[1] not in comps:
+                    return None, None
+                seen.add(cur[1])
+                up = comps[cur[1]]
+                if up.how == "container":
+                    return up.tg, None
+                cur = up.parent
+            if cur is None:
+                return None, None
+            if cur[1] in zones.synthetic:
+                return None, cur[1]
+            return zones.ids.of.get(cur[1]), cur[1]
+
+        def trust_of(comp: _Comp) -> Trust:
+            cur = comp.parent
+            seen = {comp.otm_id}
+            while cur is not None and cur[0] == "component" and cur[1] in comps:
+                up = comps[cur[1]]
+                if cur[1] in seen:
+                    break
+                seen.add(cur[1])
+                fixed = self.ours(up.obj).get("trust")
+                if (
+                    up.how == "container"
+                    and isinstance(fixed, str)
+                    and fixed in Trust.__members__.values()
+                ):
+                    return Trust(fixed)
+                cur = up.parent
+            if cur is not None and cur[0] == "zone" and cur[1] in zones.trust:
+                return zones.trust[cur[1]]
+            return Trust.INTERNAL
+
+        unknown: Counter[str] = Counter()
+        empty = 0
+        keyword: Counter[str] = Counter()
+        container_names: list[str] = []
+        elements: list[Element] = []
+        for comp in comps.values():
+            c, cid = comp.obj, comp.otm_id
+            if cid in cycle or cid in rejected:
+                continue
+            boundary, _zone = enclosing(comp)
+            carry = self.carry(c, cid, comp.tg)
+            ctype = c.get("type") if isinstance(c.get("type"), str) else None
+            p = comp.parent
+            if p is not None and p[0] == "component":
+                carry["parent"] = {"component": p[1]}
+            raw_tags = c.get("tags")
+            tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
+            if comp.how == "container":
+                container_names.append(str(c["name"]))
+                extra = self.ours(c)
+                if ctype is not None:
+                    carry["type"] = ctype
+                if tags:
+                    carry["tags"] = tags
+                carry["container"] = True
+                own = extra.get("trust")
+                rec_b: dict[str, Any] = {
+                    "id": comp.tg,
+                    "name": c["name"],
+                    "trust": own if own is not None else trust_of(comp).value,
+                    "parent": boundary,
+                    "description": c.get("description")
+                    if isinstance(c.get("description"), str)
+                    else None,
+                    "location": self.loc(c),
+                    "otm": carry,
+                }
+                b = self.validated(Boundary, rec_b, c, "components")
+                if b is not None:
+                    containers[cid] = b
+                continue
+            kind = comp.kind or otm_map.DEFAULT_KIND
+            if comp.how == "unknown":
+                unknown[ctype or ""] += 1
+            elif comp.how == "empty":
+                empty += 1
+            elif comp.how == "keyword":
+                keyword[f"{ctype} as {kind.value}"] += 1
+            if ctype is not None and (comp.how != "ours" or ctype != kind.value):
+                carry["type"] = ctype
             extra = self.ours(c)
             rec: dict[str, Any] = {
-                "id": tg,
+                "id": comp.tg,
                 "name": c["name"],
                 "kind": kind.value,
-                "boundary": zone_of(cid),
+                "boundary": boundary,
                 "description": c.get("description")
                 if isinstance(c.get("description"), str)
                 else None,
                 "location": self.loc(c),
             }
-            seen = {cid}
-            cur = parent_of.get(cid)
-            cycle = False
-            while cur is not None and cur[0] == "component":
-                if cur[1] in seen:
-                    cycle = True
-                    break
-                seen.add(cur[1])
-                cur = parent_of.get(cur[1])
-            if cycle:
-                self.err(c, f"component {cid!r} is part of a parent cycle", "parent")
-                continue
-            p = parent_of.get(cid)
             if p is not None and p[0] == "component" and "provider" not in extra:
-                if kinds[p[1]] is Kind.VENDOR:
-                    rec["provider"] = ids.of[p[1]]
-                else:
-                    rec["tags"] = [f"otm-parent:{ids.of[p[1]]}"]
+                up = comps.get(p[1])
+                if up is not None and up.kind is Kind.VENDOR and up.how != "container":
+                    rec["provider"] = up.tg
             a = c.get("assets")
             if isinstance(a, dict):
                 rec["processes"] = self.data_refs(a, a.get("processed"), assets, "processed")
                 rec["stores"] = self.data_refs(a, a.get("stored"), assets, "stored")
             elif a is not None:
                 self.err(c, "'assets' must be an object with 'processed' and 'stored'", "assets")
-            raw_tags = c.get("tags")
-            tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
             if tags:
-                rec["tags"] = [*rec.get("tags", []), *tags]
-            controls = self.controls(c, extra)
-            rec["controls"] = controls
-            for key in ("id", "name", "kind", "description", "location", "boundary"):
+                rec["tags"] = tags
+            rec["controls"] = self.controls(c, extra)
+            for key in ("id", "name", "kind", "description", "location", "boundary", "otm"):
                 extra.pop(key, None)
             rec.update(extra)
+            if carry:
+                rec["otm"] = carry
             el = self.validated(Element, rec, c, "components")
             if el is not None:
-                out.append(el)
-        return out, ids.of
+                elements.append(el)
+        if unknown:
+            self.warnings.append(
+                f"{sum(unknown.values())} component(s) of unknown type were read as "
+                f"'{otm_map.DEFAULT_KIND.value}': {_counts(unknown)}; map a type with "
+                "--map-type TYPE=KIND or the config key otm_types (docs/interop.md)"
+            )
+        if empty:
+            self.warnings.append(
+                f"{empty} component(s) with no type or of type '{otm_map.EMPTY_COMPONENT}' were "
+                f"read as '{otm_map.DEFAULT_KIND.value}'"
+            )
+        if keyword:
+            self.warnings.append(
+                f"{sum(keyword.values())} component type(s) were read by their words: "
+                f"{_counts(keyword)}; check them, or map them with --map-type TYPE=KIND"
+            )
+        if container_names:
+            self.warnings.append(
+                f"{len(container_names)} network container(s) became boundaries with the trust "
+                "of their zone: " + ", ".join(repr(n) for n in sorted(container_names))
+            )
+        comp_ids = {cid: comp.tg for cid, comp in comps.items() if comp.how != "container"}
+        comp_ids = {k: v for k, v in comp_ids.items() if k not in cycle}
+        return elements, containers, comp_ids, rejected | cycle
 
-    def dataflows(self, comps: dict[str, str], assets: dict[str, str]) -> list[Flow]:
-        out = []
+    # -- dataflows ----------------------------------------------------------------------
+    def dataflows(
+        self,
+        comps: dict[str, str],
+        containers: dict[str, Boundary],
+        rejected: set[str],
+        assets: dict[str, str],
+    ) -> list[Flow]:
+        out: list[Flow] = []
+        ids = _Ids()
         seen: set[str] = set()
+        kept_raw: list[Any] = []
+        todo: list[tuple[dict[str, Any], str, str, list[str]]] = []
         for f in self.items("dataflows"):
             fid = self.text(f, "id", "dataflow")
             name = self.text(f, "name", "dataflow", required=False) or ""
-            ends = []
+            ends: list[str] = []
+            skip = False
             for key in ("source", "destination"):
                 ref = f.get(key)
                 if ref is None:
                     self.err(f, f"dataflow has no '{key}'", key)
                 elif not isinstance(ref, str):
                     self.err(f, f"dataflow {key} must be a component id (a string)", key)
-                elif ref not in comps:
+                elif ref in comps:
+                    ends.append(comps[ref])
+                elif ref in containers:
+                    skip = True
+                elif ref in rejected:
+                    skip = True  # the component's own problem was reported
+                else:
                     self.err(
                         f,
                         f"dataflow {key} {ref!r} is not a component{suggest(str(ref), comps)}",
                         key,
                     )
-                else:
-                    ends.append(comps[ref])
-            if fid is None or len(ends) != 2:
+            if fid is None:
                 continue
             if fid in seen:
                 self.err(f, f"duplicate dataflow id {fid!r}", "id")
                 continue
             seen.add(fid)
+            if skip:
+                if not any(
+                    isinstance(f.get(k), str) and f[k] in rejected
+                    for k in ("source", "destination")
+                ):
+                    kept_raw.append(_plain(f))
+                continue
+            if len(ends) != 2:
+                continue
+            todo.append((f, fid, name, ends))
+        # Ids in two passes: every dataflow's own id first, then the generated reverse ids,
+        # so that a generated id never takes an id the file uses.
+        for _f, fid, _name, _ends in todo:
+            ids.add(fid)
+        for f, fid, name, ends in todo:
+            tg = ids.of[fid]
             extra = self.ours(f)
             if extra.pop("unnamed", False):
                 name = ""
             controls = self.controls(f, extra)
-            for key in ("id", "name", "from", "to", "source", "target", "location"):
+            for key in ("id", "name", "from", "to", "source", "target", "location", "otm"):
                 extra.pop(key, None)
-            tg = fid if valid_id(fid) else slugify(fid)
+            carry = self.carry(f, fid, tg)
+            raw_tags = f.get("tags")
+            if isinstance(raw_tags, list) and any(isinstance(t, str) for t in raw_tags):
+                carry["tags"] = [t for t in raw_tags if isinstance(t, str)]
+            both = f.get("bidirectional") is True
+            if both:
+                carry["bidirectional"] = True
             rec: dict[str, Any] = {
                 "id": tg,
                 "name": name,
@@ -597,20 +938,50 @@ class _Reader:
                 "location": self.loc(f),
                 **extra,
             }
+            if carry:
+                rec["otm"] = carry
             fl = self.validated(Flow, rec, f, "dataflows")
             if fl is None:
                 continue
             out.append(fl)
-            if f.get("bidirectional") is True:
+            if both:
+                back_id = ids.reserve(f"\0reverse\0{fid}", f"{tg}-reverse")
                 back = self.validated(
                     Flow,
-                    {**rec, "id": f"{tg}-reverse", "from": ends[1], "to": ends[0]},
+                    {
+                        **rec,
+                        "id": back_id,
+                        "from": ends[1],
+                        "to": ends[0],
+                        "otm": {"reverse_of": tg},
+                    },
                     f,
                     "dataflows",
                 )
                 if back is not None:
                     out.append(back)
+        if kept_raw:
+            self.project_carry["dataflows"] = kept_raw
+            self.warnings.append(
+                f"{len(kept_raw)} dataflow(s) start or end at a network container, which is a "
+                "boundary here: not analysed, kept for export: "
+                + ", ".join(repr(f.get("id")) for f in kept_raw)
+            )
         return out
+
+
+@dataclass
+class _Zones:
+    """The trust zones read so far."""
+
+    boundaries: list[Boundary] = field(default_factory=list)
+    ids: _Ids = field(default_factory=_Ids)
+    #: our export's stand-in zones (otm id -> their trust)
+    synthetic: dict[str, Trust | None] = field(default_factory=dict)
+    #: zones reported as wrong (references to them are not reported again)
+    rejected: set[str] = field(default_factory=set)
+    #: otm zone id -> trust
+    trust: dict[str, Trust] = field(default_factory=dict)
 
 
 __all__ = ["SUFFIXES", "OtmImport", "load", "looks_like_model", "parse", "read_document"]

@@ -20,13 +20,19 @@ from threatgraph.model import dsl
 from threatgraph.model.schema import SystemModel
 
 
-def imports_module(tree_or_text: str, module: str) -> bool:
-    """Whether Python source imports ``module`` (checked statically, nothing runs)."""
-    try:
-        tree = ast.parse(tree_or_text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        # CPython's parser gives up on deep nesting with MemoryError or RecursionError.
-        return False
+def imports_module(tree_or_text: str | ast.AST, module: str) -> bool:
+    """Whether Python source (text or an already parsed tree) imports ``module``.
+
+    Checked statically: nothing runs.
+    """
+    if isinstance(tree_or_text, ast.AST):
+        tree = tree_or_text
+    else:
+        try:
+            tree = ast.parse(tree_or_text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            # CPython's parser gives up on deep nesting with MemoryError or RecursionError.
+            return False
     for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
@@ -130,9 +136,25 @@ def _line_in(exc: BaseException, file: str) -> int:
     return line
 
 
+#: The one suffix of files threatgraph ever runs as Python (compared without case, as the
+#: registry compares suffixes).
+PYTHON_SUFFIX = ".py"
+
+
 def compile_model(path: Path) -> CodeType:
-    """Compile a Python model file the user named; syntax errors become file:line errors."""
+    """Compile a Python model file the user named; syntax errors become file:line errors.
+
+    Every model file threatgraph runs is compiled here, and only a file named ``*.py`` is:
+    a YAML or JSON model can also be valid Python, and must never be run as such.
+    """
     file = str(path)
+    if path.suffix.lower() != PYTHON_SUFFIX:
+        raise InputError.single(
+            file,
+            0,
+            f"not a Python file: only {PYTHON_SUFFIX} files are run as model code "
+            "(this file was not run)",
+        )
     source = read_text(path)
     try:
         return compile(source, file, "exec", dont_inherit=True)
@@ -236,6 +258,11 @@ def _scan(tree: ast.AST) -> tuple[bool, bool]:
         if imports and calls:
             break
     return imports, calls
+
+
+def mentions_threatgraph(text: str) -> bool:
+    """An ``import threatgraph`` line: how a file too big to parse whole is recognised."""
+    return _IMPORT_RE.search(text) is not None
 
 
 def looks_like_model(path: Path, head: str) -> bool:

@@ -14,14 +14,16 @@ The mapping tables (kinds, classifications, control flags, boundary trust) live 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import random
+import re
 import sys
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,6 +31,7 @@ from pydantic import ValidationError
 from threatgraph.errors import InputError, Problem
 from threatgraph.interop import pytm_map
 from threatgraph.load.python import _line_in, compile_model, imports_module, model_time_limit
+from threatgraph.load.registry import Converted
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -41,22 +44,22 @@ from threatgraph.model.schema import (
     SystemModel,
     slugify,
 )
+from threatgraph.safetext import LONE_SURROGATE, lone_surrogate_in
 
 #: pytm's state is process-global: one load or engine run at a time.
 LOCK = threading.RLock()
-
-#: How many loaded pytm models keep their original objects for ``--pytm-threats``.
-_KEEP = 32
 
 
 @dataclass
 class PytmSource:
     """pytm objects behind a SystemModel, for running pytm's own engine on them later.
 
-    ``targets`` maps ``id(pytm object)`` to the threatgraph Element or Flow it became (their
-    ``id`` is read after validation assigns it). ``objects`` keeps the pytm objects alive so
-    that those ``id()`` keys stay valid. ``fixups`` are attribute values to put back after
-    pytm's ``check()`` overwrote them (rebuilt models only; see pytm_threats).
+    A loaded pytm model carries its source on its :class:`~threatgraph.load.registry.
+    LoadedModel` (``pytm``), so it lives as long as the model and no table outside it is
+    needed. ``targets`` maps ``id(pytm object)`` to the threatgraph Element or Flow it became
+    (their ``id`` is read after validation assigns it). ``objects`` keeps the pytm objects
+    alive so that those ``id()`` keys stay valid. ``fixups`` are attribute values to put back
+    after pytm's ``check()`` overwrote them (rebuilt models only; see pytm_threats).
     """
 
     tm: Any
@@ -67,31 +70,25 @@ class PytmSource:
     fixups: list[tuple[Any, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
 
-_SOURCES: OrderedDict[int, tuple[SystemModel, PytmSource]] = OrderedDict()
-
-
-def source_of(model: SystemModel) -> PytmSource | None:
-    """The pytm objects a model was converted from, if it came from a pytm file."""
-    with LOCK:
-        entry = _SOURCES.get(id(model))
-    if entry is None or entry[0] is not model:
-        return None
-    return entry[1]
-
-
-def _remember(model: SystemModel, source: PytmSource) -> None:
-    with LOCK:
-        _SOURCES[id(model)] = (model, source)
-        while len(_SOURCES) > _KEEP:
-            _SOURCES.popitem(last=False)
+#: ``import pytm`` / ``from pytm import ...`` at the start of a line: how a pytm file that
+#: cannot be parsed (a syntax error, or too big to read whole) is still recognised.
+PYTM_IMPORT_RE = re.compile(r"^\s*(from\s+pytm[\w.]*\s+import\b|import\s+pytm\b)", re.M)
 
 
 def looks_like_model(path: Path, head: str) -> bool:
-    """Static check for directory searches: the file imports pytm and not threatgraph."""
+    """Static check for directory searches: the file imports pytm and not threatgraph.
+
+    A file that does not parse but has a pytm import line is claimed, so that the loader
+    reports it: a broken model must fail the check, not vanish from the search.
+    """
     del path
     if "pytm" not in head:
         return False
-    return imports_module(head, "pytm") and not imports_module(head, "threatgraph")
+    try:
+        tree = ast.parse(head)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return PYTM_IMPORT_RE.search(head) is not None
+    return imports_module(tree, "pytm") and not imports_module(tree, "threatgraph")
 
 
 @contextlib.contextmanager
@@ -132,22 +129,66 @@ def _patched(patches: list[tuple[type, str, Any]]) -> Iterator[None]:
                 setattr(cls, name, old)
 
 
-def _recorder(file: str, lines: dict[int, int], made: list[Any]) -> Callable[[Any], Any]:
-    """Wrap a constructor so each object remembers the model-file line that built it."""
+#: Where a constructor was called in the model file: the code object running there and the
+#: offset of the instruction (``frame.f_lasti``); None when no frame of the file is on the stack.
+Site = tuple[CodeType, int] | None
+
+
+def _recorder(file: str, sites: dict[int, Site], made: list[Any]) -> Callable[[Any], Any]:
+    """Wrap a constructor so each object remembers where in the model file it was built.
+
+    Only the code object and instruction offset are kept. Reading ``frame.f_lineno`` here
+    would scan the code's line table from its start on every object, and a model file is
+    mostly one long module-level code object: loading grew with the square of its size
+    (5,000 elements took 10 s). :func:`_lines` turns all offsets into lines in one pass.
+    """
 
     def wrap(original: Any) -> Any:
         def init(self: Any, *args: Any, **kwargs: Any) -> None:
             original(self, *args, **kwargs)
+            if id(self) in sites:  # a pytm __init__ that calls another wrapped one
+                return
             frame = sys._getframe(1)
             while frame is not None and frame.f_code.co_filename != file:
                 frame = frame.f_back  # type: ignore[assignment]
-            if id(self) not in lines:
-                lines[id(self)] = frame.f_lineno if frame is not None else 0
-                made.append(self)
+            sites[id(self)] = (frame.f_code, frame.f_lasti) if frame is not None else None
+            made.append(self)
 
         return init
 
     return wrap
+
+
+def _code_lines(code: CodeType) -> Iterator[tuple[int, int, int | None]]:
+    """One scan of a code object's line table (a function of its own so tests can count)."""
+    return code.co_lines()
+
+
+def _lines(sites: Iterable[tuple[int, Site]]) -> dict[int, int]:
+    """Object key -> line, from where each object was built, scanning each code object's
+    line table once (offsets sorted, then merged with the table's ascending ranges)."""
+    # Keyed by id(): hashing a code object hashes its whole bytecode and constants, which
+    # for a model file's module code would make this quadratic again.
+    by_code: dict[int, tuple[CodeType, list[tuple[int, int]]]] = {}
+    out: dict[int, int] = {}
+    for key, site in sites:
+        if site is None:
+            out[key] = 0
+        else:
+            by_code.setdefault(id(site[0]), (site[0], []))[1].append((site[1], key))
+    for code, wanted in by_code.values():
+        wanted.sort()
+        i = 0
+        for start, end, line in _code_lines(code):
+            while i < len(wanted) and wanted[i][0] < start:  # in no range: no line
+                out[wanted[i][1]] = 0
+                i += 1
+            while i < len(wanted) and wanted[i][0] < end:
+                out[wanted[i][1]] = line or 0
+                i += 1
+        for _, key in wanted[i:]:
+            out[key] = 0
+    return out
 
 
 def _one_line(exc: BaseException) -> str:
@@ -155,15 +196,16 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def load(path: Path) -> list[SystemModel]:
-    """Execute a pytm model file and convert its threat model to a SystemModel."""
+def load(path: Path) -> list[Converted]:
+    """Execute a pytm model file and convert its threat model to a SystemModel, returned with
+    the pytm objects it came from (for ``--pytm-threats``)."""
     import pytm
 
     file = str(path)
     code = compile_model(path)
-    lines: dict[int, int] = {}
+    sites: dict[int, Site] = {}
     made: list[Any] = []
-    wrap = _recorder(file, lines, made)
+    wrap = _recorder(file, sites, made)
 
     def quiet(self: Any, *args: Any, **kwargs: Any) -> None:
         """Stands in for TM.process()/resolve() while the file runs."""
@@ -214,6 +256,7 @@ def load(path: Path) -> list[SystemModel]:
         finally:
             sys.argv, sys.path = saved_argv, saved_path
         state = tm_cls._state  # the file may have called TM.reset() itself
+        lines = _lines(sites.items())
         tms = [o for o in made if isinstance(o, tm_cls)]
         if not tms:
             raise InputError.single(file, 1, "the file builds no pytm TM (threat model)")
@@ -224,8 +267,7 @@ def load(path: Path) -> list[SystemModel]:
                 f"the file builds {len(tms)} pytm TM objects; pytm keeps one model per process",
             )
         model, targets = _Converter(file, lines).convert(tms[0], state)
-    _remember(model, PytmSource(tms[0], state, targets, made, original=True))
-    return [model]
+    return [Converted(model, PytmSource(tms[0], state, targets, made, original=True))]
 
 
 class _Ids:
@@ -250,6 +292,8 @@ class _Converter:
         self.file = file
         self.lines = lines
         self.problems: list[Problem] = []
+        self.data_order: dict[int, int] = {}  # id(pytm Data) -> declaration index
+        self.data_by_id: dict[str, DataAsset] = {}  # the data assets made so far, by id
 
     def loc(self, obj: Any) -> Location:
         return Location(file=self.file, line=self.lines.get(id(obj), 0))
@@ -273,6 +317,12 @@ class _Converter:
         return dict(value)
 
     def validated(self, cls: type[Any], rec: dict[str, Any], obj: Any) -> Any:
+        bad = lone_surrogate_in({k: v for k, v in rec.items() if k != "location"})
+        if bad is not None:  # pytm objects can hold any str; no report could write this one
+            self.problems.append(
+                Problem(self.file, self.lines.get(id(obj), 0), LONE_SURROGATE, bad or None)
+            )
+            return None
         try:
             return cls.model_validate(rec)
         except ValidationError as exc:
@@ -295,9 +345,11 @@ class _Converter:
             if isinstance(e, pytm.Element) and not isinstance(e, (pytm.Boundary, pytm.Dataflow))
         ]
         # Boundaries referenced but not registered (defensive: pytm registers all).
+        known = {id(b) for b in boundaries_src}
         for e in [*elements_src, *boundaries_src]:
             parent = e.inBoundary
-            while parent is not None and all(parent is not b for b in boundaries_src):
+            while parent is not None and id(parent) not in known:
+                known.add(id(parent))
                 boundaries_src.append(parent)
                 parent = parent.inBoundary
         data_src: list[Any] = []
@@ -344,6 +396,9 @@ class _Converter:
         d_ids = _Ids(explicit(data_src))
         did: dict[int, str] = {}
         data: list[DataAsset] = []
+        # Declaration order of the data, made once: ordered() reads it for every element
+        # and flow.
+        self.data_order = {id(d): i for i, d in enumerate(data_src)}
         for d in data_src:
             o = ov[id(d)]
             name = d.name
@@ -361,6 +416,7 @@ class _Converter:
             item = self.validated(DataAsset, rec, d)
             if item is not None:
                 data.append(item)
+                self.data_by_id.setdefault(item.id, item)
 
         # Elements.
         e_ids = _Ids(explicit(elements_src))
@@ -444,10 +500,11 @@ class _Converter:
         (stores if kind is Kind.DATASTORE else processes).extend(own)
         if cls_name == "Datastore":
             # pytm records what a store holds as flags; give them data threatgraph can see.
-            held = {d.classification for d in data if d.id in stores}
+            held_data = [self.data_by_id[d] for d in stores if d in self.data_by_id]
+            held = {d.classification for d in held_data}
             if e.storesPII and not held & {Classification.PII, Classification.PHI}:
                 stores.append(self.synthetic(data, element_id, "pii", e, "Personal data"))
-            if e.storesSensitiveData and not any(d.sensitive for d in data if d.id in stores):
+            if e.storesSensitiveData and not any(d.sensitive for d in held_data):
                 stores.append(self.synthetic(data, element_id, "confidential", e, "Sensitive data"))
         rec: dict[str, Any] = {
             "id": element_id,
@@ -474,24 +531,24 @@ class _Converter:
 
     def ordered(self, items: Any, did: dict[int, str]) -> list[str]:
         """Data ids in declaration order (pytm keeps data in sets, whose order varies)."""
-        order = {k: i for i, k in enumerate(did)}
+        order = self.data_order
         return [
             did[k] for k in sorted((id(d) for d in items if id(d) in did), key=lambda k: order[k])
         ]
 
     def synthetic(self, data: list[DataAsset], element_id: str, cls: str, e: Any, what: str) -> str:
         data_id = f"{element_id}-{cls}"
-        if all(d.id != data_id for d in data):
-            data.append(
-                DataAsset(
-                    id=data_id,
-                    name=f"{what} in {e.name}",
-                    classification=Classification(cls),
-                    description="From the pytm flag "
-                    + ("storesPII" if cls == "pii" else "storesSensitiveData"),
-                    location=self.loc(e),
-                )
+        if data_id not in self.data_by_id:
+            asset = DataAsset(
+                id=data_id,
+                name=f"{what} in {e.name}",
+                classification=Classification(cls),
+                description="From the pytm flag "
+                + ("storesPII" if cls == "pii" else "storesSensitiveData"),
+                location=self.loc(e),
             )
+            data.append(asset)
+            self.data_by_id[data_id] = asset
         return data_id
 
     def flow(
@@ -572,4 +629,4 @@ def _classification(d: Any) -> Classification:
     return pytm_map.CLASSIFICATION_OF.get(d.classification.name, Classification.INTERNAL)
 
 
-__all__ = ["LOCK", "PytmSource", "load", "looks_like_model", "pytm_state", "source_of"]
+__all__ = ["LOCK", "PytmSource", "load", "looks_like_model", "pytm_state"]

@@ -4,15 +4,46 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threatgraph.errors import InputError, Problem
-from threatgraph.model.schema import SystemModel
+from threatgraph.load.yamlsafe import MAX_BYTES
+from threatgraph.model.schema import Kind, SystemModel
 from threatgraph.model.validate import finalize
+from threatgraph.readfile import not_regular, read_head
 
-LoadFn = Callable[[Path], list[SystemModel]]
+if TYPE_CHECKING:  # the pytm loader imports pytm lazily; only its types are needed here
+    from threatgraph.load.pytm_loader import PytmSource
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A model a loader converted from another tool's objects, with what later stages need
+    of those objects (for a pytm file: the pytm objects, for ``--pytm-threats``)."""
+
+    model: SystemModel
+    pytm: PytmSource | None = None
+
+
+@dataclass
+class LoadContext:
+    """What a loader may need from the run, and what it reports back besides models.
+
+    ``known_controls`` are the control ids of the loaded library (the catalogue plus custom
+    rule directories; None when no library was loaded); ``otm_types`` maps OTM component types
+    to kinds (``--map-type``, config ``otm_types``). Loaders add warnings about what they could
+    not carry over (one context per file).
+    """
+
+    known_controls: frozenset[str] | None = None
+    otm_types: Mapping[str, Kind] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+LoadFn = Callable[[Path, LoadContext], Sequence[SystemModel | Converted]]
 SniffFn = Callable[[Path, str], bool]
 
 #: Directories never searched: environments, caches, VCS and build output.
@@ -42,22 +73,35 @@ SKIP_DIRS = frozenset(
 
 @dataclass(frozen=True)
 class SourceFormat:
-    """A model source format: file suffixes, a static sniff for searches, and a loader."""
+    """A model source format: file suffixes, a static sniff for searches, and a loader.
+
+    ``mentions`` is a cheap textual test (an import line, a top-level key) used on files too
+    big to sniff whole: such a file that mentions the format is claimed, and the loader then
+    loads it or says why not. Without it, ``sniff`` is used on the part that was read.
+    """
 
     name: str
     suffixes: tuple[str, ...]
     sniff: SniffFn
     load: LoadFn
+    mentions: Callable[[str], bool] | None = None
 
 
 @dataclass
 class LoadedModel:
-    """A validated model and the file it came from."""
+    """A validated model and the file it came from.
+
+    ``pytm`` holds the pytm objects a model loaded from a pytm file was converted from, so
+    that pytm's engine can run on them later; it lives exactly as long as the model.
+    """
 
     model: SystemModel
     path: Path
     format: str
     extra: dict[str, object] = field(default_factory=dict)
+    pytm: PytmSource | None = None
+    #: What the loader could not carry over (shown as warnings by check and import).
+    warnings: list[str] = field(default_factory=list)
 
 
 _FORMATS: list[SourceFormat] = []
@@ -74,10 +118,18 @@ def _builtin() -> None:
         return
     from threatgraph.load import declarative, python
 
-    register(SourceFormat("python", (".py",), python.looks_like_model, python.load))
+    def load_python(path: Path, ctx: LoadContext) -> list[SystemModel]:
+        return python.load(path)
+
+    def load_yaml(path: Path, ctx: LoadContext) -> list[SystemModel]:
+        return declarative.load(path)
+
     register(
-        SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model, declarative.load)
+        SourceFormat(
+            "python", (".py",), python.looks_like_model, load_python, python.mentions_threatgraph
+        )
     )
+    register(SourceFormat("yaml", declarative.SUFFIXES, declarative.looks_like_model, load_yaml))
     try:  # optional formats (pytm, OTM) register themselves when their module exists
         plugins = importlib.import_module("threatgraph.load.plugins")
     except ModuleNotFoundError:
@@ -91,15 +143,30 @@ def formats() -> list[SourceFormat]:
     return list(_FORMATS)
 
 
-def _head(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(256 * 1024)
-    except OSError:
-        return ""
-    if b"\x00" in raw:
-        return ""
-    return raw.decode("utf-8", errors="replace")
+#: Bytes of a file read to decide its format: the largest model any loader accepts. Sniffs see
+#: the whole file below this size, so a decision never depends on where a read stopped.
+SNIFF_LIMIT = MAX_BYTES
+
+
+def _head(path: Path) -> tuple[str, bool]:
+    """The file's text for sniffing (up to :data:`SNIFF_LIMIT` bytes), and whether it is longer.
+
+    Bytes that are not UTF-8 (NUL included) are replaced, not refused: a file that mentions
+    a model format is claimed and its loader reports what is wrong with it.
+    """
+    # Only a regular file is read (a FIFO would block, a device never end).
+    raw = read_head(path, SNIFF_LIMIT + 1)
+    if raw is None:
+        return "", False
+    truncated = len(raw) > SNIFF_LIMIT
+    return raw[:SNIFF_LIMIT].decode("utf-8-sig", errors="replace"), truncated
+
+
+def sniff(path: Path, fmt: SourceFormat, text: str, truncated: bool) -> bool:
+    """Whether ``fmt`` claims the file whose text (perhaps only its start) is ``text``."""
+    if truncated and fmt.mentions is not None:
+        return fmt.mentions(text)
+    return fmt.sniff(path, text)
 
 
 def _claim(path: Path, explicit: bool) -> SourceFormat | None:
@@ -107,9 +174,9 @@ def _claim(path: Path, explicit: bool) -> SourceFormat | None:
     candidates = [f for f in formats() if suffix in f.suffixes]
     if not candidates:
         return None
-    head = _head(path)
+    head, truncated = _head(path)
     for fmt in candidates:
-        if fmt.sniff(path, head):
+        if sniff(path, fmt, head, truncated):
             return fmt
     # A file the user named explicitly goes to the first format for its suffix; a searched
     # file that no format recognises is skipped (never executed).
@@ -131,7 +198,9 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 for name in sorted(files):
                     fp = Path(root, name)
-                    if fp.is_symlink():
+                    # Symlinks, FIFOs, devices and sockets are not model files: skipped
+                    # without being opened.
+                    if fp.is_symlink() or not_regular(fp) is not None:
                         continue
                     fmt = _claim(fp, explicit=False)
                     if fmt is not None:
@@ -149,6 +218,9 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
                 )
             else:
                 found.append((p, fmt))
+        elif p.exists():
+            kind = not_regular(p) or "a special file"
+            problems.append(Problem(str(p), 0, f"not a regular file ({kind}): refused"))
         else:
             problems.append(Problem(str(p), 0, "no such file or directory"))
     if problems:
@@ -164,17 +236,32 @@ def discover(paths: Sequence[str | Path]) -> list[tuple[Path, SourceFormat]]:
 
 
 def load_file(
-    path: Path, fmt: SourceFormat, known_controls: Collection[str] | None = None
+    path: Path,
+    fmt: SourceFormat,
+    known_controls: Collection[str] | None = None,
+    otm_types: Mapping[str, Kind] | None = None,
 ) -> list[LoadedModel]:
-    """Load and validate every model in one file."""
+    """Load and validate every model in one file.
+
+    The loader gets the same known controls as the validation (a control of a custom rule
+    directory is as good as a catalogue one), and the OTM type mappings.
+    """
+    ctx = LoadContext(
+        frozenset(known_controls) if known_controls is not None else None, otm_types or {}
+    )
     out = []
-    for m in fmt.load(path):
-        out.append(LoadedModel(finalize(m, known_controls), path, fmt.name))
+    for item in fmt.load(path, ctx):
+        model, pytm = (item.model, item.pytm) if isinstance(item, Converted) else (item, None)
+        out.append(LoadedModel(finalize(model, known_controls), path, fmt.name, pytm=pytm))
+    for lm in out:
+        lm.warnings = list(ctx.warnings)
     return out
 
 
 def load_paths(
-    paths: Iterable[str | Path], known_controls: Collection[str] | None = None
+    paths: Iterable[str | Path],
+    known_controls: Collection[str] | None = None,
+    otm_types: Mapping[str, Kind] | None = None,
 ) -> list[LoadedModel]:
     """The load stage: every model under ``paths``, validated. Collects all file errors."""
     models: list[LoadedModel] = []
@@ -182,7 +269,7 @@ def load_paths(
     found = discover(list(paths))
     for fp, fmt in found:
         try:
-            models.extend(load_file(fp, fmt, known_controls))
+            models.extend(load_file(fp, fmt, known_controls, otm_types))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -15,10 +15,16 @@ from typing import Any
 import yaml
 
 from threatgraph.errors import InputError, Problem
+from threatgraph.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
+from threatgraph.readfile import read_input
+from threatgraph.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
 
-MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
+#: Most characters of scalar text (keys and values) in one document, counting every alias
+#: as a copy of what it names: a document cannot hold more text than a file of the size limit
+#: could, so aliases repeating one long string do not multiply the memory a run uses.
+MAX_CHARS = MAX_BYTES
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -60,8 +66,10 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         super().__init__(stream)
         self.aliases = 0
         self.nodes = 0  # nodes as if every alias were expanded in place
-        self.sizes: dict[int, int] = {}
+        self.chars = 0  # scalar characters as if every alias were expanded in place
+        self.sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, chars) below it
         self._tags: dict[tuple[Any, ...], str] = {}
+        self._flat: set[int] = set()  # ids of mapping nodes whose merge keys are flattened
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         # Implicit tag resolution runs a regex list per scalar; models repeat the same
@@ -73,6 +81,56 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         if tag is None:
             tag = self._tags[key] = super().resolve(kind, value, implicit)
         return tag
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's merge-key (``<<``) flattening, with the merged pairs counted.
+
+        Each merge copies the pairs of the merged mappings into this one before anything
+        else counts them, and merged mappings may merge others: without a bound, a few lines
+        of nested merges build billions of pairs.
+        """
+        if id(node) in self._flat:  # merged again through another alias: done already
+            return
+        self._flat.add(id(node))
+        merge: list[tuple[yaml.Node, yaml.Node]] = []
+        index = 0
+        while index < len(node.value):
+            key_node, value_node = node.value[index]
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                del node.value[index]
+                if isinstance(value_node, yaml.MappingNode):
+                    subnodes = [value_node]
+                elif isinstance(value_node, yaml.SequenceNode):
+                    subnodes = list(value_node.value)
+                else:
+                    raise _Refused(
+                        value_node.start_mark.line + 1,
+                        f"expected a mapping or list of mappings for merging, "
+                        f"but found {value_node.id}",
+                    )
+                submerge = []
+                for sub in subnodes:
+                    if not isinstance(sub, yaml.MappingNode):
+                        raise _Refused(
+                            sub.start_mark.line + 1,
+                            f"expected a mapping for merging, but found {sub.id}",
+                        )
+                    self.flatten_mapping(sub)
+                    submerge.append(sub.value)
+                for value in reversed(submerge):
+                    if len(merge) + len(value) > MAX_NODES:
+                        raise _Refused(
+                            key_node.start_mark.line + 1,
+                            f"merge keys ('<<') expand to more than {MAX_NODES} nodes",
+                        )
+                    merge.extend(value)
+            elif key_node.tag == "tag:yaml.org,2002:value":
+                key_node.tag = _STR_TAG
+                index += 1
+            else:
+                index += 1
+        if merge:
+            node.value = merge + node.value
 
 
 class _Refused(Exception):
@@ -94,11 +152,15 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         raise _Refused(line, f"nesting deeper than {MAX_DEPTH} levels")
     if id(node) in seen:  # an alias: shared, but each use could multiply the data later on
         loader.aliases += 1
-        loader.nodes += loader.sizes.get(id(node), 1)
+        nodes, chars = loader.sizes[id(node)]
+        loader.nodes += nodes
+        loader.chars += chars
         if loader.nodes > MAX_NODES:
             raise _Refused(line, f"aliases expand to more than {MAX_NODES} nodes")
+        if loader.chars > MAX_CHARS:
+            raise _Refused(line, f"aliases expand to more than {MAX_CHARS} characters of text")
         return seen[id(node)]
-    before = loader.nodes
+    before, chars_before = loader.nodes, loader.chars
     loader.nodes += 1
     if loader.nodes > MAX_NODES:
         raise _Refused(line, f"more than {MAX_NODES} nodes in one document")
@@ -123,7 +185,7 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
             out[skey] = _to_python(value_node, loader, depth + 1, seen)
             out.key_lines[skey] = key_node.start_mark.line + 1
         seen[id(node)] = out
-        loader.sizes[id(node)] = loader.nodes - before
+        loader.sizes[id(node)] = (loader.nodes - before, loader.chars - chars_before)
         return out
     if isinstance(node, yaml.SequenceNode):
         seq = LineList()
@@ -133,8 +195,17 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
             seq.append(_to_python(item, loader, depth + 1, seen))
             seq.item_lines.append(item.start_mark.line + 1)
         seen[id(node)] = seq
-        loader.sizes[id(node)] = loader.nodes - before
+        loader.sizes[id(node)] = (loader.nodes - before, loader.chars - chars_before)
         return seq
+    # A scalar is visited again at each alias (or merge key) that names it, so its text
+    # counts every time. A file within MAX_BYTES cannot exceed MAX_CHARS without aliases.
+    loader.chars += len(node.value)
+    if loader.chars > MAX_CHARS:
+        raise _Refused(
+            line,
+            f"aliases expand to more than {MAX_CHARS} characters of text (this value, "
+            "repeated through aliases, counts at each use)",
+        )
     if node.tag == _STR_TAG:  # the common case: skip the constructor machinery
         return node.value
     try:
@@ -148,6 +219,11 @@ def _to_python(node: yaml.Node, loader: _Loader, depth: int, seen: dict[int, Any
         raise _Refused(line, f"invalid {kind} value {shown!r}") from None
 
 
+#: A YAML escape of a UTF-16 surrogate (libyaml refuses them; PyYAML's pure-Python scanner
+#: does not).
+_YAML_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]")
+
+
 def parse_text(text: str, file: str) -> Any:
     """Parse one YAML (or JSON) document into LineDict/LineList values."""
     loader = _Loader(text)
@@ -155,7 +231,7 @@ def parse_text(text: str, file: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        return _to_python(node, loader, 0, {})
+        doc = _to_python(node, loader, 0, {})
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -175,18 +251,20 @@ def parse_text(text: str, file: str) -> Any:
         raise InputError.single(file, 0, "document nested too deeply") from None
     finally:
         loader.dispose()
+    m = _YAML_SURROGATE_ESCAPE.search(text)
+    if m is not None and lone_surrogate_in(doc) is not None:
+        raise InputError.single(file, text.count("\n", 0, m.start()) + 1, LONE_SURROGATE)
+    return doc
 
 
 def read_text(path: Path) -> str:
-    """Read a text input with a size limit; binary or non-UTF-8 files are input errors."""
+    """Read a text input with a size limit; binary or non-UTF-8 files are input errors.
+
+    Only a regular file is read, and never more than MAX_BYTES (see
+    :mod:`threatgraph.readfile`).
+    """
     file = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError.single(file, 0, f"file is {size} bytes; the limit is {MAX_BYTES}")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError.single(file, 0, f"cannot read: {exc.strerror or exc}") from None
+    raw = read_input(path, MAX_BYTES)
     nul = raw.find(b"\x00")
     if nul >= 0:
         line = raw[:nul].count(b"\n") + 1
@@ -282,6 +360,30 @@ def _duplicate_line(text: str) -> int:
     return 0
 
 
+#: A JSON escape of a UTF-16 surrogate: the only way a JSON text can hold a lone one (the
+#: text itself is valid UTF-8). Paired escapes decode to one character and are fine.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\n')
+
+
+def lone_surrogate_line(text: str) -> int:
+    """The line of the first JSON string (key or value) that decodes to text holding a lone
+    surrogate; 0 when none does. Only called when :data:`SURROGATE_ESCAPE` matches."""
+    line = 1
+    for m in _JSON_STRING.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line += 1
+        elif SURROGATE_ESCAPE.search(tok):
+            try:
+                value = json.loads(tok)
+            except ValueError:
+                continue
+            if has_lone_surrogate(value):
+                return line
+    return 0
+
+
 def parse_json(text: str, file: str) -> Any:
     """Parse JSON with the C parser, then attach lines from one regex pass over the text.
 
@@ -301,6 +403,11 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError.single(
             file, _too_deep_line(text), f"nesting deeper than {MAX_DEPTH} levels"
         ) from None
+    if SURROGATE_ESCAPE.search(text) is not None:
+        line = lone_surrogate_line(text)
+        if line:
+            # Not Unicode text: no report, terminal or file encoding can write it.
+            raise InputError.single(file, line, LONE_SURROGATE)
     # One pass over the brackets outside strings (the regular expression skips strings
     # without a Python step per token); lines come from counting newlines in C. Key lines
     # are only worked out when something asks for them (see LineDict.key_lines).

@@ -37,6 +37,7 @@ from threatgraph.model.schema import (
     SystemModel,
 )
 from threatgraph.model.validate import suggest
+from threatgraph.safetext import LONE_SURROGATE, lone_surrogate_in
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])
 
@@ -153,14 +154,22 @@ class Model:
         return self._handle("boundary", rec)
 
     def data(
-        self, name: str, *, classification: str, id: str = "", description: str | None = None
+        self,
+        name: str,
+        *,
+        classification: str,
+        id: str = "",
+        description: str | None = None,
+        carried_as: str | None = None,
     ) -> Ref:
-        """A data asset with its classification (public, internal, confidential, pii, phi...)."""
+        """A data asset with its classification (public, internal, confidential, pii, phi...);
+        ``carried_as`` says where a secret travels (context, header, environment, vault)."""
         rec = {
             "id": id,
             "name": name,
             "classification": classification,
             "description": description,
+            "carried_as": carried_as,
             "location": _caller(),
         }
         self._data.append(rec)
@@ -402,6 +411,12 @@ class Model:
             loc: Location = rec["location"]
             if cls is ModelInfo:
                 rec = {k: v for k, v in rec.items() if k != "location"}
+            # A Python str can hold what no file can: a lone surrogate is not text, and
+            # every report, terminal and file encoding would fail on it later.
+            bad = lone_surrogate_in({k: v for k, v in rec.items() if k != "location"})
+            if bad is not None:
+                problems.append(Problem(loc.file, loc.line, LONE_SURROGATE, bad or None))
+                return None
             try:
                 return cls.model_validate(rec)
             except ValidationError as exc:

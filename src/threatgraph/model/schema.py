@@ -108,6 +108,13 @@ ENCRYPTED_PROTOCOLS = frozenset(
 )
 PLAINTEXT_PROTOCOLS = frozenset({"http", "ws", "grpc", "ftp", "smtp", "imap", "ldap", "tcp"})
 
+_OTM_DESCRIPTION = (
+    "What an Open Threat Model file said that threatgraph has no field for (the other tool's "
+    "type, nesting, rating, tags, attributes, representations, original id): `threatgraph "
+    "import otm` fills it and `threatgraph export otm` writes it back."
+)
+OtmFacts = dict[str, Any] | None
+
 
 class Location(BaseModel):
     """Where something was declared: a file and a 1-based line."""
@@ -154,6 +161,7 @@ class Boundary(_Strict):
     trust: Trust = Field(description="Trust level of everything inside.")
     parent: str | None = Field(default=None, description="Id of the enclosing boundary.")
     description: str | None = None
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
 
@@ -163,7 +171,14 @@ class DataAsset(_Strict):
     id: str = ""
     name: str = Field(min_length=1, max_length=MAX_NAME)
     classification: Classification
+    carried_as: Literal["context", "header", "environment", "vault"] | None = Field(
+        default=None,
+        description="Where a secret sits on the way: in the content a model reads (context), "
+        "or beside it: a request header, the environment, a vault reference. Only context "
+        "exposes it to the model.",
+    )
     description: str | None = None
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
     @field_validator("classification", mode="before")
@@ -231,6 +246,11 @@ Clause = Literal[
 ]
 
 
+#: The longest review interval: 100 years. A longer one means no review, and day counts
+#: beyond it only overflow date arithmetic (a date ends at 9999-12-31).
+MAX_REVIEW_INTERVAL_DAYS = 36_525
+
+
 class VendorProfile(_Strict):
     """What is known about a vendor: certifications, BAA, contract, assessments."""
 
@@ -241,7 +261,12 @@ class VendorProfile(_Strict):
     breach_notification_days: int | None = Field(default=None, ge=0)
     trains_on_customer_data: bool | None = None
     last_assessment: _dt.date | None = None
-    review_interval_days: int = Field(default=365, gt=0)
+    review_interval_days: int = Field(
+        default=365,
+        gt=0,
+        le=MAX_REVIEW_INTERVAL_DAYS,
+        description="Days between security assessments (at most 100 years).",
+    )
     subprocessors: list[str] = Field(default_factory=list, description="Ids of vendor elements.")
 
 
@@ -250,6 +275,7 @@ Capability = Literal[
     "write",
     "delete",
     "send_email",
+    "post_message",
     "execute_code",
     "shell",
     "sql",
@@ -259,6 +285,109 @@ Capability = Literal[
     "file_system",
     "deploy",
 ]
+
+
+DecisionArea = Literal[
+    "security",
+    "fraud",
+    "identity",
+    "moderation",
+    "medical",
+    "credit",
+    "legal",
+    "employment",
+    "safety",
+    "pricing",
+    "access",
+]
+"""What a model's output decides (rules about evasion and over-reliance read it)."""
+
+Modality = Literal["text", "image", "audio", "video", "tabular", "binary", "code", "biometric"]
+"""What a model takes as input."""
+
+ArtifactFormat = Literal[
+    "pickle",
+    "pytorch",
+    "joblib",
+    "keras_h5",
+    "savedmodel",
+    "safetensors",
+    "gguf",
+    "onnx",
+    "tensorrt",
+    "other",
+]
+
+#: Artefact formats whose loading can run code (deserialisation of Python objects, Lambda
+#: layers, custom ops): rules about unsafe model files read this, not the element kind.
+CODE_BEARING_FORMATS = frozenset({"pickle", "pytorch", "joblib", "keras_h5", "savedmodel"})
+
+
+class Artifact(_Strict):
+    """The model file (or dataset) behind an element: where it comes from and how it loads."""
+
+    format: ArtifactFormat | None = Field(default=None, description="File format of the weights.")
+    hub: str | None = Field(
+        default=None, description="Where it is pulled from, e.g. 'huggingface:org/name'."
+    )
+    publisher_verified: bool | None = Field(
+        default=None, description="The publisher's identity is verified (an organisation you know)."
+    )
+    pinned: bool | None = Field(
+        default=None, description="Pulled at a fixed revision or hash, not a moving tag."
+    )
+    remote_code: bool | None = Field(
+        default=None,
+        description="Loading runs code shipped with the artefact (trust_remote_code, loading "
+        "scripts, custom layers).",
+    )
+    loader: str | None = Field(
+        default=None, description="What loads it, e.g. 'torch.load', 'transformers', 'llama.cpp'."
+    )
+    base_model: str | None = Field(
+        default=None, description="The model it was fine-tuned from (an element id or a hub name)."
+    )
+    adapters: bool | None = Field(
+        default=None, description="Adapters (LoRA and the like) are loaded on top of it."
+    )
+
+
+SoftwareKind = Literal[
+    "package",
+    "instructions",
+    "config",
+    "skill",
+    "plugin",
+    "mcp_server",
+    "container_image",
+    "notebook",
+]
+
+
+class Software(_Strict):
+    """Software or configuration that reaches an element, and where it comes from."""
+
+    kind: SoftwareKind = Field(
+        description="package, instructions (agent rules or prompt files), config, skill, "
+        "plugin, mcp_server, container_image, notebook."
+    )
+    name: str | None = None
+    origin: Literal["internal", "vendor", "open_source", "public", "user"] = Field(
+        description="Who writes it: internal, a vendor, an open-source project, anyone "
+        "(public), or the system's users."
+    )
+    registry: (
+        Literal["pypi", "npm", "conda", "huggingface", "docker_hub", "github", "internal", "other"]
+        | None
+    ) = None
+    pinned: bool | None = Field(
+        default=None, description="Installed at a fixed version or hash (a lock file)."
+    )
+    at_runtime: bool | None = Field(
+        default=None,
+        description="Fetched or installed while the system runs (an agent that pip-installs, "
+        "an MCP server started with npx -y), not at build time.",
+    )
 
 
 class Element(_Strict):
@@ -292,7 +421,8 @@ class Element(_Strict):
     )
     capabilities: list[Capability] = Field(
         default_factory=list,
-        description="What an agent or tool can do: read, write, delete, send_email, "
+        description="What can be done through the element, whatever its kind (post_message: "
+        "chat messages such as Slack or Teams): read, write, delete, send_email, post_message, "
         "execute_code, shell, sql, browse, payments, http, file_system, deploy.",
     )
     interpreter: (
@@ -307,12 +437,60 @@ class Element(_Strict):
     )
     transport: Literal["stdio", "http", "sse", "streamable_http", "websocket"] | None = None
     content: (
-        Literal["web", "email", "ticket", "upload", "document", "chat", "code", "api", "social"]
+        Literal[
+            "web", "email", "ticket", "upload", "document", "chat", "code", "api", "social", "logs"
+        ]
         | None
-    ) = None
+    ) = Field(
+        default=None,
+        description="What the content is (outside content), or what a store holds: web, email, "
+        "ticket, upload, document, chat, code, api, social, logs (logs and telemetry).",
+    )
+    decides: list[DecisionArea] = Field(
+        default_factory=list,
+        description="What the model's output decides: security, fraud, identity, moderation, "
+        "medical, credit, legal, employment, safety, pricing, access.",
+    )
+    inputs: list[Modality] = Field(
+        default_factory=list,
+        description="What the model takes as input: text, image, audio, video, tabular, "
+        "binary, code, biometric.",
+    )
+    artifact: Artifact | None = Field(
+        default=None, description="The model file or dataset behind the element."
+    )
+    software: list[Software] = Field(
+        default_factory=list,
+        description="Software and configuration that reach the element (packages, agent "
+        "instructions, skills, plugins, MCP servers...), with their origin.",
+    )
+    runs_third_party_code: bool | None = Field(
+        default=None,
+        description="Runs code that others supply (notebooks, user jobs, plugins, packages "
+        "installed at run time).",
+    )
+    platform: (
+        Literal[
+            "ray",
+            "ollama",
+            "vllm",
+            "jupyter",
+            "triton",
+            "tgi",
+            "torchserve",
+            "mlflow",
+            "kubeflow",
+            "other",
+        ]
+        | None
+    ) = Field(default=None, description="The model server or cluster software it runs.")
+    triggered_by: list[Literal["schedule", "email", "webhook", "message", "file", "user"]] = Field(
+        default_factory=list, description="What starts the element without a person asking."
+    )
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None
     vendor: VendorProfile | None = Field(default=None, description="Vendor facts (kind vendor).")
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
     @model_validator(mode="after")
@@ -345,6 +523,7 @@ class Flow(_Strict):
     authenticated: bool | None = None
     controls: list[ControlRef] = Field(default_factory=list)
     description: str | None = None
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
     @property
@@ -415,6 +594,15 @@ class Decision(_Strict):
         return self
 
 
+class ModelNote(BaseModel):
+    """A warning about a model that loaded: a v1 spelling, or a fact no rule can read where
+    it was declared. ``check`` prints it with its location (an error under ``--strict``)."""
+
+    model_config = ConfigDict(frozen=True)
+    message: str
+    location: Location | None = None
+
+
 class ModelInfo(_Strict):
     """Descriptive header of a model."""
 
@@ -426,6 +614,7 @@ class ModelInfo(_Strict):
     controls: list[ControlRef] = Field(
         default_factory=list, description="Process controls that apply to the whole system."
     )
+    otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
 
 
 class SystemModel(_Strict):
@@ -439,6 +628,8 @@ class SystemModel(_Strict):
     flows: list[Flow] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     location: Loc = None
+    #: Warnings found while loading (see :class:`ModelNote`); not part of the file format.
+    notes: Annotated[list[ModelNote], SkipJsonSchema()] = Field(default_factory=list, exclude=True)
 
     def element(self, element_id: str) -> Element:
         """The element with this id (KeyError when absent)."""

@@ -16,6 +16,7 @@ from threatgraph.model.schema import (
     Flow,
     Kind,
     Location,
+    ModelNote,
     SystemModel,
     slugify,
     valid_id,
@@ -296,4 +297,75 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
 
     if problems:
         raise InputError(problems)
+    model.notes.extend(migrate_v1_tags(model))
     return model
+
+
+#: Tag words the v1 library read, and the typed fields that say the same now:
+#: (field, value) pairs. Tags are free labels again; these are read once, here, with a warning.
+_IDENTITY = ("decides", "identity")
+V1_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    **{t: (("decides", "security"),) for t in ("security", "intrusion", "malware", "phishing")},
+    **{t: (("decides", "fraud"),) for t in ("fraud", "anti-fraud")},
+    "identity": (_IDENTITY,),
+    "authentication": (_IDENTITY,),
+    # v1 read these both as identity decisions and as camera or sensor input.
+    "kyc": (_IDENTITY, ("inputs", "image")),
+    "identity-verification": (_IDENTITY, ("inputs", "image")),
+    "biometric": (_IDENTITY, ("inputs", "biometric")),
+    **{t: (("decides", "moderation"),) for t in ("moderation", "spam", "abuse")},
+    "clinical": (("decides", "medical"),),
+    "legal": (("decides", "legal"),),
+    "financial": (("decides", "credit"),),
+    **{t: (("inputs", "image"),) for t in ("vision", "camera", "face")},
+    **{t: (("inputs", "audio"),) for t in ("voice", "speaker-verification")},
+    "liveness": (("inputs", "biometric"),),
+    **{
+        t: (("content", "logs"),)
+        for t in ("logs", "logging", "telemetry", "observability", "audit-log")
+    },
+}
+
+_MODEL_KINDS = frozenset({Kind.LLM, Kind.ML_MODEL, Kind.AGENT})
+_STORE_KINDS = frozenset({Kind.DATASTORE, Kind.VECTOR_STORE, Kind.MEMORY})
+
+
+def migrate_v1_tags(model: SystemModel) -> list[ModelNote]:
+    """Read the tag words v1 rules read into the typed fields that replaced them, once.
+
+    A model written for v1 keeps its findings; each tag read this way gets a warning that says
+    what to write instead. A typed field already given wins (the tag is then only a label).
+    """
+    notes: list[ModelNote] = []
+    for el in model.elements:
+        wanted: dict[str, list[str]] = {}
+        for tag in el.tags:
+            for fieldname, value in V1_TAGS.get(tag.lower(), ()):
+                if fieldname == "content" and el.kind not in _STORE_KINDS:
+                    continue
+                if fieldname == "inputs" and el.kind not in _MODEL_KINDS:
+                    continue
+                if fieldname == "decides" and el.kind not in (*_MODEL_KINDS, Kind.ACTOR):
+                    continue
+                if value not in wanted.setdefault(fieldname, []):
+                    wanted[fieldname].append(value)
+        for fieldname, values in wanted.items():
+            if fieldname == "content":
+                if el.content is not None:
+                    continue
+                el.content = "logs"
+                spelled = "content='logs'"
+            else:
+                current = getattr(el, fieldname)
+                if current:
+                    continue
+                setattr(el, fieldname, list(values))
+                spelled = f"{fieldname}={values!r}"
+            notes.append(
+                ModelNote(
+                    message=f"{el.id}: tags are free labels and no rule reads them; this one "
+                    f"is read as {spelled} for now (deprecated): write {spelled} instead",
+                    location=el.location,
+                )
+            )
+    return notes

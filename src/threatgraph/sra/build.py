@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from threatgraph import __version__, hipaa
@@ -101,6 +101,16 @@ AI_CATEGORIES: tuple[dict[str, Any], ...] = (
         "attestations and monitoring HIPAA expects.",
     },
 )
+
+
+def days_after(day: date, days: int) -> str:
+    """The ISO date ``days`` after ``day``, or "after 9999-12-31" past the last date Python
+    has: --as-of 9999-12-31 and an assessment on 9999-12-31 are valid input, and their next
+    review saturates instead of overflowing."""
+    n = day.toordinal() + days
+    if n > date.max.toordinal():
+        return f"after {date.max.isoformat()}"
+    return date.fromordinal(max(n, 1)).isoformat()
 
 
 def _ref_matches(ref: str, prefixes: Iterable[str]) -> bool:
@@ -634,7 +644,7 @@ def build(result: Any, lib: Library, as_of: date) -> Sra:
         description=info.description or "",
         model_file=display_path(file),
         as_of=as_of.isoformat(),
-        next_review=(as_of + timedelta(days=365)).isoformat(),
+        next_review=days_after(as_of, 365),
         tool_version=__version__,
         library_version=lib.version,
         rules_active=len(lib.active),
@@ -756,14 +766,10 @@ def _vendor_row(
     if prof is None or prof.last_assessment is None:
         assessment = "no assessment on record"
     else:
-        due = prof.last_assessment + timedelta(days=prof.review_interval_days)
+        due = days_after(prof.last_assessment, prof.review_interval_days)
         assessment = (
             f"last {prof.last_assessment.isoformat()}, every {prof.review_interval_days} days; "
-            + (
-                f"OVERDUE since {due.isoformat()}"
-                if assessment_overdue(prof, day)
-                else f"next due {due.isoformat()}"
-            )
+            + (f"OVERDUE since {due}" if assessment_overdue(prof, day) else f"next due {due}")
         )
     own = sorted(
         f.id

@@ -1,0 +1,366 @@
+"""Metamorphic tests of engine v2: redrawing a system without changing it keeps its threats.
+
+A hypothesis strategy draws a small AI system (people, an app, a model or an agent with tools,
+stores, outside content, in trust zones), and each test redraws it in a way that describes the
+same system:
+
+- answers drawn as their own ``response`` flows, or left implied by the ``call``;
+- a model that calls tools drawn as an ``llm`` or as an ``agent``;
+- a side-effect capability held by a ``tool`` or by an ``app`` that does the same job;
+- an outsider's content written into a store the agent reads, drawn with the store or with
+  the writer straight into the reader;
+- a relay (a gateway process) put into a request.
+
+The threats, as (rule, element) pairs over the elements both drawings share, must not change.
+Besides the generated systems, the measured cases of the engine v2 issue are pinned as
+examples.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from threatgraph.engine.evaluate import evaluate
+from threatgraph.engine.library import load_library
+from threatgraph.graph import build
+from threatgraph.load.declarative import parse_model
+from threatgraph.model.validate import finalize
+
+LIB = load_library()
+DAY = __import__("datetime").date(2026, 12, 1)
+
+Doc = dict[str, Any]
+
+
+def threats(doc: Doc) -> set[tuple[str, str]]:
+    """(rule, primary element) of every finding of a model document."""
+    model = finalize(parse_model(copy.deepcopy(doc), "<generated>"))
+    return {(f.rule.id, f.element) for f in evaluate(build(model), LIB, DAY)}
+
+
+def shared(a: set[tuple[str, str]], b: set[tuple[str, str]], ids: set[str]) -> tuple[set, set]:
+    """The two finding sets restricted to elements both drawings have."""
+    return {x for x in a if x[1] in ids}, {x for x in b if x[1] in ids}
+
+
+# -- a strategy for small AI systems ------------------------------------------------------
+
+CAPS = ["read", "write", "send_email", "http", "payments", "execute_code", "post_message"]
+
+
+@st.composite
+def systems(draw: st.DrawFn) -> Doc:
+    """A small system: a person uses an app that calls a model (an llm with tools, or not),
+    which calls tools; stores are read or written; outside content may come in."""
+    untrusted_user = draw(st.booleans())
+    n_tools = draw(st.integers(0, 3))
+    elements: list[dict[str, Any]] = [
+        {"kind": "actor", "name": "User", "boundary": "internet" if untrusted_user else "corp"},
+        {"kind": "app", "name": "Front end", "boundary": "corp"},
+        {"kind": "llm", "name": "Model", "boundary": "corp"},
+    ]
+    flows: list[dict[str, Any]] = [
+        {"from": "user", "to": "front-end", "name": "ask", "operation": "call"},
+        {"from": "front-end", "to": "model", "name": "prompt", "operation": "call"},
+    ]
+    for i in range(n_tools):
+        caps = draw(st.lists(st.sampled_from(CAPS), min_size=1, max_size=2, unique=True))
+        third = draw(st.booleans())
+        tool: dict[str, Any] = {
+            "kind": "tool",
+            "name": f"Tool {i}",
+            "boundary": "vendor" if third else "corp",
+            "capabilities": caps,
+        }
+        if draw(st.booleans()):
+            tool["mcp"] = True
+            tool["transport"] = "stdio"
+            tool["source"] = draw(st.sampled_from(["internal", "open_source"]))
+        elements.append(tool)
+        flows.append(
+            {"from": "model", "to": f"tool-{i}", "name": f"use tool {i}", "operation": "call"}
+        )
+    if draw(st.booleans()):
+        elements.append({"kind": "external_content", "name": "Web", "content": "web"})
+        if n_tools:
+            flows.append({"from": "tool-0", "to": "web", "name": "fetch", "operation": "read"})
+        else:
+            flows.append({"from": "front-end", "to": "web", "name": "fetch", "operation": "read"})
+    if draw(st.booleans()):
+        elements.append(
+            {"kind": "datastore", "name": "Records", "boundary": "corp", "stores": ["records"]}
+        )
+        flows.append({"from": "model", "to": "records", "name": "lookup", "operation": "read"})
+    return {
+        "threatgraph": 1,
+        "model": {"name": "Generated"},
+        "boundaries": [
+            {"name": "Internet", "trust": "untrusted"},
+            {"name": "Corp", "trust": "internal"},
+            {"name": "Vendor", "trust": "third_party"},
+        ],
+        "data": [{"name": "Records", "classification": "pii"}],
+        "elements": elements,
+        "flows": flows,
+    }
+
+
+def ids_of(doc: Doc) -> set[str]:
+    return {parse_id(e["name"]) for e in doc["elements"]}
+
+
+def parse_id(name: str) -> str:
+    from threatgraph.model.schema import slugify
+
+    return slugify(name)
+
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# -- the redrawings -----------------------------------------------------------------------
+
+
+def with_responses(doc: Doc) -> Doc:
+    """Every call's answer drawn as its own response flow."""
+    out = copy.deepcopy(doc)
+    for fl in doc["flows"]:
+        if fl["operation"] in ("call", "read"):
+            out["flows"].append(
+                {
+                    "from": fl["to"],
+                    "to": fl["from"],
+                    "name": f"{fl['name']} answer",
+                    "operation": "response",
+                }
+            )
+    return out
+
+
+def as_agent(doc: Doc) -> Doc:
+    """The model drawn as an agent (it runs its own model and calls the same tools)."""
+    out = copy.deepcopy(doc)
+    for el in out["elements"]:
+        if el["name"] == "Model":
+            el["kind"] = "agent"
+    return out
+
+
+@SETTINGS
+@given(systems())
+def test_drawn_answers_change_nothing(doc: Doc) -> None:
+    assert threats(doc) == threats(with_responses(doc))
+
+
+@SETTINGS
+@given(systems())
+def test_undeclared_call_pairs_read_as_call_and_answer(doc: Doc) -> None:
+    # The same system with every operation left out and each answer drawn as an arrow back.
+    drawn = with_responses(doc)
+    for fl in drawn["flows"]:
+        if fl["operation"] in ("call", "response"):
+            del fl["operation"]
+    assert threats(with_responses(doc)) == threats(drawn)
+
+
+@SETTINGS
+@given(systems().filter(lambda d: any(e["kind"] == "tool" for e in d["elements"])))
+def test_llm_with_tools_is_an_agent(doc: Doc) -> None:
+    a, b = threats(doc), threats(as_agent(doc))
+    assert a == b
+
+
+@SETTINGS
+@given(systems())
+def test_side_effect_in_an_app_or_a_tool(doc: Doc) -> None:
+    # A payments tool the model calls, drawn as a tool or as an app with the capability.
+    def add(kind: str) -> Doc:
+        out = copy.deepcopy(doc)
+        out["elements"].append(
+            {"kind": kind, "name": "Payments", "boundary": "corp", "capabilities": ["payments"]}
+        )
+        out["flows"].append({"from": "model", "to": "payments", "name": "pay", "operation": "call"})
+        return out
+
+    a, b = shared(threats(add("tool")), threats(add("app")), ids_of(doc) | {"payments"})
+    assert a == b
+
+
+@SETTINGS
+@given(systems())
+def test_outsider_written_store_is_untrusted_content(doc: Doc) -> None:
+    # Customers file tickets that the model reads: drawn through the ticket store, the same
+    # threats reach the model as when the customer's text is drawn going straight to it.
+    out = copy.deepcopy(doc)
+    out["boundaries"].append({"name": "Customers", "trust": "untrusted"})
+    out["elements"] += [
+        {"kind": "actor", "name": "Customer", "boundary": "customers"},
+        {"kind": "external_content", "name": "Ticket text", "content": "ticket"},
+    ]
+    direct = copy.deepcopy(out)
+    direct["flows"] += [
+        {"from": "customer", "to": "ticket-text", "name": "file", "operation": "write"},
+        {"from": "model", "to": "ticket-text", "name": "read ticket", "operation": "read"},
+    ]
+    stored = copy.deepcopy(out)
+    stored["elements"].append({"kind": "datastore", "name": "Tickets", "boundary": "corp"})
+    stored["flows"] += [
+        {"from": "customer", "to": "tickets", "name": "file", "operation": "write"},
+        {"from": "model", "to": "tickets", "name": "read ticket", "operation": "read"},
+    ]
+    ours = {"model", "front-end"}
+    a = {x for x in threats(direct) if x[1] in ours and x[0].startswith("TG-PI-00")}
+    b = {x for x in threats(stored) if x[1] in ours and x[0].startswith("TG-PI-00")}
+    assert a == b
+
+
+# -- the measured examples of the engine v2 issue ------------------------------------------
+
+
+def _doc(elements: list[dict[str, Any]], flows: list[dict[str, Any]]) -> Doc:
+    return {
+        "threatgraph": 1,
+        "model": {"name": "Example"},
+        "boundaries": [
+            {"name": "Corp", "trust": "internal"},
+            {"name": "Internet", "trust": "untrusted"},
+        ],
+        "elements": elements,
+        "flows": flows,
+    }
+
+
+MCP_AGENT = [
+    {"kind": "actor", "name": "Employee", "boundary": "corp"},
+    {"kind": "agent", "name": "Assistant", "boundary": "corp"},
+    {
+        "kind": "tool",
+        "name": "Web MCP",
+        "boundary": "corp",
+        "mcp": True,
+        "transport": "stdio",
+        "source": "open_source",
+        "capabilities": ["http", "browse"],
+    },
+    {"kind": "external_content", "name": "Web", "content": "web", "boundary": "internet"},
+]
+
+
+def test_one_call_flow_gives_the_tool_threats() -> None:
+    call = [
+        {"from": "employee", "to": "assistant", "name": "ask", "operation": "call"},
+        {"from": "assistant", "to": "web-mcp", "name": "tool call", "operation": "call"},
+        {"from": "web-mcp", "to": "web", "name": "fetch", "operation": "read"},
+    ]
+    both = [
+        *call,
+        {"from": "web-mcp", "to": "assistant", "name": "result", "operation": "response"},
+    ]
+    one, two = threats(_doc(MCP_AGENT, call)), threats(_doc(MCP_AGENT, both))
+    assert one == two
+    assert {("TG-PI-002", "assistant"), ("TG-PI-003", "web-mcp")} <= one
+
+
+def test_function_calling_llm_gets_agency_threats() -> None:
+    elements = [
+        {"kind": "actor", "name": "Employee", "boundary": "corp"},
+        {"kind": "llm", "name": "Model", "boundary": "corp"},
+        {"kind": "tool", "name": "Mailer", "boundary": "corp", "capabilities": ["send_email"]},
+        {"kind": "tool", "name": "Fetcher", "boundary": "corp", "capabilities": ["http"]},
+    ]
+    flows = [
+        {"from": "employee", "to": "model", "name": "ask", "operation": "call"},
+        {"from": "model", "to": "mailer", "name": "send", "operation": "call"},
+        {"from": "model", "to": "fetcher", "name": "fetch", "operation": "call"},
+    ]
+    as_llm = threats(_doc(elements, flows))
+    agent = copy.deepcopy(elements)
+    agent[1]["kind"] = "agent"
+    assert as_llm == threats(_doc(agent, flows))
+    assert ("TG-AG-001", "mailer") in as_llm
+
+
+def test_paying_through_an_app_is_a_consequential_action() -> None:
+    def drawn(kind: str) -> set[tuple[str, str]]:
+        return threats(
+            _doc(
+                [
+                    {"kind": "actor", "name": "Employee", "boundary": "corp"},
+                    {"kind": "agent", "name": "Agent", "boundary": "corp"},
+                    {
+                        "kind": kind,
+                        "name": "Payments",
+                        "boundary": "corp",
+                        "capabilities": ["payments"],
+                    },
+                ],
+                [
+                    {"from": "employee", "to": "agent", "name": "ask", "operation": "call"},
+                    {"from": "agent", "to": "payments", "name": "pay", "operation": "call"},
+                ],
+            )
+        )
+
+    assert ("TG-AG-001", "payments") in drawn("app")
+    assert ("TG-AG-001", "payments") in drawn("tool")
+
+
+def test_agents_through_a_bus_hear_each_other() -> None:
+    agents = [
+        {"kind": "agent", "name": "Planner", "boundary": "corp"},
+        {"kind": "agent", "name": "Worker", "boundary": "corp"},
+    ]
+    direct = threats(
+        _doc(agents, [{"from": "planner", "to": "worker", "name": "task", "operation": "event"}])
+    )
+    bus = threats(
+        _doc(
+            [*agents, {"kind": "process", "name": "Bus", "boundary": "corp"}],
+            [
+                {"from": "planner", "to": "bus", "name": "publish", "operation": "event"},
+                {"from": "bus", "to": "worker", "name": "deliver", "operation": "event"},
+            ],
+        )
+    )
+    assert ("TG-AG-009", "worker") in direct
+    assert {x for x in direct if x[0].startswith("TG-AG-00")} <= bus
+
+
+def test_read_flow_does_not_write_a_record() -> None:
+    elements = [
+        {"kind": "actor", "name": "Clerk", "boundary": "corp"},
+        {"kind": "agent", "name": "Agent", "boundary": "corp"},
+        {"kind": "datastore", "name": "Records", "boundary": "corp", "stores": ["recs"]},
+    ]
+    doc = _doc(
+        elements,
+        [
+            {"from": "clerk", "to": "agent", "name": "ask", "operation": "call"},
+            {"from": "agent", "to": "records", "name": "look up", "operation": "read"},
+        ],
+    )
+    doc["data"] = [{"name": "Recs", "classification": "pii"}]
+    found = threats(doc)
+    assert ("TG-MIS-002", "records") not in found
+    assert ("TG-AG-012", "records") in found  # the agent reads records on people's behalf
+
+
+@pytest.mark.parametrize("word", ["fraud", "security", "identity"])
+def test_evasion_reads_what_the_model_decides(word: str) -> None:
+    doc = _doc(
+        [
+            {"kind": "actor", "name": "Customer", "boundary": "internet"},
+            {"kind": "ml_model", "name": "Scorer", "boundary": "corp", "decides": [word]},
+        ],
+        [{"from": "customer", "to": "scorer", "name": "submit", "operation": "call"}],
+    )
+    assert ("TG-EVA-001", "scorer") in threats(doc)
+    tagged = copy.deepcopy(doc)
+    del tagged["elements"][1]["decides"]
+    tagged["elements"][1]["tags"] = [f"{word}-detection"]
+    assert ("TG-EVA-001", "scorer") not in threats(tagged)  # a free label decides nothing
