@@ -6,9 +6,9 @@ so `threatgraph check` in a pre-commit hook does not pay for the report formats.
 
 from __future__ import annotations
 
-import gc
 import os
 import pkgutil
+import signal
 import sys
 from importlib import import_module
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from threatgraph import __version__
-from threatgraph.errors import InputError
+from threatgraph.errors import InputError, Terminated
 
 
 def _command_modules() -> dict[str, str]:
@@ -43,13 +43,30 @@ class LazyGroup(click.Group):
         command: click.Command = import_module(f"threatgraph.commands.{mod}").command
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; an interrupt exits 130 (SIGINT) or 143 (SIGTERM).
+
+        Click would turn Ctrl-C into "Aborted!" and exit code 1, which CI reads as a gate
+        failure. By the time the exception gets here, the ``finally`` blocks on its way
+        have removed every temporary file, and no output has been half-replaced.
+        """
+        try:
+            return super().invoke(ctx)
+        except Terminated:
+            click.echo("terminated", err=True)
+            ctx.exit(128 + signal.SIGTERM)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(128 + signal.SIGINT)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="threatgraph")
 def cli() -> None:
     """threatgraph: threat modeling of AI systems as code.
 
-    Exit codes: 0 clean, 1 open findings at or above the gate, 2 usage or input error.
+    Exit codes: 0 clean, 1 open findings at or above the gate, 2 usage or input error,
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
 
 
@@ -61,14 +78,31 @@ def report_input_error(exc: InputError) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point; maps errors to exit code 2 without tracebacks."""
-    # A run is short and keeps almost everything it builds until it exits: the cyclic
-    # collector would only re-scan live objects (see pipeline._collector_paused).
-    gc.disable()
+    _terminate_like_interrupt()
     try:
         return cli.main(args=argv, prog_name="threatgraph", standalone_mode=True)
     except InputError as exc:  # raised outside click's own handling
         report_input_error(exc)
         sys.exit(2)
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM unwinds the run like Ctrl-C (cleaning up on the way) and exits 143.
+
+    Left at its default, SIGTERM would end the process at once, leaving the staging
+    directory of a report half-written (the next run would remove it, but a caller
+    looking at the output directory meanwhile would see it). Not when SIGTERM is ignored
+    (``nohup``-like callers) or when this is not the main thread.
+    """
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
 
 
 def _excepthook_guard() -> None:
@@ -77,9 +111,12 @@ def _excepthook_guard() -> None:
         return
 
     def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if issubclass(exc_type, Terminated):
+            click.echo("terminated", err=True)
+            sys.exit(128 + signal.SIGTERM)
         if issubclass(exc_type, KeyboardInterrupt):
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.exit(128 + signal.SIGINT)
         from threatgraph.safetext import terminal
 
         click.echo(

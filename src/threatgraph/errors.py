@@ -37,3 +37,12 @@ class InputError(Exception):
     def single(cls, file: str, line: int, message: str, field: str | None = None) -> InputError:
         """An error with one problem."""
         return cls([Problem(file, line, message, field)])
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (the CLI's handler raises it; exit code 143).
+
+    A KeyboardInterrupt, so that it unwinds like Ctrl-C: through every ``finally`` that
+    removes temporary files, and past the model loaders, which turn any other exception of
+    a model file into an input error.
+    """

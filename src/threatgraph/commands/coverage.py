@@ -42,22 +42,24 @@ def command(
     Exit code 0 (a coverage report does not gate; use `check`).
     """
     from threatgraph import coverage
-    from threatgraph.formats.common import write_atomic
+    from threatgraph.formats.writer import write_files
 
     result = run_models(paths, options)
     if fmt == "json":
         text = json.dumps(coverage.document(result), indent=2, ensure_ascii=False) + "\n"
     else:
         text = coverage.render_markdown(result)
+    files: dict[Path, str | bytes] = {}
     if output is not None:
-        write_atomic(output, text)
-    elif fmt == "json":
-        echo_json(text, nl=False)
-    else:
-        echo(text, nl=False, block=True)
+        files[output] = text
     if navigator is not None:
         layer = coverage.navigator_layer(result)
-        write_atomic(navigator, json.dumps(layer, indent=2, ensure_ascii=False) + "\n")
+        files[navigator] = json.dumps(layer, indent=2, ensure_ascii=False) + "\n"
+    write_files(files, through=True)  # both files, or neither; both named by the user
+    if output is None and fmt == "json":
+        echo_json(text, nl=False)
+    elif output is None:
+        echo(text, nl=False, block=True)
     for n in result.verdict.notices:
         echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

@@ -133,19 +133,17 @@ def command(
     # The config's output directory is relative to the config file, like its other paths.
     target = out_dir or Path(rel_to_config(settings, [settings.output])[0])
     result = run_models(paths, options, fail_on=fail_on, pytm_threats=pytm_threats)
-    try:
-        written = build_reports(
-            result,
-            target,
-            chosen,
-            render_timeout=render_timeout,
-            sarif_suppressed=sarif_suppressed,
-            warn=lambda msg: echo(f"warning: {msg}", err=True),
-            render=render,
-        )
-    except OSError as exc:
-        echo(f"error: {target}: {exc}", err=True)
-        sys.exit(2)
+    # A write error (a full disk, a symlink in the way) is `error: PATH: reason`, exit 2,
+    # from input_errors_exit_2; nothing of the report set has changed then.
+    written = build_reports(
+        result,
+        target,
+        chosen,
+        render_timeout=render_timeout,
+        sarif_suppressed=sarif_suppressed,
+        warn=lambda msg: echo(f"warning: {msg}", err=True),
+        render=render,
+    )
     for model_dir, names in written:
         echo(f"wrote {model_dir.as_posix()}/: {', '.join(names)}")
     echo(render_text(result, quiet=True), nl=False, block=True)

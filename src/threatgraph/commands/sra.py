@@ -43,22 +43,25 @@ def command(
     threatgraph version and the threat library version, so it can be filed. Exit code 0 when
     written (the analysis documents open findings; use `check` to gate on them).
     """
-    from threatgraph.formats.common import write_atomic
+    from threatgraph.formats.writer import write_files
     from threatgraph.sra import build
     from threatgraph.sra import html as html_mod
     from threatgraph.sra import markdown as md_mod
 
     result = run_models(paths, options)
     wanted = set(formats or ("md", "html"))
+    files: dict[Path, str | bytes] = {}
     for res in result.results:
         doc = build(res, result.library, result.as_of)
         stem = f"sra-{res.model_id}"
         if "md" in wanted:
-            write_atomic(out_dir / f"{stem}.md", md_mod.render(doc))
-            echo(f"wrote {out_dir / (stem + '.md')}", err=True)
+            files[out_dir / f"{stem}.md"] = md_mod.render(doc)
         if "html" in wanted:
-            write_atomic(out_dir / f"{stem}.html", html_mod.render(doc))
-            echo(f"wrote {out_dir / (stem + '.html')}", err=True)
+            files[out_dir / f"{stem}.html"] = html_mod.render(doc)
+    # Every model's documents, or (on an error or an interrupt) none of them.
+    write_files(files)
+    for path in files:
+        echo(f"wrote {path}", err=True)
     for n in result.verdict.notices:
         echo(f"{n.level}: {n}", err=True)
     sys.exit(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,25 +61,34 @@ def command(
     a file that already exists is never overwritten. Exit code 0.
     """
     from threatgraph import testplan
-    from threatgraph.formats.common import write_atomic
+    from threatgraph.formats.writer import write_files
 
     target = tests_dir or out_dir
     if with_pytest and target is None:
         raise click.UsageError("--pytest needs -o DIR or --tests-dir DIR")
     result = run_models(paths, options)
     plan = testplan.plan(result)
+    files: dict[Path, str | bytes] = {}
+    kept: list[Path] = []
     if with_pytest and target is not None:
         for path, source in testplan.pytest_files(plan, target).items():
-            if path.exists():
-                echo(f"kept {path} (exists)", err=True)
-                continue
-            write_atomic(path, source)
-            echo(f"wrote {path}", err=True)
+            if os.path.lexists(path):
+                kept.append(path)
+            else:
+                files[path] = source
     md = testplan.render_markdown(plan)
     js = json.dumps(testplan.document(plan), indent=2, ensure_ascii=False) + "\n"
     if out_dir is not None:
-        write_atomic(out_dir / "testplan.md", md)
-        write_atomic(out_dir / "testplan.json", js)
+        files[out_dir / "testplan.md"] = md
+        files[out_dir / "testplan.json"] = js
+    # The plan and its new test files together, or (on an error or an interrupt) none.
+    write_files(files)
+    for path in kept:
+        echo(f"kept {path} (exists)", err=True)
+    for path in files:
+        if path.suffix == ".py":
+            echo(f"wrote {path}", err=True)
+    if out_dir is not None:
         echo(
             f"wrote {out_dir / 'testplan.md'} and testplan.json ({len(plan.tests)} tests)", err=True
         )

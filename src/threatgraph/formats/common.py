@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring
@@ -70,30 +67,11 @@ def reference_url(ref: str, index: dict[str, Any]) -> str | None:
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a part.
+    """Write one file atomically: :func:`threatgraph.formats.writer.write_atomic`, the one
+    implementation (imported on use, so that formats that never write do not load it)."""
+    from threatgraph.formats.writer import write_atomic as write
 
-    Refuses to write through a symlink (a report directory must not redirect writes).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_symlink():
-        raise OSError(f"refusing to write through symlink {path}")
-    from threatgraph.formats.writer import write_text
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates 0600; a report should get the usual mode (0666 less the umask).
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as fh:
-            write_text(fh, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write(path, data)
 
 
 def display_location(location: str) -> str:
