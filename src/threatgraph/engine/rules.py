@@ -420,6 +420,10 @@ class SeverityWhen(_Strict):
         return self
 
 
+#: Shortest useful rationale: anything shorter cannot say why a citation applies.
+RATIONALE_MIN = 20
+
+
 class Rule(_Strict):
     """A threat rule."""
 
@@ -431,6 +435,12 @@ class Rule(_Strict):
     likelihood: Likelihood
     stride: list[Stride] = Field(min_length=1)
     references: list[str] = Field(min_length=1)
+    rationale: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why each cited reference applies to this rule's situation: one line per "
+        "reference, keyed by the reference exactly as cited. Lint requires one for every ATLAS "
+        "and OWASP (LLM, ML, Agentic) reference.",
+    )
     mitigations: list[Mitigation] = Field(min_length=1)
     mitigated_when: Literal["all", "any"] | int = "all"
     severity_when: list[SeverityWhen] = Field(default_factory=list)
@@ -447,6 +457,24 @@ class Rule(_Strict):
         if bad:
             raise ValueError(f"references must look like scheme:ID@edition, got {bad}")
         return v
+
+    @model_validator(mode="after")
+    def _rationale(self) -> Rule:
+        # A rationale is about one citation: one for a reference the rule does not cite is a
+        # leftover from an edit (or a typo in the key), never something to keep quietly.
+        uncited = sorted(set(self.rationale) - set(self.references))
+        if uncited:
+            raise ValueError(
+                f"rationale for {', '.join(uncited)}, which the rule does not cite "
+                "(keys must be references listed under 'references', spelt the same)"
+            )
+        for ref, why in self.rationale.items():
+            if "\n" in why.strip() or len(why.strip()) < RATIONALE_MIN:
+                raise ValueError(
+                    f"rationale for {ref} must be one line of at least {RATIONALE_MIN} "
+                    "characters saying why this rule's situation is that entry"
+                )
+        return self
 
     @model_validator(mode="after")
     def _policy(self) -> Rule:
