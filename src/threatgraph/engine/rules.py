@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from threatgraph.model.schema import Classification, Kind, Trust
 
@@ -458,23 +465,27 @@ class Rule(_Strict):
             raise ValueError(f"references must look like scheme:ID@edition, got {bad}")
         return v
 
-    @model_validator(mode="after")
-    def _rationale(self) -> Rule:
+    @field_validator("rationale")
+    @classmethod
+    def _rationale(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         # A rationale is about one citation: one for a reference the rule does not cite is a
         # leftover from an edit (or a typo in the key), never something to keep quietly.
-        uncited = sorted(set(self.rationale) - set(self.references))
+        if "references" not in info.data:
+            return v  # the references themselves are invalid: that error says enough
+        cited = set(info.data["references"])
+        uncited = sorted(set(v) - cited)
         if uncited:
             raise ValueError(
                 f"rationale for {', '.join(uncited)}, which the rule does not cite "
                 "(keys must be references listed under 'references', spelt the same)"
             )
-        for ref, why in self.rationale.items():
+        for ref, why in v.items():
             if "\n" in why.strip() or len(why.strip()) < RATIONALE_MIN:
                 raise ValueError(
                     f"rationale for {ref} must be one line of at least {RATIONALE_MIN} "
                     "characters saying why this rule's situation is that entry"
                 )
-        return self
+        return v
 
     @model_validator(mode="after")
     def _policy(self) -> Rule:
