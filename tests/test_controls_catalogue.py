@@ -68,12 +68,14 @@ SCHEME_EDITIONS = {
     "cwe": "4.16",
     "hipaa": "2013",
 }
+#: Editions an entry may carry instead of its scheme's (risks the CoSAI Risk Map added in 2025).
+ENTRY_EDITIONS = {"saif": {"2025"}}
 SCHEME_ID_RES = {
     "atlas": re.compile(r"^AML\.(T|M|TA|CS)\d{4}(\.\d{3})?$"),
     "owasp-llm": re.compile(r"^LLM(0[1-9]|10)$"),
     "owasp-ml": re.compile(r"^ML(0[1-9]|10)$"),
     "owasp-asi": re.compile(r"^ASI(0[1-9]|10)$"),
-    "nist-aml": re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$"),
+    "nist-aml": re.compile(r"^(NISTAML\.0\d{1,2}|[a-z][a-z0-9-]*(\.[a-z0-9-]+)*)$"),
     "saif": re.compile(r"^[a-z][a-z0-9-]*$"),
     "cwe": re.compile(r"^CWE-\d+$"),
     "hipaa": re.compile(r"^16[0-4]\.\d{3}(\([A-Za-z0-9]+\))*$"),
@@ -306,7 +308,8 @@ def test_reference_strings(control: Any) -> None:
         scheme, rest = ref.split(":", 1)
         ident, edition = rest.rsplit("@", 1)
         assert scheme in SCHEME_EDITIONS, f"unknown reference scheme in {ref!r}"
-        assert edition == SCHEME_EDITIONS[scheme], f"{ref!r}: expected @{SCHEME_EDITIONS[scheme]}"
+        allowed = {SCHEME_EDITIONS[scheme], *ENTRY_EDITIONS.get(scheme, ())}
+        assert edition in allowed, f"{ref!r}: expected @{SCHEME_EDITIONS[scheme]}"
         assert SCHEME_ID_RES[scheme].match(ident), f"malformed {scheme} id in {ref!r}"
 
 
@@ -347,7 +350,8 @@ def test_references_in_reference_index() -> None:
         for ref in control.get("references") or []:
             scheme, rest = ref.split(":", 1)
             ident, edition = rest.rsplit("@", 1)
-            if ident not in entries.get(scheme, {}) or editions.get(scheme) != edition:
+            entry = entries.get(scheme, {}).get(ident)
+            if not isinstance(entry, dict) or entry.get("edition", editions.get(scheme)) != edition:
                 unknown.append((_cid(control), ref))
         for mitigation in control.get("atlas") or []:
             if mitigation not in entries.get("atlas", {}):

@@ -517,6 +517,14 @@ CASES: list[Case] = [
         file="rules/bad-reference/rules/corpus/TG-CRP-012/rule.yaml",
     ),
     Case(
+        "rules/rationale-uncited",
+        "rules",
+        10,
+        "rationale for atlas:AML.T0051.000@5.6.0, which the rule does not cite",
+        "rationale",
+        file="rules/rationale-uncited/rules/corpus/TG-CRP-013/rule.yaml",
+    ),
+    Case(
         "rules/bad-predicates",
         "rules",
         5,

@@ -147,14 +147,45 @@ def test_brief_examples_resolve(index: dict[str, Any]) -> None:
         "owasp-llm:LLM01@2025",
         "hipaa:164.312(e)(1)@2013",
         "cwe:CWE-79@4.16",
-        "nist-aml:genai.indirect-prompt-injection@e2025",
+        "nist-aml:NISTAML.015@e2025",
         "saif:prompt-injection@2024",
+        "saif:shadow-agents@2025",
     ]
     for ref in examples:
         scheme, rest = ref.split(":", 1)
         ident, edition = rest.rsplit("@", 1)
-        assert index["schemes"][scheme]["edition"] == edition, ref
         assert ident in index["entries"][scheme], ref
+        entry = index["entries"][scheme][ident]
+        assert entry.get("edition", index["schemes"][scheme]["edition"]) == edition, ref
+
+
+def test_nist_entries_are_the_reports_index(index: dict[str, Any]) -> None:
+    """NIST AI 100-2 E2025 numbers its attacks NISTAML.0xx under objectives .01-.04 and the
+    supply-chain category .05; every attack names the groups it is listed under."""
+    nist = index["entries"]["nist-aml"]
+    groups = {f"NISTAML.0{n}" for n in range(1, 6)}
+    assert groups <= set(nist)
+    for ident, entry in nist.items():
+        if entry["type"] == "attack":
+            assert ident.startswith("NISTAML.0") and len(ident) == len("NISTAML.015"), ident
+            assert entry["objectives"] and set(entry["objectives"]) <= groups, ident
+            assert ident[:10] in entry["objectives"], ident
+    assert nist["NISTAML.015"]["name"] == "Indirect Prompt Injection"
+    assert nist["NISTAML.022"]["name"] == "Evasion"
+    assert nist["NISTAML.033"]["name"] == "Membership Inference"
+    # The agents section has no index id in the report.
+    assert nist["genai.agent-security"]["type"] == "section"
+
+
+def test_only_cosai_additions_carry_their_own_edition(index: dict[str, Any]) -> None:
+    for ident, entry in index["entries"]["saif"].items():
+        if entry["origin"] == "cosai":
+            assert entry["edition"] == "2025", ident
+        else:
+            assert "edition" not in entry, ident
+    for scheme, entries in index["entries"].items():
+        if scheme != "saif":
+            assert not any("edition" in e for e in entries.values()), scheme
 
 
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:

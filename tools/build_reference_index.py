@@ -76,7 +76,7 @@ SCHEMES: Final[dict[str, dict[str, str]]] = {
         "url": "https://csrc.nist.gov/pubs/ai/100/2/e2025/final",
     },
     "saif": {
-        "title": "Google Secure AI Framework risks",
+        "title": "Google Secure AI Framework risks and CoSAI Risk Map additions",
         "edition": "2024",
         "url": "https://saif.google/secure-ai-framework/risks",
         "license": "Apache-2.0 (CoSAI Risk Map)",
@@ -137,48 +137,62 @@ OWASP_ASI: Final[tuple[tuple[str, str], ...]] = (
 )
 
 # --- NIST AI 100-2 E2025 -------------------------------------------------------------------
-# (id, name, type, area, parent). The report's own NISTAML.0xx indices are not used here.
+# The report indexes its attacks as NISTAML.0xx (figures 1 and 2 and the index of attacks):
+# NISTAML.01-.04 are the attacker objectives, NISTAML.05 the supply-chain category, and a
+# three-digit id is an attack listed under the objectives given here (an attack can serve
+# several). "Security of AI agents" (section 3.4) has no index id, so it keeps a slug.
+# (id, name, type, area, objectives)
 
-NIST_AML: Final[tuple[tuple[str, str, str, str, str | None], ...]] = (
-    ("evasion", "Evasion Attacks", "attack-class", "predictive", None),
-    ("poisoning", "Poisoning Attacks", "attack-class", "predictive", None),
-    ("poisoning.availability", "Availability Poisoning", "attack-class", "predictive", "poisoning"),
-    ("poisoning.targeted", "Targeted Poisoning", "attack-class", "predictive", "poisoning"),
-    ("poisoning.backdoor", "Backdoor Poisoning", "attack-class", "predictive", "poisoning"),
-    ("poisoning.model", "Model Poisoning", "attack-class", "predictive", "poisoning"),
-    ("privacy", "Privacy Attacks", "attack-class", "predictive", None),
-    ("privacy.data-reconstruction", "Data Reconstruction", "attack-class", "predictive", "privacy"),
+_OBJ = "objective"
+_ATT = "attack"
+NIST_AML: Final[tuple[tuple[str, str, str, str, tuple[str, ...]], ...]] = (
+    ("NISTAML.01", "Availability Breakdown", _OBJ, "both", ()),
+    ("NISTAML.02", "Integrity Violation", _OBJ, "both", ()),
+    ("NISTAML.03", "Privacy Compromise", _OBJ, "both", ()),
+    ("NISTAML.04", "Misuse Enablement", _OBJ, "generative", ()),
+    ("NISTAML.05", "Supply Chain Attacks", "category", "both", ()),
+    ("NISTAML.011", "Model Poisoning", _ATT, "predictive", ("NISTAML.01",)),
+    ("NISTAML.012", "Clean-label Poisoning", _ATT, "predictive", ("NISTAML.01", "NISTAML.02")),
+    ("NISTAML.013", "Data Poisoning", _ATT, "both", ("NISTAML.01", "NISTAML.02")),
+    ("NISTAML.014", "Energy-latency", _ATT, "predictive", ("NISTAML.01",)),
     (
-        "privacy.membership-inference",
-        "Membership Inference",
-        "attack-class",
-        "predictive",
-        "privacy",
-    ),
-    ("privacy.property-inference", "Property Inference", "attack-class", "predictive", "privacy"),
-    ("privacy.model-extraction", "Model Extraction", "attack-class", "predictive", "privacy"),
-    ("genai.supply-chain", "Supply Chain Attacks", "attack-class", "generative", None),
-    ("genai.direct-prompting", "Direct Prompting Attacks", "attack-class", "generative", None),
-    ("genai.jailbreak", "Jailbreak", "attack-class", "generative", "genai.direct-prompting"),
-    (
-        "genai.information-extraction",
-        "Information Extraction",
-        "attack-class",
+        "NISTAML.015",
+        "Indirect Prompt Injection",
+        _ATT,
         "generative",
-        "genai.direct-prompting",
+        ("NISTAML.01", "NISTAML.02", "NISTAML.03"),
     ),
     (
-        "genai.indirect-prompt-injection",
-        "Indirect Prompt Injection Attacks",
-        "attack-class",
+        "NISTAML.018",
+        "Prompt Injection",
+        _ATT,
         "generative",
-        None,
+        ("NISTAML.01", "NISTAML.02", "NISTAML.03", "NISTAML.04"),
     ),
-    ("genai.agent-security", "Security of AI Agents", "attack-class", "generative", None),
-    ("objective.availability", "Availability Breakdown", "objective", "both", None),
-    ("objective.integrity", "Integrity Violation", "objective", "both", None),
-    ("objective.privacy", "Privacy Compromise", "objective", "both", None),
-    ("objective.misuse", "Misuse Enablement", "objective", "generative", None),
+    ("NISTAML.021", "Clean-label Backdoor", _ATT, "predictive", ("NISTAML.02",)),
+    ("NISTAML.022", "Evasion", _ATT, "predictive", ("NISTAML.02",)),
+    ("NISTAML.023", "Backdoor Poisoning", _ATT, "both", ("NISTAML.02", "NISTAML.03")),
+    ("NISTAML.024", "Targeted Poisoning", _ATT, "both", ("NISTAML.02",)),
+    ("NISTAML.025", "Black-box Evasion", _ATT, "predictive", ("NISTAML.02",)),
+    ("NISTAML.026", "Model Poisoning", _ATT, "predictive", ("NISTAML.02",)),
+    ("NISTAML.027", "Misaligned Outputs", _ATT, "generative", ("NISTAML.02",)),
+    ("NISTAML.031", "Model Extraction", _ATT, "predictive", ("NISTAML.03",)),
+    ("NISTAML.032", "Reconstruction", _ATT, "predictive", ("NISTAML.03",)),
+    ("NISTAML.033", "Membership Inference", _ATT, "both", ("NISTAML.03",)),
+    ("NISTAML.034", "Property Inference", _ATT, "predictive", ("NISTAML.03",)),
+    ("NISTAML.035", "Prompt Extraction", _ATT, "generative", ("NISTAML.03",)),
+    (
+        "NISTAML.036",
+        "Leaking Information from User Interactions",
+        _ATT,
+        "generative",
+        ("NISTAML.03",),
+    ),
+    ("NISTAML.037", "Training Data Attacks", _ATT, "generative", ("NISTAML.03",)),
+    ("NISTAML.038", "Data Extraction", _ATT, "generative", ("NISTAML.03",)),
+    ("NISTAML.039", "Compromising Connected Resources", _ATT, "generative", ("NISTAML.03",)),
+    ("NISTAML.051", "Model Poisoning (supply chain)", _ATT, "both", ("NISTAML.05",)),
+    ("genai.agent-security", "Security of AI Agents", "section", "generative", ()),
 )
 
 # --- Google SAIF risks and CoSAI Risk Map additions ----------------------------------------
@@ -186,6 +200,7 @@ NIST_AML: Final[tuple[tuple[str, str, str, str, str | None], ...]] = (
 
 _SAIF_RISKS_URL: Final = "https://saif.google/secure-ai-framework/risks"
 _COSAI_URL: Final = "https://github.com/cosai-oasis/secure-ai-tooling"
+COSAI_EDITION: Final = "2025"
 SAIF: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("data-poisoning", "Data Poisoning", "saif", "riskDataPoisoning"),
     (
@@ -591,6 +606,9 @@ def _check_parents(scheme: str, entries: Mapping[str, Entry]) -> None:
         parent = entry.get("parent")
         if parent is not None and parent not in entries:
             raise ReferenceDataError(f"{scheme}: {ident} has unknown parent {parent}")
+        for objective in entry.get("objectives") or []:
+            if objective not in entries:
+                raise ReferenceDataError(f"{scheme}: {ident} has unknown objective {objective}")
 
 
 def build_static_entries() -> dict[str, dict[str, Entry]]:
@@ -609,10 +627,10 @@ def build_static_entries() -> dict[str, dict[str, Entry]]:
 
     nist_url = SCHEMES["nist-aml"]["url"]
     nist: dict[str, Entry] = {}
-    for ident, name, kind, area, nist_parent in NIST_AML:
+    for ident, name, kind, area, objectives in NIST_AML:
         entry: Entry = {"name": name, "type": kind, "area": area}
-        if nist_parent is not None:
-            entry["parent"] = nist_parent
+        if objectives:
+            entry["objectives"] = list(objectives)
         entry["url"] = nist_url
         nist[ident] = entry
     result["nist-aml"] = nist
@@ -623,6 +641,9 @@ def build_static_entries() -> dict[str, dict[str, Entry]]:
             "origin": origin,
             "cosai_id": cosai_id,
             "url": f"{_SAIF_RISKS_URL}#{ident}" if origin == "saif" else _COSAI_URL,
+            # The CoSAI Risk Map added these risks in 2025: they are cited @2025, the 15
+            # original SAIF risks @2024 (the scheme's edition).
+            **({"edition": COSAI_EDITION} if origin == "cosai" else {}),
         }
         for ident, name, origin, cosai_id in SAIF
     }

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import yaml
 
-from threatgraph.coverage import technique_tactics
+from threatgraph.coverage import demonstrated, technique_tactics
 from threatgraph.engine.library import Control, Library, LoadedRule, load_library
 from threatgraph.engine.rules import Mitigation, Rule
 from threatgraph.formats.common import write_atomic
@@ -281,8 +281,11 @@ def render_rule(lib: Library, lr: LoadedRule) -> list[str]:
         "|---|---|---|",
     ]
     out += [_mitigation_row(lib, m, mode) for m in r.mitigations]
-    out += ["", "**References.**", ""]
-    out += [f"- {ref_link(lib, ref)}" for ref in r.references]
+    out += ["", "**References.** Each with the rule's reason to cite it, where it gives one.", ""]
+    out += [
+        f"- {ref_link(lib, ref)}" + (f": {md(r.rationale[ref])}" if ref in r.rationale else "")
+        for ref in r.references
+    ]
     if r.attack:
         out += ["", "**Adversarial tests.**", ""]
         out += [f"- {md(a)}" for a in r.attack]
@@ -335,30 +338,49 @@ def render_catalogue(lib: Library) -> str:
 
 
 # -- the coverage matrix ---------------------------------------------------------------------
-def _cited(lib: Library) -> dict[tuple[str, str], set[str]]:
-    """(scheme, id) -> ids of the rules citing it."""
+def _cited(lib: Library, proven: frozenset[str]) -> dict[tuple[str, str], set[str]]:
+    """(scheme, id) -> ids of the rules citing it that are proven (see coverage.demonstrated):
+    only those count towards coverage."""
     cited: dict[tuple[str, str], set[str]] = defaultdict(set)
     for lr in lib.rules:
+        if lr.rule.id not in proven:
+            continue
         for ref in lr.rule.references:
             scheme, rid, _ = split_ref(ref)
             cited[(scheme, rid)].add(lr.rule.id)
     return cited
 
 
-def render_coverage(lib: Library) -> str:
-    """docs/coverage-matrix.md."""
-    cited = _cited(lib)
+def _unproven(lib: Library, proven: frozenset[str]) -> list[str]:
+    """Rules that cite frameworks but have no positive fixture producing an open finding."""
+    return sorted((lr.rule.id for lr in lib.rules if lr.rule.id not in proven), key=natural)
+
+
+def render_coverage(lib: Library, proven: frozenset[str] | None = None) -> str:
+    """docs/coverage-matrix.md. ``proven``: the rules that count (default: those whose
+    positive fixture produces an open finding of the rule, computed by running them)."""
+    if proven is None:
+        proven = demonstrated(lib)
+    cited = _cited(lib, proven)
+    unproven = _unproven(lib, proven)
     page = CATALOGUE
     out = [
         HEADER,
         "# Coverage matrix",
         "",
         "Which rules of the built-in library cite each framework category. A rule covers a "
-        "category when it cites it as a reference; an ATLAS tactic is covered through the "
+        "category when it cites it as a reference and one of its positive fixtures produces "
+        "an open finding of the rule: a citation alone is a claim, the fixture is the "
+        "evidence. Each citation carries a one-line rationale in the rule file, shown in "
+        f"[the threat catalogue]({page}). An ATLAS tactic is covered through the "
         "techniques the rules cite (a sub-technique counts for its parent's tactics). Rule "
         f"ids link to [the threat catalogue]({page}). `threatgraph coverage MODEL` shows the "
         "same per model: which of these rules fired, which were evaluated, and which cannot "
         "apply to it.",
+        "",
+        "Rules that count for nothing here because no positive fixture makes them fire: "
+        + (rule_links(unproven, page) if unproven else "none")
+        + ".",
         "",
         "## Summary",
         "",

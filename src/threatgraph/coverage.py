@@ -178,6 +178,30 @@ def technique_tactics(lib: Library) -> dict[str, list[str]]:
     return out
 
 
+def demonstrated(lib: Library) -> frozenset[str]:
+    """Ids of the rules that prove they can fire: a positive fixture on which the rule
+    produces an open finding of its own.
+
+    The library's coverage matrix counts a framework category as covered only through such
+    rules. Citing a category is a claim; a fixture that makes the rule find something is
+    the evidence. Disabled rules and fixtures that fail to load prove nothing.
+    """
+    from threatgraph.engine.lint import run_fixture
+    from threatgraph.errors import InputError
+
+    out: set[str] = set()
+    for lr in lib.active:
+        for path in lr.positives:
+            try:
+                opened = run_fixture(lr, path, lib)
+            except InputError:
+                continue
+            if opened:
+                out.add(lr.rule.id)
+                break
+    return frozenset(out)
+
+
 def rule_categories(lr: LoadedRule, tactics: Mapping[str, list[str]]) -> set[tuple[str, str]]:
     """(framework, category id) pairs a rule covers."""
     out: set[tuple[str, str]] = set()

@@ -65,6 +65,7 @@ def rule_detail(lr: Any, lib: Any) -> dict[str, Any]:
                 for m in r.mitigations
             ],
             "mitigated_when": r.mitigated_when,
+            "rationale": dict(r.rationale),
             "reference_urls": {
                 ref: u for ref in r.references if (u := reference_url(ref, lib.references))
             },
@@ -160,6 +161,9 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path |
     for ref in r.references:
         url = d["reference_urls"].get(ref)
         echo(f"  - {ref}" + (f"  {url}" if url else ""))
+        if ref in r.rationale:
+            # Why the rule cites it: a reviewer checks this line, not only the id.
+            echo(f"      {r.rationale[ref]}")
 
 
 @command.command("lint")

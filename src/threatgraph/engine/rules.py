@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from threatgraph.model.schema import Classification, Kind, Trust
 
@@ -425,6 +432,10 @@ class SeverityWhen(_Strict):
         return self
 
 
+#: Shortest useful rationale: anything shorter cannot say why a citation applies.
+RATIONALE_MIN = 20
+
+
 class Rule(_Strict):
     """A threat rule."""
 
@@ -436,6 +447,12 @@ class Rule(_Strict):
     likelihood: Likelihood
     stride: list[Stride] = Field(min_length=1)
     references: list[str] = Field(min_length=1)
+    rationale: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why each cited reference applies to this rule's situation: one line per "
+        "reference, keyed by the reference exactly as cited. Lint requires one for every ATLAS "
+        "and OWASP (LLM, ML, Agentic) reference.",
+    )
     mitigations: list[Mitigation] = Field(min_length=1)
     mitigated_when: Literal["all", "any"] | int = "all"
     severity_when: list[SeverityWhen] = Field(default_factory=list)
@@ -451,6 +468,28 @@ class Rule(_Strict):
         bad = [r for r in v if not _REF_RE.match(r)]
         if bad:
             raise ValueError(f"references must look like scheme:ID@edition, got {bad}")
+        return v
+
+    @field_validator("rationale")
+    @classmethod
+    def _rationale(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # A rationale is about one citation: one for a reference the rule does not cite is a
+        # leftover from an edit (or a typo in the key), never something to keep quietly.
+        if "references" not in info.data:
+            return v  # the references themselves are invalid: that error says enough
+        cited = set(info.data["references"])
+        uncited = sorted(set(v) - cited)
+        if uncited:
+            raise ValueError(
+                f"rationale for {', '.join(uncited)}, which the rule does not cite "
+                "(keys must be references listed under 'references', spelt the same)"
+            )
+        for ref, why in v.items():
+            if "\n" in why.strip() or len(why.strip()) < RATIONALE_MIN:
+                raise ValueError(
+                    f"rationale for {ref} must be one line of at least {RATIONALE_MIN} "
+                    "characters saying why this rule's situation is that entry"
+                )
         return v
 
     @model_validator(mode="after")

@@ -84,7 +84,9 @@ def _url_index(index: dict[str, Any]) -> dict[str, str]:
         for rid, entry in items.items():
             if isinstance(entry, dict) and entry.get("url"):
                 url = str(entry["url"]).rstrip("/").lower()
-                seen.setdefault(url, []).append(f"{scheme}:{rid}@{edition}")
+                # An entry may be pinned to its own edition (CoSAI's 2025 risks under SAIF).
+                pinned = entry.get("edition", edition)
+                seen.setdefault(url, []).append(f"{scheme}:{rid}@{pinned}")
     return {u: refs[0] for u, refs in seen.items() if len(refs) == 1}
 
 

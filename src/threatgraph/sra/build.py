@@ -47,7 +47,7 @@ AI_CATEGORIES: tuple[dict[str, Any], ...] = (
     {
         "key": "model-inversion",
         "title": "Model inversion",
-        "refs": ("owasp-ml:ML03", "atlas:AML.T0024.001", "nist-aml:privacy.data-reconstruction"),
+        "refs": ("owasp-ml:ML03", "atlas:AML.T0024.001", "nist-aml:NISTAML.032"),
         "families": (),
         "phi_only": False,
         "about": "An attacker reconstructs training records (or features of them) from a "
@@ -59,7 +59,7 @@ AI_CATEGORIES: tuple[dict[str, Any], ...] = (
         "refs": (
             "owasp-ml:ML04",
             "atlas:AML.T0024.000",
-            "nist-aml:privacy.membership-inference",
+            "nist-aml:NISTAML.033",
         ),
         "families": (),
         "phi_only": False,
@@ -84,7 +84,15 @@ AI_CATEGORIES: tuple[dict[str, Any], ...] = (
             "owasp-ml:ML10",
             "atlas:AML.T0020",
             "atlas:AML.T0018",
-            "nist-aml:poisoning",
+            # NIST AI 100-2 E2025 ids of data, backdoor, targeted and model poisoning.
+            "nist-aml:NISTAML.011",
+            "nist-aml:NISTAML.012",
+            "nist-aml:NISTAML.013",
+            "nist-aml:NISTAML.021",
+            "nist-aml:NISTAML.023",
+            "nist-aml:NISTAML.024",
+            "nist-aml:NISTAML.026",
+            "nist-aml:NISTAML.051",
         ),
         "families": ("poisoning",),
         "phi_only": False,
