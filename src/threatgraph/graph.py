@@ -218,7 +218,8 @@ class Graph:
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
-        case, '' when unset), 'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
+        case, '' when unset), 'operation', 'trust' (sign of the trust change from source to
+        target: -1, 0, 1) or 'request_trust' (the same from requester to server)."""
         return self._flow_indexes[fact]
 
     def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[int]]:
@@ -430,6 +431,7 @@ def derive_element_facts(
     asks: list[tuple[int, ...]],
     fsrv: list[int],
     nums: list[int],
+    returning: frozenset[int] = frozenset(),
 ) -> dict[str, frozenset[int]]:
     """What each element does, whatever its kind is called: numbers of the elements that
     run a model, that are agentic, and that have side effects.
@@ -437,13 +439,31 @@ def derive_element_facts(
     - ``runs_model``: an ``llm`` or ``ml_model``; an ``agent`` that asks no separate ``llm``
       element (its model is part of it, so model threats apply to it).
     - ``agentic``: chooses actions: an ``agent``; an ``llm`` that asks a tool or an element
-      with side effects (function calling), has side-effect capabilities itself, or is
-      declared autonomous.
+      with side effects (function calling), directly or through one relay (an app, process
+      or guardrail such as an API gateway or MCP proxy), has side-effect capabilities itself,
+      or is declared autonomous.
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
     """
     side = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
+
+    def acts(j: int) -> bool:
+        return els[j].kind is Kind.TOOL or j in side
+
+    def acts_through(i: int) -> bool:
+        # Asks a tool or an element with side effects, directly or through one relay (an API
+        # gateway or MCP proxy it sends its tool calls through and gets their results back
+        # from: output pushed one way to a process that acts on it is output handling, not a
+        # model choosing actions).
+        for f in asks[i]:
+            j = fsrv[f]
+            if acts(j) or (
+                els[j].kind in _RELAYS and f in returning and any(acts(fsrv[g]) for g in asks[j])
+            ):
+                return True
+        return False
+
     runs: set[int] = set()
     agentic: set[int] = set()
     for i, el in enumerate(els):
@@ -453,15 +473,7 @@ def derive_element_facts(
         ):
             runs.add(i)
         if el.kind is Kind.AGENT or (
-            el.kind is Kind.LLM
-            and (
-                i in side
-                or el.autonomous
-                or any(
-                    s.kind is Kind.TOOL or fsrv[f] in side
-                    for f, s in zip(asks[i], servers, strict=True)
-                )
-            )
+            el.kind is Kind.LLM and (i in side or el.autonomous or acts_through(i))
         ):
             agentic.add(i)
     return {
@@ -593,6 +605,7 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
     return out
 
 
+_RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
 
@@ -898,11 +911,17 @@ def build(model: SystemModel) -> Graph:
     encrypted_flows: set[int] = set()
     authenticated_flows: set[int] = set()
     crossing_flows: set[int] = set()
-    facts_index: dict[str, dict[object, set[int]]] = {"protocol": {}, "operation": {}, "trust": {}}
-    by_protocol, by_operation, by_trust = (
+    facts_index: dict[str, dict[object, set[int]]] = {
+        "protocol": {},
+        "operation": {},
+        "trust": {},
+        "request_trust": {},
+    }
+    by_protocol, by_operation, by_trust, by_request_trust = (
         facts_index["protocol"],
         facts_index["operation"],
         facts_index["trust"],
+        facts_index["request_trust"],
     )
     answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
     for n_flow, fl in enumerate(model.flows):
@@ -978,6 +997,9 @@ def build(model: SystemModel) -> Graph:
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
         by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
+        req, srv = interactions[fid]
+        rdelta = trust[srv].rank - trust[req].rank
+        by_request_trust.setdefault((rdelta > 0) - (rdelta < 0), set()).add(k)
     ix = IntIndex(
         ids=ids,
         pos=pos,
@@ -1002,7 +1024,7 @@ def build(model: SystemModel) -> Graph:
         cpred=[tuple(x) for x in cpred],
         role=role,
     )
-    element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums)
+    element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums, frozenset(returning_flows))
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(authenticated_flows))
     )
