@@ -73,15 +73,17 @@ def test_models_readme_has_a_section_per_model() -> None:
 
 
 def test_dsl_flow_operation_matches_yaml(tmp_path: Path) -> None:
-    # A download answers our own request: with operation="response" the flow is not an
-    # unauthenticated call into the more trusted zone (TG-SEC-003).
+    # An arrow from an outside service into our job, with no operation, is the service calling
+    # in; with operation="response" it answers our own request and is not an unauthenticated
+    # call into the more trusted zone (TG-SEC-003). (An arrow out of a store is a read either
+    # way, so the outside end is an app here.)
     src = tmp_path / "m.py"
     src.write_text(
         "from threatgraph import Model\n"
         "m = Model('Downloads')\n"
         "net = m.boundary('Internet', trust='untrusted')\n"
         "corp = m.boundary('Corp', trust='internal')\n"
-        "hub = m.dataset('Hub data', inside=net, source='public_hub')\n"
+        "hub = m.app('Hub data', inside=net)\n"
         "job = m.process('Fetcher', inside=corp)\n"
         "m.flow(hub, job, 'download', protocol='https', operation=OP)\n"
     )
