@@ -114,6 +114,18 @@ def test_mcp_and_remote_agent_threats_do_not_depend_on_drawn_answers() -> None:
     assert threats(undeclared(VENDOR_MCP), MCP_RULES) == once
 
 
+def test_an_mcp_gateway_between_the_agent_and_its_servers_changes_nothing() -> None:
+    relayed = copy.deepcopy(VENDOR_MCP)
+    relayed["elements"].append({"kind": "process", "name": "MCP gateway", "boundary": "corp"})
+    for fl in relayed["flows"]:
+        if fl["to"] in ("mailer", "helpdesk-mcp"):
+            fl["from"] = "mcp-gateway"
+    relayed["flows"].append(
+        {"from": "support-agent", "to": "mcp-gateway", "name": "tools", "operation": "call"}
+    )
+    assert threats(relayed, MCP_RULES) == threats(VENDOR_MCP, MCP_RULES)
+
+
 def test_outside_mcp_server_as_tool_or_as_software_shadows_the_same_agent() -> None:
     as_software = copy.deepcopy(VENDOR_MCP)
     as_software["elements"] = [e for e in as_software["elements"] if e["name"] != "Helpdesk MCP"]
