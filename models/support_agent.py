@@ -132,6 +132,8 @@ agent = m.agent(
     owner="support-platform@example.com",
     # It runs per message without a person watching each step; only refunds wait for one.
     autonomous=True,
+    # Each chat message and each email to the support inbox starts a run.
+    triggered_by=["message", "email"],
     processes=[chat_message, inbound_email, ticket, order, preferences, mail_api_key],
     controls=[
         "agent.step_limits",

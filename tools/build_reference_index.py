@@ -314,6 +314,7 @@ CWE: Final[tuple[tuple[int, str], ...]] = (
     (285, "Improper Authorization"),
     (287, "Improper Authentication"),
     (290, "Authentication Bypass by Spoofing"),
+    (294, "Authentication Bypass by Capture-replay"),
     (295, "Improper Certificate Validation"),
     (306, "Missing Authentication for Critical Function"),
     (307, "Improper Restriction of Excessive Authentication Attempts"),

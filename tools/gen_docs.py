@@ -59,6 +59,7 @@ FAMILIES: Final[dict[str, str]] = {
     "disclosure": "Sensitive information disclosure",
     "output-handling": "Improper output handling",
     "agency": "Excessive agency and agent security",
+    "mcp": "Model Context Protocol servers",
     "consumption": "Unbounded consumption",
     "misinformation": "Misinformation and overreliance",
     "vector": "Vector and embedding weaknesses",

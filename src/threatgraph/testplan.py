@@ -43,7 +43,7 @@ CATEGORIES: tuple[dict[str, Any], ...] = (
         "kinds": ("agent", "tool", "llm"),
         "title": "Tool-abuse scenarios for agents",
         "refs": ("owasp-llm:LLM06", "owasp-asi:ASI02", "owasp-asi:ASI03", "owasp-asi:ASI05"),
-        "families": ("agency",),
+        "families": ("agency", "mcp"),
         "control": "testing.tool_abuse_scenarios",
         "headline": "Tool-abuse scenario for {target}",
     },
