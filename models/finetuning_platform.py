@@ -70,6 +70,8 @@ hub_datasets = m.dataset(
     source="public_hub",
     stores=[hub_corpus],
     description="Instruction-tuning datasets pulled by name and revision from a public hub.",
+    # Pulled at a fixed revision; plain data files, the loader runs no script shipped with them.
+    artifact={"hub": "huggingface:public-datasets/instructions", "pinned": True, "remote_code": False},
 )
 docs_sites = m.external_content(
     "Documentation sites",
@@ -167,6 +169,15 @@ base_model = m.llm(
     inside=platform,
     source="public_hub",
     stores=[base_weights],
+    # What the platform pulls: safetensors at a pinned revision, with the architecture the
+    # training library already has (no trust_remote_code).
+    artifact={
+        "format": "safetensors",
+        "hub": "huggingface:open-weights/base-llm",
+        "pinned": True,
+        "remote_code": False,
+        "loader": "transformers",
+    },
     # Weights are safetensors only and scanned on download; nobody signs them upstream.
     controls=["model.safe_serialization", "model.scanning", "supply.dependency_pinning"],
 )
@@ -202,6 +213,7 @@ tuned_model = m.llm(
     inside=platform,
     source="internal",
     trained_on=[curated, scrubbed],
+    artifact={"format": "safetensors", "base_model": "open-weight-base-model"},
     controls=[
         "model.signing",
         "guardrail.input_filter",
