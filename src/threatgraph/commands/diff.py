@@ -181,7 +181,12 @@ def command(
     head_policy.strict = False
     pytm = settings.pytm_threats
     head = evaluate_loaded(
-        load_paths(targets, known, aliases=lib.aliases), lib, day, gate_sev, head_policy, pytm_threats=pytm
+        load_paths(targets, known, aliases=lib.aliases),
+        lib,
+        day,
+        gate_sev,
+        head_policy,
+        pytm_threats=pytm,
     )
 
     with tempfile.TemporaryDirectory(prefix="threatgraph-diff-") as tmp_name:

@@ -57,9 +57,7 @@ def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> Non
     from threatgraph.engine.library import load_library
 
     lib = load_library(resolve_run_options(settings, (), None)[0], settings.disable)
-    loaded = load_paths(
-        [path], lib.controls.keys() if lib.controls else None, aliases=lib.aliases
-    )
+    loaded = load_paths([path], lib.controls.keys() if lib.controls else None, aliases=lib.aliases)
     if len(loaded) != 1:
         raise InputError(
             [Problem(path, 0, f"holds {len(loaded)} models; export one model file at a time")]
