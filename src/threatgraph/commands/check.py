@@ -138,7 +138,7 @@ def missing_text(f: Any) -> str:
     from threatgraph.engine.findings import still_needed
 
     need, groups = still_needed(f.rule, f.checklist)
-    if not groups:
+    if not groups or need <= 0:
         return ""
     n = len(groups)
     if need <= 1 and (n > 1 or len(groups[0]) > 1):
