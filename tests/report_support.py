@@ -27,9 +27,9 @@ HAVE_DOT = shutil.which("dot") is not None
 HAVE_RENDERER = find_renderer() is not None
 
 
-def analyse(*paths: Path) -> Run:
+def analyse(*paths: Path, as_of: str = AS_OF) -> Run:
     """The pipeline run the report command would make for these model files."""
-    return run(list(paths), rule_dirs=[str(RULES)], as_of=date.fromisoformat(AS_OF))
+    return run(list(paths), rule_dirs=[str(RULES)], as_of=date.fromisoformat(as_of))
 
 
 def render(

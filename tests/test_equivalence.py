@@ -219,6 +219,22 @@ def test_outsider_written_store_is_untrusted_content(doc: Doc) -> None:
     assert a == b
 
 
+@SETTINGS
+@given(systems().filter(lambda d: any(e["kind"] == "tool" for e in d["elements"])))
+def test_a_gateway_between_the_model_and_its_tools(doc: Doc) -> None:
+    # The model's tool calls go through a gateway process (an MCP proxy, an API gateway).
+    relayed = copy.deepcopy(doc)
+    relayed["elements"].append({"kind": "process", "name": "Gateway", "boundary": "corp"})
+    for fl in relayed["flows"]:
+        if fl["from"] == "model" and fl["to"].startswith("tool-"):
+            fl["from"] = "gateway"
+    relayed["flows"].append(
+        {"from": "model", "to": "gateway", "name": "tool calls", "operation": "call"}
+    )
+    a, b = shared(threats(doc), threats(relayed), ids_of(doc))
+    assert a == b
+
+
 # -- the measured examples of the engine v2 issue ------------------------------------------
 
 

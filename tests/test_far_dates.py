@@ -109,7 +109,14 @@ def test_far_dates_give_a_result_everywhere(
     as_of: date,
 ) -> None:
     path = tmp_path / "far.json"
-    path.write_text(json.dumps(_model(last, interval, cert, signed, expires, decided)))
+    doc = _model(last, interval, cert, signed, expires, decided)
+    path.write_text(json.dumps(doc))
+    if date.fromisoformat(doc["decisions"][0]["date"]) > as_of:
+        # A decision dated after the run's date is refused (it would stretch the horizon).
+        with pytest.raises(InputError) as exc:
+            run([str(path)], as_of=as_of, library=LIB)
+        assert {p.field for p in exc.value.problems} == {"date"}
+        return
     r = run([str(path)], as_of=as_of, library=LIB)
     res = r.results[0]
     doc = build(res, LIB, as_of)
@@ -151,7 +158,10 @@ def test_a_review_interval_past_the_limit_is_an_input_error(tmp_path: Path, inte
 @pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01"])
 def test_sra_cli_at_the_ends_of_the_calendar(tmp_path: Path, as_of: str) -> None:
     path = tmp_path / "far.json"
-    path.write_text(json.dumps(_model(date.max, 36_500, date.max, date.min, date.max, date.max)))
+    doc = _model(date.max, 36_500, date.max, date.min, date.max, date.max)
+    if as_of != "9999-12-31":
+        doc["decisions"] = []  # dated 9999-12-31: after this run's date, so refused
+    path.write_text(json.dumps(doc))
     out = tmp_path / "sra"
     got = CliRunner().invoke(cli, ["sra", str(path), "-o", str(out), "--as-of", as_of])
     assert got.exit_code == 0, got.output

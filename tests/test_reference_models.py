@@ -73,8 +73,9 @@ def test_models_readme_has_a_section_per_model() -> None:
 
 
 def test_dsl_flow_operation_matches_yaml(tmp_path: Path) -> None:
-    # A download answers our own request: with operation="response" the flow is not an
-    # unauthenticated call into the more trusted zone (TG-SEC-003).
+    # A download answers our own request: drawn from the hub's data into our job, with no
+    # operation or as a response, it is the job reading it, not an unauthenticated call into
+    # the more trusted zone (TG-SEC-003); declared as a write, the hub pushes into our zone.
     src = tmp_path / "m.py"
     src.write_text(
         "from threatgraph import Model\n"
@@ -86,12 +87,13 @@ def test_dsl_flow_operation_matches_yaml(tmp_path: Path) -> None:
         "m.flow(hub, job, 'download', protocol='https', operation=OP)\n"
     )
     ids = {}
-    for op in ("None", "'response'"):
+    for op in ("None", "'response'", "'write'"):
         src.write_text(src.read_text().replace("operation=OP", f"operation={op}"))
         _, doc = check(src)
         ids[op] = {f["threat"] for f in doc["findings"]}
         src.write_text(src.read_text().replace(f"operation={op}", "operation=OP"))
-    assert "TG-SEC-003" in ids["None"] and "TG-SEC-003" not in ids["'response'"]
+    assert "TG-SEC-003" not in ids["None"] and "TG-SEC-003" not in ids["'response'"]
+    assert "TG-SEC-003" in ids["'write'"]
     src.write_text(src.read_text().replace("operation=OP", "operation='fetch'"))
     res = CliRunner().invoke(cli, ["validate", str(src)])
     assert res.exit_code == 2 and "m.py:7: [operation]" in res.output

@@ -612,7 +612,7 @@ def test_docs_worked_example_matches_a_real_run(
                 "Touched elements (1):",
                 "Changed files no element of the models covers (1):",
                 "Controls whose evidence changed, re-verify (1):",
-                "FAIL: 1 open finding at or above 'high' on touched elements.",
+                "FAIL: 2 open findings at or above 'high' on touched elements.",
             }
         )
     ]

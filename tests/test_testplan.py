@@ -163,4 +163,4 @@ def test_cli_plan_files_and_no_overwrite(tmp_path: Path) -> None:
     res = runner.invoke(
         cli, ["testplan", str(EXAMPLE), "--as-of", "2026-06-01", "--format", "json"]
     )
-    assert res.exit_code == 0 and json.loads(res.output)["tests"]
+    assert res.exit_code == 0 and json.loads(res.stdout)["tests"]

@@ -151,11 +151,13 @@ class IntIndex:
     in_flows: list[tuple[int, ...]] = field(default_factory=list)  # element -> flows in
     all_elements: frozenset[int] = frozenset()
     all_flows: frozenset[int] = frozenset()
-    #: Content edges: element -> ((flow, other element, code), ...) where content moves from
-    #: the element to the other (``csucc``) or from the other to it (``cpred``); ``code``
-    #: holds the :data:`RETURN` and :data:`KEPT` bits.
-    csucc: list[tuple[tuple[int, int, int], ...]] = field(default_factory=list)
-    cpred: list[tuple[tuple[int, int, int], ...]] = field(default_factory=list)
+    #: Content edges: element -> ((flow, other element, code, entry), ...) where content
+    #: moves from the element to the other (``csucc``) or from the other to it (``cpred``);
+    #: ``code`` holds the :data:`RETURN` and :data:`KEPT` bits, ``entry`` the mode the
+    #: receiving end enters through the edge (see :func:`_entry_mode`; worked out once here,
+    #: not in every search).
+    csucc: list[tuple[tuple[int, int, int, int], ...]] = field(default_factory=list)
+    cpred: list[tuple[tuple[int, int, int, int], ...]] = field(default_factory=list)
     #: Flow -> the requester and the server element (see :func:`interaction`).
     freq: list[int] = field(default_factory=list)
     fsrv: list[int] = field(default_factory=list)
@@ -218,7 +220,8 @@ class Graph:
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
-        case, '' when unset), 'operation', or 'trust' (sign of the trust change: -1, 0, 1)."""
+        case, '' when unset), 'operation', 'trust' (sign of the trust change from source to
+        target: -1, 0, 1) or 'request_trust' (the same from requester to server)."""
         return self._flow_indexes[fact]
 
     def elements_holding(self, fieldname: str) -> dict[Classification, frozenset[int]]:
@@ -322,11 +325,9 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
     for fid, ff in graph.flows.items():
         fl = ff.flow
         k = ix.fpos[fid]
-        ways = {
-            fwd for a in (ix.fsrc[k],) for (f, _b, _c) in ix.csucc[a] if f == k for fwd in (True,)
-        }
-        back = any(f == k for (f, _b, _c) in ix.csucc[ix.fdst[k]])
-        content = "both" if ways and back else ("back" if back else "forward")
+        forward = any(e[0] == k for e in ix.csucc[ix.fsrc[k]])
+        back = any(e[0] == k for e in ix.csucc[ix.fdst[k]])
+        content = "both" if forward and back else ("back" if back else "forward")
         requester, server = graph.interactions[fid]
         g.add_edge(
             fl.source,
@@ -430,6 +431,7 @@ def derive_element_facts(
     asks: list[tuple[int, ...]],
     fsrv: list[int],
     nums: list[int],
+    returning: frozenset[int] = frozenset(),
 ) -> dict[str, frozenset[int]]:
     """What each element does, whatever its kind is called: numbers of the elements that
     run a model, that are agentic, and that have side effects.
@@ -437,13 +439,31 @@ def derive_element_facts(
     - ``runs_model``: an ``llm`` or ``ml_model``; an ``agent`` that asks no separate ``llm``
       element (its model is part of it, so model threats apply to it).
     - ``agentic``: chooses actions: an ``agent``; an ``llm`` that asks a tool or an element
-      with side effects (function calling), has side-effect capabilities itself, or is
-      declared autonomous.
+      with side effects (function calling), directly or through one relay (an app, process
+      or guardrail such as an API gateway or MCP proxy), has side-effect capabilities itself,
+      or is declared autonomous.
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
     """
     side = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
+
+    def acts(j: int) -> bool:
+        return els[j].kind is Kind.TOOL or j in side
+
+    def acts_through(i: int) -> bool:
+        # Asks a tool or an element with side effects, directly or through one relay (an API
+        # gateway or MCP proxy it sends its tool calls through and gets their results back
+        # from: output pushed one way to a process that acts on it is output handling, not a
+        # model choosing actions).
+        for f in asks[i]:
+            j = fsrv[f]
+            if acts(j) or (
+                els[j].kind in _RELAYS and f in returning and any(acts(fsrv[g]) for g in asks[j])
+            ):
+                return True
+        return False
+
     runs: set[int] = set()
     agentic: set[int] = set()
     for i, el in enumerate(els):
@@ -453,15 +473,7 @@ def derive_element_facts(
         ):
             runs.add(i)
         if el.kind is Kind.AGENT or (
-            el.kind is Kind.LLM
-            and (
-                i in side
-                or el.autonomous
-                or any(
-                    s.kind is Kind.TOOL or fsrv[f] in side
-                    for f, s in zip(asks[i], servers, strict=True)
-                )
-            )
+            el.kind is Kind.LLM and (i in side or el.autonomous or acts_through(i))
         ):
             agentic.add(i)
     return {
@@ -495,50 +507,65 @@ def derive_agent_peers(
     Content from an agentic element A reaches an agentic element B, directly or through
     channels (a message bus, queue, orchestrator app or shared store: any element that is not
     a person, model, agent, outside content, vendor or training stage), moving as
-    :func:`content_search` moves it. ``hears_agents``: some such A exists; ``hears_agents_
-    unauthenticated``: some A reaches B only along routes with an unauthenticated hop.
+    :func:`content_search` moves it. ``hears_agents``: some such A other than B exists;
+    ``hears_agents_unauthenticated``: some such A reaches B only along routes with an
+    unauthenticated hop.
 
-    One small search per agentic element, through channels only, so the cost is the size of
-    the channels around each agent rather than of the whole graph.
+    One search from all agentic elements at once, each state remembering up to two of the
+    sources that reached it (enough to know whether one other than the receiver did), so the
+    cost stays linear in elements plus flows.
     """
     channel = [el.kind not in _NOT_CHANNELS and i not in agentic for i, el in enumerate(ix.els)]
+    every = _sources_by_state(ix, agentic, channel, None)
+    checked = _sources_by_state(ix, agentic, channel, authenticated)
     hears: set[int] = set()
     unauth: set[int] = set()
-    for a in sorted(agentic):
-        every = _local_search(ix, a, channel, None)
-        checked = _local_search(ix, a, channel, authenticated)
-        for b in every:
-            if b != a and b in agentic:
-                hears.add(b)
-                if b not in checked:
-                    unauth.add(b)
+    for b in agentic:
+        others = every.get(b, frozenset()) - {b}
+        if others:
+            hears.add(b)
+            if others - checked.get(b, frozenset()):
+                unauth.add(b)
     return {
         "hears_agents": frozenset(ix.nums[i] for i in hears),
         "hears_agents_unauthenticated": frozenset(ix.nums[i] for i in unauth),
     }
 
 
-def _local_search(
-    ix: IntIndex, source: int, channel: list[bool], only: frozenset[int] | None
-) -> set[int]:
-    """Elements content from ``source`` reaches through channels (the states and modes of
-    :func:`content_search`), following only the flows in ``only`` when given."""
-    seen = {(source, FULL)}
-    frontier = [(source, FULL)]
-    reached: set[int] = set()
+def _sources_by_state(
+    ix: IntIndex, sources: frozenset[int], channel: list[bool], only: frozenset[int] | None
+) -> dict[int, frozenset[int]]:
+    """Per element reached, up to two of the ``sources`` whose content reaches it through
+    channels (modes as in :func:`content_search`), following only the flows in ``only``
+    when given. A state is searched again only when it learns a new source, at most twice."""
+    known: dict[tuple[int, int], frozenset[int]] = {}
+    frontier: list[tuple[int, int]] = []
+    for a in sorted(sources):
+        known[(a, FULL)] = frozenset([a])
+        frontier.append((a, FULL))
+    reached: dict[int, frozenset[int]] = {}
     while frontier:
         nxt: list[tuple[int, int]] = []
         for u, mode in frontier:
-            for f, v, code in ix.csucc[u]:
-                if (only is not None and f not in only) or (code & RETURN and mode != FULL):
+            carried = known[(u, mode)]
+            for f, v, code, m in ix.csucc[u]:
+                if (
+                    m < 0
+                    or (only is not None and f not in only)
+                    or (code & RETURN and mode != FULL)
+                ):
                     continue
-                m = _entry_mode(ix.role[v], code)
-                if m < 0 or (v, m) in seen:
+                got = reached.get(v, frozenset())
+                if len(got) < 2:
+                    reached[v] = frozenset(sorted(got | carried)[:2])
+                if m == QUERIED or not channel[v]:
                     continue
-                seen.add((v, m))
-                reached.add(v)
-                if m != QUERIED and channel[v]:
-                    nxt.append((v, m))
+                state = (v, m)
+                had = known.get(state, frozenset())
+                if len(had) >= 2 or carried <= had:
+                    continue
+                known[state] = frozenset(sorted(had | carried)[:2])
+                nxt.append(state)
         frontier = nxt
     return reached
 
@@ -593,6 +620,7 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
     return out
 
 
+_RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
 
@@ -699,7 +727,6 @@ def content_search(
     back_state = [-1] * (n * STATES)
     back_flow = [-1] * (n * STATES)
     seen = bytearray(n * STATES)
-    role = ix.role
     csucc = ix.csucc
     frontier = [i * STATES + FULL for i in compress(range(n), seed)]
     for st in frontier:
@@ -711,11 +738,8 @@ def content_search(
         for st in frontier:
             u = st // STATES
             answers = st % STATES == FULL
-            for f, v, code in csucc[u]:
-                if not edge[f] or (code & RETURN and not answers):
-                    continue
-                mode = _entry_mode(role[v], code)
-                if mode < 0:
+            for f, v, code, mode in csucc[u]:
+                if mode < 0 or not edge[f] or (code & RETURN and not answers):
                     continue
                 sv = v * STATES + mode
                 if seen[sv]:
@@ -777,8 +801,8 @@ def content_sources(
             into.append(su)
 
     for g in compress(range(n), goal):
-        for f, u, code in cpred[g]:
-            if edge[f] and _entry_mode(role[g], code) >= 0:
+        for f, u, code, entry in cpred[g]:
+            if edge[f] and entry >= 0:
                 found(u, code, 1, frontier)
     depth = 1
     while frontier and depth < max_hops:
@@ -786,10 +810,9 @@ def content_sources(
         nxt: list[int] = []
         for sv in frontier:
             v, need = divmod(sv, 2)
-            for f, u, code in cpred[v]:
+            for f, u, code, mode in cpred[v]:
                 if not edge[f]:
                     continue
-                mode = _entry_mode(role[v], code)
                 if mode < 0 or mode == QUERIED or (need == FULL and mode != FULL):
                     continue
                 found(u, code, depth, nxt)
@@ -867,8 +890,8 @@ def build(model: SystemModel) -> Graph:
     fdst: list[int] = []
     succ: list[list[tuple[int, int]]] = [[] for _ in ids]
     pred: list[list[tuple[int, int]]] = [[] for _ in ids]
-    csucc: list[list[tuple[int, int, int]]] = [[] for _ in ids]
-    cpred: list[list[tuple[int, int, int]]] = [[] for _ in ids]
+    csucc: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]
+    cpred: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]
     role = bytearray(
         (INTERPRETER_STORE if el.interpreter else STORE)
         if el.kind in PASSIVE_KINDS
@@ -898,11 +921,17 @@ def build(model: SystemModel) -> Graph:
     encrypted_flows: set[int] = set()
     authenticated_flows: set[int] = set()
     crossing_flows: set[int] = set()
-    facts_index: dict[str, dict[object, set[int]]] = {"protocol": {}, "operation": {}, "trust": {}}
-    by_protocol, by_operation, by_trust = (
+    facts_index: dict[str, dict[object, set[int]]] = {
+        "protocol": {},
+        "operation": {},
+        "trust": {},
+        "request_trust": {},
+    }
+    by_protocol, by_operation, by_trust, by_request_trust = (
         facts_index["protocol"],
         facts_index["operation"],
         facts_index["trust"],
+        facts_index["request_trust"],
     )
     answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
     for n_flow, fl in enumerate(model.flows):
@@ -953,8 +982,9 @@ def build(model: SystemModel) -> Graph:
                 source_asks, op, role[si] in _STORES, role[ti] in _STORES
             ):
                 a, b = (si, ti) if forward else (ti, si)
-                csucc[a].append((k, b, code))
-                cpred[b].append((k, a, code))
+                entry = _entry_mode(role[b], code)
+                csucc[a].append((k, b, code, entry))
+                cpred[b].append((k, a, code, entry))
                 if code & KEPT and forward:
                     kept_flows.add(k)
                 if code & RETURN:
@@ -978,6 +1008,9 @@ def build(model: SystemModel) -> Graph:
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
         by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
+        req, srv = interactions[fid]
+        rdelta = trust[srv].rank - trust[req].rank
+        by_request_trust.setdefault((rdelta > 0) - (rdelta < 0), set()).add(k)
     ix = IntIndex(
         ids=ids,
         pos=pos,
@@ -1002,7 +1035,7 @@ def build(model: SystemModel) -> Graph:
         cpred=[tuple(x) for x in cpred],
         role=role,
     )
-    element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums)
+    element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums, frozenset(returning_flows))
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(authenticated_flows))
     )

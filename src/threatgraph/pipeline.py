@@ -189,12 +189,16 @@ def evaluate_loaded(
     pytm_threats: bool = False,
 ) -> Run:
     """Everything after loading: evidence, matching, decisions, baseline and the gate."""
-    problems: list[Problem] = list(acceptance_problems(pol.decisions, day, pol.max_acceptance_days))
+    problems: list[Problem] = list(
+        acceptance_problems(pol.decisions, day, pol.max_acceptance_days, pol.history)
+    )
     reports: list[evidence_mod.EvidenceReport | None] = []
     code_notices: list[list[Notice]] = []  # per model: element code patterns matching no file
     file_lists: dict[Path, codemap.FileIndex] = {}  # one listing per repository root
     for lm in loaded:
-        problems.extend(acceptance_problems(lm.model.decisions, day, pol.max_acceptance_days))
+        problems.extend(
+            acceptance_problems(lm.model.decisions, day, pol.max_acceptance_days, pol.history)
+        )
         if pol.verify_evidence:
             root = evidence_mod.root_for(lm.path, pol.config_root)
             rep = evidence_mod.verify(lm.model, root)

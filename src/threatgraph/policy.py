@@ -39,9 +39,10 @@ class PolicyConfig:
 
     #: Decisions from decisions files (the model's own decisions are always applied).
     decisions: list[Decision] = field(default_factory=list)
-    #: Longest time from an acceptance's date (else the run's date) to its expiry; None judges
-    #: history (a diff's base): no decision is refused, future-dated ones included.
+    #: Longest time from an acceptance's date (else the run's date) to its expiry.
     max_acceptance_days: int | None = None
+    #: The decisions belong to a past revision (a diff's base): judge them, refuse none.
+    history: bool = False
     #: Stale decisions and baseline entries are errors (exit 1), not warnings.
     strict: bool = False
     baseline: Baseline | None = None
@@ -78,7 +79,7 @@ def _where(d: Decision) -> str:
 
 
 def acceptance_problems(
-    decisions: Iterable[Decision], today: date, max_days: int | None
+    decisions: Iterable[Decision], today: date, max_days: int | None, history: bool = False
 ) -> list[Problem]:
     """Decisions dated after the run's date, and acceptances that run too long.
 
@@ -86,11 +87,11 @@ def acceptance_problems(
     limit, since the span of an acceptance is counted from it. With ``max_days``, an
     acceptance's expiry may lie at most that many days after its date (the run's date when
     it has none): as its date is never after the run's, that is never later than
-    ``max_days`` after the run's date either. ``max_days=None`` judges history (the base
-    revision of a diff): nothing is refused.
+    ``max_days`` after the run's date either (``None``: no limit on the span). ``history``
+    judges a past revision (the base of a diff): nothing is refused.
     """
     out: list[Problem] = []
-    if max_days is None:
+    if history:
         return out
     for d in decisions:
         file, line = (d.location.file, d.location.line) if d.location else ("<decisions>", 0)
@@ -106,7 +107,7 @@ def acceptance_problems(
                 )
             )
             continue
-        if d.status != "accepted" or d.expires is None:
+        if max_days is None or d.status != "accepted" or d.expires is None:
             continue
         start = d.date or today
         span = (d.expires - start).days

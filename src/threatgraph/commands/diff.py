@@ -208,7 +208,7 @@ def command(
                 raise _remap(exc, tmp / "decisions", short) from None
         base_policy.verify_evidence = False
         base_policy.strict = False
-        base_policy.max_acceptance_days = None  # the base is history: judge it, do not refuse it
+        base_policy.history = True  # the base is history: judge it, do not refuse it
         try:
             base_loaded = load_paths(base_paths, known, aliases=lib.aliases) if base_paths else []
             base = evaluate_loaded(base_loaded, lib, day, gate_sev, base_policy, pytm_threats=pytm)

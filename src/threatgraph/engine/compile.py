@@ -785,6 +785,9 @@ class Compiler:
         if p.trust_change is not None:
             sign = {"increase": 1, "decrease": -1, "none": 0}[p.trust_change]
             sets.append(_flows_where("trust", (sign,)))
+        if p.request_trust is not None:
+            sign = {"increase": 1, "decrease": -1, "none": 0}[p.request_trust]
+            sets.append(_flows_where("request_trust", (sign,)))
         if p.protocol:
             sets.append(_flows_where("protocol", tuple({x.lower() for x in p.protocol})))
         if p.operation:

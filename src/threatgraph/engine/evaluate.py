@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from threatgraph.engine.compile import Compiler, Ctx, ESet
-from threatgraph.engine.findings import CheckItem, Finding, Status, group_keys, groups_needed
+from threatgraph.engine.findings import (
+    CheckItem,
+    Finding,
+    Status,
+    finding_id,
+    group_keys,
+    groups_needed,
+)
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Severity
 from threatgraph.graph import Graph, Reach
@@ -471,6 +478,40 @@ def _acts(g: Graph, e: str) -> bool:
     return pos in facts.get("side_effects", frozenset()) or pos in facts.get("agentic", frozenset())
 
 
+def _finding(
+    b: _Binder,
+    model_id: str,
+    element: str,
+    elements: tuple[str, ...],
+    location: Location,
+    checklist: list[CheckItem],
+    explanation: str,
+    *,
+    flow: str | None = None,
+    path: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ()),
+) -> Finding:
+    """The one place a finding is made: its id (:func:`finding_id`) binds the flow for flow
+    rules and the element otherwise; status and severity come from the rule's binder."""
+    nodes, path_flows, sources = path
+    rule = b.cr.rule
+    return Finding(
+        id=finding_id(rule.id, [flow if flow is not None else element]),
+        rule=rule,
+        model_id=model_id,
+        element=element,
+        elements=elements,
+        flow=flow,
+        path=nodes,
+        path_flows=path_flows,
+        sources=sources,
+        location=location,
+        severity=b.severity(element, flow),
+        checklist=checklist,
+        status=b.status(checklist),
+        explanation=explanation,
+    )
+
+
 def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Finding]:
     """Every finding of the library's active rules on one graph, in a stable order."""
     ctx = Ctx(graph, as_of=as_of or date.today())
@@ -498,21 +539,14 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 checklist = b.checklist(e, None, None, None)
                 explained = element_explanation(ctx, cr, e, data_of, budget)
                 out.append(
-                    Finding(
-                        id=f"{rule.id}/{e}",  # as finding_id(), inline
-                        rule=rule,
-                        model_id=model_id,
-                        element=e,
-                        elements=(e,),
-                        flow=None,
-                        path=(),
-                        path_flows=(),
-                        sources=(),
-                        location=_loc(el.location, g.model.location),
-                        severity=b.severity(e),
-                        checklist=checklist,
-                        status=b.status(checklist),
-                        explanation=explained,
+                    _finding(
+                        b,
+                        model_id,
+                        e,
+                        (e,),
+                        _loc(el.location, g.model.location),
+                        checklist,
+                        explained,
                     )
                 )
         elif cr.mode == "flow":
@@ -542,21 +576,15 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 if why is None:
                     why = flow_text[fid] = _flow_explanation(g, fid)
                 out.append(
-                    Finding(
-                        id=f"{rule.id}/{fid}",  # as finding_id(), inline
-                        rule=rule,
-                        model_id=model_id,
-                        element=primary,
-                        elements=(primary, other),
+                    _finding(
+                        b,
+                        model_id,
+                        primary,
+                        (primary, other),
+                        _loc(fl.location, g.elements[primary].location),
+                        checklist,
+                        why,
                         flow=fid,
-                        path=(),
-                        path_flows=(),
-                        sources=(),
-                        location=_loc(fl.location, g.elements[primary].location),
-                        severity=b.severity(primary, fid),
-                        checklist=checklist,
-                        status=b.status(checklist),
-                        explanation=why,
                     )
                 )
         else:
@@ -569,22 +597,16 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 checklist = b.checklist(e, src, e, None)
                 route = " -> ".join([name_of(n, n) for n in nodes])
                 out.append(
-                    Finding(
-                        id=f"{rule.id}/{e}",  # as finding_id(), inline
-                        rule=rule,
-                        model_id=model_id,
-                        element=e,
-                        elements=(e, src),
-                        flow=None,
-                        path=tuple(nodes),
-                        path_flows=tuple(flows),
-                        sources=(src,),
-                        location=_loc(g.elements[e].location, g.model.location),
-                        severity=b.severity(e),
-                        checklist=checklist,
-                        status=b.status(checklist),
-                        explanation=f"{name_of(src, src)} reaches {name_of(e, e)} "
+                    _finding(
+                        b,
+                        model_id,
+                        e,
+                        (e, src),
+                        _loc(g.elements[e].location, g.model.location),
+                        checklist,
+                        f"{name_of(src, src)} reaches {name_of(e, e)} "
                         f"in {len(flows)} hop(s): {route}.",
+                        path=(tuple(nodes), tuple(flows), (src,)),
                     )
                 )
     out.sort(key=lambda f: f.sort_key())

@@ -318,6 +318,11 @@ class FlowPred(_Strict):
     trust_change: Literal["increase", "decrease", "none"] | None = Field(
         default=None, description="Direction of trust from source to target."
     )
+    request_trust: Literal["increase", "decrease", "none"] | None = Field(
+        default=None,
+        description="Derived: direction of trust from the requester to the server (a request "
+        "into a more trusted zone is an increase, however the arrow is drawn).",
+    )
     protocol: list[str] | None = None
     operation: list[str] | None = Field(
         default=None, description="The flow's declared operation is one of these."
