@@ -354,12 +354,23 @@ _MAX_DATA = 4
 
 class _DataOf:
     """Each element's data (stored, processed, trained on or exchanged), in the model's
-    declaration order, worked out once per element and evaluation."""
+    declaration order, worked out once per element and evaluation; and a compiler for the
+    one-off searches of explanations, dropped with the evaluation (the library's compiler
+    lives as long as the library and would keep every one-element predicate)."""
 
-    def __init__(self, g: Graph) -> None:
+    def __init__(self, g: Graph, named: dict[str, ElementPred]) -> None:
         self.g = g
+        self.named = named
+        self._scratch: Compiler | None = None
         self.order = {did: i for i, did in enumerate(g.data)}
         self.cache: dict[str, list[DataAsset]] = {}
+
+    @property
+    def scratch(self) -> Compiler:
+        """The evaluation's own compiler, made on first use."""
+        if self._scratch is None:
+            self._scratch = Compiler(self.named)
+        return self._scratch
 
     def __call__(self, e: str) -> list[DataAsset]:
         got = self.cache.get(e)
@@ -425,7 +436,7 @@ def element_explanation(
                 continue
             if budget is not None:
                 budget[0] -= 1
-            route = _route_to(ctx, clue, e)
+            route = _route_to(ctx, clue, e, data_of.scratch)
             if route is None:
                 continue
             text = f"its content reaches {g.describe(route[-1])}: {_route(g, route)}"
@@ -446,7 +457,7 @@ def element_explanation(
     return parts[0] + " matches this rule: " + "; ".join(facts) + "."
 
 
-def _route_to(ctx: Ctx, clue: Clue, e: str) -> list[str] | None:
+def _route_to(ctx: Ctx, clue: Clue, e: str, scratch: Compiler) -> list[str] | None:
     """A shortest route along which ``e``'s content reaches an element the clause names."""
     assert clue.spec is not None and clue.compiler is not None
     spec = clue.spec
@@ -457,7 +468,14 @@ def _route_to(ctx: Ctx, clue: Clue, e: str) -> list[str] | None:
             **spec.model_dump(by_alias=True, exclude_none=True, exclude={"from_"}),
         }
     )
-    fwd = clue.compiler.reach(mine)(ctx)
+    # A search from one element serves one explanation: keep it out of the run's search
+    # caches, which would otherwise hold up to ROUTE_BUDGET of them per rule until the end.
+    cached, by_masks = set(ctx.reach_cache), set(ctx.reach_by_masks)
+    fwd = scratch.reach(mine)(ctx)
+    for k in set(ctx.reach_cache) - cached:
+        del ctx.reach_cache[k]
+    for m in set(ctx.reach_by_masks) - by_masks:
+        del ctx.reach_by_masks[m]
     ix = ctx.graph.ix
     hits = [i for i in fwd.reached_set() & goal if i != ix.pos[e]]
     if not hits:
@@ -522,7 +540,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     # Explanations of flow findings depend only on the flow, and many rules match the same
     # ones: word each once. An element finding names facts of its rule (data, routes).
     flow_text: dict[str, str] = {}
-    data_of = _DataOf(g)
+    data_of = _DataOf(g, lib.predicates)
     ids, fids = g.ix.ids, g.ix.fids
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
