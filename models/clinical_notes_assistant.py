@@ -32,7 +32,7 @@ m = Model(
             "https://compliance.example.org/risk/clinical-notes-assistant/2026",
         ),
         control("hipaa.contingency_plan", "https://compliance.example.org/bcp/clinical-ai"),
-        control("hipaa.workforce_training", "https://lms.example.org/courses/ai-at-the-clinic"),
+        control("process.security_training", "https://lms.example.org/courses/ai-at-the-clinic"),
         "process.incident_response",
     ],
 )

@@ -185,7 +185,7 @@ finetune = m.training_pipeline(
     "Fine-tuning jobs",
     inside=platform,
     processes=[curated, scrubbed, base_weights],
-    controls=["data.validation", "data.provenance", "audit.logging", "infra.isolation"],
+    controls=["data.validation", "data.provenance", "audit.logging", "agent.sandbox"],
 )
 registry = m.model_registry(
     "Model registry",

@@ -35,6 +35,8 @@ REQUIRED_KEYS = {
     "references",
     "review_questions",
 }
+#: Optional keys: ``aliases`` lists former ids of a merged or renamed control.
+OPTIONAL_KEYS = {"aliases"}
 CATEGORIES = {"technical", "administrative", "physical"}
 ELEMENT_KINDS = {
     "actor",
@@ -89,7 +91,6 @@ REQUIRED_IDS: list[str] = [
     "process.adversarial_testing",
     "process.incident_response",
     "process.risk_analysis",
-    "process.vendor_assessment",
     "process.security_training",
     "testing.prompt_injection_suite",
     "testing.poisoning_checks",
@@ -180,7 +181,6 @@ REQUIRED_IDS: list[str] = [
     "infra.secrets_manager",
     "infra.hardening",
     "infra.backup",
-    "infra.isolation",
     "vendor.baa",
     "vendor.security_certification",
     "vendor.contract_data_ownership",
@@ -199,11 +199,18 @@ REQUIRED_IDS: list[str] = [
     "hipaa.automatic_logoff",
     "hipaa.integrity_controls",
     "hipaa.contingency_plan",
-    "hipaa.workforce_training",
     "hipaa.documentation_retention",
     "hipaa.device_media_controls",
     "hipaa.facility_access",
 ]
+
+#: Former ids (merged controls, issue 18): still accepted in models with a deprecation
+#: warning, so they must stay aliases of the control that replaced them.
+REQUIRED_ALIASES = {
+    "hipaa.workforce_training": "process.security_training",
+    "process.vendor_assessment": "supply.vendor_vetting",
+    "infra.isolation": "agent.sandbox",
+}
 
 ATLAS_MITIGATION_COUNT = 35
 
@@ -262,6 +269,15 @@ def test_required_ids_present() -> None:
     assert not missing, f"required control ids missing: {missing}"
 
 
+def test_aliases_name_former_ids_only() -> None:
+    ids = {_cid(c) for c in CONTROLS}
+    aliases = [(a, _cid(c)) for c in CONTROLS for a in c.get("aliases") or []]
+    assert not [a for a, _ in aliases if a in ids], "an alias may not also be a control id"
+    olds = [a for a, _ in aliases]
+    assert len(olds) == len(set(olds)), "an alias may name one control only"
+    assert dict(aliases) | REQUIRED_ALIASES == dict(aliases)
+
+
 def test_required_id_list_well_formed() -> None:
     assert len(REQUIRED_IDS) == len(set(REQUIRED_IDS))
     assert all(ID_RE.match(i) for i in REQUIRED_IDS)
@@ -272,7 +288,10 @@ def test_control_shape(control: Any) -> None:
     assert isinstance(control, dict)
     keys = set(control)
     assert keys >= REQUIRED_KEYS, f"missing keys: {sorted(REQUIRED_KEYS - keys)}"
-    assert keys <= REQUIRED_KEYS, f"unknown keys: {sorted(keys - REQUIRED_KEYS)}"
+    extra = keys - REQUIRED_KEYS - OPTIONAL_KEYS
+    assert not extra, f"unknown keys: {sorted(extra)}"
+    aliases = control.get("aliases", [])
+    assert isinstance(aliases, list) and all(isinstance(a, str) and ID_RE.match(a) for a in aliases)
 
     assert isinstance(control["id"], str) and ID_RE.match(control["id"]), control["id"]
     for key in ("title", "description", "evidence"):

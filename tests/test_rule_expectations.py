@@ -38,9 +38,9 @@ def rule_dir(tmp_path: Path) -> Path:
     """A custom library holding a copy of TG-AG-001 as ACME-AG-001, with its fixtures."""
     d = tmp_path / "lib" / "rules" / "acme" / RULE_ID
     d.mkdir(parents=True)
-    for p in SOURCE.iterdir():
-        if p.name != "expected.yaml":
-            shutil.copy(p, d / p.name)
+    # The fixtures GOOD states (the built-in rule may have more; these tests are about lint).
+    for name in ("rule.yaml", "negative-readonly.yaml", "negative.yaml", "positive.yaml"):
+        shutil.copy(SOURCE / name, d / name)
     rule = d / "rule.yaml"
     rule.write_text(rule.read_text("utf-8").replace("id: TG-AG-001", f"id: {RULE_ID}"), "utf-8")
     (d / "expected.yaml").write_text(GOOD, "utf-8")

@@ -126,7 +126,8 @@ def test_require_evidence_makes_unevidenced_controls_not_count(repo: Path) -> No
     code, out, err = run_cli("check", "--as-of", DAY, "--require-evidence")
     assert code == 1
     # The input filter cites existing evidence and counts; the two others do not.
-    assert "missing: guardrail.system_prompt_hardening, testing.prompt_injection_suite" in out
+    needed = "guardrail.system_prompt_hardening, testing.prompt_injection_suite"
+    assert f"missing, all needed: {needed}" in out
     assert "without evidence that checks out (require_evidence)" in out
     assert "evidence: 1 of 3 declared controls" in out
     assert "guardrail.system_prompt_hardening cites no evidence; not counted" in err
@@ -156,7 +157,7 @@ def test_missing_cited_item_makes_the_control_not_count_when_required(repo: Path
     code, out, err = run_cli("check", "--as-of", DAY)
     assert code == 1
     assert "guardrail.input_filter: cited evidence is missing; not counted" in err
-    assert "guardrail.input_filter" in out.split("missing:")[1].splitlines()[0]
+    assert "guardrail.input_filter" in out.split("missing")[1].splitlines()[0]
 
 
 def test_evidence_root_is_config_dir_outside_git(

@@ -533,6 +533,13 @@ def render_control(lib: Library, ctl: Control, users: set[str]) -> list[str]:
         f"**Evidence.** {md(ctl.evidence)}",
         "",
     ]
+    if ctl.aliases:
+        former = ", ".join(f"`{a}`" for a in ctl.aliases)
+        out += [
+            f"**Former ids.** {former}: still accepted in models, read as `{ctl.id}` with a "
+            "deprecation warning.",
+            "",
+        ]
     if ctl.atlas:
         atlas = ", ".join(
             f"{id_link(lib, 'atlas', a)} {md(entry_name(lib, 'atlas', a))}".rstrip()
@@ -565,7 +572,8 @@ def render_controls(lib: Library) -> str:
         "finding's checklist marks each one present or missing. Evidence says what a "
         "reviewer should ask to see; cite it with `control(id, evidence=...)` (see "
         "[the model reference](dsl.md#controls-and-evidence)). `threatgraph controls list` "
-        "and `threatgraph controls show ID` print the same.",
+        "and `threatgraph controls show ID` print the same. A control's former ids (merged "
+        "controls) are still accepted in models, with a deprecation warning.",
         "",
         "## Contents",
         "",

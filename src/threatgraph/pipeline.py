@@ -156,7 +156,9 @@ def run(
     day = as_of or date.today()
     with _collector_paused():
         lib = library or load_library(rule_dirs, disabled)
-        loaded = load_paths(paths, lib.controls.keys() if lib.controls else None, otm_types)
+        loaded = load_paths(
+            paths, lib.controls.keys() if lib.controls else None, otm_types, lib.aliases
+        )
         return evaluate_loaded(loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats)
 
 

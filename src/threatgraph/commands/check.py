@@ -131,6 +131,27 @@ def _line(result: Any, f: Any) -> str:
     )
 
 
+def missing_text(f: Any) -> str:
+    """What closes an open finding, in words: 'missing: a' (one control), 'missing, all
+    needed: a, b', 'missing, any one closes it: a, b' or 'missing, 2 of these 3 close it:
+    a, b, c'. Alternatives of one group read '(a or b)'. Empty when nothing is missing."""
+    from threatgraph.engine.findings import still_needed
+
+    need, groups = still_needed(f.rule, f.checklist)
+    if not groups or need <= 0:
+        return ""
+    n = len(groups)
+    if need <= 1 and (n > 1 or len(groups[0]) > 1):
+        # Any one control of any missing group closes it: a flat list says that.
+        how, listed = "any one closes it", ", ".join(c for g in groups for c in g)
+    else:
+        listed = ", ".join(g[0] if len(g) == 1 else "(" + " or ".join(g) + ")" for g in groups)
+        if n == 1:
+            return f"missing: {listed}"
+        how = "all needed" if need >= n else f"{need} of these {n} close it"
+    return f"missing, {how}: {listed}"
+
+
 def render_text(result: Any, quiet: bool = False) -> str:
     """The human report: open findings with file:line, decided ones, then a summary."""
     lines: list[str] = []
@@ -143,9 +164,9 @@ def render_text(result: Any, quiet: bool = False) -> str:
             if f.status != "open":
                 continue
             lines.append(_line(result, f) + (" [baseline]" if id(f) in baselined else ""))
-            missing = ", ".join(f.missing)
+            missing = missing_text(f)
             if missing:
-                lines.append(f"    missing: {missing}")
+                lines.append(f"    {missing}")
             for note in f.notes:
                 lines.append(f"    note: {note}")
             if f.decision is not None and f.decision.location is not None:

@@ -57,6 +57,11 @@ def show(control_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Pat
 
     lib = _library(config_path, rule_dirs)
     c = lib.controls.get(control_id)
+    if c is None and control_id in lib.aliases:
+        # A former id (a merged control): show the control that replaced it, and say so.
+        current = lib.aliases[control_id]
+        echo(f"note: {control_id!r} is deprecated; it is now {current!r}", err=True)
+        c = lib.controls[current]
     if c is None:
         echo(f"error: no control {control_id!r}{suggest(control_id, lib.controls)}", err=True)
         sys.exit(2)
@@ -71,6 +76,8 @@ def show(control_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Pat
     echo(f"{terminal(c.id)}: {terminal(c.title)} ({terminal(c.category)})\n", block=True)
     echo(c.description, block=True)
     echo(f"\nEvidence: {terminal(c.evidence)}", block=True)
+    if c.aliases:
+        echo("Former ids (deprecated, still read as this one): " + ", ".join(c.aliases))
     if c.atlas:
         echo("ATLAS mitigations: " + ", ".join(c.atlas))
     if c.review_questions:

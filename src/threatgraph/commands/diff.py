@@ -181,7 +181,12 @@ def command(
     head_policy.strict = False
     pytm = settings.pytm_threats
     head = evaluate_loaded(
-        load_paths(targets, known), lib, day, gate_sev, head_policy, pytm_threats=pytm
+        load_paths(targets, known, aliases=lib.aliases),
+        lib,
+        day,
+        gate_sev,
+        head_policy,
+        pytm_threats=pytm,
     )
 
     with tempfile.TemporaryDirectory(prefix="threatgraph-diff-") as tmp_name:
@@ -205,7 +210,7 @@ def command(
         base_policy.strict = False
         base_policy.history = True  # the base is history: judge it, do not refuse it
         try:
-            base_loaded = load_paths(base_paths, known) if base_paths else []
+            base_loaded = load_paths(base_paths, known, aliases=lib.aliases) if base_paths else []
             base = evaluate_loaded(base_loaded, lib, day, gate_sev, base_policy, pytm_threats=pytm)
         except InputError as exc:
             raise _remap(exc, tmp / "tree", short) from None

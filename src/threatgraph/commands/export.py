@@ -57,7 +57,7 @@ def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> Non
     from threatgraph.engine.library import load_library
 
     lib = load_library(resolve_run_options(settings, (), None)[0], settings.disable)
-    loaded = load_paths([path], lib.controls.keys() if lib.controls else None)
+    loaded = load_paths([path], lib.controls.keys() if lib.controls else None, aliases=lib.aliases)
     if len(loaded) != 1:
         raise InputError(
             [Problem(path, 0, f"holds {len(loaded)} models; export one model file at a time")]
@@ -122,7 +122,10 @@ def otm_cmd(
     dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
     lib = load_library(dirs, dis)
     loaded = load_paths(
-        [path], lib.controls.keys() if lib.controls else None, otm_type_map(settings)
+        [path],
+        lib.controls.keys() if lib.controls else None,
+        otm_type_map(settings),
+        aliases=lib.aliases,
     )
     if len(loaded) != 1:
         raise InputError(

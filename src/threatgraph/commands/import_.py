@@ -16,13 +16,16 @@ from threatgraph.commands._common import (
 )
 
 
-def _known_controls(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> list[str]:
-    """Controls the converted model may declare: the catalogue plus custom libraries'."""
+def _known_controls(
+    config_path: Path | None, rule_dirs: tuple[Path, ...]
+) -> tuple[list[str], dict[str, str]]:
+    """Controls the converted model may declare (the catalogue plus custom libraries'), and
+    the former ids that are read as them."""
     from threatgraph.engine.library import load_library
 
     settings = settings_for(config_path)
     lib = load_library(rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs])
-    return list(lib.controls)
+    return list(lib.controls), lib.aliases
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -89,9 +92,9 @@ def pytm_cmd(
     from threatgraph.load import pytm_loader
     from threatgraph.model.validate import finalize
 
-    known = _known_controls(config_path, rule_dirs)
+    known, aliases = _known_controls(config_path, rule_dirs)
     (converted,) = pytm_loader.load(path)
-    model = finalize(converted.model, known)
+    model = finalize(converted.model, known, aliases)
     header = (
         f"Converted from the pytm model {display_path(str(path))} by `threatgraph import pytm`.\n"
         "pytm has no trust levels: boundary trust was guessed from names; review it."
@@ -128,9 +131,9 @@ def otm_cmd(
     from threatgraph.model.validate import finalize
 
     types = otm_type_map(settings_for(config_path), map_types)
-    known = _known_controls(config_path, rule_dirs)
-    result = otm_loader.parse(path, types, frozenset(known))
-    model = finalize(result.model, known)
+    known, aliases = _known_controls(config_path, rule_dirs)
+    result = otm_loader.parse(path, types, frozenset(known) | frozenset(aliases))
+    model = finalize(result.model, known, aliases)
     header = f"Converted from the OTM file {display_path(str(path))} by `threatgraph import otm`."
     _write(dumps(model, header), output)
     for w in result.warnings:

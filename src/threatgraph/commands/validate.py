@@ -29,7 +29,12 @@ def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[s
 
     settings = settings_for(config_path)
     lib = load_library(rel_to_config(settings, settings.rules) + list(rule_dirs))
-    models = load_paths(model_paths(settings, paths), lib.controls.keys(), otm_type_map(settings))
+    models = load_paths(
+        model_paths(settings, paths),
+        lib.controls.keys(),
+        otm_type_map(settings),
+        aliases=lib.aliases,
+    )
     for lm in models:
         m = lm.model
         for w in lm.warnings:

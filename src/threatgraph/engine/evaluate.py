@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from threatgraph.engine.compile import Compiler, Ctx, ESet
-from threatgraph.engine.findings import CheckItem, Finding, Status, finding_id
+from threatgraph.engine.findings import (
+    CheckItem,
+    Finding,
+    Status,
+    finding_id,
+    group_keys,
+    groups_needed,
+)
 from threatgraph.engine.library import Library, LoadedRule
-from threatgraph.engine.rules import Rule, Severity
+from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Severity
 from threatgraph.graph import Graph, Reach
-from threatgraph.model.schema import Location
+from threatgraph.model.schema import SENSITIVE, DataAsset, Location
 
 
 @dataclass
@@ -31,6 +38,71 @@ class CompiledRule:
     #: The rule's severity_when: the elements (or flows, when the flag is set) it holds
     #: for, as a set per graph, and the severity it gives.
     severity_when: list[tuple[ESet, bool, Severity]] | None = None
+    #: Element rules: the facts that explain a finding (see :func:`_clues`).
+    clues: tuple[Clue, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clue:
+    """One fact of an element rule's predicate that a finding's explanation names.
+
+    ``reach``: a search the predicate holds through (``from``: content from a matching
+    element reaches the element; ``to``: the element's content reaches a matching one);
+    ``data``: the data the element handles that the predicate asks about; ``reached_by``:
+    the nearest person or outside content whose content reaches an element that acts.
+    """
+
+    kind: str  # 'from', 'to', 'data' or 'reached_by'
+    reach: Callable[[Ctx], Reach] | None = None
+    data: DataPred | None = None
+    #: ``to`` clues: the clause, and the compiler to search forward from one element with
+    #: (a backward search finds who reaches a goal, not the route).
+    spec: PathPred | None = None
+    compiler: Compiler | None = None
+
+
+#: Where people and outside content reach an element that acts: who can make it act.
+_OUTSIDERS = PathPred.model_validate(
+    {
+        "from": {"kind": ["actor", "external_content"]},
+        "through": {"not_kind": ["training_pipeline", "model_registry"]},
+        "via": {"not": {"data": {"classification": ["model_weights"]}}},
+    }
+)
+
+
+def _clues(p: ElementPred, compiler: Compiler, named: dict[str, ElementPred]) -> list[Clue]:
+    """The reach and data clauses an element predicate holds through, in predicate order.
+
+    Followed into named predicates, ``all`` and ``any`` (a clause inside ``any`` is only
+    named for a finding where it holds); ``not`` is not followed (it holds by absence).
+    """
+    out: list[Clue] = []
+    seen: set[str] = set()
+
+    def walk(q: ElementPred) -> None:
+        data = q.handles or q.stores or q.processes or q.trained_on
+        if data is not None and (data.sensitive or data.classification):
+            out.append(Clue("data", data=data))
+        if q.use is not None and q.use not in seen and q.use in named:
+            seen.add(q.use)
+            walk(named[q.use])
+        if q.reachable_from is not None:
+            out.append(Clue("from", reach=compiler.reach(q.reachable_from)))
+        if q.reaches is not None:
+            out.append(
+                Clue(
+                    "to",
+                    reach=compiler.reach(q.reaches, reverse=True),
+                    spec=q.reaches,
+                    compiler=compiler,
+                )
+            )
+        for sub in (*(q.all or ()), *(q.any or ())):
+            walk(sub)
+
+    walk(p)
+    return out
 
 
 def _every_element(c: Ctx) -> frozenset[int]:
@@ -68,7 +140,16 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         for s in rule.severity_when
     ]
     if m.element is not None:
-        return CompiledRule(rule, "element", compiler.element_set(m.element), severity_when=sev)
+        clues = _clues(m.element, compiler, dict(compiler.named))
+        if not any(c.kind == "from" for c in clues):
+            clues.append(Clue("reached_by", reach=compiler.reach(_OUTSIDERS)))
+        return CompiledRule(
+            rule,
+            "element",
+            compiler.element_set(m.element),
+            severity_when=sev,
+            clues=tuple(clues),
+        )
     if m.flow is not None:
         primary_set = None if isinstance(m.primary, str) else compiler.element_set(m.primary)
         return CompiledRule(
@@ -128,12 +209,10 @@ class _Binder:
             (m.control, tuple(m.at or default), m.why, *ctx.holders(m.control))
             for m in rule.mitigations
         ]
-        keys = [m.group or f"control:{m.control}" for m in rule.mitigations]
+        keys = group_keys(rule)
         #: Group of each mitigation, or None when every mitigation is its own group.
         self.groups: list[str] | None = keys if len(set(keys)) < len(keys) else None
-        ngroups = len(set(keys))
-        need = {"all": ngroups, "any": 1}.get(str(rule.mitigated_when))
-        self.need = int(rule.mitigated_when) if need is None else need
+        self.need = groups_needed(rule)
         # Worked out on the first finding that needs them (a rule may match nothing).
         self._severity: list[tuple[frozenset[int], bool, Severity]] | None = None
         self._walled: dict[str, Reach] = {}
@@ -269,6 +348,154 @@ def _flow_explanation(g: Graph, fid: str) -> str:
     )
 
 
+#: At most this many data items are named in an explanation (then "and N more").
+_MAX_DATA = 4
+
+
+class _DataOf:
+    """Each element's data (stored, processed, trained on or exchanged), in the model's
+    declaration order, worked out once per element and evaluation; and a compiler for the
+    one-off searches of explanations, dropped with the evaluation (the library's compiler
+    lives as long as the library and would keep every one-element predicate)."""
+
+    def __init__(self, g: Graph, named: dict[str, ElementPred]) -> None:
+        self.g = g
+        self.named = named
+        self._scratch: Compiler | None = None
+        self.order = {did: i for i, did in enumerate(g.data)}
+        self.cache: dict[str, list[DataAsset]] = {}
+
+    @property
+    def scratch(self) -> Compiler:
+        """The evaluation's own compiler, made on first use."""
+        if self._scratch is None:
+            self._scratch = Compiler(self.named)
+        return self._scratch
+
+    def __call__(self, e: str) -> list[DataAsset]:
+        got = self.cache.get(e)
+        if got is None:
+            g = self.g
+            el = g.elements[e]
+            ids = {*el.stores, *el.processes, *el.trained_on}
+            for fid in (*g.flows_in[e], *g.flows_out[e]):
+                ids.update(d.id for d in g.flows[fid].data)
+            known = [d for d in ids if d in self.order]
+            got = self.cache[e] = [g.data[d] for d in sorted(known, key=self.order.__getitem__)]
+        return got
+
+
+def _data_text(items: list[DataAsset], pred: DataPred) -> str | None:
+    wanted = set(pred.classification or ())
+    items = [
+        d
+        for d in items
+        if (not wanted or d.classification in wanted)
+        and (pred.sensitive is None or (d.classification in SENSITIVE) == pred.sensitive)
+    ]
+    if not items:
+        return None
+    named = [f"{d.name} ({d.classification.value})" for d in items[:_MAX_DATA]]
+    more = len(items) - _MAX_DATA
+    return "it handles " + ", ".join(named) + (f" and {more} more" if more > 0 else "")
+
+
+def _route(g: Graph, nodes: list[str]) -> str:
+    return " -> ".join(g.describe(n) for n in nodes)
+
+
+def element_explanation(
+    ctx: Ctx, cr: CompiledRule, e: str, data_of: _DataOf, budget: list[int] | None = None
+) -> str:
+    """Why an element rule matched ``e``, with the facts: the data its predicate asks
+    about, and for each reach clause one shortest route (where untrusted content comes
+    from, where the element's content can go), or who can reach an element that acts.
+
+    Deterministic (the searches' witnesses are), and built from names only: the formats
+    escape it as they escape every other model text. A route out of the element takes a
+    search from it: ``budget`` (one counter per rule and model) bounds how many are run, so
+    that a rule matching thousands of elements stays linear; past it the route is left out.
+    """
+    g = ctx.graph
+    el = g.elements[e]
+    parts = [f"{el.name} ({el.kind.value}, trust {g.trust[e].value})"]
+    facts: list[str] = []
+    for clue in cr.clues:
+        if clue.kind == "data":
+            assert clue.data is not None
+            text = _data_text(data_of(e), clue.data)
+            if text is not None and text not in facts:
+                facts.append(text)
+            continue
+        assert clue.reach is not None
+        reach = clue.reach(ctx)
+        if not reach.reached(e):
+            continue
+        if clue.kind == "to":
+            if budget is not None and budget[0] <= 0:
+                continue
+            if budget is not None:
+                budget[0] -= 1
+            route = _route_to(ctx, clue, e, data_of.scratch)
+            if route is None:
+                continue
+            text = f"its content reaches {g.describe(route[-1])}: {_route(g, route)}"
+            if text not in facts:
+                facts.append(text)
+            continue
+        nodes, _ = reach.witness(e)
+        if clue.kind == "from":
+            text = f"{g.describe(nodes[0])} reaches it: {_route(g, nodes)}"
+        elif _acts(g, e):
+            text = f"{g.describe(nodes[0])} can reach it: {_route(g, nodes)}"
+        else:
+            continue
+        if text not in facts:
+            facts.append(text)
+    if not facts:
+        return " ".join(parts) + " matches this rule."
+    return parts[0] + " matches this rule: " + "; ".join(facts) + "."
+
+
+def _route_to(ctx: Ctx, clue: Clue, e: str, scratch: Compiler) -> list[str] | None:
+    """A shortest route along which ``e``'s content reaches an element the clause names."""
+    assert clue.spec is not None and clue.compiler is not None
+    spec = clue.spec
+    goal = clue.compiler.element_set(spec.from_)(ctx)
+    mine = PathPred.model_validate(
+        {
+            "from": {"attr": {"id": e}},
+            **spec.model_dump(by_alias=True, exclude_none=True, exclude={"from_"}),
+        }
+    )
+    # A search from one element serves one explanation: keep it out of the run's search
+    # caches, which would otherwise hold up to ROUTE_BUDGET of them per rule until the end.
+    cached, by_masks = set(ctx.reach_cache), set(ctx.reach_by_masks)
+    fwd = scratch.reach(mine)(ctx)
+    for k in set(ctx.reach_cache) - cached:
+        del ctx.reach_cache[k]
+    for m in set(ctx.reach_by_masks) - by_masks:
+        del ctx.reach_by_masks[m]
+    ix = ctx.graph.ix
+    hits = [i for i in fwd.reached_set() & goal if i != ix.pos[e]]
+    if not hits:
+        return None
+    best = min(hits, key=lambda i: (fwd.hop[i], i))
+    nodes, _ = fwd.witness(ix.ids[best])
+    return nodes
+
+
+#: Routes out of an element searched per rule and model (see :func:`element_explanation`).
+ROUTE_BUDGET = 64
+
+
+def _acts(g: Graph, e: str) -> bool:
+    """The element acts (side effects, an agent, runs code): who can reach it matters."""
+    pos = g.ix.pos[e]
+    facts = g.element_facts
+    return pos in facts.get("side_effects", frozenset()) or pos in facts.get("agentic", frozenset())
+
+
 def _finding(
     b: _Binder,
     model_id: str,
@@ -310,10 +537,10 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     g = graph
     model_id = g.model.model.id
     model_controls = frozenset(c.id for c in g.model.model.controls)
-    # Explanations of element and flow findings depend only on the element or flow, and
-    # many rules match the same ones: word each once.
-    element_text: dict[str, str] = {}
+    # Explanations of flow findings depend only on the flow, and many rules match the same
+    # ones: word each once. An element finding names facts of its rule (data, routes).
     flow_text: dict[str, str] = {}
+    data_of = _DataOf(g, lib.predicates)
     ids, fids = g.ix.ids, g.ix.fids
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
@@ -324,14 +551,11 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         # mostly ordered runs, and on a large model visits memory less at random.
         matched = cr.matches(ctx)
         if cr.mode == "element":
+            budget = [ROUTE_BUDGET]
             for e in sorted(map(ids.__getitem__, matched)):
                 el = g.elements[e]
                 checklist = b.checklist(e, None, None, None)
-                why = element_text.get(e)
-                if why is None:
-                    why = element_text[e] = (
-                        f"{el.name} ({el.kind.value}, trust {g.trust[e].value}) matches this rule."
-                    )
+                explained = element_explanation(ctx, cr, e, data_of, budget)
                 out.append(
                     _finding(
                         b,
@@ -340,7 +564,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                         (e,),
                         _loc(el.location, g.model.location),
                         checklist,
-                        why,
+                        explained,
                     )
                 )
         elif cr.mode == "flow":

@@ -81,6 +81,50 @@ class Finding:
         return (-_RANK[self.severity], self.rule.id, self.id)
 
 
+def group_keys(rule: Rule) -> list[str]:
+    """The group of each of the rule's mitigations, in order: its ``group``, or the control
+    itself when it has none (then it is an alternative to nothing)."""
+    return [m.group or f"control:{m.control}" for m in rule.mitigations]
+
+
+def groups_needed(rule: Rule) -> int:
+    """How many groups (alternatives counted once) must be present to mitigate the rule."""
+    ngroups = len(set(group_keys(rule)))
+    need = {"all": ngroups, "any": 1}.get(str(rule.mitigated_when))
+    return int(rule.mitigated_when) if need is None else need
+
+
+class StillNeeded(NamedTuple):
+    """What closes an open finding: ``needed`` more of the ``missing`` alternatives, each a
+    tuple of controls any one of which counts (a group), in the rule's order."""
+
+    needed: int
+    missing: tuple[tuple[str, ...], ...]
+
+
+def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
+    """The groups of the checklist that are not present, and how many of them it still takes.
+
+    The checklist is in the rule's mitigation order (the engine builds it so); a checklist
+    that does not line up with the rule (a converted pytm threat) is read one control a group.
+    """
+    if len(checklist) == len(rule.mitigations):
+        keys = group_keys(rule)
+        need = groups_needed(rule)
+    else:
+        keys = [f"item:{i}" for i in range(len(checklist))]
+        need = len(keys)
+    present = {k for k, item in zip(keys, checklist, strict=True) if item.present}
+    missing: dict[str, list[str]] = {}
+    for k, item in zip(keys, checklist, strict=True):
+        if k not in present:
+            missing.setdefault(k, []).append(item.control)
+    return StillNeeded(
+        max(0, min(need - len(present), len(missing))),
+        tuple(tuple(v) for v in missing.values()),
+    )
+
+
 def finding_id(rule_id: str, bound: list[str]) -> str:
     """Stable id: the rule id and the stable ids of what it binds."""
     return f"{rule_id}/{'+'.join(bound)}"

@@ -41,6 +41,11 @@ class Control(BaseModel):
     atlas: list[str] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
     review_questions: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Former ids of this control (merged or renamed): still accepted in models, "
+        "with a deprecation warning, and read as this id.",
+    )
 
 
 @dataclass
@@ -69,6 +74,11 @@ class Library:
     def active(self) -> list[LoadedRule]:
         """Rules not disabled."""
         return [r for r in self.rules if r.rule.id not in self.disabled]
+
+    @functools.cached_property
+    def aliases(self) -> dict[str, str]:
+        """Former control ids (``aliases`` in the catalogue) -> the id that replaced them."""
+        return {old: cid for cid, c in sorted(self.controls.items()) for old in c.aliases}
 
     def rule(self, rule_id: str) -> LoadedRule:
         """A rule by id (KeyError when absent)."""
@@ -364,6 +374,7 @@ def load_library(
             controls[cid] = ctl
         refs = refs or rf
         preds.update(pr)
+    aliases = _alias_map(controls, problems, roots)
     seen: dict[str, Path] = {}
     for lr in rules:
         if lr.rule.id in seen:
@@ -376,6 +387,18 @@ def load_library(
                 )
             )
         seen[lr.rule.id] = lr.path
+        if any(m.control in aliases for m in lr.rule.mitigations):
+            # A custom rule written before a merge keeps working: it names the new id.
+            lr.rule = lr.rule.model_copy(
+                update={
+                    "mitigations": [
+                        m.model_copy(update={"control": aliases[m.control]})
+                        if m.control in aliases
+                        else m
+                        for m in lr.rule.mitigations
+                    ]
+                }
+            )
         for i, m in enumerate(lr.rule.mitigations):
             if controls and m.control not in controls:
                 from threatgraph.model.validate import suggest
@@ -411,6 +434,26 @@ def load_library(
         roots=[r for r, _ in roots],
         disabled=dis,
     )
+
+
+def _alias_map(
+    controls: dict[str, Control], problems: list[Problem], roots: list[tuple[Path, bool]]
+) -> dict[str, str]:
+    """Former id -> current id; an alias that is also a control id, or the alias of two
+    controls, is an error (a model's control would be read two ways)."""
+    out: dict[str, str] = {}
+    where = str(roots[-1][0] / "controls.yaml") if roots else "controls.yaml"
+    for cid in sorted(controls):
+        for old in controls[cid].aliases:
+            if old in controls:
+                problems.append(Problem(where, 0, f"alias {old!r} of {cid!r} is itself a control"))
+            elif old in out and out[old] != cid:
+                problems.append(
+                    Problem(where, 0, f"alias {old!r} is claimed by {out[old]!r} and {cid!r}")
+                )
+            else:
+                out[old] = cid
+    return out
 
 
 def all_rule_ids(lib: Library) -> Iterable[str]:

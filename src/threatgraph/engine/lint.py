@@ -80,7 +80,7 @@ def fixture_findings(lr: LoadedRule, path: object, lib: Library) -> list[tuple[s
     p = Path(str(path))
     fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
     out: list[tuple[str, str]] = []
-    for lm in load_file(p, fmt, lib.controls.keys()):
+    for lm in load_file(p, fmt, lib.controls.keys(), aliases=lib.aliases):
         res = analyse(lm, lib, FIXTURE_DAY)
         out += [(f.element, f.status) for f in res.findings if f.rule.id == lr.rule.id]
     return out
@@ -96,7 +96,7 @@ def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
     p = Path(str(path))
     fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
     ids = []
-    for lm in load_file(p, fmt, lib.controls.keys()):
+    for lm in load_file(p, fmt, lib.controls.keys(), aliases=lib.aliases):
         res = analyse(lm, lib, FIXTURE_DAY)
         ids += [f.id for f in res.findings if f.rule.id == lr.rule.id and f.status == "open"]
     return ids

@@ -44,14 +44,16 @@ def finding_dict(f: Finding, refs: dict[str, Any], base: Path | None = None) -> 
         "location": location_dict(f.location, base),
         "explanation": f.explanation,
         "stride": list(r.stride),
+        "mitigated_when": r.mitigated_when,
         "mitigations": [
             {
                 "control": c.control,
                 "present": c.present,
                 "where": list(c.where),
                 "places": list(c.places),
+                "group": group,
             }
-            for c in f.checklist
+            for c, group in zip(f.checklist, item_groups(f), strict=True)
         ],
         "references": list(r.references),
         "reference_urls": {ref: u for ref in r.references if (u := reference_url(ref, refs))},
@@ -60,6 +62,17 @@ def finding_dict(f: Finding, refs: dict[str, Any], base: Path | None = None) -> 
     if f.decision is not None:
         out["decision"] = _decision_dict(f.decision, policy=False)
     return out
+
+
+def item_groups(f: Finding) -> list[str | None]:
+    """The ``group`` of each checklist item (alternatives share one), or None.
+
+    The checklist follows the rule's mitigations in order; one that does not (a converted
+    pytm threat) has no groups."""
+    mits = f.rule.mitigations
+    if len(mits) != len(f.checklist):
+        return [None] * len(f.checklist)
+    return [m.group for m in mits]
 
 
 def _decision_dict(d: Decision, policy: bool) -> dict[str, Any]:
@@ -233,7 +246,8 @@ class FindingText:
             urls = {ref: u for ref in r.references if (u := reference_url(ref, self.refs))}
             got = self._rules[r.id] = (
                 f', "threat": {enc(r.id)}, "title": {enc(r.title)}, "family": {enc(r.family)}',
-                f', "stride": {enc(list(r.stride))}, "mitigations": ',
+                f', "stride": {enc(list(r.stride))}'
+                f', "mitigated_when": {enc(r.mitigated_when)}, "mitigations": ',
                 f', "references": {enc(list(r.references))}, "reference_urls": {enc(urls)}'
                 ', "notes": ',
             )
@@ -243,8 +257,8 @@ class FindingText:
         )
         return head, got[1], got[2]
 
-    def _item(self, c: CheckItem) -> str:
-        key = (c.control, c.present, c.where, c.places)
+    def _item(self, c: CheckItem, group: str | None) -> str:
+        key = (c.control, c.present, c.where, c.places, group)
         got = self._items.get(key)
         if got is None:
             got = self._items[key] = json_compact(
@@ -253,6 +267,7 @@ class FindingText:
                     "present": c.present,
                     "where": list(c.where),
                     "places": list(c.places),
+                    "group": group,
                 }
             )
         return got
@@ -278,7 +293,7 @@ class FindingText:
             )
         flow = "null" if f.flow is None else json_string(f.flow)
         path = self._list(f.path) if f.path else "[]"
-        items = ", ".join(map(self._item, f.checklist))
+        items = ", ".join(map(self._item, f.checklist, item_groups(f)))
         notes = json_compact(list(f.notes)) if f.notes else "[]"
         decision = (
             ""

@@ -240,11 +240,13 @@ def load_file(
     fmt: SourceFormat,
     known_controls: Collection[str] | None = None,
     otm_types: Mapping[str, Kind] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[LoadedModel]:
     """Load and validate every model in one file.
 
     The loader gets the same known controls as the validation (a control of a custom rule
-    directory is as good as a catalogue one), and the OTM type mappings.
+    directory is as good as a catalogue one), and the OTM type mappings. ``aliases``: former
+    control ids and their current ids (the library's), read with a deprecation note.
     """
     ctx = LoadContext(
         frozenset(known_controls) if known_controls is not None else None, otm_types or {}
@@ -252,7 +254,7 @@ def load_file(
     out = []
     for item in fmt.load(path, ctx):
         model, pytm = (item.model, item.pytm) if isinstance(item, Converted) else (item, None)
-        out.append(LoadedModel(finalize(model, known_controls), path, fmt.name, pytm=pytm))
+        out.append(LoadedModel(finalize(model, known_controls, aliases), path, fmt.name, pytm=pytm))
     for lm in out:
         lm.warnings = list(ctx.warnings)
     return out
@@ -262,6 +264,7 @@ def load_paths(
     paths: Iterable[str | Path],
     known_controls: Collection[str] | None = None,
     otm_types: Mapping[str, Kind] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[LoadedModel]:
     """The load stage: every model under ``paths``, validated. Collects all file errors."""
     models: list[LoadedModel] = []
@@ -269,7 +272,7 @@ def load_paths(
     found = discover(list(paths))
     for fp, fmt in found:
         try:
-            models.extend(load_file(fp, fmt, known_controls, otm_types))
+            models.extend(load_file(fp, fmt, known_controls, otm_types, aliases))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

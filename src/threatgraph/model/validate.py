@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import TypeVar
 
 from threatgraph.errors import InputError, Problem
@@ -80,8 +80,15 @@ def _derive_vendor_controls(el: Element) -> None:
             el.controls.append(ControlRef(id=cid, note=DERIVED_NOTE, location=el.location))
 
 
-def finalize(model: SystemModel, known_controls: Collection[str] | None = None) -> SystemModel:
+def finalize(
+    model: SystemModel,
+    known_controls: Collection[str] | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> SystemModel:
     """Assign ids, resolve references by id or name, and check the model's consistency.
+
+    ``aliases`` maps former control ids (merged controls) to their current id: a model that
+    declares one gets the current id, and a deprecation note naming the file and line.
 
     Raises InputError listing every problem found (not just the first), each with file:line.
     """
@@ -182,9 +189,13 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
             cur = boundaries[cur].parent if cur in boundaries else None
 
     controls = set(known_controls) if known_controls is not None else None
+    renamed = dict(aliases or {})
+    alias_notes: list[ModelNote] = []
 
     def check_controls(refs: list[ControlRef], loc: Location | None) -> None:
         seen: set[str] = set()
+        if renamed and any(c.id in renamed for c in refs):
+            refs[:] = _resolve_aliases(refs, renamed, loc, alias_notes)
         for c in refs:
             if c.location is None:
                 c.location = loc
@@ -297,8 +308,46 @@ def finalize(model: SystemModel, known_controls: Collection[str] | None = None) 
 
     if problems:
         raise InputError(problems)
+    model.notes.extend(alias_notes)
     model.notes.extend(migrate_v1_tags(model))
     return model
+
+
+def _resolve_aliases(
+    refs: list[ControlRef],
+    renamed: Mapping[str, str],
+    loc: Location | None,
+    notes: list[ModelNote],
+) -> list[ControlRef]:
+    """The controls with former ids replaced by the current ones, one note per replacement.
+
+    Declaring both the former and the current id is one control, not a duplicate: the
+    former is dropped (its evidence added to the current one's).
+    """
+    out: list[ControlRef] = []
+    by_id: dict[str, ControlRef] = {}
+    aliased: set[str] = set()  # current ids that some former id was read as
+    for c in refs:
+        new = renamed.get(c.id)
+        if new is not None:
+            notes.append(
+                ModelNote(
+                    message=f"control {c.id!r} is deprecated (merged into {new!r}); it is read "
+                    f"as {new!r}: write {new!r} instead",
+                    location=c.location or loc,
+                )
+            )
+            c = c.model_copy(update={"id": new})
+            aliased.add(new)
+        have = by_id.get(c.id)
+        if have is None:
+            by_id[c.id] = c
+            out.append(c)
+        elif c.id in aliased:
+            have.evidence.extend(ev for ev in c.evidence if ev not in have.evidence)
+        else:
+            out.append(c)  # a plain duplicate: reported as declared twice
+    return out
 
 
 #: Tag words the v1 library read, and the typed fields that say the same now:
