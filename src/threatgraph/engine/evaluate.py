@@ -17,7 +17,7 @@ from threatgraph.engine.findings import (
 )
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Severity
-from threatgraph.graph import Graph, Reach
+from threatgraph.graph import Graph, Reach, content_search
 from threatgraph.model.schema import SENSITIVE, DataAsset, Location
 
 
@@ -354,23 +354,15 @@ _MAX_DATA = 4
 
 class _DataOf:
     """Each element's data (stored, processed, trained on or exchanged), in the model's
-    declaration order, worked out once per element and evaluation; and a compiler for the
-    one-off searches of explanations, dropped with the evaluation (the library's compiler
-    lives as long as the library and would keep every one-element predicate)."""
+    declaration order, worked out once per element and evaluation; and, per route clause of
+    the explanations, the masks its searches use (made once per evaluation)."""
 
-    def __init__(self, g: Graph, named: dict[str, ElementPred]) -> None:
+    def __init__(self, g: Graph) -> None:
         self.g = g
-        self.named = named
-        self._scratch: Compiler | None = None
         self.order = {did: i for i, did in enumerate(g.data)}
         self.cache: dict[str, list[DataAsset]] = {}
-
-    @property
-    def scratch(self) -> Compiler:
-        """The evaluation's own compiler, made on first use."""
-        if self._scratch is None:
-            self._scratch = Compiler(self.named)
-        return self._scratch
+        #: Per route clause (its text), the masks of the elements and flows a route may use.
+        self.route_masks: dict[str, tuple[bytearray, bytearray]] = {}
 
     def __call__(self, e: str) -> list[DataAsset]:
         got = self.cache.get(e)
@@ -436,7 +428,7 @@ def element_explanation(
                 continue
             if budget is not None:
                 budget[0] -= 1
-            route = _route_to(ctx, clue, e, data_of.scratch)
+            route = _route_to(ctx, clue, e, data_of)
             if route is None:
                 continue
             text = f"its content reaches {g.describe(route[-1])}: {_route(g, route)}"
@@ -457,26 +449,37 @@ def element_explanation(
     return parts[0] + " matches this rule: " + "; ".join(facts) + "."
 
 
-def _route_to(ctx: Ctx, clue: Clue, e: str, scratch: Compiler) -> list[str] | None:
-    """A shortest route along which ``e``'s content reaches an element the clause names."""
+def _route_to(ctx: Ctx, clue: Clue, e: str, data_of: _DataOf) -> list[str] | None:
+    """A shortest route along which ``e``'s content reaches an element the clause names.
+
+    One search from ``e`` alone, with the clause's own limits (through, blocked_by, via,
+    max_hops) taken from the sets the library's compiler already made for this graph.
+    """
     assert clue.spec is not None and clue.compiler is not None
-    spec = clue.spec
-    goal = clue.compiler.element_set(spec.from_)(ctx)
-    mine = PathPred.model_validate(
-        {
-            "from": {"attr": {"id": e}},
-            **spec.model_dump(by_alias=True, exclude_none=True, exclude={"from_"}),
-        }
-    )
-    # A search from one element serves one explanation: keep it out of the run's search
-    # caches, which would otherwise hold up to ROUTE_BUDGET of them per rule until the end.
-    cached, by_masks = set(ctx.reach_cache), set(ctx.reach_by_masks)
-    fwd = scratch.reach(mine)(ctx)
-    for k in set(ctx.reach_cache) - cached:
-        del ctx.reach_cache[k]
-    for m in set(ctx.reach_by_masks) - by_masks:
-        del ctx.reach_by_masks[m]
+    spec, comp = clue.spec, clue.compiler
     ix = ctx.graph.ix
+    n = len(ix.ids)
+    goal = comp.element_set(spec.from_)(ctx)
+    seed = bytearray(n)
+    seed[ix.pos[e]] = 1
+    key = spec.model_dump_json(by_alias=True, exclude_none=True, exclude={"from_"})
+    masks = data_of.route_masks.get(key)
+    if masks is None:
+        ok = bytearray(b"\x01") * n
+        if spec.through is not None:
+            allowed = comp.element_set(spec.through)(ctx)
+            ok = bytearray(1 if i in allowed else 0 for i in range(n))
+        if spec.blocked_by is not None:
+            for i in comp.element_set(spec.blocked_by)(ctx):
+                ok[i] = 0
+        edge = bytearray(b"\x01") * len(ix.fids)
+        if spec.via is not None:
+            flows = comp.flow_set(spec.via)(ctx)
+            edge = bytearray(1 if f in flows else 0 for f in range(len(ix.fids)))
+        masks = data_of.route_masks[key] = (ok, edge)
+    ok, edge = masks
+    max_hops = spec.max_hops if spec.max_hops is not None else 1 << 30
+    fwd = content_search(ix, seed, ok, edge, max_hops)
     hits = [i for i in fwd.reached_set() & goal if i != ix.pos[e]]
     if not hits:
         return None
@@ -486,7 +489,7 @@ def _route_to(ctx: Ctx, clue: Clue, e: str, scratch: Compiler) -> list[str] | No
 
 
 #: Routes out of an element searched per rule and model (see :func:`element_explanation`).
-ROUTE_BUDGET = 64
+ROUTE_BUDGET = 16
 
 
 def _acts(g: Graph, e: str) -> bool:
@@ -540,7 +543,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
     # Explanations of flow findings depend only on the flow, and many rules match the same
     # ones: word each once. An element finding names facts of its rule (data, routes).
     flow_text: dict[str, str] = {}
-    data_of = _DataOf(g, lib.predicates)
+    data_of = _DataOf(g)
     ids, fids = g.ix.ids, g.ix.fids
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
