@@ -65,7 +65,7 @@ def choice_message(error: Mapping[str, Any]) -> str | None:
     if not allowed:
         return None
     value: str = error["input"]
-    hint = suggest(value.lower().replace(" ", "_").replace("-", "_"), allowed, n=1)
+    hint = suggest(value.lower().replace(" ", "_").replace("-", "_"), allowed, n=2)
     if hint:
         return f"{shown(value)} is not allowed here{hint}"
     return f"{shown(value)} is not allowed here; one of {expected}"
@@ -94,8 +94,7 @@ def suggest_ref(ref: str, names_by_id: dict[str, str]) -> str:
     first = close[0]
     return (
         f" (did you mean {', '.join(repr(c) for c in close)}? an id derives from the name: "
-        f"{shown(names_by_id[first])} has id {first!r}; a reference takes the id, the exact "
-        "name or, in Python, the handle the declaration returned)"
+        f"{shown(names_by_id[first])} has id {first!r})"
     )
 
 
