@@ -13,9 +13,11 @@ from threatgraph.commands._common import (
     echo,
     echo_json,
     fail_on_option,
+    format_option,
     input_errors_exit_2,
     map_type_option,
     model_paths,
+    output_option,
     policy_options,
     pytm_threats_option,
     reject_option_like,
@@ -27,15 +29,8 @@ from threatgraph.safetext import terminal
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @fail_on_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the JSON or text here (atomically) instead of stdout.",
-)
+@format_option("text", "json", "sarif", default="text")
+@output_option("the text, JSON or SARIF")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary line.")
 @click.option(
     "--hook",
@@ -93,13 +88,17 @@ def command(
         from threatgraph.formats import jsonout
 
         text = jsonout.render_document(result.results, result)
+    elif fmt == "sarif":
+        from threatgraph.formats import sarif
+
+        text = sarif.render_run(result)
     else:
         text = render_text(result, quiet)
     if output is not None:
         from threatgraph.formats.common import write_atomic
 
         write_atomic(output, text)
-    elif fmt == "json":
+    elif fmt in ("json", "sarif"):
         echo_json(text, nl=False)
     else:
         echo(text, nl=False, block=True)
