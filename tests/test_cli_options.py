@@ -18,6 +18,7 @@ from threatgraph.commands._common import SHARED_OPTIONS, FormatChoice, SharedOpt
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "clinical_notes_assistant.py"
+DAY = "2026-06-01"
 
 
 def _commands() -> Iterator[tuple[str, click.Command]]:
@@ -109,7 +110,7 @@ def test_coverage_takes_both_spellings(spelling: str) -> None:
 def test_check_format_sarif(tmp_path: Path) -> None:
     out = tmp_path / "check.sarif"
     res = CliRunner().invoke(
-        cli, ["check", str(MODEL), "--format", "sarif", "-o", str(out), "--as-of", "2026-06-01"]
+        cli, ["check", str(MODEL), "--format", "sarif", "-o", str(out), "--as-of", DAY]
     )
     assert res.exit_code in (0, 1), res.output
     doc = json.loads(out.read_text())
@@ -120,8 +121,7 @@ def test_check_format_sarif(tmp_path: Path) -> None:
     # the same results as the findings.sarif of `report`
     res2 = CliRunner().invoke(
         cli,
-        ["report", str(MODEL), "-o", str(tmp_path / "r"), "--format", "sarif"]
-        + ["--as-of", "2026-06-01"],
+        ["report", str(MODEL), "-o", str(tmp_path / "r"), "--format", "sarif", "--as-of", DAY],
     )
     assert res2.exit_code in (0, 1), res2.output
     (sarif,) = (tmp_path / "r").rglob("findings.sarif")
@@ -154,9 +154,7 @@ def test_closed_stdout_is_a_quiet_normal_exit(args: tuple[str, ...]) -> None:
 
 def test_head_one_in_a_shell_pipeline() -> None:
     cmd = " ".join(_threatgraph("threats", "list")) + " | head -1; echo rc=${PIPESTATUS[0]}"
-    res = subprocess.run(
-        ["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT, timeout=120)
     lines = res.stdout.splitlines()
     assert len(lines) == 2 and lines[1] == "rc=0", res.stdout
     assert "Broken pipe" not in res.stderr and "Traceback" not in res.stderr
