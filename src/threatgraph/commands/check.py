@@ -182,13 +182,16 @@ def render_text(result: Any, quiet: bool = False) -> str:
     cited = sum(1 for rep in reports for c in rep.controls if c.cited)
     if cited or result.policy.require_evidence:
         with_ev = sum(rep.with_evidence for rep in reports)
+        url_only = sum(rep.url_only for rep in reports)
+        # A URL is never fetched: a control citing only URLs is cited, not checked.
+        urls = f", {url_only} cite only URLs (cited, not checked)" if url_only else ""
         missing_items = sum(rep.missing_items for rep in reports)
         tail = (
             " (require_evidence: the others do not count)" if result.policy.require_evidence else ""
         )
         lines.append(
             f"evidence: {with_ev} of {declared} declared controls cite evidence that checks out"
-            f", {missing_items} cited item{'s' if missing_items != 1 else ''} missing{tail}."
+            f"{urls}, {missing_items} cited item{'s' if missing_items != 1 else ''} missing{tail}."
         )
     if lib.disabled:
         lines.append(
