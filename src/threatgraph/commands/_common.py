@@ -312,7 +312,8 @@ def policy_options(fn: F) -> F:
     fn = click.option(
         "--require-evidence/--no-require-evidence",
         default=None,
-        help="A control counts as present only when it cites evidence that checks out.",
+        help="A control counts as present only when it cites evidence and none of it fails "
+        "its check (URLs are never fetched: cited, not checked).",
     )(fn)
     fn = click.option(
         "--max-acceptance-days",
