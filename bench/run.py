@@ -438,8 +438,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
 
     print(
-        f"pre-commit latency (check on the largest example model, best of 5): "
-        f"{_hook_latency():.3f} s\n"
+        f"whole-process check on the largest example model (best of 5): {_hook_latency():.3f} s\n"
     )
     rows = [_median("tg", n, args.format, args.seed, args.repeat) for n in args.sizes]
     print(

@@ -185,7 +185,7 @@ def test_yaml_model_lines(tmp_path: Path) -> None:
             12,
             "unknown field",
         ),
-        (YAML_MODEL.replace("kind: llm", "kind: robot"), 10, "Input should be"),
+        (YAML_MODEL.replace("kind: llm", "kind: robot"), 10, "'robot' is not allowed here; one of"),
         (
             YAML_MODEL.replace("  - kind: app", "  - kind: app\n   bad: [unclosed"),
             8,

@@ -142,7 +142,11 @@ def test_positive_must_expect_open_and_negative_must_not(rule_dir: Path) -> None
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("positive.yaml:\n  - {element: mailer, status: opened}\n", 2, "Input should be 'open'"),
+        (
+            "positive.yaml:\n  - {element: mailer, status: opened}\n",
+            2,
+            "'opened' is not allowed here (did you mean 'open'?)",
+        ),
         ("positive.yaml:\n  - {element: mailer, status: open, cnt: 2}\n", 2, "unknown field"),
         ("positive.yaml:\n  - {element: mailer, status: open, count: 0}\n", 2, "greater than"),
         ("positive.yaml:\n  - {status: open}\n", 2, "Field required"),

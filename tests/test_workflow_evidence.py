@@ -173,3 +173,24 @@ def test_evidence_root_is_config_dir_outside_git(
     code, out, err = run_cli("check", "--as-of", DAY)
     assert code == 0, err
     assert "evidence: 1 of 3 declared controls" in out
+
+
+def test_a_url_is_cited_not_checked(repo: Path) -> None:
+    # A URL is never fetched: the summary must not count it as evidence that checks out.
+    _model(repo, "['https://wiki.example.org/guardrail-runbook']")
+    write_config(repo, 'models = ["models"]\n')
+    code, out, err = run_cli("check", "--as-of", DAY)
+    assert code == 0, out + err
+    assert (
+        "evidence: 0 of 3 declared controls cite evidence that checks out, "
+        "1 cite only URLs (cited, not checked), 0 cited items missing." in out
+    )
+
+
+def test_a_url_next_to_a_checked_path_checks_out(repo: Path) -> None:
+    _model(repo, "['src/guard.py', 'https://wiki.example.org/guardrail-runbook']")
+    write_config(repo, 'models = ["models"]\n')
+    code, out, err = run_cli("check", "--as-of", DAY)
+    assert code == 0, out + err
+    assert "evidence: 1 of 3 declared controls cite evidence that checks out, 0 cited" in out
+    assert "cited, not checked" not in out

@@ -23,7 +23,7 @@ def test_init_without_pyproject_writes_model_and_fallback_config(repo: Path) -> 
     code, out, _ = run_cli("init")
     assert code == 0
     assert "wrote  threatmodel.py" in out and "wrote  .threatgraph.toml" in out
-    assert "- id: threatgraph" in out and "rev: v" in out and "Next steps:" in out
+    assert "- id: threatgraph" in out and "rev: COMMIT_SHA" in out and "Next steps:" in out
     cfg = tomllib.loads((repo / ".threatgraph.toml").read_text())
     assert cfg == {"models": ["threatmodel.py"], "fail_on": "high"}
     (lm,) = load_paths([repo / "threatmodel.py"])

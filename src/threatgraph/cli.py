@@ -48,10 +48,15 @@ class LazyGroup(click.Group):
 
         Click would turn Ctrl-C into "Aborted!" and exit code 1, which CI reads as a gate
         failure. By the time the exception gets here, the ``finally`` blocks on its way
-        have removed every temporary file, and no output has been half-replaced.
+        have removed every temporary file, and no output has been half-replaced. A closed
+        stdout (``| head -1``) is a quiet, normal end: exit 0.
         """
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # commands without input_errors_exit_2, and click's own output
+            from threatgraph.commands._common import quiet_broken_pipe
+
+            quiet_broken_pipe()
         except Terminated:
             click.echo("terminated", err=True)
             ctx.exit(128 + signal.SIGTERM)

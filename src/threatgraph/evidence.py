@@ -51,11 +51,18 @@ class CitedControl:
     location: Location | None
     cited: tuple[str, ...]
     missing: tuple[tuple[str, str], ...]  # (item, why) for items that do not check out
+    #: Cited URLs: recorded, never fetched, so nothing is known of them but that they are cited.
+    unchecked: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Cites at least one item and every cited item checks out."""
+        """Cites at least one item and no cited item fails its check (URLs are not checked)."""
         return bool(self.cited) and not self.missing
+
+    @property
+    def checked(self) -> bool:
+        """:attr:`ok`, and at least one cited item was checked (a path or test, not a URL)."""
+        return self.ok and len(self.unchecked) < len(self.cited)
 
 
 @dataclass
@@ -73,8 +80,17 @@ class EvidenceReport:
 
     @property
     def with_evidence(self) -> int:
-        """Declared controls whose evidence all checks out."""
-        return sum(1 for c in self.controls if not c.owner.startswith("decision") and c.ok)
+        """Declared controls whose evidence checks out: no item fails, one at least was checked."""
+        return sum(1 for c in self.controls if not c.owner.startswith("decision") and c.checked)
+
+    @property
+    def url_only(self) -> int:
+        """Declared controls that cite only URLs: cited, not checked (URLs are never fetched)."""
+        return sum(
+            1
+            for c in self.controls
+            if not c.owner.startswith("decision") and c.ok and not c.checked
+        )
 
     @property
     def missing_items(self) -> int:
@@ -308,6 +324,7 @@ def _check(
     report: EvidenceReport, owner: str, ref: ControlRef | Decision, loc: Location | None
 ) -> None:
     missing: list[tuple[str, str]] = []
+    unchecked = tuple(item for item in ref.evidence if classify(item) == "url")
     for item in ref.evidence:
         try:
             why = check_item(report.root, item)
@@ -318,7 +335,9 @@ def _check(
         if why is not None:
             missing.append((item, why))
     control = ref.id if isinstance(ref, ControlRef) else ref.finding
-    report.controls.append(CitedControl(owner, control, loc, tuple(ref.evidence), tuple(missing)))
+    report.controls.append(
+        CitedControl(owner, control, loc, tuple(ref.evidence), tuple(missing), unchecked)
+    )
 
 
 def verify(model: SystemModel, root: Path) -> EvidenceReport:

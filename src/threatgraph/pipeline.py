@@ -129,7 +129,9 @@ def analyse(
     more, matched = decide(findings, decisions, as_of, strict)
     notices.extend(more)
     notices.extend(
-        unmatched_notice(d, strict, lib.disabled) for i, d in enumerate(own) if i not in matched
+        unmatched_notice(d, strict, lib.disabled, [f.id for f in findings])
+        for i, d in enumerate(own)
+        if i not in matched
     )
     matched_extra = {i - len(own) for i in matched if i >= len(own)}
     return ModelResult(loaded, g, findings, notices, matched_extra, evidence)
@@ -259,13 +261,14 @@ def evaluate_loaded(
         results.append(res)
 
     model_ids = {r.model_id for r in results}
+    finding_ids = [f.id for r in results for f in r.findings]
     for i, d in enumerate(pol.decisions):
         if i in matched_any:
             continue
         # In a partial run (pre-commit) the decision may be about a model not checked now.
         if pol.partial and (d.model is None or d.model not in model_ids):
             continue
-        run_notices.append(unmatched_notice(d, pol.strict, lib.disabled))
+        run_notices.append(unmatched_notice(d, pol.strict, lib.disabled, finding_ids))
 
     baselined: list[Finding] = []
     if pol.baseline is not None:

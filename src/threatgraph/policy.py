@@ -17,6 +17,7 @@ from threatgraph.baseline import Baseline
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.errors import Problem
 from threatgraph.model.schema import Decision
+from threatgraph.model.validate import suggest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -195,14 +196,23 @@ def decide(
     return notices, matched
 
 
-def unmatched_notice(d: Decision, strict: bool, disabled: dict[str, str] | None = None) -> Notice:
-    """The notice for a decision that matches no finding."""
+def unmatched_notice(
+    d: Decision,
+    strict: bool,
+    disabled: dict[str, str] | None = None,
+    known: Iterable[str] = (),
+) -> Notice:
+    """The notice for a decision that matches no finding.
+
+    ``known`` are the finding ids of the run: the closest one is suggested, since a
+    decision usually misses by a typo or by an element renamed since it was written.
+    """
     rule = d.finding.split("/", 1)[0]
-    why = (
-        f"rule {rule} is disabled"
-        if disabled and rule in disabled
-        else "fixed, renamed, or a typo?"
-    )
+    if disabled and rule in disabled:
+        why = f"rule {rule} is disabled"
+    else:
+        hint = suggest(d.finding, sorted(set(known)), n=1).strip(" ()")
+        why = f"fixed, renamed, or a typo? {hint}" if hint else "fixed, renamed, or a typo?"
     scope = f" in model {d.model!r}" if d.model else ""
     return Notice(
         "error" if strict else "warning",
@@ -221,7 +231,10 @@ def apply_decisions(
     """
     ds = list(decisions)
     notices, matched = decide(findings, ds, today, strict)
-    notices.extend(unmatched_notice(d, strict) for i, d in enumerate(ds) if i not in matched)
+    known = [f.id for f in findings]
+    notices.extend(
+        unmatched_notice(d, strict, known=known) for i, d in enumerate(ds) if i not in matched
+    )
     return notices
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -40,6 +41,21 @@ def echo_json(text: str, *, nl: bool = True) -> None:
     click.echo(terminal_json(text), nl=nl)
 
 
+def quiet_broken_pipe() -> NoReturn:
+    """Exit 0, saying nothing: the reader of stdout went away (``| head -1``, ``| less`` quit).
+
+    That is how a pipeline ends normally, not an error in the user's input. stdout is
+    pointed at /dev/null first, so that the flush at interpreter exit does not fail on the
+    closed pipe again (Python would print "Exception ignored ... BrokenPipeError").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (an in-process test runner)
+        pass
+    sys.exit(0)
+
+
 def input_errors_exit_2(fn: F) -> F:
     """Turn InputError into 'file:line: message' lines on stderr and exit code 2.
 
@@ -56,12 +72,161 @@ def input_errors_exit_2(fn: F) -> F:
             for p in exc.problems:
                 click.echo(f"error: {p}", err=True)
             sys.exit(2)
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(terminal(f"error: {where}{exc.strerror or exc}"), err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: Options that mean the same in every command that has them. They are made only by the
+#: functions below (as :class:`SharedOption`), so their help and type cannot drift apart
+#: between commands (tests/test_cli_options.py holds them to it).
+SHARED_OPTIONS = (
+    "--format",
+    "--output",
+    "--fail-on",
+    "--decisions",
+    "--config",
+    "--rules",
+    "--as-of",
+)
+
+
+class SharedOption(click.Option):
+    """An option made by this module: one of :data:`SHARED_OPTIONS`."""
+
+
+def _shared(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    return click.option(*decls, cls=SharedOption, **attrs)
+
+
+class FormatChoice(click.Choice):  # type: ignore[type-arg]  # click's Choice is generic in 8.2
+    """Output format names, the same in every command: ``md`` is ``markdown`` everywhere.
+
+    The value a command receives is always the canonical name (``markdown``), whichever
+    spelling the user typed; the aliases are those of ``report --format``.
+    """
+
+    def __init__(self, *names: str) -> None:
+        from threatgraph.formats.base import ALIASES
+
+        self.names = names
+        self.aliases = {a: n for a, n in ALIASES.items() if n in names}
+        super().__init__([*names, *self.aliases], case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The canonical name of the format ``value`` names."""
+        name = super().convert(value, param, ctx)
+        return self.aliases.get(name, name)
+
+
+def format_help(names: Sequence[str]) -> str:
+    """The help of every ``--format``: the canonical names, and the aliases they accept."""
+    from threatgraph.formats.base import ALIASES
+
+    aliases = [f"{a!r} for {n!r}" for a, n in ALIASES.items() if n in names]
+    also = f" (also {', '.join(aliases)})" if aliases else ""
+    return f"Output format: {', '.join(names)}{also}."
+
+
+def format_option(
+    *names: str, default: str | None = None, multiple: bool = False, note: str = ""
+) -> Callable[[F], F]:
+    """``--format`` taking ``names`` (canonical spellings; aliases are accepted too)."""
+    return _shared(
+        "--format",
+        "fmt",
+        type=FormatChoice(*names),
+        default=default,
+        multiple=multiple,
+        show_default=default is not None,
+        metavar="[" + "|".join(names) + "]",
+        help=format_help(names) + (f" {note}" if note else ""),
+    )
+
+
+def format_list_option(names: Sequence[str], note: str) -> Callable[[F], F]:
+    """``--format`` taking comma-separated lists of ``names`` (repeatable), for ``report``.
+
+    The value is the raw text: the command parses it (with the same aliases).
+    """
+    return _shared(
+        "--format",
+        "formats",
+        multiple=True,
+        metavar="FORMAT[,FORMAT...]",
+        help=f"{format_help(names)} {note}",
+    )
+
+
+def output_option(
+    what: str,
+    *,
+    directory: bool = False,
+    required: bool = False,
+    dest: str = "output",
+    note: str = "",
+) -> Callable[[F], F]:
+    """``-o/--output``: a file written atomically (else stdout), or a directory."""
+    if directory:
+        text = f"Write {what} into this directory (created if needed{note})."
+    else:
+        text = f"Write {what} to this file, atomically ({note or 'default: stdout'})."
+    return _shared(
+        "-o",
+        "--output",
+        dest,
+        required=required,
+        type=click.Path(file_okay=not directory, dir_okay=directory, path_type=Path),
+        help=text,
+    )
+
+
+def config_option(fn: F) -> F:
+    """--config FILE."""
+    return _shared(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Config file (default: [tool.threatgraph] in the nearest "
+        "pyproject.toml, or .threatgraph.toml).",
+    )(fn)
+
+
+def rules_option(fn: F) -> F:
+    """--rules DIR (repeatable), added to the configured rule directories."""
+    return _shared(
+        "--rules",
+        "rule_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Extra rule directory (repeatable; added to the configured 'rules').",
+    )(fn)
+
+
+def as_of_option(fn: F) -> F:
+    """--as-of DATE."""
+    return _shared(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Evaluate expiries and reviews as of this date (default: today).",
+    )(fn)
+
+
+def decisions_option(fn: F) -> F:
+    """--decisions FILE (repeatable), added to the configured decisions files."""
+    return _shared(
+        "--decisions",
+        "decision_files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Decisions file (repeatable; added to the configured 'decisions').",
+    )(fn)
 
 
 def common_options(fn: F) -> F:
@@ -71,27 +236,7 @@ def common_options(fn: F) -> F:
     ``disable`` table of the configuration, which a reviewer sees as configuration (a file
     name passed by a hook can never turn a rule off).
     """
-    fn = click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Config file (default: [tool.threatgraph] in the nearest "
-        "pyproject.toml, or .threatgraph.toml).",
-    )(fn)
-    fn = click.option(
-        "--rules",
-        "rule_dirs",
-        multiple=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Extra rule directory (repeatable).",
-    )(fn)
-    fn = click.option(
-        "--as-of",
-        "as_of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="Evaluate expiries and reviews as of this date (default: today).",
-    )(fn)
-    return fn
+    return config_option(rules_option(as_of_option(fn)))
 
 
 def reject_option_like(names: Sequence[str], command: str) -> None:
@@ -149,13 +294,7 @@ def policy_options(fn: F) -> F:
     Each overrides the config key of the same name (``--decisions`` adds to the configured
     files).
     """
-    fn = click.option(
-        "--decisions",
-        "decision_files",
-        multiple=True,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Decisions file (repeatable; added to the configured 'decisions').",
-    )(fn)
+    fn = decisions_option(fn)
     fn = click.option(
         "--baseline",
         "baseline_file",
@@ -173,7 +312,8 @@ def policy_options(fn: F) -> F:
     fn = click.option(
         "--require-evidence/--no-require-evidence",
         default=None,
-        help="A control counts as present only when it cites evidence that checks out.",
+        help="A control counts as present only when it cites evidence and none of it fails "
+        "its check (URLs are never fetched: cited, not checked).",
     )(fn)
     fn = click.option(
         "--max-acceptance-days",
@@ -238,11 +378,12 @@ def build_policy(
 
 def fail_on_option(fn: F) -> F:
     """--fail-on SEVERITY (default from the config, else high)."""
-    return click.option(
+    return _shared(
         "--fail-on",
         type=SEVERITY_CHOICE,
         default=None,
-        help="Lowest severity of an open finding that fails the run (default: high).",
+        help="Lowest severity of an open finding that fails the run with exit code 1 "
+        "(default: the config's fail_on, else high).",
     )(fn)
 
 

@@ -10,9 +10,11 @@ import click
 from threatgraph.commands._common import (
     build_policy,
     common_options,
+    decisions_option,
     echo,
     input_errors_exit_2,
     model_paths,
+    output_option,
     rel_to_config,
     resolve_run_options,
     settings_for,
@@ -21,20 +23,8 @@ from threatgraph.commands._common import (
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Baseline file to write (default: the config's 'baseline').",
-)
-@click.option(
-    "--decisions",
-    "decision_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Decisions file (repeatable; added to the configured ones). Accepted findings are "
-    "not open, so they are not written.",
-)
+@output_option("the baseline", note="default: the config's 'baseline'")
+@decisions_option
 @common_options
 @input_errors_exit_2
 def command(

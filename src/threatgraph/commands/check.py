@@ -13,9 +13,11 @@ from threatgraph.commands._common import (
     echo,
     echo_json,
     fail_on_option,
+    format_option,
     input_errors_exit_2,
     map_type_option,
     model_paths,
+    output_option,
     policy_options,
     pytm_threats_option,
     reject_option_like,
@@ -27,15 +29,8 @@ from threatgraph.safetext import terminal
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @fail_on_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the JSON or text here (atomically) instead of stdout.",
-)
+@format_option("text", "json", "sarif", default="text")
+@output_option("the text, JSON or SARIF")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary line.")
 @click.option(
     "--hook",
@@ -93,13 +88,17 @@ def command(
         from threatgraph.formats import jsonout
 
         text = jsonout.render_document(result.results, result)
+    elif fmt == "sarif":
+        from threatgraph.formats import sarif
+
+        text = sarif.render_run(result)
     else:
         text = render_text(result, quiet)
     if output is not None:
         from threatgraph.formats.common import write_atomic
 
         write_atomic(output, text)
-    elif fmt == "json":
+    elif fmt in ("json", "sarif"):
         echo_json(text, nl=False)
     else:
         echo(text, nl=False, block=True)
@@ -204,13 +203,16 @@ def render_text(result: Any, quiet: bool = False) -> str:
     cited = sum(1 for rep in reports for c in rep.controls if c.cited)
     if cited or result.policy.require_evidence:
         with_ev = sum(rep.with_evidence for rep in reports)
+        url_only = sum(rep.url_only for rep in reports)
+        # A URL is never fetched: a control citing only URLs is cited, not checked.
+        urls = f", {url_only} cite only URLs (cited, not checked)" if url_only else ""
         missing_items = sum(rep.missing_items for rep in reports)
         tail = (
             " (require_evidence: the others do not count)" if result.policy.require_evidence else ""
         )
         lines.append(
             f"evidence: {with_ev} of {declared} declared controls cite evidence that checks out"
-            f", {missing_items} cited item{'s' if missing_items != 1 else ''} missing{tail}."
+            f"{urls}, {missing_items} cited item{'s' if missing_items != 1 else ''} missing{tail}."
         )
     if lib.disabled:
         lines.append(

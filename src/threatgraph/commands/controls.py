@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
+from threatgraph.commands._common import (
+    config_option,
+    echo,
+    echo_json,
+    format_option,
+    input_errors_exit_2,
+    rules_option,
+)
 from threatgraph.commands.threats import _library
 from threatgraph.safetext import terminal
 
@@ -19,11 +26,11 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@format_option("text", "json", default="text")
+@rules_option
+@config_option
 @input_errors_exit_2
-def list_(fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> None:
+def list_(fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """List controls with the rules each one mitigates."""
     lib = _library(config_path, rule_dirs)
     used: dict[str, list[str]] = {}
@@ -47,11 +54,11 @@ def list_(fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> Non
 
 @command.command("show")
 @click.argument("control_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@format_option("text", "json", default="text")
+@rules_option
+@config_option
 @input_errors_exit_2
-def show(control_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> None:
+def show(control_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Show one control."""
     from threatgraph.model.validate import suggest
 

@@ -10,18 +10,19 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
+from threatgraph.commands._common import (
+    echo,
+    echo_json,
+    format_option,
+    input_errors_exit_2,
+    output_option,
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report here (atomically) instead of stdout.",
-)
+@format_option("markdown", "json", default="markdown")
+@output_option("the report")
 @click.option(
     "--navigator",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -12,13 +12,16 @@ from typing import Any
 import click
 
 from threatgraph.commands._common import (
-    SEVERITY_CHOICE,
     build_policy,
     common_options,
+    decisions_option,
     echo,
     echo_json,
+    fail_on_option,
+    format_option,
     input_errors_exit_2,
     model_paths,
+    output_option,
     rel_to_config,
     resolve_run_options,
     settings_for,
@@ -99,32 +102,10 @@ def _remap(exc: InputError, tmp: Path, label: str) -> InputError:
 @click.command()
 @click.argument("args", nargs=-1, type=click.Path(path_type=str), metavar="[BASE] [PATH]...")
 @click.option("--base", "base_opt", metavar="REV", help="Base revision (instead of BASE).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the diff here (atomically) instead of stdout.",
-)
-@click.option(
-    "--fail-on",
-    type=SEVERITY_CHOICE,
-    default=None,
-    help="Exit 1 when the change introduces open findings at or above this (default: config).",
-)
-@click.option(
-    "--decisions",
-    "decision_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Extra decisions file for the working tree (repeatable).",
-)
+@format_option("text", "markdown", "json", default="text")
+@output_option("the diff")
+@fail_on_option
+@decisions_option
 @common_options
 @input_errors_exit_2
 def command(

@@ -10,9 +10,11 @@ import click
 from threatgraph.commands._common import (
     build_policy,
     common_options,
+    config_option,
     echo_json,
     input_errors_exit_2,
     otm_type_map,
+    output_option,
     resolve_run_options,
     settings_for,
 )
@@ -26,18 +28,8 @@ def command() -> None:
 
 @command.command(name="graphml")
 @click.argument("path", type=click.Path(exists=True, path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the GraphML here (atomically) instead of stdout.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (for custom controls in the model).",
-)
+@output_option("the GraphML")
+@config_option
 @input_errors_exit_2
 def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> None:
     """Write the model at PATH (one model file) as GraphML, with the derived facts.
@@ -75,12 +67,7 @@ def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> Non
 
 @command.command(name="otm")
 @click.argument("path", type=click.Path(exists=True, path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the OTM JSON here (atomically) instead of stdout.",
-)
+@output_option("the OTM JSON")
 @click.option(
     "--threats/--no-threats",
     default=True,

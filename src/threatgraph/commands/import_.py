@@ -7,11 +7,14 @@ from pathlib import Path
 import click
 
 from threatgraph.commands._common import (
+    config_option,
     echo,
     input_errors_exit_2,
     map_type_option,
     otm_type_map,
+    output_option,
     rel_to_config,
+    rules_option,
     settings_for,
 )
 
@@ -51,20 +54,7 @@ def _summary(model: object, output: Path | None) -> str:
     )
 
 
-_output = click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the YAML model here (atomically) instead of stdout.",
-)
-_config = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-_rules = click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Extra rule directory whose controls the model may declare.",
-)
+_output = output_option("the YAML model")
 
 
 @click.group(name="import")
@@ -75,8 +65,8 @@ def command() -> None:
 @command.command(name="pytm")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_output
-@_config
-@_rules
+@config_option
+@rules_option
 @input_errors_exit_2
 def pytm_cmd(
     path: Path, output: Path | None, config_path: Path | None, rule_dirs: tuple[Path, ...]
@@ -107,8 +97,8 @@ def pytm_cmd(
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_output
 @map_type_option
-@_config
-@_rules
+@config_option
+@rules_option
 @input_errors_exit_2
 def otm_cmd(
     path: Path,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from threatgraph import __version__
 from threatgraph.commands._common import echo, input_errors_exit_2
 from threatgraph.errors import InputError
 from threatgraph.readfile import read_input
@@ -64,11 +63,15 @@ def _config_body(model_rel: str) -> str:
 
 
 def snippet() -> str:
-    """The .pre-commit-config.yaml entry for this version."""
+    """The .pre-commit-config.yaml entry.
+
+    No release is tagged yet, so ``rev`` is a placeholder for a commit id that the user
+    fills in (a ``v<version>`` tag would not exist, and pre-commit would fail to clone it).
+    """
     return (
         "repos:\n"
         f"  - repo: {HOOK_REPO}\n"
-        f"    rev: v{__version__}\n"
+        "    rev: COMMIT_SHA   # a full commit id of threatgraph: no release is tagged yet\n"
         "    hooks:\n"
         "      - id: threatgraph\n"
     )

@@ -17,7 +17,9 @@ from threatgraph.commands._common import (
     common_options,
     echo,
     fail_on_option,
+    format_list_option,
     input_errors_exit_2,
+    output_option,
     policy_options,
     pytm_threats_option,
     rel_to_config,
@@ -64,20 +66,15 @@ def parse_formats(values: tuple[str, ...] | list[str], png: bool, render: bool =
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write into (default: 'output' from the config, else threatgraph-report).",
+@output_option(
+    "the reports",
+    directory=True,
+    dest="out_dir",
+    note="; default: 'output' from the config, else threatgraph-report",
 )
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    metavar="FORMAT[,FORMAT...]",
-    help="Write only these (repeatable): markdown, html, json, sarif, csv, dot, mermaid, svg, "
-    "png, or all. Default: all but png.",
+@format_list_option(
+    (*REGISTRY, "all"),
+    "Write only these (repeatable, or comma-separated). Default: all but png.",
 )
 @click.option("--png", is_flag=True, help="Also render diagram.png.")
 @fail_on_option

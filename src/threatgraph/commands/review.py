@@ -10,13 +10,16 @@ from typing import Any
 import click
 
 from threatgraph.commands._common import (
-    SEVERITY_CHOICE,
     build_policy,
     common_options,
+    decisions_option,
     echo,
     echo_json,
+    fail_on_option,
+    format_option,
     input_errors_exit_2,
     model_paths,
+    output_option,
     reject_option_like,
     rel_to_config,
     resolve_run_options,
@@ -50,25 +53,9 @@ def _inside(path: str, root: Path) -> str | None:
     type=click.Path(path_type=str),
     help="Model file or directory to load (repeatable; default: the configured 'models').",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the review here (atomically) instead of stdout.",
-)
-@click.option(
-    "--fail-on",
-    type=SEVERITY_CHOICE,
-    default=None,
-    help="Exit 1 on open findings at or above this on touched elements (default: config).",
-)
+@format_option("text", "markdown", "json", default="text")
+@output_option("the review")
+@fail_on_option
 @click.option(
     "--fail-on-unmapped",
     is_flag=True,
@@ -81,13 +68,7 @@ def _inside(path: str, root: Path) -> str | None:
     metavar="PATTERN",
     help="Changed files matching this glob are never reported as unmapped (repeatable).",
 )
-@click.option(
-    "--decisions",
-    "decision_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Decisions file (repeatable; added to the configured 'decisions').",
-)
+@decisions_option
 @click.option(
     "--baseline",
     "baseline_file",

@@ -8,7 +8,13 @@ import click
 
 
 @click.command()
-@click.option("--kind", type=click.Choice(["model", "rule"]), default="model", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["model", "rule"]),
+    default="model",
+    show_default=True,
+    help="Which schema: a model file or a rule file.",
+)
 def command(kind: str) -> None:
     """Print the JSON Schema for YAML/JSON model files (or rule files), for editors."""
     click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))

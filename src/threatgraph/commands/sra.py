@@ -9,32 +9,19 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import echo, input_errors_exit_2
+from threatgraph.commands._common import echo, format_option, input_errors_exit_2, output_option
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for sra-<model id>.md and .html (created if needed).",
-)
-@click.option(
-    "--format",
-    "formats",
-    type=click.Choice(["md", "html"]),
-    multiple=True,
-    help="Write only these formats (repeatable; default: both).",
-)
+@output_option("sra-<model id>.md and .html", directory=True, required=True, dest="out_dir")
+@format_option("markdown", "html", multiple=True, note="Repeatable; default: both.")
 @analysis_options
 @input_errors_exit_2
 def command(
     paths: tuple[str, ...],
     out_dir: Path,
-    formats: tuple[str, ...],
+    fmt: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Write the AI security risk analysis (HIPAA 164.308(a)(1)(ii)(A)) of each model in PATH.
@@ -49,12 +36,12 @@ def command(
     from threatgraph.sra import markdown as md_mod
 
     result = run_models(paths, options)
-    wanted = set(formats or ("md", "html"))
+    wanted = set(fmt or ("markdown", "html"))
     files: dict[Path, str | bytes] = {}
     for res in result.results:
         doc = build(res, result.library, result.as_of)
         stem = f"sra-{res.model_id}"
-        if "md" in wanted:
+        if "markdown" in wanted:
             files[out_dir / f"{stem}.md"] = md_mod.render(doc)
         if "html" in wanted:
             files[out_dir / f"{stem}.html"] = html_mod.render(doc)

@@ -11,26 +11,24 @@ from typing import Any
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import echo, echo_json, input_errors_exit_2
+from threatgraph.commands._common import (
+    echo,
+    echo_json,
+    format_option,
+    input_errors_exit_2,
+    output_option,
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write testplan.md and testplan.json here instead of printing the plan.",
+@output_option(
+    "testplan.md and testplan.json",
+    directory=True,
+    dest="out_dir",
+    note="; default: print the plan in the --format",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "json"]),
-    default="md",
-    show_default=True,
-    help="What to print when no -o is given.",
-)
+@format_option("markdown", "json", default="markdown", note="What to print when no -o is given.")
 @click.option(
     "--pytest",
     "with_pytest",

@@ -10,19 +10,24 @@ from typing import Any
 import click
 
 from threatgraph.commands._common import (
+    config_option,
     echo,
     echo_json,
+    format_option,
     input_errors_exit_2,
     rel_to_config,
+    rules_option,
     settings_for,
 )
 
 
-def _library(config_path: Path | None, rule_dirs: tuple[str, ...]) -> Any:
+def _library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> Any:
     from threatgraph.engine.library import load_library
 
     settings = settings_for(config_path)
-    return load_library(rel_to_config(settings, settings.rules) + list(rule_dirs), settings.disable)
+    return load_library(
+        rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs], settings.disable
+    )
 
 
 def rule_summary(lr: Any, lib: Any) -> dict[str, Any]:
@@ -79,31 +84,19 @@ def rule_detail(lr: Any, lib: Any) -> dict[str, Any]:
     return out
 
 
-_rules_opt = click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Extra rule directory.",
-)
-_config_opt = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path)
-)
-
-
 @click.group()
 def command() -> None:
     """Browse and lint the threat library."""
 
 
 @command.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option("text", "json", default="text")
 @click.option("--family", help="Only this family.")
-@_rules_opt
-@_config_opt
+@rules_option
+@config_option
 @input_errors_exit_2
 def list_(
-    fmt: str, family: str | None, rule_dirs: tuple[str, ...], config_path: Path | None
+    fmt: str, family: str | None, rule_dirs: tuple[Path, ...], config_path: Path | None
 ) -> None:
     """List threat rules."""
     lib = _library(config_path, rule_dirs)
@@ -120,11 +113,11 @@ def list_(
 
 @command.command("show")
 @click.argument("rule_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@_rules_opt
-@_config_opt
+@format_option("text", "json", default="text")
+@rules_option
+@config_option
 @input_errors_exit_2
-def show(rule_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path | None) -> None:
+def show(rule_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Show one rule: description, detection logic, mitigations, references."""
     from threatgraph.model.validate import suggest
 
@@ -168,10 +161,10 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[str, ...], config_path: Path |
 
 @command.command("lint")
 @click.option("--no-fixtures", is_flag=True, help="Skip running fixture models.")
-@_rules_opt
-@_config_opt
+@rules_option
+@config_option
 @input_errors_exit_2
-def lint_cmd(no_fixtures: bool, rule_dirs: tuple[str, ...], config_path: Path | None) -> None:
+def lint_cmd(no_fixtures: bool, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Check the library: schema, ids, references, controls, fixtures. Exit 0 or 2."""
     from threatgraph.engine.lint import lint
 

@@ -6,29 +6,30 @@ from pathlib import Path
 
 import click
 
-from threatgraph.commands._common import echo, input_errors_exit_2, model_paths, settings_for
+from threatgraph.commands._common import (
+    config_option,
+    echo,
+    input_errors_exit_2,
+    model_paths,
+    rules_option,
+    settings_for,
+)
 from threatgraph.formats.common import display_path
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Extra rule directory whose controls catalogue to accept.",
-)
+@config_option
+@rules_option
 @input_errors_exit_2
-def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[str, ...]) -> None:
+def command(paths: tuple[str, ...], config_path: Path | None, rule_dirs: tuple[Path, ...]) -> None:
     """Validate model files (syntax, schema, references, controls). Exit 0 or 2."""
     from threatgraph.commands._common import otm_type_map, rel_to_config
     from threatgraph.engine.library import load_library
     from threatgraph.load.registry import load_paths
 
     settings = settings_for(config_path)
-    lib = load_library(rel_to_config(settings, settings.rules) + list(rule_dirs))
+    lib = load_library(rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs])
     models = load_paths(
         model_paths(settings, paths),
         lib.controls.keys(),

@@ -399,6 +399,34 @@ def render_sarif(
     return dumps(_run(view, findings, EncodedItems(map(text, findings)), dropped))
 
 
+def render_run(run: Any, root: Path | None = None, include_suppressed: bool = True) -> str:
+    """One SARIF log for a whole run: what ``check --format sarif`` prints.
+
+    ``run`` is a :class:`threatgraph.pipeline.Run`. Each model is one SARIF run holding the
+    same results as the findings.sarif ``report`` writes for it, so a CI job can upload
+    the output of ``check`` without writing a whole report.
+    """
+    from threatgraph.formats.common import display_path
+
+    base = root or repo_root()
+    runs: list[Any] = []
+    for r in run.results:
+        view = ModelView.build(
+            r.graph,
+            r.findings,
+            run.library,
+            run.as_of,
+            run.verdict.fail_on,
+            display_path(str(r.loaded.path)),
+        )
+        mine = {id(f) for f in r.findings}
+        view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
+        view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
+        baseline_in_use = run.policy.baseline is not None
+        runs.extend(document(view, base, include_suppressed, baseline_in_use)["runs"])
+    return dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs})
+
+
 #: Between the fields of a result: a result is the fifth level of the log, its fields the
 #: sixth (as json_text lays out ``expand=5``).
 _FIELD = ",\n          "
@@ -631,6 +659,7 @@ __all__ = [
     "artifact_uri",
     "document",
     "dumps",
+    "render_run",
     "render_sarif",
     "repo_root",
 ]

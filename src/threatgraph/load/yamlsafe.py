@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from threatgraph.errors import InputError, Problem
+from threatgraph.model.validate import choice_message
 from threatgraph.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
 from threatgraph.readfile import read_input
 from threatgraph.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
@@ -482,7 +483,7 @@ def problems_from_validation(exc: Any, doc: Any, file: str) -> list[Problem]:
     for e in exc.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         field = ".".join(str(p) for p in loc) or None
-        msg = e["msg"]
+        msg = choice_message(e) or e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown field (typo?)"
         out.append(Problem(file, line_of(doc, loc), msg, field))

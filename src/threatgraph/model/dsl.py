@@ -36,7 +36,7 @@ from threatgraph.model.schema import (
     ModelInfo,
     SystemModel,
 )
-from threatgraph.model.validate import suggest
+from threatgraph.model.validate import choice_message, shown, suggest
 from threatgraph.safetext import LONE_SURROGATE, lone_surrogate_in
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])
@@ -69,6 +69,13 @@ class Ref:
 
 
 RefLike = Ref | str
+
+
+class UnknownMethod(InputError, AttributeError):
+    """A Model method that does not exist (``m.vectorstore(...)``), with the file and line.
+
+    Also an AttributeError, so ``hasattr`` and ``getattr(m, name, default)`` keep working.
+    """
 
 
 def _ref(value: RefLike) -> str:
@@ -119,9 +126,28 @@ class Model:
         self._flows: list[dict[str, Any]] = []
         self._decisions: list[dict[str, Any]] = []
         self._ids: set[str] = set()
+        # Misuse found while the model file runs, reported with build()'s other problems.
+        self._problems: list[Problem] = []
         sink = getattr(_collect, "models", None)
         if sink is not None:
             sink.append(self)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for names Model lacks: say which methods exist, instead of a bare AttributeError."""
+        if name.startswith("_"):  # copy, pickle and friends probe for these
+            raise AttributeError(name)
+        methods = sorted(n for n in dir(type(self)) if not n.startswith("_"))
+        loc = _caller()
+        raise UnknownMethod(
+            [
+                Problem(
+                    loc.file,
+                    loc.line,
+                    f"Model has no method {shown(name)}{suggest(name, methods)}; "
+                    f"its methods are {', '.join(methods)}",
+                )
+            ]
+        )
 
     # -- declarations -------------------------------------------------------------------
     def _handle(self, kind: str, record: dict[str, Any]) -> Ref:
@@ -355,13 +381,33 @@ class Model:
         self,
         finding: str,
         *,
-        reason: str,
-        owner: str,
-        expires: date | str,
+        reason: str | None = None,
+        owner: str | None = None,
+        expires: date | str | None = None,
         ticket: str | None = None,
         decided: date | str | None = None,
     ) -> None:
-        """Accept the risk of a finding until ``expires``."""
+        """Accept the risk of a finding until ``expires``.
+
+        ``reason``, ``owner`` and ``expires`` are required; they default to None only so
+        that a missing one is reported with the file and line (and all of them at once),
+        rather than as Python's TypeError.
+        """
+        given = {"reason": reason, "owner": owner, "expires": expires}
+        missing = [k for k, v in given.items() if v is None]
+        if missing:
+            loc = _caller()
+            self._problems.append(
+                Problem(
+                    loc.file,
+                    loc.line,
+                    f"m.accept({shown(str(finding))}) is missing "
+                    f"{' and '.join(k + '=' for k in missing)}: an accepted risk needs a "
+                    "reason, an owner who answers for it and an expiry date "
+                    "(expires='YYYY-MM-DD') after which it is reviewed again",
+                )
+            )
+            return
         self._decisions.append(
             {
                 "finding": finding,
@@ -405,7 +451,7 @@ class Model:
     # -- result -------------------------------------------------------------------------
     def build(self) -> SystemModel:
         """The validated SystemModel (ids assigned later by ``finalize``)."""
-        problems: list[Problem] = []
+        problems: list[Problem] = list(self._problems)
 
         def make(cls: type[Any], rec: dict[str, Any]) -> Any:
             loc: Location = rec["location"]
@@ -422,7 +468,7 @@ class Model:
             except ValidationError as exc:
                 for e in exc.errors():
                     field = ".".join(str(p) for p in e["loc"]) or None
-                    msg = e["msg"]
+                    msg = choice_message(e) or e["msg"]
                     if e["type"] == "extra_forbidden" and len(e["loc"]) == 1:
                         name = str(e["loc"][0])
                         msg = f"unknown argument {name!r}{suggest(name, cls.model_fields)}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from threatgraph.errors import InputError, Problem
 from threatgraph.model.schema import (
@@ -46,6 +47,55 @@ def suggest(value: str, known: Iterable[str], n: int = 3) -> str:
     """A ' (did you mean ...?)' hint for a misspelt id, or ''."""
     close = difflib.get_close_matches(value, list(known), n=n, cutoff=0.6)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def choice_message(error: Mapping[str, Any]) -> str | None:
+    """A shorter message for a pydantic 'enum' or 'literal' error: the closest value.
+
+    Pydantic lists every allowed value (17 for an element kind); the one meant is usually
+    a near-spelling (``vectorstore``), so say that, and list them all only when nothing is
+    close.
+    """
+    if error.get("type") not in ("enum", "literal_error") or not isinstance(
+        error.get("input"), str
+    ):
+        return None
+    expected = str((error.get("ctx") or {}).get("expected", ""))
+    allowed = re.findall(r"'([^']*)'", expected)
+    if not allowed:
+        return None
+    value: str = error["input"]
+    hint = suggest(value.lower().replace(" ", "_").replace("-", "_"), allowed, n=2)
+    if hint:
+        return f"{shown(value)} is not allowed here{hint}"
+    return f"{shown(value)} is not allowed here; one of {expected}"
+
+
+def suggest_ref(ref: str, names_by_id: dict[str, str]) -> str:
+    """A ' (did you mean ...?)' hint for an unknown reference, or ''.
+
+    ``names_by_id`` maps each known id to its name. Besides near-spellings of an id, a
+    reference that is the start or a part of an id (``inside="corp"`` for
+    ``corp-build-cluster``) or close to a name finds it: people write the short name they
+    have in mind, not the id that was derived from the whole name. The hint says how ids
+    derive from names, which is the usual cause.
+    """
+    low = ref.lower()
+    close = difflib.get_close_matches(low, list(names_by_id), n=3, cutoff=0.6)
+    if not close and low:
+        close = sorted(i for i in names_by_id if i.startswith(low))[:3]
+    if not close and len(low) >= 3:
+        close = sorted(i for i in names_by_id if low in i)[:3]
+    if not close:
+        by_name = {n.lower(): i for i, n in names_by_id.items()}
+        close = [by_name[n] for n in difflib.get_close_matches(low, list(by_name), n=3)]
+    if not close:
+        return ""
+    first = close[0]
+    return (
+        f" (did you mean {', '.join(repr(c) for c in close)}? an id derives from the name: "
+        f"{shown(names_by_id[first])} has id {first!r})"
+    )
 
 
 #: Contract clauses and the catalogue controls they stand for (vendor facts -> controls).
@@ -154,7 +204,8 @@ def finalize(
             return names[ref]
         if ref.lower() in names:
             return names[ref.lower()]
-        err(loc, f"unknown {what} {shown(ref)}{suggest(ref, by_id)}", field)
+        hint = suggest_ref(ref, {i: getattr(x, "name", "") or i for i, x in by_id.items()})
+        err(loc, f"unknown {what} {shown(ref)}{hint}", field)
         return None
 
     def resolve_list(
