@@ -380,3 +380,70 @@ def test_evasion_reads_what_the_model_decides(word: str) -> None:
     del tagged["elements"][1]["decides"]
     tagged["elements"][1]["tags"] = [f"{word}-detection"]
     assert ("TG-EVA-001", "scorer") not in threats(tagged)  # a free label decides nothing
+
+
+MAIL_COPILOT_ELEMENTS = [
+    {
+        "kind": "external_content",
+        "name": "Inbound mail",
+        "content": "email",
+        "boundary": "internet",
+    },
+    {
+        "kind": "datastore",
+        "name": "Mailbox",
+        "boundary": "corp",
+        "stores": ["mail"],
+        "content": "email",
+    },
+    {"kind": "actor", "name": "Employee", "boundary": "corp"},
+    {"kind": "app", "name": "Copilot UI", "boundary": "corp", "interpreter": "markdown"},
+    {"kind": "process", "name": "Retriever", "boundary": "corp"},
+    {"kind": "llm", "name": "Assistant model", "boundary": "internet"},
+]
+
+
+def test_a_mail_copilot_drawn_with_operations_or_with_arrows_both_ways() -> None:
+    # A zero-click mail injection: outside mail lands in the mailbox, the copilot retrieves it
+    # into the model's prompt and renders the answer as Markdown. Drawn once with declared
+    # operations and once as a classic data-flow diagram with every answer as an arrow back.
+    declared = _doc(
+        MAIL_COPILOT_ELEMENTS,
+        [
+            {"from": "inbound-mail", "to": "mailbox", "name": "delivered"},
+            {"from": "employee", "to": "copilot-ui", "name": "question", "operation": "call"},
+            {"from": "copilot-ui", "to": "retriever", "name": "search", "operation": "call"},
+            {
+                "from": "retriever",
+                "to": "mailbox",
+                "name": "fetch",
+                "operation": "read",
+                "data": ["mail"],
+            },
+            {
+                "from": "copilot-ui",
+                "to": "assistant-model",
+                "name": "prompt",
+                "operation": "call",
+                "data": ["mail"],
+            },
+        ],
+    )
+    arrows = _doc(
+        MAIL_COPILOT_ELEMENTS,
+        [
+            {"from": "inbound-mail", "to": "mailbox", "name": "delivered", "operation": "write"},
+            {"from": "employee", "to": "copilot-ui", "name": "question"},
+            {"from": "copilot-ui", "to": "employee", "name": "answer"},
+            {"from": "copilot-ui", "to": "retriever", "name": "search"},
+            {"from": "retriever", "to": "copilot-ui", "name": "hits"},
+            {"from": "mailbox", "to": "retriever", "name": "messages", "data": ["mail"]},
+            {"from": "copilot-ui", "to": "assistant-model", "name": "prompt", "data": ["mail"]},
+            {"from": "assistant-model", "to": "copilot-ui", "name": "completion"},
+        ],
+    )
+    for doc in (declared, arrows):
+        doc["data"] = [{"name": "Mail", "classification": "confidential"}]
+    one, two = threats(declared), threats(arrows)
+    assert one == two
+    assert {("TG-PI-002", "assistant-model"), ("TG-OUT-005", "copilot-ui")} <= one
