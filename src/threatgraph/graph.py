@@ -22,10 +22,11 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from threatgraph.model.schema import (
     Boundary,
+    Capability,
     Classification,
     DataAsset,
     Element,
@@ -68,22 +69,9 @@ RESPONDER_KINDS: frozenset[Kind] = frozenset(
 )
 
 #: Capabilities that change something outside the element (a tool, app, process or store
-#: with one of these is a place where actions happen, whatever its kind).
-SIDE_EFFECT_CAPABILITIES: frozenset[str] = frozenset(
-    {
-        "write",
-        "delete",
-        "send_email",
-        "post_message",
-        "execute_code",
-        "shell",
-        "sql",
-        "deploy",
-        "http",
-        "file_system",
-        "payments",
-    }
-)
+#: with one of these is a place where actions happen, whatever its kind): every capability
+#: the schema knows but reading and browsing.
+SIDE_EFFECT_CAPABILITIES: frozenset[str] = frozenset(get_args(Capability)) - {"read", "browse"}
 
 #: Kinds that keep nothing between requests: what one caller sends them goes into their
 #: answer to that caller and their own onward requests, not into answers to other callers.
@@ -137,8 +125,6 @@ class IntIndex:
     pos: dict[str, int]  # element id -> number
     fids: list[str]  # flow ids by number
     fpos: dict[str, int]  # flow id -> number
-    succ: list[tuple[tuple[int, int], ...]]  # element -> [(flow, target)]
-    pred: list[tuple[tuple[int, int], ...]]  # element -> [(flow, source)]
     #: The numbers themselves, 0..max(elements, flows)-1. Every number in these indexes and
     #: in the engine's sets is one of these objects, made together: a set of them is read
     #: from a few hundred kilobytes, where id strings lie all over the model's memory.
@@ -188,7 +174,7 @@ class Graph:
     # flows: on a large model, each later pass of its own over objects spread through
     # memory cost more in cache misses than the work it did.
     #: The integer view of elements, flows and adjacency.
-    ix: IntIndex = field(default_factory=lambda: IntIndex([], {}, [], {}, [], []))
+    ix: IntIndex = field(default_factory=lambda: IntIndex([], {}, [], {}))
     #: Flow id -> source element id.
     flow_source: dict[str, str] = field(default_factory=dict)
     #: Flow id -> target element id.
@@ -888,8 +874,6 @@ def build(model: SystemModel) -> Graph:
     fpos: dict[str, int] = {}
     fsrc: list[int] = []
     fdst: list[int] = []
-    succ: list[list[tuple[int, int]]] = [[] for _ in ids]
-    pred: list[list[tuple[int, int]]] = [[] for _ in ids]
     csucc: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]
     cpred: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]
     role = bytearray(
@@ -958,8 +942,6 @@ def build(model: SystemModel) -> Graph:
             fids.append(fid)
             fsrc.append(si)
             fdst.append(ti)
-            succ[si].append((k, ti))
-            pred[ti].append((k, si))
             out_flows[si].append(k)
             in_flows[ti].append(k)
             src_kind, dst_kind = elements[src].kind, elements[dst].kind
@@ -1016,8 +998,6 @@ def build(model: SystemModel) -> Graph:
         pos=pos,
         fids=fids,
         fpos=fpos,
-        succ=[tuple(x) for x in succ],
-        pred=[tuple(x) for x in pred],
         nums=nums,
         els=list(elements.values()),
         by_kind=kind_nums,

@@ -755,19 +755,13 @@ class Compiler:
     def _flow_set(self, p: FlowPred, key: str) -> ESet:
         sets: list[ESet] = []
         tests: list[FPred] = []
-        # Flow predicates often share a source or target condition: its flows, once.
-        if p.source is not None:
-            sources, skey = self._keyed("E", p.source, self._element_set)
-            sets.append(_shared(f"flows out of {skey}", _flows_at(sources, "out")))
-        if p.target is not None:
-            targets, tkey = self._keyed("E", p.target, self._element_set)
-            sets.append(_shared(f"flows into {tkey}", _flows_at(targets, "in")))
-        if p.requester is not None:
-            askers, akey = self._keyed("E", p.requester, self._element_set)
-            sets.append(_shared(f"flows asked by {akey}", _flows_at(askers, "asks")))
-        if p.server is not None:
-            servers, vkey = self._keyed("E", p.server, self._element_set)
-            sets.append(_shared(f"flows served by {vkey}", _flows_at(servers, "serves")))
+        # Flow predicates often share an end's condition: its flows, once. Ends as drawn
+        # (source, target) and derived (requester, server).
+        for end, direction in _FLOW_ENDS:
+            end_pred = getattr(p, end)
+            if end_pred is not None:
+                members, ekey = self._keyed("E", end_pred, self._element_set)
+                sets.append(_shared(f"flows {direction} {ekey}", _flows_at(members, direction)))
         if p.kept is not None:
             sets.append(_flow_flag("kept", p.kept))
         if p.returns is not None:
@@ -903,6 +897,10 @@ def _hosting(c: Ctx, hosted: frozenset[int]) -> frozenset[int]:
             if v in pos and not hosted.isdisjoint(map(pos.__getitem__, hs))
         ]
     )
+
+
+#: Flow-predicate keys naming an end, and the index of flows at an element they read.
+_FLOW_ENDS = (("source", "out"), ("target", "in"), ("requester", "asks"), ("server", "serves"))
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
