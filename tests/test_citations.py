@@ -5,10 +5,8 @@ positive fixture proves."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,12 +27,9 @@ MATCH = {"element": {"kind": "llm"}}
 
 
 def _gen_docs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "tools" / "gen_docs.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_docs", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    from test_docs_generated import gen_docs  # tools/gen_docs.py, loaded once for both files
+
+    return gen_docs
 
 
 # -- the rationale field -------------------------------------------------------------------
