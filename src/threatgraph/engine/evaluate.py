@@ -183,7 +183,8 @@ def compiled(lib: Library) -> list[CompiledRule]:
     return cache
 
 
-def _default_places(mode: str) -> tuple[str, ...]:
+def default_places(mode: str) -> tuple[str, ...]:
+    """Where a mitigation without ``at`` counts, by the rule's match mode."""
     return {"element": ("element",), "flow": ("flow",), "path": ("element", "path")}[mode]
 
 
@@ -201,7 +202,7 @@ class _Binder:
         self.ctx, self.cr, self.g = ctx, cr, ctx.graph
         self.model_controls = model_controls
         rule = cr.rule
-        default = _default_places(cr.mode)
+        default = default_places(cr.mode)
         # Each mitigation with the elements that hold its control on the run date and the
         # flows that declare it: membership in two small sets per check, instead of each
         # element's and flow's own controls (on a large model, memory far apart).

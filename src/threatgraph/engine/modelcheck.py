@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from threatgraph.engine.compile import kinds_of
+from threatgraph.engine.evaluate import default_places
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import ElementPred
 from threatgraph.model.schema import Element, Kind, ModelNote, SystemModel
@@ -110,7 +111,7 @@ def readable_places(lib: Library) -> Readable:
             assert m.path is not None
             src, dst = kinds(m.path.from_), kinds(m.path.to)
             primary = dst
-        default = {"element": ("element",), "flow": ("flow",), "path": ("element", "path")}[m.mode]
+        default = default_places(m.mode)
         for mit in lr.rule.mitigations:
             ks, on_flows = out.setdefault(mit.control, (set(), False))
             for place in mit.at or default:
