@@ -18,16 +18,16 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from threatgraph import coverage, testplan
 from threatgraph.commands.check import render_text
 from threatgraph.engine.library import load_library
-from threatgraph.errors import InputError
+from threatgraph.features import coverage, testplan
+from threatgraph.features.sra import build
+from threatgraph.features.sra import html as sra_html
+from threatgraph.features.sra import markdown as sra_md
 from threatgraph.formats.reportset import render_reports
 from threatgraph.interop import otm_export
 from threatgraph.pipeline import run
-from threatgraph.sra import build
-from threatgraph.sra import html as sra_html
-from threatgraph.sra import markdown as sra_md
+from threatgraph.util.errors import InputError
 
 LIB = load_library()
 DAY = date(2026, 6, 1)

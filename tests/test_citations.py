@@ -18,9 +18,9 @@ from helpers import rule
 from pydantic import ValidationError
 
 from threatgraph.cli import cli
-from threatgraph.coverage import demonstrated
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.lint import lint, rationale_problems, reference_exists
+from threatgraph.features.coverage import demonstrated
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCH = {"element": {"kind": "llm"}}

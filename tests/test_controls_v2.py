@@ -20,9 +20,9 @@ from threatgraph.commands.check import missing_text
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import CheckItem, Finding, groups_needed, still_needed
 from threatgraph.engine.library import load_library
-from threatgraph.errors import InputError
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
+from threatgraph.util.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_DAY = "2026-01-15"

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
-from threatgraph.load.yamlsafe import MAX_BYTES
+from threatgraph.util.yamlsafe import MAX_BYTES
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 VALID = CORPUS / "valid" / "model.yaml"

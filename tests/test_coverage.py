@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from threatgraph import coverage
 from threatgraph.cli import cli
 from threatgraph.engine.library import load_library
+from threatgraph.features import coverage
 from threatgraph.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from threatgraph.commands.init import HOOK_REPO, snippet
-from threatgraph.load.yamlsafe import parse_text
+from threatgraph.util.yamlsafe import parse_text
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"

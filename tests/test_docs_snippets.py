@@ -45,11 +45,11 @@ from click.testing import CliRunner
 
 from threatgraph.cli import cli
 from threatgraph.engine.rules import Match, Mitigation, Rule
-from threatgraph.errors import InputError
 from threatgraph.load import decisions as decisions_mod
 from threatgraph.load.python import ModelTimeout, time_limit
-from threatgraph.load.yamlsafe import parse_text
 from threatgraph.settings import load_settings
+from threatgraph.util.errors import InputError
+from threatgraph.util.yamlsafe import parse_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(

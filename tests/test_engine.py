@@ -502,7 +502,7 @@ def test_lint_flags_attribute_values_the_model_cannot_hold() -> None:
 
 
 def test_model_rejects_unknown_capabilities() -> None:
-    from threatgraph.errors import InputError
+    from threatgraph.util.errors import InputError
 
     with pytest.raises(InputError, match="capabilities"):
         model({"elements": [{"kind": "tool", "name": "Mailer", "capabilities": ["send-email"]}]})

@@ -10,8 +10,8 @@ import pytest
 from workflow_util import chatbot, run_cli, write_config
 
 from threatgraph.engine.library import load_library
-from threatgraph.errors import InputError
 from threatgraph.load.registry import load_paths
+from threatgraph.util.errors import InputError
 
 CONTROLS = load_library().controls.keys()
 

@@ -19,19 +19,19 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from threatgraph import hipaa
 from threatgraph.cli import cli
 from threatgraph.engine.compile import assessment_overdue
 from threatgraph.engine.library import load_library
-from threatgraph.errors import InputError
+from threatgraph.features import hipaa
+from threatgraph.features.sra import build
+from threatgraph.features.sra import html as sra_html
+from threatgraph.features.sra import markdown as sra_md
+from threatgraph.features.sra.build import days_after
 from threatgraph.interop import otm_export
 from threatgraph.model.schema import MAX_REVIEW_INTERVAL_DAYS, VendorProfile
 from threatgraph.pipeline import run
 from threatgraph.policy import acceptance_problems
-from threatgraph.sra import build
-from threatgraph.sra import html as sra_html
-from threatgraph.sra import markdown as sra_md
-from threatgraph.sra.build import days_after
+from threatgraph.util.errors import InputError
 
 LIB = load_library()
 EDGES = [date.min, date(1, 1, 2), date(9999, 12, 30), date.max]

@@ -37,11 +37,11 @@ from hypothesis import strategies as st
 
 from threatgraph.baseline import load as load_baseline
 from threatgraph.engine.library import load_library, load_rule_file
-from threatgraph.errors import InputError
 from threatgraph.load.decisions import load as load_decisions
 from threatgraph.load.otm_loader import parse as parse_otm
 from threatgraph.load.registry import load_paths
 from threatgraph.settings import load_settings
+from threatgraph.util.errors import InputError
 
 FUZZ = settings(
     max_examples=int(os.environ.get("TG_FUZZ_EXAMPLES", "80")),

@@ -9,9 +9,9 @@ import pytest
 from helpers import model, rule
 
 from threatgraph import graph as graph_mod
-from threatgraph import hipaa
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.library import load_library
+from threatgraph.features import hipaa
 
 LIB = load_library()
 

@@ -44,9 +44,9 @@ from report_support import FINDINGS_SCHEMA, HAVE_DOT, HOSTILE, ROOT, SARIF_SCHEM
 
 from threatgraph.formats.reportset import render_reports
 from threatgraph.formats.view import one_line
-from threatgraph.load.yamlsafe import load_document
 from threatgraph.model.schema import ENCRYPTED_PROTOCOLS, PLAINTEXT_PROTOCOLS
 from threatgraph.pipeline import run
+from threatgraph.util.yamlsafe import load_document
 
 CONTROLS = "".join(chr(c) for c in range(0x20)) + "\x7f\x85\u2028\u2029"
 PAYLOADS = [

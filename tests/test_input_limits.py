@@ -1,6 +1,6 @@
 """Hostile inputs beyond a single broken file: special files, unbounded walks, config paths.
 
-- every input file is read through ``threatgraph.readfile`` (a source scan), only when it is a
+- every input file is read through ``threatgraph.util.readfile`` (a source scan), only when it is a
   regular file, and never more than the limit (a FIFO never blocks a run, ``/dev/zero`` and a
   file whose size ``stat`` misstates are refused);
 - evidence globs never enter a symlinked directory and stop at MAX_GLOB_VISITS entries with
@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from threatgraph import codemap, evidence
 from threatgraph.cli import cli
-from threatgraph.errors import InputError
-from threatgraph.readfile import read_head, read_input
+from threatgraph.features import codemap, evidence
+from threatgraph.util.errors import InputError
+from threatgraph.util.readfile import read_head, read_input
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "corpus" / "valid" / "model.yaml"
@@ -51,11 +51,11 @@ READERS = {"read_text", "read_bytes", "open", "fdopen", "load"}
 
 
 def test_no_input_is_read_outside_readfile() -> None:
-    """Source scan: file reads happen in threatgraph/readfile.py only; writers are allowed."""
+    """Source scan: file reads happen in threatgraph/util/readfile.py only; writers are allowed."""
     offenders = []
     for path in sorted((ROOT / "src" / "threatgraph").rglob("*.py")):
         rel = path.relative_to(ROOT / "src").as_posix()
-        if rel == "threatgraph/readfile.py":
+        if rel == "threatgraph/util/readfile.py":
             continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if not isinstance(node, ast.Call):

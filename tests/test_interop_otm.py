@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
-from threatgraph.errors import InputError
 from threatgraph.load.registry import discover, load_paths
 from threatgraph.model.schema import Classification, Kind, Trust
+from threatgraph.util.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 OTM_REF = Path(__file__).resolve().parents[1].parent / "shared/reference/otm"
@@ -479,7 +479,7 @@ PRODUCERS = sorted(p.name for p in FIXTURES.iterdir())
 
 def _read_fixture(name: str) -> dict[str, Any]:
     from threatgraph.load.otm_loader import read_document
-    from threatgraph.load.yamlsafe import LineDict, LineList
+    from threatgraph.util.yamlsafe import LineDict, LineList
 
     def plain(v: Any) -> Any:
         if isinstance(v, (dict, LineDict)):

@@ -15,9 +15,9 @@ import yaml
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
-from threatgraph.errors import InputError
 from threatgraph.load.registry import discover, load_paths
 from threatgraph.model.schema import Classification, Kind, Trust
+from threatgraph.util.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "pytm" / "tm.py"

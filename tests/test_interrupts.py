@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from report_support import snapshot
 
-from threatgraph.formats.writer import STAGE_NAME
+from threatgraph.util.writer import STAGE_NAME
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -44,7 +44,7 @@ if phase == "render":
         return real_diagrams(*a, **k)
     reportset._diagrams = slow_diagrams
 else:
-    from threatgraph.formats import writer
+    from threatgraph.util import writer
     real_write = writer._Stage._write
     def slow_write(*a, **k):
         real_write(*a, **k)

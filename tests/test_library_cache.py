@@ -64,7 +64,7 @@ def test_cache_can_be_disabled(
 def test_invalid_rule_is_never_cached(lib_copy: Path, tmp_path: Path) -> None:
     rule = next(lib_copy.rglob("rule.yaml"))
     rule.write_text(rule.read_text().replace("likelihood:", "likelyhood:", 1))
-    from threatgraph.errors import InputError
+    from threatgraph.util.errors import InputError
 
     with pytest.raises(InputError, match="unknown field"):
         load_library([lib_copy], include_builtin=False)

@@ -10,8 +10,8 @@ import pytest
 from helpers import model
 
 from threatgraph.engine.library import load_library
-from threatgraph.errors import InputError
 from threatgraph.load.registry import discover, load_paths
+from threatgraph.util.errors import InputError
 
 CONTROLS = load_library().controls.keys()
 
@@ -294,7 +294,7 @@ def test_missing_path_and_unknown_suffix(tmp_path: Path) -> None:
 
 
 def test_json_lines_match_the_yaml_reader(tmp_path: Path) -> None:
-    from threatgraph.load.yamlsafe import parse_json, parse_text
+    from threatgraph.util.yamlsafe import parse_json, parse_text
 
     text = json.dumps(
         {

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from threatgraph.errors import InputError
 from threatgraph.load import declarative, fastjson
-from threatgraph.load.yamlsafe import parse_json
 from threatgraph.model.schema import SystemModel
+from threatgraph.util.errors import InputError
+from threatgraph.util.yamlsafe import parse_json
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "corpus" / "models-json"
@@ -190,7 +190,7 @@ def test_it_gives_up_and_the_general_reader_reports(tmp_path: Path, text: str) -
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.json")), ids=lambda p: p.name)
 def test_corpus_files_read_the_same_either_way(path: Path) -> None:
-    from threatgraph.load.yamlsafe import read_text
+    from threatgraph.util.yamlsafe import read_text
 
     try:
         text = read_text(path)

@@ -337,8 +337,8 @@ def _expanded_chars(value: Any) -> int:
 @given(aliased_documents(), st.floats(0, 2))
 def test_aliases_count_their_expanded_text_against_the_limit(text: str, ratio: float) -> None:
     """A document is refused exactly when its text, with every alias expanded, is over it."""
-    from threatgraph.errors import InputError
-    from threatgraph.load import yamlsafe
+    from threatgraph.util import yamlsafe
+    from threatgraph.util.errors import InputError
 
     size = _expanded_chars(yamlsafe.parse_text(text, "doc.yaml"))
     limit = int(size * ratio)
@@ -394,7 +394,7 @@ def test_evidence_globs_match_what_pathlib_matches_without_symlinks(
 ) -> None:
     import tempfile
 
-    from threatgraph import evidence
+    from threatgraph.features import evidence
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()
@@ -415,7 +415,7 @@ def test_evidence_globs_reveal_nothing_beyond_a_symlink_out(
     """The answer for a cited glob is the same whatever lies behind a symlink out of the repo."""
     import tempfile
 
-    from threatgraph import evidence
+    from threatgraph.features import evidence
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp).resolve()
@@ -448,8 +448,8 @@ def test_configured_paths_are_accepted_exactly_when_they_stay_in_the_repository(
 ) -> None:
     import tempfile
 
-    from threatgraph.errors import InputError
     from threatgraph.settings import load_settings
+    from threatgraph.util.errors import InputError
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp).resolve() / "repo"

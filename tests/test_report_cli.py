@@ -22,7 +22,7 @@ from report_support import (
 )
 
 from threatgraph.formats import render as render_mod
-from threatgraph.formats import writer as writer_mod
+from threatgraph.util import writer as writer_mod
 
 ALL = [
     "report.md",

@@ -18,7 +18,7 @@ from threatgraph.cli import cli
 from threatgraph.engine.expected import differences, load_expectations, render
 from threatgraph.engine.library import Library, builtin_root, load_library
 from threatgraph.engine.lint import lint, rule_expectations
-from threatgraph.errors import InputError
+from threatgraph.util.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "fixture_results.py"

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
+from threatgraph.features.sra import build, risk
+from threatgraph.features.sra import html as html_mod
+from threatgraph.features.sra import markdown as md_mod
 from threatgraph.pipeline import run
-from threatgraph.sra import build, risk
-from threatgraph.sra import html as html_mod
-from threatgraph.sra import markdown as md_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "models" / "clinical_notes_assistant.py"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from threatgraph import testplan
 from threatgraph.cli import cli
+from threatgraph.features import testplan
 from threatgraph.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]

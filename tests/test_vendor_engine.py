@@ -199,7 +199,7 @@ def test_checklist_uses_controls_as_of_the_run_date() -> None:
 
 
 def test_baa_that_expires_before_it_is_signed_is_an_input_error() -> None:
-    from threatgraph.errors import InputError
+    from threatgraph.util.errors import InputError
 
     with pytest.raises(InputError, match="before signed"):
         _vendor({"baa": {"signed": "2026-01-01", "expires": "2025-01-01"}})

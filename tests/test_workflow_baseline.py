@@ -9,7 +9,7 @@ import pytest
 from workflow_util import chatbot, run_cli, write_config
 
 from threatgraph.baseline import load
-from threatgraph.errors import InputError
+from threatgraph.util.errors import InputError
 
 DAY = "2026-06-01"
 RAG = """\

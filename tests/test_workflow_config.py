@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from workflow_util import chatbot, run_cli, write_config
 
-from threatgraph.errors import InputError
 from threatgraph.settings import KEYS, Settings, find_config, load_settings
+from threatgraph.util.errors import InputError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "workflow.md"
 

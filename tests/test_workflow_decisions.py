@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from workflow_util import chatbot, run_cli, write_config
 
-from threatgraph.errors import InputError
 from threatgraph.load import decisions as decisions_mod
+from threatgraph.util.errors import InputError
 
 DAY = "2026-06-01"
 

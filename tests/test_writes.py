@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from report_support import ASSISTANT, HOSTILE, RULES, snapshot
 
 from threatgraph.cli import cli
-from threatgraph.formats import writer
 from threatgraph.formats.reportset import MANIFEST, model_dirs
+from threatgraph.util import writer
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "corpus" / "valid" / "model.yaml"
@@ -177,12 +177,12 @@ def test_modes_are_computed_not_taken_from_a_toggled_umask(tmp_path: Path) -> No
 
 
 def test_one_writer_and_no_umask_in_the_source() -> None:
-    """Every output goes through formats/writer.py: no second way to write atomically."""
+    """Every output goes through util/writer.py: no second way to write atomically."""
     src = ROOT / "src" / "threatgraph"
-    own = src / "formats" / "writer.py"
+    own = src / "util" / "writer.py"
     # Files written into private temporary directories (git's blobs, a base revision's
     # decisions), never a user's output.
-    private = {src / "gitrev.py", src / "commands" / "diff.py"}
+    private = {src / "features" / "gitrev.py", src / "commands" / "diff.py"}
     pattern = re.compile(
         r"os\.umask|os\.replace\(|os\.rename\(|mkstemp|NamedTemporaryFile|\.write_(text|bytes)\("
         r"|open\([^)]*['\"][wax]b?['\"]"
@@ -340,7 +340,7 @@ def test_a_failed_commit_puts_back_the_models_already_replaced(tmp_path: Path) -
 
 
 def test_sra_documents_are_all_or_nothing_across_models(tmp_path: Path) -> None:
-    from threatgraph.sra import html as sra_html
+    from threatgraph.features.sra import html as sra_html
 
     out = tmp_path / "sra"
     real = sra_html.render

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from threatgraph.engine.expected import EXPECTED_FILE, Tally, differences, render, tally
 from threatgraph.engine.library import Library, LoadedRule, load_library
 from threatgraph.engine.lint import fixture_findings, rule_expectations
-from threatgraph.errors import InputError
+from threatgraph.util.errors import InputError
 
 
 def results(lr: LoadedRule, lib: Library) -> dict[str, Tally]:

@@ -32,13 +32,13 @@ from typing import Any, Final
 
 import yaml
 
-from threatgraph.coverage import demonstrated, technique_tactics
 from threatgraph.engine.library import Control, Library, LoadedRule, load_library
 from threatgraph.engine.rules import Mitigation, Rule
+from threatgraph.features.coverage import demonstrated, technique_tactics
+from threatgraph.features.hipaa import sections as hipaa_sections
 from threatgraph.formats.common import write_atomic
 from threatgraph.formats.view import SCHEME_SHORT
-from threatgraph.hipaa import sections as hipaa_sections
-from threatgraph.load.yamlsafe import load_document
+from threatgraph.util.yamlsafe import load_document
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DOCS: Final = REPO_ROOT / "docs"

@@ -34,8 +34,8 @@ def graph_of(model: Model | SystemModel | str | Path) -> nx.MultiDiGraph:
     from threatgraph.model.validate import finalize
 
     if isinstance(model, str | Path):
-        from threatgraph.errors import InputError, Problem
         from threatgraph.load.registry import load_paths
+        from threatgraph.util.errors import InputError, Problem
 
         loaded = load_paths([Path(model)])
         if len(loaded) != 1:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threatgraph.engine.findings import Finding
-from threatgraph.errors import InputError, Problem
-from threatgraph.load.yamlsafe import LineDict, LineList, load_document
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.yamlsafe import LineDict, LineList, load_document
 
 BASELINE_VERSION = 1
 HEADER = "threatgraph-baseline"

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from threatgraph import __version__
-from threatgraph.errors import InputError, Terminated
+from threatgraph.util.errors import InputError, Terminated
 
 
 def _command_modules() -> dict[str, str]:
@@ -122,7 +122,7 @@ def _excepthook_guard() -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             click.echo("interrupted", err=True)
             sys.exit(128 + signal.SIGINT)
-        from threatgraph.safetext import terminal
+        from threatgraph.util.safetext import terminal
 
         click.echo(
             terminal(

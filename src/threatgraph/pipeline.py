@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from threatgraph import codemap
-from threatgraph import evidence as evidence_mod
 from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, load_library
 from threatgraph.engine.modelcheck import ReadMap, model_notes
-from threatgraph.errors import InputError, Problem
+from threatgraph.features import codemap
+from threatgraph.features import evidence as evidence_mod
 from threatgraph.load.registry import LoadedModel, load_paths
 from threatgraph.model.schema import Decision, Kind
 from threatgraph.policy import (
@@ -29,6 +28,7 @@ from threatgraph.policy import (
     gate,
     unmatched_notice,
 )
+from threatgraph.util.errors import InputError, Problem
 
 
 @dataclass

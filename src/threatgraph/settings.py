@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from threatgraph.errors import InputError, Problem
-from threatgraph.readfile import not_regular, read_input
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.readfile import not_regular, read_input
 
 #: Every key a config file may hold, with a one-line meaning (docs/workflow.md has the table).
 KEYS: dict[str, str] = {

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from threatgraph.errors import InputError
-from threatgraph.safetext import terminal, terminal_json
 from threatgraph.settings import Settings, load_settings
+from threatgraph.util.errors import InputError
+from threatgraph.util.safetext import terminal, terminal_json
 
 if TYPE_CHECKING:
     from threatgraph.policy import PolicyConfig
@@ -30,14 +30,14 @@ def echo(text: str, *, err: bool = False, nl: bool = True, block: bool = False) 
     text the command laid out over lines itself (a report, a rule's description): its line
     feeds stay and each line is made safe on its own. Either way what the inputs put into
     the text (names, titles, descriptions, reasons) cannot bring an escape sequence or a
-    workflow command with it (:func:`threatgraph.safetext.terminal`).
+    workflow command with it (:func:`threatgraph.util.safetext.terminal`).
     """
     click.echo(terminal(text, multiline=block), err=err, nl=nl)
 
 
 def echo_json(text: str, *, nl: bool = True) -> None:
     """Write JSON text to stdout: the same JSON value, with no raw bidirectional or C1
-    control character in it (:func:`threatgraph.safetext.terminal_json`)."""
+    control character in it (:func:`threatgraph.util.safetext.terminal_json`)."""
     click.echo(terminal_json(text), nl=nl)
 
 

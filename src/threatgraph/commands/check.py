@@ -23,7 +23,7 @@ from threatgraph.commands._common import (
     reject_option_like,
     settings_for,
 )
-from threatgraph.safetext import terminal
+from threatgraph.util.safetext import terminal
 
 
 @click.command()

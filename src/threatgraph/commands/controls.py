@@ -17,7 +17,7 @@ from threatgraph.commands._common import (
     rules_option,
 )
 from threatgraph.commands.threats import _library
-from threatgraph.safetext import terminal
+from threatgraph.util.safetext import terminal
 
 
 @click.group()

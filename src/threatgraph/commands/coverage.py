@@ -42,8 +42,8 @@ def command(
 
     Exit code 0 (a coverage report does not gate; use `check`).
     """
-    from threatgraph import coverage
-    from threatgraph.formats.writer import write_files
+    from threatgraph.features import coverage
+    from threatgraph.util.writer import write_files
 
     result = run_models(paths, options)
     if fmt == "json":

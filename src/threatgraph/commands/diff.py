@@ -26,12 +26,12 @@ from threatgraph.commands._common import (
     resolve_run_options,
     settings_for,
 )
-from threatgraph.errors import InputError, Problem
+from threatgraph.util.errors import InputError, Problem
 
 
 def _split_args(args: Sequence[str], base: str | None, cwd: Path) -> tuple[str | None, list[str]]:
     """BASE is the first argument when it is not an existing path but names a commit."""
-    from threatgraph import gitrev
+    from threatgraph.features import gitrev
 
     rest = list(args)
     if base is None and rest and not Path(rest[0]).exists():
@@ -55,7 +55,7 @@ def _materialise_models(rev: str, rel_paths: Sequence[str], dest: Path, root: Pa
     A directory is copied whole; for a file, its directory is (only the top-level files when
     the file sits at the repository root), so that sibling modules a model imports are there.
     """
-    from threatgraph import gitrev
+    from threatgraph.features import gitrev
 
     wanted: dict[str, tuple[str, str]] = {}
     present: list[str] = []
@@ -128,9 +128,9 @@ def command(
     trust-boundary crossings, new flows of sensitive data and controls removed. Exits 1 when
     the change introduces open findings at or above the gate.
     """
-    from threatgraph import diff as diff_mod
-    from threatgraph import gitrev
     from threatgraph.engine.library import load_library
+    from threatgraph.features import diff as diff_mod
+    from threatgraph.features import gitrev
     from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.load import decisions as decisions_mod
     from threatgraph.load.registry import load_paths

@@ -18,7 +18,7 @@ from threatgraph.commands._common import (
     resolve_run_options,
     settings_for,
 )
-from threatgraph.errors import InputError, Problem
+from threatgraph.util.errors import InputError, Problem
 
 
 @click.group(name="export")

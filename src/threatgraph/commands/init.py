@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from threatgraph.commands._common import echo, input_errors_exit_2
-from threatgraph.errors import InputError
-from threatgraph.readfile import read_input
+from threatgraph.util.errors import InputError
+from threatgraph.util.readfile import read_input
 
 HOOK_REPO = "https://github.com/threatgraph/threatgraph"
 

@@ -104,9 +104,9 @@ def command(
     evidence=[...]. Exits 1 when a touched element has open findings at or above the gate
     (--fail-on, default: config), 2 on errors.
     """
-    from threatgraph import gitrev
-    from threatgraph import review as review_mod
-    from threatgraph.evidence import find_repo_root
+    from threatgraph.features import gitrev
+    from threatgraph.features import review as review_mod
+    from threatgraph.features.evidence import find_repo_root
     from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.pipeline import run
 

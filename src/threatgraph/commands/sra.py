@@ -30,10 +30,10 @@ def command(
     threatgraph version and the threat library version, so it can be filed. Exit code 0 when
     written (the analysis documents open findings; use `check` to gate on them).
     """
-    from threatgraph.formats.writer import write_files
-    from threatgraph.sra import build
-    from threatgraph.sra import html as html_mod
-    from threatgraph.sra import markdown as md_mod
+    from threatgraph.features.sra import build
+    from threatgraph.features.sra import html as html_mod
+    from threatgraph.features.sra import markdown as md_mod
+    from threatgraph.util.writer import write_files
 
     result = run_models(paths, options)
     wanted = set(fmt or ("markdown", "html"))

@@ -58,8 +58,8 @@ def command(
     With --pytest, writes one skeleton test file per finding (tests skipped until filled in);
     a file that already exists is never overwritten. Exit code 0.
     """
-    from threatgraph import testplan
-    from threatgraph.formats.writer import write_files
+    from threatgraph.features import testplan
+    from threatgraph.util.writer import write_files
 
     target = tests_dir or out_dir
     if with_pytest and target is None:

@@ -25,8 +25,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from threatgraph.engine.findings import Status
-from threatgraph.errors import InputError, Problem
-from threatgraph.load.yamlsafe import LineDict, LineList, load_document, problems_from_validation
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.yamlsafe import LineDict, LineList, load_document, problems_from_validation
 
 #: The file name, next to rule.yaml.
 EXPECTED_FILE = "expected.yaml"

@@ -23,9 +23,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from threatgraph.engine.rules import ElementPred, Rule
-from threatgraph.errors import InputError, Problem
-from threatgraph.load.yamlsafe import LineDict, load_document, problems_from_validation
-from threatgraph.readfile import read_input
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.readfile import read_input
+from threatgraph.util.yamlsafe import LineDict, load_document, problems_from_validation
 
 
 class Control(BaseModel):
@@ -331,7 +331,7 @@ def _suggest_rule(rule_id: str, known: Iterable[str]) -> str:
 
 def _line_in_file(path: Path, loc: tuple[str | int, ...]) -> int:
     """The line of ``loc`` in a YAML file (read again: only error messages need it)."""
-    from threatgraph.load.yamlsafe import line_of
+    from threatgraph.util.yamlsafe import line_of
 
     try:
         return line_of(load_document(path), loc) or 1

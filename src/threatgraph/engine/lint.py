@@ -13,7 +13,7 @@ from threatgraph.engine.expected import (
     tally,
 )
 from threatgraph.engine.library import Library, LoadedRule, _line_in_file
-from threatgraph.errors import InputError, Problem
+from threatgraph.util.errors import InputError, Problem
 
 #: Fixtures are evaluated as of this day, so that date-dependent rules give stable results.
 FIXTURE_DAY = date(2026, 1, 15)

@@ -67,9 +67,9 @@ def reference_url(ref: str, index: dict[str, Any]) -> str | None:
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write one file atomically: :func:`threatgraph.formats.writer.write_atomic`, the one
+    """Write one file atomically: :func:`threatgraph.util.writer.write_atomic`, the one
     implementation (imported on use, so that formats that never write do not load it)."""
-    from threatgraph.formats.writer import write_atomic as write
+    from threatgraph.util.writer import write_atomic as write
 
     write(path, data)
 

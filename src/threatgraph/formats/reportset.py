@@ -3,7 +3,7 @@
 This is what ``threatgraph report`` runs. It draws each model's diagrams once (DOT, Mermaid,
 and SVG/PNG when a Graphviz renderer is available), asks every chosen format for its files,
 adds DIR/index.md and DIR/index.html when there are several models, and only then writes,
-through :func:`threatgraph.formats.writer.write_files` (stage all, then rename): each model
+through :func:`threatgraph.util.writer.write_files` (stage all, then rename): each model
 directory is replaced as a whole, so it holds exactly the files of the last run, and the
 entries an earlier run wrote that this one does not (a model no longer reported, an index)
 are removed with the same commit.
@@ -21,8 +21,8 @@ from typing import Any
 from threatgraph.formats.base import REGISTRY, Diagrams, IndexEntry, ReportInput, get_format
 from threatgraph.formats.common import display_path
 from threatgraph.formats.view import ModelView
-from threatgraph.formats.writer import safe_dir, write_files
 from threatgraph.model.schema import slugify, valid_id
+from threatgraph.util.writer import safe_dir, write_files
 
 #: Formats that need the DOT text, and those that need a rendered image.
 _NEEDS_DOT = frozenset({"dot", "svg", "png", "html"})
@@ -96,10 +96,10 @@ _MANIFEST_MAX = 1 << 20
 
 def _read_manifest(path: Path) -> bytes:
     """The manifest's bytes: only a regular file, not through a symlink, and small
-    (:func:`threatgraph.readfile.read_input` refuses FIFOs and devices, which could block
+    (:func:`threatgraph.util.readfile.read_input` refuses FIFOs and devices, which could block
     or never end). Raises OSError when it is anything else."""
-    from threatgraph.errors import InputError
-    from threatgraph.readfile import read_input
+    from threatgraph.util.errors import InputError
+    from threatgraph.util.readfile import read_input
 
     if path.is_symlink():
         raise OSError(f"{path} is a symlink")

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from threatgraph.model.schema import SystemModel, slugify
-from threatgraph.safetext import terminal
+from threatgraph.util.safetext import terminal
 
 
 class _Dumper(yaml.SafeDumper):
@@ -76,7 +76,7 @@ def dumps(model: SystemModel, header: str | None = None) -> str:
 
     A string holding a control, a bidirectional control or what reads as a workflow command
     (``::`` first, ``##[``) is written double-quoted, where every escape of
-    :func:`threatgraph.safetext.terminal` is a YAML escape of the same character: the text
+    :func:`threatgraph.util.safetext.terminal` is a YAML escape of the same character: the text
     printed to a terminal (``import`` without ``-o``) then loads as the same model.
     """
     body = yaml.dump(

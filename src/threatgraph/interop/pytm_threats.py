@@ -29,7 +29,6 @@ from pydantic import Field
 from threatgraph.engine.findings import CheckItem, Finding, finding_id
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import ElementPred, FlowPred, Match, Mitigation, Rule
-from threatgraph.errors import InputError
 from threatgraph.graph import Graph
 from threatgraph.interop import pytm_map
 from threatgraph.load.pytm_loader import LOCK, PytmSource, pytm_state
@@ -44,6 +43,7 @@ from threatgraph.model.schema import (
     SystemModel,
     Trust,
 )
+from threatgraph.util.errors import InputError
 
 PYTM_RULE_ID_PATTERN = r"^pytm:[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 

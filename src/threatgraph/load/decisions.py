@@ -24,9 +24,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from threatgraph.errors import InputError, Problem
-from threatgraph.load.yamlsafe import LineDict, LineList, load_document, problems_from_validation
 from threatgraph.model.schema import Decision
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.yamlsafe import LineDict, LineList, load_document, problems_from_validation
 
 DECISIONS_VERSION = 1
 HEADER = "threatgraph-decisions"

@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.errors import InputError
 from threatgraph.load import fastjson
-from threatgraph.load.yamlsafe import (
+from threatgraph.model.schema import Location, SystemModel
+from threatgraph.util.errors import InputError
+from threatgraph.util.yamlsafe import (
     LineDict,
     LineList,
     load_document,
@@ -18,7 +19,6 @@ from threatgraph.load.yamlsafe import (
     problems_from_validation,
     read_text,
 )
-from threatgraph.model.schema import Location, SystemModel
 
 SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -1,6 +1,6 @@
 """A JSON model file read the quick way, for files that are valid models.
 
-The general reader (:func:`threatgraph.load.yamlsafe.parse_json`) gives every object and
+The general reader (:func:`threatgraph.util.yamlsafe.parse_json`) gives every object and
 array of a document its line, so that any problem can be reported where it is. A valid
 model only needs the lines of its declared items (and of controls written as objects),
 which become their locations. This reader finds just those: the C decoder parses each item
@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.load.yamlsafe import _JSON_BRACKETS, SURROGATE_ESCAPE
 from threatgraph.model.schema import Location, SystemModel
-from threatgraph.safetext import lone_surrogate_in
+from threatgraph.util.safetext import lone_surrogate_in
+from threatgraph.util.yamlsafe import _JSON_BRACKETS, SURROGATE_ESCAPE
 
 #: Top-level sections whose items get a location (as ``declarative._stamp`` gives them).
 SECTIONS = frozenset({"boundaries", "data", "elements", "flows", "decisions"})

@@ -29,9 +29,7 @@ from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
-from threatgraph.errors import InputError, Problem
 from threatgraph.interop import otm_map
-from threatgraph.load.yamlsafe import LineDict, parse_json, parse_text, read_text
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -48,6 +46,8 @@ from threatgraph.model.schema import (
     valid_id,
 )
 from threatgraph.model.validate import suggest
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.yamlsafe import LineDict, parse_json, parse_text, read_text
 
 SUFFIXES = (".json", ".otm", ".yaml", ".yml")
 
@@ -83,7 +83,7 @@ def read_document(path: Path) -> Any:
 def _catalogue() -> frozenset[str]:
     """Control ids of the built-in catalogue (when the caller loaded no library)."""
     from threatgraph.engine.library import builtin_root
-    from threatgraph.load.yamlsafe import load_document
+    from threatgraph.util.yamlsafe import load_document
 
     path = builtin_root() / "controls.yaml"
     try:

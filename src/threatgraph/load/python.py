@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType, FrameType
 
-from threatgraph.errors import InputError
-from threatgraph.load.yamlsafe import read_text
 from threatgraph.model import dsl
 from threatgraph.model.schema import SystemModel
+from threatgraph.util.errors import InputError
+from threatgraph.util.yamlsafe import read_text
 
 
 def imports_module(tree_or_text: str | ast.AST, module: str) -> bool:

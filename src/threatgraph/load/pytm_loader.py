@@ -28,7 +28,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.errors import InputError, Problem
 from threatgraph.interop import pytm_map
 from threatgraph.load.python import _line_in, compile_model, imports_module, model_time_limit
 from threatgraph.load.registry import Converted
@@ -44,7 +43,8 @@ from threatgraph.model.schema import (
     SystemModel,
     slugify,
 )
-from threatgraph.safetext import LONE_SURROGATE, lone_surrogate_in
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.safetext import LONE_SURROGATE, lone_surrogate_in
 
 #: pytm's state is process-global: one load or engine run at a time.
 LOCK = threading.RLock()

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from threatgraph.errors import InputError, Problem
-from threatgraph.load.yamlsafe import MAX_BYTES
 from threatgraph.model.schema import Kind, SystemModel
 from threatgraph.model.validate import finalize
-from threatgraph.readfile import not_regular, read_head
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.readfile import not_regular, read_head
+from threatgraph.util.yamlsafe import MAX_BYTES
 
 if TYPE_CHECKING:  # the pytm loader imports pytm lazily; only its types are needed here
     from threatgraph.load.pytm_loader import PytmSource

@@ -24,7 +24,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.errors import InputError, Problem
 from threatgraph.model.schema import (
     Boundary,
     ControlRef,
@@ -37,7 +36,8 @@ from threatgraph.model.schema import (
     SystemModel,
 )
 from threatgraph.model.validate import choice_message, shown, suggest
-from threatgraph.safetext import LONE_SURROGATE, lone_surrogate_in
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.safetext import LONE_SURROGATE, lone_surrogate_in
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])
 

@@ -7,7 +7,6 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
-from threatgraph.errors import InputError, Problem
 from threatgraph.model.schema import (
     MAX_ID,
     Boundary,
@@ -22,6 +21,7 @@ from threatgraph.model.schema import (
     slugify,
     valid_id,
 )
+from threatgraph.util.errors import InputError, Problem
 
 T = TypeVar("T", Boundary, DataAsset, Element)
 

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from threatgraph.errors import InputError
+from threatgraph.util.errors import InputError
 
 #: Upper bound on what one materialisation writes (a model directory, not a monorepo).
 MAX_BYTES = 256 * 1024 * 1024

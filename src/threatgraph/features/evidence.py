@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from threatgraph.errors import InputError, Problem
-from threatgraph.load.yamlsafe import read_text
 from threatgraph.model.schema import ControlRef, Decision, Location, SystemModel
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.yamlsafe import read_text
 
 _URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")

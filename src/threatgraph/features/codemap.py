@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from threatgraph.errors import InputError, Problem
 from threatgraph.model.schema import Location, SystemModel
+from threatgraph.util.errors import InputError, Problem
 
 _GLOB_CHARS = frozenset("*?[")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -281,7 +281,7 @@ class FileIndex:
 
 def _git_files(root: Path) -> list[str] | None:
     """Tracked (minus deleted) and untracked-not-ignored files, or None outside git."""
-    from threatgraph import gitrev
+    from threatgraph.features import gitrev
 
     if not (root / ".git").exists():
         return None

@@ -187,7 +187,7 @@ def demonstrated(lib: Library) -> frozenset[str]:
     the evidence. Disabled rules and fixtures that fail to load prove nothing.
     """
     from threatgraph.engine.lint import run_fixture
-    from threatgraph.errors import InputError
+    from threatgraph.util.errors import InputError
 
     out: set[str] = set()
     for lr in lib.active:

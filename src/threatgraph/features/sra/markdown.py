@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from threatgraph.formats.markdown import code, escape
-from threatgraph.sra import risk as risk_mod
-from threatgraph.sra.build import Sra
-from threatgraph.sra.text import (
+from threatgraph.features.sra import risk as risk_mod
+from threatgraph.features.sra.build import Sra
+from threatgraph.features.sra.text import (
     LIMITATIONS,
     METHOD,
     SAFEGUARD_STATUS,
     STATUS_TEXT,
     yes_no,
 )
+from threatgraph.formats.markdown import code, escape
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

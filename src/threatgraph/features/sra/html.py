@@ -14,9 +14,9 @@ from typing import Any
 
 import jinja2
 
-from threatgraph.sra import risk as risk_mod
-from threatgraph.sra.build import Sra
-from threatgraph.sra.text import LIMITATIONS, METHOD, SAFEGUARD_STATUS, STATUS_TEXT, yes_no
+from threatgraph.features.sra import risk as risk_mod
+from threatgraph.features.sra.build import Sra
+from threatgraph.features.sra.text import LIMITATIONS, METHOD, SAFEGUARD_STATUS, STATUS_TEXT, yes_no
 
 CSS = """\
 body{margin:0 auto;max-width:1200px;padding:16px 24px;font:14px/1.45 system-ui,-apple-system,

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from threatgraph.errors import InputError
+from threatgraph.util.errors import InputError
 
 #: The size limit of every input file.
 MAX_BYTES = 64 * 1024 * 1024

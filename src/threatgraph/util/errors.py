@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from threatgraph.safetext import terminal
+from threatgraph.util.safetext import terminal
 
 #: The terminal escaper under its older name (one line: a line break shows as ``\n``).
 printable = terminal

@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from threatgraph.errors import InputError, Problem
 from threatgraph.model.validate import choice_message
-from threatgraph.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
-from threatgraph.readfile import read_input
-from threatgraph.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
+from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
+from threatgraph.util.readfile import read_input
+from threatgraph.util.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
 
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
@@ -262,7 +262,7 @@ def read_text(path: Path) -> str:
     """Read a text input with a size limit; binary or non-UTF-8 files are input errors.
 
     Only a regular file is read, and never more than MAX_BYTES (see
-    :mod:`threatgraph.readfile`).
+    :mod:`threatgraph.util.readfile`).
     """
     file = str(path)
     raw = read_input(path, MAX_BYTES)

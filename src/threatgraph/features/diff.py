@@ -304,7 +304,7 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
         )
     else:
         out.append(f"PASS: the change introduces no open finding at or above '{d.fail_on}'.")
-    from threatgraph.safetext import terminal
+    from threatgraph.util.safetext import terminal
 
     return "\n".join(terminal(line) for line in out) + "\n"
 

@@ -1,0 +1,1 @@
+"""Features built on the pipeline: diff, review, coverage, test plans, HIPAA, code links."""

@@ -1,0 +1,1 @@
+"""Utilities below every layer: errors, file reading, safe YAML, atomic writes, safe text."""
