@@ -900,7 +900,14 @@ def _hosting(c: Ctx, hosted: frozenset[int]) -> frozenset[int]:
 
 
 #: Flow-predicate keys naming an end, and the index of flows at an element they read.
-_FLOW_ENDS = (("source", "out"), ("target", "in"), ("requester", "asks"), ("server", "serves"))
+_FLOW_ENDS = (
+    ("source", "out"),
+    ("target", "in"),
+    ("requester", "asks"),
+    ("server", "serves"),
+    ("sender", "sends"),
+    ("receiver", "receives"),
+)
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
@@ -914,6 +921,8 @@ def _flows_at(elements: ESet, direction: str) -> ESet:
             "in": ix.in_flows,
             "asks": ix.asks,
             "serves": ix.serves,
+            "sends": ix.sends,
+            "receives": ix.receives,
         }[direction]
         return frozenset(chain.from_iterable(map(index.__getitem__, elements(c))))
 
@@ -993,7 +1002,14 @@ def _flow_ends(flows: ESet, end: str) -> ESet:
 
     def run(c: Ctx) -> frozenset[int]:
         ix = c.graph.ix
-        index = {"target": ix.fdst, "source": ix.fsrc, "requester": ix.freq, "server": ix.fsrv}[end]
+        index = {
+            "target": ix.fdst,
+            "source": ix.fsrc,
+            "requester": ix.freq,
+            "server": ix.fsrv,
+            "sender": ix.fsnd,
+            "receiver": ix.frcv,
+        }[end]
         return frozenset(map(index.__getitem__, flows(c)))
 
     return run

@@ -101,10 +101,13 @@ def readable_places(lib: Library) -> Readable:
             primary = src = dst = kinds(m.element)
         elif m.flow is not None:
             derived = not isinstance(m.primary, str) or m.primary in ("requester", "server")
-            src = kinds(m.flow.requester if derived else m.flow.source)
-            dst = kinds(m.flow.server if derived else m.flow.target)
+            if m.primary in ("sender", "receiver"):
+                src, dst = kinds(m.flow.sender), kinds(m.flow.receiver)
+            else:
+                src = kinds(m.flow.requester if derived else m.flow.source)
+                dst = kinds(m.flow.server if derived else m.flow.target)
             if isinstance(m.primary, str):
-                primary = src if m.primary in ("source", "requester") else dst
+                primary = src if m.primary in ("source", "requester", "sender") else dst
             else:
                 primary = kinds(m.primary)
         else:

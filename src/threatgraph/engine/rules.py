@@ -295,6 +295,10 @@ class ElementPred(_Strict):
         return out
 
 
+#: The ends of a flow a rule can put its finding on (see :class:`Match`).
+FlowEnd = Literal["source", "target", "requester", "server", "sender", "receiver"]
+
+
 class FlowPred(_Strict):
     """A predicate over one flow. All given fields must hold."""
 
@@ -307,6 +311,16 @@ class FlowPred(_Strict):
     )
     server: ElementPred | None = Field(
         default=None, description="Derived: the end that is asked (called, read or written)."
+    )
+    sender: ElementPred | None = Field(
+        default=None,
+        description="Derived: the end the flow's data leaves (the reader's store for a read "
+        "drawn from the reader), however the arrow is drawn.",
+    )
+    receiver: ElementPred | None = Field(
+        default=None,
+        description="Derived: the end the flow's data arrives at (the reader for a read drawn "
+        "from the reader, else the target).",
     )
     kept: bool | None = Field(
         default=None,
@@ -323,7 +337,8 @@ class FlowPred(_Strict):
     authenticated: bool | None = None
     crosses_boundary: bool | None = None
     trust_change: Literal["increase", "decrease", "none"] | None = Field(
-        default=None, description="Direction of trust from source to target."
+        default=None,
+        description="Direction of trust along which the data moves, from sender to receiver.",
     )
     request_trust: Literal["increase", "decrease", "none"] | None = Field(
         default=None,
@@ -372,10 +387,13 @@ class Match(_Strict):
     element: ElementPred | None = None
     flow: FlowPred | None = None
     path: PathMatch | None = None
-    primary: Literal["source", "target", "requester", "server"] | ElementPred = Field(
+    primary: (
+        Literal["source", "target", "requester", "server", "sender", "receiver"] | ElementPred
+    ) = Field(
         default="target",
         description="For flow matches: which end the finding sits on: source or target as "
-        "drawn, requester or server (the derived ends, see the flow predicate), or an element "
+        "drawn, requester or server, sender or receiver (the derived ends, see the flow "
+        "predicate), or an element "
         "predicate: the end that matches it (the target when both do).",
     )
 
