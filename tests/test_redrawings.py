@@ -1,7 +1,8 @@
 """Every reference model and every incident drawing, redrawn, gives the same threats.
 
 The redrawings are mechanical and keep the system the same: declared operations replaced by
-plain arrows (a read drawn from the store, a call with its answer drawn back); a relay process
+plain arrows (a read drawn from the store, a call with its answer drawn back), and the
+reverse, each request and its drawn answer collapsed into one declared call; a relay process
 put into each request to a model or a tool (an API gateway, an MCP proxy); a side-effect tool
 drawn as an app; a model that calls tools drawn as an agent. Findings must be equal on every
 element both drawings have (a relay may add findings of its own).
@@ -106,6 +107,46 @@ def relay(doc: Doc) -> Doc:
     return out
 
 
+_PASSIVE = {"datastore", "vector_store", "memory", "dataset", "feature_store", "model_registry"}
+_PASSIVE |= {"external_content", "actor", "vendor"}
+
+
+def collapse(doc: Doc) -> Doc:
+    """Each undeclared request and its drawn answer between two active elements drawn as one
+    declared call (the engine's own reading says which end asks)."""
+    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
+    graph = build(model)
+    kinds = {e.id: e.kind.value for e in model.elements}
+    position = {f.id: i for i, f in enumerate(model.flows)}
+    out = copy.deepcopy(doc)
+    flows: list[Doc] = []
+    merged: set[str] = set()
+    for f, mf in zip(out["flows"], model.flows, strict=True):
+        if mf.id in merged:
+            continue
+        group = graph.exchanges[mf.id]
+        req, srv = graph.interactions[mf.id]
+        answers = [x for x in group if x != mf.id]
+        if f.get("operation") or len(group) != 2 or {kinds[req], kinds[srv]} & _PASSIVE:
+            flows.append(f)
+            continue
+        other = out["flows"][position[answers[0]]]
+        if other.get("operation"):
+            flows.append(f)
+            continue
+        merged.add(answers[0])
+        call: Doc = {"from": req, "to": srv, "name": f["name"], "operation": "call"}
+        data = list(dict.fromkeys([*f.get("data", []), *other.get("data", [])]))
+        if data:
+            call["data"] = data
+        for key in ("protocol", "controls", "encrypted", "authenticated"):
+            if key in f:
+                call[key] = f[key]
+        flows.append(call)
+    out["flows"] = flows
+    return out
+
+
 def tool_as_app(doc: Doc) -> Doc:
     """A local tool that acts, drawn as an app with the same capabilities."""
     out = copy.deepcopy(doc)
@@ -134,6 +175,7 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "tool-as-app": tool_as_app,
     "llm-as-agent": llm_as_agent,
     "undeclared-and-relayed": lambda d: relay(undeclare(d)),
+    "collapsed": collapse,
 }
 
 

@@ -933,6 +933,9 @@ def build(model: SystemModel) -> Graph:
         drivers.setdefault(fl.target, set()).add(fl.source)
         if fl.target in elements and elements[fl.target].kind not in PASSIVE_KINDS:
             active_out.setdefault(fl.source, set()).add(fl.target)
+            # A declared call's answer goes back to the caller as surely as a drawn one.
+            if fl.operation == "call" and elements[fl.source].kind not in PASSIVE_KINDS:
+                active_out.setdefault(fl.target, set()).add(fl.source)
     out_flows: list[list[int]] = [[] for _ in ids]
     in_flows: list[list[int]] = [[] for _ in ids]
     flow_source: dict[str, str] = {}
@@ -1065,6 +1068,15 @@ def build(model: SystemModel) -> Graph:
         cpred=[tuple(x) for x in cpred],
         role=role,
     )
+    exchanges = _exchanges(interactions)
+    # An answer drawn back rides on its request: it is as authenticated as a request of its
+    # exchange is, so drawing the answer adds no unauthenticated flow.
+    for fid, group in exchanges.items():
+        req, srv = interactions[fid]
+        if flow_source[fid] == srv and any(
+            fpos[g] in authenticated_flows and flow_source[g] == req for g in group
+        ):
+            authenticated_flows.add(fpos[fid])
     element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums, frozenset(returning_flows))
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(authenticated_flows))
@@ -1095,7 +1107,7 @@ def build(model: SystemModel) -> Graph:
         },
         interactions=interactions,
         carriers=carriers,
-        exchanges=_exchanges(interactions),
+        exchanges=exchanges,
         _flow_indexes={k: _frozen(v) for k, v in facts_index.items()},
         _held_indexes={k: _frozen(v) for k, v in held.items()},
     )
