@@ -19,6 +19,7 @@ from threatgraph.engine.rules import (
     DataPred,
     ElementPred,
     FlowPred,
+    OversightPred,
     PathPred,
     SoftwarePred,
     VendorPred,
@@ -616,6 +617,8 @@ class Compiler:
             if want is not None:
                 has = _element_fact(fact)
                 sets.append(has if want else _complement(has, _all_elements))
+        if p.oversight is not None:
+            sets.append(self._oversight_set(p.oversight))
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
             sets.append(lambda c: reach(c).reached_set())
@@ -624,6 +627,28 @@ class Compiler:
             sets.append(lambda c: back(c).reached_set())
         self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
         return _conjunction(key, sets, filters, _all_elements, _element_names)
+
+    def _oversight_set(self, p: OversightPred) -> ESet:
+        """The elements overseen in a relation with every fact ``p`` gives."""
+        by = self.element_set(p.by) if p.by is not None else None
+        roles = frozenset(p.roles) if p.roles else None
+        wants = [
+            (name, want)
+            for name in ("shares_model", "shares_memory", "mutual")
+            if (want := getattr(p, name)) is not None
+        ]
+
+        def run(c: Ctx) -> frozenset[int]:
+            overseers = by(c) if by is not None else None
+            return frozenset(
+                o.overseen
+                for o in c.graph.oversight
+                if (roles is None or o.role in roles)
+                and (overseers is None or o.overseer in overseers)
+                and all(getattr(o, name) == want for name, want in wants)
+            )
+
+        return run
 
     def _composites(
         self,

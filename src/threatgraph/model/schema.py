@@ -390,6 +390,21 @@ class Software(_Strict):
     )
 
 
+OversightRole = Literal["approve", "review", "monitor"]
+
+
+class Oversight(_Strict):
+    """One element this element oversees, and how: the overseer sits on the other side of the
+    relation, so it holds whichever way (or whether) the flows between them are drawn."""
+
+    element: str = Field(description="Id (or name) of the element overseen.")
+    role: OversightRole = Field(
+        description="approve: its actions wait for this element's yes; review: this element "
+        "checks its output or actions and can send them back; monitor: this element watches "
+        "what it does and can raise an alarm or stop it."
+    )
+
+
 class Element(_Strict):
     """A node of the data-flow graph: an actor, an app, a model, a store, a vendor..."""
 
@@ -486,6 +501,11 @@ class Element(_Strict):
     ) = Field(default=None, description="The model server or cluster software it runs.")
     triggered_by: list[Literal["schedule", "email", "webhook", "message", "file", "user"]] = Field(
         default_factory=list, description="What starts the element without a person asking."
+    )
+    oversees: list[Oversight] = Field(
+        default_factory=list,
+        description="Elements (agents, models, apps) whose actions or output this element "
+        "approves, reviews or monitors.",
     )
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None
