@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 #: Elements that pass a request on to what they front (a model gateway, an MCP or API proxy).
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
+_MODEL_KINDS = frozenset({Kind.LLM, Kind.ML_MODEL})
 #: Roles in which the overseer's judgement gates or corrects the overseen one's actions.
 GATING_ROLES = frozenset({"approve", "review"})
 
@@ -45,29 +46,45 @@ class OversightFact:
     mutual: bool
 
 
-def _servers(graph: Graph, i: int, only: frozenset[int] | None = None) -> set[int]:
-    """What element ``i`` asks (in flows of ``only`` when given), directly or through one
-    relay it asks."""
+def _servers(graph: Graph, i: int, only: frozenset[int]) -> set[int]:
+    """What element ``i`` asks in flows of ``only``, directly or through one relay it asks."""
     ix = graph.ix
     out: set[int] = set()
     for f in ix.asks[i]:
-        if only is not None and f not in only:
-            continue
         j = ix.fsrv[f]
-        out.add(j)
+        if f in only:
+            out.add(j)
+        if ix.els[j].kind in _RELAYS:
+            out.update(ix.fsrv[g] for g in ix.asks[j] if g in only)
+    return out
+
+
+def _models(graph: Graph, i: int) -> tuple[set[int], set[str]]:
+    """The model elements ``i`` runs on, and their vendors. A gateway that fronts several
+    models leaves unknown which one ``i`` uses: it adds none of them, only their vendor when
+    they all have the same one."""
+    ix = graph.ix
+    runs = graph.element_facts.get("runs_model", frozenset())
+
+    def is_model(j: int) -> bool:
+        # Asking another agent is delegation, not running on its model.
+        return j in runs and ix.els[j].kind in _MODEL_KINDS
+
+    models = {i} if i in runs else set()
+    vendors: set[str] = set()
     for f in ix.asks[i]:
         j = ix.fsrv[f]
-        if ix.els[j].kind in _RELAYS:
-            out.update(ix.fsrv[g] for g in ix.asks[j] if only is None or g in only)
-    return out
-
-
-def _models(graph: Graph, i: int) -> set[int]:
-    runs = graph.element_facts.get("runs_model", frozenset())
-    out = {j for j in _servers(graph, i) if j in runs}
-    if i in runs:
-        out.add(i)
-    return out
+        if is_model(j):
+            models.add(j)
+        elif ix.els[j].kind in _RELAYS:
+            behind = {ix.fsrv[g] for g in ix.asks[j] if is_model(ix.fsrv[g])}
+            if len(behind) == 1:
+                models |= behind
+            providers = {ix.els[m].provider for m in behind}
+            if len(providers) == 1 and None not in providers:
+                vendors |= {p for p in providers if p is not None}
+    vendors |= {p for m in models if (p := ix.els[m].provider) is not None}
+    return models, vendors
 
 
 def _memory(graph: Graph, i: int) -> bool:
@@ -107,15 +124,13 @@ def derive_oversight(graph: Graph) -> tuple[OversightFact, ...]:
         return ()
     kept = graph.flow_flags.get("kept", frozenset())
     returns = graph.flow_flags.get("returns", frozenset())
-    models: dict[int, set[int]] = {}
-    vendors: dict[int, set[str]] = {}
+    models: dict[int, tuple[set[int], set[str]]] = {}
     for i in {x for d in declared for x in d[:2]}:
         models[i] = _models(graph, i)
-        vendors[i] = {p for m in models[i] if (p := ix.els[m].provider) is not None}
     on_cycle = _cycles({(a, b) for a, b, role in declared if role in GATING_ROLES})
     out: list[OversightFact] = []
     for a, b, role in declared:
-        same = bool(models[a] & models[b]) or bool(vendors[a] & vendors[b])
+        same = bool(models[a][0] & models[b][0]) or bool(models[a][1] & models[b][1])
         written = {s for s in _servers(graph, b, kept) if _memory(graph, s)}
         read = {s for s in _servers(graph, a, returns) if _memory(graph, s)}
         out.append(
