@@ -87,9 +87,7 @@ def through_gateway(d: Doc, memory: bool = True) -> Doc:
     models = {e["name"].lower().replace(" ", "-") for e in d["elements"] if e["kind"] == "llm"}
     for m in sorted(models):
         out["elements"].append({"kind": "process", "name": f"Gateway {m}", "boundary": "corp"})
-        out["flows"].append(
-            {"from": f"gateway-{m}", "to": m, "name": "relay", "operation": "call"}
-        )
+        out["flows"].append({"from": f"gateway-{m}", "to": m, "name": "relay", "operation": "call"})
     extra: list[Doc] = []
     for fl in out["flows"]:
         if fl["to"] in models and not fl["from"].startswith("gateway-"):

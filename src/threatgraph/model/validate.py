@@ -377,14 +377,11 @@ def finalize(
                     for s in el.vendor.baa.services
                 ]
         if el.oversees:
-            _check_oversight(
-                el,
-                elements,
-                lambda ref: resolve(
-                    ref, elements, e_names, "overseen element", el.location, "oversees"
-                ),
-                err,
-            )
+
+            def overseen(ref: str, loc: Location | None = el.location) -> str | None:
+                return resolve(ref, elements, e_names, "overseen element", loc, "oversees")
+
+            _check_oversight(el, elements, overseen, err)
         check_controls(el.controls, el.location)
         _derive_vendor_controls(el)
 
