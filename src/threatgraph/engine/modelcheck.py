@@ -62,6 +62,7 @@ CHECKED_FIELDS = (
     "autonomous",
     "mcp",
     "transport",
+    "listens_on",
     "persistent",
     "content",
     "source",

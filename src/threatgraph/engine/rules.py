@@ -47,6 +47,7 @@ ATTRIBUTES = frozenset(
         "autonomous",
         "mcp",
         "transport",
+        "listens_on",
         "content",
         "persistent",
         "multi_tenant",

@@ -451,6 +451,12 @@ class Element(_Strict):
         default=None, description="A tool served over the Model Context Protocol."
     )
     transport: Literal["stdio", "http", "sse", "streamable_http", "websocket"] | None = None
+    listens_on: Literal["loopback", "network"] | None = Field(
+        default=None,
+        description="Where a server accepts connections: loopback (127.0.0.1, ::1: only "
+        "programs on the same machine, and web pages through its browser) or network (an "
+        "address other hosts can reach).",
+    )
     content: (
         Literal[
             "web", "email", "ticket", "upload", "document", "chat", "code", "api", "social", "logs"
