@@ -459,13 +459,24 @@ class Element(_Strict):
     )
     content: (
         Literal[
-            "web", "email", "ticket", "upload", "document", "chat", "code", "api", "social", "logs"
+            "web",
+            "email",
+            "ticket",
+            "upload",
+            "document",
+            "chat",
+            "code",
+            "api",
+            "social",
+            "logs",
+            "responses",
         ]
         | None
     ) = Field(
         default=None,
         description="What the content is (outside content), or what a store holds: web, email, "
-        "ticket, upload, document, chat, code, api, social, logs (logs and telemetry).",
+        "ticket, upload, document, chat, code, api, social, logs (logs and telemetry), "
+        "responses (model answers kept to serve again: a response or semantic cache).",
     )
     decides: list[DecisionArea] = Field(
         default_factory=list,
