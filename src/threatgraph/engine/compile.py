@@ -619,6 +619,8 @@ class Compiler:
                 sets.append(has if want else _complement(has, _all_elements))
         if p.oversight is not None:
             sets.append(self._oversight_set(p.oversight))
+        if p.passes_on is not None:
+            sets.append(_passes_on(p.passes_on))
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
             sets.append(lambda c: reach(c).reached_set())
@@ -1064,6 +1066,31 @@ def _flow_data(p: DataPred) -> ESet:
 def _element_data(p: DataPred, fieldname: str) -> ESet:
     """Elements whose stores/processes/trained_on (or handled) data matches."""
     return _by_class(p, lambda c: c.graph.elements_holding(fieldname), _all_elements)
+
+
+def _passes_on(p: DataPred) -> ESet:
+    """Elements that send on, in a request they make, a data asset that came to them in a
+    request they serve (the same asset id, so a credential of their own is not counted).
+    Requests are the flows whose content goes to their server: the server is the target
+    (a drawn answer, whose source is the server, carries nothing in)."""
+    test = _data_test(p)
+
+    def run(c: Ctx) -> frozenset[int]:
+        ix, g = c.graph.ix, c.graph
+        out: list[int] = []
+        for i in ix.all_elements:
+            sent = {d for f in ix.asks[i] if ix.fsrc[f] == i for d in g.flows[ix.fids[f]].flow.data}
+            if not sent:
+                continue
+            got = {
+                d for f in ix.serves[i] if ix.fdst[f] == i for d in g.flows[ix.fids[f]].flow.data
+            }
+            both = sent & got
+            if both and test({g.data[d].classification for d in both}):
+                out.append(i)
+        return frozenset(out)
+
+    return run
 
 
 def _flows_where(fact: str, values: tuple[object, ...]) -> ESet:

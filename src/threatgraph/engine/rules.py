@@ -306,6 +306,11 @@ class ElementPred(_Strict):
         default=None,
         description="Some element approves, reviews or monitors it, with the facts given.",
     )
+    passes_on: DataPred | None = Field(
+        default=None,
+        description="Derived: a data asset of this kind that reaches it in a request it serves "
+        "leaves again, as the same asset, in a request it makes (a token passed through).",
+    )
     all: list[ElementPred] | None = None
     any: list[ElementPred] | None = None
     not_: ElementPred | None = Field(default=None, alias="not")
