@@ -990,6 +990,8 @@ def _software_filter(p: SoftwarePred) -> EPred:
             and (p.registry is None or sw.registry in p.registry)
             and (p.pinned is None or bool(sw.pinned) == p.pinned)
             and (p.at_runtime is None or bool(sw.at_runtime) == p.at_runtime)
+            # Unknown is neither: only what the entry says matches.
+            and (p.writable is None or sw.writable is p.writable)
         )
 
     return lambda c, e: any(one(sw) for sw in c.graph.elements[e].software)

@@ -135,6 +135,11 @@ class SoftwarePred(_Strict):
     registry: list[str] | None = None
     pinned: bool | None = None
     at_runtime: bool | None = None
+    writable: bool | None = Field(
+        default=None,
+        description="The entry says the element can (true) or cannot (false) change it; an "
+        "entry that says neither matches neither.",
+    )
 
     @field_validator("kind", "origin", "registry", mode="before")
     @classmethod

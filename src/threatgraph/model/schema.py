@@ -388,6 +388,12 @@ class Software(_Strict):
         description="Fetched or installed while the system runs (an agent that pip-installs, "
         "an MCP server started with npx -y), not at build time.",
     )
+    writable: bool | None = Field(
+        default=None,
+        description="(Configuration and instructions) the element it drives can change it "
+        "itself: it lies in a workspace or repository the element writes, or a tool of the "
+        "element edits it (true); it lies out of the element's reach (false).",
+    )
 
 
 OversightRole = Literal["approve", "review", "monitor"]
