@@ -133,16 +133,7 @@ def _derive_vendor_controls(el: Element) -> None:
 #: Kinds that can take part in oversight: elements that act or decide. Stores, datasets,
 #: outside content and vendors neither approve nor act.
 _OVERSIGHT_KINDS = frozenset(
-    {
-        Kind.ACTOR,
-        Kind.APP,
-        Kind.PROCESS,
-        Kind.LLM,
-        Kind.ML_MODEL,
-        Kind.AGENT,
-        Kind.TOOL,
-        Kind.GUARDRAIL,
-    }
+    Kind(k) for k in ("actor", "app", "process", "llm", "ml_model", "agent", "tool", "guardrail")
 )
 
 
