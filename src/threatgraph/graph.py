@@ -39,6 +39,8 @@ from threatgraph.model.schema import (
 if TYPE_CHECKING:
     import networkx as nx
 
+    from threatgraph.oversight import OversightFact
+
 #: Kinds that hold content rather than act on it: what is written into them is read back
 #: later by whoever reads them. A flow out of one of these into an active element, with no
 #: operation declared, is that element reading it.
@@ -211,6 +213,13 @@ class Graph:
     def g(self) -> nx.MultiDiGraph:
         """The model as a networkx graph with its derived facts: :func:`to_networkx`."""
         return to_networkx(self)
+
+    @functools.cached_property
+    def oversight(self) -> tuple[OversightFact, ...]:
+        """Declared oversight relations with their derived facts (:mod:`threatgraph.oversight`)."""
+        from threatgraph.oversight import derive_oversight
+
+        return derive_oversight(self)
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower

@@ -47,6 +47,7 @@ ATTRIBUTES = frozenset(
         "autonomous",
         "mcp",
         "transport",
+        "listens_on",
         "content",
         "persistent",
         "multi_tenant",
@@ -134,6 +135,11 @@ class SoftwarePred(_Strict):
     registry: list[str] | None = None
     pinned: bool | None = None
     at_runtime: bool | None = None
+    writable: bool | None = Field(
+        default=None,
+        description="The entry says the element can (true) or cannot (false) change it; an "
+        "entry that says neither matches neither.",
+    )
 
     @field_validator("kind", "origin", "registry", mode="before")
     @classmethod
@@ -195,6 +201,36 @@ class VendorPred(_Strict):
     )
 
     @field_validator("lacks_certification", "lacks_clause", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class OversightPred(_Strict):
+    """Some element oversees this one (``oversees`` declared on the overseer) and the relation
+    has every fact given."""
+
+    roles: list[Literal["approve", "review", "monitor"]] | None = Field(
+        default=None, description="The overseer approves, reviews or monitors (any listed)."
+    )
+    by: ElementPred | None = Field(default=None, description="The overseer matches.")
+    shares_model: bool | None = Field(
+        default=None,
+        description="Derived: overseer and overseen run on the same model, or models of the "
+        "same vendor (their own, or the models they ask directly or through one relay).",
+    )
+    shares_memory: bool | None = Field(
+        default=None,
+        description="Derived: the overseen element writes into a memory store (kind memory, or "
+        "a persistent store) that the overseer reads.",
+    )
+    mutual: bool | None = Field(
+        default=None,
+        description="Derived: approvals and reviews form a cycle through both (the overseen "
+        "one also approves or reviews its overseer, directly or through others).",
+    )
+
+    @field_validator("roles", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -270,6 +306,15 @@ class ElementPred(_Strict):
     hears_agents_unauthenticated: bool | None = Field(
         default=None,
         description="Derived: as hears_agents, along a route with an unauthenticated hop.",
+    )
+    oversight: OversightPred | None = Field(
+        default=None,
+        description="Some element approves, reviews or monitors it, with the facts given.",
+    )
+    passes_on: DataPred | None = Field(
+        default=None,
+        description="Derived: a data asset of this kind that reaches it in a request it serves "
+        "leaves again, as the same asset, in a request it makes (a token passed through).",
     )
     all: list[ElementPred] | None = None
     any: list[ElementPred] | None = None
@@ -521,6 +566,7 @@ class Rule(_Strict):
 
 
 VendorPred.model_rebuild()
+OversightPred.model_rebuild()
 ElementPred.model_rebuild()
 FlowPred.model_rebuild()
 PathPred.model_rebuild()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
 from threatgraph.model.schema import (
@@ -128,6 +128,55 @@ def _derive_vendor_controls(el: Element) -> None:
     for cid in wanted:
         if cid not in have:
             el.controls.append(ControlRef(id=cid, note=DERIVED_NOTE, location=el.location))
+
+
+#: Kinds that can take part in oversight: elements that act or decide. Stores, datasets,
+#: outside content and vendors neither approve nor act.
+_OVERSIGHT_KINDS = frozenset(
+    Kind(k) for k in ("actor", "app", "process", "llm", "ml_model", "agent", "tool", "guardrail")
+)
+
+
+def _check_oversight(
+    el: Element,
+    elements: Mapping[str, Element],
+    resolve: Callable[[str], str | None],
+    err: Callable[[Location | None, str, str | None], None],
+) -> None:
+    """Resolve the elements ``el`` oversees and check the relation makes sense: both ends
+    act, nothing oversees itself, and no pair is listed twice with the same role."""
+    if el.kind not in _OVERSIGHT_KINDS:
+        err(
+            el.location,
+            f"an element of kind {el.kind.value!r} cannot oversee others; oversight is done by "
+            "people, apps, processes, models, agents, tools or guardrails",
+            "oversees",
+        )
+        return
+    seen: set[tuple[str, str]] = set()
+    for o in el.oversees:
+        got = resolve(o.element)
+        if got is None:
+            continue
+        o.element = got
+        target = elements[got]
+        if got == el.id:
+            err(
+                el.location,
+                f"{el.id!r} cannot oversee itself: an element that approves its own actions is "
+                "not overseen; remove the entry",
+                "oversees",
+            )
+        elif target.kind not in _OVERSIGHT_KINDS:
+            err(
+                el.location,
+                f"{got!r} is of kind {target.kind.value!r}, which does not act; oversee the "
+                "agent, model or app that uses it",
+                "oversees",
+            )
+        elif (got, o.role) in seen:
+            err(el.location, f"oversight of {got!r} as {o.role!r} listed twice", "oversees")
+        seen.add((got, o.role))
 
 
 def finalize(
@@ -318,6 +367,12 @@ def finalize(
                     )
                     for s in el.vendor.baa.services
                 ]
+        if el.oversees:
+
+            def overseen(ref: str, loc: Location | None = el.location) -> str | None:
+                return resolve(ref, elements, e_names, "overseen element", loc, "oversees")
+
+            _check_oversight(el, elements, overseen, err)
         check_controls(el.controls, el.location)
         _derive_vendor_controls(el)
 
