@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.library import load_library
-from threatgraph.errors import InputError
 from threatgraph.graph import build
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
+from threatgraph.util.errors import InputError
 
 LIB = load_library()
 DAY = datetime.date(2026, 12, 1)
