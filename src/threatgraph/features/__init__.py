@@ -1,0 +1,1 @@
+"""Features built on the analysis pipeline (discovery of AI components in code, ...)."""
