@@ -41,8 +41,9 @@ def test_fixture_draft_is_the_expected_one(name: str) -> None:
 
 
 def test_python_dsl_draft_is_the_expected_one() -> None:
-    code, out, err = run_cli("discover", str(FIXTURES / "agents"), "--name", "agents",
-                             "--format", "py")
+    code, out, err = run_cli(
+        "discover", str(FIXTURES / "agents"), "--name", "agents", "--format", "py"
+    )
     assert code == 0, err
     assert out == (FIXTURES / "agents.expected.py").read_text(encoding="utf-8")
 
@@ -183,6 +184,7 @@ def test_unmodeled_vendor_is_a_finding_with_file_and_line(drift_repo: Path) -> N
 def test_drift_findings_are_decided_and_reported_like_any_other(drift_repo: Path) -> None:
     (drift_repo / "src" / "rag.py").write_text("import chromadb\n", encoding="utf-8")
     code, out, _ = run_cli("check", "--drift", "--format", "sarif")
+    assert code == 1
     assert '"ruleId": "TG-DRIFT-001"' in out
     (drift_repo / "decisions.yaml").write_text(
         "threatgraph-decisions: 1\ndecisions:\n"
@@ -191,7 +193,7 @@ def test_drift_findings_are_decided_and_reported_like_any_other(drift_repo: Path
         "    reason: The notebook experiment is not part of the shipped system.\n",
         encoding="utf-8",
     )
-    code, out, _ = run_cli("check", "--drift", "--decisions", "decisions.yaml")
+    _, out, _ = run_cli("check", "--drift", "--decisions", "decisions.yaml")
     assert "FALSE POSITIVE: src/rag.py:1: TG-DRIFT-001 high" in out
     assert "1 false positive" in out
     assert "src/rag.py:1: TG-DRIFT-001" not in out.split("FALSE POSITIVE")[0]

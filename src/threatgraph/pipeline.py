@@ -20,6 +20,7 @@ from threatgraph.engine.modelcheck import ReadMap, model_notes
 from threatgraph.errors import InputError, Problem
 from threatgraph.load.registry import LoadedModel, load_paths
 from threatgraph.model.schema import Decision, Kind
+
 if TYPE_CHECKING:
     from threatgraph.features.discover.drift import DriftOptions
 from threatgraph.policy import (

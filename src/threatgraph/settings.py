@@ -89,9 +89,7 @@ class Settings(BaseModel):
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
     otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
-    drift_scope: dict[str, list[str]] = Field(
-        default_factory=dict, description=KEYS["drift_scope"]
-    )
+    drift_scope: dict[str, list[str]] = Field(default_factory=dict, description=KEYS["drift_scope"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -358,8 +356,9 @@ def _escaping_paths(
     checked: list[tuple[str, Any]] = [(key, section.get(key)) for key in PATH_KEYS]
     if isinstance(scopes, dict):
         # Both the model files and the code paths of drift_scope are paths in the repository.
-        checked += [("drift_scope", [k, *(v if isinstance(v, list) else [])])
-                    for k, v in scopes.items()]
+        checked += [
+            ("drift_scope", [k, *(v if isinstance(v, list) else [])]) for k, v in scopes.items()
+        ]
     for key, raw in checked:
         values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
         for value in values:

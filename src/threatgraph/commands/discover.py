@@ -46,7 +46,10 @@ def command(path: Path, fmt: str, output: Path | None, name: str | None) -> None
         echo(f"warning: {warning}", err=True)
     echo(
         f"discover: {len(found.components)} components in {found.files_read} files read"
-        + (f" ({found.files_skipped} skipped: binary, too large or not UTF-8)"
-           if found.files_skipped else ""),
+        + (
+            f" ({found.files_skipped} skipped: binary, too large or not UTF-8)"
+            if found.files_skipped
+            else ""
+        ),
         err=True,
     )

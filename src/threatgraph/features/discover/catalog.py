@@ -40,7 +40,12 @@ VENDORS: tuple[Tech, ...] = (
             "llama_index.llms.azure_openai",
         ),
         js=("@azure/openai", "@ai-sdk/azure"),
-        packages=("azure-ai-openai", "@azure/openai", "@ai-sdk/azure", "llama-index-llms-azure-openai"),
+        packages=(
+            "azure-ai-openai",
+            "@azure/openai",
+            "@ai-sdk/azure",
+            "llama-index-llms-azure-openai",
+        ),
         env=("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT"),
         words=("azure",),
     ),
@@ -48,10 +53,20 @@ VENDORS: tuple[Tech, ...] = (
         "openai",
         "OpenAI",
         "model_api",
-        py=("openai", "langchain_openai", "llama_index.llms.openai", "llama_index.embeddings.openai"),
+        py=(
+            "openai",
+            "langchain_openai",
+            "llama_index.llms.openai",
+            "llama_index.embeddings.openai",
+        ),
         js=("openai", "@ai-sdk/openai", "@langchain/openai"),
-        packages=("openai", "langchain-openai", "llama-index-llms-openai", "@ai-sdk/openai",
-                  "@langchain/openai"),
+        packages=(
+            "openai",
+            "langchain-openai",
+            "llama-index-llms-openai",
+            "@ai-sdk/openai",
+            "@langchain/openai",
+        ),
         env=("OPENAI_API_KEY",),
         words=("openai", "gpt", "chatgpt"),
     ),
@@ -61,8 +76,13 @@ VENDORS: tuple[Tech, ...] = (
         "model_api",
         py=("anthropic", "langchain_anthropic", "llama_index.llms.anthropic"),
         js=("@anthropic-ai/sdk", "@ai-sdk/anthropic", "@langchain/anthropic"),
-        packages=("anthropic", "langchain-anthropic", "@anthropic-ai/sdk", "@ai-sdk/anthropic",
-                  "@langchain/anthropic"),
+        packages=(
+            "anthropic",
+            "langchain-anthropic",
+            "@anthropic-ai/sdk",
+            "@ai-sdk/anthropic",
+            "@langchain/anthropic",
+        ),
         env=("ANTHROPIC_API_KEY",),
         words=("anthropic", "claude"),
     ),
@@ -70,13 +90,33 @@ VENDORS: tuple[Tech, ...] = (
         "google",
         "Google Gemini / Vertex AI",
         "model_api",
-        py=("google.generativeai", "google.genai", "vertexai", "google.cloud.aiplatform",
-            "langchain_google_genai", "langchain_google_vertexai"),
-        js=("@google/generative-ai", "@google/genai", "@ai-sdk/google", "@ai-sdk/google-vertex",
-            "@google-cloud/vertexai", "@langchain/google-genai"),
-        packages=("google-generativeai", "google-genai", "google-cloud-aiplatform",
-                  "langchain-google-genai", "langchain-google-vertexai", "@google/generative-ai",
-                  "@google/genai", "@ai-sdk/google", "@google-cloud/vertexai"),
+        py=(
+            "google.generativeai",
+            "google.genai",
+            "vertexai",
+            "google.cloud.aiplatform",
+            "langchain_google_genai",
+            "langchain_google_vertexai",
+        ),
+        js=(
+            "@google/generative-ai",
+            "@google/genai",
+            "@ai-sdk/google",
+            "@ai-sdk/google-vertex",
+            "@google-cloud/vertexai",
+            "@langchain/google-genai",
+        ),
+        packages=(
+            "google-generativeai",
+            "google-genai",
+            "google-cloud-aiplatform",
+            "langchain-google-genai",
+            "langchain-google-vertexai",
+            "@google/generative-ai",
+            "@google/genai",
+            "@ai-sdk/google",
+            "@google-cloud/vertexai",
+        ),
         env=("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS"),
         words=("google", "gemini", "vertex"),
     ),
@@ -124,8 +164,13 @@ VENDORS: tuple[Tech, ...] = (
         "ollama",
         "Ollama",
         "model_api",
-        py=("ollama", "langchain_ollama", "langchain_community.llms.Ollama",
-            "langchain_community.chat_models.ChatOllama", "llama_index.llms.ollama"),
+        py=(
+            "ollama",
+            "langchain_ollama",
+            "langchain_community.llms.Ollama",
+            "langchain_community.chat_models.ChatOllama",
+            "llama_index.llms.ollama",
+        ),
         js=("ollama", "ollama-ai-provider", "@langchain/ollama"),
         packages=("ollama", "langchain-ollama", "ollama-ai-provider", "@langchain/ollama"),
         env=("OLLAMA_HOST",),
@@ -183,90 +228,226 @@ MODEL_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 FRAMEWORKS: tuple[Tech, ...] = (
-    Tech("langgraph", "LangGraph", None, py=("langgraph",), js=("@langchain/langgraph",),
-         packages=("langgraph", "@langchain/langgraph")),
-    Tech("langchain", "LangChain", None, py=("langchain", "langchain_core", "langchain_community"),
-         js=("langchain", "@langchain/core", "@langchain/community"),
-         packages=("langchain", "langchain-core", "langchain-community", "@langchain/core")),
-    Tech("llamaindex", "LlamaIndex", None, py=("llama_index",), js=("llamaindex",),
-         packages=("llama-index", "llama-index-core", "llamaindex")),
+    Tech(
+        "langgraph",
+        "LangGraph",
+        None,
+        py=("langgraph",),
+        js=("@langchain/langgraph",),
+        packages=("langgraph", "@langchain/langgraph"),
+    ),
+    Tech(
+        "langchain",
+        "LangChain",
+        None,
+        py=("langchain", "langchain_core", "langchain_community"),
+        js=("langchain", "@langchain/core", "@langchain/community"),
+        packages=("langchain", "langchain-core", "langchain-community", "@langchain/core"),
+    ),
+    Tech(
+        "llamaindex",
+        "LlamaIndex",
+        None,
+        py=("llama_index",),
+        js=("llamaindex",),
+        packages=("llama-index", "llama-index-core", "llamaindex"),
+    ),
     Tech("haystack", "Haystack", None, py=("haystack",), packages=("haystack-ai", "farm-haystack")),
     Tech("dspy", "DSPy", None, py=("dspy",), packages=("dspy", "dspy-ai")),
-    Tech("semantic-kernel", "Semantic Kernel", None, py=("semantic_kernel",),
-         packages=("semantic-kernel",)),
-    Tech("openai-agents", "OpenAI Agents SDK", None, py=("agents",), js=("@openai/agents",),
-         packages=("openai-agents", "@openai/agents")),
+    Tech(
+        "semantic-kernel",
+        "Semantic Kernel",
+        None,
+        py=("semantic_kernel",),
+        packages=("semantic-kernel",),
+    ),
+    Tech(
+        "openai-agents",
+        "OpenAI Agents SDK",
+        None,
+        py=("agents",),
+        js=("@openai/agents",),
+        packages=("openai-agents", "@openai/agents"),
+    ),
     Tech("crewai", "CrewAI", None, py=("crewai", "crewai_tools"), packages=("crewai",)),
-    Tech("autogen", "AutoGen", None, py=("autogen", "autogen_agentchat", "autogen_core",
-                                         "autogen_ext"),
-         packages=("autogen-agentchat", "pyautogen", "autogen-core", "ag2")),
-    Tech("pydantic-ai", "Pydantic AI", None, py=("pydantic_ai",),
-         packages=("pydantic-ai", "pydantic-ai-slim")),
+    Tech(
+        "autogen",
+        "AutoGen",
+        None,
+        py=("autogen", "autogen_agentchat", "autogen_core", "autogen_ext"),
+        packages=("autogen-agentchat", "pyautogen", "autogen-core", "ag2"),
+    ),
+    Tech(
+        "pydantic-ai",
+        "Pydantic AI",
+        None,
+        py=("pydantic_ai",),
+        packages=("pydantic-ai", "pydantic-ai-slim"),
+    ),
     Tech("vercel-ai", "Vercel AI SDK", None, js=("ai",), packages=("ai",)),
-    Tech("mcp", "Model Context Protocol SDK", None, py=("mcp", "fastmcp"),
-         js=("@modelcontextprotocol/sdk",), packages=("mcp", "fastmcp", "@modelcontextprotocol/sdk")),
-    Tech("transformers", "Hugging Face Transformers", None,
-         py=("transformers", "huggingface_hub", "diffusers", "sentence_transformers", "peft",
-             "trl"),
-         js=("@huggingface/transformers", "@huggingface/inference", "@xenova/transformers"),
-         packages=("transformers", "huggingface-hub", "diffusers", "sentence-transformers", "peft",
-                   "trl", "@huggingface/transformers", "@huggingface/inference")),
+    Tech(
+        "mcp",
+        "Model Context Protocol SDK",
+        None,
+        py=("mcp", "fastmcp"),
+        js=("@modelcontextprotocol/sdk",),
+        packages=("mcp", "fastmcp", "@modelcontextprotocol/sdk"),
+    ),
+    Tech(
+        "transformers",
+        "Hugging Face Transformers",
+        None,
+        py=("transformers", "huggingface_hub", "diffusers", "sentence_transformers", "peft", "trl"),
+        js=("@huggingface/transformers", "@huggingface/inference", "@xenova/transformers"),
+        packages=(
+            "transformers",
+            "huggingface-hub",
+            "diffusers",
+            "sentence-transformers",
+            "peft",
+            "trl",
+            "@huggingface/transformers",
+            "@huggingface/inference",
+        ),
+    ),
     Tech("pytorch", "PyTorch", None, py=("torch",), packages=("torch",)),
 )
 
 VECTOR_STORES: tuple[Tech, ...] = (
-    Tech("chroma", "Chroma", "vector_store",
-         py=("chromadb", "langchain_chroma", "langchain_community.vectorstores.Chroma",
-             "llama_index.vector_stores.chroma"),
-         js=("chromadb", "@langchain/community/vectorstores/chroma"),
-         packages=("chromadb", "langchain-chroma"), words=("chroma",)),
-    Tech("qdrant", "Qdrant", "vector_store",
-         py=("qdrant_client", "langchain_qdrant", "langchain_community.vectorstores.Qdrant",
-             "llama_index.vector_stores.qdrant"),
-         js=("@qdrant/js-client-rest", "@langchain/qdrant"),
-         packages=("qdrant-client", "langchain-qdrant", "@qdrant/js-client-rest"), words=("qdrant",)),
-    Tech("pinecone", "Pinecone", "vector_store",
-         py=("pinecone", "langchain_pinecone", "langchain_community.vectorstores.Pinecone",
-             "llama_index.vector_stores.pinecone"),
-         js=("@pinecone-database/pinecone", "@langchain/pinecone"),
-         packages=("pinecone", "pinecone-client", "langchain-pinecone",
-                   "@pinecone-database/pinecone"),
-         env=("PINECONE_API_KEY",), words=("pinecone",)),
-    Tech("weaviate", "Weaviate", "vector_store",
-         py=("weaviate", "langchain_weaviate", "langchain_community.vectorstores.Weaviate"),
-         js=("weaviate-client", "weaviate-ts-client", "@langchain/weaviate"),
-         packages=("weaviate-client", "langchain-weaviate", "weaviate-ts-client"),
-         words=("weaviate",)),
-    Tech("milvus", "Milvus", "vector_store",
-         py=("pymilvus", "langchain_milvus", "langchain_community.vectorstores.Milvus"),
-         js=("@zilliz/milvus2-sdk-node",),
-         packages=("pymilvus", "langchain-milvus", "@zilliz/milvus2-sdk-node"),
-         words=("milvus", "zilliz")),
-    Tech("pgvector", "pgvector", "vector_store",
-         py=("pgvector", "langchain_postgres", "langchain_community.vectorstores.PGVector",
-             "llama_index.vector_stores.postgres"),
-         js=("pgvector",), packages=("pgvector", "langchain-postgres"),
-         words=("pgvector", "postgres")),
-    Tech("faiss", "FAISS", "vector_store",
-         py=("faiss", "langchain_community.vectorstores.FAISS", "llama_index.vector_stores.faiss"),
-         js=("faiss-node", "@langchain/community/vectorstores/faiss"),
-         packages=("faiss-cpu", "faiss-gpu", "faiss-node"), words=("faiss",)),
-    Tech("redis", "Redis vector search", "vector_store",
-         py=("redisvl", "langchain_redis", "langchain_community.vectorstores.Redis",
-             "llama_index.vector_stores.redis"),
-         js=("@langchain/redis",), packages=("redisvl", "langchain-redis"), words=("redis",)),
-    Tech("elasticsearch", "Elasticsearch vector search", "vector_store",
-         py=("langchain_elasticsearch", "langchain_community.vectorstores.ElasticsearchStore",
-             "llama_index.vector_stores.elasticsearch"),
-         packages=("langchain-elasticsearch",), words=("elasticsearch", "elastic")),
-    Tech("opensearch", "OpenSearch vector search", "vector_store",
-         py=("langchain_community.vectorstores.OpenSearchVectorSearch",
-             "llama_index.vector_stores.opensearch"),
-         words=("opensearch",)),
-    Tech("lancedb", "LanceDB", "vector_store",
-         py=("lancedb", "langchain_community.vectorstores.LanceDB"),
-         js=("@lancedb/lancedb", "vectordb"), packages=("lancedb", "@lancedb/lancedb"),
-         words=("lancedb", "lance")),
+    Tech(
+        "chroma",
+        "Chroma",
+        "vector_store",
+        py=(
+            "chromadb",
+            "langchain_chroma",
+            "langchain_community.vectorstores.Chroma",
+            "llama_index.vector_stores.chroma",
+        ),
+        js=("chromadb", "@langchain/community/vectorstores/chroma"),
+        packages=("chromadb", "langchain-chroma"),
+        words=("chroma",),
+    ),
+    Tech(
+        "qdrant",
+        "Qdrant",
+        "vector_store",
+        py=(
+            "qdrant_client",
+            "langchain_qdrant",
+            "langchain_community.vectorstores.Qdrant",
+            "llama_index.vector_stores.qdrant",
+        ),
+        js=("@qdrant/js-client-rest", "@langchain/qdrant"),
+        packages=("qdrant-client", "langchain-qdrant", "@qdrant/js-client-rest"),
+        words=("qdrant",),
+    ),
+    Tech(
+        "pinecone",
+        "Pinecone",
+        "vector_store",
+        py=(
+            "pinecone",
+            "langchain_pinecone",
+            "langchain_community.vectorstores.Pinecone",
+            "llama_index.vector_stores.pinecone",
+        ),
+        js=("@pinecone-database/pinecone", "@langchain/pinecone"),
+        packages=(
+            "pinecone",
+            "pinecone-client",
+            "langchain-pinecone",
+            "@pinecone-database/pinecone",
+        ),
+        env=("PINECONE_API_KEY",),
+        words=("pinecone",),
+    ),
+    Tech(
+        "weaviate",
+        "Weaviate",
+        "vector_store",
+        py=("weaviate", "langchain_weaviate", "langchain_community.vectorstores.Weaviate"),
+        js=("weaviate-client", "weaviate-ts-client", "@langchain/weaviate"),
+        packages=("weaviate-client", "langchain-weaviate", "weaviate-ts-client"),
+        words=("weaviate",),
+    ),
+    Tech(
+        "milvus",
+        "Milvus",
+        "vector_store",
+        py=("pymilvus", "langchain_milvus", "langchain_community.vectorstores.Milvus"),
+        js=("@zilliz/milvus2-sdk-node",),
+        packages=("pymilvus", "langchain-milvus", "@zilliz/milvus2-sdk-node"),
+        words=("milvus", "zilliz"),
+    ),
+    Tech(
+        "pgvector",
+        "pgvector",
+        "vector_store",
+        py=(
+            "pgvector",
+            "langchain_postgres",
+            "langchain_community.vectorstores.PGVector",
+            "llama_index.vector_stores.postgres",
+        ),
+        js=("pgvector",),
+        packages=("pgvector", "langchain-postgres"),
+        words=("pgvector", "postgres"),
+    ),
+    Tech(
+        "faiss",
+        "FAISS",
+        "vector_store",
+        py=("faiss", "langchain_community.vectorstores.FAISS", "llama_index.vector_stores.faiss"),
+        js=("faiss-node", "@langchain/community/vectorstores/faiss"),
+        packages=("faiss-cpu", "faiss-gpu", "faiss-node"),
+        words=("faiss",),
+    ),
+    Tech(
+        "redis",
+        "Redis vector search",
+        "vector_store",
+        py=(
+            "redisvl",
+            "langchain_redis",
+            "langchain_community.vectorstores.Redis",
+            "llama_index.vector_stores.redis",
+        ),
+        js=("@langchain/redis",),
+        packages=("redisvl", "langchain-redis"),
+        words=("redis",),
+    ),
+    Tech(
+        "elasticsearch",
+        "Elasticsearch vector search",
+        "vector_store",
+        py=(
+            "langchain_elasticsearch",
+            "langchain_community.vectorstores.ElasticsearchStore",
+            "llama_index.vector_stores.elasticsearch",
+        ),
+        packages=("langchain-elasticsearch",),
+        words=("elasticsearch", "elastic"),
+    ),
+    Tech(
+        "opensearch",
+        "OpenSearch vector search",
+        "vector_store",
+        py=(
+            "langchain_community.vectorstores.OpenSearchVectorSearch",
+            "llama_index.vector_stores.opensearch",
+        ),
+        words=("opensearch",),
+    ),
+    Tech(
+        "lancedb",
+        "LanceDB",
+        "vector_store",
+        py=("lancedb", "langchain_community.vectorstores.LanceDB"),
+        js=("@lancedb/lancedb", "vectordb"),
+        packages=("lancedb", "@lancedb/lancedb"),
+        words=("lancedb", "lance"),
+    ),
 )
 
 ALL: tuple[Tech, ...] = VENDORS + FRAMEWORKS + VECTOR_STORES
@@ -281,9 +462,9 @@ def py_tech(qualname: str) -> Tech | None:
     best: tuple[int, Tech] | None = None
     for tech in ALL:
         for prefix in tech.py:
-            if qualname == prefix or qualname.startswith(prefix + "."):
-                if best is None or len(prefix) > best[0]:
-                    best = (len(prefix), tech)
+            hit = qualname == prefix or qualname.startswith(prefix + ".")
+            if hit and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), tech)
     return best[1] if best else None
 
 
@@ -292,9 +473,9 @@ def js_tech(package: str) -> Tech | None:
     best: tuple[int, Tech] | None = None
     for tech in ALL:
         for prefix in tech.js:
-            if package == prefix or package.startswith(prefix + "/"):
-                if best is None or len(prefix) > best[0]:
-                    best = (len(prefix), tech)
+            hit = package == prefix or package.startswith(prefix + "/")
+            if hit and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), tech)
     return best[1] if best else None
 
 
@@ -348,11 +529,19 @@ AGENT_CALLS: frozenset[str] = frozenset(
 )
 
 #: Tool decorators and constructors, by the last part of their qualified name.
-TOOL_DECORATORS: frozenset[str] = frozenset({"tool", "function_tool", "kernel_function",
-                                             "tool_plain"})
+TOOL_DECORATORS: frozenset[str] = frozenset(
+    {"tool", "function_tool", "kernel_function", "tool_plain"}
+)
 TOOL_CALLS: frozenset[str] = frozenset(
-    {"Tool", "StructuredTool", "FunctionTool", "from_function", "from_defaults", "tool",
-     "FunctionTool.from_defaults"}
+    {
+        "Tool",
+        "StructuredTool",
+        "FunctionTool",
+        "from_function",
+        "from_defaults",
+        "tool",
+        "FunctionTool.from_defaults",
+    }
 )
 
 #: What a tool can do, from the qualified names its body calls: prefix -> capability.

@@ -12,8 +12,16 @@ _HEX = re.compile(r"^[0-9a-f]{7,64}$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 #: Keyword arguments that name a model, in the SDKs discovery knows.
 MODEL_KWARGS = frozenset(
-    {"model", "model_name", "model_id", "modelId", "deployment_name", "azure_deployment",
-     "deployment_id", "modelName"}
+    {
+        "model",
+        "model_name",
+        "model_id",
+        "modelId",
+        "deployment_name",
+        "azure_deployment",
+        "deployment_id",
+        "modelName",
+    }
 )
 
 

@@ -78,8 +78,10 @@ def scan_mcp_config(rel: str, text: str, found: Discovery) -> None:
         declared = str(spec.get("type") or spec.get("transport") or "")
         if isinstance(url, str):
             comp.command = url
-            comp.transport = "sse" if declared == "sse" or url.rstrip("/").endswith("/sse") else (
-                "streamable_http"
+            comp.transport = (
+                "sse"
+                if declared == "sse" or url.rstrip("/").endswith("/sse")
+                else ("streamable_http")
             )
         elif isinstance(command, str):
             comp.command = " ".join([command, *args])
@@ -91,8 +93,7 @@ def scan_mcp_config(rel: str, text: str, found: Discovery) -> None:
                 comp.pinned = package is not None and _pinned_spec(package, _LAUNCHERS[launcher])
                 comp.image = package
             elif launcher == "docker":
-                image = next((a for a in args if not a.startswith("-") and a not in ("run",)),
-                             None)
+                image = next((a for a in args if not a.startswith("-") and a not in ("run",)), None)
                 comp.image = image
                 comp.pinned = image is not None and _image_pinned(image)
                 comp.at_runtime = True
@@ -221,11 +222,10 @@ def _containers(doc: Any) -> list[tuple[Any, int]]:
 
 def _image(found: Discovery, rel: str, line: int, name: str, image: str, ports: list[str]) -> None:
     lower = image.lower()
-    for fragment, tech, label, category, platform in catalog.IMAGES:
-        if fragment in lower:
-            break
-    else:
+    entry = next((e for e in catalog.IMAGES if e[0] in lower), None)
+    if entry is None:
         return
+    _fragment, tech, label, category, platform = entry
     ev = Evidence(rel, line, f"{name}: image {image}")
     if category == "vector_store":
         comp = tech_component(found, catalog.BY_KEY[tech], ev)
@@ -316,8 +316,8 @@ def locked_names(rel: str, text: str) -> set[str]:
         out.update(m.lower() for m in re.findall(r'"node_modules/((?:@[^/"]+/)?[^/"]+)"', text))
     elif name in ("pnpm-lock.yaml", "yarn.lock"):
         out.update(
-            m.lower() for m in re.findall(r"^\s*['\"]?/?((?:@[^/@\s]+/)?[^@\s'\":/]+)@", text,
-                                          re.MULTILINE)
+            m.lower()
+            for m in re.findall(r"^\s*['\"]?/?((?:@[^/@\s]+/)?[^@\s'\":/]+)@", text, re.MULTILINE)
         )
     elif name == "Pipfile.lock":
         out.update(m.lower() for m in re.findall(r'^\s{8}"([^"]+)":\s*\{', text, re.MULTILINE))

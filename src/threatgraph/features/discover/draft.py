@@ -57,8 +57,13 @@ def _software(packages: list[Package]) -> list[dict[str, Any]]:
     for p in sorted(packages):
         entry = seen.setdefault(
             (p.registry, p.name),
-            {"kind": "package", "name": p.name, "origin": "open_source", "registry": p.registry,
-             "pinned": True},
+            {
+                "kind": "package",
+                "name": p.name,
+                "origin": "open_source",
+                "registry": p.registry,
+                "pinned": True,
+            },
         )
         entry["pinned"] = entry["pinned"] and p.pinned
     return list(seen.values())
@@ -189,14 +194,24 @@ class _Draft:
             if comp.tools:
                 desc.append("tools " + ", ".join(sorted(comp.tools)))
             if comp.image:
-                registry = "docker_hub" if "docker" in (comp.command or "") else (
-                    "npm" if (comp.command or "").split(" ")[0].endswith(("npx", "bunx", "pnpx"))
-                    else "pypi"
+                registry = (
+                    "docker_hub"
+                    if "docker" in (comp.command or "")
+                    else (
+                        "npm"
+                        if (comp.command or "").split(" ")[0].endswith(("npx", "bunx", "pnpx"))
+                        else "pypi"
+                    )
                 )
                 fields["software"] = [
-                    {"kind": "mcp_server", "name": comp.image, "origin": "public",
-                     "registry": registry, "pinned": bool(comp.pinned),
-                     "at_runtime": bool(comp.at_runtime)}
+                    {
+                        "kind": "mcp_server",
+                        "name": comp.image,
+                        "origin": "public",
+                        "registry": registry,
+                        "pinned": bool(comp.pinned),
+                        "at_runtime": bool(comp.at_runtime),
+                    }
                 ]
                 if not comp.pinned:
                     desc.append("started from an unpinned package")
@@ -226,8 +241,10 @@ class _Draft:
             fields["kind"] = "training_pipeline"
             desc.append("training or fine-tuning code")
         else:
-            fields["kind"] = "llm" if comp.platform in _SERVING else (
-                "model_registry" if comp.platform == "mlflow" else "process"
+            fields["kind"] = (
+                "llm"
+                if comp.platform in _SERVING
+                else ("model_registry" if comp.platform == "mlflow" else "process")
             )
             fields["platform"] = comp.platform or "other"
             if comp.image:
@@ -236,8 +253,13 @@ class _Draft:
             desc.append("ports " + ", ".join(sorted(comp.ports)))
         if comp.image and comp.category in ("deployment", "vector_store"):
             fields["software"] = [
-                {"kind": "container_image", "name": comp.image, "origin": "open_source",
-                 "registry": "docker_hub", "pinned": bool(comp.pinned)}
+                {
+                    "kind": "container_image",
+                    "name": comp.image,
+                    "origin": "open_source",
+                    "registry": "docker_hub",
+                    "pinned": bool(comp.pinned),
+                }
             ]
         caps = sorted(comp.capabilities)
         if caps:
@@ -256,8 +278,12 @@ class _Draft:
                 continue
             best.setdefault((src, dst), link)
         for (src, dst), link in sorted(best.items()):
-            fields: dict[str, Any] = {"from": src, "to": dst, "name": link.name,
-                                      "operation": link.operation}
+            fields: dict[str, Any] = {
+                "from": src,
+                "to": dst,
+                "name": link.name,
+                "operation": link.operation,
+            }
             target = next(e for e in self.elements if e.id == dst)
             if target.fields.get("boundary") == "third-party":
                 fields["protocol"] = "https"
@@ -338,9 +364,9 @@ def _py(value: Any) -> str:
 def _python(d: _Draft) -> str:
     out = [f"# {line}" for line in _wrap(_HEADER)]
     out += [
-        '"""Draft threat model of ' + json.dumps(d.name, ensure_ascii=True)[1:-1].replace(
-            '"""', "'''"
-        ) + ', written by threatgraph discover."""',
+        '"""Draft threat model of '
+        + json.dumps(d.name, ensure_ascii=True)[1:-1].replace('"""', "'''")
+        + ', written by threatgraph discover."""',
         "",
         "from threatgraph import Model",
         "",

@@ -184,9 +184,7 @@ class DriftOptions:
         mine = self.scopes.get(model_file.resolve())
         if mine is None:
             return None
-        return sorted(
-            p.relative_to(root).as_posix() for p in mine if p.is_relative_to(root)
-        )
+        return sorted(p.relative_to(root).as_posix() for p in mine if p.is_relative_to(root))
 
     def discovery(self, root: Path, scope: list[str] | None) -> Discovery:
         """The discovery of ``scope`` under ``root`` (scanned once per run)."""
@@ -270,8 +268,10 @@ class DriftOptions:
                     checklist=[
                         CheckItem("process.threat_modeling", False, (), ("model",), _FIX.why)
                     ],
-                    explanation=(why := f"{el.name}: code {', '.join(repr(p) for p in pats)} "
-                                 "matches no file of the repository any more."),
+                    explanation=(
+                        why := f"{el.name}: code {', '.join(repr(p) for p in pats)} "
+                        "matches no file of the repository any more."
+                    ),
                     notes=[why],
                 )
             )

@@ -27,15 +27,38 @@ _ID = re.compile(r"[A-Za-z0-9_$\u0080-\uffff]+")
 _NUM = re.compile(r"\d[\w.]*")
 _REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
 _REGEX_KEYWORDS = frozenset(
-    {"return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw",
-     "yield", "await", "instanceof"}
+    {
+        "return",
+        "typeof",
+        "case",
+        "do",
+        "else",
+        "in",
+        "of",
+        "new",
+        "delete",
+        "void",
+        "throw",
+        "yield",
+        "await",
+        "instanceof",
+    }
 )
 _TRIGGER = re.compile(r"\b(?:import|require)\b")
 _MCP_SERVER = frozenset({"McpServer", "Server"})
-_CAP_PACKAGES = {"child_process": "shell", "node:child_process": "shell", "fs": "file_system",
-                 "node:fs": "file_system", "fs/promises": "file_system",
-                 "node:fs/promises": "file_system", "pg": "sql", "mysql2": "sql",
-                 "nodemailer": "send_email", "axios": "http", "node-fetch": "http"}
+_CAP_PACKAGES = {
+    "child_process": "shell",
+    "node:child_process": "shell",
+    "fs": "file_system",
+    "node:fs": "file_system",
+    "fs/promises": "file_system",
+    "node:fs/promises": "file_system",
+    "pg": "sql",
+    "mysql2": "sql",
+    "nodemailer": "send_email",
+    "axios": "http",
+    "node-fetch": "http",
+}
 
 
 @dataclass(frozen=True)
@@ -270,8 +293,8 @@ def _import_clause(f: _File, j: int, first: Tok) -> None:
         return
     package = toks[k + 1].value
     _record_import(f, package, first)
-    for local, name in locals_:
-        f.names[local] = f"{package}.{name}" if name and name != "default" else package
+    for local, imported in locals_:
+        f.names[local] = f"{package}.{imported}" if imported and imported != "default" else package
 
 
 def _require_binding(f: _File, i: int, package: str) -> None:
@@ -332,13 +355,8 @@ def _calls(f: _File) -> None:
     i = 0
     while i < len(toks):
         t = toks[i]
-        if t.kind == "id" and t.value == "process" and f.at(i + 1, "p", ".") and f.at(
-            i + 2, "id", "env"
-        ):
-            if f.at(i + 3, "p", ".") and f.at(i + 4, "id"):
-                f.env.append(toks[i + 4].value)
-            elif f.at(i + 3, "p", "[") and f.at(i + 4, "str"):
-                f.env.append(toks[i + 4].value)
+        if _is_env(f, i):
+            f.env.append(toks[i + 4].value)
         if t.kind != "id" or t.value not in f.names or f.at(i - 1, "p", "."):
             i += 1
             continue
@@ -348,6 +366,18 @@ def _calls(f: _File) -> None:
         if f.at(k, "p", "("):
             _call(f, qual, i, k, _close(f, k))
         i = k
+
+
+def _is_env(f: _File, i: int) -> bool:
+    """Whether token ``i`` starts ``process.env.NAME`` or ``process.env["NAME"]``."""
+    t = f.toks[i]
+    if not (t.kind == "id" and t.value == "process" and f.at(i + 1, "p", ".")):
+        return False
+    if not f.at(i + 2, "id", "env"):
+        return False
+    return (f.at(i + 3, "p", ".") and f.at(i + 4, "id")) or (
+        f.at(i + 3, "p", "[") and f.at(i + 4, "str")
+    )
 
 
 def _package(qual: str) -> str:
@@ -388,8 +418,9 @@ def _call(f: _File, qual: str, i: int, k: int, end: int) -> None:
     if tech.key == "mcp" and last in _MCP_SERVER:
         nm = _prop(f, k, end, "name")
         name = toks[nm].value if nm is not None and f.at(nm, "str") else f.rel
-        comp = f.found.add(key("mcp_server", name), "mcp_server", f"MCP server {name}",
-                           f.ev(tok, f"new {qual}"))
+        comp = f.found.add(
+            key("mcp_server", name), "mcp_server", f"MCP server {name}", f.ev(tok, f"new {qual}")
+        )
         comp.tech = "mcp"
         var = _assigned(f, i)
         if var:
@@ -420,10 +451,11 @@ def _call(f: _File, qual: str, i: int, k: int, end: int) -> None:
                 Link(comp.key, key("tool", tname), "tool call", "call", f.ev(tok, tname))
             )
     if model is not None:
-        vendor = _model_value(f, model, None)
-        if vendor:
-            f.found.links.add(Link(comp.key, f"model_api:{vendor}", "prompt", "call",
-                                   f.ev(tok, qual)))
+        agent_vendor = _model_value(f, model, None)
+        if agent_vendor:
+            f.found.links.add(
+                Link(comp.key, f"model_api:{agent_vendor}", "prompt", "call", f.ev(tok, qual))
+            )
 
 
 def _model_value(f: _File, j: int, tech: catalog.Tech | None) -> str | None:
@@ -482,8 +514,10 @@ def _tool_names(f: _File, j: int) -> list[str]:
             depth += 1
         elif t.kind == "p" and t.value in ")]}":
             depth -= 1
-        elif depth == 1 and t.kind == "id" and (
-            f.at(k + 1, "p", ",") or f.at(k + 1, "p", ":") or k + 1 == end
+        elif (
+            depth == 1
+            and t.kind == "id"
+            and (f.at(k + 1, "p", ",") or f.at(k + 1, "p", ":") or k + 1 == end)
         ):
             names.append(t.value)
     return names

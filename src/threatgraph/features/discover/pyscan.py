@@ -32,8 +32,19 @@ _TRIGGER = re.compile(
     + "|".join(
         sorted(
             {p.split(".")[0] for t in catalog.ALL for p in t.py}
-            | {"from_pretrained", "hf_hub_download", "snapshot_download", "pickle", "joblib",
-               "safetensors", "llama_cpp", "boto3", "FastMCP", "gguf", "Trainer"}
+            | {
+                "from_pretrained",
+                "hf_hub_download",
+                "snapshot_download",
+                "pickle",
+                "joblib",
+                "safetensors",
+                "llama_cpp",
+                "boto3",
+                "FastMCP",
+                "gguf",
+                "Trainer",
+            }
         )
     )
     + r")\b"
@@ -44,12 +55,37 @@ _ARTIFACT_CALLS = {
     "SentenceTransformer": "sentence_transformers",
     "CrossEncoder": "sentence_transformers",
 }
-_MCP_SERVERS = ("mcp.server.fastmcp.FastMCP", "fastmcp.FastMCP", "mcp.server.Server",
-                "mcp.server.lowlevel.Server", "mcp.server.lowlevel.server.Server")
-_RETRIEVE = frozenset({"as_retriever", "similarity_search", "similarity_search_with_score",
-                       "max_marginal_relevance_search", "query", "search", "as_query_engine"})
-_TRAINERS = frozenset({"Trainer", "SFTTrainer", "Seq2SeqTrainer", "DPOTrainer", "RewardTrainer",
-                       "get_peft_model", "LoraConfig", "BootstrapFewShot", "MIPROv2"})
+_MCP_SERVERS = (
+    "mcp.server.fastmcp.FastMCP",
+    "fastmcp.FastMCP",
+    "mcp.server.Server",
+    "mcp.server.lowlevel.Server",
+    "mcp.server.lowlevel.server.Server",
+)
+_RETRIEVE = frozenset(
+    {
+        "as_retriever",
+        "similarity_search",
+        "similarity_search_with_score",
+        "max_marginal_relevance_search",
+        "query",
+        "search",
+        "as_query_engine",
+    }
+)
+_TRAINERS = frozenset(
+    {
+        "Trainer",
+        "SFTTrainer",
+        "Seq2SeqTrainer",
+        "DPOTrainer",
+        "RewardTrainer",
+        "get_peft_model",
+        "LoraConfig",
+        "BootstrapFewShot",
+        "MIPROv2",
+    }
+)
 
 
 def _literal(node: ast.AST | None) -> str | None:
@@ -159,13 +195,13 @@ def scan(rel: str, text: str, found: Discovery) -> None:
         if not isinstance(value, ast.Call):
             continue
         dotted = _dotted(value.func)
-        qual = f.resolve(value.func)
-        if qual is None or dotted is None or dotted.split(".")[0] not in f.names:
+        resolved = f.resolve(value.func)
+        if resolved is None or dotted is None or dotted.split(".")[0] not in f.names:
             continue  # only names that go through an import are followed
         for t in targets:
             name = _dotted(t)
             if name and isinstance(t, ast.Name | ast.Attribute):
-                f.names[name] = qual
+                f.names[name] = resolved
     calls = sorted(
         (n for n in nodes if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)
     )
@@ -174,11 +210,10 @@ def scan(rel: str, text: str, found: Discovery) -> None:
     for node in nodes:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             _decorated(f, node)
-        elif isinstance(node, ast.Subscript):
-            if _dotted(node.value) in ("os.environ",) and f.resolve(node.value) == "os.environ":
-                name = _literal(node.slice)
-                if name:
-                    f.env.append((name, node.lineno))
+        elif isinstance(node, ast.Subscript) and f.resolve(node.value) == "os.environ":
+            name = _literal(node.slice)
+            if name:
+                f.env.append((name, node.lineno))
     _imports(f)
     _finish(f)
 
@@ -252,24 +287,28 @@ def _call(f: _File, call: ast.Call) -> None:
     if tech is not None and tech.category is None:
         _framework_call(f, call, qual, last, tech)
     _artifact(f, call, qual, last)
-    if last in _TRAINERS or "fine_tuning.jobs.create" in qual or "fine_tunes.create" in qual:
-        if tech is not None or "fine_tun" in qual:
-            what = "fine-tuning job" if "fine_tun" in qual else last
-            owner = tech.name if tech is not None else qual.split(".")[0]
-            comp = f.found.add(
-                key("training", f.rel), "training", f"Training in {f.rel}",
-                f.ev(call, f"{owner} {what}"),
-            )
-            comp.tech = tech.key if tech is not None else ""
+    fine_tuning = "fine_tuning.jobs.create" in qual or "fine_tunes.create" in qual
+    if (last in _TRAINERS and tech is not None) or fine_tuning:
+        what = "fine-tuning job" if fine_tuning else last
+        owner = tech.name if tech is not None else qual.split(".")[0]
+        comp = f.found.add(
+            key("training", f.rel),
+            "training",
+            f"Training in {f.rel}",
+            f.ev(call, f"{owner} {what}"),
+        )
+        comp.tech = tech.key if tech is not None else ""
 
 
 def _framework_call(f: _File, call: ast.Call, qual: str, last: str, tech: catalog.Tech) -> None:
     if any(qual == s or qual.startswith(s + ".") for s in _MCP_SERVERS) and last in (
-        "FastMCP", "Server"
+        "FastMCP",
+        "Server",
     ):
         name = _literal(call.args[0] if call.args else _kw(call, "name")) or f.rel
-        comp = f.found.add(key("mcp_server", name), "mcp_server", f"MCP server {name}",
-                           f.ev(call, f"call {qual}"))
+        comp = f.found.add(
+            key("mcp_server", name), "mcp_server", f"MCP server {name}", f.ev(call, f"call {qual}")
+        )
         comp.tech = "mcp"
         comp.transport = "stdio"
         for var, q in f.names.items():
@@ -283,10 +322,10 @@ def _framework_call(f: _File, call: ast.Call, qual: str, last: str, tech: catalo
         if fn is None and call.args and isinstance(call.args[0], ast.Name):
             fn = call.args[0]
         fname = fn.id if isinstance(fn, ast.Name) else None
-        name = _literal(_kw(call, "name")) or fname
-        if not name:
+        tool_name = _literal(_kw(call, "name")) or fname
+        if not tool_name:
             return
-        comp = f.found.add(key("tool", name), "tool", name, f.ev(call, f"tool {qual}"))
+        comp = f.found.add(key("tool", tool_name), "tool", tool_name, f.ev(call, f"tool {qual}"))
         comp.tech = tech.key
         if fname and fname in f.funcs:
             comp.capabilities |= _capabilities(f, f.funcs[fname])
@@ -342,8 +381,10 @@ def _decorated(f: _File, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         last = qual.rsplit(".", 1)[-1]
         base = _dotted(target.value) if isinstance(target, ast.Attribute) else None
         server = f.mcp_vars.get(base or "")
-        if server is None and any(qual.startswith(s + ".") for s in _MCP_SERVERS) and (
-            last in ("tool", "call_tool")
+        if (
+            server is None
+            and any(qual.startswith(s + ".") for s in _MCP_SERVERS)
+            and (last in ("tool", "call_tool"))
         ):
             server = next(iter(sorted(set(f.mcp_vars.values()))), None)
         name = fn.name

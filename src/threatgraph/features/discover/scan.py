@@ -17,8 +17,15 @@ from threatgraph.features.discover.walk import (
     walk,
 )
 
-_LOCK_FILES = ("poetry.lock", "uv.lock", "pdm.lock", "Pipfile.lock", "package-lock.json",
-               "pnpm-lock.yaml", "yarn.lock")
+_LOCK_FILES = (
+    "poetry.lock",
+    "uv.lock",
+    "pdm.lock",
+    "Pipfile.lock",
+    "package-lock.json",
+    "pnpm-lock.yaml",
+    "yarn.lock",
+)
 
 
 def discover(root: Path, scope: list[str] | None = None) -> Discovery:
