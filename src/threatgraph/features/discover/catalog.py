@@ -195,7 +195,51 @@ VENDORS: tuple[Tech, ...] = (
         env=("OPENROUTER_API_KEY",),
         words=("openrouter",),
     ),
+    Tech(
+        "xai",
+        "xAI",
+        "model_api",
+        py=("xai_sdk", "langchain_xai"),
+        js=("@ai-sdk/xai",),
+        packages=("xai-sdk", "langchain-xai", "@ai-sdk/xai"),
+        env=("XAI_API_KEY",),
+        words=("xai", "grok"),
+    ),
+    Tech(
+        "vercel-gateway",
+        "Vercel AI Gateway",
+        "model_api",
+        js=("@ai-sdk/gateway",),
+        packages=("@ai-sdk/gateway",),
+        env=("AI_GATEWAY_API_KEY",),
+        words=("gateway",),
+    ),
 )
+
+#: How frameworks spell a vendor in a ``provider:model`` string (LangChain's
+#: ``init_chat_model``, Pydantic AI, LiteLLM, the AI SDK's gateway ``provider/model``).
+PROVIDER_ALIASES: dict[str, str] = {
+    "openai": "openai",
+    "azure": "azure-openai",
+    "azure_openai": "azure-openai",
+    "anthropic": "anthropic",
+    "google": "google",
+    "google_genai": "google",
+    "google_vertexai": "google",
+    "google-gla": "google",
+    "google-vertex": "google",
+    "vertexai": "google",
+    "gemini": "google",
+    "bedrock": "bedrock",
+    "bedrock_converse": "bedrock",
+    "mistral": "mistral",
+    "mistralai": "mistral",
+    "cohere": "cohere",
+    "groq": "groq",
+    "ollama": "ollama",
+    "openrouter": "openrouter",
+    "xai": "xai",
+}
 
 #: A string in a model client's arguments that names the service behind an OpenAI-compatible
 #: client (``OpenAI(base_url="https://openrouter.ai/api/v1")``), and the vendor it means.
@@ -255,6 +299,14 @@ FRAMEWORKS: tuple[Tech, ...] = (
     Tech("haystack", "Haystack", None, py=("haystack",), packages=("haystack-ai", "farm-haystack")),
     Tech("dspy", "DSPy", None, py=("dspy",), packages=("dspy", "dspy-ai")),
     Tech(
+        "deepagents",
+        "Deep Agents",
+        None,
+        py=("deepagents", "managed_deepagents"),
+        js=("deepagents",),
+        packages=("deepagents",),
+    ),
+    Tech(
         "semantic-kernel",
         "Semantic Kernel",
         None,
@@ -289,9 +341,14 @@ FRAMEWORKS: tuple[Tech, ...] = (
         "mcp",
         "Model Context Protocol SDK",
         None,
-        py=("mcp", "fastmcp"),
+        py=("mcp", "fastmcp", "langchain_mcp_adapters"),
         js=("@modelcontextprotocol/sdk",),
-        packages=("mcp", "fastmcp", "@modelcontextprotocol/sdk"),
+        packages=(
+            "mcp",
+            "fastmcp",
+            "langchain-mcp-adapters",
+            "@modelcontextprotocol/sdk",
+        ),
     ),
     Tech(
         "transformers",
@@ -525,6 +582,11 @@ AGENT_CALLS: frozenset[str] = frozenset(
         "ReAct",
         "CodeAct",
         "createReactAgent",
+        "create_agent",
+        "create_deep_agent",
+        "define_deep_agent",
+        "createAgent",
+        "createDeepAgent",
     }
 )
 

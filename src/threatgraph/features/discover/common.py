@@ -43,15 +43,21 @@ def vendor_of_model(name: str) -> str | None:
     A ``vendor:model`` spelling (Pydantic AI, LiteLLM) names its vendor directly.
     """
     lower = name.lower()
-    head, sep, _ = lower.partition(":")
-    if sep and head in catalog.BY_KEY and catalog.BY_KEY[head].category == "model_api":
-        return head
-    head, sep, _ = lower.partition("/")
-    if sep and head in catalog.BY_KEY and catalog.BY_KEY[head].category == "model_api":
-        return head
+    explicit = provider_of_model(lower)
+    if explicit is not None:
+        return explicit
     for prefix, vendor in catalog.MODEL_PREFIXES:
         if lower.startswith(prefix):
             return vendor
+    return None
+
+
+def provider_of_model(name: str) -> str | None:
+    """The vendor a ``provider:model`` (or ``provider/model``) spelling names, or None."""
+    for sep in (":", "/"):
+        head, found, _ = name.lower().partition(sep)
+        if found and head in catalog.PROVIDER_ALIASES:
+            return catalog.PROVIDER_ALIASES[head]
     return None
 
 

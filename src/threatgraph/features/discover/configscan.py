@@ -67,36 +67,38 @@ def scan_mcp_config(rel: str, text: str, found: Discovery) -> None:
         return
     for name in sorted(servers):
         spec = servers[name]
-        if not isinstance(spec, dict):
-            continue
-        ev = Evidence(rel, _line(servers, name), f"MCP server {name!r} configured")
-        comp = found.add(key("mcp_server", name), "mcp_server", f"MCP server {name}", ev)
-        comp.tech = "mcp"
-        url = spec.get("url") or spec.get("serverUrl")
-        command = spec.get("command")
-        args = [str(a) for a in spec.get("args") or [] if isinstance(a, str | int)]
-        declared = str(spec.get("type") or spec.get("transport") or "")
-        if isinstance(url, str):
-            comp.command = url
-            comp.transport = (
-                "sse"
-                if declared == "sse" or url.rstrip("/").endswith("/sse")
-                else ("streamable_http")
-            )
-        elif isinstance(command, str):
-            comp.command = " ".join([command, *args])
-            comp.transport = "stdio"
-            launcher = command.rsplit("/", 1)[-1]
-            if launcher in _LAUNCHERS:
-                package = _launched_package(launcher, args)
-                comp.at_runtime = True
-                comp.pinned = package is not None and _pinned_spec(package, _LAUNCHERS[launcher])
-                comp.image = package
-            elif launcher == "docker":
-                image = next((a for a in args if not a.startswith("-") and a not in ("run",)), None)
-                comp.image = image
-                comp.pinned = image is not None and _image_pinned(image)
-                comp.at_runtime = True
+        if isinstance(spec, dict):
+            ev = Evidence(rel, _line(servers, name), f"MCP server {name!r} configured")
+            mcp_server(found, str(name), spec, ev)
+
+
+def mcp_server(found: Discovery, name: str, spec: dict[str, Any], ev: Evidence) -> None:
+    """One MCP server of a client configuration (a config file, or a dict literal in code
+    given to an MCP client): command or URL, transport, and whether its package is pinned."""
+    comp = found.add(key("mcp_server", name), "mcp_server", f"MCP server {name}", ev)
+    comp.tech = "mcp"
+    url = spec.get("url") or spec.get("serverUrl")
+    command = spec.get("command")
+    args = [str(a) for a in spec.get("args") or [] if isinstance(a, str | int)]
+    declared = str(spec.get("type") or spec.get("transport") or "")
+    if isinstance(url, str):
+        comp.command = url
+        sse = declared == "sse" or url.rstrip("/").endswith("/sse")
+        comp.transport = "sse" if sse else "streamable_http"
+    elif isinstance(command, str):
+        comp.command = " ".join([command, *args])
+        comp.transport = "stdio"
+        launcher = command.rsplit("/", 1)[-1]
+        if launcher in _LAUNCHERS:
+            package = _launched_package(launcher, args)
+            comp.at_runtime = True
+            comp.pinned = package is not None and _pinned_spec(package, _LAUNCHERS[launcher])
+            comp.image = package
+        elif launcher == "docker":
+            image = next((a for a in args if not a.startswith("-") and a != "run"), None)
+            comp.image = image
+            comp.pinned = image is not None and _image_pinned(image)
+            comp.at_runtime = True
 
 
 def _strip_jsonc(text: str) -> str:

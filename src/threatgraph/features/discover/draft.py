@@ -188,7 +188,8 @@ class _Draft:
             if comp.transport:
                 fields["transport"] = comp.transport
             if comp.command:
-                desc.append(f"started as {comp.command}")
+                how = "at" if "://" in comp.command else "started as"
+                desc.append(f"{how} {comp.command}")
             else:
                 desc.append("an MCP server defined in this repository")
             if comp.tools:

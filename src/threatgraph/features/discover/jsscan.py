@@ -427,7 +427,9 @@ def _call(f: _File, qual: str, i: int, k: int, end: int) -> None:
             _mcp_tools(f, var, comp.key)
         return
     if last == "tool" and tech.key in ("vercel-ai", "langchain", "openai-agents"):
-        name = _assigned(f, i) or _property_name(f, i)
+        nm = _prop(f, k, end, "name")
+        literal = toks[nm].value if nm is not None and f.at(nm, "str") else None
+        name = literal or _assigned(f, i) or _property_name(f, i)
         if name:
             comp = f.found.add(key("tool", name), "tool", name, f.ev(tok, f"tool {qual}"))
             comp.tech = tech.key
@@ -440,8 +442,12 @@ def _call(f: _File, qual: str, i: int, k: int, end: int) -> None:
     if not agentic:
         return
     nm = _prop(f, k, end, "name")
-    name = (toks[nm].value if nm is not None and f.at(nm, "str") else None) or _assigned(f, i)
-    name = name or f"Agent in {f.rel}"
+    name = toks[nm].value if nm is not None and f.at(nm, "str") else None
+    if name is None and last in catalog.AGENT_CALLS:
+        name = _assigned(f, i)
+    # A generateText/streamText call with tools is an agent loop; its variable (`result`)
+    # says nothing, so it is named by the call and its file.
+    name = name or f"{last} in {f.rel}"
     comp = f.found.add(key("agent", name), "agent", name, f.ev(tok, f"agent {qual}"))
     comp.tech = tech.key
     if tools is not None:
@@ -485,13 +491,31 @@ def _model_value(f: _File, j: int, tech: catalog.Tech | None) -> str | None:
 
 
 def _assigned(f: _File, i: int) -> str | None:
-    """``x`` in ``const x = [new] <call at i>``."""
+    """``x`` in ``const x = [new|await] <call at i>`` or ``const x = (args) => <call at i>``."""
     j = i - 1
     if f.at(j, "id", "new") or f.at(j, "id", "await"):
         j -= 1
+    if f.at(j, "p", ">") and f.at(j - 1, "p", "=") and f.at(j - 2, "p", ")"):
+        j = _open_paren(f, j - 2) - 1  # an arrow function that returns the call
+        if f.at(j, "id", "async"):
+            j -= 1
     if f.at(j, "p", "=") and f.at(j - 1, "id") and not f.at(j - 2, "p", "."):
         return f.toks[j - 1].value
     return None
+
+
+def _open_paren(f: _File, k: int) -> int:
+    """The index of the parenthesis opening the one closing at ``k`` (bounded)."""
+    depth = 0
+    for j in range(k, max(-1, k - 5000), -1):
+        t = f.toks[j]
+        if t.kind == "p" and t.value in ")]}":
+            depth += 1
+        elif t.kind == "p" and t.value in "([{":
+            depth -= 1
+            if depth == 0:
+                return j
+    return max(0, k - 5000)
 
 
 def _property_name(f: _File, i: int) -> str | None:

@@ -13,12 +13,13 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from threatgraph.features.discover import catalog
+from threatgraph.features.discover import catalog, configscan
 from threatgraph.features.discover.common import (
     MODEL_KWARGS,
     env_vendor,
     key,
     model_name,
+    provider_of_model,
     revision_pinned,
     tech_component,
     vendor_component,
@@ -73,6 +74,8 @@ _RETRIEVE = frozenset(
         "as_query_engine",
     }
 )
+#: Frameworks whose agent constructors take the model as their first argument.
+_MODEL_FIRST = frozenset({"langgraph", "langchain", "pydantic-ai", "deepagents"})
 _TRAINERS = frozenset(
     {
         "Trainer",
@@ -133,6 +136,8 @@ class _File:
     funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     stores: dict[str, str] = field(default_factory=dict)  # variable -> vector store key
     mcp_vars: dict[str, str] = field(default_factory=dict)  # variable -> MCP server key
+    lists: dict[str, ast.List | ast.Tuple] = field(default_factory=dict)  # name -> literal
+    model_vars: dict[str, str] = field(default_factory=dict)  # variable -> vendor of its model
 
     def ev(self, node: ast.AST, what: str) -> Evidence:
         return Evidence(self.rel, getattr(node, "lineno", 0), what)
@@ -192,8 +197,18 @@ def scan(rel: str, text: str, found: Discovery) -> None:
     for node in assigns:
         value = node.value
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if isinstance(value, ast.List | ast.Tuple):
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    f.lists[t.id] = value  # `tools = [a, b]` then `Agent(tools=tools)`
+            continue
         if not isinstance(value, ast.Call):
             continue
+        spec = _literal(_kw(value, *MODEL_KWARGS) or (value.args[0] if value.args else None))
+        vendor = provider_of_model(spec.split("/", 1)[0]) if spec and ":" in spec else None
+        for t in targets:
+            if vendor and isinstance(t, ast.Name):
+                f.model_vars[t.id] = vendor  # `model = init_chat_model("openai:gpt-4o")`
         dotted = _dotted(value.func)
         resolved = f.resolve(value.func)
         if resolved is None or dotted is None or dotted.split(".")[0] not in f.names:
@@ -269,15 +284,24 @@ def _call(f: _File, call: ast.Call) -> None:
     elif tech is not None and tech.category == "vector_store":
         comp = tech_component(f.found, tech, f.ev(call, f"call {qual}"))
         f.found.links.add(Link("app", comp.key, "query", "read", f.ev(call, qual)))
-    # Model names in calls the resolution could not attribute (client built elsewhere).
-    if tech is None:
+    # Model names in calls the resolution could not attribute (client built elsewhere). A
+    # `provider:model` literal names its vendor itself (LangChain's init_chat_model, Pydantic AI).
+    if tech is None or tech.category is None:
         name = model_name(_literal(_kw(call, *MODEL_KWARGS)) or "")
-        if name:
+        # Only the `provider:` spelling: `org/name` is as often a hub repository.
+        provider = provider_of_model(name.split("/", 1)[0]) if name and ":" in name else None
+        if name and provider is not None:
+            comp = vendor_component(f.found, provider, f.ev(call, f"model {name}"))
+            comp.models.add(name.split(":", 1)[1])
+            f.vendors.add(provider)
+        elif name and tech is None:
             f.loose_models.append((name, call.lineno))
     if qual in ("os.getenv", "os.environ.get") or qual.endswith("os.environ.get"):
         name = _literal(call.args[0] if call.args else None)
         if name:
             f.env.append((name, call.lineno))
+    if "mcp" in qual.lower() and f.root_local(call.func) in f.names:
+        _mcp_client(f, call)
     if last in _RETRIEVE and isinstance(call.func, ast.Attribute):
         base = _dotted(call.func.value)
         store = catalog.py_tech(f.resolve(call.func.value) or "") if base else None
@@ -298,6 +322,36 @@ def _call(f: _File, call: ast.Call) -> None:
             f.ev(call, f"{owner} {what}"),
         )
         comp.tech = tech.key if tech is not None else ""
+
+
+def _plain(node: ast.AST) -> object:
+    """The value of a literal string, number, boolean or list of them, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | bool):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        items = [_plain(e) for e in node.elts]
+        return [i for i in items if i is not None]
+    return None
+
+
+def _mcp_client(f: _File, call: ast.Call) -> None:
+    """MCP servers given to an MCP client in code, as a dict literal of server specs
+    (``MultiServerMCPClient({"docs": {"url": ..., "transport": "http"}})``)."""
+    for arg in [*call.args, *(k.value for k in call.keywords)]:
+        if not isinstance(arg, ast.Dict):
+            continue
+        for k, v in zip(arg.keys, arg.values, strict=True):
+            name = _literal(k)
+            if k is None or name is None or not isinstance(v, ast.Dict):
+                continue
+            spec = {
+                sk: _plain(sv)
+                for sk, sv in ((_literal(a), b) for a, b in zip(v.keys, v.values, strict=True))
+                if sk is not None
+            }
+            if "url" in spec or "command" in spec:
+                ev = f.ev(k, f"MCP server {name!r} configured in code")
+                configscan.mcp_server(f.found, name, spec, ev)
 
 
 def _framework_call(f: _File, call: ast.Call, qual: str, last: str, tech: catalog.Tech) -> None:
@@ -338,6 +392,8 @@ def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
     comp = f.found.add(key("agent", name), "agent", name, f.ev(call, f"agent {qual}"))
     comp.tech = tech.key
     tools = _kw(call, "tools", "functions")
+    if isinstance(tools, ast.Name):
+        tools = f.lists.get(tools.id)
     if isinstance(tools, ast.List | ast.Tuple):
         for item in tools.elts:
             tname = item.id if isinstance(item, ast.Name) else _dotted(item)
@@ -347,7 +403,7 @@ def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
             comp.tools.add(tname)
             f.found.links.add(Link(comp.key, tkey, "tool call", "call", f.ev(item, tname)))
     model = _kw(call, "llm", "model", "model_client", "lm")
-    if model is None and len(call.args) >= 1 and tech.key in ("langgraph", "pydantic-ai"):
+    if model is None and call.args and tech.key in _MODEL_FIRST:
         model = call.args[0]
     vendor = None
     if model is not None:
@@ -357,6 +413,8 @@ def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
             if vendor:
                 comp_v = vendor_component(f.found, vendor, f.ev(model, f"model {literal}"))
                 comp_v.models.add(literal.split(":", 1)[-1])
+        elif isinstance(model, ast.Name) and model.id in f.model_vars:
+            vendor = f.model_vars[model.id]
         else:
             mt = catalog.py_tech(f.resolve(model) or "")
             vendor = mt.key if mt is not None and mt.category == "model_api" else None
@@ -416,15 +474,24 @@ def _literal_agent_key(f: _File, var: str) -> str | None:
 
 
 def _capabilities(f: _File, fn: ast.AST) -> set[str]:
+    """What a tool's body can do, from the calls it makes, following calls of functions of
+    the same file (helpers) once each."""
     caps: set[str] = set()
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Call):
+    todo, seen = [fn], {id(fn)}
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if not isinstance(node, ast.Call):
+                continue
             qual = f.resolve(node.func)
             cap = catalog.capability(qual) if qual else None
             if cap:
                 caps.add(cap)
             if qual and qual.rsplit(".", 1)[-1] in ("execute", "executemany", "read_sql"):
                 caps.add("sql")
+            helper = f.funcs.get(qual or "")
+            if helper is not None and id(helper) not in seen:
+                seen.add(id(helper))
+                todo.append(helper)
     return caps
 
 
