@@ -193,3 +193,50 @@ def test_installed_hook_gates_commits(
     res = commit("declare the controls", "models/assistant.py", "security/decisions.yaml")
     assert res.returncode == 0, res.stdout + res.stderr
     assert _git(consumer, "log", "-1", "--format=%s") == "declare the controls"
+
+
+def test_installed_drift_hook_fails_an_unmodeled_component_until_it_is_modeled(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    repo, rev = hook_repo
+    consumer = _consumer(tmp_path / "consumer", with_model=True)
+    # The model's own open finding is accepted, so only drift decides the outcome.
+    _decisions(consumer, date.today() + timedelta(days=30))
+    _git(consumer, "add", "-A")
+    _git(consumer, "commit", "-q", "-m", "accept TG-PI-001 for now")
+    config = tmp_path / "pre-commit-config.yaml"
+    config.write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: threatgraph-drift\n"
+    )
+    env = _env(pre_commit_home)
+    hook = _run([sys.executable, "-m", "pre_commit", "install", "-c", str(config)], consumer, env)
+    assert hook.returncode == 0, hook.stderr
+
+    def commit(message: str, *paths: str) -> subprocess.CompletedProcess[str]:
+        _git(consumer, "add", *paths, env=env)
+        return _run(["git", "commit", "-q", "-m", message], consumer, env)
+
+    # Ordinary code: nothing drifts, and the code is read, never executed.
+    (consumer / "app" / "main.py").write_text(
+        (consumer / "app" / "main.py").read_text() + "# touched\n"
+    )
+    res = commit("touch app", "app/main.py")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not (consumer / "app" / "EXECUTED").exists()
+
+    # A commit that starts calling a vendor the model does not have is refused.
+    (consumer / "app" / "claude.py").write_text(
+        "import anthropic\n\nclient = anthropic.Anthropic()\n", encoding="utf-8"
+    )
+    res = commit("call claude", "app/claude.py")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "app/claude.py:1: TG-DRIFT-001 high AI component in the code is not in the model" in out
+    assert _git(consumer, "log", "-1", "--format=%s") == "touch app"
+
+    # Once the model covers it, the same commit passes.
+    with (consumer / "models" / "assistant.py").open("a", encoding="utf-8") as fh:
+        fh.write('claude = m.llm("Anthropic Claude", inside=cloud, code=["app/claude.py"])\n')
+    res = commit("call claude, modeled", "app/claude.py", "models/assistant.py")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert _git(consumer, "log", "-1", "--format=%s") == "call claude, modeled"
