@@ -8,6 +8,7 @@ anything below it matches. JavaScript entries are package names as imported.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from threatgraph.features.discover.result import Category
@@ -514,6 +515,7 @@ BY_KEY: dict[str, Tech] = {t.key: t for t in ALL}
 PACKAGES: dict[str, str] = {p: t.key for t in reversed(ALL) for p in t.packages}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def py_tech(qualname: str) -> Tech | None:
     """The technology a Python qualified name belongs to (the most specific entry wins)."""
     best: tuple[int, Tech] | None = None
@@ -525,6 +527,7 @@ def py_tech(qualname: str) -> Tech | None:
     return best[1] if best else None
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def js_tech(package: str) -> Tech | None:
     """The technology a JavaScript import specifier belongs to (the most specific wins)."""
     best: tuple[int, Tech] | None = None

@@ -44,7 +44,13 @@ _REGEX_KEYWORDS = frozenset(
         "instanceof",
     }
 )
-_TRIGGER = re.compile(r"\b(?:import|require)\b")
+#: A file is tokenized only when a string in it names a package discovery knows (an import
+#: or require names its package as a string literal; most files import none of these).
+_TRIGGER = re.compile(
+    r"""["'`](?:"""
+    + "|".join(sorted({re.escape(p) for t in catalog.ALL for p in t.js}, key=len, reverse=True))
+    + r""")["'`/]"""
+)
 _MCP_SERVER = frozenset({"McpServer", "Server"})
 _CAP_PACKAGES = {
     "child_process": "shell",

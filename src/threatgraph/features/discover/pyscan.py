@@ -27,28 +27,16 @@ from threatgraph.features.discover.common import (
 )
 from threatgraph.features.discover.result import Discovery, Evidence, Link
 
-#: A file is parsed only when some word in it could start a match (most files have none).
+#: A file is parsed only when it has an import line naming a module discovery knows (most
+#: files have none); what counts is then decided on the syntax tree.
+_ROOTS = sorted(
+    {p.split(".")[0] for t in catalog.ALL for p in t.py}
+    | {"pickle", "dill", "cloudpickle", "joblib", "safetensors", "llama_cpp", "boto3"}
+)
 _TRIGGER = re.compile(
-    r"\b(?:"
-    + "|".join(
-        sorted(
-            {p.split(".")[0] for t in catalog.ALL for p in t.py}
-            | {
-                "from_pretrained",
-                "hf_hub_download",
-                "snapshot_download",
-                "pickle",
-                "joblib",
-                "safetensors",
-                "llama_cpp",
-                "boto3",
-                "FastMCP",
-                "gguf",
-                "Trainer",
-            }
-        )
-    )
-    + r")\b"
+    r"^[ \t]*(?:from[ \t]+(?:" + "|".join(_ROOTS) + r")\b|import[ \t][^\n]*\b(?:"
+    + "|".join(_ROOTS) + r")\b)",
+    re.MULTILINE,
 )
 _ARTIFACT_CALLS = {
     "hf_hub_download": "huggingface_hub",
