@@ -34,8 +34,11 @@ _ROOTS = sorted(
     | {"pickle", "dill", "cloudpickle", "joblib", "safetensors", "llama_cpp", "boto3"}
 )
 _TRIGGER = re.compile(
-    r"^[ \t]*(?:from[ \t]+(?:" + "|".join(_ROOTS) + r")\b|import[ \t][^\n]*\b(?:"
-    + "|".join(_ROOTS) + r")\b)",
+    r"^[ \t]*(?:from[ \t]+(?:"
+    + "|".join(_ROOTS)
+    + r")\b|import[ \t][^\n]*\b(?:"
+    + "|".join(_ROOTS)
+    + r")\b)",
     re.MULTILINE,
 )
 _ARTIFACT_CALLS = {
