@@ -240,3 +240,28 @@ def test_drift_hook_checks_every_configured_model(drift_repo: Path) -> None:
     code, out, _ = run_cli("check", "--drift", "--hook", "--", "README.md")
     assert code == 1
     assert "src/agent.py:1: TG-DRIFT-001 high" in out
+
+
+def test_baseline_with_drift_keeps_known_drift_out_of_the_gate(drift_repo: Path) -> None:
+    (drift_repo / "src" / "rag.py").write_text("import chromadb\n", encoding="utf-8")
+    code, _, err = run_cli("baseline", "--drift", "-o", "baseline.json")
+    assert code == 0, err
+    assert "TG-DRIFT-001/vector_store.chroma" in (drift_repo / "baseline.json").read_text()
+    code, out, _ = run_cli("check", "--drift", "--baseline", "baseline.json")
+    assert "[baseline]" in out
+    assert code == 0, out
+    # A new unmodeled component is not in the baseline: the gate fails again.
+    (drift_repo / "src" / "agent.py").write_text("import groq\n", encoding="utf-8")
+    code, out, _ = run_cli("check", "--drift", "--baseline", "baseline.json")
+    assert code == 1
+    assert "src/agent.py:1: TG-DRIFT-001 high" in out
+
+
+def test_drift_hook_needs_configured_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("check", "--drift", "--hook", "--", "a.py")
+    assert code == 2
+    assert "needs 'models'" in err

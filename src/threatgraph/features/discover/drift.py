@@ -218,9 +218,11 @@ class DriftOptions:
         more = len(comp.evidence) + len(comp.packages) - 1
         where = f"{first} ({first.what})" + (f" and {more} more places" if more > 0 else "")
         kinds = ", ".join(sorted(k.value for k in KINDS[comp.category]))
+        how = "naming it" if comp.category == "model_api" else "naming it or linking its code"
+        verb = "declared" if comp.declared_only else "used"
         explanation = (
-            f"{comp.name} is used at {where}, but no element covers it (an element of kind "
-            f"{kinds} naming it, or linking its code). Model it or decide the finding."
+            f"{comp.name} is {verb} at {where}, but no element covers it (an element of kind "
+            f"{kinds} {how}). Model it or decide the finding."
         )
         item = CheckItem("process.threat_modeling", False, (), ("model",), _FIX.why)
         bound = comp.key.replace(":", ".")
