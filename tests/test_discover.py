@@ -124,9 +124,45 @@ def test_hostile_repository(tmp_path: Path) -> None:
     (repo / "node_modules").mkdir()
     (repo / "node_modules" / "x.py").write_text("import ollama\n", encoding="utf-8")
     (repo / "ok.py").write_text("from qdrant_client import QdrantClient\n", encoding="utf-8")
+    (repo / "bad\nname.py").write_text("import openai\n", encoding="utf-8")
+    (repo / "back\\slash.py").write_text("import openai\n", encoding="utf-8")
+    # Nested calls through an SDK name: every call is looked at, in linear time.
+    (repo / "nested.js").write_text(
+        'import { x } from "@pinecone-database/pinecone";\n'
+        + "x(" * 100_000
+        + ")" * 100_000
+        + "\n",
+        encoding="utf-8",
+    )
     found = discover(repo)
-    assert sorted(found.components) == ["vector_store:qdrant"]
+    assert sorted(found.components) == ["vector_store:pinecone", "vector_store:qdrant"]
     assert found.files_skipped >= 3  # huge, binary, not UTF-8 (the FIFO too)
+    warnings = "\n".join(found.warnings)
+    assert "deeper than 40 directories" in warnings
+    assert "control character or backslash" in warnings
+    assert "deep.py" in warnings  # too deeply nested to parse: said, not fatal
+
+
+def test_hostile_names_still_make_a_loadable_draft(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".git").mkdir()
+    long_name = "t" * 300
+    (repo / "tools.py").write_text(
+        "from langchain_core.tools import tool\n\n"
+        f"@tool('{long_name}\\u202e\\x1b[31m')\ndef f() -> None:\n    pass\n",
+        encoding="utf-8",
+    )
+    (repo / "we[ir]d*.py").write_text("import anthropic\n", encoding="utf-8")
+    out = repo / "model.yaml"
+    code, _, err = run_cli("discover", str(repo), "--name", "x\x1by", "-o", str(out))
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\u202e" not in text
+    assert '"we[[]ir]d[*].py"' in text  # a code pattern matching exactly that file
+    code, _, err = run_cli("check", "--drift", str(out))
+    assert code in (0, 1), err
+    assert "matches no file" not in err
 
 
 # -- drift ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from threatgraph.load.yamlsafe import LineDict, LineList, parse_json, parse_text
 
 _LAUNCHERS = {"npx": "npm", "bunx": "npm", "pnpx": "npm", "uvx": "pypi", "pipx": "pypi"}
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)$")
-_DOC_SPLIT = re.compile(r"^---\s*$", re.MULTILINE)
+_DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _K8S_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "Pod", "Job", "CronJob", "ReplicaSet"}
 )
@@ -201,7 +201,8 @@ def scan_kubernetes(rel: str, text: str, found: Discovery) -> None:
                     if isinstance(p, dict) and p.get("containerPort") is not None
                 ]
                 _image(found, rel, offset + line, wname, image, ports)
-        offset += part.count("\n") + 1
+        # The separator line's own newline starts the next part: its line 1 is that line.
+        offset += part.count("\n")
 
 
 def _containers(doc: Any) -> list[tuple[Any, int]]:

@@ -42,6 +42,12 @@ class _Element:
     evidence: list[str] = field(default_factory=list)
 
 
+def display_name(text: str) -> str:
+    """A name fit for a model: control characters as spaces, at most 120 characters."""
+    name = " ".join(_CONTROL.sub(" ", text).split())[:120].strip()
+    return name or "unnamed"
+
+
 def _clean(text: str) -> str:
     """Text for a comment line: control and bidirectional characters shown as ``?``."""
     return _CONTROL.sub("?", text)
@@ -294,8 +300,10 @@ class _Draft:
 
 def draft(found: Discovery, name: str, fmt: Format = "yaml") -> str:
     """The draft model of ``found`` for a system called ``name``, as YAML or Python DSL text."""
-    d = _Draft(found, name)
+    d = _Draft(found, display_name(name))
     d.build()
+    for el in d.elements:
+        el.fields["name"] = display_name(str(el.fields["name"]))
     return _yaml(d) if fmt == "yaml" else _python(d)
 
 

@@ -199,6 +199,8 @@ class _File:
     found: Discovery
     toks: list[Tok]
     names: dict[str, str] = field(default_factory=dict)  # local -> package[.name]
+    match: dict[int, int] = field(default_factory=dict)  # bracket index -> its partner
+    mcp_vars: dict[str, str] = field(default_factory=dict)  # variable -> MCP server key
     vendors: set[str] = field(default_factory=set)
     env: list[str] = field(default_factory=list)
 
@@ -220,7 +222,10 @@ def scan(rel: str, text: str, found: Discovery) -> None:
     _imports(f)
     if not f.names:
         return
+    _pair_brackets(f)
     _calls(f)
+    if f.mcp_vars:
+        _mcp_tools(f)
     for name in f.env:
         vendor = env_vendor(name, f.vendors)
         if vendor:
@@ -328,31 +333,59 @@ def _chain(f: _File, i: int) -> tuple[str, int]:
     return ".".join(parts), k
 
 
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _pair_brackets(f: _File) -> None:
+    """Pair every bracket with its partner in one pass, so that finding the end of a call
+    or skipping a nested literal costs one lookup (a hostile file of nested calls stays
+    linear)."""
+    stack: list[int] = []
+    for j, t in enumerate(f.toks):
+        if t.kind != "p":
+            continue
+        if t.value in "([{":
+            stack.append(j)
+        elif t.value in _PAIRS and stack and f.toks[stack[-1]].value == _PAIRS[t.value]:
+            o = stack.pop()
+            f.match[o] = j
+            f.match[j] = o
+
+
 def _close(f: _File, k: int) -> int:
-    """The index of the parenthesis closing the one at ``k`` (bounded)."""
-    depth = 0
-    for j in range(k, min(len(f.toks), k + 5000)):
-        t = f.toks[j]
-        if t.kind == "p" and t.value in "([{":
-            depth += 1
-        elif t.kind == "p" and t.value in ")]}":
-            depth -= 1
-            if depth == 0:
-                return j
-    return min(len(f.toks), k + 5000) - 1
+    """The index of the bracket closing the one at ``k`` (the last token when unclosed)."""
+    return f.match.get(k, len(f.toks) - 1)
 
 
 def _prop(f: _File, start: int, end: int, *names: str) -> int | None:
-    """The index of the value of property ``name: value`` directly inside (start, end)."""
-    depth = 0
-    for j in range(start + 1, end):
+    """The index of the value of property ``name: value`` of an object literal that is a
+    direct argument of the call whose arguments are (start, end); nested values skipped."""
+    j = start + 1
+    while j < end:
         t = f.toks[j]
         if t.kind == "p" and t.value in "([{":
-            depth += 1
-        elif t.kind == "p" and t.value in ")]}":
-            depth -= 1
-        elif depth == 1 and t.kind == "id" and t.value in names and f.at(j + 1, "p", ":"):
+            close = max(j, f.match.get(j, end))
+            if t.value == "{":
+                hit = _own_prop(f, j, close, names)
+                if hit is not None:
+                    return hit
+            j = close + 1
+            continue
+        j += 1
+    return None
+
+
+def _own_prop(f: _File, start: int, end: int, names: tuple[str, ...]) -> int | None:
+    """The value index of an own property ``name:`` of the object literal (start, end)."""
+    j = start + 1
+    while j < end:
+        t = f.toks[j]
+        if t.kind == "p" and t.value in "([{":
+            j = max(j, f.match.get(j, end)) + 1
+            continue
+        if t.kind == "id" and t.value in names and f.at(j + 1, "p", ":"):
             return j + 2
+        j += 1
     return None
 
 
@@ -430,7 +463,7 @@ def _call(f: _File, qual: str, i: int, k: int, end: int) -> None:
         comp.tech = "mcp"
         var = _assigned(f, i)
         if var:
-            _mcp_tools(f, var, comp.key)
+            f.mcp_vars[var] = comp.key
         return
     if last == "tool" and tech.key in ("vercel-ai", "langchain", "openai-agents"):
         nm = _prop(f, k, end, "name")
@@ -511,17 +544,8 @@ def _assigned(f: _File, i: int) -> str | None:
 
 
 def _open_paren(f: _File, k: int) -> int:
-    """The index of the parenthesis opening the one closing at ``k`` (bounded)."""
-    depth = 0
-    for j in range(k, max(-1, k - 5000), -1):
-        t = f.toks[j]
-        if t.kind == "p" and t.value in ")]}":
-            depth += 1
-        elif t.kind == "p" and t.value in "([{":
-            depth -= 1
-            if depth == 0:
-                return j
-    return max(0, k - 5000)
+    """The index of the bracket opening the one closing at ``k`` (``k`` when unpaired)."""
+    return f.match.get(k, k)
 
 
 def _property_name(f: _File, i: int) -> str | None:
@@ -537,35 +561,33 @@ def _tool_names(f: _File, j: int) -> list[str]:
         return []
     end = _close(f, j)
     names: list[str] = []
-    depth = 0
-    for k in range(j, end):
+    k = j + 1
+    while k < end:
         t = toks[k]
         if t.kind == "p" and t.value in "([{":
-            depth += 1
-        elif t.kind == "p" and t.value in ")]}":
-            depth -= 1
-        elif (
-            depth == 1
-            and t.kind == "id"
-            and (f.at(k + 1, "p", ",") or f.at(k + 1, "p", ":") or k + 1 == end)
-        ):
+            k = max(k, f.match.get(k, end)) + 1  # a nested value, not a tool name
+            continue
+        if t.kind == "id" and (f.at(k + 1, "p", ",") or f.at(k + 1, "p", ":") or k + 1 == end):
             names.append(t.value)
+        k += 1
     return names
 
 
-def _mcp_tools(f: _File, var: str, server: str) -> None:
+def _mcp_tools(f: _File) -> None:
+    """The tools registered on the file's MCP servers (``server.tool("name", ...)``), in
+    one pass over the tokens."""
     toks = f.toks
-    comp = f.found.components[server]
     for i, t in enumerate(toks):
         if (
             t.kind == "id"
-            and t.value == var
+            and t.value in f.mcp_vars
             and f.at(i + 1, "p", ".")
             and f.at(i + 2, "id")
             and toks[i + 2].value in ("tool", "registerTool")
             and f.at(i + 3, "p", "(")
             and f.at(i + 4, "str")
         ):
+            comp = f.found.components[f.mcp_vars[t.value]]
             comp.tools.add(toks[i + 4].value)
             comp.evidence.append(f.ev(t, f"MCP tool {toks[i + 4].value}"))
             comp.capabilities |= _capabilities(f, i + 3, _close(f, i + 3))

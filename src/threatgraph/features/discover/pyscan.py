@@ -129,6 +129,9 @@ class _File:
     mcp_vars: dict[str, str] = field(default_factory=dict)  # variable -> MCP server key
     lists: dict[str, ast.List | ast.Tuple] = field(default_factory=dict)  # name -> literal
     model_vars: dict[str, str] = field(default_factory=dict)  # variable -> vendor of its model
+    assigned: dict[tuple[int, int], str] = field(default_factory=dict)  # call at -> variable
+    agent_vars: dict[str, str] = field(default_factory=dict)  # variable -> agent component key
+    import_locals: set[str] = field(default_factory=set)
 
     def ev(self, node: ast.AST, what: str) -> Evidence:
         return Evidence(self.rel, getattr(node, "lineno", 0), what)
@@ -180,6 +183,7 @@ def scan(rel: str, text: str, found: Discovery) -> None:
                 f.imports.append((a.asname or a.name, qual, node.lineno))
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             f.funcs.setdefault(node.name, node)
+    f.import_locals = {i[0] for i in f.imports}
     # Assignments in source order: `client = OpenAI()` makes `client` an OpenAI name.
     assigns = sorted(
         (n for n in nodes if isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None),
@@ -195,6 +199,9 @@ def scan(rel: str, text: str, found: Discovery) -> None:
             continue
         if not isinstance(value, ast.Call):
             continue
+        for t in targets:
+            if isinstance(t, ast.Name):
+                f.assigned[(value.lineno, value.col_offset)] = t.id
         spec = _literal(_kw(value, *MODEL_KWARGS) or (value.args[0] if value.args else None))
         vendor = provider_of_model(spec.split("/", 1)[0]) if spec and ":" in spec else None
         for t in targets:
@@ -256,7 +263,7 @@ def _call(f: _File, call: ast.Call) -> None:
         if service in ("bedrock-runtime", "bedrock", "bedrock-agent-runtime"):
             tech = catalog.BY_KEY["bedrock"]
     local = f.root_local(call.func)
-    if tech is not None and local in {i[0] for i in f.imports}:
+    if tech is not None and local in f.import_locals:
         f.via.setdefault(local, set()).add(tech.key)
     if tech is not None and tech.category == "model_api":
         comp = vendor_component(f.found, tech.key, f.ev(call, f"call {qual}"))
@@ -382,6 +389,9 @@ def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
         name = _assigned_name(f, call) or f"{tech.name} agent"
     comp = f.found.add(key("agent", name), "agent", name, f.ev(call, f"agent {qual}"))
     comp.tech = tech.key
+    var = _assigned_name(f, call)
+    if var:
+        f.agent_vars[var] = comp.key
     tools = _kw(call, "tools", "functions")
     if isinstance(tools, ast.Name):
         tools = f.lists.get(tools.id)
@@ -415,10 +425,7 @@ def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
 
 def _assigned_name(f: _File, call: ast.Call) -> str | None:
     """The variable an agent call is assigned to (``support_agent = Agent(...)``)."""
-    for var, q in f.names.items():
-        if "." not in var and q == f.resolve(call.func) and var not in {i[0] for i in f.imports}:
-            return var
-    return None
+    return f.assigned.get((call.lineno, call.col_offset))
 
 
 def _decorated(f: _File, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -452,16 +459,9 @@ def _decorated(f: _File, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
             comp.capabilities |= _capabilities(f, fn)
             f.tool_vars[fn.name] = comp.key
             if tech.key == "pydantic-ai" and base:
-                agent = _literal_agent_key(f, base)
+                agent = f.agent_vars.get(base)
                 if agent:
                     f.found.links.add(Link(agent, comp.key, "tool call", "call", f.ev(dec, name)))
-
-
-def _literal_agent_key(f: _File, var: str) -> str | None:
-    for comp in f.found.components.values():
-        if comp.category == "agent" and comp.key == key("agent", var):
-            return comp.key
-    return None
 
 
 def _capabilities(f: _File, fn: ast.AST) -> set[str]:

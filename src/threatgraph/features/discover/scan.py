@@ -37,7 +37,7 @@ def discover(root: Path, scope: list[str] | None = None) -> Discovery:
     if not root.is_dir():
         raise InputError.single(str(root), 0, "not a directory")
     found = Discovery(root=root.resolve().as_posix())
-    files = [f for f in walk(root) if _in_scope(f.rel, scope)]
+    files = [f for f in walk(root, found.warnings) if _in_scope(f.rel, scope)]
     texts: dict[str, str] = {}
     locked: dict[str, set[str]] = {}  # directory -> package names its lock files list
     for f in files:

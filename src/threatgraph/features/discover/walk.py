@@ -12,6 +12,7 @@ the cap, binary or not UTF-8 is skipped and counted, never an error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +110,23 @@ def wanted(name: str) -> bool:
     )
 
 
-def walk(root: Path) -> Iterator[SourceFile]:
-    """The files under ``root`` that recognisers read, in sorted order (deterministic)."""
+#: Characters a path discovery reads may not hold: a code pattern cannot name them (``\\``
+#: reads as ``/``, control characters are refused), and a draft must load as it is.
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def walk(root: Path, notes: list[str] | None = None) -> Iterator[SourceFile]:
+    """The files under ``root`` that recognisers read, in sorted order (deterministic).
+
+    Limits met (too many entries, too deep) and names skipped are told in ``notes``.
+    """
+    said: set[str] = set()
+
+    def note(text: str) -> None:
+        if notes is not None and text not in said:
+            said.add(text)
+            notes.append(text)
+
     root = root.resolve()
     seen = 0
     stack: list[tuple[Path, str, int]] = [(root, "", 0)]
@@ -125,6 +141,7 @@ def walk(root: Path) -> Iterator[SourceFile]:
         for entry in entries:
             seen += 1
             if seen > MAX_FILES:
+                note(f"{rel or '.'}: stopped after {MAX_FILES} entries; the rest is not read")
                 return
             name = entry.name
             child_rel = f"{rel}{name}"
@@ -133,8 +150,14 @@ def walk(root: Path) -> Iterator[SourceFile]:
                 is_dir = not is_link and entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
+            if _BAD_NAME.search(name):
+                note(f"{rel}{name!r}: a name with a control character or backslash, not read")
+                continue
             if is_dir:
-                if name in SKIP_DIRS or depth + 1 > MAX_DEPTH:
+                if name in SKIP_DIRS:
+                    continue
+                if depth + 1 > MAX_DEPTH:
+                    note(f"{child_rel}: deeper than {MAX_DEPTH} directories, not read")
                     continue
                 if (Path(entry.path) / "pyvenv.cfg").exists():
                     continue  # a virtual environment under another name
