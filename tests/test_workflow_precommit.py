@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -97,6 +98,34 @@ def _consumer(root: Path, with_model: bool) -> Path:
     return root
 
 
+Commit = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _install(
+    tmp_path: Path,
+    hook_repo: tuple[Path, str],
+    home: Path,
+    consumer: Path,
+    hook_id: str,
+) -> Commit:
+    """Install ``hook_id`` of the snapshot into ``consumer``; a function that stages paths
+    and commits them through the installed hook."""
+    repo, rev = hook_repo
+    config = tmp_path / "pre-commit-config.yaml"
+    config.write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: {hook_id}\n"
+    )
+    env = _env(home)
+    hook = _run([sys.executable, "-m", "pre_commit", "install", "-c", str(config)], consumer, env)
+    assert hook.returncode == 0, hook.stderr
+
+    def commit(message: str, *paths: str) -> subprocess.CompletedProcess[str]:
+        _git(consumer, "add", *paths, env=env)
+        return _run(["git", "commit", "-q", "-m", message], consumer, env)
+
+    return commit
+
+
 def _decisions(root: Path, expires: date) -> None:
     (root / "security" / "decisions.yaml").write_text(
         "threatgraph-decisions: 1\n"
@@ -143,19 +172,8 @@ def test_try_repo_blocks_a_bad_model_and_never_runs_other_code(
 def test_installed_hook_gates_commits(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
-    repo, rev = hook_repo
     consumer = _consumer(tmp_path / "consumer", with_model=False)
-    config = tmp_path / "pre-commit-config.yaml"
-    config.write_text(
-        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: threatgraph\n"
-    )
-    env = _env(pre_commit_home)
-    hook = _run([sys.executable, "-m", "pre_commit", "install", "-c", str(config)], consumer, env)
-    assert hook.returncode == 0, hook.stderr
-
-    def commit(message: str, *paths: str) -> subprocess.CompletedProcess[str]:
-        _git(consumer, "add", *paths, env=env)
-        return _run(["git", "commit", "-q", "-m", message], consumer, env)
+    commit = _install(tmp_path, hook_repo, pre_commit_home, consumer, "threatgraph")
 
     # Ordinary code: the hook passes it by without executing it.
     (consumer / "app" / "main.py").write_text(
@@ -198,23 +216,12 @@ def test_installed_hook_gates_commits(
 def test_installed_drift_hook_fails_an_unmodeled_component_until_it_is_modeled(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
-    repo, rev = hook_repo
     consumer = _consumer(tmp_path / "consumer", with_model=True)
     # The model's own open finding is accepted, so only drift decides the outcome.
     _decisions(consumer, date.today() + timedelta(days=30))
     _git(consumer, "add", "-A")
     _git(consumer, "commit", "-q", "-m", "accept TG-PI-001 for now")
-    config = tmp_path / "pre-commit-config.yaml"
-    config.write_text(
-        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: threatgraph-drift\n"
-    )
-    env = _env(pre_commit_home)
-    hook = _run([sys.executable, "-m", "pre_commit", "install", "-c", str(config)], consumer, env)
-    assert hook.returncode == 0, hook.stderr
-
-    def commit(message: str, *paths: str) -> subprocess.CompletedProcess[str]:
-        _git(consumer, "add", *paths, env=env)
-        return _run(["git", "commit", "-q", "-m", message], consumer, env)
+    commit = _install(tmp_path, hook_repo, pre_commit_home, consumer, "threatgraph-drift")
 
     # Ordinary code: nothing drifts, and the code is read, never executed.
     (consumer / "app" / "main.py").write_text(

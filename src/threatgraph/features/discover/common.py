@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from threatgraph.features.discover import catalog
-from threatgraph.features.discover.result import Category, Component, Discovery, Evidence
+from threatgraph.features.discover.result import Category, Component, Discovery, Evidence, Link
 from threatgraph.model.schema import slugify
 
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
@@ -96,3 +96,28 @@ def env_vendor(name: str, vendors: set[str]) -> str | None:
         if token in upper and ("KEY" in upper or "TOKEN" in upper):
             return v
     return None
+
+
+def sdk_call(
+    found: Discovery, tech: catalog.Tech, ev: Evidence, vendor: str | None = None
+) -> Component | None:
+    """A call into a model API or vector store SDK: its component (``vendor`` overrides the
+    technology's, for an OpenAI client pointed at another service), with the evidence and
+    the flow from the app that the call makes evident. None for other technologies."""
+    if tech.category == "model_api":
+        comp = vendor_component(found, vendor or tech.key, ev)
+        found.links.add(Link("app", comp.key, "prompt", "call", ev))
+        return comp
+    if tech.category == "vector_store":
+        comp = tech_component(found, tech, ev)
+        found.links.add(Link("app", comp.key, "query", "read", ev))
+        return comp
+    return None
+
+
+def attribute_env(found: Discovery, names: list[str], vendors: set[str]) -> None:
+    """Credit the environment variables a file reads to the vendors it uses."""
+    for name in names:
+        vendor = env_vendor(name, vendors)
+        if vendor:
+            vendor_component(found, vendor, None).env_vars.add(name)

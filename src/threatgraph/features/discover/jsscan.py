@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from threatgraph.features.discover import catalog
 from threatgraph.features.discover.common import (
-    env_vendor,
+    attribute_env,
     key,
     model_name,
+    sdk_call,
     tech_component,
     vendor_component,
     vendor_of_model,
@@ -226,10 +227,7 @@ def scan(rel: str, text: str, found: Discovery) -> None:
     _calls(f)
     if f.mcp_vars:
         _mcp_tools(f)
-    for name in f.env:
-        vendor = env_vendor(name, f.vendors)
-        if vendor:
-            vendor_component(found, vendor, None).env_vars.add(name)
+    attribute_env(found, f.env, f.vendors)
 
 
 def _record_import(f: _File, package: str, tok: Tok) -> None:
@@ -439,16 +437,15 @@ def _call(f: _File, qual: str, i: int, k: int, end: int) -> None:
             for fragment, v in catalog.BASE_URL_VENDORS:
                 if fragment in toks[url].value:
                     vendor = v
-        comp = vendor_component(f.found, vendor, f.ev(tok, f"call {qual}"))
+        comp = sdk_call(f.found, tech, f.ev(tok, f"call {qual}"), vendor)
+        assert comp is not None  # a model API always has a component
         f.vendors.add(vendor)
         if f.at(k + 1, "str") and last[:1].islower():
             name = model_name(toks[k + 1].value)
             if name:
                 comp.models.add(name)
-        f.found.links.add(Link("app", comp.key, "prompt", "call", f.ev(tok, qual)))
-    elif tech is not None and tech.category == "vector_store":
-        comp = tech_component(f.found, tech, f.ev(tok, f"call {qual}"))
-        f.found.links.add(Link("app", comp.key, "query", "read", f.ev(tok, qual)))
+    elif tech is not None:
+        sdk_call(f.found, tech, f.ev(tok, f"call {qual}"))
     model = _prop(f, k, end, "model")
     if model is not None:
         _model_value(f, model, tech)

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from threatgraph.features.discover import catalog, configscan
 from threatgraph.features.discover.common import (
     MODEL_KWARGS,
-    env_vendor,
+    attribute_env,
     key,
     model_name,
     provider_of_model,
     revision_pinned,
+    sdk_call,
     tech_component,
     vendor_component,
     vendor_of_model,
@@ -265,8 +266,8 @@ def _call(f: _File, call: ast.Call) -> None:
     local = f.root_local(call.func)
     if tech is not None and local in f.import_locals:
         f.via.setdefault(local, set()).add(tech.key)
-    if tech is not None and tech.category == "model_api":
-        comp = vendor_component(f.found, tech.key, f.ev(call, f"call {qual}"))
+    comp = sdk_call(f.found, tech, f.ev(call, f"call {qual}")) if tech is not None else None
+    if comp is not None and tech is not None and tech.category == "model_api":
         f.vendors.add(tech.key)
         f.called_vendors.add(tech.key)
         for value in [_kw(call, *MODEL_KWARGS), *(call.args[:1] if "Model" in last else [])]:
@@ -278,10 +279,6 @@ def _call(f: _File, call: ast.Call) -> None:
             env = _env_name(f, key_arg)
             if env:
                 comp.env_vars.add(env)
-        f.found.links.add(Link("app", comp.key, "prompt", "call", f.ev(call, qual)))
-    elif tech is not None and tech.category == "vector_store":
-        comp = tech_component(f.found, tech, f.ev(call, f"call {qual}"))
-        f.found.links.add(Link("app", comp.key, "query", "read", f.ev(call, qual)))
     # Model names in calls the resolution could not attribute (client built elsewhere). A
     # `provider:model` literal names its vendor itself (LangChain's init_chat_model, Pydantic AI).
     if tech is None or tech.category is None:
@@ -555,7 +552,4 @@ def _finish(f: _File) -> None:
             vendor = next(iter(f.vendors)) if len(f.vendors) == 1 else None
         if vendor:
             vendor_component(f.found, vendor, None).models.add(name)
-    for name, _line in f.env:
-        vendor = env_vendor(name, f.vendors)
-        if vendor:
-            vendor_component(f.found, vendor, None).env_vars.add(name)
+    attribute_env(f.found, [name for name, _line in f.env], f.vendors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 Category = Literal[
     "model_api",
@@ -17,17 +17,8 @@ Category = Literal[
 ]
 """What a component is. Each category becomes one element kind in a draft."""
 
-#: Categories in the order drafts and reports list them.
-CATEGORIES: tuple[Category, ...] = (
-    "model_api",
-    "agent",
-    "tool",
-    "mcp_server",
-    "vector_store",
-    "artifact",
-    "training",
-    "deployment",
-)
+#: Categories in the order drafts and reports list them (the order of the Literal).
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 
 
 @dataclass(frozen=True, order=True)

@@ -10,21 +10,12 @@ from threatgraph.features.discover import configscan, jsscan, pyscan
 from threatgraph.features.discover.result import Discovery
 from threatgraph.features.discover.walk import (
     JS_SUFFIXES,
+    LOCK_FILES,
     PY_SUFFIXES,
     YAML_SUFFIXES,
     SourceFile,
     read_text,
     walk,
-)
-
-_LOCK_FILES = (
-    "poetry.lock",
-    "uv.lock",
-    "pdm.lock",
-    "Pipfile.lock",
-    "package-lock.json",
-    "pnpm-lock.yaml",
-    "yarn.lock",
 )
 
 
@@ -48,7 +39,7 @@ def discover(root: Path, scope: list[str] | None = None) -> Discovery:
         found.files_read += 1
         texts[f.rel] = text
         name = f.rel.rsplit("/", 1)[-1]
-        if name in _LOCK_FILES:
+        if name in LOCK_FILES:
             locked.setdefault(_dir(f.rel), set()).update(configscan.locked_names(f.rel, text))
     for f in files:
         text = texts.get(f.rel)

@@ -69,10 +69,9 @@ PY_SUFFIXES = frozenset({".py", ".pyi"})
 JS_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 MCP_CONFIG_NAMES = frozenset({"mcp.json", ".mcp.json", "claude_desktop_config.json"})
-DEPENDENCY_NAMES = frozenset(
+#: Lock files: the packages they list are installed at fixed versions.
+LOCK_FILES = frozenset(
     {
-        "pyproject.toml",
-        "package.json",
         "poetry.lock",
         "uv.lock",
         "pdm.lock",
@@ -82,6 +81,7 @@ DEPENDENCY_NAMES = frozenset(
         "yarn.lock",
     }
 )
+DEPENDENCY_NAMES = frozenset({"pyproject.toml", "package.json"}) | LOCK_FILES
 #: Minified bundles are generated: never read as code.
 _GENERATED_SUFFIXES = (".min.js", ".bundle.js", ".d.ts")
 
