@@ -126,6 +126,16 @@ def _install(
     return commit
 
 
+def _commit_ordinary_code(consumer: Path, commit: Commit) -> None:
+    """Commit a change to app/main.py (which writes a marker if run): it passes the hook
+    and is never executed."""
+    main = consumer / "app" / "main.py"
+    main.write_text(main.read_text() + "# touched\n")
+    res = commit("touch app", "app/main.py")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not (consumer / "app" / "EXECUTED").exists()
+
+
 def _decisions(root: Path, expires: date) -> None:
     (root / "security" / "decisions.yaml").write_text(
         "threatgraph-decisions: 1\n"
@@ -176,12 +186,7 @@ def test_installed_hook_gates_commits(
     commit = _install(tmp_path, hook_repo, pre_commit_home, consumer, "threatgraph")
 
     # Ordinary code: the hook passes it by without executing it.
-    (consumer / "app" / "main.py").write_text(
-        (consumer / "app" / "main.py").read_text() + "# touched\n"
-    )
-    res = commit("touch app", "app/main.py")
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert not (consumer / "app" / "EXECUTED").exists()
+    _commit_ordinary_code(consumer, commit)
 
     # An unmitigated high threat blocks the commit.
     shutil.copy(CONSUMER / "models" / "assistant.py", consumer / "models" / "assistant.py")
@@ -224,12 +229,7 @@ def test_installed_drift_hook_fails_an_unmodeled_component_until_it_is_modeled(
     commit = _install(tmp_path, hook_repo, pre_commit_home, consumer, "threatgraph-drift")
 
     # Ordinary code: nothing drifts, and the code is read, never executed.
-    (consumer / "app" / "main.py").write_text(
-        (consumer / "app" / "main.py").read_text() + "# touched\n"
-    )
-    res = commit("touch app", "app/main.py")
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert not (consumer / "app" / "EXECUTED").exists()
+    _commit_ordinary_code(consumer, commit)
 
     # A commit that starts calling a vendor the model does not have is refused.
     (consumer / "app" / "claude.py").write_text(
