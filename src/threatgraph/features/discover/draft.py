@@ -177,7 +177,11 @@ class _Draft:
         self.elements.append(_Element(llm_id, fields, _evidence_lines(comp)))
 
     def _component(self, comp: Component) -> None:
-        eid = self._id(f"{_SHORT[comp.category]}-{comp.name.removeprefix('MCP server ')}")
+        short = _SHORT[comp.category]
+        base = comp.name.removeprefix("MCP server ")
+        # "Training in x.py" is already called what it is: no "training-training-...".
+        named = slugify(base) == short or slugify(base).startswith(short + "-")
+        eid = self._id(base if named else f"{short}-{base}")
         self.ids[comp.key] = eid
         fields: dict[str, Any] = {"name": comp.name}
         desc: list[str] = []

@@ -375,6 +375,9 @@ def _framework_call(f: _File, call: ast.Call, qual: str, last: str, tech: catalo
         if not tool_name:
             return
         comp = f.found.add(key("tool", tool_name), "tool", tool_name, f.ev(call, f"tool {qual}"))
+        tool_var = _assigned_name(f, call)
+        if tool_var:
+            f.tool_vars[tool_var] = comp.key  # `calc = FunctionTool.from_defaults(...)`
         comp.tech = tech.key
         if fname and fname in f.funcs:
             comp.capabilities |= _capabilities(f, f.funcs[fname])
@@ -382,6 +385,8 @@ def _framework_call(f: _File, call: ast.Call, qual: str, last: str, tech: catalo
 
 def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
     name = _literal(_kw(call, "name", "role"))
+    if name is None and tech.key == "autogen" and call.args:
+        name = _literal(call.args[0])  # AutoGen agents take their name first
     if name is None:
         name = _assigned_name(f, call) or f"{tech.name} agent"
     comp = f.found.add(key("agent", name), "agent", name, f.ev(call, f"agent {qual}"))
@@ -398,7 +403,8 @@ def _agent(f: _File, call: ast.Call, qual: str, tech: catalog.Tech) -> None:
             if not tname:
                 continue
             tkey = f.tool_vars.get(tname) or key("tool", tname)
-            comp.tools.add(tname)
+            known = f.found.components.get(tkey)
+            comp.tools.add(known.name if known is not None else tname)
             f.found.links.add(Link(comp.key, tkey, "tool call", "call", f.ev(item, tname)))
     model = _kw(call, "llm", "model", "model_client", "lm")
     if model is None and call.args and tech.key in _MODEL_FIRST:
