@@ -366,6 +366,13 @@ def _framework_call(f: _File, call: ast.Call, qual: str, last: str, tech: catalo
         return
     if last in catalog.AGENT_CALLS:
         _agent(f, call, qual, tech)
+    elif qual == "mcp.types.Tool" and f.mcp_vars:
+        # A low-level MCP server lists its tools as `Tool(name=...)` values.
+        tool_name = _literal(_kw(call, "name"))
+        if tool_name:
+            server = f.found.components[sorted(set(f.mcp_vars.values()))[0]]
+            server.tools.add(tool_name)
+            server.evidence.append(f.ev(call, f"MCP tool {tool_name}"))
     elif last in catalog.TOOL_CALLS and ("tool" in qual.lower() or last == "from_defaults"):
         fn = _kw(call, "func", "fn", "function", "coroutine")
         if fn is None and call.args and isinstance(call.args[0], ast.Name):
@@ -451,9 +458,10 @@ def _decorated(f: _File, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
             name = _literal(dec.args[0] if dec.args else _kw(dec, "name")) or fn.name
         if server is not None and last in ("tool", "call_tool"):
             comp = f.found.components[server]
-            comp.tools.add(name)
             comp.capabilities |= _capabilities(f, fn)
-            comp.evidence.append(f.ev(dec, f"MCP tool {name}"))
+            if last == "tool":  # `call_tool` is the low-level dispatcher, not a tool
+                comp.tools.add(name)
+                comp.evidence.append(f.ev(dec, f"MCP tool {name}"))
             continue
         tech = catalog.py_tech(qual)
         if last in catalog.TOOL_DECORATORS and tech is not None:
