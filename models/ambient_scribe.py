@@ -26,8 +26,8 @@ m = Model(
     version="2026.4",
     description="A recorder app on an exam-room tablet captures the visit conversation; the "
     "scribe service sends the audio to a speech-to-text vendor and the transcript to an LLM "
-    "vendor, which drafts a visit note. The clinician reviews and edits the draft in the "
-    "scribe console and signs it into the EHR.",
+    "vendor, which drafts a visit note. The draft is filed in the EHR as a pending note that "
+    "the clinician reviews, edits and signs.",
     controls=[
         "process.threat_modeling",
         control("process.risk_analysis", "https://compliance.example.org/risk/ambient-scribe/2026"),
@@ -62,27 +62,41 @@ stratus = m.vendor(
     inside=llm_cloud,
 )
 # Speech-to-text: signed a BAA for its medical transcription API, but its standard terms let
-# it use audio to improve its models, and its SOC 2 report period has ended.
+# it use audio to improve its models, and the clinic also filed the vendor's "no training"
+# addendum (which the terms contradict); its SOC 2 report period has ended.
 voxly = m.vendor(
     "Voxly Speech",
     services=["medical speech-to-text"],
     certifications=[
-        {"name": "soc2_type2", "expires": "2026-09-30"},
-        {"name": "hipaa_attestation", "expires": "2027-09-30"},
+        {
+            "name": "soc2_type2",
+            "expires": "2026-09-30",
+            "scope": "Medical transcription API",
+            "period_start": "2024-07-01",
+            "period_end": "2025-06-30",
+        },
     ],
     baa={
         "signed": "2025-09-15",
         "services": ["speech-to-text"],
         "evidence": "https://contracts.example.org/voxly/baa-2025.pdf",
     },
-    clauses=["phi_handling", "breach_notification", "audit_rights", "data_retention"],
+    clauses=[
+        "phi_handling",
+        "breach_notification",
+        "audit_rights",
+        "data_retention",
+        "no_training_on_customer_data",
+    ],
     breach_notification_days=30,
     trains_on_customer_data=True,
     last_assessment="2026-01-20",
     review_interval_days=365,
+    none=["verification"],
     inside=speech_cloud,
 )
-# LLM vendor: a full contract, but its BAA ends soon after the analysis date.
+# LLM vendor: a full contract and a yearly safeguard verification, but its BAA ends a few
+# weeks after the analysis date and a renewal is not yet under way.
 quill = m.vendor(
     "Quill AI",
     services=["clinical note drafting LLM"],
@@ -91,6 +105,9 @@ quill = m.vendor(
             "name": "soc2_type2",
             "expires": "2027-05-31",
             "evidence": "https://trust.quill-ai.example/reports/soc2-2026.pdf",
+            "scope": "Clinical drafting API and its hosting",
+            "period_start": "2025-04-01",
+            "period_end": "2026-03-31",
         },
         {"name": "iso27001", "expires": "2028-02-28"},
     ],
@@ -116,11 +133,18 @@ quill = m.vendor(
     last_assessment="2026-05-04",
     review_interval_days=365,
     subprocessors=[stratus],
+    verification={
+        "date": "2026-05-04",
+        "certified_by": "Quill AI CISO",
+        "evidence": "https://contracts.example.org/quill/safeguards-verification-2026.pdf",
+    },
+    contingency_notice_hours=24,
     inside=llm_cloud,
 )
 
 # --- People ----------------------------------------------------------------------------
-patient = m.actor("Patient", inside=exam_room, stores=[], processes=[conversation])
+# The patient is in the room (inside the clinic's zone) but is not workforce.
+patient = m.actor("Patient", inside=exam_room, workforce=False, processes=[conversation])
 clinician = m.actor("Clinician", inside=exam_room, controls=["authn.sso_mfa"])
 
 # --- The clinic's components -----------------------------------------------------------
@@ -128,8 +152,7 @@ recorder = m.app(
     "Exam-room recorder",
     inside=exam_room,
     owner="clinical-informatics@example.org",
-    inputs=["audio"],
-    stores=[audio],
+    stores=[audio],  # keeps the recording on the tablet until the upload succeeds
     controls=["audit.logging", "infra.secrets_manager"],
 )
 scribe = m.app(
@@ -159,7 +182,7 @@ ehr = m.datastore(
     "EHR",
     inside=ehr_zone,
     owner="ehr-team@example.org",
-    stores=[chart, signed],
+    stores=[chart, draft, signed],
     controls=[
         "crypto.at_rest",
         "authz.rbac",
@@ -186,8 +209,9 @@ llm = m.llm(
 )
 
 # --- Flows -----------------------------------------------------------------------------
-m.flow(patient, recorder, "spoken history", data=[conversation])
-m.flow(clinician, recorder, "spoken findings", data=[conversation])
+# Speech to the tablet's microphone: a physical capture, not a network flow.
+m.flow(patient, recorder, "spoken history", data=[conversation], physical=True)
+m.flow(clinician, recorder, "spoken findings", data=[conversation], physical=True)
 m.flow(recorder, scribe, "audio upload", data=[audio], protocol="https")
 m.flow(scribe, archive, "archive audio", data=[audio], protocol="https", operation="write")
 m.flow(scribe, stt, "transcription request", data=[audio], protocol="https")
@@ -195,6 +219,7 @@ m.flow(stt, scribe, "transcript", data=[transcript], protocol="https")
 m.flow(ehr, scribe, "chart context", data=[chart], protocol="https", operation="read")
 m.flow(scribe, llm, "drafting prompt", data=[transcript, chart], protocol="https")
 m.flow(llm, scribe, "draft note", data=[draft], protocol="https")
-m.flow(scribe, clinician, "draft for review", data=[draft], protocol="https")
-m.flow(clinician, scribe, "signed note", data=[signed], protocol="https")
-m.flow(scribe, ehr, "save signed note", data=[signed], protocol="mtls", operation="write")
+# The draft lands in the EHR as a pending note; the clinician edits and signs it there.
+m.flow(scribe, ehr, "pending draft", data=[draft], protocol="mtls", operation="write")
+m.flow(ehr, clinician, "draft for review", data=[draft], protocol="https", operation="read")
+m.flow(clinician, ehr, "signed note", data=[signed], protocol="https", operation="write")

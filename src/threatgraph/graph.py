@@ -181,9 +181,10 @@ class Graph:
     flow_target: dict[str, str] = field(default_factory=dict)
     #: Classification -> numbers of the flows carrying data of it.
     flows_by_class: dict[Classification, frozenset[int]] = field(default_factory=dict)
-    #: 'encrypted', 'authenticated', 'crosses_boundary', 'kept', 'returns' -> numbers of the
-    #: flows with it ('kept': the flow writes content into a store at its target that keeps
-    #: it; 'returns': content comes back to the requester, as in a call, read or response).
+    #: 'encrypted', 'authenticated', 'crosses_boundary', 'kept', 'returns', 'physical' ->
+    #: numbers of the flows with it ('kept': the flow writes content into a store at its
+    #: target that keeps it; 'returns': content comes back to the requester, as in a call,
+    #: read or response; 'physical': a capture in the room, not a network flow).
     flow_flags: dict[str, frozenset[int]] = field(default_factory=dict)
     #: Flow id -> (requester, server): who asks and who answers (see :func:`interaction`).
     interactions: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -905,6 +906,7 @@ def build(model: SystemModel) -> Graph:
     encrypted_flows: set[int] = set()
     authenticated_flows: set[int] = set()
     crossing_flows: set[int] = set()
+    physical_flows: set[int] = set()
     facts_index: dict[str, dict[object, set[int]]] = {
         "protocol": {},
         "operation": {},
@@ -987,6 +989,8 @@ def build(model: SystemModel) -> Graph:
             authenticated_flows.add(k)
         if facts.crosses_boundary:
             crossing_flows.add(k)
+        if fl.physical:
+            physical_flows.add(k)
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
         by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
@@ -1042,6 +1046,7 @@ def build(model: SystemModel) -> Graph:
             "crosses_boundary": frozenset(crossing_flows),
             "kept": frozenset(kept_flows),
             "returns": frozenset(returning_flows),
+            "physical": frozenset(physical_flows),
         },
         interactions=interactions,
         exchanges=_exchanges(interactions),

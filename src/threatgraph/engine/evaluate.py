@@ -534,9 +534,14 @@ def _finding(
     )
 
 
-def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Finding]:
-    """Every finding of the library's active rules on one graph, in a stable order."""
-    ctx = Ctx(graph, as_of=as_of or date.today())
+def evaluate(
+    graph: Graph, lib: Library, as_of: date | None = None, *, expiry_window_days: int = 60
+) -> list[Finding]:
+    """Every finding of the library's active rules on one graph, in a stable order.
+
+    ``expiry_window_days``: how far ahead of ``as_of`` vendor expiries are warned about.
+    """
+    ctx = Ctx(graph, as_of=as_of or date.today(), expiry_window_days=expiry_window_days)
     out: list[Finding] = []
     g = graph
     model_id = g.model.model.id
