@@ -71,11 +71,7 @@ hub_datasets = m.dataset(
     stores=[hub_corpus],
     description="Instruction-tuning datasets pulled by name and revision from a public hub.",
     # Pulled at a fixed revision; plain data files, the loader runs no script shipped with them.
-    artifact={
-        "hub": "huggingface:public-datasets/instructions",
-        "pinned": True,
-        "remote_code": False,
-    },
+    artifact={"hub": "huggingface:public-datasets/instructions", "pinned": True, "remote_code": False},
 )
 docs_sites = m.external_content(
     "Documentation sites",
