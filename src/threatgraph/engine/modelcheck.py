@@ -73,6 +73,7 @@ CHECKED_FIELDS = (
     "interpreter",
     "internet_facing",
     "multi_tenant",
+    "workforce",
 )
 
 
