@@ -62,14 +62,18 @@ def test_unknown_certification_in_yaml_fails_with_file_and_line(tmp_path: Path) 
     assert "m.yaml:8" in err and "HIPAA has no certification" in err
 
 
-def test_unknown_certification_in_python_fails_with_file_and_line(tmp_path: Path) -> None:
+def _validate_python(tmp_path: Path, body: str) -> tuple[int, str]:
+    """Validate a Python model file whose first two lines make the model: (exit code, stderr)."""
     src = tmp_path / "m.py"
-    src.write_text(
-        "from threatgraph import Model\nm = Model('M')\n"
-        "m.vendor('V', certifications=[{'name': 'hipaa_attestation'}])\n",
-        encoding="utf-8",
-    )
+    src.write_text("from threatgraph import Model\nm = Model('M')\n" + body, encoding="utf-8")
     code, _, err = run_cli("validate", str(src))
+    return code, err
+
+
+def test_unknown_certification_in_python_fails_with_file_and_line(tmp_path: Path) -> None:
+    code, err = _validate_python(
+        tmp_path, "m.vendor('V', certifications=[{'name': 'hipaa_attestation'}])\n"
+    )
     assert code == 2 and "m.py:3" in err and "not a certification name" in err
 
 
@@ -217,13 +221,11 @@ def test_verification_older_than_a_year_is_overdue() -> None:
 
 # -- physical capture, workforce, generated content --------------------------------------------
 def test_physical_flow_has_no_protocol(tmp_path: Path) -> None:
-    src = tmp_path / "m.py"
-    src.write_text(
-        "from threatgraph import Model\nm = Model('M')\na = m.actor('P')\nb = m.app('R')\n"
+    code, err = _validate_python(
+        tmp_path,
+        "a = m.actor('P')\nb = m.app('R')\n"
         "m.flow(a, b, 'speech', physical=True, protocol='https')\n",
-        encoding="utf-8",
     )
-    code, _, err = run_cli("validate", str(src))
     assert code == 2 and "m.py:5" in err and "physical capture has no network protocol" in err
 
 
