@@ -164,7 +164,6 @@ scribe = m.app(
         "authn.sso_mfa",
         "audit.logging",
         "audit.prompt_logging",
-        "authz.rbac",
         "input.prompt_segregation",
         "privacy.data_minimisation",
         "infra.secrets_manager",
