@@ -302,3 +302,22 @@ def test_a_call_with_no_drawn_answer_counts_what_the_caller_writes() -> None:
     doc["elements"][4]["stores"] = ["note"]
     doc["flows"][3]["data"] = ["note"]
     assert ("TG-MIS-002", "archive", "open") in _found(doc)
+
+
+def test_findings_say_which_facts_clash_and_what_ends() -> None:
+    doc = _vendor_doc(
+        {
+            "baa": {"signed": "2025-01-01", "expires": "2026-02-01", "services": ["other"]},
+            "certifications": [{"name": "iso27001", "expires": "2026-03-01"}],
+        },
+        controls=["vendor.baa"],
+    )
+    doc["elements"].append({"kind": "llm", "name": "Other", "provider": "voxly"})
+    g = graph_mod.build(model(doc))
+    why = {f.threat: f.explanation for f in evaluate(g, LIB, DAY)}
+    assert why["TG-VEN-014"].endswith(
+        "matches this rule: vendor.baa is declared on stt, yet the vendor's BAA does not cover it."
+    )
+    assert why["TG-VEN-015"].endswith(
+        "matches this rule: BAA ends 2026-02-01; iso27001 ends 2026-03-01."
+    )
