@@ -100,6 +100,12 @@ acme = m.vendor(
     last_assessment="2026-03-02",
     review_interval_days=365,
     subprocessors=[nimbus],
+    verification={
+        "date": "2026-03-02",
+        "certified_by": "Acme AI CISO",
+        "evidence": "https://contracts.example.org/acme-ai/safeguards-verification-2026.pdf",
+    },
+    contingency_notice_hours=24,
     inside=vendor_cloud,
 )
 

@@ -56,6 +56,7 @@ mail_cloud = m.boundary("Email provider", trust="third_party")
 chat_message = m.data("Chat message", classification="pii")
 inbound_email = m.data("Inbound email", classification="pii")
 ticket = m.data("Ticket record", classification="pii")
+agent_note = m.data("Agent note", classification="pii", description="Written by the agent.")
 order = m.data("Order history", classification="pii")
 articles = m.data("Help-centre articles", classification="public")
 reply = m.data("Agent reply", classification="pii")
@@ -219,7 +220,7 @@ refund_tool = m.tool(
 ticket_db = m.datastore(
     "Ticket database",
     inside=platform,
-    stores=[ticket],
+    stores=[ticket, agent_note],
     controls=["crypto.at_rest", "authz.rbac", "infra.backup", "audit.logging"],
 )
 orders_db = m.datastore(
@@ -278,12 +279,14 @@ m.flow(
     agent,
     tickets_mcp,
     "ticket call",
-    data=[ticket],
+    data=[ticket, agent_note],
     protocol="https",
     controls=["authn.service_identity"],
 )
 m.flow(tickets_mcp, agent, "ticket result", data=[ticket], protocol="https")
-m.flow(tickets_mcp, ticket_db, "ticket read and update", data=[ticket], protocol="https")
+m.flow(
+    tickets_mcp, ticket_db, "ticket read and update", data=[ticket, agent_note], protocol="https"
+)
 m.flow(agent, orders_mcp, "order lookup", data=[order], protocol="stdio")
 # Read-only: data flows from the database to the tool, never the other way.
 m.flow(orders_db, orders_mcp, "order rows", data=[order], protocol="mtls")

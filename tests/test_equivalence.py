@@ -513,3 +513,27 @@ def test_weights_downloaded_from_a_hub_are_not_shipped_out(drawn_from_reader: bo
     assert not any(rule == "TG-THEFT-003" for rule, _ in found)
     graph = build(finalize(parse_model(copy.deepcopy(doc), "<generated>")))
     assert graph.carriers[graph.model.flows[0].id] == ("hub", "server")
+
+
+def test_a_read_drawn_from_the_store_is_flagged() -> None:
+    # "read" is made by the flow's source: a store reading the app it serves is a drawing
+    # mistake that turns the flow around, so check says so with the flow's line.
+    from threatgraph.engine.modelcheck import model_notes
+
+    doc = _doc(
+        [
+            {"kind": "app", "name": "Scribe", "boundary": "corp"},
+            {"kind": "datastore", "name": "EHR", "boundary": "corp"},
+        ],
+        [{"from": "ehr", "to": "scribe", "name": "chart", "operation": "read"}],
+    )
+    notes = model_notes(finalize(parse_model(copy.deepcopy(doc), "<generated>")), LIB)
+    assert [n.message for n in notes if "a read is drawn" in n.message] == [
+        "flow ehr--scribe--chart: a read is drawn from the element that reads; here the "
+        "datastore ehr reads scribe. Draw it from scribe to ehr, or leave out the operation "
+        "(an arrow out of a store is read by its target)"
+    ]
+    fixed = copy.deepcopy(doc)
+    fixed["flows"][0].update({"from": "scribe", "to": "ehr"})
+    notes = model_notes(finalize(parse_model(fixed, "<generated>")), LIB)
+    assert not [n for n in notes if "a read is drawn" in n.message]

@@ -147,3 +147,40 @@ def test_vendor_and_hipaa_rules_cite_hipaa() -> None:
 
 def test_every_rule_about_phi_cites_hipaa() -> None:
     assert hipaa.phi_rules_without_hipaa(LIB) == []
+
+
+def _touches_ephi(g: graph_mod.Graph, elements: tuple[str, ...], flow: str | None) -> bool:
+    """The finding sits on something that handles PHI: one of its elements, or its flow."""
+    from threatgraph.model.schema import Classification
+
+    if flow is not None and Classification.PHI in g.flows[flow].classes:
+        return True
+    return any(Classification.PHI in g.element_data(e) for e in elements if e in g.elements)
+
+
+def test_every_finding_that_touches_ephi_cites_its_hipaa_section() -> None:
+    # Finding by finding, over the reference models and every rule fixture: whatever rule
+    # produced it, a finding on an element or flow that handles PHI names a HIPAA section.
+    from pathlib import Path
+
+    from threatgraph import pipeline
+
+    root = Path(__file__).resolve().parents[1]
+    models = sorted(p for p in (root / "models").iterdir() if p.suffix in (".py", ".yaml"))
+    fixtures = sorted(
+        p
+        for p in (root / "threats" / "rules").rglob("*.yaml")
+        if p.name.startswith(("positive", "negative"))
+    )
+    missing: set[tuple[str, str]] = set()
+    touched = 0
+    for paths, day in ((models, date(2026, 12, 1)), (fixtures, date(2026, 1, 15))):
+        for res in pipeline.run(paths, as_of=day, library=LIB).results:
+            for f in res.findings:
+                if not _touches_ephi(res.graph, f.elements, f.flow):
+                    continue
+                touched += 1
+                if not hipaa.sections_cited(f.rule.references):
+                    missing.add((f.threat, res.loaded.path.name))
+    assert touched > 200  # the check looked at many findings, across families
+    assert sorted(missing) == []

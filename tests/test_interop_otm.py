@@ -226,9 +226,11 @@ def _roundtrip(path: Path, tmp_path: Path) -> tuple[Any, Any]:
     return orig.model, back.model
 
 
-@pytest.mark.parametrize("source", ["rich", "pytm", "clinical"])
+@pytest.mark.parametrize("source", ["rich", "pytm", "clinical", "scribe"])
 def test_round_trip_keeps_the_model(source: str, rich: Path, tmp_path: Path) -> None:
-    path = {"rich": rich, "pytm": PYTM_FIXTURE, "clinical": CLINICAL}[source]
+    # The scribe model carries physical flows, workforce and the newer vendor facts.
+    scribe = CLINICAL.parent / "ambient_scribe.py"
+    path = {"rich": rich, "pytm": PYTM_FIXTURE, "clinical": CLINICAL, "scribe": scribe}[source]
     if not path.exists():
         pytest.skip(f"{path} is not available")
     a, b = _roundtrip(path, tmp_path)

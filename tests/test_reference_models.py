@@ -23,6 +23,7 @@ AS_OF = "2026-12-01"  # inside every acceptance and vendor date the models recor
 
 # model file -> threat families whose findings (open or mitigated) it exists to illustrate
 SHOWS: dict[str, set[str]] = {
+    "ambient_scribe.py": {"vendor", "hipaa", "security", "misinformation"},
     "support_agent.py": {"prompt-injection", "agency", "disclosure", "vendor"},
     "fraud_detection.py": {"evasion", "poisoning", "privacy", "theft", "supply-chain"},
     "finetuning_platform.py": {"poisoning", "supply-chain", "privacy", "theft", "vendor"},

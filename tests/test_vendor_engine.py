@@ -100,11 +100,18 @@ def test_received_data_handles_subprocessor_cycles() -> None:
     }
 
 
-def test_element_declared_baa_covers_that_service() -> None:
+def test_element_declared_baa_covers_that_service_only_where_the_record_is_silent() -> None:
     doc = {k: [dict(x) for x in v] for k, v in CHAIN.items()}
-    tuner = next(e for e in doc["elements"] if e["name"] == "Tuner")
-    tuner["controls"] = ["vendor.baa"]
-    assert "tuner" not in _elements({"baa_covered": False}, "2026-01-15", doc)
+    for e in doc["elements"]:
+        if e["name"] in ("Tuner", "Search"):
+            e["controls"] = ["vendor.baa"]
+    uncovered = _elements({"baa_covered": False}, "2026-01-15", doc)
+    # Search Co records nothing about a BAA: the declaration is a separate agreement.
+    assert "search" not in uncovered
+    # Acme's recorded BAA lists only the LLM: a declaration on the tuner contradicts the
+    # record (TG-VEN-014) and covers nothing.
+    assert "tuner" in uncovered
+    assert _elements({"vendor": {"contradiction": True}}, "2026-01-15", doc) == ["acme"]
 
 
 def _vendor(profile: dict[str, Any], controls: list[str] | None = None) -> Any:

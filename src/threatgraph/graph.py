@@ -188,9 +188,10 @@ class Graph:
     flow_target: dict[str, str] = field(default_factory=dict)
     #: Classification -> numbers of the flows carrying data of it.
     flows_by_class: dict[Classification, frozenset[int]] = field(default_factory=dict)
-    #: 'encrypted', 'authenticated', 'crosses_boundary', 'kept', 'returns' -> numbers of the
-    #: flows with it ('kept': the flow writes content into a store at its target that keeps
-    #: it; 'returns': content comes back to the requester, as in a call, read or response).
+    #: 'encrypted', 'authenticated', 'crosses_boundary', 'kept', 'returns', 'physical' ->
+    #: numbers of the flows with it ('kept': the flow writes content into a store at its
+    #: target that keeps it; 'returns': content comes back to the requester, as in a call,
+    #: read or response; 'physical': a capture in the room, not a network flow).
     flow_flags: dict[str, frozenset[int]] = field(default_factory=dict)
     #: Flow id -> (requester, server): who asks and who answers (see :func:`interaction`).
     interactions: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -924,6 +925,7 @@ def build(model: SystemModel) -> Graph:
     )
     interactions: dict[str, tuple[str, str]] = {}
     carriers: dict[str, tuple[str, str]] = {}
+    answer_flows: set[str] = set()  # flows that answer a request (drawn or declared)
     fsnd: list[int] = []
     frcv: list[int] = []
     sends: list[list[int]] = [[] for _ in ids]
@@ -953,6 +955,7 @@ def build(model: SystemModel) -> Graph:
     encrypted_flows: set[int] = set()
     authenticated_flows: set[int] = set()
     crossing_flows: set[int] = set()
+    physical_flows: set[int] = set()
     facts_index: dict[str, dict[object, set[int]]] = {
         "protocol": {},
         "operation": {},
@@ -1003,6 +1006,8 @@ def build(model: SystemModel) -> Graph:
                 answered=answered.get(n_flow),
             )
             interactions[fid] = (src, dst) if source_asks else (dst, src)
+            if op == "response":
+                answer_flows.add(fid)
             ri, vi = (si, ti) if source_asks else (ti, si)
             freq.append(ri)
             fsrv.append(vi)
@@ -1043,6 +1048,8 @@ def build(model: SystemModel) -> Graph:
             authenticated_flows.add(k)
         if facts.crosses_boundary:
             crossing_flows.add(k)
+        if fl.physical:
+            physical_flows.add(k)
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
         sender, receiver = carriers[fid]
@@ -1080,11 +1087,9 @@ def build(model: SystemModel) -> Graph:
     exchanges = _exchanges(interactions)
     # An answer drawn back rides on its request: it is as authenticated as a request of its
     # exchange is, so drawing the answer adds no unauthenticated flow.
-    for fid, group in exchanges.items():
-        req, srv = interactions[fid]
-        if flow_source[fid] == srv and any(
-            fpos[g] in authenticated_flows and flow_source[g] == req for g in group
-        ):
+    for fid in sorted(answer_flows):
+        req = interactions[fid][0]
+        if any(fpos[g] in authenticated_flows and flow_source[g] == req for g in exchanges[fid]):
             authenticated_flows.add(fpos[fid])
     element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums, frozenset(returning_flows))
     element_facts.update(
@@ -1113,6 +1118,7 @@ def build(model: SystemModel) -> Graph:
             "crosses_boundary": frozenset(crossing_flows),
             "kept": frozenset(kept_flows),
             "returns": frozenset(returning_flows),
+            "physical": frozenset(physical_flows),
         },
         interactions=interactions,
         carriers=carriers,

@@ -76,6 +76,7 @@ def analyse(
     require_evidence: bool = False,
     pytm_threats: bool = False,
     drift: DriftOptions | None = None,
+    expiry_warning_days: int = 60,
 ) -> ModelResult:
     """Graph, match and apply the model's own decisions, then ``extra_decisions`` (files).
 
@@ -117,7 +118,7 @@ def analyse(
         if require_evidence:
             model = evidence_mod.strip_unevidenced(model, evidence)
     g = graph_mod.build(model)
-    findings = evaluate(g, lib, as_of)
+    findings = evaluate(g, lib, as_of, expiry_window_days=expiry_warning_days)
     if pytm_threats:
         from threatgraph.interop.pytm_threats import pytm_findings
 
@@ -260,6 +261,7 @@ def evaluate_loaded(
             require_evidence=pol.require_evidence,
             pytm_threats=pytm_threats,
             drift=drift,
+            expiry_warning_days=pol.expiry_warning_days,
         )
         res.notices.extend(code_notes)
         # v1 spellings read with a warning, and facts declared where no rule reads them:

@@ -42,6 +42,9 @@ class PolicyConfig:
     decisions: list[Decision] = field(default_factory=list)
     #: Longest time from an acceptance's date (else the run's date) to its expiry.
     max_acceptance_days: int | None = None
+    #: Days ahead of the run date in which vendor BAAs and certifications that end are
+    #: warned about (TG-VEN-015).
+    expiry_warning_days: int = 60
     #: The decisions belong to a past revision (a diff's base): judge them, refuse none.
     history: bool = False
     #: Stale decisions and baseline entries are errors (exit 1), not warnings.

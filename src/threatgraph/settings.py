@@ -37,6 +37,8 @@ KEYS: dict[str, str] = {
     "output": "output directory of `threatgraph report`",
     "formats": "formats `threatgraph report` writes by default",
     "max_acceptance_days": "longest allowed time between an acceptance and its expiry",
+    "expiry_warning_days": "days ahead of the run date in which an expiring vendor BAA or "
+    "certification is warned about",
     "strict": "decisions that match no finding and stale baseline entries are errors",
     "require_evidence": "a control counts as present only when it cites existing evidence",
     "pytm_threats": "also run pytm's classic threat library on every model",
@@ -84,6 +86,9 @@ class Settings(BaseModel):
     formats: list[str] = Field(default_factory=list, description=KEYS["formats"])
     max_acceptance_days: int = Field(
         default=365, gt=0, le=3660, description=KEYS["max_acceptance_days"]
+    )
+    expiry_warning_days: int = Field(
+        default=60, ge=0, le=3660, description=KEYS["expiry_warning_days"]
     )
     strict: bool = Field(default=False, description=KEYS["strict"])
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])

@@ -366,6 +366,7 @@ def build_policy(
     return PolicyConfig(
         decisions=decisions,
         max_acceptance_days=max_acceptance_days or settings.max_acceptance_days,
+        expiry_warning_days=settings.expiry_warning_days,
         strict=settings.strict if strict is None else strict,
         baseline=base,
         require_evidence=settings.require_evidence

@@ -74,6 +74,9 @@ class Ctx:
 
     graph: Graph
     as_of: date = field(default_factory=date.today)
+    #: Days ahead of the run date in which an expiring BAA or certification is warned about
+    #: (``expiry_warning_days`` in the config).
+    expiry_window_days: int = 60
     reach_cache: dict[tuple[str, bool, str], Reach] = field(default_factory=dict)
     reach_by_masks: dict[tuple[bytes, bytes, bytes, bool, int], Reach] = field(default_factory=dict)
     data_cache: dict[str, frozenset[Classification]] = field(default_factory=dict)
@@ -82,6 +85,9 @@ class Ctx:
     _parents: dict[str, list[str]] | None = None
     #: Compiled predicate sets by predicate text (see :func:`_conjunction`).
     sets: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: By predicate text: the data ids its elements generate, and the flows that bring back
+    #: the answers of those whose output is not drawn (see ``_generated_test``).
+    generated: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     _masks: dict[Any, tuple[Any, bytearray]] = field(default_factory=dict)
     _by_control: dict[str, set[str]] | None = None
     _by_control_nums: dict[str, frozenset[int]] | None = None
@@ -179,7 +185,25 @@ class Ctx:
         """The element's controls as of the run date (vendor facts re-checked)."""
         got = self.control_cache.get(eid)
         if got is None:
-            got = effective_controls(self.graph.elements[eid], self.as_of)
+            el = self.graph.elements[eid]
+            got = effective_controls(el, self.as_of)
+            # A review that leaves contradicting facts in the record is not a current one:
+            # the contradiction (TG-VEN-014) stays open until the record is corrected.
+            if (
+                el.vendor is not None
+                and "vendor.ongoing_monitoring" in got
+                and contradictions(self, eid)
+            ):
+                got = got - {"vendor.ongoing_monitoring"}
+            # vendor.baa declared on a service stands for a separate agreement only while the
+            # vendor's record says nothing about a BAA; against a record that excludes the
+            # service it is a contradiction (TG-VEN-014), neither coverage nor a mitigation.
+            if el.provider is not None and "vendor.baa" in got:
+                vendor = self.graph.elements[el.provider]
+                prof = vendor.vendor
+                recorded = prof is not None and (prof.baa is not None or "baa" in prof.none)
+                if recorded and not baa_covers(vendor, eid, self.as_of):
+                    got = got - {"vendor.baa"}
             self.control_cache[eid] = got
         return got
 
@@ -273,9 +297,15 @@ def _profile(c: Ctx, e: str) -> VendorProfile:
 
 
 #: Certifications that count as an independent security attestation of a vendor.
-SECURITY_ATTESTATIONS = frozenset(
-    {"soc2_type2", "iso27001", "hitrust", "fedramp", "hipaa_attestation"}
-)
+SECURITY_ATTESTATIONS = frozenset({"soc2_type2", "iso27001", "hitrust", "fedramp"})
+
+#: How old a business associate's written verification of its safeguards may be (the 2025
+#: proposed rule asks for one at least every 12 months).
+VERIFICATION_INTERVAL_DAYS = 365
+
+#: The proposed rule's limit for a business associate to report activating its contingency
+#: plan.
+CONTINGENCY_NOTICE_LIMIT_HOURS = 24
 
 #: HIPAA's outer limit for a business associate to notify a covered entity of a breach
 #: (45 CFR 164.410(b)): a breach-notification term longer than this does not count.
@@ -301,7 +331,9 @@ def baa_covers(vendor: Element, hosted_id: str, day: date | None = None) -> bool
     """
     agreement = vendor.vendor.baa if vendor.vendor is not None else None
     if agreement is None:
-        return "vendor.baa" in vendor.control_ids()
+        # Recorded as none: a declaration cannot stand in for it.
+        none = vendor.vendor is not None and "baa" in vendor.vendor.none
+        return not none and "vendor.baa" in vendor.control_ids()
     if day is not None and vendor.vendor is not None and not baa_in_force(vendor.vendor, day):
         return False
     services = agreement.services
@@ -330,14 +362,32 @@ def effective_controls(el: Element, day: date) -> frozenset[str]:
         elif holds is False:
             ids.discard(cid)
 
-    decide("vendor.baa", None if prof.baa is None else baa_in_force(prof, day))
+    decide(
+        "vendor.baa",
+        (False if "baa" in prof.none else None) if prof.baa is None else baa_in_force(prof, day),
+    )
     attestations = [c for c in prof.certifications if c.name in SECURITY_ATTESTATIONS]
     decide(
         "vendor.security_certification",
-        None
+        (False if "certifications" in prof.none else None)
         if not attestations
         else any(c.expires is None or c.expires >= day for c in attestations),
     )
+    decide(
+        "vendor.safeguard_verification",
+        (False if "verification" in prof.none else None)
+        if prof.verification is None
+        else not verification_overdue(prof, day),
+    )
+    hours = prof.contingency_notice_hours
+    decide(
+        "vendor.contract_contingency_notice",
+        None if hours is None else hours <= CONTINGENCY_NOTICE_LIMIT_HOURS,
+    )
+    # Recorded training contradicts a no-training clause: neither wins until someone
+    # reconciles them (TG-VEN-014 reports it), so the clause does not count.
+    if prof.trains_on_customer_data is True:
+        ids.discard("vendor.contract_no_training")
     decide(
         "vendor.ongoing_monitoring",
         None if prof.last_assessment is None else not assessment_overdue(prof, day),
@@ -389,6 +439,61 @@ def cert_valid(vendor: Element, name: str, day: date) -> bool:
     )
 
 
+def verification_overdue(profile: VendorProfile, day: date) -> bool:
+    """No written safeguard verification on record, or the last is over a year old."""
+    if profile.verification is None:
+        return True
+    return (day - profile.verification.date).days > VERIFICATION_INTERVAL_DAYS
+
+
+def expiring(profile: VendorProfile, day: date, window_days: int) -> list[str]:
+    """The BAA and certifications in force on ``day`` that end within ``window_days``."""
+    horizon = day.toordinal() + window_days
+    out: list[str] = []
+    agreement = profile.baa
+    if (
+        agreement is not None
+        and agreement.expires is not None
+        and baa_in_force(profile, day)
+        and agreement.expires.toordinal() <= horizon
+    ):
+        out.append(f"BAA ends {agreement.expires}")
+    for cert in profile.certifications:
+        if cert.expires is not None and day <= cert.expires and cert.expires.toordinal() <= horizon:
+            out.append(f"{cert.name} ends {cert.expires}")
+    return out
+
+
+def contradictions(c: Ctx, vendor_id: str) -> list[str]:
+    """Vendor facts (and declarations) that contradict each other, in words.
+
+    Each is reported, never settled in the vendor's favour: a recorded fact that says no
+    wins over a declaration or clause that says yes until someone reconciles them.
+    """
+    el = c.graph.elements[vendor_id]
+    prof = _profile(c, vendor_id)
+    out: list[str] = []
+    if prof.trains_on_customer_data is True and "no_training_on_customer_data" in prof.clauses:
+        out.append("trains on customer data, yet a no-training clause is recorded")
+    declared = el.control_ids()
+    derived = {x.id for x in el.controls if x.note == DERIVED_NOTE}
+    if "baa" in prof.none and "vendor.baa" in declared - derived:
+        out.append("vendor.baa is declared, yet the vendor is recorded as signing no BAA")
+    if "certifications" in prof.none and "vendor.security_certification" in declared:
+        out.append(
+            "vendor.security_certification is declared, yet the vendor is recorded as "
+            "holding no certification"
+        )
+    for h in sorted(c.graph.hosted_by.get(vendor_id, ())):
+        if "vendor.baa" not in c.graph.elements[h].control_ids():
+            continue
+        if prof.baa is not None and not baa_covers(el, h, c.as_of):
+            out.append(f"vendor.baa is declared on {h}, yet the vendor's BAA does not cover it")
+        elif "baa" in prof.none:
+            out.append(f"vendor.baa is declared on {h}, yet the vendor signs no BAA")
+    return out
+
+
 def assessment_overdue(profile: VendorProfile, day: date) -> bool:
     """No security assessment on record, or the last is older than the review interval."""
     if profile.last_assessment is None:
@@ -400,10 +505,10 @@ def baa_covered(c: Ctx, eid: str) -> bool:
     """A BAA in force on the run date covers this element.
 
     True for a vendor whose BAA is in force, for an element hosted by a vendor whose BAA
-    lists it (or every service), and for any element that declares ``vendor.baa`` itself
-    (an agreement recorded on the service rather than on the vendor).
+    lists it (or every service), and for an element that declares ``vendor.baa`` itself (an
+    agreement recorded on the service) while the vendor's record says nothing about a BAA.
     """
-    if "vendor.baa" in c.controls(eid):
+    if "vendor.baa" in c.controls(eid):  # see Ctx.controls: not against the vendor's record
         return True
     provider = c.graph.elements[eid].provider
     return provider is not None and baa_covers(c.graph.elements[provider], eid, c.as_of)
@@ -742,13 +847,40 @@ class Compiler:
             tests.append(lambda c, e: any(x not in _profile(c, e).clauses for x in clauses))
         if p.may_train_on_customer_data is not None:
             want_tr = p.may_train_on_customer_data
+            # Recorded training wins over a clause that says otherwise (a contradiction).
             tests.append(
                 lambda c, e: (
                     (
-                        _profile(c, e).trains_on_customer_data is not False
-                        and "no_training_on_customer_data" not in _profile(c, e).clauses
+                        _profile(c, e).trains_on_customer_data is True
+                        or (
+                            _profile(c, e).trains_on_customer_data is None
+                            and "no_training_on_customer_data" not in _profile(c, e).clauses
+                        )
                     )
                     == want_tr
+                )
+            )
+        if p.trains_on_customer_data is not None:
+            want_rec = p.trains_on_customer_data
+            tests.append(lambda c, e: _profile(c, e).trains_on_customer_data is want_rec)
+        if p.contradiction is not None:
+            want_con = p.contradiction
+            tests.append(lambda c, e: bool(contradictions(c, e)) == want_con)
+        if p.expiring is not None:
+            want_ex = p.expiring
+            tests.append(
+                lambda c, e: (
+                    bool(expiring(_profile(c, e), c.as_of, c.expiry_window_days)) == want_ex
+                )
+            )
+        if p.verification_overdue is not None:
+            want_vo = p.verification_overdue
+            tests.append(lambda c, e: verification_overdue(_profile(c, e), c.as_of) == want_vo)
+        if p.contingency_notice_over is not None:
+            hours_limit = p.contingency_notice_over
+            tests.append(
+                lambda c, e: (
+                    (n := _profile(c, e).contingency_notice_hours) is None or n > hours_limit
                 )
             )
         if p.has_subprocessors is not None:
@@ -797,10 +929,18 @@ class Compiler:
             sets.append(_flow_data(p.data))
             if p.data.in_context is not None:
                 tests.append(_in_context_test(p.data))
+            if p.data.generated_by is not None:
+                tests.append(
+                    _generated_test(
+                        self.element_set(p.data.generated_by), _key(p.data.generated_by)
+                    )
+                )
         if p.encrypted is not None:
             sets.append(_flow_flag("encrypted", p.encrypted))
         if p.authenticated is not None:
             sets.append(_flow_flag("authenticated", p.authenticated))
+        if p.physical is not None:
+            sets.append(_flow_flag("physical", p.physical))
         if p.crosses_boundary is not None:
             sets.append(_flow_flag("crosses_boundary", p.crosses_boundary))
         if p.trust_change is not None:
@@ -1074,6 +1214,59 @@ def _by_class(
         return got
 
     return run
+
+
+def _carried(g: Graph, e: str) -> tuple[set[str], set[str]]:
+    """Data ids an element sends and receives, by where data moves (``Graph.carriers``: a
+    read drawn from the reader brings data in)."""
+    sent: set[str] = set()
+    into: set[str] = set()
+    for f in chain(g.flows_out.get(e, ()), g.flows_in.get(e, ())):
+        (sent if g.carriers[f][0] == e else into).update(g.flows[f].flow.data)
+    return sent, into
+
+
+def _generated_test(makers: ESet, key: str) -> FPred:
+    """Flows carrying data that some element in ``makers`` generates.
+
+    A model or agent generates the data it sends: a draft it returns, its tool calls, not a
+    transcript it was sent. When it sends nothing that is drawn (a call with no answer flow),
+    the calls that bring its answer back carry its output, and its callers may pass that
+    answer on under their own data, so what they send counts too. ``key``
+    names the makers' predicate: worked out once per graph.
+    """
+
+    def generated(c: Ctx) -> tuple[frozenset[str], frozenset[str]]:
+        got = c.generated.get(key)
+        if got is None:
+            out: set[str] = set()
+            answer_flows: set[str] = set()
+            g = c.graph
+            for num in sorted(makers(c)):
+                e = g.ix.ids[num]
+                # Whatever a model or agent sends on is its output, even data it read
+                # earlier (tool arguments, an edited record).
+                own = _carried(g, e)[0]
+                if not own:
+                    answers = [
+                        f
+                        for f in chain(g.flows_in.get(e, ()), g.flows_out.get(e, ()))
+                        if g.interactions[f][1] == e
+                    ]
+                    answer_flows.update(answers)
+                    for caller in sorted({g.interactions[f][0] for f in answers} - {e}):
+                        # A caller passes the answer on: what it sends and never received.
+                        sent, into = _carried(g, caller)
+                        own |= sent - into
+                out |= own
+            got = c.generated[key] = (frozenset(out), frozenset(answer_flows))
+        return got
+
+    def test(c: Ctx, fid: str) -> bool:
+        data, flows = generated(c)
+        return fid in flows or not data.isdisjoint(c.graph.flows[fid].flow.data)
+
+    return test
 
 
 def _flow_data(p: DataPred) -> ESet:

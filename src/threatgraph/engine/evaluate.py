@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from threatgraph.engine.compile import Compiler, Ctx, ESet
+from threatgraph.engine.compile import Compiler, Ctx, ESet, contradictions, expiring
 from threatgraph.engine.findings import (
     CheckItem,
     Finding,
@@ -49,10 +49,12 @@ class Clue:
     ``reach``: a search the predicate holds through (``from``: content from a matching
     element reaches the element; ``to``: the element's content reaches a matching one);
     ``data``: the data the element handles that the predicate asks about; ``reached_by``:
-    the nearest person or outside content whose content reaches an element that acts.
+    the nearest person or outside content whose content reaches an element that acts;
+    ``contradiction`` and ``expiring``: the vendor facts that contradict each other, or
+    the agreements and certifications that end soon.
     """
 
-    kind: str  # 'from', 'to', 'data' or 'reached_by'
+    kind: str  # 'from', 'to', 'data', 'reached_by', 'contradiction' or 'expiring'
     reach: Callable[[Ctx], Reach] | None = None
     data: DataPred | None = None
     #: ``to`` clues: the clause, and the compiler to search forward from one element with
@@ -87,6 +89,11 @@ def _clues(p: ElementPred, compiler: Compiler, named: dict[str, ElementPred]) ->
         if q.use is not None and q.use not in seen and q.use in named:
             seen.add(q.use)
             walk(named[q.use])
+        # Which vendor facts clash, or what ends when: the finding says, not only the rule.
+        if q.vendor is not None and q.vendor.contradiction:
+            out.append(Clue("contradiction"))
+        if q.vendor is not None and q.vendor.expiring:
+            out.append(Clue("expiring"))
         if q.reachable_from is not None:
             out.append(Clue("from", reach=compiler.reach(q.reachable_from)))
         if q.reaches is not None:
@@ -414,6 +421,16 @@ def element_explanation(
     parts = [f"{el.name} ({el.kind.value}, trust {g.trust[e].value})"]
     facts: list[str] = []
     for clue in cr.clues:
+        if clue.kind in ("contradiction", "expiring"):
+            found = (
+                contradictions(ctx, e)
+                if clue.kind == "contradiction"
+                else expiring(el.vendor, ctx.as_of, ctx.expiry_window_days)
+                if el.vendor is not None
+                else []
+            )
+            facts.extend(t for t in found if t not in facts)
+            continue
         if clue.kind == "data":
             assert clue.data is not None
             text = _data_text(data_of(e), clue.data)
@@ -534,9 +551,14 @@ def _finding(
     )
 
 
-def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Finding]:
-    """Every finding of the library's active rules on one graph, in a stable order."""
-    ctx = Ctx(graph, as_of=as_of or date.today())
+def evaluate(
+    graph: Graph, lib: Library, as_of: date | None = None, *, expiry_window_days: int = 60
+) -> list[Finding]:
+    """Every finding of the library's active rules on one graph, in a stable order.
+
+    ``expiry_window_days``: how far ahead of ``as_of`` vendor expiries are warned about.
+    """
+    ctx = Ctx(graph, as_of=as_of or date.today(), expiry_window_days=expiry_window_days)
     out: list[Finding] = []
     g = graph
     model_id = g.model.model.id

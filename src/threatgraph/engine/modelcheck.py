@@ -15,6 +15,7 @@ from threatgraph.engine.compile import kinds_of
 from threatgraph.engine.evaluate import default_places
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import ElementPred
+from threatgraph.graph import PASSIVE_KINDS
 from threatgraph.model.schema import Element, Kind, ModelNote, SystemModel
 from threatgraph.model.validate import DERIVED_NOTE
 
@@ -74,6 +75,7 @@ CHECKED_FIELDS = (
     "interpreter",
     "internet_facing",
     "multi_tenant",
+    "workforce",
 )
 
 
@@ -199,7 +201,20 @@ def model_notes(model: SystemModel, lib: Library, read: ReadMap | None = None) -
                     location=ref.location or el.location,
                 )
             )
+    kind_of = {el.id: el.kind for el in model.elements}
     for fl in model.flows:
+        src, dst = kind_of.get(fl.source), kind_of.get(fl.target)
+        if fl.operation == "read" and src in PASSIVE_KINDS and dst not in PASSIVE_KINDS:
+            # "read" is made by the flow's source: a store does not read the app it serves.
+            notes.append(
+                ModelNote(
+                    message=f"flow {fl.id}: a read is drawn from the element that reads; "
+                    f"here the {src.value if src else 'source'} {fl.source} reads "
+                    f"{fl.target}. Draw it from {fl.target} to {fl.source}, or leave out "
+                    "the operation (an arrow out of a store is read by its target)",
+                    location=fl.location,
+                )
+            )
         for ref in fl.controls:
             got = readable.get(ref.id)
             if got is None or got[1]:

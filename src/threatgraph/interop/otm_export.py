@@ -372,8 +372,10 @@ def document(
             d["threats"] = _instances(on_flow[fl.id])
         facts = {
             "protocol": fl.protocol,
+            "operation": fl.operation,
             "encrypted": fl.encrypted,
             "authenticated": fl.authenticated,
+            "physical": fl.physical,
             "controls": [c.model_dump(mode="json", exclude_defaults=True) for c in fl.controls],
             "unnamed": True if not fl.name else None,
         }

@@ -325,13 +325,23 @@ class Model:
         last_assessment: date | str | None = None,
         review_interval_days: int = 365,
         subprocessors: Iterable[RefLike] = (),
+        verification: dict[str, Any] | None = None,
+        contingency_notice_hours: int | None = None,
+        none: Sequence[str] = (),
         **kw: Any,
     ) -> Ref:
-        """A third-party vendor and what is known of it (certifications, BAA, contract)."""
+        """A third-party vendor and what is known of it (certifications, BAA, contract).
+
+        An argument left out is unknown; ``baa=False`` (or ``none=["baa"]``) records that the
+        vendor signs no BAA.
+        """
+        absent = list(none)
         if baa is True:
             baa = {}
         elif baa is False:
             baa = None
+            if "baa" not in absent:
+                absent.append("baa")
         profile = {
             "services": list(services),
             "certifications": list(certifications),
@@ -342,6 +352,9 @@ class Model:
             "last_assessment": last_assessment,
             "review_interval_days": review_interval_days,
             "subprocessors": _refs(subprocessors),
+            "verification": verification,
+            "contingency_notice_hours": contingency_notice_hours,
+            "none": absent,
         }
         return self.element("vendor", name, vendor=profile, **kw)
 
@@ -359,11 +372,13 @@ class Model:
         controls: Iterable[str | ControlRef] = (),
         id: str = "",
         description: str | None = None,
+        physical: bool | None = None,
     ) -> Ref:
         """A data flow from ``source`` to ``target`` carrying ``data``.
 
         ``operation`` says what the flow does to its target (read, write, call, response,
         event); rules use it, e.g. a response to our own request is not an inbound call.
+        ``physical=True``: a capture in the room (speech to a microphone), not a network flow.
         """
         loc = _caller()
         rec = {
@@ -380,6 +395,7 @@ class Model:
                 c if isinstance(c, ControlRef) else {"id": c, "location": loc} for c in controls
             ],
             "description": description,
+            "physical": physical,
             "location": loc,
         }
         self._flows.append(rec)

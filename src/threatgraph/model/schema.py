@@ -194,21 +194,69 @@ class DataAsset(_Strict):
         return self.classification in SENSITIVE
 
 
-class Certification(_Strict):
-    """A vendor certification or attestation with its validity."""
+#: The certifications and attestation reports a vendor record may name: a closed list, so a
+#: misspelt or invented name (there is no "HIPAA certification") is an input error, not a
+#: silent assurance. docs/vendors.md explains each.
+CertificationName = Literal[
+    "iso27001",
+    "soc2_type2",
+    "soc2_type1",
+    "hitrust",
+    "fedramp",
+    "iso42001",
+    "pci_dss",
+]
 
-    name: Literal[
-        "iso27001",
-        "soc2_type2",
-        "soc2_type1",
-        "hitrust",
-        "hipaa_attestation",
-        "fedramp",
-        "iso42001",
-        "pci_dss",
-    ]
+#: Names people write that are not certifications, with what to record instead.
+NOT_CERTIFICATIONS = {
+    "hipaa_attestation": "HIPAA has no certification: record the BAA (baa) and the yearly "
+    "written verification of the vendor's safeguards (verification)",
+    "hipaa": "HIPAA has no certification: record the BAA (baa) and the yearly written "
+    "verification of the vendor's safeguards (verification)",
+    "soc2": "say which report: soc2_type1 or soc2_type2",
+}
+
+
+class Certification(_Strict):
+    """A vendor certification or attestation report with its validity.
+
+    A SOC 2 report attests to a ``scope`` (the systems and services examined) over a
+    ``period``: Type II over a span (``period_start`` to ``period_end``), Type I at a date
+    (``period_end``).
+    """
+
+    name: CertificationName = Field(
+        description="iso27001, soc2_type2, soc2_type1, hitrust, fedramp, iso42001, pci_dss."
+    )
     expires: _dt.date | None = None
     evidence: str | None = None
+    scope: str | None = Field(
+        default=None, description="What the report or certificate covers (systems, services)."
+    )
+    period_start: _dt.date | None = Field(
+        default=None, description="First day of a SOC 2 Type II report's period."
+    )
+    period_end: _dt.date | None = Field(
+        default=None, description="Last day of the report's period (a Type I report's date)."
+    )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in NOT_CERTIFICATIONS:
+            raise ValueError(
+                f"{value!r} is not a certification name: {NOT_CERTIFICATIONS[value.lower()]}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> Certification:
+        start, end = self.period_start, self.period_end
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"period_end ({end}) is before period_start ({start})")
+        if self.name == "soc2_type1" and start is not None:
+            raise ValueError("a SOC 2 Type I report is as of one date: give period_end only")
+        return self
 
 
 class BAA(_Strict):
@@ -251,8 +299,29 @@ Clause = Literal[
 MAX_REVIEW_INTERVAL_DAYS = 36_525
 
 
+class Verification(_Strict):
+    """A business associate's written verification that it has deployed the technical
+    safeguards the Security Rule requires (the 2025 proposed rule asks for one a year)."""
+
+    date: _dt.date = Field(description="When the written verification was given.")
+    evidence: str | None = Field(default=None, description="Where the signed document is.")
+    certified_by: str | None = Field(
+        default=None, description="Who at the vendor certified it (a person authorised to)."
+    )
+
+
+#: Vendor facts that can be recorded as checked and absent ("none"), as opposed to not
+#: recorded at all ("unknown").
+AbsentFact = Literal["baa", "certifications", "verification"]
+
+
 class VendorProfile(_Strict):
-    """What is known about a vendor: certifications, BAA, contract, assessments."""
+    """What is known about a vendor: certifications, BAA, contract, assessments.
+
+    A fact that is not given is *unknown*. A fact checked and found absent is listed in
+    ``none``: ``none: [baa]`` says the vendor signs no BAA, which a declared ``vendor.baa``
+    control cannot then contradict silently.
+    """
 
     services: list[str] = Field(default_factory=list, description="Services the vendor provides.")
     certifications: list[Certification] = Field(default_factory=list)
@@ -268,6 +337,33 @@ class VendorProfile(_Strict):
         description="Days between security assessments (at most 100 years).",
     )
     subprocessors: list[str] = Field(default_factory=list, description="Ids of vendor elements.")
+    verification: Verification | None = Field(
+        default=None,
+        description="The latest written verification of the vendor's technical safeguards.",
+    )
+    contingency_notice_hours: int | None = Field(
+        default=None,
+        ge=0,
+        description="Hours within which the vendor agrees to tell you it activated its "
+        "contingency plan (the 2025 proposed rule asks for at most 24).",
+    )
+    none: list[AbsentFact] = Field(
+        default_factory=list,
+        description="Facts checked and found absent (baa, certifications, verification), as "
+        "opposed to not recorded (unknown).",
+    )
+
+    @model_validator(mode="after")
+    def _none_is_none(self) -> VendorProfile:
+        recorded = {
+            "baa": self.baa is not None,
+            "certifications": bool(self.certifications),
+            "verification": self.verification is not None,
+        }
+        both = [f for f in self.none if recorded[f]]
+        if both:
+            raise ValueError(f"{', '.join(both)}: recorded and listed under 'none'")
+        return self
 
 
 Capability = Literal[
@@ -533,6 +629,13 @@ class Element(_Strict):
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None
     vendor: VendorProfile | None = Field(default=None, description="Vendor facts (kind vendor).")
+    # HIPAA facts.
+    workforce: bool | None = Field(
+        default=None,
+        description="(Actors) a member of your workforce (staff, contractors under your "
+        "control); false for patients and the public. Unset: workforce when inside a zone you "
+        "trust at least as a partner.",
+    )
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
 
@@ -566,8 +669,21 @@ class Flow(_Strict):
     authenticated: bool | None = None
     controls: list[ControlRef] = Field(default_factory=list)
     description: str | None = None
+    # HIPAA facts.
+    physical: bool | None = Field(
+        default=None,
+        description="Physical capture, not a network flow: a person speaking to a microphone, "
+        "a camera seeing a page, paper being scanned. Encryption-in-transit rules skip it; "
+        "rules about the data it carries still see the data.",
+    )
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
+
+    @model_validator(mode="after")
+    def _physical_has_no_protocol(self) -> Flow:
+        if self.physical and self.protocol:
+            raise ValueError(f"a physical capture has no network protocol (got {self.protocol!r})")
+        return self
 
     @property
     def is_encrypted(self) -> bool:
