@@ -601,9 +601,10 @@ def evaluate(
             matched_ids = set(map(fids.__getitem__, matched))
             for fid in sorted(matched_ids):
                 # A rule that reads the derived ends finds an exchange once (a call and its
-                # drawn answer), on the first of its flows that matches.
+                # drawn answer), on the matching flow with the smallest id: the finding id
+                # must not depend on the order the flows were declared in.
                 if (derived or chosen is not None) and any(
-                    x in matched_ids for x in g.exchanges[fid][: g.exchanges[fid].index(fid)]
+                    x in matched_ids and x < fid for x in g.exchanges[fid]
                 ):
                     continue
                 facts = g.flows[fid]
