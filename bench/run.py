@@ -133,11 +133,11 @@ def _time_reports(
     building the DOT text alone."""
     from threatgraph.formats import dot as dot_mod
     from threatgraph.formats import jsonout, render
-    from threatgraph.formats.common import write_atomic
     from threatgraph.formats.reportset import build_reports
     from threatgraph.formats.view import ModelView
     from threatgraph.pipeline import ModelResult, Run
     from threatgraph.policy import Verdict, gate
+    from threatgraph.util.writer import write_atomic
 
     result = ModelResult(lm, g, findings)
     run = Run(lib, [result], Verdict("high", gate(findings, "high")), day)

@@ -16,8 +16,8 @@ from datetime import date
 from threatgraph.baseline import Baseline
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.model.schema import Decision
-from threatgraph.model.validate import suggest
 from threatgraph.util.errors import Problem
+from threatgraph.util.hints import suggest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

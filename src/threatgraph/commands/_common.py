@@ -401,7 +401,7 @@ def map_type_option(fn: F) -> F:
 
 def otm_type_map(settings: Settings, values: Sequence[str] = ()) -> dict[str, Any]:
     """The config's ``otm_types`` with the ``--map-type TYPE=KIND`` values over them."""
-    from threatgraph.interop.otm_map import parse_type_map
+    from threatgraph.load.otm_map import parse_type_map
 
     try:
         out: dict[str, Any] = dict(

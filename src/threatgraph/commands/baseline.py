@@ -43,8 +43,9 @@ def command(
     Decisions are applied first, and the file is written whatever the gate says (exit 0).
     """
     from threatgraph import baseline as baseline_mod
-    from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.pipeline import run
+    from threatgraph.util.paths import display_path
+    from threatgraph.util.writer import write_atomic
 
     settings = settings_for(config_path)
     if output is None:

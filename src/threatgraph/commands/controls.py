@@ -60,7 +60,7 @@ def list_(fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> No
 @input_errors_exit_2
 def show(control_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Show one control."""
-    from threatgraph.model.validate import suggest
+    from threatgraph.util.hints import suggest
 
     lib = _library(config_path, rule_dirs)
     c = lib.controls.get(control_id)

@@ -131,10 +131,11 @@ def command(
     from threatgraph.engine.library import load_library
     from threatgraph.features import diff as diff_mod
     from threatgraph.features import gitrev
-    from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.load import decisions as decisions_mod
     from threatgraph.load.registry import load_paths
     from threatgraph.pipeline import evaluate_loaded
+    from threatgraph.util.paths import display_path
+    from threatgraph.util.writer import write_atomic
 
     cwd = Path.cwd()
     root = gitrev.repo_root(cwd)

@@ -107,8 +107,9 @@ def command(
     from threatgraph.features import gitrev
     from threatgraph.features import review as review_mod
     from threatgraph.features.evidence import find_repo_root
-    from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.pipeline import run
+    from threatgraph.util.paths import display_path
+    from threatgraph.util.writer import write_atomic
 
     reject_option_like(files, "review")
     if files and base is not None:

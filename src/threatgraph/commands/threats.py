@@ -119,7 +119,7 @@ def list_(
 @input_errors_exit_2
 def show(rule_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Show one rule: description, detection logic, mitigations, references."""
-    from threatgraph.model.validate import suggest
+    from threatgraph.util.hints import suggest
 
     lib = _library(config_path, rule_dirs)
     try:

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.features import codemap
 from threatgraph.features import evidence as evidence_mod
 from threatgraph.model.schema import ControlRef, Element, Location
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.version import __version__
 
 if TYPE_CHECKING:
     from threatgraph.engine.library import Library

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from threatgraph.engine.findings import Finding
-from threatgraph.interop import otm_map
+from threatgraph.load import otm_map
 from threatgraph.model.schema import Element, SystemModel, Trust
 
 #: Element fields written as OTM fields; everything else goes to attributes.x-threatgraph.
@@ -96,7 +96,7 @@ def _tags(foreign: dict[str, Any]) -> list[str]:
 def _location_repr(loc: Any, ref_id: str, base: Path | None) -> list[dict[str, Any]]:
     if loc is None:
         return []
-    from threatgraph.formats.common import display_path
+    from threatgraph.util.paths import display_path
 
     item: dict[str, Any] = {
         "representation": "threatgraph-source",

@@ -3,7 +3,7 @@ runs.
 
 Trust zones become boundaries (trust from ``x-threatgraph.trust``, a known zone type, or the
 trustRating), components become elements (kind from ``x-threatgraph.kind``, ``--map-type``,
-the vocabulary tables in :mod:`threatgraph.interop.otm_map`, the type's words, else the
+the vocabulary tables in :mod:`threatgraph.load.otm_map`, the type's words, else the
 default kind with a warning); network containers (VPCs, subnets, security groups) become
 boundaries. Dataflows become flows (a bidirectional dataflow becomes two), assets become
 data. OTM threats and mitigations are not imported as such: threatgraph derives its own from
@@ -29,7 +29,7 @@ from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
-from threatgraph.interop import otm_map
+from threatgraph.load import otm_map
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -45,8 +45,8 @@ from threatgraph.model.schema import (
     slugify,
     valid_id,
 )
-from threatgraph.model.validate import suggest
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import suggest
 from threatgraph.util.yamlsafe import LineDict, parse_json, parse_text, read_text
 
 SUFFIXES = (".json", ".otm", ".yaml", ".yml")
@@ -82,7 +82,7 @@ def read_document(path: Path) -> Any:
 @functools.lru_cache(maxsize=1)
 def _catalogue() -> frozenset[str]:
     """Control ids of the built-in catalogue (when the caller loaded no library)."""
-    from threatgraph.engine.library import builtin_root
+    from threatgraph.util.paths import builtin_root
     from threatgraph.util.yamlsafe import load_document
 
     path = builtin_root() / "controls.yaml"

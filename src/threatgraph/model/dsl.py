@@ -35,8 +35,8 @@ from threatgraph.model.schema import (
     ModelInfo,
     SystemModel,
 )
-from threatgraph.model.validate import choice_message, shown, suggest
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import choice_message, shown, suggest
 from threatgraph.util.safetext import LONE_SURROGATE, lone_surrogate_in
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])

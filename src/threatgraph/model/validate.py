@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Collection, Mapping
+from typing import TypeVar
 
 from threatgraph.model.schema import (
     MAX_ID,
@@ -22,6 +21,7 @@ from threatgraph.model.schema import (
     valid_id,
 )
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import shown, suggest
 
 T = TypeVar("T", Boundary, DataAsset, Element)
 
@@ -31,44 +31,11 @@ def _where(loc: Location | None, fallback: Location | None) -> tuple[str, int]:
     return (use.file, use.line) if use else ("<model>", 0)
 
 
-def shown(value: str, limit: int = 80) -> str:
-    """``repr(value)``, cut short: a 10,000-character name must not flood the terminal."""
-    return repr(value) if len(value) <= limit else repr(value[: limit - 3] + "...")
-
-
 def bad_id(what: str, value: str) -> str:
     """Why ``value`` is not a valid id of a ``what`` (see :func:`valid_id`)."""
     if len(value) > MAX_ID:
         return f"{what} id {shown(value)} is {len(value)} characters long; the limit is {MAX_ID}"
     return f"{what} id {shown(value)} is not a valid id (lowercase letters, digits, '-', '_', '.')"
-
-
-def suggest(value: str, known: Iterable[str], n: int = 3) -> str:
-    """A ' (did you mean ...?)' hint for a misspelt id, or ''."""
-    close = difflib.get_close_matches(value, list(known), n=n, cutoff=0.6)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-
-
-def choice_message(error: Mapping[str, Any]) -> str | None:
-    """A shorter message for a pydantic 'enum' or 'literal' error: the closest value.
-
-    Pydantic lists every allowed value (17 for an element kind); the one meant is usually
-    a near-spelling (``vectorstore``), so say that, and list them all only when nothing is
-    close.
-    """
-    if error.get("type") not in ("enum", "literal_error") or not isinstance(
-        error.get("input"), str
-    ):
-        return None
-    expected = str((error.get("ctx") or {}).get("expected", ""))
-    allowed = re.findall(r"'([^']*)'", expected)
-    if not allowed:
-        return None
-    value: str = error["input"]
-    hint = suggest(value.lower().replace(" ", "_").replace("-", "_"), allowed, n=2)
-    if hint:
-        return f"{shown(value)} is not allowed here{hint}"
-    return f"{shown(value)} is not allowed here; one of {expected}"
 
 
 def suggest_ref(ref: str, names_by_id: dict[str, str]) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from threatgraph.model.validate import choice_message
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import choice_message
 from threatgraph.util.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
 from threatgraph.util.readfile import read_input
 from threatgraph.util.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
