@@ -357,7 +357,7 @@ def test_pytm_threats_match_what_pytm_itself_finds() -> None:
 
 
 def test_pytm_findings_are_ordinary_findings(library) -> None:  # type: ignore[no-untyped-def]
-    from threatgraph.engine.lint import reference_exists
+    from threatgraph.features.lint import reference_exists
 
     doc = _run_json(str(FIXTURE), "--pytm-threats")
     by_id = {f["id"]: f for f in doc["findings"]}

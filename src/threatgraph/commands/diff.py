@@ -31,7 +31,7 @@ from threatgraph.util.errors import InputError, Problem
 
 def _split_args(args: Sequence[str], base: str | None, cwd: Path) -> tuple[str | None, list[str]]:
     """BASE is the first argument when it is not an existing path but names a commit."""
-    from threatgraph.features import gitrev
+    from threatgraph.repo import gitrev
 
     rest = list(args)
     if base is None and rest and not Path(rest[0]).exists():
@@ -55,7 +55,7 @@ def _materialise_models(rev: str, rel_paths: Sequence[str], dest: Path, root: Pa
     A directory is copied whole; for a file, its directory is (only the top-level files when
     the file sits at the repository root), so that sibling modules a model imports are there.
     """
-    from threatgraph.features import gitrev
+    from threatgraph.repo import gitrev
 
     wanted: dict[str, tuple[str, str]] = {}
     present: list[str] = []
@@ -130,10 +130,10 @@ def command(
     """
     from threatgraph.engine.library import load_library
     from threatgraph.features import diff as diff_mod
-    from threatgraph.features import gitrev
     from threatgraph.load import decisions as decisions_mod
     from threatgraph.load.registry import load_paths
     from threatgraph.pipeline import evaluate_loaded
+    from threatgraph.repo import gitrev
     from threatgraph.util.paths import display_path
     from threatgraph.util.writer import write_atomic
 

@@ -104,10 +104,10 @@ def command(
     evidence=[...]. Exits 1 when a touched element has open findings at or above the gate
     (--fail-on, default: config), 2 on errors.
     """
-    from threatgraph.features import gitrev
     from threatgraph.features import review as review_mod
-    from threatgraph.features.evidence import find_repo_root
     from threatgraph.pipeline import run
+    from threatgraph.repo import gitrev
+    from threatgraph.repo.evidence import find_repo_root
     from threatgraph.util.paths import display_path
     from threatgraph.util.writer import write_atomic
 

@@ -166,7 +166,7 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path 
 @input_errors_exit_2
 def lint_cmd(no_fixtures: bool, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Check the library: schema, ids, references, controls, fixtures. Exit 0 or 2."""
-    from threatgraph.engine.lint import lint
+    from threatgraph.features.lint import lint
 
     lib = _library(config_path, rule_dirs)
     problems = lint(lib, fixtures=not no_fixtures)

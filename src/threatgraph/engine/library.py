@@ -321,7 +321,7 @@ def _suggest_rule(rule_id: str, known: Iterable[str]) -> str:
     return suggest(rule_id, known)
 
 
-def _line_in_file(path: Path, loc: tuple[str | int, ...]) -> int:
+def line_in_file(path: Path, loc: tuple[str | int, ...]) -> int:
     """The line of ``loc`` in a YAML file (read again: only error messages need it)."""
     from threatgraph.util.yamlsafe import line_of
 
@@ -398,7 +398,7 @@ def load_library(
                 problems.append(
                     Problem(
                         str(lr.path),
-                        _line_in_file(lr.path, ("mitigations", i, "control")),
+                        line_in_file(lr.path, ("mitigations", i, "control")),
                         f"unknown control {m.control!r}{suggest(m.control, controls)}",
                         f"mitigations.{i}.control",
                     )

@@ -186,7 +186,7 @@ def demonstrated(lib: Library) -> frozenset[str]:
     rules. Citing a category is a claim; a fixture that makes the rule find something is
     the evidence. Disabled rules and fixtures that fail to load prove nothing.
     """
-    from threatgraph.engine.lint import run_fixture
+    from threatgraph.features.lint import run_fixture
     from threatgraph.util.errors import InputError
 
     out: set[str] = set()
