@@ -280,7 +280,7 @@ def read_text(path: Path) -> str:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:\n]')
 #: The next bracket outside a string (group 1); strings and everything else are skipped
 #: inside the expression, possessively, so there is no backtracking.
-_JSON_BRACKETS = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}])')
+JSON_BRACKETS = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}])')
 
 
 def _json_key_lines(text: str, start: int) -> list[int]:
@@ -416,7 +416,7 @@ def parse_json(text: str, file: str) -> Any:
     open_at: list[int] = []
     depth, line, last = 0, 1, 0
     count = text.count
-    for m in _JSON_BRACKETS.finditer(text):
+    for m in JSON_BRACKETS.finditer(text):
         pos = m.start(1)
         if text[pos] in "[{":
             line += count("\n", last, pos)
