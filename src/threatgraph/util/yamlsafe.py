@@ -461,6 +461,41 @@ def load_document(path: Path) -> Any:
     return parse_text(text, str(path))
 
 
+def load_headed_list(
+    path: Path, header: str, version: int, key: str, *, kind: str, missing: str
+) -> LineList | list[Any]:
+    """The list under ``key`` of a file that must start with ``header: version``.
+
+    Decisions files and baselines have this shape: a version header and one list, nothing
+    else. ``kind`` names the file in messages (``a decisions file``); ``missing`` is the
+    message when the file does not exist. An empty list (``key:`` with no value) is ``[]``.
+    """
+    file = str(path)
+    if not path.exists():  # a FIFO or a device is refused by the read
+        raise InputError.single(file, 0, missing)
+    doc = load_document(path)
+    if not isinstance(doc, dict) or doc.get(header) != version:
+        raise InputError.single(
+            file,
+            getattr(doc, "line", 1) or 1,
+            f"not {kind}: expected '{header}: {version}' at the top",
+            header,
+        )
+    unknown = sorted(set(doc) - {header, key})
+    if unknown:
+        raise InputError.single(file, _key_line(doc, unknown[0]), "unknown key (typo?)", unknown[0])
+    items = doc.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError.single(file, _key_line(doc, key), f"must be a list of {key}", key)
+    return items
+
+
+def _key_line(doc: dict[str, Any], key: str) -> int:
+    return doc.key_lines.get(key, 1) if isinstance(doc, LineDict) else 1
+
+
 def line_of(doc: Any, loc: tuple[str | int, ...]) -> int:
     """The best line for a pydantic error location inside a parsed document."""
     line = getattr(doc, "line", 0)
