@@ -28,13 +28,17 @@ from threatgraph.model.schema import (
     CODE_BEARING_FORMATS,
     SENSITIVE,
     Classification,
-    Element,
     Kind,
     Software,
     Trust,
     VendorProfile,
 )
-from threatgraph.model.validate import DERIVED_NOTE
+from threatgraph.model.vendors import (
+    assessment_overdue,
+    baa_covers,
+    cert_valid,
+    effective_controls,
+)
 
 #: An empty set of ids, shared (never changed).
 _NO_IDS: set[str] = set()
@@ -271,87 +275,6 @@ def _profile(c: Ctx, e: str) -> VendorProfile:
     return c.graph.elements[e].vendor or _EMPTY_PROFILE
 
 
-#: Certifications that count as an independent security attestation of a vendor.
-SECURITY_ATTESTATIONS = frozenset(
-    {"soc2_type2", "iso27001", "hitrust", "fedramp", "hipaa_attestation"}
-)
-
-#: HIPAA's outer limit for a business associate to notify a covered entity of a breach
-#: (45 CFR 164.410(b)): a breach-notification term longer than this does not count.
-BREACH_NOTIFICATION_LIMIT_DAYS = 60
-
-
-def baa_in_force(profile: VendorProfile, day: date) -> bool:
-    """The profile records a BAA that is signed (or undated) and not expired on ``day``."""
-    agreement = profile.baa
-    if agreement is None:
-        return False
-    if agreement.signed is not None and agreement.signed > day:
-        return False
-    return agreement.expires is None or agreement.expires >= day
-
-
-def baa_covers(vendor: Element, hosted_id: str, day: date | None = None) -> bool:
-    """Whether the vendor's BAA covers a hosted element (on ``day``, when given).
-
-    A BAA with no service list, or with '*', covers everything the vendor hosts; a bare
-    ``vendor.baa`` control (no profile BAA) is taken to cover everything too. With a day,
-    an agreement not yet signed or already expired covers nothing.
-    """
-    agreement = vendor.vendor.baa if vendor.vendor is not None else None
-    if agreement is None:
-        return "vendor.baa" in vendor.control_ids()
-    if day is not None and vendor.vendor is not None and not baa_in_force(vendor.vendor, day):
-        return False
-    services = agreement.services
-    return not services or "*" in services or hosted_id in services
-
-
-def effective_controls(el: Element, day: date) -> frozenset[str]:
-    """An element's controls as of ``day``: for vendors, recorded facts decide.
-
-    Where the vendor profile records the fact behind a control, the fact wins over a
-    declaration: ``vendor.baa`` holds while the BAA is in force, ``vendor.security_certification``
-    while some security attestation is current, ``vendor.ongoing_monitoring`` while the last
-    assessment is within the review interval, and ``vendor.contract_breach_notification``
-    when the notification window is recorded and within 60 days. Where no fact is recorded,
-    a declared control counts (a clause alone does not state a window, so the control
-    derived from the ``breach_notification`` clause needs ``breach_notification_days``).
-    """
-    ids = set(el.control_ids())
-    prof = el.vendor
-    if prof is None:
-        return frozenset(ids)
-
-    def decide(cid: str, holds: bool | None) -> None:
-        if holds is True:
-            ids.add(cid)
-        elif holds is False:
-            ids.discard(cid)
-
-    decide("vendor.baa", None if prof.baa is None else baa_in_force(prof, day))
-    attestations = [c for c in prof.certifications if c.name in SECURITY_ATTESTATIONS]
-    decide(
-        "vendor.security_certification",
-        None
-        if not attestations
-        else any(c.expires is None or c.expires >= day for c in attestations),
-    )
-    decide(
-        "vendor.ongoing_monitoring",
-        None if prof.last_assessment is None else not assessment_overdue(prof, day),
-    )
-    days = prof.breach_notification_days
-    if days is not None:
-        decide("vendor.contract_breach_notification", days <= BREACH_NOTIFICATION_LIMIT_DAYS)
-    elif any(
-        c.id == "vendor.contract_breach_notification" and c.note == DERIVED_NOTE
-        for c in el.controls
-    ):
-        ids.discard("vendor.contract_breach_notification")
-    return frozenset(ids)
-
-
 def vendor_received_data(
     graph: Graph, handles: Callable[[str], frozenset[Classification]]
 ) -> dict[str, frozenset[Classification]]:
@@ -378,21 +301,6 @@ def vendor_received_data(
                 got[sub] |= got[v]
                 queue.append(sub)
     return {v: frozenset(c) for v, c in got.items()}
-
-
-def cert_valid(vendor: Element, name: str, day: date) -> bool:
-    """The vendor holds this certification and it has not expired on ``day``."""
-    prof = vendor.vendor or _EMPTY_PROFILE
-    return any(
-        x.name == name and (x.expires is None or x.expires >= day) for x in prof.certifications
-    )
-
-
-def assessment_overdue(profile: VendorProfile, day: date) -> bool:
-    """No security assessment on record, or the last is older than the review interval."""
-    if profile.last_assessment is None:
-        return True
-    return (day - profile.last_assessment).days > profile.review_interval_days
 
 
 def baa_covered(c: Ctx, eid: str) -> bool:
