@@ -19,7 +19,7 @@ model, so that rules read what a system does rather than how it was drawn:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import TYPE_CHECKING, Any, get_args
@@ -104,7 +104,6 @@ class FlowFacts:
 
     flow: Flow
     crosses_boundary: bool
-    trust_delta: int  # target rank - source rank: > 0 means towards more trust
     data: list[DataAsset]
     classes: frozenset[Classification] = frozenset()  # classifications of ``data``
     encrypted: bool = False  # Flow.is_encrypted, computed once
@@ -258,11 +257,6 @@ class Graph:
         for fid in self.flows_out[element_id]:
             ids.update(self.flows[fid].flow.data)
         return {self.data[d].classification for d in ids}
-
-    def successors(self, element_id: str) -> Iterator[tuple[str, str]]:
-        """(flow id, target id) for each outgoing flow."""
-        for fid in self.flows_out[element_id]:
-            yield fid, self.flows[fid].flow.target
 
     @functools.cached_property
     def names(self) -> dict[str, str]:
@@ -928,7 +922,6 @@ def build(model: SystemModel) -> Graph:
         facts = FlowFacts(
             flow=fl,
             crosses_boundary=(chains[src][:1] != chains[dst][:1]) or t_src != t_dst,
-            trust_delta=delta,
             data=assets,
             classes=classes,
             encrypted=encrypted,

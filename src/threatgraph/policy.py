@@ -221,23 +221,6 @@ def unmatched_notice(
     )
 
 
-def apply_decisions(
-    findings: Sequence[Finding], decisions: Iterable[Decision], today: date, strict: bool = False
-) -> list[Notice]:
-    """Set finding status from decisions; expired acceptances re-open their finding.
-
-    Returns notices: expired acceptances, replaced or unneeded decisions, and decisions that
-    match no finding (errors when ``strict``).
-    """
-    ds = list(decisions)
-    notices, matched = decide(findings, ds, today, strict)
-    known = [f.id for f in findings]
-    notices.extend(
-        unmatched_notice(d, strict, known=known) for i, d in enumerate(ds) if i not in matched
-    )
-    return notices
-
-
 def apply_baseline(
     findings_by_model: dict[str, list[Finding]],
     baseline: Baseline,

@@ -446,8 +446,3 @@ def _alias_map(
             else:
                 out[old] = cid
     return out
-
-
-def all_rule_ids(lib: Library) -> Iterable[str]:
-    """Every rule id, sorted."""
-    return (r.rule.id for r in lib.rules)

@@ -32,11 +32,6 @@ DECISIONS_VERSION = 1
 HEADER = "threatgraph-decisions"
 
 
-def looks_like_decisions(head: str) -> bool:
-    """Static check: the text starts a decisions file (used by the pre-commit mode)."""
-    return any(line.startswith(f"{HEADER}:") or f'"{HEADER}"' in line for line in head.splitlines())
-
-
 def load(path: Path) -> list[Decision]:
     """Every decision in one decisions file, each with its file:line."""
     file = str(path)

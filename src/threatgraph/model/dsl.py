@@ -125,7 +125,6 @@ class Model:
         self._elements: list[dict[str, Any]] = []
         self._flows: list[dict[str, Any]] = []
         self._decisions: list[dict[str, Any]] = []
-        self._ids: set[str] = set()
         # Misuse found while the model file runs, reported with build()'s other problems.
         self._problems: list[Problem] = []
         sink = getattr(_collect, "models", None)
