@@ -53,8 +53,12 @@ def command(
             raise click.UsageError("give -o FILE or set 'baseline' in the configuration")
         output = Path(rel_to_config(settings, [settings.baseline])[0])
     dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
-    policy = build_policy(settings, decision_files=decision_files, use_baseline=False)
-    policy.strict = False  # stale decisions are check's business, not a reason to refuse
+    policy = build_policy(
+        settings,
+        decision_files=decision_files,
+        use_baseline=False,
+        strict=False,  # stale decisions are check's business, not a reason to refuse
+    )
     result = run(
         model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day, policy=policy
     )

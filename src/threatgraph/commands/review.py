@@ -141,10 +141,10 @@ def command(
         no_baseline=no_baseline,
         strict=False,
         partial=True,  # stale decisions and baseline entries are check's business
+        # Checking every cited path against the disk is check's job; review needs it only
+        # when unevidenced controls must not count.
+        verify_evidence="if_required",
     )
-    # Checking every cited path against the disk is check's job; review needs it only when
-    # unevidenced controls must not count.
-    policy.verify_evidence = policy.require_evidence
     result = run(
         targets,
         fail_on=gate_sev,

@@ -434,6 +434,7 @@ ZONE_TYPES: dict[str, Trust] = {
     **{t.value.replace("_", "-"): t for t in Trust},
 }
 
+
 def trust_of_zone_type(value: object) -> Trust | None:
     """The trust a zone type (or a built-in zone id) stands for, or None when unknown."""
     if not isinstance(value, str):
