@@ -252,3 +252,13 @@ m.flow(labels, trainer, "training set", data=[training_set], protocol="mtls")
 m.flow(trainer, registry, "candidate model", data=[weights], protocol="mtls")
 m.flow(registry, fraud_model, "promoted model", data=[weights], protocol="mtls")
 m.flow(registry, embedder, "embedder weights", data=[embedder_weights], protocol="mtls")
+
+# --- Risk decisions --------------------------------------------------------------------
+# Shoppers pay as guests: the Checkout API has no shopper accounts to take over. Card testing
+# through it is the probing and rate-limit findings' concern, not a sign-in's.
+m.false_positive(
+    "TG-SEC-011/checkout-api",
+    reason="Guest checkout: shoppers never sign in, so there is no account to take over; card "
+    "testing is covered by per-key limits and TG-EVA-002.",
+    owner="payments-platform@example.com",
+)

@@ -297,3 +297,14 @@ m.flow(
 )
 m.flow(trainer, registry, "candidate model", data=[liveness_weights], protocol="mtls")
 m.flow(registry, liveness, "approved model", data=[liveness_weights], protocol="mtls")
+
+# --- Risk decisions --------------------------------------------------------------------
+# Applicants have no accounts: each verification is a one-off session that a partner bank
+# opens. The threat on these entry points is spoofed media (TG-EVA-003), not account takeover.
+for entry in ("mobile-capture-sdk", "web-upload-fallback"):
+    m.false_positive(
+        f"TG-SEC-011/{entry}",
+        reason="Applicants never sign in: a verification is a one-off session opened by a "
+        "partner bank, so there is no account to take over.",
+        owner="idv-platform@example.com",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,16 @@ def write_yaml(path: Path, doc: dict[str, Any]) -> Path:
     """Write a YAML model file."""
     path.write_text(yaml.safe_dump({"threatgraph": 1, **doc}, sort_keys=False))
     return path
+
+
+def answers_drawn(d: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a model document with every call and read answered by its own response flow
+    (a redrawing: the answer was implied by the call)."""
+    out = copy.deepcopy(d)
+    for fl in d["flows"]:
+        if fl.get("operation") in ("call", "read"):
+            out["flows"].append(
+                {"from": fl["to"], "to": fl["from"], "name": f"{fl['name']} answer"}
+                | {"operation": "response"}
+            )
+    return out

@@ -35,8 +35,9 @@ REQUIRED_KEYS = {
     "references",
     "review_questions",
 }
-#: Optional keys: ``aliases`` lists former ids of a merged or renamed control.
-OPTIONAL_KEYS = {"aliases"}
+#: Optional keys: ``aliases`` lists former ids of a merged or renamed control; ``deprecated``
+#: says why a control was retired and what to declare instead.
+OPTIONAL_KEYS = {"aliases", "deprecated"}
 CATEGORIES = {"technical", "administrative", "physical"}
 ELEMENT_KINDS = {
     "actor",
@@ -376,3 +377,49 @@ def test_references_in_reference_index() -> None:
             if mitigation not in entries.get("atlas", {}):
                 unknown.append((_cid(control), mitigation))
     assert not unknown, f"references not in threats/references.yaml: {unknown}"
+
+
+#: The first control of the library v2 block (issue 18): from it on, every control must be
+#: read by some rule or retired. Older controls may serve as evidence for reviews and the HIPAA
+#: analysis without a rule.
+LIBRARY_V2_FIRST = "agent.inventory_identity"
+
+
+def test_every_library_v2_control_is_read_by_a_rule_unless_deprecated() -> None:
+    """A control no rule names closes no finding: it must be wired into a rule where it
+    breaks the attack, or be retired with a reason (``deprecated``); a retired control is
+    named by no rule."""
+    from threatgraph.engine.library import load_library
+
+    lib = load_library()
+    ids = [c["id"] for c in yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))["controls"]]
+    v2 = set(ids[ids.index(LIBRARY_V2_FIRST) :])
+    named = {m.control for lr in lib.rules for m in lr.rule.mitigations}
+    retired = {cid for cid, c in lib.controls.items() if c.deprecated}
+    assert retired, "the check below would hold vacuously"
+    assert sorted(v2 - named - retired) == []
+    assert sorted(named & retired) == []
+
+
+def test_a_deprecated_control_in_a_model_is_reported_with_the_reason() -> None:
+    from threatgraph.engine.library import load_library
+    from threatgraph.engine.modelcheck import model_notes
+    from threatgraph.load.declarative import parse_model
+    from threatgraph.model.validate import finalize
+
+    lib = load_library()
+    doc = {
+        "threatgraph": 1,
+        "model": {"name": "Canary", "controls": ["monitoring.prompt_canary"]},
+        "elements": [
+            {"kind": "llm", "name": "Bot", "controls": ["monitoring.prompt_canary"]},
+            {"kind": "app", "name": "Chat"},
+        ],
+        "flows": [
+            {"from": "chat", "to": "bot", "name": "ask", "controls": ["monitoring.prompt_canary"]}
+        ],
+    }
+    model = finalize(parse_model(doc, "m.yaml"), lib.controls.keys(), lib.aliases)
+    notes = [n.message for n in model_notes(model, lib) if "deprecated" in n.message]
+    assert len(notes) == 3
+    assert all("guardrail.public_system_prompt" in n for n in notes)

@@ -28,7 +28,7 @@ def _hook_comment_block() -> str:
 
 def _snippets() -> list[tuple[str, str]]:
     out = [(".pre-commit-hooks.yaml", _hook_comment_block()), ("threatgraph init", snippet())]
-    for page in ("docs/workflow.md", "docs/code-review.md"):
+    for page in ("docs/workflow.md", "docs/code-review.md", "docs/discover.md"):
         blocks = _yaml_blocks((ROOT / page).read_text())
         assert blocks, f"{page} lost its pre-commit snippet"
         out += [(page, b) for b in blocks]

@@ -447,3 +447,69 @@ def test_a_mail_copilot_drawn_with_operations_or_with_arrows_both_ways() -> None
     one, two = threats(declared), threats(arrows)
     assert one == two
     assert {("TG-PI-002", "assistant-model"), ("TG-OUT-005", "copilot-ui")} <= one
+
+
+def test_a_model_people_prompt_directly_calls_the_app_it_exchanges_with() -> None:
+    # Undeclared arrows both ways between a model and a side-effect app: the model people
+    # talk to is the front door, so it calls the app as a tool (the same as a tool drawn).
+    def drawn(kind: str) -> Doc:
+        return _doc(
+            [
+                {"kind": "actor", "name": "Developer", "boundary": "corp"},
+                {"kind": "llm", "name": "Coder", "boundary": "corp"},
+                {
+                    "kind": kind,
+                    "name": "Db tool",
+                    "boundary": "corp",
+                    "capabilities": ["read", "write", "delete", "sql"],
+                },
+            ],
+            [
+                {"from": "developer", "to": "coder", "name": "ask"},
+                {"from": "coder", "to": "developer", "name": "reply"},
+                {"from": "coder", "to": "db-tool", "name": "statement"},
+                {"from": "db-tool", "to": "coder", "name": "rows"},
+            ],
+        )
+
+    as_app, as_tool = threats(drawn("app")), threats(drawn("tool"))
+    assert as_app == as_tool
+    assert {("TG-AG-001", "db-tool"), ("TG-AG-011", "coder"), ("TG-OUT-001", "db-tool")} <= as_app
+
+
+def test_an_app_people_use_still_calls_the_model() -> None:
+    # The usual chat front end: people talk to the app, the app exchanges with the model.
+    doc = _doc(
+        [
+            {"kind": "actor", "name": "User", "boundary": "corp"},
+            {"kind": "app", "name": "Chat app", "boundary": "corp", "capabilities": ["write"]},
+            {"kind": "llm", "name": "Model", "boundary": "corp"},
+        ],
+        [
+            {"from": "user", "to": "chat-app", "name": "ask"},
+            {"from": "chat-app", "to": "model", "name": "prompt"},
+            {"from": "model", "to": "chat-app", "name": "completion"},
+        ],
+    )
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<generated>")))
+    assert graph.interactions["chat-app--model--prompt"] == ("chat-app", "model")
+
+
+@pytest.mark.parametrize("drawn_from_reader", [True, False])
+def test_weights_downloaded_from_a_hub_are_not_shipped_out(drawn_from_reader: bool) -> None:
+    weights = {"name": "Weights", "classification": "model_weights"}
+    elements = [
+        {"kind": "external_content", "name": "Hub", "boundary": "internet", "stores": ["weights"]},
+        {"kind": "ml_model", "name": "Server", "boundary": "corp"},
+    ]
+    flow = (
+        {"from": "server", "to": "hub", "name": "pull", "operation": "read", "data": ["weights"]}
+        if drawn_from_reader
+        else {"from": "hub", "to": "server", "name": "pull", "data": ["weights"]}
+    )
+    doc = _doc(elements, [flow])
+    doc["data"] = [weights]
+    found = threats(doc)
+    assert not any(rule == "TG-THEFT-003" for rule, _ in found)
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<generated>")))
+    assert graph.carriers[graph.model.flows[0].id] == ("hub", "server")

@@ -14,6 +14,7 @@ import datetime
 from typing import Any
 
 import pytest
+from helpers import answers_drawn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,18 +52,6 @@ def doc(elements: list[dict[str, Any]], flows: list[dict[str, Any]]) -> Doc:
         "elements": elements,
         "flows": flows,
     }
-
-
-def answers_drawn(d: Doc) -> Doc:
-    """Every call and read answered by its own response flow."""
-    out = copy.deepcopy(d)
-    for fl in d["flows"]:
-        if fl.get("operation") in ("call", "read"):
-            out["flows"].append(
-                {"from": fl["to"], "to": fl["from"], "name": f"{fl['name']} answer"}
-                | {"operation": "response"}
-            )
-    return out
 
 
 def undeclared(d: Doc) -> Doc:

@@ -89,7 +89,7 @@ def test_review_hook_with_hostile_file_names_reads_them_as_files(repo: Path) -> 
     assert "No such option" not in err
 
 
-@pytest.mark.parametrize("hook_id", ["threatgraph", "threatgraph-review"])
+@pytest.mark.parametrize("hook_id", ["threatgraph", "threatgraph-review", "threatgraph-drift"])
 def test_hook_args_that_are_not_files_are_an_error(repo: Path, hook_id: str) -> None:
     del repo
     # pre-commit puts a hook's `args:` after the entry's `--`: say so instead of ignoring them.

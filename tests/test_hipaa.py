@@ -118,6 +118,18 @@ def test_declarations_follow_vendor_facts_on_the_day() -> None:
         ({"element": {"use": "sensitive-store"}}, [], "test", True),  # named predicate names phi
         ({"element": {"kind": "llm"}}, [], "vendor", True),
         ({"element": {"handles": {"sensitive": True}}}, [], "test", False),
+        # Leaving PHI to another rule is not being about PHI.
+        (
+            {
+                "element": {
+                    "handles": {"sensitive": True},
+                    "not": {"handles": {"classification": "phi"}},
+                }
+            },
+            [],
+            "test",
+            False,
+        ),
     ],
 )
 def test_touches_phi(

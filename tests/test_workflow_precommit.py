@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -97,6 +98,44 @@ def _consumer(root: Path, with_model: bool) -> Path:
     return root
 
 
+Commit = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _install(
+    tmp_path: Path,
+    hook_repo: tuple[Path, str],
+    home: Path,
+    consumer: Path,
+    hook_id: str,
+) -> Commit:
+    """Install ``hook_id`` of the snapshot into ``consumer``; a function that stages paths
+    and commits them through the installed hook."""
+    repo, rev = hook_repo
+    config = tmp_path / "pre-commit-config.yaml"
+    config.write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: {hook_id}\n"
+    )
+    env = _env(home)
+    hook = _run([sys.executable, "-m", "pre_commit", "install", "-c", str(config)], consumer, env)
+    assert hook.returncode == 0, hook.stderr
+
+    def commit(message: str, *paths: str) -> subprocess.CompletedProcess[str]:
+        _git(consumer, "add", *paths, env=env)
+        return _run(["git", "commit", "-q", "-m", message], consumer, env)
+
+    return commit
+
+
+def _commit_ordinary_code(consumer: Path, commit: Commit) -> None:
+    """Commit a change to app/main.py (which writes a marker if run): it passes the hook
+    and is never executed."""
+    main = consumer / "app" / "main.py"
+    main.write_text(main.read_text() + "# touched\n")
+    res = commit("touch app", "app/main.py")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not (consumer / "app" / "EXECUTED").exists()
+
+
 def _decisions(root: Path, expires: date) -> None:
     (root / "security" / "decisions.yaml").write_text(
         "threatgraph-decisions: 1\n"
@@ -143,27 +182,11 @@ def test_try_repo_blocks_a_bad_model_and_never_runs_other_code(
 def test_installed_hook_gates_commits(
     tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
 ) -> None:
-    repo, rev = hook_repo
     consumer = _consumer(tmp_path / "consumer", with_model=False)
-    config = tmp_path / "pre-commit-config.yaml"
-    config.write_text(
-        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: threatgraph\n"
-    )
-    env = _env(pre_commit_home)
-    hook = _run([sys.executable, "-m", "pre_commit", "install", "-c", str(config)], consumer, env)
-    assert hook.returncode == 0, hook.stderr
-
-    def commit(message: str, *paths: str) -> subprocess.CompletedProcess[str]:
-        _git(consumer, "add", *paths, env=env)
-        return _run(["git", "commit", "-q", "-m", message], consumer, env)
+    commit = _install(tmp_path, hook_repo, pre_commit_home, consumer, "threatgraph")
 
     # Ordinary code: the hook passes it by without executing it.
-    (consumer / "app" / "main.py").write_text(
-        (consumer / "app" / "main.py").read_text() + "# touched\n"
-    )
-    res = commit("touch app", "app/main.py")
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert not (consumer / "app" / "EXECUTED").exists()
+    _commit_ordinary_code(consumer, commit)
 
     # An unmitigated high threat blocks the commit.
     shutil.copy(CONSUMER / "models" / "assistant.py", consumer / "models" / "assistant.py")
@@ -193,3 +216,34 @@ def test_installed_hook_gates_commits(
     res = commit("declare the controls", "models/assistant.py", "security/decisions.yaml")
     assert res.returncode == 0, res.stdout + res.stderr
     assert _git(consumer, "log", "-1", "--format=%s") == "declare the controls"
+
+
+def test_installed_drift_hook_fails_an_unmodeled_component_until_it_is_modeled(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    consumer = _consumer(tmp_path / "consumer", with_model=True)
+    # The model's own open finding is accepted, so only drift decides the outcome.
+    _decisions(consumer, date.today() + timedelta(days=30))
+    _git(consumer, "add", "-A")
+    _git(consumer, "commit", "-q", "-m", "accept TG-PI-001 for now")
+    commit = _install(tmp_path, hook_repo, pre_commit_home, consumer, "threatgraph-drift")
+
+    # Ordinary code: nothing drifts, and the code is read, never executed.
+    _commit_ordinary_code(consumer, commit)
+
+    # A commit that starts calling a vendor the model does not have is refused.
+    (consumer / "app" / "claude.py").write_text(
+        "import anthropic\n\nclient = anthropic.Anthropic()\n", encoding="utf-8"
+    )
+    res = commit("call claude", "app/claude.py")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "app/claude.py:1: TG-DRIFT-001 high AI component in the code is not in the model" in out
+    assert _git(consumer, "log", "-1", "--format=%s") == "touch app"
+
+    # Once the model covers it, the same commit passes.
+    with (consumer / "models" / "assistant.py").open("a", encoding="utf-8") as fh:
+        fh.write('claude = m.llm("Anthropic Claude", inside=cloud, code=["app/claude.py"])\n')
+    res = commit("call claude, modeled", "app/claude.py", "models/assistant.py")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert _git(consumer, "log", "-1", "--format=%s") == "call claude, modeled"

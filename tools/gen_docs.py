@@ -71,6 +71,7 @@ FAMILIES: Final[dict[str, str]] = {
     "theft": "Model theft",
     "security": "Classic security controls",
     "vendor": "Vendors and third parties",
+    "governance": "AI governance",
     "hipaa": "HIPAA",
 }
 
@@ -540,6 +541,8 @@ def render_control(lib: Library, ctl: Control, users: set[str]) -> list[str]:
             "deprecation warning.",
             "",
         ]
+    if ctl.deprecated:
+        out += [f"**Deprecated.** {md(ctl.deprecated)} It closes no finding.", ""]
     if ctl.atlas:
         atlas = ", ".join(
             f"{id_link(lib, 'atlas', a)} {md(entry_name(lib, 'atlas', a))}".rstrip()

@@ -19,7 +19,7 @@ model, so that rules read what a system does rather than how it was drawn:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import TYPE_CHECKING, Any, get_args
@@ -38,6 +38,8 @@ from threatgraph.model.schema import (
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from threatgraph.oversight import OversightFact
 
 #: Kinds that hold content rather than act on it: what is written into them is read back
 #: later by whoever reads them. A flow out of one of these into an active element, with no
@@ -149,6 +151,11 @@ class IntIndex:
     #: Element -> the flows in which it is the requester / the server.
     asks: list[tuple[int, ...]] = field(default_factory=list)
     serves: list[tuple[int, ...]] = field(default_factory=list)
+    #: Flow -> the element its data leaves / arrives at; element -> flows it sends / receives.
+    fsnd: list[int] = field(default_factory=list)
+    frcv: list[int] = field(default_factory=list)
+    sends: list[tuple[int, ...]] = field(default_factory=list)
+    receives: list[tuple[int, ...]] = field(default_factory=list)
     #: By element, its role in moving content (:data:`STATEFUL`, :data:`STORE`,
     #: :data:`INTERPRETER_STORE` or :data:`STATELESS`).
     role: bytearray = field(default_factory=bytearray)
@@ -186,6 +193,9 @@ class Graph:
     flow_flags: dict[str, frozenset[int]] = field(default_factory=dict)
     #: Flow id -> (requester, server): who asks and who answers (see :func:`interaction`).
     interactions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Flow id -> (sender, receiver): where its data leaves and where it arrives. The arrow
+    #: gives it, except a ``read`` drawn from the reader to what it reads.
+    carriers: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: Flow id -> the flows of its exchange: every flow between the same requester and server
     #: (a call and its drawn answer), itself included, in declaration order.
     exchanges: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -202,6 +212,13 @@ class Graph:
     def g(self) -> nx.MultiDiGraph:
         """The model as a networkx graph with its derived facts: :func:`to_networkx`."""
         return to_networkx(self)
+
+    @functools.cached_property
+    def oversight(self) -> tuple[OversightFact, ...]:
+        """Declared oversight relations with their derived facts (:mod:`threatgraph.oversight`)."""
+        from threatgraph.oversight import derive_oversight
+
+        return derive_oversight(self)
 
     def flows_by(self, fact: str) -> dict[object, frozenset[int]]:
         """Flow numbers (see :class:`IntIndex`) by the value of a fact: 'protocol' (lower
@@ -417,11 +434,12 @@ def derive_element_facts(
     run a model, that are agentic, and that have side effects.
 
     - ``runs_model``: an ``llm`` or ``ml_model``; an ``agent`` that asks no separate ``llm``
-      element (its model is part of it, so model threats apply to it).
+      element, directly or through relays (its model is part of it, so model threats apply
+      to it).
     - ``agentic``: chooses actions: an ``agent``; an ``llm`` that asks a tool or an element
-      with side effects (function calling), directly or through one relay (an app, process
-      or guardrail such as an API gateway or MCP proxy), has side-effect capabilities itself,
-      or is declared autonomous.
+      with side effects (function calling), directly or through relays whose answers come
+      back (apps, processes or guardrails such as an API gateway or MCP proxy), has
+      side-effect capabilities itself, or is declared autonomous.
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
@@ -431,29 +449,39 @@ def derive_element_facts(
     def acts(j: int) -> bool:
         return els[j].kind is Kind.TOOL or j in side
 
-    def acts_through(i: int) -> bool:
-        # Asks a tool or an element with side effects, directly or through one relay (an API
-        # gateway or MCP proxy it sends its tool calls through and gets their results back
-        # from: output pushed one way to a process that acts on it is output handling, not a
-        # model choosing actions).
-        for f in asks[i]:
-            j = fsrv[f]
-            if acts(j) or (
-                els[j].kind in _RELAYS and f in returning and any(acts(fsrv[g]) for g in asks[j])
-            ):
-                return True
+    def asks_through_relays(i: int, wanted: Callable[[int], bool], answered: bool) -> bool:
+        # Asks an element that is ``wanted``, directly or through any number of relays (API
+        # gateways, MCP proxies, guardrails: apps, processes or guardrails it asks). With
+        # ``answered``, only relays whose answers come back count: output pushed one way to
+        # a process that acts on it is output handling, not a model choosing actions.
+        seen = {i}
+        todo = [i]
+        while todo:
+            k = todo.pop()
+            for f in asks[k]:
+                j = fsrv[f]
+                if j in seen:
+                    continue
+                if wanted(j):
+                    return True
+                if els[j].kind in _RELAYS and (f in returning or not answered):
+                    seen.add(j)
+                    todo.append(j)
         return False
+
+    def is_llm(j: int) -> bool:
+        return els[j].kind is Kind.LLM
 
     runs: set[int] = set()
     agentic: set[int] = set()
     for i, el in enumerate(els):
-        servers = [els[fsrv[f]] for f in asks[i]]
         if el.kind in (Kind.LLM, Kind.ML_MODEL) or (
-            el.kind is Kind.AGENT and not any(s.kind is Kind.LLM for s in servers)
+            el.kind is Kind.AGENT and not asks_through_relays(i, is_llm, answered=False)
         ):
             runs.add(i)
         if el.kind is Kind.AGENT or (
-            el.kind is Kind.LLM and (i in side or el.autonomous or acts_through(i))
+            el.kind is Kind.LLM
+            and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
         ):
             agentic.add(i)
     return {
@@ -578,11 +606,19 @@ _ASKS_FIRST: dict[Kind, int] = {
 
 def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
     """For undeclared flows that have an undeclared arrow back between the same two elements:
-    flow index -> whether it is the answer (see :func:`interaction`)."""
+    flow index -> whether it is the answer (see :func:`interaction`).
+
+    A person talking straight to one end and not the other makes that end the front door,
+    and the front door asks the other (a model people prompt directly that exchanges with a
+    database app is calling it as a tool); otherwise the kinds decide (:data:`_ASKS_FIRST`).
+    """
     first: dict[tuple[str, str], int] = {}
+    fronted: set[str] = set()
     for i, fl in enumerate(flows):
         if fl.operation is None:
             first.setdefault((fl.source, fl.target), i)
+        if kinds[fl.source] is Kind.ACTOR and fl.operation != "response":
+            fronted.add(fl.target)
     out: dict[int, bool] = {}
     for i, fl in enumerate(flows):
         back = first.get((fl.target, fl.source))
@@ -594,6 +630,10 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
             or kinds[fl.target] in PASSIVE_KINDS
         ):
             continue  # into or out of a store, an arrow each way is a write and a read
+        front_src, front_dst = fl.source in fronted, fl.target in fronted
+        if front_src != front_dst and Kind.ACTOR not in (kinds[fl.source], kinds[fl.target]):
+            out[i] = front_dst
+            continue
         mine = _ASKS_FIRST.get(kinds[fl.source], 0)
         theirs = _ASKS_FIRST.get(kinds[fl.target], 0)
         out[i] = theirs > mine or (theirs == mine and back < first[(fl.source, fl.target)])
@@ -877,6 +917,11 @@ def build(model: SystemModel) -> Graph:
         for el in elements.values()
     )
     interactions: dict[str, tuple[str, str]] = {}
+    carriers: dict[str, tuple[str, str]] = {}
+    fsnd: list[int] = []
+    frcv: list[int] = []
+    sends: list[list[int]] = [[] for _ in ids]
+    receives: list[list[int]] = [[] for _ in ids]
     freq: list[int] = []
     fsrv: list[int] = []
     asks: list[list[int]] = [[] for _ in ids]
@@ -891,6 +936,9 @@ def build(model: SystemModel) -> Graph:
         drivers.setdefault(fl.target, set()).add(fl.source)
         if fl.target in elements and elements[fl.target].kind not in PASSIVE_KINDS:
             active_out.setdefault(fl.source, set()).add(fl.target)
+            # A declared call's answer goes back to the caller as surely as a drawn one.
+            if fl.operation == "call" and elements[fl.source].kind not in PASSIVE_KINDS:
+                active_out.setdefault(fl.target, set()).add(fl.source)
     out_flows: list[list[int]] = [[] for _ in ids]
     in_flows: list[list[int]] = [[] for _ in ids]
     flow_source: dict[str, str] = {}
@@ -918,7 +966,6 @@ def build(model: SystemModel) -> Graph:
         classes = frozenset([d.classification for d in assets])
         protocol, controls, encrypted, authenticated = fl.link_facts()
         t_src, t_dst = trust[src], trust[dst]
-        delta = t_dst.rank - t_src.rank
         facts = FlowFacts(
             flow=fl,
             crosses_boundary=(chains[src][:1] != chains[dst][:1]) or t_src != t_dst,
@@ -953,6 +1000,14 @@ def build(model: SystemModel) -> Graph:
             fsrv.append(vi)
             asks[ri].append(k)
             serves[vi].append(k)
+            # A read drawn from the reader carries the read content back against the arrow.
+            backwards = source_asks and op == "read"
+            di, ai = (ti, si) if backwards else (si, ti)
+            carriers[fid] = (dst, src) if backwards else (src, dst)
+            fsnd.append(di)
+            frcv.append(ai)
+            sends[di].append(k)
+            receives[ai].append(k)
             for forward, code in content_edges(
                 source_asks, op, role[si] in _STORES, role[ti] in _STORES
             ):
@@ -982,7 +1037,9 @@ def build(model: SystemModel) -> Graph:
             crossing_flows.add(k)
         by_protocol.setdefault(protocol, set()).add(k)
         by_operation.setdefault(fl.operation, set()).add(k)
-        by_trust.setdefault((delta > 0) - (delta < 0), set()).add(k)
+        sender, receiver = carriers[fid]
+        ddelta = trust[receiver].rank - trust[sender].rank
+        by_trust.setdefault((ddelta > 0) - (ddelta < 0), set()).add(k)
         req, srv = interactions[fid]
         rdelta = trust[srv].rank - trust[req].rank
         by_request_trust.setdefault((rdelta > 0) - (rdelta < 0), set()).add(k)
@@ -1005,9 +1062,22 @@ def build(model: SystemModel) -> Graph:
         fsrv=fsrv,
         asks=[tuple(x) for x in asks],
         serves=[tuple(x) for x in serves],
+        fsnd=fsnd,
+        frcv=frcv,
+        sends=[tuple(x) for x in sends],
+        receives=[tuple(x) for x in receives],
         cpred=[tuple(x) for x in cpred],
         role=role,
     )
+    exchanges = _exchanges(interactions)
+    # An answer drawn back rides on its request: it is as authenticated as a request of its
+    # exchange is, so drawing the answer adds no unauthenticated flow.
+    for fid, group in exchanges.items():
+        req, srv = interactions[fid]
+        if flow_source[fid] == srv and any(
+            fpos[g] in authenticated_flows and flow_source[g] == req for g in group
+        ):
+            authenticated_flows.add(fpos[fid])
     element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums, frozenset(returning_flows))
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(authenticated_flows))
@@ -1037,7 +1107,8 @@ def build(model: SystemModel) -> Graph:
             "returns": frozenset(returning_flows),
         },
         interactions=interactions,
-        exchanges=_exchanges(interactions),
+        carriers=carriers,
+        exchanges=exchanges,
         _flow_indexes={k: _frozen(v) for k, v in facts_index.items()},
         _held_indexes={k: _frozen(v) for k, v in held.items()},
     )

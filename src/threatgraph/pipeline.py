@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
@@ -16,6 +17,9 @@ from threatgraph.engine.library import Library, load_library
 from threatgraph.engine.modelcheck import ReadMap, model_notes
 from threatgraph.load.registry import LoadedModel, load_paths
 from threatgraph.model.schema import Decision, Kind
+
+if TYPE_CHECKING:
+    from threatgraph.features.discover.drift import DriftOptions
 from threatgraph.policy import (
     Notice,
     PolicyConfig,
@@ -71,8 +75,12 @@ def analyse(
     evidence: evidence_mod.EvidenceReport | None = None,
     require_evidence: bool = False,
     pytm_threats: bool = False,
+    drift: DriftOptions | None = None,
 ) -> ModelResult:
     """Graph, match and apply the model's own decisions, then ``extra_decisions`` (files).
+
+    With ``drift``, the drift findings between the model and its code (TG-DRIFT-*) join the
+    library's before decisions apply, so they are decided like any other finding.
 
     With ``require_evidence`` (and an ``evidence`` report), controls whose evidence does not
     check out are left out before matching, so they do not count as present. With
@@ -114,6 +122,8 @@ def analyse(
         from threatgraph.interop.pytm_threats import pytm_findings
 
         findings = sorted([*findings, *pytm_findings(loaded, g, lib)], key=Finding.sort_key)
+    if drift is not None:
+        findings = sorted([*findings, *drift.findings(loaded, g)], key=Finding.sort_key)
     if stripped:
         for f in findings:
             for cid in f.missing:
@@ -148,6 +158,7 @@ def run(
     policy: PolicyConfig | None = None,
     pytm_threats: bool = False,
     otm_types: Mapping[str, Kind] | None = None,
+    drift: DriftOptions | None = None,
 ) -> Run:
     """The whole check pipeline for some paths (``otm_types``: OTM type -> kind mappings).
 
@@ -161,7 +172,9 @@ def run(
         loaded = load_paths(
             paths, lib.controls.keys() if lib.controls else None, otm_types, lib.aliases
         )
-        return evaluate_loaded(loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats)
+        return evaluate_loaded(
+            loaded, lib, day, fail_on, pol, pytm_threats=pytm_threats, drift=drift
+        )
 
 
 @contextlib.contextmanager
@@ -189,6 +202,7 @@ def evaluate_loaded(
     pol: PolicyConfig,
     *,
     pytm_threats: bool = False,
+    drift: DriftOptions | None = None,
 ) -> Run:
     """Everything after loading: evidence, matching, decisions, baseline and the gate."""
     problems: list[Problem] = list(
@@ -245,6 +259,7 @@ def evaluate_loaded(
             evidence=maybe,
             require_evidence=pol.require_evidence,
             pytm_threats=pytm_threats,
+            drift=drift,
         )
         res.notices.extend(code_notes)
         # v1 spellings read with a warning, and facts declared where no rule reads them:

@@ -41,6 +41,8 @@ KEYS: dict[str, str] = {
     "require_evidence": "a control counts as present only when it cites existing evidence",
     "pytm_threats": "also run pytm's classic threat library on every model",
     "otm_types": "OTM component type -> threatgraph kind, for types threatgraph does not know",
+    "drift_scope": "model file -> the code paths it covers, for `check --drift` (default: the "
+    "whole repository holding the model)",
 }
 
 #: The keys that hold paths (each a string or a list of strings): they must stay inside the
@@ -87,6 +89,7 @@ class Settings(BaseModel):
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
     otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
+    drift_scope: dict[str, list[str]] = Field(default_factory=dict, description=KEYS["drift_scope"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -98,6 +101,16 @@ class Settings(BaseModel):
     def _non_empty_items(cls, value: list[str]) -> list[str]:
         if any(not v.strip() for v in value):
             raise ValueError("entries must be non-empty strings")
+        return value
+
+    @field_validator("drift_scope")
+    @classmethod
+    def _scopes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for model, paths in value.items():
+            if not model.strip() or not paths or any(not p.strip() for p in paths):
+                raise ValueError(
+                    f"drift_scope {model!r}: give the model file and a non-empty list of paths"
+                )
         return value
 
     @field_validator("baseline", "output")
@@ -339,8 +352,14 @@ def _escaping_paths(
     base = cfg.parent
     root = repo_root(base)
     problems: list[Problem] = []
-    for key in PATH_KEYS:
-        raw = section.get(key)
+    scopes = section.get("drift_scope")
+    checked: list[tuple[str, Any]] = [(key, section.get(key)) for key in PATH_KEYS]
+    if isinstance(scopes, dict):
+        # Both the model files and the code paths of drift_scope are paths in the repository.
+        checked += [
+            ("drift_scope", [k, *(v if isinstance(v, list) else [])]) for k, v in scopes.items()
+        ]
+    for key, raw in checked:
         values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
         for value in values:
             if not isinstance(value, str) or not value.strip():

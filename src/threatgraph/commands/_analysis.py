@@ -34,13 +34,15 @@ def run_models(
     explicit_targets: bool = False,
     partial: bool = False,
     map_types: tuple[str, ...] = (),
+    drift: bool = False,
 ) -> Any:
     """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``).
 
     ``options`` holds the values of :func:`analysis_options`; ``fail_on`` and
     ``pytm_threats`` override the config when given. With ``explicit_targets`` the paths are
     used as they are (a pre-commit selection) instead of falling back to the config's models.
-    ``map_types`` are ``--map-type`` values, over the config's ``otm_types``.
+    ``map_types`` are ``--map-type`` values, over the config's ``otm_types``. With ``drift``
+    the drift findings between each model and its code join the run (``check --drift``).
     """
     from threatgraph.pipeline import run
 
@@ -66,4 +68,20 @@ def run_models(
         policy=policy,
         pytm_threats=settings.pytm_threats if pytm_threats is None else pytm_threats,
         otm_types=otm_type_map(settings, map_types),
+        drift=drift_options(settings) if drift else None,
     )
+
+
+def drift_options(settings: Any) -> Any:
+    """The :class:`~threatgraph.features.discover.drift.DriftOptions` of the configuration:
+    ``drift_scope`` paths made absolute (relative to the config file's directory)."""
+    from threatgraph.commands._common import rel_to_config
+    from threatgraph.features.discover.drift import DriftOptions
+
+    scopes = {
+        Path(rel_to_config(settings, [model])[0]).resolve(): [
+            Path(p).resolve() for p in rel_to_config(settings, paths)
+        ]
+        for model, paths in settings.drift_scope.items()
+    }
+    return DriftOptions(config_root=settings.root, scopes=scopes)

@@ -24,12 +24,18 @@ from threatgraph.commands._common import (
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @output_option("the baseline", note="default: the config's 'baseline'")
+@click.option(
+    "--drift",
+    is_flag=True,
+    help="Include the drift findings of `check --drift` (TG-DRIFT-*; docs/discover.md).",
+)
 @decisions_option
 @common_options
 @input_errors_exit_2
 def command(
     paths: tuple[str, ...],
     output: Path | None,
+    drift: bool,
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
@@ -59,8 +65,18 @@ def command(
         use_baseline=False,
         strict=False,  # stale decisions are check's business, not a reason to refuse
     )
+    drift_opts = None
+    if drift:
+        from threatgraph.commands._analysis import drift_options
+
+        drift_opts = drift_options(settings)
     result = run(
-        model_paths(settings, paths), rule_dirs=dirs, disabled=dis, as_of=day, policy=policy
+        model_paths(settings, paths),
+        rule_dirs=dirs,
+        disabled=dis,
+        as_of=day,
+        policy=policy,
+        drift=drift_opts,
     )
     findings = [f for r in result.results for f in r.findings]
     write_atomic(output, baseline_mod.dumps(findings))

@@ -39,6 +39,13 @@ from threatgraph.util.safetext import terminal
     help="Pre-commit mode: PATHs are a commit's files; check only the model files among them "
     "(recognised statically, nothing else runs).",
 )
+@click.option(
+    "--drift",
+    is_flag=True,
+    help="Also compare each model with the AI components found in its code: unmodeled "
+    "components and stale code links are findings (TG-DRIFT-*; config key drift_scope). With "
+    "--hook, every configured model is checked whatever the commit changed.",
+)
 @pytm_threats_option
 @map_type_option
 @policy_options
@@ -51,6 +58,7 @@ def command(
     output: Path | None,
     quiet: bool,
     hook: bool,
+    drift: bool,
     pytm_threats: bool | None,
     map_types: tuple[str, ...],
     **options: Any,
@@ -63,7 +71,15 @@ def command(
     """
     settings = settings_for(options["config_path"])
     partial = False
-    if hook:
+    if hook and drift:
+        # Any code change can drift from any model: check them all, whatever was staged.
+        reject_option_like(paths, "check --drift --hook")
+        if not settings.models:
+            raise click.UsageError(
+                "check --drift --hook needs 'models' in [tool.threatgraph] or .threatgraph.toml"
+            )
+        targets = model_paths(settings, ())
+    elif hook:
         from threatgraph.commands._hook import select
 
         reject_option_like(paths, "check --hook")
@@ -84,6 +100,7 @@ def command(
         explicit_targets=True,
         partial=partial,
         map_types=map_types,
+        drift=drift,
     )
     if fmt == "json":
         from threatgraph.formats import jsonout

@@ -19,6 +19,7 @@ from threatgraph.engine.rules import (
     DataPred,
     ElementPred,
     FlowPred,
+    OversightPred,
     PathPred,
     SoftwarePred,
     VendorPred,
@@ -524,6 +525,10 @@ class Compiler:
             if want is not None:
                 has = _element_fact(fact)
                 sets.append(has if want else _complement(has, _all_elements))
+        if p.oversight is not None:
+            sets.append(self._oversight_set(p.oversight))
+        if p.passes_on is not None:
+            sets.append(_passes_on(p.passes_on))
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
             sets.append(lambda c: reach(c).reached_set())
@@ -532,6 +537,28 @@ class Compiler:
             sets.append(lambda c: back(c).reached_set())
         self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
         return _conjunction(key, sets, filters, _all_elements, _element_names)
+
+    def _oversight_set(self, p: OversightPred) -> ESet:
+        """The elements overseen in a relation with every fact ``p`` gives."""
+        by = self.element_set(p.by) if p.by is not None else None
+        roles = frozenset(p.roles) if p.roles else None
+        wants = [
+            (name, want)
+            for name in ("shares_model", "shares_memory", "mutual")
+            if (want := getattr(p, name)) is not None
+        ]
+
+        def run(c: Ctx) -> frozenset[int]:
+            overseers = by(c) if by is not None else None
+            return frozenset(
+                o.overseen
+                for o in c.graph.oversight
+                if (roles is None or o.role in roles)
+                and (overseers is None or o.overseer in overseers)
+                and all(getattr(o, name) == want for name, want in wants)
+            )
+
+        return run
 
     def _composites(
         self,
@@ -808,7 +835,14 @@ def _hosting(c: Ctx, hosted: frozenset[int]) -> frozenset[int]:
 
 
 #: Flow-predicate keys naming an end, and the index of flows at an element they read.
-_FLOW_ENDS = (("source", "out"), ("target", "in"), ("requester", "asks"), ("server", "serves"))
+_FLOW_ENDS = (
+    ("source", "out"),
+    ("target", "in"),
+    ("requester", "asks"),
+    ("server", "serves"),
+    ("sender", "sends"),
+    ("receiver", "receives"),
+)
 
 
 def _flows_at(elements: ESet, direction: str) -> ESet:
@@ -822,6 +856,8 @@ def _flows_at(elements: ESet, direction: str) -> ESet:
             "in": ix.in_flows,
             "asks": ix.asks,
             "serves": ix.serves,
+            "sends": ix.sends,
+            "receives": ix.receives,
         }[direction]
         return frozenset(chain.from_iterable(map(index.__getitem__, elements(c))))
 
@@ -871,6 +907,8 @@ def _software_filter(p: SoftwarePred) -> EPred:
             and (p.registry is None or sw.registry in p.registry)
             and (p.pinned is None or bool(sw.pinned) == p.pinned)
             and (p.at_runtime is None or bool(sw.at_runtime) == p.at_runtime)
+            # Unknown is neither: only what the entry says matches.
+            and (p.writable is None or sw.writable is p.writable)
         )
 
     return lambda c, e: any(one(sw) for sw in c.graph.elements[e].software)
@@ -901,7 +939,14 @@ def _flow_ends(flows: ESet, end: str) -> ESet:
 
     def run(c: Ctx) -> frozenset[int]:
         ix = c.graph.ix
-        index = {"target": ix.fdst, "source": ix.fsrc, "requester": ix.freq, "server": ix.fsrv}[end]
+        index = {
+            "target": ix.fdst,
+            "source": ix.fsrc,
+            "requester": ix.freq,
+            "server": ix.fsrv,
+            "sender": ix.fsnd,
+            "receiver": ix.frcv,
+        }[end]
         return frozenset(map(index.__getitem__, flows(c)))
 
     return run
@@ -947,6 +992,31 @@ def _flow_data(p: DataPred) -> ESet:
 def _element_data(p: DataPred, fieldname: str) -> ESet:
     """Elements whose stores/processes/trained_on (or handled) data matches."""
     return _by_class(p, lambda c: c.graph.elements_holding(fieldname), _all_elements)
+
+
+def _passes_on(p: DataPred) -> ESet:
+    """Elements that send on, in a request they make, a data asset that came to them in a
+    request they serve (the same asset id, so a credential of their own is not counted).
+    Requests are the flows whose content goes to their server: the server is the target
+    (a drawn answer, whose source is the server, carries nothing in)."""
+    test = _data_test(p)
+
+    def run(c: Ctx) -> frozenset[int]:
+        ix, g = c.graph.ix, c.graph
+        out: list[int] = []
+        for i in ix.all_elements:
+            sent = {d for f in ix.asks[i] if ix.fsrc[f] == i for d in g.flows[ix.fids[f]].flow.data}
+            if not sent:
+                continue
+            got = {
+                d for f in ix.serves[i] if ix.fdst[f] == i for d in g.flows[ix.fids[f]].flow.data
+            }
+            both = sent & got
+            if both and test({g.data[d].classification for d in both}):
+                out.append(i)
+        return frozenset(out)
+
+    return run
 
 
 def _flows_where(fact: str, values: tuple[object, ...]) -> ESet:

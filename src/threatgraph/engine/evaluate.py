@@ -574,6 +574,7 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
         elif cr.mode == "flow":
             primary_end = rule.match.primary
             derived = primary_end in ("requester", "server")
+            carried = primary_end in ("sender", "receiver")
             chosen = cr.primary_set(ctx) if cr.primary_set is not None else None
             matched_ids = set(map(fids.__getitem__, matched))
             for fid in sorted(matched_ids):
@@ -586,12 +587,18 @@ def evaluate(graph: Graph, lib: Library, as_of: date | None = None) -> list[Find
                 facts = g.flows[fid]
                 fl = facts.flow
                 # A rule that names the derived ends reads "source" and "target" in its
-                # mitigations as the requester and the server, however the arrow is drawn.
-                src, dst = g.interactions[fid] if derived else (fl.source, fl.target)
+                # mitigations as the requester and the server (or the sender and the receiver),
+                # however the arrow is drawn.
+                if derived:
+                    src, dst = g.interactions[fid]
+                elif carried:
+                    src, dst = g.carriers[fid]
+                else:
+                    src, dst = fl.source, fl.target
                 if chosen is not None:
                     primary = dst if g.ix.pos[dst] in chosen or g.ix.pos[src] not in chosen else src
                 else:
-                    primary = dst if primary_end in ("target", "server") else src
+                    primary = dst if primary_end in ("target", "server", "receiver") else src
                 other = src if primary == dst else dst
                 checklist = b.checklist(primary, src, dst, fid)
                 why = flow_text.get(fid)

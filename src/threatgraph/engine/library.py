@@ -47,6 +47,12 @@ class Control(BaseModel):
         description="Former ids of this control (merged or renamed): still accepted in models, "
         "with a deprecation warning, and read as this id.",
     )
+    deprecated: str | None = Field(
+        default=None,
+        description="Why the control was retired and what to declare instead. No built-in rule "
+        "names it, so it closes no finding; a model that declares it gets this text as a "
+        "warning.",
+    )
 
 
 @dataclass

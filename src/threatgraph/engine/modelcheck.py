@@ -62,6 +62,7 @@ CHECKED_FIELDS = (
     "autonomous",
     "mcp",
     "transport",
+    "listens_on",
     "persistent",
     "content",
     "source",
@@ -101,10 +102,13 @@ def readable_places(lib: Library) -> Readable:
             primary = src = dst = kinds(m.element)
         elif m.flow is not None:
             derived = not isinstance(m.primary, str) or m.primary in ("requester", "server")
-            src = kinds(m.flow.requester if derived else m.flow.source)
-            dst = kinds(m.flow.server if derived else m.flow.target)
+            if m.primary in ("sender", "receiver"):
+                src, dst = kinds(m.flow.sender), kinds(m.flow.receiver)
+            else:
+                src = kinds(m.flow.requester if derived else m.flow.source)
+                dst = kinds(m.flow.server if derived else m.flow.target)
             if isinstance(m.primary, str):
-                primary = src if m.primary in ("source", "requester") else dst
+                primary = src if m.primary in ("source", "requester", "sender") else dst
             else:
                 primary = kinds(m.primary)
         else:
@@ -150,11 +154,27 @@ def model_notes(model: SystemModel, lib: Library, read: ReadMap | None = None) -
 
     A control counts where an active rule names it as a mitigation at a place that can be an
     element of that kind (or a flow). Controls no active rule names at all are not reported:
-    they may be evidence for reviews and the HIPAA analysis.
+    they may be evidence for reviews and the HIPAA analysis; controls the catalogue marks
+    ``deprecated`` are, with the catalogue's reason.
     """
     read = read or ReadMap.of(lib)
     readable, fields = read.controls, read.fields
     notes: list[ModelNote] = []
+    retired = {cid: c.deprecated for cid, c in lib.controls.items() if c.deprecated}
+    if retired:
+        declared = [(model.model.controls, model.location)]
+        declared += [(el.controls, el.location) for el in model.elements]
+        declared += [(fl.controls, fl.location) for fl in model.flows]
+        for refs, loc in declared:
+            for ref in refs:
+                if ref.id in retired:
+                    notes.append(
+                        ModelNote(
+                            message=f"control {ref.id} is deprecated and closes no finding: "
+                            f"{retired[ref.id]}",
+                            location=ref.location or loc,
+                        )
+                    )
     for el in model.elements:
         for name in CHECKED_FIELDS:
             kinds = fields.get(name, frozenset())

@@ -47,6 +47,7 @@ ATTRIBUTES = frozenset(
         "autonomous",
         "mcp",
         "transport",
+        "listens_on",
         "content",
         "persistent",
         "multi_tenant",
@@ -134,6 +135,11 @@ class SoftwarePred(_Strict):
     registry: list[str] | None = None
     pinned: bool | None = None
     at_runtime: bool | None = None
+    writable: bool | None = Field(
+        default=None,
+        description="The entry says the element can (true) or cannot (false) change it; an "
+        "entry that says neither matches neither.",
+    )
 
     @field_validator("kind", "origin", "registry", mode="before")
     @classmethod
@@ -195,6 +201,36 @@ class VendorPred(_Strict):
     )
 
     @field_validator("lacks_certification", "lacks_clause", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class OversightPred(_Strict):
+    """Some element oversees this one (``oversees`` declared on the overseer) and the relation
+    has every fact given."""
+
+    roles: list[Literal["approve", "review", "monitor"]] | None = Field(
+        default=None, description="The overseer approves, reviews or monitors (any listed)."
+    )
+    by: ElementPred | None = Field(default=None, description="The overseer matches.")
+    shares_model: bool | None = Field(
+        default=None,
+        description="Derived: overseer and overseen run on the same model, or models of the "
+        "same vendor (their own, or the models they ask directly or through one relay).",
+    )
+    shares_memory: bool | None = Field(
+        default=None,
+        description="Derived: the overseen element writes into a memory store (kind memory, or "
+        "a persistent store) that the overseer reads.",
+    )
+    mutual: bool | None = Field(
+        default=None,
+        description="Derived: approvals and reviews form a cycle through both (the overseen "
+        "one also approves or reviews its overseer, directly or through others).",
+    )
+
+    @field_validator("roles", mode="before")
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -271,6 +307,15 @@ class ElementPred(_Strict):
         default=None,
         description="Derived: as hears_agents, along a route with an unauthenticated hop.",
     )
+    oversight: OversightPred | None = Field(
+        default=None,
+        description="Some element approves, reviews or monitors it, with the facts given.",
+    )
+    passes_on: DataPred | None = Field(
+        default=None,
+        description="Derived: a data asset of this kind that reaches it in a request it serves "
+        "leaves again, as the same asset, in a request it makes (a token passed through).",
+    )
     all: list[ElementPred] | None = None
     any: list[ElementPred] | None = None
     not_: ElementPred | None = Field(default=None, alias="not")
@@ -295,6 +340,10 @@ class ElementPred(_Strict):
         return out
 
 
+#: The ends of a flow a rule can put its finding on (see :class:`Match`).
+FlowEnd = Literal["source", "target", "requester", "server", "sender", "receiver"]
+
+
 class FlowPred(_Strict):
     """A predicate over one flow. All given fields must hold."""
 
@@ -307,6 +356,16 @@ class FlowPred(_Strict):
     )
     server: ElementPred | None = Field(
         default=None, description="Derived: the end that is asked (called, read or written)."
+    )
+    sender: ElementPred | None = Field(
+        default=None,
+        description="Derived: the end the flow's data leaves (the reader's store for a read "
+        "drawn from the reader), however the arrow is drawn.",
+    )
+    receiver: ElementPred | None = Field(
+        default=None,
+        description="Derived: the end the flow's data arrives at (the reader for a read drawn "
+        "from the reader, else the target).",
     )
     kept: bool | None = Field(
         default=None,
@@ -323,7 +382,8 @@ class FlowPred(_Strict):
     authenticated: bool | None = None
     crosses_boundary: bool | None = None
     trust_change: Literal["increase", "decrease", "none"] | None = Field(
-        default=None, description="Direction of trust from source to target."
+        default=None,
+        description="Direction of trust along which the data moves, from sender to receiver.",
     )
     request_trust: Literal["increase", "decrease", "none"] | None = Field(
         default=None,
@@ -372,10 +432,13 @@ class Match(_Strict):
     element: ElementPred | None = None
     flow: FlowPred | None = None
     path: PathMatch | None = None
-    primary: Literal["source", "target", "requester", "server"] | ElementPred = Field(
+    primary: (
+        Literal["source", "target", "requester", "server", "sender", "receiver"] | ElementPred
+    ) = Field(
         default="target",
         description="For flow matches: which end the finding sits on: source or target as "
-        "drawn, requester or server (the derived ends, see the flow predicate), or an element "
+        "drawn, requester or server, sender or receiver (the derived ends, see the flow "
+        "predicate), or an element "
         "predicate: the end that matches it (the target when both do).",
     )
 
@@ -503,6 +566,7 @@ class Rule(_Strict):
 
 
 VendorPred.model_rebuild()
+OversightPred.model_rebuild()
 ElementPred.model_rebuild()
 FlowPred.model_rebuild()
 PathPred.model_rebuild()

@@ -252,6 +252,8 @@ def assess(
 def _mentions_phi(node: Any, named: Mapping[str, ElementPred], seen: set[str]) -> bool:
     if isinstance(node, dict):
         for key, value in node.items():
+            if key == "not":
+                continue  # a rule that leaves PHI out (to another rule) is not about PHI
             if key == "classification" and isinstance(value, list) and "phi" in value:
                 return True
             if key == "use" and isinstance(value, str) and value not in seen:
@@ -270,7 +272,8 @@ def _mentions_phi(node: Any, named: Mapping[str, ElementPred], seen: set[str]) -
 
 def touches_phi(rule: Rule, named: Mapping[str, ElementPred] | None = None) -> bool:
     """Whether a rule is about PHI: its match or severity_when names classification phi
-    (directly or through a named predicate), or its family is vendor or hipaa."""
+    (directly or through a named predicate) other than to exclude it (under ``not``), or its
+    family is vendor or hipaa."""
     if rule.family in ("vendor", "hipaa"):
         return True
     doc = {

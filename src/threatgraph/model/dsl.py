@@ -216,6 +216,14 @@ class Model:
     ) -> Ref:
         """Any element kind; the kind-named methods (``m.llm(...)``) call this."""
         loc = _caller()
+        if isinstance(attrs.get("oversees"), list):
+            # oversees=[{"element": coder, "role": "approve"}]: the element may be a Ref.
+            attrs["oversees"] = [
+                {**o, "element": _ref(o["element"])}
+                if isinstance(o, dict) and isinstance(o.get("element"), Ref)
+                else o
+                for o in attrs["oversees"]
+            ]
         rec: dict[str, Any] = {
             "id": id,
             "name": name,

@@ -386,6 +386,27 @@ class Software(_Strict):
         description="Fetched or installed while the system runs (an agent that pip-installs, "
         "an MCP server started with npx -y), not at build time.",
     )
+    writable: bool | None = Field(
+        default=None,
+        description="(Configuration and instructions) the element it drives can change it "
+        "itself: it lies in a workspace or repository the element writes, or a tool of the "
+        "element edits it (true); it lies out of the element's reach (false).",
+    )
+
+
+OversightRole = Literal["approve", "review", "monitor"]
+
+
+class Oversight(_Strict):
+    """One element this element oversees, and how: the overseer sits on the other side of the
+    relation, so it holds whichever way (or whether) the flows between them are drawn."""
+
+    element: str = Field(description="Id (or name) of the element overseen.")
+    role: OversightRole = Field(
+        description="approve: its actions wait for this element's yes; review: this element "
+        "checks its output or actions and can send them back; monitor: this element watches "
+        "what it does and can raise an alarm or stop it."
+    )
 
 
 class Element(_Strict):
@@ -434,15 +455,32 @@ class Element(_Strict):
         default=None, description="A tool served over the Model Context Protocol."
     )
     transport: Literal["stdio", "http", "sse", "streamable_http", "websocket"] | None = None
+    listens_on: Literal["loopback", "network"] | None = Field(
+        default=None,
+        description="Where a server accepts connections: loopback (127.0.0.1, ::1: only "
+        "programs on the same machine, and web pages through its browser) or network (an "
+        "address other hosts can reach).",
+    )
     content: (
         Literal[
-            "web", "email", "ticket", "upload", "document", "chat", "code", "api", "social", "logs"
+            "web",
+            "email",
+            "ticket",
+            "upload",
+            "document",
+            "chat",
+            "code",
+            "api",
+            "social",
+            "logs",
+            "responses",
         ]
         | None
     ) = Field(
         default=None,
         description="What the content is (outside content), or what a store holds: web, email, "
-        "ticket, upload, document, chat, code, api, social, logs (logs and telemetry).",
+        "ticket, upload, document, chat, code, api, social, logs (logs and telemetry), "
+        "responses (model answers kept to serve again: a response or semantic cache).",
     )
     decides: list[DecisionArea] = Field(
         default_factory=list,
@@ -484,6 +522,11 @@ class Element(_Strict):
     ) = Field(default=None, description="The model server or cluster software it runs.")
     triggered_by: list[Literal["schedule", "email", "webhook", "message", "file", "user"]] = Field(
         default_factory=list, description="What starts the element without a person asking."
+    )
+    oversees: list[Oversight] = Field(
+        default_factory=list,
+        description="Elements (agents, models, apps) whose actions or output this element "
+        "approves, reviews or monitors.",
     )
     persistent: bool | None = Field(default=None, description="Memory survives sessions.")
     multi_tenant: bool | None = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterator, Mapping
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Literal, TypeVar
 
 from threatgraph.model.schema import (
@@ -101,6 +102,55 @@ def _derived_vendor_controls(el: Element) -> list[ControlRef]:
     ]
 
 
+#: Kinds that can take part in oversight: elements that act or decide. Stores, datasets,
+#: outside content and vendors neither approve nor act.
+_OVERSIGHT_KINDS = frozenset(
+    Kind(k) for k in ("actor", "app", "process", "llm", "ml_model", "agent", "tool", "guardrail")
+)
+
+
+def _check_oversight(
+    el: Element,
+    elements: Mapping[str, Element],
+    resolve: Callable[[str], str | None],
+    err: Callable[[Location | None, str, str | None], None],
+) -> None:
+    """Resolve the elements ``el`` oversees and check the relation makes sense: both ends
+    act, nothing oversees itself, and no pair is listed twice with the same role."""
+    if el.kind not in _OVERSIGHT_KINDS:
+        err(
+            el.location,
+            f"an element of kind {el.kind.value!r} cannot oversee others; oversight is done by "
+            "people, apps, processes, models, agents, tools or guardrails",
+            "oversees",
+        )
+        return
+    seen: set[tuple[str, str]] = set()
+    for o in el.oversees:
+        got = resolve(o.element)
+        if got is None:
+            continue
+        o.element = got
+        target = elements[got]
+        if got == el.id:
+            err(
+                el.location,
+                f"{el.id!r} cannot oversee itself: an element that approves its own actions is "
+                "not overseen; remove the entry",
+                "oversees",
+            )
+        elif target.kind not in _OVERSIGHT_KINDS:
+            err(
+                el.location,
+                f"{got!r} is of kind {target.kind.value!r}, which does not act; oversee the "
+                "agent, model or app that uses it",
+                "oversees",
+            )
+        elif (got, o.role) in seen:
+            err(el.location, f"oversight of {got!r} as {o.role!r} listed twice", "oversees")
+        seen.add((got, o.role))
+
+
 def finalize(
     model: SystemModel,
     known_controls: Collection[str] | None = None,
@@ -120,11 +170,12 @@ def finalize(
     """
     check = _Check(model.location)
     _assign_model_id(model, check)
+    elements = _assign_ids(model.elements, "element", check)
     refs = _Refs(
         check,
         _assign_ids(model.boundaries, "boundary", check),
         _assign_ids(model.data, "data", check),
-        _assign_ids(model.elements, "element", check),
+        elements,
     )
     _resolve_boundary_parents(model.boundaries, refs)
     controls = _Controls(check, known_controls, aliases)
@@ -132,6 +183,11 @@ def finalize(
     vendor_ids = {e.id for e in model.elements if e.kind is Kind.VENDOR}
     for el in model.elements:
         _resolve_element(el, refs, vendor_ids)
+        if el.oversees:
+            overseen = functools.partial(
+                refs.one, kind="element", what="overseen element", loc=el.location, field="oversees"
+            )
+            _check_oversight(el, elements, overseen, check.err)
         controls.check(el, el.location)
         el.controls.extend(_derived_vendor_controls(el))
     for fl in _resolve_flows(model.flows, refs):

@@ -1,0 +1,207 @@
+"""Every reference model and every incident drawing, redrawn, gives the same threats.
+
+The redrawings are mechanical and keep the system the same: declared operations replaced by
+plain arrows (a read drawn from the store, a call with its answer drawn back), and the
+reverse, each request and its drawn answer collapsed into one declared call; a relay process
+put into each request to a model or a tool (an API gateway, an MCP proxy); a side-effect tool
+drawn as an app; a model that calls tools drawn as an agent. Findings must be equal on every
+element both drawings have (a relay may add findings of its own).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from threatgraph.engine.evaluate import evaluate
+from threatgraph.engine.library import Library, load_library
+from threatgraph.graph import build
+from threatgraph.interop.modelyaml import model_data
+from threatgraph.load.declarative import parse_model
+from threatgraph.load.registry import load_paths
+from threatgraph.model.schema import slugify
+from threatgraph.model.validate import finalize
+
+ROOT = Path(__file__).parent.parent
+DAY = date(2026, 12, 1)
+Doc = dict[str, Any]
+
+SOURCES = sorted(
+    [p for p in (ROOT / "models").iterdir() if p.suffix in (".py", ".yaml")]
+    + [
+        p
+        for p in (ROOT / "tests" / "fixtures" / "incidents").glob("*/*.yaml")
+        if p.name != "expect.yaml"
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def lib() -> Library:
+    return load_library()
+
+
+def _findings(doc: Doc, lib: Library) -> tuple[set[tuple[str, str]], set[str]]:
+    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
+    return {(f.rule.id, f.element) for f in evaluate(build(model), lib, DAY)}, {
+        e.id for e in model.elements
+    }
+
+
+def _ids(doc: Doc) -> dict[str, Doc]:
+    return {e.get("id") or slugify(e["name"]): e for e in doc["elements"]}
+
+
+def undeclare(doc: Doc) -> Doc:
+    """Declared operations replaced by arrows in the direction data moves."""
+    out = copy.deepcopy(doc)
+    flows = []
+    for f in out["flows"]:
+        op = f.pop("operation", None)
+        if op == "read":
+            f["from"], f["to"] = f["to"], f["from"]
+            flows.append(f)
+        elif op == "call":
+            flows.append(f)
+            back = {"from": f["to"], "to": f["from"], "name": f"{f['name']} answer"}
+            if "protocol" in f:
+                back["protocol"] = f["protocol"]
+            flows.append(back)
+        else:
+            flows.append(f)
+    out["flows"] = flows
+    return out
+
+
+def relay(doc: Doc) -> Doc:
+    """A relay process put into each request to a model (from an app, process or agent) or to a
+    tool (from a model or agent)."""
+    out = copy.deepcopy(doc)
+    els = _ids(out)
+    pairs = {(f["from"], f["to"]) for f in out["flows"]}
+    flows = []
+    for n, f in enumerate(out["flows"]):
+        src, dst = els.get(f["from"]), els.get(f["to"])
+        op = f.get("operation")
+        request = op == "call" or (op is None and (f["to"], f["from"]) not in pairs)
+        into_model = (
+            dst and dst["kind"] == "llm" and src and src["kind"] in ("app", "agent", "process")
+        )
+        into_tool = dst and dst["kind"] == "tool" and src and src["kind"] in ("agent", "llm")
+        if not (request and (into_model or into_tool)):
+            flows.append(f)
+            continue
+        rid = f"relay-{n}"
+        relay_el: Doc = {"kind": "process", "name": f"Relay {n}", "id": rid}
+        if src and src.get("boundary"):
+            relay_el["boundary"] = src["boundary"]
+        out["elements"].append(relay_el)
+        flows.append({**f, "to": rid, "name": f"{f['name']} in"})
+        flows.append({**f, "from": rid, "name": f"{f['name']} out"})
+    out["flows"] = flows
+    return out
+
+
+_PASSIVE = {"datastore", "vector_store", "memory", "dataset", "feature_store", "model_registry"}
+_PASSIVE |= {"external_content", "actor", "vendor"}
+
+
+def collapse(doc: Doc) -> Doc:
+    """Each undeclared request and its drawn answer between two active elements drawn as one
+    declared call (the engine's own reading says which end asks)."""
+    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
+    graph = build(model)
+    kinds = {e.id: e.kind.value for e in model.elements}
+    position = {f.id: i for i, f in enumerate(model.flows)}
+    out = copy.deepcopy(doc)
+    flows: list[Doc] = []
+    merged: set[str] = set()
+    for f, mf in zip(out["flows"], model.flows, strict=True):
+        if mf.id in merged:
+            continue
+        group = graph.exchanges[mf.id]
+        req, srv = graph.interactions[mf.id]
+        answers = [x for x in group if x != mf.id]
+        if f.get("operation") or len(group) != 2 or {kinds[req], kinds[srv]} & _PASSIVE:
+            flows.append(f)
+            continue
+        other = out["flows"][position[answers[0]]]
+        if other.get("operation"):
+            flows.append(f)
+            continue
+        merged.add(answers[0])
+        call: Doc = {"from": req, "to": srv, "name": f["name"], "operation": "call"}
+        data = list(dict.fromkeys([*f.get("data", []), *other.get("data", [])]))
+        if data:
+            call["data"] = data
+        for key in ("protocol", "controls", "encrypted", "authenticated"):
+            if key in f:
+                call[key] = f[key]
+        flows.append(call)
+    out["flows"] = flows
+    return out
+
+
+def tool_as_app(doc: Doc) -> Doc:
+    """A local tool that acts, drawn as an app with the same capabilities."""
+    out = copy.deepcopy(doc)
+    for e in out["elements"]:
+        if e["kind"] == "tool" and not e.get("mcp") and e.get("capabilities"):
+            e["kind"] = "app"
+            e.pop("source", None)
+            e.pop("transport", None)
+    return out
+
+
+def llm_as_agent(doc: Doc) -> Doc:
+    """A model that chooses actions (calls tools), drawn as an agent."""
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<redrawn>")))
+    agentic = graph.element_facts["agentic"]
+    out = copy.deepcopy(doc)
+    for eid, e in _ids(out).items():
+        if e["kind"] == "llm" and graph.ix.pos[eid] in agentic:
+            e["kind"] = "agent"
+    return out
+
+
+REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
+    "undeclared": undeclare,
+    "relayed": relay,
+    "tool-as-app": tool_as_app,
+    "llm-as-agent": llm_as_agent,
+    "undeclared-and-relayed": lambda d: relay(undeclare(d)),
+    "collapsed": collapse,
+}
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, Doc]:
+    return {
+        str(lm.path.relative_to(ROOT)) if lm.path else lm.model.model.name: model_data(lm.model)
+        for lm in load_paths(SOURCES)
+    }
+
+
+def test_sources_are_found() -> None:
+    assert len(SOURCES) >= 20
+
+
+@pytest.mark.parametrize("how", sorted(REDRAWINGS))
+def test_redrawn_models_find_the_same_threats(
+    how: str, documents: dict[str, Doc], lib: Library
+) -> None:
+    differences = []
+    for name, doc in sorted(documents.items()):
+        before, ids = _findings(doc, lib)
+        after, ids2 = _findings(REDRAWINGS[how](doc), lib)
+        shared = ids & ids2
+        a = {x for x in before if x[1] in shared}
+        b = {x for x in after if x[1] in shared}
+        if a != b:
+            differences.append(f"{name}: lost {sorted(a - b)}, gained {sorted(b - a)}")
+    assert differences == []
