@@ -26,9 +26,11 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest
 
+## lint: ruff (lint and format) and the import-linter contracts of the layers (pyproject.toml)
 lint: venv
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	$(BIN)/mypy

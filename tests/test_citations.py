@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from threatgraph.cli import cli
 from threatgraph.engine.library import Library, LoadedRule
-from threatgraph.engine.lint import lint, rationale_problems, reference_exists
 from threatgraph.features.coverage import demonstrated
+from threatgraph.features.lint import lint, rationale_problems, reference_exists
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCH = {"element": {"kind": "llm"}}

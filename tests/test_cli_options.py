@@ -158,3 +158,32 @@ def test_head_one_in_a_shell_pipeline() -> None:
     lines = res.stdout.splitlines()
     assert len(lines) == 2 and lines[1] == "rc=0", res.stdout
     assert "Broken pipe" not in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("required", "flag", "mode", "verified"),
+    [
+        (False, None, "always", True),
+        (False, None, "if_required", False),
+        (True, None, "if_required", True),
+        (False, True, "if_required", True),  # --require-evidence over the config
+        (True, False, "if_required", False),
+    ],
+)
+def test_build_policy_verifies_evidence_as_asked(
+    required: bool, flag: bool | None, mode: str, verified: bool
+) -> None:
+    """Commands say what the policy needs; none changes its fields after build_policy."""
+    from threatgraph.commands._common import build_policy
+    from threatgraph.settings import Settings
+
+    pol = build_policy(
+        Settings(require_evidence=required),
+        require_evidence=flag,
+        verify_evidence=mode,  # type: ignore[arg-type]
+        use_baseline=False,
+    )
+    assert (pol.require_evidence, pol.verify_evidence) == (
+        required if flag is None else flag,
+        verified,
+    )

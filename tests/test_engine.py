@@ -482,7 +482,7 @@ def test_networkx_graph_mirrors_the_model() -> None:
 def test_lint_flags_attribute_values_the_model_cannot_hold() -> None:
     from helpers import library
 
-    from threatgraph.engine.lint import lint
+    from threatgraph.features.lint import lint
 
     bad = rule(
         {

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threatgraph.cli import cli
-from threatgraph.engine.compile import assessment_overdue
 from threatgraph.engine.library import load_library
 from threatgraph.features import hipaa
 from threatgraph.features.sra import build
@@ -29,6 +28,7 @@ from threatgraph.features.sra import markdown as sra_md
 from threatgraph.features.sra.build import days_after
 from threatgraph.interop import otm_export
 from threatgraph.model.schema import MAX_REVIEW_INTERVAL_DAYS, VendorProfile
+from threatgraph.model.vendors import assessment_overdue
 from threatgraph.pipeline import run
 from threatgraph.policy import acceptance_problems
 from threatgraph.util.errors import InputError

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from threatgraph.cli import cli
-from threatgraph.features import codemap, evidence
+from threatgraph.repo import codemap, evidence
 from threatgraph.util.errors import InputError
 from threatgraph.util.readfile import read_head, read_input
 

@@ -465,7 +465,7 @@ def test_foreign_otm_details(tmp_path: Path) -> None:
 
 
 def test_docs_list_every_component_type() -> None:
-    from threatgraph.interop import otm_map
+    from threatgraph.load import otm_map
 
     doc = (ROOT / "docs" / "interop.md").read_text()
     for alias in otm_map.TYPE_ALIASES:

@@ -357,7 +357,7 @@ def test_pytm_threats_match_what_pytm_itself_finds() -> None:
 
 
 def test_pytm_findings_are_ordinary_findings(library) -> None:  # type: ignore[no-untyped-def]
-    from threatgraph.engine.lint import reference_exists
+    from threatgraph.features.lint import reference_exists
 
     doc = _run_json(str(FIXTURE), "--pytm-threats")
     by_id = {f["id"]: f for f in doc["findings"]}
@@ -462,7 +462,7 @@ def test_every_pytm_threat_becomes_a_valid_rule(library) -> None:  # type: ignor
 def test_mapping_tables_name_real_pytm_fields_and_catalogue_controls(library) -> None:  # type: ignore[no-untyped-def]
     import pytm
 
-    from threatgraph.interop import pytm_map
+    from threatgraph.load import pytm_map
 
     for cls in pytm_map.KIND_OF_CLASS:
         assert isinstance(getattr(pytm, cls), type), cls
@@ -479,7 +479,7 @@ def test_mapping_tables_name_real_pytm_fields_and_catalogue_controls(library) ->
 
 
 def test_boundary_trust_guess() -> None:
-    from threatgraph.interop.pytm_map import guess_trust
+    from threatgraph.load.pytm_map import guess_trust
 
     assert guess_trust("Internet") is Trust.UNTRUSTED
     assert guess_trust("Third-party SaaS") is Trust.THIRD_PARTY
@@ -491,7 +491,7 @@ def test_boundary_trust_guess() -> None:
 def test_docs_list_every_mapping() -> None:
     import pytm
 
-    from threatgraph.interop import pytm_map
+    from threatgraph.load import pytm_map
 
     doc = (ROOT / "docs" / "migrating-from-pytm.md").read_text()
     for cls, kind in pytm_map.KIND_OF_CLASS.items():
@@ -663,8 +663,8 @@ def test_pytm_code_keeps_no_state_between_models() -> None:
     container of the pytm code as it was: what a later stage needs is on the model."""
     from threatgraph import graph as graph_mod
     from threatgraph.engine.library import load_library
-    from threatgraph.interop import pytm_map, pytm_threats
-    from threatgraph.load import plugins, pytm_loader
+    from threatgraph.interop import pytm_threats
+    from threatgraph.load import plugins, pytm_loader, pytm_map
 
     def containers() -> dict[str, object]:
         out: dict[str, object] = {}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from threatgraph.engine.library import builtin_root, load_library
+from threatgraph.engine.library import load_library
+from threatgraph.util.paths import builtin_root
 
 
 @pytest.fixture

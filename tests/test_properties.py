@@ -394,7 +394,7 @@ def test_evidence_globs_match_what_pathlib_matches_without_symlinks(
 ) -> None:
     import tempfile
 
-    from threatgraph.features import evidence
+    from threatgraph.repo import evidence
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()
@@ -415,7 +415,7 @@ def test_evidence_globs_reveal_nothing_beyond_a_symlink_out(
     """The answer for a cited glob is the same whatever lies behind a symlink out of the repo."""
     import tempfile
 
-    from threatgraph.features import evidence
+    from threatgraph.repo import evidence
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp).resolve()

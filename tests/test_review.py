@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from workflow_util import commit_all, git, git_init, run_cli, write_config
 
-from threatgraph.features import codemap
+from threatgraph.repo import codemap
 
 DAY = "2026-06-01"
 #: The rules these tests keep active: what the fixture expects does not move as the library grows.

@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from threatgraph.cli import cli
-from threatgraph.engine.expected import differences, load_expectations, render
-from threatgraph.engine.library import Library, builtin_root, load_library
-from threatgraph.engine.lint import lint, rule_expectations
+from threatgraph.engine.library import Library, load_library
+from threatgraph.features.expected import differences, load_expectations, render
+from threatgraph.features.lint import lint, rule_expectations
 from threatgraph.util.errors import InputError
+from threatgraph.util.paths import builtin_root
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "fixture_results.py"

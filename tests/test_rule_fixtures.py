@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from threatgraph.engine.expected import EXPECTED_FILE, differences, render, tally
 from threatgraph.engine.library import LoadedRule, load_library
-from threatgraph.engine.lint import fixture_findings, lint, rule_expectations
+from threatgraph.features.expected import EXPECTED_FILE, differences, render, tally
+from threatgraph.features.lint import fixture_findings, lint, rule_expectations
 
 _LIB = load_library()
 

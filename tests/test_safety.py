@@ -162,7 +162,7 @@ def test_no_pickle_no_network_and_subprocesses_only_for_git_and_graphviz() -> No
             for n in names:
                 if n.split(".")[0] in banned or any(n.startswith(b) for b in banned_from):
                     found.append(f"{rel}:{node.lineno}: imports {n}")
-                if n == "subprocess" and rel not in ("features/gitrev.py", "formats/render.py"):
+                if n == "subprocess" and rel not in ("repo/gitrev.py", "formats/render.py"):
                     found.append(f"{rel}:{node.lineno}: imports subprocess")
         for name, line in _calls(tree):
             if name in ("os.system", "os.popen") or name.startswith("os.exec"):
@@ -371,9 +371,9 @@ def test_renderer_writing_garbage_only_costs_the_diagram(
 
 # -- the documented limits are the real ones ----------------------------------------------
 def test_security_md_states_the_limits_in_force() -> None:
-    from threatgraph.features import codemap, evidence
     from threatgraph.formats import render, sarif
     from threatgraph.model import schema
+    from threatgraph.repo import codemap, evidence
     from threatgraph.util import yamlsafe
 
     text = (ROOT / "SECURITY.md").read_text("utf-8")

@@ -10,7 +10,8 @@ import pytest
 from helpers import findings, model, rule
 
 from threatgraph import graph as graph_mod
-from threatgraph.engine.compile import effective_controls, vendor_received_data
+from threatgraph.engine.compile import vendor_received_data
+from threatgraph.model.vendors import effective_controls
 
 CHAIN: dict[str, Any] = {
     "data": [
@@ -210,3 +211,28 @@ def test_baa_that_expires_before_it_is_signed_is_an_input_error() -> None:
 
     with pytest.raises(InputError, match="before signed"):
         _vendor({"baa": {"signed": "2026-01-01", "expires": "2025-01-01"}})
+
+
+def test_vendor_facts_are_read_on_the_day_given() -> None:
+    """model.vendors: certificates and BAAs hold up to and including their expiry day, and a
+    BAA covers only the services it lists (on any day when no day is given)."""
+    from threatgraph.model.vendors import baa_covers, cert_valid
+
+    profile = {
+        "certifications": [{"name": "iso27001", "expires": "2026-01-15"}],
+        "baa": {"signed": "2025-06-01", "expires": "2026-01-15", "services": ["llm"]},
+    }
+    doc = {
+        "elements": [
+            {"kind": "vendor", "name": "V", "vendor": profile},
+            {"kind": "llm", "name": "LLM", "provider": "v"},
+        ]
+    }
+    v = model(doc).element("v")
+    assert cert_valid(v, "iso27001", DAY)
+    assert not cert_valid(v, "iso27001", date(2026, 1, 16))
+    assert not cert_valid(v, "soc2_type2", DAY)
+    assert not cert_valid(_vendor({}), "iso27001", DAY)
+    assert baa_covers(v, "llm", DAY) and not baa_covers(v, "llm", date(2026, 1, 16))
+    assert baa_covers(v, "llm") and not baa_covers(v, "tool")
+    assert not baa_covers(v, "llm", date(2025, 5, 31))  # not signed yet

@@ -130,3 +130,25 @@ def test_bad_baseline_files(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         load(p)
     assert exc.value.problems[0].line == 4
+
+
+def test_baseline_and_decisions_files_share_their_header_checks(tmp_path: Path) -> None:
+    """One reader checks the header, the keys and the list of both kinds of file."""
+    from threatgraph.load import decisions
+
+    b = tmp_path / "b.json"
+    d = tmp_path / "d.yaml"
+    b.write_text('{\n "threatgraph-baseline": 1,\n "finding": []\n}\n')
+    d.write_text("threatgraph-decisions: 1\ndecision: []\n")
+    for path, reader, line in ((b, load, 3), (d, decisions.load, 2)):
+        with pytest.raises(InputError) as exc:
+            reader(path)
+        (p,) = exc.value.problems
+        assert (p.line, p.message) == (line, "unknown key (typo?)")
+    b.write_text('{"threatgraph-baseline": 1, "findings": null}')
+    d.write_text("threatgraph-decisions: 1\ndecisions:\n")
+    assert load(b).entries == {}
+    assert decisions.load(d) == []
+    b.write_text('{"threatgraph-baseline": 1, "findings": {}}')
+    with pytest.raises(InputError, match="must be a list of findings"):
+        load(b)

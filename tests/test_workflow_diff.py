@@ -185,3 +185,34 @@ def test_broken_base_model_is_reported_with_revision(repo: Path) -> None:
     base = git(repo, "rev-parse", "HEAD")[:12]
     code, _, err = run_cli("diff", "HEAD", "--as-of", DAY)
     assert code == 2 and f"{base}:models/assistant.py:2" in err
+
+
+def test_diff_with_revision_leaves_the_callers_policy_alone(repo: Path) -> None:
+    """The feature under `diff`: both sides analysed without evidence checks and not strict,
+    on copies of the policy it is given (the caller's object is not changed)."""
+    from datetime import date
+
+    from threatgraph.engine.library import load_library
+    from threatgraph.features.revision import diff_with_revision
+    from threatgraph.policy import PolicyConfig
+    from threatgraph.repo import gitrev
+
+    policy = PolicyConfig(strict=True, verify_evidence=True)
+    commit = gitrev.resolve("main", repo)
+    assert commit is not None
+    got = diff_with_revision(
+        commit,
+        "main",
+        ["models"],
+        repo,
+        load_library(),
+        date.fromisoformat(DAY),
+        "high",
+        policy,
+    )
+    assert (policy.strict, policy.verify_evidence, policy.history) == (True, True, False)
+    introduced = {f.id for f in got.diff.introduced}
+    assert "TG-PI-002/ticket-model" in introduced and "TG-PI-001/chat-model" not in introduced
+    base_files = {got.base_path(f.location.file) for f, _ in got.diff.resolved if f.location}
+    assert base_files and all(f.startswith(commit[:12] + ":models/") for f in base_files)
+    assert got.head_path(str(repo / "models" / "x.py")) == "models/x.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from workflow_util import PI001_CONTROLS, chatbot, run_cli, write_config
 
-from threatgraph.features.evidence import _Escape, check_item, classify
+from threatgraph.repo.evidence import _Escape, check_item, classify
 
 DAY = "2026-06-01"
 

@@ -182,7 +182,7 @@ def test_one_writer_and_no_umask_in_the_source() -> None:
     own = src / "util" / "writer.py"
     # Files written into private temporary directories (git's blobs, a base revision's
     # decisions), never a user's output.
-    private = {src / "features" / "gitrev.py", src / "commands" / "diff.py"}
+    private = {src / "repo" / "gitrev.py", src / "features" / "revision.py"}
     pattern = re.compile(
         r"os\.umask|os\.replace\(|os\.rename\(|mkstemp|NamedTemporaryFile|\.write_(text|bytes)\("
         r"|open\([^)]*['\"][wax]b?['\"]"

@@ -20,9 +20,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from threatgraph.engine.expected import EXPECTED_FILE, Tally, differences, render, tally
 from threatgraph.engine.library import Library, LoadedRule, load_library
-from threatgraph.engine.lint import fixture_findings, rule_expectations
+from threatgraph.features.expected import EXPECTED_FILE, Tally, differences, render, tally
+from threatgraph.features.lint import fixture_findings, rule_expectations
 from threatgraph.util.errors import InputError
 
 

@@ -36,8 +36,8 @@ from threatgraph.engine.library import Control, Library, LoadedRule, load_librar
 from threatgraph.engine.rules import Mitigation, Rule
 from threatgraph.features.coverage import demonstrated, technique_tactics
 from threatgraph.features.hipaa import sections as hipaa_sections
-from threatgraph.formats.common import write_atomic
 from threatgraph.formats.view import SCHEME_SHORT
+from threatgraph.util.writer import write_atomic
 from threatgraph.util.yamlsafe import load_document
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]

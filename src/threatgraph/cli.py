@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from threatgraph import __version__
 from threatgraph.util.errors import InputError, Terminated
+from threatgraph.version import __version__
 
 
 def _command_modules() -> dict[str, str]:

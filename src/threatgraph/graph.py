@@ -19,7 +19,7 @@ model, so that rules read what a system does rather than how it was drawn:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import TYPE_CHECKING, Any, get_args
@@ -106,7 +106,6 @@ class FlowFacts:
 
     flow: Flow
     crosses_boundary: bool
-    trust_delta: int  # target rank - source rank: > 0 means towards more trust
     data: list[DataAsset]
     classes: frozenset[Classification] = frozenset()  # classifications of ``data``
     encrypted: bool = False  # Flow.is_encrypted, computed once
@@ -277,11 +276,6 @@ class Graph:
             ids.update(self.flows[fid].flow.data)
         return {self.data[d].classification for d in ids}
 
-    def successors(self, element_id: str) -> Iterator[tuple[str, str]]:
-        """(flow id, target id) for each outgoing flow."""
-        for fid in self.flows_out[element_id]:
-            yield fid, self.flows[fid].flow.target
-
     @functools.cached_property
     def names(self) -> dict[str, str]:
         """Element id -> its name (as :meth:`describe` gives it)."""
@@ -382,9 +376,10 @@ def interaction(
 
     ``answered`` is set when an undeclared arrow also runs the other way between the same two
     elements: the pair is a request and its answer. The arrow from the element that usually
-    asks (a person, then an app or process, then an agent, then a model, then a tool; the
-    earlier-drawn arrow between equals) is the request (``answered=False``), the other its
-    answer (``answered=True``).
+    asks (a person talking straight to one end makes it the asker; else a person, then an
+    app or process, then an agent, then a model, then a tool; between equals, the one that
+    something else sends to, then the arrow whose id sorts first) is the request
+    (``answered=False``), the other its answer (``answered=True``).
     """
     if operation == "response":
         return False, "response"
@@ -621,11 +616,14 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
     """
     first: dict[tuple[str, str], int] = {}
     fronted: set[str] = set()
+    fed: dict[str, set[str]] = {}  # element -> active elements drawn sending to it
     for i, fl in enumerate(flows):
         if fl.operation is None:
             first.setdefault((fl.source, fl.target), i)
         if kinds[fl.source] is Kind.ACTOR and fl.operation != "response":
             fronted.add(fl.target)
+        if kinds[fl.source] not in PASSIVE_KINDS:
+            fed.setdefault(fl.target, set()).add(fl.source)
     out: dict[int, bool] = {}
     for i, fl in enumerate(flows):
         back = first.get((fl.target, fl.source))
@@ -643,7 +641,18 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
             continue
         mine = _ASKS_FIRST.get(kinds[fl.source], 0)
         theirs = _ASKS_FIRST.get(kinds[fl.target], 0)
-        out[i] = theirs > mine or (theirs == mine and back < first[(fl.source, fl.target)])
+        if theirs != mine:
+            out[i] = theirs > mine
+            continue
+        # Between equals, the one something else drives asks the other (a gateway the
+        # model calls, then the tool behind it); failing that, the arrow whose id sorts
+        # first is the request, whatever the order of declaration.
+        driven_src = bool(fed.get(fl.source, _NONE) - {fl.target})
+        driven_dst = bool(fed.get(fl.target, _NONE) - {fl.source})
+        if driven_src != driven_dst:
+            out[i] = driven_dst
+        else:
+            out[i] = flows[back].id < fl.id
     return out
 
 
@@ -975,11 +984,9 @@ def build(model: SystemModel) -> Graph:
         classes = frozenset([d.classification for d in assets])
         protocol, controls, encrypted, authenticated = fl.link_facts()
         t_src, t_dst = trust[src], trust[dst]
-        delta = t_dst.rank - t_src.rank
         facts = FlowFacts(
             flow=fl,
             crosses_boundary=(chains[src][:1] != chains[dst][:1]) or t_src != t_dst,
-            trust_delta=delta,
             data=assets,
             classes=classes,
             encrypted=encrypted,

@@ -15,8 +15,6 @@ from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, load_library
 from threatgraph.engine.modelcheck import ReadMap, model_notes
-from threatgraph.features import codemap
-from threatgraph.features import evidence as evidence_mod
 from threatgraph.load.registry import LoadedModel, load_paths
 from threatgraph.model.schema import Decision, Kind
 
@@ -32,6 +30,8 @@ from threatgraph.policy import (
     gate,
     unmatched_notice,
 )
+from threatgraph.repo import codemap
+from threatgraph.repo import evidence as evidence_mod
 from threatgraph.util.errors import InputError, Problem
 
 

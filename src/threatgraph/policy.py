@@ -16,8 +16,8 @@ from datetime import date
 from threatgraph.baseline import Baseline
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.model.schema import Decision
-from threatgraph.model.validate import suggest
 from threatgraph.util.errors import Problem
+from threatgraph.util.hints import suggest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -222,23 +222,6 @@ def unmatched_notice(
         f"decision for {d.finding!r}{scope} matches no finding ({why})",
         _where(d),
     )
-
-
-def apply_decisions(
-    findings: Sequence[Finding], decisions: Iterable[Decision], today: date, strict: bool = False
-) -> list[Notice]:
-    """Set finding status from decisions; expired acceptances re-open their finding.
-
-    Returns notices: expired acceptances, replaced or unneeded decisions, and decisions that
-    match no finding (errors when ``strict``).
-    """
-    ds = list(decisions)
-    notices, matched = decide(findings, ds, today, strict)
-    known = [f.id for f in findings]
-    notices.extend(
-        unmatched_notice(d, strict, known=known) for i, d in enumerate(ds) if i not in matched
-    )
-    return notices
 
 
 def apply_baseline(

@@ -144,7 +144,7 @@ class Settings(BaseModel):
     @field_validator("otm_types")
     @classmethod
     def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
-        from threatgraph.interop.otm_map import parse_type_map
+        from threatgraph.load.otm_map import parse_type_map
 
         parse_type_map(f"{k}={v}" for k, v in value.items())  # ValueError names the entry
         return value

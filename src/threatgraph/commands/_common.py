@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import click
 
@@ -335,8 +335,13 @@ def build_policy(
     max_acceptance_days: int | None = None,
     partial: bool = False,
     use_baseline: bool = True,
+    verify_evidence: Literal["always", "if_required"] = "always",
 ) -> PolicyConfig:
-    """The policy stage's options: config values with the CLI flags merged over them."""
+    """The policy stage's options: config values with the CLI flags merged over them.
+
+    ``verify_evidence``: check cited evidence against the repository always (``check``), or
+    only when unevidenced controls must not count (``review``: require_evidence).
+    """
     from threatgraph import baseline as baseline_mod
     from threatgraph.load import decisions as decisions_mod
     from threatgraph.policy import PolicyConfig
@@ -363,15 +368,15 @@ def build_policy(
             base = baseline_mod.load(baseline_file)
         elif settings.baseline:
             base = baseline_mod.load(Path(rel_to_config(settings, [settings.baseline])[0]))
+    required = settings.require_evidence if require_evidence is None else require_evidence
     return PolicyConfig(
         decisions=decisions,
         max_acceptance_days=max_acceptance_days or settings.max_acceptance_days,
         expiry_warning_days=settings.expiry_warning_days,
         strict=settings.strict if strict is None else strict,
         baseline=base,
-        require_evidence=settings.require_evidence
-        if require_evidence is None
-        else require_evidence,
+        require_evidence=required,
+        verify_evidence=verify_evidence == "always" or required,
         config_root=settings.root,
         partial=partial,
     )
@@ -402,7 +407,7 @@ def map_type_option(fn: F) -> F:
 
 def otm_type_map(settings: Settings, values: Sequence[str] = ()) -> dict[str, Any]:
     """The config's ``otm_types`` with the ``--map-type TYPE=KIND`` values over them."""
-    from threatgraph.interop.otm_map import parse_type_map
+    from threatgraph.load.otm_map import parse_type_map
 
     try:
         out: dict[str, Any] = dict(

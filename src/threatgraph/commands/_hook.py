@@ -21,7 +21,7 @@ from threatgraph.settings import Settings
 
 def is_model_file(path: Path) -> bool:
     """A static guess that ``path`` is a model file (the loaders' own sniffs; nothing runs)."""
-    from threatgraph.load.registry import _head, formats, sniff
+    from threatgraph.load.registry import formats, sniff, sniff_head
 
     suffix = path.suffix.lower()
     head: tuple[str, bool] | None = None
@@ -29,7 +29,7 @@ def is_model_file(path: Path) -> bool:
         if suffix not in fmt.suffixes:
             continue
         if head is None:
-            head = _head(path)
+            head = sniff_head(path)
         if sniff(path, fmt, *head):
             return True
     return False

@@ -49,8 +49,9 @@ def command(
     Decisions are applied first, and the file is written whatever the gate says (exit 0).
     """
     from threatgraph import baseline as baseline_mod
-    from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.pipeline import run
+    from threatgraph.util.paths import display_path
+    from threatgraph.util.writer import write_atomic
 
     settings = settings_for(config_path)
     if output is None:
@@ -58,8 +59,12 @@ def command(
             raise click.UsageError("give -o FILE or set 'baseline' in the configuration")
         output = Path(rel_to_config(settings, [settings.baseline])[0])
     dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
-    policy = build_policy(settings, decision_files=decision_files, use_baseline=False)
-    policy.strict = False  # stale decisions are check's business, not a reason to refuse
+    policy = build_policy(
+        settings,
+        decision_files=decision_files,
+        use_baseline=False,
+        strict=False,  # stale decisions are check's business, not a reason to refuse
+    )
     drift_opts = None
     if drift:
         from threatgraph.commands._analysis import drift_options

@@ -23,6 +23,7 @@ from threatgraph.commands._common import (
     reject_option_like,
     settings_for,
 )
+from threatgraph.util.paths import display_location, display_path
 from threatgraph.util.safetext import terminal
 
 
@@ -112,7 +113,7 @@ def command(
     else:
         text = render_text(result, quiet)
     if output is not None:
-        from threatgraph.formats.common import write_atomic
+        from threatgraph.util.writer import write_atomic
 
         write_atomic(output, text)
     elif fmt in ("json", "sarif"):
@@ -124,18 +125,8 @@ def command(
     sys.exit(result.verdict.exit_code)
 
 
-def display_path(file: str) -> str:
-    """``formats.common.display_path``, imported on use: the pre-commit mode exits early
-    without loading the engine."""
-    from threatgraph.formats.common import display_path as shown
-
-    return shown(file)
-
-
 def notice_text(n: Any) -> str:
     """'level: file:line: message' with the file shown relative to the cwd."""
-    from threatgraph.formats.common import display_location
-
     where = display_location(n.location)
     return terminal(f"{n.level}: {where}: {n.message}" if where else f"{n.level}: {n.message}")
 

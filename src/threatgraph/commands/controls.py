@@ -16,7 +16,7 @@ from threatgraph.commands._common import (
     input_errors_exit_2,
     rules_option,
 )
-from threatgraph.commands.threats import _library
+from threatgraph.commands.threats import command_library
 from threatgraph.util.safetext import terminal
 
 
@@ -32,7 +32,7 @@ def command() -> None:
 @input_errors_exit_2
 def list_(fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """List controls with the rules each one mitigates."""
-    lib = _library(config_path, rule_dirs)
+    lib = command_library(config_path, rule_dirs)
     used: dict[str, list[str]] = {}
     for lr in lib.rules:
         for m in lr.rule.mitigations:
@@ -60,9 +60,9 @@ def list_(fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> No
 @input_errors_exit_2
 def show(control_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Show one control."""
-    from threatgraph.model.validate import suggest
+    from threatgraph.util.hints import suggest
 
-    lib = _library(config_path, rule_dirs)
+    lib = command_library(config_path, rule_dirs)
     c = lib.controls.get(control_id)
     if c is None and control_id in lib.aliases:
         # A former id (a merged control): show the control that replaced it, and say so.

@@ -37,7 +37,7 @@ def command(path: Path, fmt: str, output: Path | None, name: str | None) -> None
     system = name or path.resolve().name or "system"
     text = draft(found, system, cast(Literal["yaml", "py"], fmt))
     if output is not None:
-        from threatgraph.formats.common import write_atomic
+        from threatgraph.util.writer import write_atomic
 
         write_atomic(output, text)
     else:

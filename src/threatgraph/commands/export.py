@@ -60,7 +60,7 @@ def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> Non
     if output is None:
         click.echo(text, nl=False)
     else:
-        from threatgraph.formats.common import write_atomic
+        from threatgraph.util.writer import write_atomic
 
         write_atomic(output, text)
 
@@ -146,6 +146,6 @@ def otm_cmd(
     if output is None:
         echo_json(text, nl=False)
     else:
-        from threatgraph.formats.common import write_atomic
+        from threatgraph.util.writer import write_atomic
 
         write_atomic(output, text)

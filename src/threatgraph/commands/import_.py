@@ -37,14 +37,14 @@ def _write(text: str, output: Path | None) -> None:
         # escapes (\u202e, \x3a) are YAML escapes of the same characters.
         echo(text, nl=False, block=True)
         return
-    from threatgraph.formats.common import write_atomic
+    from threatgraph.util.writer import write_atomic
 
     write_atomic(output, text)
 
 
 def _summary(model: object, output: Path | None) -> str:
-    from threatgraph.formats.common import display_path
     from threatgraph.model.schema import SystemModel
+    from threatgraph.util.paths import display_path
 
     assert isinstance(model, SystemModel)
     where = f" -> {display_path(str(output))}" if output else ""
@@ -77,10 +77,10 @@ def pytm_cmd(
     not named *.py is refused, never run (a YAML model can be valid Python too). Boundary
     trust levels are guessed from boundary names: review them (docs/migrating-from-pytm.md).
     """
-    from threatgraph.formats.common import display_path
     from threatgraph.interop.modelyaml import dumps
     from threatgraph.load import pytm_loader
     from threatgraph.model.validate import finalize
+    from threatgraph.util.paths import display_path
 
     known, aliases = _known_controls(config_path, rule_dirs)
     (converted,) = pytm_loader.load(path)
@@ -115,10 +115,10 @@ def otm_cmd(
     for (the other tool's types, nesting, ratings, attributes...) is kept under `otm:` and
     written back by `threatgraph export otm`.
     """
-    from threatgraph.formats.common import display_path
     from threatgraph.interop.modelyaml import dumps
     from threatgraph.load import otm_loader
     from threatgraph.model.validate import finalize
+    from threatgraph.util.paths import display_path
 
     types = otm_type_map(settings_for(config_path), map_types)
     known, aliases = _known_controls(config_path, rule_dirs)

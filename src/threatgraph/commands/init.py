@@ -102,8 +102,9 @@ def command(name: str | None, model_path: Path | None) -> None:
     pyproject.toml when it has none, else .threatgraph.toml), and prints the pre-commit
     snippet. Never overwrites a file: what exists is left as it is and reported.
     """
-    from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.model.schema import slugify
+    from threatgraph.util.paths import display_path
+    from threatgraph.util.writer import write_atomic
 
     root = _repo_root(Path.cwd())
     system = (name or root.name or "AI system").strip() or "AI system"

@@ -104,11 +104,12 @@ def command(
     evidence=[...]. Exits 1 when a touched element has open findings at or above the gate
     (--fail-on, default: config), 2 on errors.
     """
-    from threatgraph.features import gitrev
     from threatgraph.features import review as review_mod
-    from threatgraph.features.evidence import find_repo_root
-    from threatgraph.formats.common import display_path, write_atomic
     from threatgraph.pipeline import run
+    from threatgraph.repo import gitrev
+    from threatgraph.repo.evidence import find_repo_root
+    from threatgraph.util.paths import display_path
+    from threatgraph.util.writer import write_atomic
 
     reject_option_like(files, "review")
     if files and base is not None:
@@ -140,10 +141,10 @@ def command(
         no_baseline=no_baseline,
         strict=False,
         partial=True,  # stale decisions and baseline entries are check's business
+        # Checking every cited path against the disk is check's job; review needs it only
+        # when unevidenced controls must not count.
+        verify_evidence="if_required",
     )
-    # Checking every cited path against the disk is check's job; review needs it only when
-    # unevidenced controls must not count.
-    policy.verify_evidence = policy.require_evidence
     result = run(
         targets,
         fail_on=gate_sev,

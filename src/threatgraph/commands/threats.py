@@ -21,7 +21,8 @@ from threatgraph.commands._common import (
 )
 
 
-def _library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> Any:
+def command_library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> Any:
+    """The library the threats and controls commands read: the settings' rules, then --rules."""
     from threatgraph.engine.library import load_library
 
     settings = settings_for(config_path)
@@ -99,7 +100,7 @@ def list_(
     fmt: str, family: str | None, rule_dirs: tuple[Path, ...], config_path: Path | None
 ) -> None:
     """List threat rules."""
-    lib = _library(config_path, rule_dirs)
+    lib = command_library(config_path, rule_dirs)
     rules = [lr for lr in lib.rules if family is None or lr.rule.family == family]
     if fmt == "json":
         echo_json(json.dumps([rule_summary(lr, lib) for lr in rules], indent=2))
@@ -119,9 +120,9 @@ def list_(
 @input_errors_exit_2
 def show(rule_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Show one rule: description, detection logic, mitigations, references."""
-    from threatgraph.model.validate import suggest
+    from threatgraph.util.hints import suggest
 
-    lib = _library(config_path, rule_dirs)
+    lib = command_library(config_path, rule_dirs)
     try:
         lr = lib.rule(rule_id.upper())
     except KeyError:
@@ -166,9 +167,9 @@ def show(rule_id: str, fmt: str, rule_dirs: tuple[Path, ...], config_path: Path 
 @input_errors_exit_2
 def lint_cmd(no_fixtures: bool, rule_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """Check the library: schema, ids, references, controls, fixtures. Exit 0 or 2."""
-    from threatgraph.engine.lint import lint
+    from threatgraph.features.lint import lint
 
-    lib = _library(config_path, rule_dirs)
+    lib = command_library(config_path, rule_dirs)
     problems = lint(lib, fixtures=not no_fixtures)
     for p in problems:
         echo(f"error: {p}", err=True)

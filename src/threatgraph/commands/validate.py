@@ -14,7 +14,7 @@ from threatgraph.commands._common import (
     rules_option,
     settings_for,
 )
-from threatgraph.formats.common import display_path
+from threatgraph.util.paths import display_path
 
 
 @click.command()

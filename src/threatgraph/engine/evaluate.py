@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from threatgraph.engine.compile import Compiler, Ctx, ESet, contradictions, expiring
+from threatgraph.engine.compile import Compiler, Ctx, ESet, contradictions
 from threatgraph.engine.findings import (
     CheckItem,
     Finding,
@@ -19,6 +19,7 @@ from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Severity
 from threatgraph.graph import Graph, Reach, content_search
 from threatgraph.model.schema import SENSITIVE, DataAsset, Location
+from threatgraph.model.vendors import expiring
 
 
 @dataclass
@@ -551,6 +552,11 @@ def _finding(
     )
 
 
+def _exchange_rank(g: Graph, fid: str) -> tuple[bool, str]:
+    """Which flow of an exchange carries its finding: requests first, then by id."""
+    return (g.flows[fid].flow.source != g.interactions[fid][0], fid)
+
+
 def evaluate(
     graph: Graph, lib: Library, as_of: date | None = None, *, expiry_window_days: int = 60
 ) -> list[Finding]:
@@ -601,10 +607,11 @@ def evaluate(
             matched_ids = set(map(fids.__getitem__, matched))
             for fid in sorted(matched_ids):
                 # A rule that reads the derived ends finds an exchange once (a call and its
-                # drawn answer), on the matching flow with the smallest id: the finding id
-                # must not depend on the order the flows were declared in.
+                # drawn answer), on a matching request before an answer, then on the
+                # smallest id: the finding id must not depend on declaration order.
                 if (derived or chosen is not None) and any(
-                    x in matched_ids and x < fid for x in g.exchanges[fid]
+                    x in matched_ids and _exchange_rank(g, x) < _exchange_rank(g, fid)
+                    for x in g.exchanges[fid]
                 ):
                     continue
                 facts = g.flows[fid]

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from threatgraph.engine.rules import ElementPred, Rule
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.paths import builtin_root
 from threatgraph.util.readfile import read_input
 from threatgraph.util.yamlsafe import LineDict, load_document, problems_from_validation
 
@@ -104,15 +105,6 @@ class Library:
         for cid in sorted(self.controls):
             h.update(cid.encode())
         return h.hexdigest()[:12]
-
-
-def builtin_root() -> Path:
-    """The shipped library: inside the wheel, or threats/ in a source checkout."""
-    here = Path(__file__).resolve().parent.parent
-    packaged = here / "_library"
-    if packaged.is_dir():
-        return packaged
-    return here.parent.parent / "threats"
 
 
 def _validate_list(doc: Any, key: str, model: type[BaseModel], file: str) -> list[Any]:
@@ -214,7 +206,7 @@ def _signature(root: Path) -> str | None:
     """A key over every library file's name, size and mtime (None: cannot stat)."""
     import hashlib
 
-    from threatgraph import __version__
+    from threatgraph.version import __version__
 
     h = hashlib.sha256(f"{__version__}\0{root.resolve()}".encode())
     # Plain strings and os.stat: this runs on every command, pre-commit hooks included, and
@@ -319,7 +311,7 @@ def _load_root_cached(
             },
         }
         try:
-            from threatgraph.formats.common import write_atomic
+            from threatgraph.util.writer import write_atomic
 
             cfile.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             write_atomic(cfile, json.dumps(doc, separators=(",", ":")))
@@ -330,12 +322,12 @@ def _load_root_cached(
 
 def _suggest_rule(rule_id: str, known: Iterable[str]) -> str:
     """A ' (did you mean ...?)' hint for a misspelt rule id, or ''."""
-    from threatgraph.model.validate import suggest
+    from threatgraph.util.hints import suggest
 
     return suggest(rule_id, known)
 
 
-def _line_in_file(path: Path, loc: tuple[str | int, ...]) -> int:
+def line_in_file(path: Path, loc: tuple[str | int, ...]) -> int:
     """The line of ``loc`` in a YAML file (read again: only error messages need it)."""
     from threatgraph.util.yamlsafe import line_of
 
@@ -407,12 +399,12 @@ def load_library(
             )
         for i, m in enumerate(lr.rule.mitigations):
             if controls and m.control not in controls:
-                from threatgraph.model.validate import suggest
+                from threatgraph.util.hints import suggest
 
                 problems.append(
                     Problem(
                         str(lr.path),
-                        _line_in_file(lr.path, ("mitigations", i, "control")),
+                        line_in_file(lr.path, ("mitigations", i, "control")),
                         f"unknown control {m.control!r}{suggest(m.control, controls)}",
                         f"mitigations.{i}.control",
                     )
@@ -460,8 +452,3 @@ def _alias_map(
             else:
                 out[old] = cid
     return out
-
-
-def all_rule_ids(lib: Library) -> Iterable[str]:
-    """Every rule id, sorted."""
-    return (r.rule.id for r in lib.rules)

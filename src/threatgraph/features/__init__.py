@@ -1,1 +1,1 @@
-"""Features built on the pipeline: diff, review, coverage, test plans, HIPAA, code links."""
+"""Features built on the pipeline: diff, review, coverage, test plans, HIPAA, the library lint."""

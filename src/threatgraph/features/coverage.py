@@ -18,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import ElementPred
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Kind
+from threatgraph.version import __version__
 
 #: Frameworks in report order: (scheme, title, edition).
 FRAMEWORKS: tuple[tuple[str, str], ...] = (
@@ -186,7 +186,7 @@ def demonstrated(lib: Library) -> frozenset[str]:
     rules. Citing a category is a claim; a fixture that makes the rule find something is
     the evidence. Disabled rules and fixtures that fail to load prove nothing.
     """
-    from threatgraph.engine.lint import run_fixture
+    from threatgraph.features.lint import run_fixture
     from threatgraph.util.errors import InputError
 
     out: set[str] = set()

@@ -20,16 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from threatgraph.engine.compile import (
-    SECURITY_ATTESTATIONS,
-    baa_in_force,
-    effective_controls,
-)
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import ElementPred, Rule
 from threatgraph.graph import Graph
 from threatgraph.model.validate import DERIVED_NOTE
+from threatgraph.model.vendors import SECURITY_ATTESTATIONS, baa_in_force, effective_controls
 
 SCHEME = "hipaa"
 

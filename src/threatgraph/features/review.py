@@ -2,8 +2,8 @@
 
 Input: the files a change touches (from git, or named by a pre-commit hook) and the analysed
 models (a :class:`threatgraph.pipeline.Run`). Elements name their code with ``code=[...]``
-patterns (:mod:`threatgraph.features.codemap`); declared controls cite evidence
-(:mod:`threatgraph.features.evidence`).
+patterns (:mod:`threatgraph.repo.codemap`); declared controls cite evidence
+(:mod:`threatgraph.repo.evidence`).
 The review maps each changed file to:
 
 - the **elements** whose code patterns cover it, each with its findings (open, accepted,
@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
-from threatgraph.features import codemap
-from threatgraph.features import evidence as evidence_mod
 from threatgraph.model.schema import ControlRef, Element, Location
+from threatgraph.repo import codemap
+from threatgraph.repo import evidence as evidence_mod
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.version import __version__
 
 if TYPE_CHECKING:
     from threatgraph.engine.library import Library
@@ -88,7 +88,7 @@ def changes_since(commit: str, root: Path, description: str) -> ChangeSet:
     alike; a rename is its old and its new path). Untracked files that git does not ignore are
     new code too and count as changed.
     """
-    from threatgraph.features import gitrev
+    from threatgraph.repo import gitrev
 
     out = gitrev.git(
         ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", commit, "--"], root

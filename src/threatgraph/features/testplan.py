@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
-from threatgraph.formats.common import display_path
 from threatgraph.graph import Graph
+from threatgraph.util.paths import display_path
+from threatgraph.version import __version__
 
 #: Kinds of test, in plan order: key, heading, references/families that select it, the
 #: testing control it evidences when the rule names none, and the verb for the headline.

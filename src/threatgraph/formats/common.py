@@ -1,8 +1,7 @@
-"""Helpers shared by output formats: paths, references, summaries, atomic writes."""
+"""Helpers shared by output formats: locations, references, summaries, JSON text."""
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,20 +13,7 @@ from typing import Any
 from threatgraph.engine.findings import STATUSES, Finding
 from threatgraph.engine.rules import SEVERITIES
 from threatgraph.model.schema import Location
-
-
-def display_path(file: str, base: Path | None = None) -> str:
-    """A path relative to ``base`` (default: the cwd) when inside it, with '/' separators."""
-    return _display(file, str(base or Path.cwd()))
-
-
-@functools.lru_cache(maxsize=4096)
-def _display(file: str, base: str) -> str:
-    # Every finding of a model shares its file: resolve each (file, base) pair once.
-    try:
-        return Path(file).resolve().relative_to(Path(base).resolve()).as_posix()
-    except (ValueError, OSError):
-        return Path(file).as_posix()
+from threatgraph.util.paths import display_path
 
 
 def location_dict(loc: Location, base: Path | None = None) -> dict[str, Any]:
@@ -64,24 +50,6 @@ def reference_url(ref: str, index: dict[str, Any]) -> str | None:
     if isinstance(sch, dict) and sch.get("url"):
         return str(sch["url"])
     return None
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write one file atomically: :func:`threatgraph.util.writer.write_atomic`, the one
-    implementation (imported on use, so that formats that never write do not load it)."""
-    from threatgraph.util.writer import write_atomic as write
-
-    write(path, data)
-
-
-def display_location(location: str) -> str:
-    """A 'file:line' location with the file shown as by :func:`display_path`."""
-    if not location:
-        return ""
-    file, sep, line = location.rpartition(":")
-    if sep and line.isdigit():
-        return f"{display_path(file)}:{line}"
-    return display_path(location)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))

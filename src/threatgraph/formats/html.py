@@ -33,12 +33,12 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
 from threatgraph.formats.render import svg_for_html
 from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve_reference
+from threatgraph.version import __version__
 
 CSS = """\
 :root{--fg:#111827;--mute:#4b5563;--line:#d1d5db;--bg:#ffffff;--soft:#f3f4f6;

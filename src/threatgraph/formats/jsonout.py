@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from threatgraph import __version__
 from threatgraph.engine.findings import CheckItem, Finding
 from threatgraph.formats.base import ReportFormat, ReportInput
 from threatgraph.formats.common import (
     EncodedItems,
-    display_location,
-    display_path,
     json_compact,
     json_string,
     json_text,
@@ -20,6 +17,8 @@ from threatgraph.formats.common import (
     summary,
 )
 from threatgraph.model.schema import Decision
+from threatgraph.util.paths import display_location, display_path
+from threatgraph.version import __version__
 
 SCHEMA_VERSION = "1.0"
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
 from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve_reference
+from threatgraph.version import __version__
 
 _SPECIAL = frozenset("\\`*_[]#|~$")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}

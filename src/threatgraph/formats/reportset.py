@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from threatgraph.formats.base import REGISTRY, Diagrams, IndexEntry, ReportInput, get_format
-from threatgraph.formats.common import display_path
 from threatgraph.formats.view import ModelView
 from threatgraph.model.schema import slugify, valid_id
+from threatgraph.util.paths import display_path
 from threatgraph.util.writer import safe_dir, write_files
 
 #: Formats that need the DOT text, and those that need a rendered image.

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.rules import Rule
 from threatgraph.formats.base import ReportFormat, ReportInput
 from threatgraph.formats.common import EncodedItems, json_compact, json_string, json_text
 from threatgraph.formats.view import ModelView, one_line, resolve_reference
 from threatgraph.model.schema import Location
+from threatgraph.version import __version__
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -406,7 +406,7 @@ def render_run(run: Any, root: Path | None = None, include_suppressed: bool = Tr
     same results as the findings.sarif ``report`` writes for it, so a CI job can upload
     the output of ``check`` without writing a whole report.
     """
-    from threatgraph.formats.common import display_path
+    from threatgraph.util.paths import display_path
 
     base = root or repo_root()
     runs: list[Any] = []

@@ -20,9 +20,9 @@ from typing import Any
 from threatgraph.engine.findings import CheckItem, Finding, severity_rank
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import Rule
-from threatgraph.formats.common import display_path
 from threatgraph.graph import Graph
 from threatgraph.model.schema import DataAsset, Element, Flow, Kind, Location, Trust
+from threatgraph.util.paths import display_path
 
 #: Human names of element kinds.
 KIND_LABELS: dict[Kind, str] = {

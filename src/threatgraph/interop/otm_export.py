@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from threatgraph.engine.findings import Finding
-from threatgraph.interop import otm_map
-from threatgraph.model.schema import Element, SystemModel, Trust
+from threatgraph.load import otm_map
+from threatgraph.model.schema import Boundary, DataAsset, Element, Flow, SystemModel, Trust
 
 #: Element fields written as OTM fields; everything else goes to attributes.x-threatgraph.
 _OTM_ELEMENT_FIELDS = {
@@ -96,7 +97,7 @@ def _tags(foreign: dict[str, Any]) -> list[str]:
 def _location_repr(loc: Any, ref_id: str, base: Path | None) -> list[dict[str, Any]]:
     if loc is None:
         return []
-    from threatgraph.formats.common import display_path
+    from threatgraph.util.paths import display_path
 
     item: dict[str, Any] = {
         "representation": "threatgraph-source",
@@ -136,7 +137,51 @@ def document(
     base: Path | None = None,
 ) -> dict[str, Any]:
     """The OTM document for one model; ``controls`` is the catalogue (for mitigation names)."""
-    controls = controls or {}
+    pfor = _foreign(model.model)
+    doc: dict[str, Any] = {"otmVersion": otm_map.EXPORT_VERSION, "project": _project(model)}
+    top_reps = _top_representations(model, pfor)
+    if top_reps:
+        doc["representations"] = top_reps
+    layout = _Layout.of(model)
+    zones = _zones(model, layout)  # before the components: it places the stand-in zones
+    doc["assets"] = [_asset(d, layout) for d in model.data]
+    # A bidirectional dataflow was imported as two flows; it goes back out as one, with the
+    # findings of both directions.
+    flow_ids = {fl.id for fl in model.flows}
+    forward_of = {
+        fl.id: str(_foreign(fl)["reverse_of"])
+        for fl in model.flows
+        if isinstance(_foreign(fl).get("reverse_of"), str)
+        and _foreign(fl)["reverse_of"] in flow_ids
+    }
+    on_element: dict[str, list[Finding]] = {}
+    on_flow: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.flow is not None:
+            on_flow.setdefault(forward_of.get(f.flow, f.flow), []).append(f)
+        else:
+            on_element.setdefault(f.element, []).append(f)
+    components = [
+        *(_container(b, layout) for b in model.boundaries if b.id in layout.containers),
+        *(_component(el, layout, on_element.get(el.id, []), base) for el in model.elements),
+    ]
+    doc["components"] = components
+    names = {el.id: el.name for el in model.elements}
+    flows = [
+        _dataflow(fl, layout, names, on_flow.get(fl.id, []))
+        for fl in model.flows
+        if fl.id not in forward_of
+    ]
+    doc["dataflows"] = flows + _kept_dataflows(pfor, {c["id"] for c in components})
+    doc["trustZones"] = zones
+    doc["threats"] = _threats(findings)
+    doc["mitigations"] = _mitigations(findings, controls or {})
+    return doc
+
+
+def _project(model: SystemModel) -> dict[str, Any]:
+    """The OTM project: the model's name, id, description and owner, and under attributes
+    what OTM has no field for (version, model-wide controls, decisions)."""
     info = model.model
     project: dict[str, Any] = {"name": info.name, "id": info.id}
     if info.description:
@@ -163,49 +208,102 @@ def document(
     attrs = _merge_attrs(pfor, _attrs(proj_facts))
     if attrs:
         project["attributes"] = attrs
+    return project
 
-    doc: dict[str, Any] = {"otmVersion": otm_map.EXPORT_VERSION, "project": project}
-    has_locations = any(el.location for el in model.elements)
+
+def _top_representations(model: SystemModel, pfor: dict[str, Any]) -> list[dict[str, Any]]:
+    """The imported document's representations, and ours (the model's source files) when
+    elements have source locations."""
     top = pfor.get("representations")
-    top_reps = [
+    reps = [
         r
         for r in (top if isinstance(top, list) else [])
         if isinstance(r, dict)
         and all(isinstance(r.get(k), str) for k in ("name", "id", "type"))
         and r.get("id") != otm_map.SOURCE_REPRESENTATION
     ]
-    if has_locations:
-        top_reps.append(
+    if any(el.location for el in model.elements):
+        reps.append(
             {
                 "name": "threatgraph model source",
                 "id": otm_map.SOURCE_REPRESENTATION,
                 "type": "code",
             }
         )
-    if top_reps:
-        doc["representations"] = top_reps
+    return reps
 
-    # Ids as the other tool wrote them (an imported id that was not a valid threatgraph id
-    # was slugified; the original goes back out, so that the other tool finds its objects).
-    containers = {b.id for b in model.boundaries if _foreign(b).get("container") is True}
-    zone_id = {b.id: _orig_id(b) for b in model.boundaries if b.id not in containers}
-    comp_id = {el.id: _orig_id(el) for el in model.elements}
-    comp_id.update({b.id: _orig_id(b) for b in model.boundaries if b.id in containers})
-    asset_id = {d.id: _orig_id(d) for d in model.data}
-    by_boundary = {b.id: b for b in model.boundaries}
 
-    def zone_parent(bid: str | None) -> str | None:
+@dataclass
+class _Layout:
+    """Where things go in the OTM document.
+
+    Ids are as the other tool wrote them (an imported id that was not a valid threatgraph id
+    was slugified; the original goes back out, so that the other tool finds its objects).
+    Boundaries imported from network containers are components in OTM, not trust zones.
+    Elements outside every boundary sit in stand-in zones, one per trust level
+    (``outside``, filled by :func:`_zones`): OTM requires a parent.
+    """
+
+    containers: set[str]
+    zone_id: dict[str, str]
+    comp_id: dict[str, str]
+    asset_id: dict[str, str]
+    by_boundary: dict[str, Boundary]
+    #: Where each exported component sits (its boundary; a container is its own), to tell
+    #: whether an imported component's original parent still holds.
+    sits_in: dict[str, str | None]
+    outside: dict[Trust, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.comp_of_orig = {v: k for k, v in self.comp_id.items()}
+
+    @classmethod
+    def of(cls, model: SystemModel) -> _Layout:
+        """The ids and containers of a model."""
+        containers = {b.id for b in model.boundaries if _foreign(b).get("container") is True}
+        comp_id = {el.id: _orig_id(el) for el in model.elements}
+        comp_id.update({b.id: _orig_id(b) for b in model.boundaries if b.id in containers})
+        sits_in: dict[str, str | None] = {el.id: el.boundary for el in model.elements}
+        sits_in.update({bid: bid for bid in containers})
+        return cls(
+            containers=containers,
+            zone_id={b.id: _orig_id(b) for b in model.boundaries if b.id not in containers},
+            comp_id=comp_id,
+            asset_id={d.id: _orig_id(d) for d in model.data},
+            by_boundary={b.id: b for b in model.boundaries},
+            sits_in=sits_in,
+        )
+
+    def zone_parent(self, bid: str | None) -> str | None:
         """The nearest enclosing boundary that is a trust zone (not a network container)."""
         seen: set[str] = set()
-        while bid is not None and bid in containers and bid not in seen:
+        while bid is not None and bid in self.containers and bid not in seen:
             seen.add(bid)
-            bid = by_boundary[bid].parent
-        return bid if bid in zone_id else None
+            bid = self.by_boundary[bid].parent
+        return bid if bid in self.zone_id else None
 
-    # Trust zones, plus stand-ins for elements outside every boundary (OTM requires a parent).
+    def parent_of(self, where: str | None, trust: Trust, facts: dict[str, Any]) -> dict[str, str]:
+        """An imported component nested in a component stays there while it is still in the
+        same boundary; else its boundary (a network container is a component in OTM), else
+        the stand-in zone."""
+        if _parent_component(facts, self.comp_id):
+            up = self.comp_of_orig[str(facts["parent"]["component"])]
+            if self.sits_in.get(up) == where:
+                return {"component": str(facts["parent"]["component"])}
+        if where is not None and where in self.containers:
+            return {"component": self.comp_id[where]}
+        if where is not None and where in self.zone_id:
+            return {"trustZone": self.zone_id[where]}
+        return {"trustZone": self.outside[trust]}
+
+
+def _zones(model: SystemModel, layout: _Layout) -> list[dict[str, Any]]:
+    """Trust zones for the boundaries, then stand-ins for what is outside every boundary
+    (recorded in ``layout.outside``)."""
     zones: list[dict[str, Any]] = []
+    zone_id = layout.zone_id
     for b in model.boundaries:
-        if b.id in containers:
+        if b.id in layout.containers:
             continue
         zf = _foreign(b)
         z: dict[str, Any] = {"id": zone_id[b.id], "name": b.name}
@@ -214,10 +312,10 @@ def document(
         z["risk"] = {"trustRating": _rating(b.trust, zf, zone_id[b.id])}
         if b.description:
             z["description"] = b.description
-        parent = zone_parent(b.parent)
+        parent = layout.zone_parent(b.parent)
         if parent:
             z["parent"] = {"trustZone": zone_id[parent]}
-        elif _parent_component(zf, comp_id):
+        elif _parent_component(zf, layout.comp_id):
             z["parent"] = zf["parent"]
         reps = _reps(zf, [])
         if reps:
@@ -225,9 +323,9 @@ def document(
         z["attributes"] = _merge_attrs(zf, {otm_map.ATTR: {"trust": b.trust.value}})
         zones.append(z)
     taken = set(zone_id.values())
-    outside: dict[Trust, str] = {}
+    outside = layout.outside
     homeless = [(el.boundary, _outside_trust(el)) for el in model.elements] + [
-        (b.parent, b.trust) for b in model.boundaries if b.id in containers
+        (b.parent, b.trust) for b in model.boundaries if b.id in layout.containers
     ]
     for where, t in homeless:
         if where is None and t not in outside:
@@ -246,161 +344,130 @@ def document(
                 "attributes": {otm_map.ATTR: {"synthetic": True, "trust": t.value}},
             }
         )
+    return zones
 
-    doc["assets"] = [
-        {
-            "name": d.name,
-            "id": asset_id[d.id],
-            **({"description": d.description} if d.description else {}),
-            "risk": _asset_risk(d),
-            "attributes": _merge_attrs(
-                _foreign(d), {otm_map.ATTR: {"classification": d.classification.value}}
-            ),
+
+def _asset(d: DataAsset, layout: _Layout) -> dict[str, Any]:
+    """One data asset as an OTM asset."""
+    return {
+        "name": d.name,
+        "id": layout.asset_id[d.id],
+        **({"description": d.description} if d.description else {}),
+        "risk": _asset_risk(d),
+        "attributes": _merge_attrs(
+            _foreign(d), {otm_map.ATTR: {"classification": d.classification.value}}
+        ),
+    }
+
+
+def _container(b: Boundary, layout: _Layout) -> dict[str, Any]:
+    """A boundary imported from a network container, as the component it was."""
+    bf = _foreign(b)
+    c: dict[str, Any] = {
+        "id": layout.comp_id[b.id],
+        "name": b.name,
+        "type": bf["type"] if isinstance(bf.get("type"), str) else otm_map.EMPTY_COMPONENT,
+        "parent": layout.parent_of(b.parent, b.trust, bf),
+    }
+    if b.description:
+        c["description"] = b.description
+    if _tags(bf):
+        c["tags"] = _tags(bf)
+    reps = _reps(bf, [])
+    if reps:
+        c["representations"] = reps
+    c["attributes"] = _merge_attrs(bf, {otm_map.ATTR: {"container": True, "trust": b.trust.value}})
+    return c
+
+
+def _component(
+    el: Element, layout: _Layout, findings: Sequence[Finding], base: Path | None
+) -> dict[str, Any]:
+    """One element as an OTM component, with its findings as threat instances."""
+    ef = _foreign(el)
+    c: dict[str, Any] = {
+        "id": layout.comp_id[el.id],
+        "name": el.name,
+        "type": ef["type"] if isinstance(ef.get("type"), str) else el.kind.value,
+        "parent": layout.parent_of(el.boundary, _outside_trust(el), ef),
+    }
+    if el.description:
+        c["description"] = el.description
+    if el.tags:
+        c["tags"] = list(el.tags)
+    if el.stores or el.processes:
+        c["assets"] = {
+            "processed": [layout.asset_id.get(a, a) for a in el.processes],
+            "stored": [layout.asset_id.get(a, a) for a in el.stores],
         }
-        for d in model.data
+    reps = _reps(ef, _location_repr(el.location, layout.comp_id[el.id], base))
+    if reps:
+        c["representations"] = reps
+    if findings:
+        c["threats"] = _instances(findings)
+    facts = el.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    facts = {k: v for k, v in facts.items() if k not in _OTM_ELEMENT_FIELDS}
+    facts["kind"] = el.kind.value
+    c["attributes"] = _merge_attrs(ef, _attrs(facts))
+    return c
+
+
+def _dataflow(
+    fl: Flow, layout: _Layout, names: dict[str, str], findings: Sequence[Finding]
+) -> dict[str, Any]:
+    """One flow as an OTM dataflow, with its findings as threat instances."""
+    ff = _foreign(fl)
+    comp_id = layout.comp_id
+    d: dict[str, Any] = {
+        "id": _orig_id(fl),
+        "name": fl.name
+        or f"{names.get(fl.source, fl.source)} to {names.get(fl.target, fl.target)}",
+        "bidirectional": ff.get("bidirectional") is True,
+        "source": comp_id.get(fl.source, fl.source),
+        "destination": comp_id.get(fl.target, fl.target),
+    }
+    if fl.description:
+        d["description"] = fl.description
+    if fl.data:
+        d["assets"] = [layout.asset_id.get(a, a) for a in fl.data]
+    if _tags(ff):
+        d["tags"] = _tags(ff)
+    if findings:
+        d["threats"] = _instances(findings)
+    facts = {
+        "protocol": fl.protocol,
+        "operation": fl.operation,
+        "encrypted": fl.encrypted,
+        "authenticated": fl.authenticated,
+        "physical": fl.physical,
+        "controls": [c.model_dump(mode="json", exclude_defaults=True) for c in fl.controls],
+        "unnamed": True if not fl.name else None,
+    }
+    # Always present, even empty: it marks the dataflow as ours, so that import reads
+    # controls from here and not from the threat instances' implemented mitigations.
+    d["attributes"] = _merge_attrs(ff, _attrs(facts) or {otm_map.ATTR: {}})
+    return d
+
+
+def _kept_dataflows(pfor: dict[str, Any], exported: set[str]) -> list[Any]:
+    """Dataflows the import could not analyse (to or from a network container), as they came,
+    when both ends are still exported."""
+    extra_flows = pfor.get("dataflows")
+    return [
+        raw
+        for raw in (extra_flows if isinstance(extra_flows, list) else [])
+        if isinstance(raw, dict)
+        and isinstance(raw.get("source"), str)
+        and isinstance(raw.get("destination"), str)
+        and raw["source"] in exported
+        and raw["destination"] in exported
+        and isinstance(raw.get("id"), str)
+        and isinstance(raw.get("name"), str)
     ]
 
-    # A bidirectional dataflow was imported as two flows; it goes back out as one, with the
-    # findings of both directions.
-    flow_ids = {fl.id for fl in model.flows}
-    forward_of = {
-        fl.id: str(_foreign(fl)["reverse_of"])
-        for fl in model.flows
-        if isinstance(_foreign(fl).get("reverse_of"), str)
-        and _foreign(fl)["reverse_of"] in flow_ids
-    }
-    on_element: dict[str, list[Finding]] = {}
-    on_flow: dict[str, list[Finding]] = {}
-    for f in findings:
-        if f.flow is not None:
-            on_flow.setdefault(forward_of.get(f.flow, f.flow), []).append(f)
-        else:
-            on_element.setdefault(f.element, []).append(f)
 
-    # Where each exported component sits (its boundary; a container is its own), to tell
-    # whether an imported component's original parent still holds.
-    orig_to_tg = {v: k for k, v in comp_id.items()}
-    sits_in: dict[str, str | None] = {el.id: el.boundary for el in model.elements}
-    sits_in.update({bid: bid for bid in containers})
-
-    def parent_of(where: str | None, trust: Trust, facts: dict[str, Any]) -> dict[str, str]:
-        """An imported component nested in a component stays there while it is still in the
-        same boundary; else its boundary (a network container is a component in OTM), else
-        the stand-in zone."""
-        if _parent_component(facts, comp_id):
-            up = orig_to_tg[str(facts["parent"]["component"])]
-            if sits_in.get(up) == where:
-                return {"component": str(facts["parent"]["component"])}
-        if where is not None and where in containers:
-            return {"component": comp_id[where]}
-        if where is not None and where in zone_id:
-            return {"trustZone": zone_id[where]}
-        return {"trustZone": outside[trust]}
-
-    components = []
-    for b in model.boundaries:
-        if b.id not in containers:
-            continue
-        bf = _foreign(b)
-        c: dict[str, Any] = {
-            "id": comp_id[b.id],
-            "name": b.name,
-            "type": bf["type"] if isinstance(bf.get("type"), str) else otm_map.EMPTY_COMPONENT,
-            "parent": parent_of(b.parent, b.trust, bf),
-        }
-        if b.description:
-            c["description"] = b.description
-        if _tags(bf):
-            c["tags"] = _tags(bf)
-        reps = _reps(bf, [])
-        if reps:
-            c["representations"] = reps
-        c["attributes"] = _merge_attrs(
-            bf, {otm_map.ATTR: {"container": True, "trust": b.trust.value}}
-        )
-        components.append(c)
-    for el in model.elements:
-        ef = _foreign(el)
-        c = {
-            "id": comp_id[el.id],
-            "name": el.name,
-            "type": ef["type"] if isinstance(ef.get("type"), str) else el.kind.value,
-            "parent": parent_of(el.boundary, _outside_trust(el), ef),
-        }
-        if el.description:
-            c["description"] = el.description
-        if el.tags:
-            c["tags"] = list(el.tags)
-        if el.stores or el.processes:
-            c["assets"] = {
-                "processed": [asset_id.get(a, a) for a in el.processes],
-                "stored": [asset_id.get(a, a) for a in el.stores],
-            }
-        reps = _reps(ef, _location_repr(el.location, comp_id[el.id], base))
-        if reps:
-            c["representations"] = reps
-        if on_element.get(el.id):
-            c["threats"] = _instances(on_element[el.id])
-        facts = el.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        facts = {k: v for k, v in facts.items() if k not in _OTM_ELEMENT_FIELDS}
-        facts["kind"] = el.kind.value
-        c["attributes"] = _merge_attrs(ef, _attrs(facts))
-        components.append(c)
-    doc["components"] = components
-
-    names = {el.id: el.name for el in model.elements}
-    flows = []
-    for fl in model.flows:
-        if fl.id in forward_of:
-            continue
-        ff = _foreign(fl)
-        d: dict[str, Any] = {
-            "id": _orig_id(fl),
-            "name": fl.name
-            or f"{names.get(fl.source, fl.source)} to {names.get(fl.target, fl.target)}",
-            "bidirectional": ff.get("bidirectional") is True,
-            "source": comp_id.get(fl.source, fl.source),
-            "destination": comp_id.get(fl.target, fl.target),
-        }
-        if fl.description:
-            d["description"] = fl.description
-        if fl.data:
-            d["assets"] = [asset_id.get(a, a) for a in fl.data]
-        if _tags(ff):
-            d["tags"] = _tags(ff)
-        if on_flow.get(fl.id):
-            d["threats"] = _instances(on_flow[fl.id])
-        facts = {
-            "protocol": fl.protocol,
-            "operation": fl.operation,
-            "encrypted": fl.encrypted,
-            "authenticated": fl.authenticated,
-            "physical": fl.physical,
-            "controls": [c.model_dump(mode="json", exclude_defaults=True) for c in fl.controls],
-            "unnamed": True if not fl.name else None,
-        }
-        # Always present, even empty: it marks the dataflow as ours, so that import reads
-        # controls from here and not from the threat instances' implemented mitigations.
-        d["attributes"] = _merge_attrs(ff, _attrs(facts) or {otm_map.ATTR: {}})
-        flows.append(d)
-    # Dataflows the import could not analyse (to or from a network container) go back as
-    # they came, when both ends are still there.
-    exported = {c["id"] for c in components}
-    extra_flows = pfor.get("dataflows")
-    for raw in extra_flows if isinstance(extra_flows, list) else []:
-        if (
-            isinstance(raw, dict)
-            and isinstance(raw.get("source"), str)
-            and isinstance(raw.get("destination"), str)
-            and raw["source"] in exported
-            and raw["destination"] in exported
-            and isinstance(raw.get("id"), str)
-            and isinstance(raw.get("name"), str)
-        ):
-            flows.append(raw)
-    doc["dataflows"] = flows
-    doc["trustZones"] = zones
-
+def _threats(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """One OTM threat per rule that has findings, by rule id."""
     rules = {f.rule.id: f.rule for f in findings}
     threats = []
     for rid in sorted(rules):
@@ -429,7 +496,11 @@ def document(
                 },
             }
         )
-    doc["threats"] = threats
+    return threats
+
+
+def _mitigations(findings: Sequence[Finding], controls: dict[str, Any]) -> list[dict[str, Any]]:
+    """One OTM mitigation per control in some finding's checklist, by control id."""
     mitigations: dict[str, dict[str, Any]] = {}
     for f in findings:
         for item in f.checklist:
@@ -442,8 +513,7 @@ def document(
                 "description": getattr(ctl, "description", None) or item.why or item.control,
                 "riskReduction": otm_map.RISK_REDUCTION,
             }
-    doc["mitigations"] = [mitigations[k] for k in sorted(mitigations)]
-    return doc
+    return [mitigations[k] for k in sorted(mitigations)]
 
 
 def _rating(trust: Trust, facts: dict[str, Any], zid: str) -> float:

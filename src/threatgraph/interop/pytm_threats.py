@@ -5,7 +5,7 @@ model. A model loaded from a pytm file is evaluated on its original pytm objects
 its ``LoadedModel``, however many models the run has), so pytm's
 own attributes (``usesEnvironmentVariables``, ``tlsVersion``...) count exactly as in
 ``python tm.py --report``. Any other model (YAML, Python DSL, OTM) is first rebuilt as a pytm
-model with the tables in :mod:`threatgraph.interop.pytm_map`.
+model with the tables in :mod:`threatgraph.load.pytm_map`.
 
 Each pytm finding becomes a :class:`~threatgraph.engine.findings.Finding` of a
 :class:`PytmRule` built from pytm's threat data: id ``pytm:<SID>``, severity and likelihood
@@ -30,7 +30,7 @@ from threatgraph.engine.findings import CheckItem, Finding, finding_id
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import ElementPred, FlowPred, Match, Mitigation, Rule
 from threatgraph.graph import Graph
-from threatgraph.interop import pytm_map
+from threatgraph.load import pytm_map
 from threatgraph.load.pytm_loader import LOCK, PytmSource, pytm_state
 from threatgraph.load.registry import LoadedModel
 from threatgraph.model.schema import (

@@ -26,38 +26,23 @@ from pydantic import ValidationError
 
 from threatgraph.model.schema import Decision
 from threatgraph.util.errors import InputError, Problem
-from threatgraph.util.yamlsafe import LineDict, LineList, load_document, problems_from_validation
+from threatgraph.util.yamlsafe import LineList, load_headed_list, problems_from_validation
 
 DECISIONS_VERSION = 1
 HEADER = "threatgraph-decisions"
 
 
-def looks_like_decisions(head: str) -> bool:
-    """Static check: the text starts a decisions file (used by the pre-commit mode)."""
-    return any(line.startswith(f"{HEADER}:") or f'"{HEADER}"' in line for line in head.splitlines())
-
-
 def load(path: Path) -> list[Decision]:
     """Every decision in one decisions file, each with its file:line."""
     file = str(path)
-    if not path.exists():  # a FIFO or a device is refused by the read
-        raise InputError.single(file, 0, "decisions file does not exist")
-    doc = load_document(path)
-    if not isinstance(doc, dict) or doc.get(HEADER) != DECISIONS_VERSION:
-        raise InputError.single(
-            file,
-            getattr(doc, "line", 1) or 1,
-            f"not a decisions file: expected '{HEADER}: {DECISIONS_VERSION}' at the top",
-            HEADER,
-        )
-    unknown = sorted(set(doc) - {HEADER, "decisions"})
-    if unknown:
-        line = doc.key_lines.get(unknown[0], 1) if isinstance(doc, LineDict) else 1
-        raise InputError.single(file, line, "unknown key (typo?)", unknown[0])
-    items = doc.get("decisions") or []
-    if not isinstance(items, list):
-        line = doc.key_lines.get("decisions", 1) if isinstance(doc, LineDict) else 1
-        raise InputError.single(file, line, "must be a list of decisions", "decisions")
+    items = load_headed_list(
+        path,
+        HEADER,
+        DECISIONS_VERSION,
+        "decisions",
+        kind="a decisions file",
+        missing="decisions file does not exist",
+    )
     out: list[Decision] = []
     problems: list[Problem] = []
     for i, item in enumerate(items):

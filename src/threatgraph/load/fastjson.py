@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from threatgraph.model.schema import Location, SystemModel
 from threatgraph.util.safetext import lone_surrogate_in
-from threatgraph.util.yamlsafe import _JSON_BRACKETS, SURROGATE_ESCAPE
+from threatgraph.util.yamlsafe import JSON_BRACKETS, SURROGATE_ESCAPE
 
 #: Top-level sections whose items get a location (as ``declarative._stamp`` gives them).
 SECTIONS = frozenset({"boundaries", "data", "elements", "flows", "decisions"})
@@ -135,7 +135,7 @@ def _object_lines(text: str, item: Any, start: int, end: int, line: int) -> dict
     _containers(item, found)
     lines: dict[int, int] = {}
     last = start
-    opening = (m.start(1) for m in _JSON_BRACKETS.finditer(text, start, end) if m.group(1) in "[{")
+    opening = (m.start(1) for m in JSON_BRACKETS.finditer(text, start, end) if m.group(1) in "[{")
     for value, pos in zip(found, opening, strict=False):
         line += text.count("\n", last, pos)
         last = pos

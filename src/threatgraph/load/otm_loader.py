@@ -3,7 +3,7 @@ runs.
 
 Trust zones become boundaries (trust from ``x-threatgraph.trust``, a known zone type, or the
 trustRating), components become elements (kind from ``x-threatgraph.kind``, ``--map-type``,
-the vocabulary tables in :mod:`threatgraph.interop.otm_map`, the type's words, else the
+the vocabulary tables in :mod:`threatgraph.load.otm_map`, the type's words, else the
 default kind with a warning); network containers (VPCs, subnets, security groups) become
 boundaries. Dataflows become flows (a bidirectional dataflow becomes two), assets become
 data. OTM threats and mitigations are not imported as such: threatgraph derives its own from
@@ -22,14 +22,14 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
-from threatgraph.interop import otm_map
+from threatgraph.load import otm_map
 from threatgraph.model.schema import (
     Boundary,
     Classification,
@@ -45,8 +45,8 @@ from threatgraph.model.schema import (
     slugify,
     valid_id,
 )
-from threatgraph.model.validate import suggest
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import suggest
 from threatgraph.util.yamlsafe import LineDict, parse_json, parse_text, read_text
 
 SUFFIXES = (".json", ".otm", ".yaml", ".yml")
@@ -82,7 +82,7 @@ def read_document(path: Path) -> Any:
 @functools.lru_cache(maxsize=1)
 def _catalogue() -> frozenset[str]:
     """Control ids of the built-in catalogue (when the caller loaded no library)."""
-    from threatgraph.engine.library import builtin_root
+    from threatgraph.util.paths import builtin_root
     from threatgraph.util.yamlsafe import load_document
 
     path = builtin_root() / "controls.yaml"
@@ -622,7 +622,42 @@ class _Reader:
     def components(
         self, zones: _Zones, assets: dict[str, str]
     ) -> tuple[list[Element], dict[str, Boundary], dict[str, str], set[str]]:
+        """Elements, boundaries from network containers (by OTM id), OTM component id ->
+        element id, and the component ids left out (their problems were reported)."""
+        comps, rejected = self.read_components()
+        self.place_components(comps, zones, rejected)
+        _mark_containers(comps, self.items("dataflows", report=False))
+        cycle = self.parent_cycles(comps)
+        # Containers become boundaries (their own namespace: boundary ids), elements the rest.
         ids = _Ids()
+        for comp in comps.values():
+            comp.tg = (
+                zones.ids.add(comp.otm_id) if comp.how == "container" else ids.add(comp.otm_id)
+            )
+        nest = _Nesting(comps, zones, self.ours)
+        tally = _TypeTally()
+        containers: dict[str, Boundary] = {}
+        elements: list[Element] = []
+        for comp in comps.values():
+            if comp.otm_id in cycle or comp.otm_id in rejected:
+                continue
+            if comp.how == "container":
+                b = self.container(comp, nest)
+                tally.containers.append(str(comp.obj["name"]))
+                if b is not None:
+                    containers[comp.otm_id] = b
+            else:
+                el = self.element(comp, nest, assets, tally)
+                if el is not None:
+                    elements.append(el)
+        self.warnings.extend(tally.warnings())
+        comp_ids = {cid: comp.tg for cid, comp in comps.items() if comp.how != "container"}
+        comp_ids = {k: v for k, v in comp_ids.items() if k not in cycle}
+        return elements, containers, comp_ids, rejected | cycle
+
+    def read_components(self) -> tuple[dict[str, _Comp], set[str]]:
+        """The components that pass the first checks (an id, a name, a type read), by id;
+        the ids of those that do not."""
         comps: dict[str, _Comp] = {}
         rejected: set[str] = set()
         for c in self.items("components"):
@@ -638,8 +673,11 @@ class _Reader:
                 rejected.add(cid)
                 continue
             comps[cid] = got
+        return comps, rejected
 
-        # Parents first: a StartLeft "empty-component" with children is a container.
+    def place_components(self, comps: dict[str, _Comp], zones: _Zones, rejected: set[str]) -> None:
+        """Each component's parent (a trust zone or a component) checked and recorded; one
+        without a parent is rejected."""
         for comp in comps.values():
             c = comp.obj
             p = c.get("parent")
@@ -675,19 +713,9 @@ class _Reader:
                         f"parent component {pc!r} does not exist{suggest(str(pc), comps)}",
                         "parent",
                     )
-        flows = self.items("dataflows", report=False)
-        flow_ends = {
-            f[k] for f in flows for k in ("source", "destination") if isinstance(f.get(k), str)
-        }
-        has_children = {
-            comp.parent[1]
-            for comp in comps.values()
-            if comp.parent is not None and comp.parent[0] == "component"
-        }
-        for comp in comps.values():
-            if comp.how == "empty" and comp.otm_id in has_children and comp.otm_id not in flow_ends:
-                comp.how = "container"
 
+    def parent_cycles(self, comps: dict[str, _Comp]) -> set[str]:
+        """Components in a cycle of component parents (each reported)."""
         cycle: set[str] = set()
         for comp in comps.values():
             seen = {comp.otm_id}
@@ -701,158 +729,82 @@ class _Reader:
                     break
                 seen.add(cur[1])
                 cur = comps[cur[1]].parent if cur[1] in comps else None
-        # Containers become boundaries (their own namespace: boundary ids), elements the rest.
-        containers: dict[str, Boundary] = {}
-        for comp in comps.values():
-            if comp.how == "container":
-                comp.tg = zones.ids.add(comp.otm_id)
-            else:
-                comp.tg = ids.add(comp.otm_id)
+        return cycle
 
-        def enclosing(comp: _Comp) -> tuple[str | None, str | None]:
-            """(boundary id, zone otm id) of the nearest container or zone above ``comp``."""
-            cur = comp.parent
-            seen = {comp.otm_id}
-            while cur is not None and cur[0] == "component":
-                if cur[1] in seen or cur[1] not in comps:
-                    return None, None
-                seen.add(cur[1])
-                up = comps[cur[1]]
-                if up.how == "container":
-                    return up.tg, None
-                cur = up.parent
-            if cur is None:
-                return None, None
-            if cur[1] in zones.synthetic:
-                return None, cur[1]
-            return zones.ids.of.get(cur[1]), cur[1]
+    def container(self, comp: _Comp, nest: _Nesting) -> Boundary | None:
+        """A network container as a boundary with the trust of its zone (or its own, when a
+        threatgraph export recorded one)."""
+        c = comp.obj
+        boundary, _zone = nest.enclosing(comp)
+        carry = self.carry(c, comp.otm_id, comp.tg)
+        ctype = c.get("type") if isinstance(c.get("type"), str) else None
+        if comp.parent is not None and comp.parent[0] == "component":
+            carry["parent"] = {"component": comp.parent[1]}
+        tags = _tags(c)
+        if ctype is not None:
+            carry["type"] = ctype
+        if tags:
+            carry["tags"] = tags
+        carry["container"] = True
+        own = self.ours(c).get("trust")
+        rec: dict[str, Any] = {
+            "id": comp.tg,
+            "name": c["name"],
+            "trust": own if own is not None else nest.trust_of(comp).value,
+            "parent": boundary,
+            "description": c.get("description") if isinstance(c.get("description"), str) else None,
+            "location": self.loc(c),
+            "otm": carry,
+        }
+        b: Boundary | None = self.validated(Boundary, rec, c, "components")
+        return b
 
-        def trust_of(comp: _Comp) -> Trust:
-            cur = comp.parent
-            seen = {comp.otm_id}
-            while cur is not None and cur[0] == "component" and cur[1] in comps:
-                up = comps[cur[1]]
-                if cur[1] in seen:
-                    break
-                seen.add(cur[1])
-                fixed = self.ours(up.obj).get("trust")
-                if (
-                    up.how == "container"
-                    and isinstance(fixed, str)
-                    and fixed in Trust.__members__.values()
-                ):
-                    return Trust(fixed)
-                cur = up.parent
-            if cur is not None and cur[0] == "zone" and cur[1] in zones.trust:
-                return zones.trust[cur[1]]
-            return Trust.INTERNAL
-
-        unknown: Counter[str] = Counter()
-        empty = 0
-        keyword: Counter[str] = Counter()
-        container_names: list[str] = []
-        elements: list[Element] = []
-        for comp in comps.values():
-            c, cid = comp.obj, comp.otm_id
-            if cid in cycle or cid in rejected:
-                continue
-            boundary, _zone = enclosing(comp)
-            carry = self.carry(c, cid, comp.tg)
-            ctype = c.get("type") if isinstance(c.get("type"), str) else None
-            p = comp.parent
-            if p is not None and p[0] == "component":
-                carry["parent"] = {"component": p[1]}
-            raw_tags = c.get("tags")
-            tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
-            if comp.how == "container":
-                container_names.append(str(c["name"]))
-                extra = self.ours(c)
-                if ctype is not None:
-                    carry["type"] = ctype
-                if tags:
-                    carry["tags"] = tags
-                carry["container"] = True
-                own = extra.get("trust")
-                rec_b: dict[str, Any] = {
-                    "id": comp.tg,
-                    "name": c["name"],
-                    "trust": own if own is not None else trust_of(comp).value,
-                    "parent": boundary,
-                    "description": c.get("description")
-                    if isinstance(c.get("description"), str)
-                    else None,
-                    "location": self.loc(c),
-                    "otm": carry,
-                }
-                b = self.validated(Boundary, rec_b, c, "components")
-                if b is not None:
-                    containers[cid] = b
-                continue
-            kind = comp.kind or otm_map.DEFAULT_KIND
-            if comp.how == "unknown":
-                unknown[ctype or ""] += 1
-            elif comp.how == "empty":
-                empty += 1
-            elif comp.how == "keyword":
-                keyword[f"{ctype} as {kind.value}"] += 1
-            if ctype is not None and (comp.how != "ours" or ctype != kind.value):
-                carry["type"] = ctype
-            extra = self.ours(c)
-            rec: dict[str, Any] = {
-                "id": comp.tg,
-                "name": c["name"],
-                "kind": kind.value,
-                "boundary": boundary,
-                "description": c.get("description")
-                if isinstance(c.get("description"), str)
-                else None,
-                "location": self.loc(c),
-            }
-            if p is not None and p[0] == "component" and "provider" not in extra:
-                up = comps.get(p[1])
-                if up is not None and up.kind is Kind.VENDOR and up.how != "container":
-                    rec["provider"] = up.tg
-            a = c.get("assets")
-            if isinstance(a, dict):
-                rec["processes"] = self.data_refs(a, a.get("processed"), assets, "processed")
-                rec["stores"] = self.data_refs(a, a.get("stored"), assets, "stored")
-            elif a is not None:
-                self.err(c, "'assets' must be an object with 'processed' and 'stored'", "assets")
-            if tags:
-                rec["tags"] = tags
-            rec["controls"] = self.controls(c, extra)
-            for key in ("id", "name", "kind", "description", "location", "boundary", "otm"):
-                extra.pop(key, None)
-            rec.update(extra)
-            if carry:
-                rec["otm"] = carry
-            el = self.validated(Element, rec, c, "components")
-            if el is not None:
-                elements.append(el)
-        if unknown:
-            self.warnings.append(
-                f"{sum(unknown.values())} component(s) of unknown type were read as "
-                f"'{otm_map.DEFAULT_KIND.value}': {_counts(unknown)}; map a type with "
-                "--map-type TYPE=KIND or the config key otm_types (docs/interop.md)"
-            )
-        if empty:
-            self.warnings.append(
-                f"{empty} component(s) with no type or of type '{otm_map.EMPTY_COMPONENT}' were "
-                f"read as '{otm_map.DEFAULT_KIND.value}'"
-            )
-        if keyword:
-            self.warnings.append(
-                f"{sum(keyword.values())} component type(s) were read by their words: "
-                f"{_counts(keyword)}; check them, or map them with --map-type TYPE=KIND"
-            )
-        if container_names:
-            self.warnings.append(
-                f"{len(container_names)} network container(s) became boundaries with the trust "
-                "of their zone: " + ", ".join(repr(n) for n in sorted(container_names))
-            )
-        comp_ids = {cid: comp.tg for cid, comp in comps.items() if comp.how != "container"}
-        comp_ids = {k: v for k, v in comp_ids.items() if k not in cycle}
-        return elements, containers, comp_ids, rejected | cycle
+    def element(
+        self, comp: _Comp, nest: _Nesting, assets: dict[str, str], tally: _TypeTally
+    ) -> Element | None:
+        """A component as an element of the kind its type was read as (counted in
+        ``tally`` when that took a guess)."""
+        c = comp.obj
+        boundary, _zone = nest.enclosing(comp)
+        carry = self.carry(c, comp.otm_id, comp.tg)
+        ctype = c.get("type") if isinstance(c.get("type"), str) else None
+        p = comp.parent
+        if p is not None and p[0] == "component":
+            carry["parent"] = {"component": p[1]}
+        tags = _tags(c)
+        kind = comp.kind or otm_map.DEFAULT_KIND
+        tally.count(comp.how, ctype, kind)
+        if ctype is not None and (comp.how != "ours" or ctype != kind.value):
+            carry["type"] = ctype
+        extra = self.ours(c)
+        rec: dict[str, Any] = {
+            "id": comp.tg,
+            "name": c["name"],
+            "kind": kind.value,
+            "boundary": boundary,
+            "description": c.get("description") if isinstance(c.get("description"), str) else None,
+            "location": self.loc(c),
+        }
+        if p is not None and p[0] == "component" and "provider" not in extra:
+            up = nest.comps.get(p[1])
+            if up is not None and up.kind is Kind.VENDOR and up.how != "container":
+                rec["provider"] = up.tg
+        a = c.get("assets")
+        if isinstance(a, dict):
+            rec["processes"] = self.data_refs(a, a.get("processed"), assets, "processed")
+            rec["stores"] = self.data_refs(a, a.get("stored"), assets, "stored")
+        elif a is not None:
+            self.err(c, "'assets' must be an object with 'processed' and 'stored'", "assets")
+        if tags:
+            rec["tags"] = tags
+        rec["controls"] = self.controls(c, extra)
+        for key in ("id", "name", "kind", "description", "location", "boundary", "otm"):
+            extra.pop(key, None)
+        rec.update(extra)
+        if carry:
+            rec["otm"] = carry
+        el: Element | None = self.validated(Element, rec, c, "components")
+        return el
 
     # -- dataflows ----------------------------------------------------------------------
     def dataflows(
@@ -966,6 +918,128 @@ class _Reader:
                 f"{len(kept_raw)} dataflow(s) start or end at a network container, which is a "
                 "boundary here: not analysed, kept for export: "
                 + ", ".join(repr(f.get("id")) for f in kept_raw)
+            )
+        return out
+
+
+def _tags(c: dict[str, Any]) -> list[str]:
+    """The component's tags that are strings."""
+    raw = c.get("tags")
+    return [t for t in raw if isinstance(t, str)] if isinstance(raw, list) else []
+
+
+def _mark_containers(comps: dict[str, _Comp], flows: list[dict[str, Any]]) -> None:
+    """A StartLeft "empty-component" with children and no dataflow of its own is a network
+    container (it becomes a boundary)."""
+    flow_ends = {
+        f[k] for f in flows for k in ("source", "destination") if isinstance(f.get(k), str)
+    }
+    has_children = {
+        comp.parent[1]
+        for comp in comps.values()
+        if comp.parent is not None and comp.parent[0] == "component"
+    }
+    for comp in comps.values():
+        if comp.how == "empty" and comp.otm_id in has_children and comp.otm_id not in flow_ends:
+            comp.how = "container"
+
+
+class _Nesting:
+    """Where a component sits: its nearest container or zone, and the trust it inherits."""
+
+    def __init__(
+        self,
+        comps: dict[str, _Comp],
+        zones: _Zones,
+        ours: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self.comps = comps
+        self.zones = zones
+        self.ours = ours
+
+    def enclosing(self, comp: _Comp) -> tuple[str | None, str | None]:
+        """(boundary id, zone otm id) of the nearest container or zone above ``comp``."""
+        comps, zones = self.comps, self.zones
+        cur = comp.parent
+        seen = {comp.otm_id}
+        while cur is not None and cur[0] == "component":
+            if cur[1] in seen or cur[1] not in comps:
+                return None, None
+            seen.add(cur[1])
+            up = comps[cur[1]]
+            if up.how == "container":
+                return up.tg, None
+            cur = up.parent
+        if cur is None:
+            return None, None
+        if cur[1] in zones.synthetic:
+            return None, cur[1]
+        return zones.ids.of.get(cur[1]), cur[1]
+
+    def trust_of(self, comp: _Comp) -> Trust:
+        """The trust of the nearest container that recorded one, else of the zone."""
+        comps = self.comps
+        cur = comp.parent
+        seen = {comp.otm_id}
+        while cur is not None and cur[0] == "component" and cur[1] in comps:
+            up = comps[cur[1]]
+            if cur[1] in seen:
+                break
+            seen.add(cur[1])
+            fixed = self.ours(up.obj).get("trust")
+            if (
+                up.how == "container"
+                and isinstance(fixed, str)
+                and fixed in Trust.__members__.values()
+            ):
+                return Trust(fixed)
+            cur = up.parent
+        if cur is not None and cur[0] == "zone" and cur[1] in self.zones.trust:
+            return self.zones.trust[cur[1]]
+        return Trust.INTERNAL
+
+
+class _TypeTally:
+    """Component types read by a guess, and containers made boundaries: said once each."""
+
+    def __init__(self) -> None:
+        self.unknown: Counter[str] = Counter()
+        self.empty = 0
+        self.keyword: Counter[str] = Counter()
+        self.containers: list[str] = []
+
+    def count(self, how: str, ctype: str | None, kind: Kind) -> None:
+        """One element whose type was read ``how``."""
+        if how == "unknown":
+            self.unknown[ctype or ""] += 1
+        elif how == "empty":
+            self.empty += 1
+        elif how == "keyword":
+            self.keyword[f"{ctype} as {kind.value}"] += 1
+
+    def warnings(self) -> list[str]:
+        """The warnings, in a fixed order."""
+        out = []
+        if self.unknown:
+            out.append(
+                f"{sum(self.unknown.values())} component(s) of unknown type were read as "
+                f"'{otm_map.DEFAULT_KIND.value}': {_counts(self.unknown)}; map a type with "
+                "--map-type TYPE=KIND or the config key otm_types (docs/interop.md)"
+            )
+        if self.empty:
+            out.append(
+                f"{self.empty} component(s) with no type or of type "
+                f"'{otm_map.EMPTY_COMPONENT}' were read as '{otm_map.DEFAULT_KIND.value}'"
+            )
+        if self.keyword:
+            out.append(
+                f"{sum(self.keyword.values())} component type(s) were read by their words: "
+                f"{_counts(self.keyword)}; check them, or map them with --map-type TYPE=KIND"
+            )
+        if self.containers:
+            out.append(
+                f"{len(self.containers)} network container(s) became boundaries with the trust "
+                "of their zone: " + ", ".join(repr(n) for n in sorted(self.containers))
             )
         return out
 

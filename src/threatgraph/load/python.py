@@ -121,13 +121,13 @@ def model_time_limit(file: str) -> Iterator[None]:
     except ModelTimeout as exc:
         raise InputError.single(
             file,
-            _line_in(exc, file),
+            traceback_line(exc, file),
             f"model file still running after {seconds:g} s (an endless loop?); it was stopped "
             "here. THREATGRAPH_MODEL_TIMEOUT sets the limit in seconds (0: none)",
         ) from None
 
 
-def _line_in(exc: BaseException, file: str) -> int:
+def traceback_line(exc: BaseException, file: str) -> int:
     """The deepest traceback line that is inside the model file."""
     line = 0
     for frame in traceback.extract_tb(exc.__traceback__):
@@ -191,13 +191,13 @@ def load(path: Path) -> list[SystemModel]:
         raise
     except SystemExit as exc:
         raise InputError.single(
-            file, _line_in(exc, file), f"model file called exit({exc.code!r})"
+            file, traceback_line(exc, file), f"model file called exit({exc.code!r})"
         ) from None
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
         raise InputError.single(
-            file, _line_in(exc, file), f"model raised {type(exc).__name__}: {exc}"
+            file, traceback_line(exc, file), f"model raised {type(exc).__name__}: {exc}"
         ) from None
     finally:
         dsl._collect.models = None

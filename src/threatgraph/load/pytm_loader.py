@@ -9,7 +9,7 @@ print and exit), and anything the file prints goes to stderr so that JSON on std
 clean. Each pytm object's location is the line of the model file that constructed it.
 
 The mapping tables (kinds, classifications, control flags, boundary trust) live in
-:mod:`threatgraph.interop.pytm_map` and are documented in docs/migrating-from-pytm.md.
+:mod:`threatgraph.load.pytm_map` and are documented in docs/migrating-from-pytm.md.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threatgraph.interop import pytm_map
-from threatgraph.load.python import _line_in, compile_model, imports_module, model_time_limit
+from threatgraph.load import pytm_map
+from threatgraph.load.python import compile_model, imports_module, model_time_limit, traceback_line
 from threatgraph.load.registry import Converted
 from threatgraph.model.schema import (
     Boundary,
@@ -243,14 +243,14 @@ def load(path: Path) -> list[Converted]:
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise InputError.single(
-                    file, _line_in(exc, file), f"model file called exit({exc.code!r})"
+                    file, traceback_line(exc, file), f"model file called exit({exc.code!r})"
                 ) from None
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
             raise InputError.single(
                 file,
-                _line_in(exc, file),
+                traceback_line(exc, file),
                 f"pytm model raised {type(exc).__name__}: {_one_line(exc)}",
             ) from None
         finally:

@@ -148,7 +148,7 @@ def formats() -> list[SourceFormat]:
 SNIFF_LIMIT = MAX_BYTES
 
 
-def _head(path: Path) -> tuple[str, bool]:
+def sniff_head(path: Path) -> tuple[str, bool]:
     """The file's text for sniffing (up to :data:`SNIFF_LIMIT` bytes), and whether it is longer.
 
     Bytes that are not UTF-8 (NUL included) are replaced, not refused: a file that mentions
@@ -174,7 +174,7 @@ def _claim(path: Path, explicit: bool) -> SourceFormat | None:
     candidates = [f for f in formats() if suffix in f.suffixes]
     if not candidates:
         return None
-    head, truncated = _head(path)
+    head, truncated = sniff_head(path)
     for fmt in candidates:
         if sniff(path, fmt, head, truncated):
             return fmt

@@ -35,8 +35,8 @@ from threatgraph.model.schema import (
     ModelInfo,
     SystemModel,
 )
-from threatgraph.model.validate import choice_message, shown, suggest
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import choice_message, shown, suggest
 from threatgraph.util.safetext import LONE_SURROGATE, lone_surrogate_in
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])
@@ -125,7 +125,6 @@ class Model:
         self._elements: list[dict[str, Any]] = []
         self._flows: list[dict[str, Any]] = []
         self._decisions: list[dict[str, Any]] = []
-        self._ids: set[str] = set()
         # Misuse found while the model file runs, reported with build()'s other problems.
         self._problems: list[Problem] = []
         sink = getattr(_collect, "models", None)

@@ -16,8 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-FORMAT_VERSION = 1
-
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 _ID_RE = re.compile(ID_PATTERN)
 #: Longest id and display name: longer ones are mistakes (a pasted document) that would make

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Literal, TypeVar
 
 from threatgraph.model.schema import (
     MAX_ID,
@@ -16,12 +16,14 @@ from threatgraph.model.schema import (
     Flow,
     Kind,
     Location,
+    ModelInfo,
     ModelNote,
     SystemModel,
     slugify,
     valid_id,
 )
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import shown, suggest
 
 T = TypeVar("T", Boundary, DataAsset, Element)
 
@@ -31,44 +33,11 @@ def _where(loc: Location | None, fallback: Location | None) -> tuple[str, int]:
     return (use.file, use.line) if use else ("<model>", 0)
 
 
-def shown(value: str, limit: int = 80) -> str:
-    """``repr(value)``, cut short: a 10,000-character name must not flood the terminal."""
-    return repr(value) if len(value) <= limit else repr(value[: limit - 3] + "...")
-
-
 def bad_id(what: str, value: str) -> str:
     """Why ``value`` is not a valid id of a ``what`` (see :func:`valid_id`)."""
     if len(value) > MAX_ID:
         return f"{what} id {shown(value)} is {len(value)} characters long; the limit is {MAX_ID}"
     return f"{what} id {shown(value)} is not a valid id (lowercase letters, digits, '-', '_', '.')"
-
-
-def suggest(value: str, known: Iterable[str], n: int = 3) -> str:
-    """A ' (did you mean ...?)' hint for a misspelt id, or ''."""
-    close = difflib.get_close_matches(value, list(known), n=n, cutoff=0.6)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-
-
-def choice_message(error: Mapping[str, Any]) -> str | None:
-    """A shorter message for a pydantic 'enum' or 'literal' error: the closest value.
-
-    Pydantic lists every allowed value (17 for an element kind); the one meant is usually
-    a near-spelling (``vectorstore``), so say that, and list them all only when nothing is
-    close.
-    """
-    if error.get("type") not in ("enum", "literal_error") or not isinstance(
-        error.get("input"), str
-    ):
-        return None
-    expected = str((error.get("ctx") or {}).get("expected", ""))
-    allowed = re.findall(r"'([^']*)'", expected)
-    if not allowed:
-        return None
-    value: str = error["input"]
-    hint = suggest(value.lower().replace(" ", "_").replace("-", "_"), allowed, n=2)
-    if hint:
-        return f"{shown(value)} is not allowed here{hint}"
-    return f"{shown(value)} is not allowed here; one of {expected}"
 
 
 def suggest_ref(ref: str, names_by_id: dict[str, str]) -> str:
@@ -117,17 +86,20 @@ CLAUSE_CONTROLS = {
 DERIVED_NOTE = "derived from vendor facts"
 
 
-def _derive_vendor_controls(el: Element) -> None:
-    """A signed BAA and contract clauses count as the matching declared controls."""
+def _derived_vendor_controls(el: Element) -> list[ControlRef]:
+    """The controls a vendor's signed BAA and contract clauses stand for, that the element
+    does not declare itself (each noted as derived)."""
     if el.vendor is None:
-        return
+        return []
     wanted = (["vendor.baa"] if el.vendor.baa is not None else []) + [
         CLAUSE_CONTROLS[c] for c in el.vendor.clauses
     ]
     have = el.control_ids()
-    for cid in wanted:
-        if cid not in have:
-            el.controls.append(ControlRef(id=cid, note=DERIVED_NOTE, location=el.location))
+    return [
+        ControlRef(id=cid, note=DERIVED_NOTE, location=el.location)
+        for cid in wanted
+        if cid not in have
+    ]
 
 
 #: Kinds that can take part in oversight: elements that act or decide. Stores, datasets,
@@ -186,200 +158,254 @@ def finalize(
 ) -> SystemModel:
     """Assign ids, resolve references by id or name, and check the model's consistency.
 
+    ``model`` is one a loader has just built: it is completed in place (ids, references
+    resolved to ids, control locations, derived vendor controls, notes) and returned. The
+    steps run in order; each one's changes are made where the step says so, and every
+    problem of every step is collected before failing.
+
     ``aliases`` maps former control ids (merged controls) to their current id: a model that
     declares one gets the current id, and a deprecation note naming the file and line.
 
     Raises InputError listing every problem found (not just the first), each with file:line.
     """
-    problems: list[Problem] = []
-    top = model.location
+    check = _Check(model.location)
+    _assign_model_id(model, check)
+    elements = _assign_ids(model.elements, "element", check)
+    refs = _Refs(
+        check,
+        _assign_ids(model.boundaries, "boundary", check),
+        _assign_ids(model.data, "data", check),
+        elements,
+    )
+    _resolve_boundary_parents(model.boundaries, refs)
+    controls = _Controls(check, known_controls, aliases)
+    controls.check(model.model, model.location)
+    vendor_ids = {e.id for e in model.elements if e.kind is Kind.VENDOR}
+    for el in model.elements:
+        _resolve_element(el, refs, vendor_ids)
+        if el.oversees:
+            overseen = functools.partial(
+                refs.one, kind="element", what="overseen element", loc=el.location, field="oversees"
+            )
+            _check_oversight(el, elements, overseen, check.err)
+        controls.check(el, el.location)
+        el.controls.extend(_derived_vendor_controls(el))
+    for fl in _resolve_flows(model.flows, refs):
+        controls.check(fl, fl.location)
+    if check.problems:
+        raise InputError(check.problems)
+    model.notes.extend(controls.notes)
+    model.notes.extend(migrate_v1_tags(model))
+    return model
 
-    def err(loc: Location | None, message: str, field: str | None = None) -> None:
-        file, line = _where(loc, top)
-        problems.append(Problem(file, line, message, field))
 
-    def assign_ids(items: list[T], what: str) -> dict[str, T]:
-        by_id: dict[str, T] = {}
-        for item in items:
-            if not item.id:
-                item.id = slugify(item.name)
-            elif not valid_id(item.id):
-                err(item.location, bad_id(what, item.id), "id")
-            if item.id in by_id:
-                first = by_id[item.id].location
-                err(
-                    item.location,
-                    f"duplicate {what} id {item.id!r} "
-                    f"(first declared at {first or 'unknown'}); give one an explicit id=",
-                    "id",
-                )
-            else:
-                by_id[item.id] = item
-        return by_id
+class _Check:
+    """The problems found so far; a location missing on an item falls back to the model's."""
 
+    def __init__(self, top: Location | None) -> None:
+        self.top = top
+        self.problems: list[Problem] = []
+
+    def err(self, loc: Location | None, message: str, field: str | None = None) -> None:
+        file, line = _where(loc, self.top)
+        self.problems.append(Problem(file, line, message, field))
+
+
+def _assign_model_id(model: SystemModel, check: _Check) -> None:
+    """The model's id from its name when none is given; a given one must be valid."""
     if not model.model.id:
         model.model.id = slugify(model.model.name)
     elif not valid_id(model.model.id):
         # The model id names report directories and SRA files: "../x" must never get there.
-        err(top, bad_id("model", model.model.id), "model.id")
-    boundaries = assign_ids(model.boundaries, "boundary")
-    data = assign_ids(model.data, "data")
-    elements = assign_ids(model.elements, "element")
+        check.err(model.location, bad_id("model", model.model.id), "model.id")
 
-    def resolver(by_id: dict[str, T], what: str) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for item in by_id.values():
-            names.setdefault(item.name, item.id)
-            names.setdefault(item.name.lower(), item.id)
-        return names
 
-    b_names, d_names, e_names = (
-        resolver(boundaries, "boundary"),
-        resolver(data, "data"),
-        resolver(elements, "element"),
-    )
+def _assign_ids(items: list[T], what: str, check: _Check) -> dict[str, T]:
+    """Ids from names where none is given; the items by id (the first of duplicates)."""
+    by_id: dict[str, T] = {}
+    for item in items:
+        if not item.id:
+            item.id = slugify(item.name)
+        elif not valid_id(item.id):
+            check.err(item.location, bad_id(what, item.id), "id")
+        if item.id in by_id:
+            first = by_id[item.id].location
+            check.err(
+                item.location,
+                f"duplicate {what} id {item.id!r} "
+                f"(first declared at {first or 'unknown'}); give one an explicit id=",
+                "id",
+            )
+        else:
+            by_id[item.id] = item
+    return by_id
 
-    def resolve(
-        ref: str,
-        by_id: dict[str, T],
-        names: dict[str, str],
-        what: str,
-        loc: Location | None,
-        field: str,
+
+def _names(by_id: Mapping[str, Boundary | DataAsset | Element]) -> dict[str, str]:
+    """Name (as written and lowercased) -> id, the first item of a name winning."""
+    names: dict[str, str] = {}
+    for item in by_id.values():
+        names.setdefault(item.name, item.id)
+        names.setdefault(item.name.lower(), item.id)
+    return names
+
+
+RefKind = Literal["boundary", "data", "element"]
+Item = Boundary | DataAsset | Element
+
+
+class _Refs:
+    """Resolves references to boundaries, data and elements, by id or by name."""
+
+    def __init__(
+        self,
+        check: _Check,
+        boundaries: dict[str, Boundary],
+        data: dict[str, DataAsset],
+        elements: dict[str, Element],
+    ) -> None:
+        self.check = check
+        self.boundaries = boundaries
+        self._index: dict[
+            RefKind, tuple[Mapping[str, Boundary | DataAsset | Element], dict[str, str]]
+        ] = {
+            "boundary": (boundaries, _names(boundaries)),
+            "data": (data, _names(data)),
+            "element": (elements, _names(elements)),
+        }
+
+    def one(
+        self, ref: str, kind: RefKind, what: str, loc: Location | None, field: str
     ) -> str | None:
+        """The id of the ``kind`` that ``ref`` stands for (an id, a name, a name in another
+        case), or None after reporting it unknown."""
+        by_id, names = self._index[kind]
         if ref in by_id:
             return ref
         if ref in names:
             return names[ref]
         if ref.lower() in names:
             return names[ref.lower()]
-        hint = suggest_ref(ref, {i: getattr(x, "name", "") or i for i, x in by_id.items()})
-        err(loc, f"unknown {what} {shown(ref)}{hint}", field)
+        hint = suggest_ref(ref, {i: x.name or i for i, x in by_id.items()})
+        self.check.err(loc, f"unknown {what} {shown(ref)}{hint}", field)
         return None
 
-    def resolve_list(
-        refs: list[str],
-        by_id: dict[str, T],
-        names: dict[str, str],
-        what: str,
-        loc: Location | None,
-        field: str,
+    def many(
+        self, refs: list[str], kind: RefKind, what: str, loc: Location | None, field: str
     ) -> list[str]:
-        out = [r for r in (resolve(x, by_id, names, what, loc, field) for x in refs) if r]
+        """The ids of ``refs`` that resolve, each once, in their first order."""
+        out = [r for r in (self.one(x, kind, what, loc, field) for x in refs) if r]
         return sorted(set(out), key=out.index)
 
-    # Boundaries: parents exist and form no cycle.
-    for b in model.boundaries:
+
+def _resolve_boundary_parents(boundaries: list[Boundary], refs: _Refs) -> None:
+    """Parents resolved to ids; a boundary that is its own parent, or in a cycle, gets none."""
+    for b in boundaries:
         if b.parent is not None:
-            b.parent = resolve(
-                b.parent, boundaries, b_names, "parent boundary", b.location, "parent"
-            )
+            b.parent = refs.one(b.parent, "boundary", "parent boundary", b.location, "parent")
             if b.parent == b.id:
-                err(b.location, f"boundary {b.id!r} is its own parent", "parent")
+                refs.check.err(b.location, f"boundary {b.id!r} is its own parent", "parent")
                 b.parent = None
-    for b in model.boundaries:
+    for b in boundaries:
         seen = {b.id}
         cur = b.parent
         while cur is not None:
             if cur in seen:
-                err(b.location, f"boundary {b.id!r} is part of a parent cycle", "parent")
+                refs.check.err(b.location, f"boundary {b.id!r} is part of a parent cycle", "parent")
                 b.parent = None
                 break
             seen.add(cur)
-            cur = boundaries[cur].parent if cur in boundaries else None
+            cur = refs.boundaries[cur].parent if cur in refs.boundaries else None
 
-    controls = set(known_controls) if known_controls is not None else None
-    renamed = dict(aliases or {})
-    alias_notes: list[ModelNote] = []
 
-    def check_controls(refs: list[ControlRef], loc: Location | None) -> None:
+class _Controls:
+    """Checks declared controls: known to the library, declared once; former ids read as
+    their current ones (with a note each)."""
+
+    def __init__(
+        self,
+        check: _Check,
+        known: Collection[str] | None,
+        aliases: Mapping[str, str] | None,
+    ) -> None:
+        self.problems = check
+        self.known = set(known) if known is not None else None
+        self.renamed = dict(aliases or {})
+        self.notes: list[ModelNote] = []
+
+    def check(self, owner: ModelInfo | Element | Flow, loc: Location | None) -> None:
+        """Check ``owner``'s controls: former ids replaced (a new list), missing locations
+        set to ``loc``."""
+        refs = owner.controls
+        if self.renamed and any(c.id in self.renamed for c in refs):
+            refs = owner.controls = _resolve_aliases(refs, self.renamed, loc, self.notes)
         seen: set[str] = set()
-        if renamed and any(c.id in renamed for c in refs):
-            refs[:] = _resolve_aliases(refs, renamed, loc, alias_notes)
         for c in refs:
             if c.location is None:
                 c.location = loc
-            if controls is not None and c.id not in controls:
-                err(c.location, f"unknown control {c.id!r}{suggest(c.id, controls)}", "controls")
+            if self.known is not None and c.id not in self.known:
+                self.problems.err(
+                    c.location, f"unknown control {c.id!r}{suggest(c.id, self.known)}", "controls"
+                )
             if c.id in seen:
-                err(c.location, f"control {c.id!r} declared twice", "controls")
+                self.problems.err(c.location, f"control {c.id!r} declared twice", "controls")
             seen.add(c.id)
 
-    check_controls(model.model.controls, top)
-    vendor_ids = {e.id for e in model.elements if e.kind is Kind.VENDOR}
-    for el in model.elements:
-        if el.boundary is not None:
-            bid = resolve(el.boundary, boundaries, b_names, "boundary", el.location, "boundary")
-            if bid != el.boundary:
-                el.boundary = bid
-        # Assign only what resolving changed: pydantic attribute assignment is not free
-        # and most elements list nothing here.
-        for fieldname in ("stores", "processes", "trained_on"):
-            refs = getattr(el, fieldname)
-            if refs:
-                got = resolve_list(refs, data, d_names, "data", el.location, fieldname)
-                if got != refs:
-                    setattr(el, fieldname, got)
-        if el.provider is not None:
-            el.provider = resolve(
-                el.provider, elements, e_names, "provider", el.location, "provider"
-            )
-            if el.provider is not None and el.provider not in vendor_ids:
-                err(
-                    el.location,
-                    f"provider {el.provider!r} is not an element of kind 'vendor'",
-                    "provider",
-                )
-            if el.provider == el.id:
-                err(el.location, "an element cannot be its own provider", "provider")
-        if el.vendor is not None:
-            subs = resolve_list(
-                el.vendor.subprocessors,
-                elements,
-                e_names,
-                "sub-processor",
+
+def _resolve_element(el: Element, refs: _Refs, vendor_ids: set[str]) -> None:
+    """An element's references (boundary, data, provider, sub-processors, BAA services)
+    resolved to ids; a provider or sub-processor must be a vendor other than itself."""
+    err = refs.check.err
+    if el.boundary is not None:
+        bid = refs.one(el.boundary, "boundary", "boundary", el.location, "boundary")
+        if bid != el.boundary:
+            el.boundary = bid
+    # Assign only what resolving changed: pydantic attribute assignment is not free and most
+    # elements list nothing here.
+    for fieldname in ("stores", "processes", "trained_on"):
+        listed = getattr(el, fieldname)
+        if listed:
+            got = refs.many(listed, "data", "data", el.location, fieldname)
+            if got != listed:
+                setattr(el, fieldname, got)
+    if el.provider is not None:
+        el.provider = refs.one(el.provider, "element", "provider", el.location, "provider")
+        if el.provider is not None and el.provider not in vendor_ids:
+            err(
                 el.location,
-                "vendor.subprocessors",
+                f"provider {el.provider!r} is not an element of kind 'vendor'",
+                "provider",
             )
-            for s in subs:
-                if s not in vendor_ids:
-                    err(
-                        el.location,
-                        f"sub-processor {s!r} is not an element of kind 'vendor'",
-                        "vendor.subprocessors",
-                    )
-                if s == el.id:
-                    err(
-                        el.location,
-                        "a vendor cannot be its own sub-processor",
-                        "vendor.subprocessors",
-                    )
-            el.vendor.subprocessors = subs
-            if el.vendor.baa is not None:
-                el.vendor.baa.services = [
-                    s
-                    if s == "*"
-                    else (
-                        resolve(
-                            s, elements, e_names, "BAA service", el.location, "vendor.baa.services"
-                        )
-                        or s
-                    )
-                    for s in el.vendor.baa.services
-                ]
-        if el.oversees:
+        if el.provider == el.id:
+            err(el.location, "an element cannot be its own provider", "provider")
+    if el.vendor is None:
+        return
+    field = "vendor.subprocessors"
+    subs = refs.many(el.vendor.subprocessors, "element", "sub-processor", el.location, field)
+    for s in subs:
+        if s not in vendor_ids:
+            err(el.location, f"sub-processor {s!r} is not an element of kind 'vendor'", field)
+        if s == el.id:
+            err(el.location, "a vendor cannot be its own sub-processor", field)
+    el.vendor.subprocessors = subs
+    if el.vendor.baa is not None:
+        el.vendor.baa.services = [
+            s
+            if s == "*"
+            else (refs.one(s, "element", "BAA service", el.location, "vendor.baa.services") or s)
+            for s in el.vendor.baa.services
+        ]
 
-            def overseen(ref: str, loc: Location | None = el.location) -> str | None:
-                return resolve(ref, elements, e_names, "overseen element", loc, "oversees")
 
-            _check_oversight(el, elements, overseen, err)
-        check_controls(el.controls, el.location)
-        _derive_vendor_controls(el)
-
-    flow_ids: dict[str, Flow] = {}
-    for fl in model.flows:
-        src = resolve(fl.source, elements, e_names, "flow source", fl.location, "from")
-        dst = resolve(fl.target, elements, e_names, "flow target", fl.location, "to")
+def _resolve_flows(flows: list[Flow], refs: _Refs) -> Iterator[Flow]:
+    """Flow ends and data resolved to ids, ids from the ends and the name; yields each flow
+    that resolved and is not a duplicate, as soon as it is done (so that the problems of its
+    controls, checked by the caller, come right after its own)."""
+    err = refs.check.err
+    by_id: dict[str, Flow] = {}
+    for fl in flows:
+        src = refs.one(fl.source, "element", "flow source", fl.location, "from")
+        dst = refs.one(fl.target, "element", "flow target", fl.location, "to")
         if src is None or dst is None:
             continue
         if (src, dst) != (fl.source, fl.target):
@@ -391,12 +417,12 @@ def finalize(
                 "to",
             )
         if fl.data:
-            got = resolve_list(fl.data, data, d_names, "data", fl.location, "data")
+            got = refs.many(fl.data, "data", "data", fl.location, "data")
             if got != fl.data:
                 fl.data = got
         if not fl.id:
             fl.id = f"{src}--{dst}" + (f"--{slugify(fl.name)}" if fl.name else "")
-            if fl.id in flow_ids:
+            if fl.id in by_id:
                 err(
                     fl.location,
                     f"duplicate flow {fl.id!r} (same source, target and name); "
@@ -406,17 +432,11 @@ def finalize(
                 continue
         elif not valid_id(fl.id):
             err(fl.location, bad_id("flow", fl.id), "id")
-        if fl.id in flow_ids:
+        if fl.id in by_id:
             err(fl.location, f"duplicate flow id {fl.id!r}", "id")
             continue
-        flow_ids[fl.id] = fl
-        check_controls(fl.controls, fl.location)
-
-    if problems:
-        raise InputError(problems)
-    model.notes.extend(alias_notes)
-    model.notes.extend(migrate_v1_tags(model))
-    return model
+        by_id[fl.id] = fl
+        yield fl
 
 
 def _resolve_aliases(

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from threatgraph.model.validate import choice_message
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import choice_message
 from threatgraph.util.readfile import MAX_BYTES as MAX_BYTES  # the limit lives with the reader
 from threatgraph.util.readfile import read_input
 from threatgraph.util.safetext import LONE_SURROGATE, has_lone_surrogate, lone_surrogate_in
@@ -280,7 +280,7 @@ def read_text(path: Path) -> str:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:\n]')
 #: The next bracket outside a string (group 1); strings and everything else are skipped
 #: inside the expression, possessively, so there is no backtracking.
-_JSON_BRACKETS = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}])')
+JSON_BRACKETS = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}])')
 
 
 def _json_key_lines(text: str, start: int) -> list[int]:
@@ -416,7 +416,7 @@ def parse_json(text: str, file: str) -> Any:
     open_at: list[int] = []
     depth, line, last = 0, 1, 0
     count = text.count
-    for m in _JSON_BRACKETS.finditer(text):
+    for m in JSON_BRACKETS.finditer(text):
         pos = m.start(1)
         if text[pos] in "[{":
             line += count("\n", last, pos)
@@ -459,6 +459,41 @@ def load_document(path: Path) -> Any:
     if path.suffix.lower() == ".json":
         return parse_json(text, str(path))
     return parse_text(text, str(path))
+
+
+def load_headed_list(
+    path: Path, header: str, version: int, key: str, *, kind: str, missing: str
+) -> LineList | list[Any]:
+    """The list under ``key`` of a file that must start with ``header: version``.
+
+    Decisions files and baselines have this shape: a version header and one list, nothing
+    else. ``kind`` names the file in messages (``a decisions file``); ``missing`` is the
+    message when the file does not exist. An empty list (``key:`` with no value) is ``[]``.
+    """
+    file = str(path)
+    if not path.exists():  # a FIFO or a device is refused by the read
+        raise InputError.single(file, 0, missing)
+    doc = load_document(path)
+    if not isinstance(doc, dict) or doc.get(header) != version:
+        raise InputError.single(
+            file,
+            getattr(doc, "line", 1) or 1,
+            f"not {kind}: expected '{header}: {version}' at the top",
+            header,
+        )
+    unknown = sorted(set(doc) - {header, key})
+    if unknown:
+        raise InputError.single(file, _key_line(doc, unknown[0]), "unknown key (typo?)", unknown[0])
+    items = doc.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError.single(file, _key_line(doc, key), f"must be a list of {key}", key)
+    return items
+
+
+def _key_line(doc: dict[str, Any], key: str) -> int:
+    return doc.key_lines.get(key, 1) if isinstance(doc, LineDict) else 1
 
 
 def line_of(doc: Any, loc: tuple[str | int, ...]) -> int:

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from threatgraph.engine.findings import CheckItem, Finding, finding_id
 from threatgraph.engine.rules import ElementPred, Match, Mitigation, Rule
-from threatgraph.features import codemap
 from threatgraph.features.discover import catalog
 from threatgraph.features.discover.result import Category, Component, Discovery
 from threatgraph.features.discover.scan import discover
 from threatgraph.graph import Graph
 from threatgraph.load.registry import LoadedModel
 from threatgraph.model.schema import Element, Kind, Location, SystemModel
+from threatgraph.repo import codemap
 
 _REFS = ["owasp-llm:LLM03@2025", "hipaa:164.308(a)(1)(ii)(A)@2013"]
 _RATIONALE = {
@@ -195,7 +195,7 @@ class DriftOptions:
 
     def findings(self, loaded: LoadedModel, graph: Graph) -> list[Finding]:
         """The drift findings of one model."""
-        from threatgraph.features.evidence import root_for
+        from threatgraph.repo.evidence import root_for
 
         model = loaded.model
         if not model.elements:

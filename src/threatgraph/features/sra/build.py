@@ -12,24 +12,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from threatgraph import __version__
-from threatgraph.engine.compile import (
+from threatgraph.engine.compile import kinds_of, vendor_received_data
+from threatgraph.engine.findings import Finding, severity_rank
+from threatgraph.engine.library import Library
+from threatgraph.features import hipaa
+from threatgraph.features.sra import risk as risk_mod
+from threatgraph.graph import Graph
+from threatgraph.model.schema import SENSITIVE, Classification, Element, Kind
+from threatgraph.model.validate import CLAUSE_CONTROLS
+from threatgraph.model.vendors import (
     BREACH_NOTIFICATION_LIMIT_DAYS,
     SECURITY_ATTESTATIONS,
     assessment_overdue,
     baa_covers,
     baa_in_force,
-    kinds_of,
-    vendor_received_data,
 )
-from threatgraph.engine.findings import Finding, severity_rank
-from threatgraph.engine.library import Library
-from threatgraph.features import hipaa
-from threatgraph.features.sra import risk as risk_mod
-from threatgraph.formats.common import display_path
-from threatgraph.graph import Graph
-from threatgraph.model.schema import SENSITIVE, Classification, Element, Kind
-from threatgraph.model.validate import CLAUSE_CONTROLS
+from threatgraph.util.paths import display_path
+from threatgraph.version import __version__
 
 PHI = Classification.PHI
 

@@ -434,14 +434,6 @@ ZONE_TYPES: dict[str, Trust] = {
     **{t.value.replace("_", "-"): t for t in Trust},
 }
 
-#: Names of the built-in IriusRisk zone ids (for docs and messages).
-ZONE_TYPE_NAMES = {
-    "f0ba7722-39b6-4c81-8290-a30a248bb8d9": "Internet",
-    "6376d53e-6461-412b-8e04-7b3fe2b397de": "Public",
-    "b61d6911-338d-46a8-9f39-8dcd24abfe91": "Public Cloud",
-    "2ab4effa-40b7-4cd2-ba81-8247d29a6f2d": "Private Secured",
-}
-
 
 def trust_of_zone_type(value: object) -> Trust | None:
     """The trust a zone type (or a built-in zone id) stands for, or None when unknown."""

@@ -154,6 +154,51 @@ def materialise(rev: str, files: Sequence[tuple[str, str]], dest: Path, cwd: Pat
     return written
 
 
+def repo_relative(path: str, root: Path) -> str:
+    """``path`` relative to the repository ``root`` ('' for the root itself), '/'-separated;
+    a path outside the repository is an InputError."""
+    p = Path(path).resolve()
+    if not p.is_relative_to(root):
+        raise InputError.single(path, 0, f"outside the git repository at {root}")
+    rel = p.relative_to(root).as_posix()
+    return "" if rel == "." else rel
+
+
+def materialise_paths(rev: str, rel_paths: Sequence[str], dest: Path, root: Path) -> list[str]:
+    """Copy the directories of repo-relative ``rel_paths`` at ``rev`` into ``dest``; returns
+    the paths (under ``dest``) of those that exist at ``rev``.
+
+    A directory is copied whole; for a file, its directory is (only the top-level files when
+    the file sits at the repository root), so that sibling modules a model imports are there.
+    """
+    wanted: dict[str, tuple[str, str]] = {}
+    present: list[str] = []
+    for rel in rel_paths:
+        entries = [
+            line.split(b"\t", 1)
+            for line in git(["ls-tree", "-z", "--full-tree", rev, "--", rel or "."], root).split(
+                b"\0"
+            )
+            if line
+        ]
+        kinds = {e[1].decode("utf-8", "surrogateescape"): e[0].split()[1].decode() for e in entries}
+        if rel == "" or kinds.get(rel) == "tree":
+            files = tracked(rev, [rel] if rel else [], root, recursive=True)
+        elif kinds.get(rel) == "blob":
+            parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            if parent:
+                files = tracked(rev, [parent], root, recursive=True)
+            else:
+                files = tracked(rev, [], root, recursive=False)
+        else:
+            continue  # the path does not exist at the base revision
+        for oid, name in files:
+            wanted[name] = (oid, name)
+        present.append(rel)
+    materialise(rev, sorted(wanted.values(), key=lambda t: t[1]), dest, root)
+    return [str(dest / rel) if rel else str(dest) for rel in present]
+
+
 def show(rev: str, path: str, cwd: Path) -> bytes | None:
     """The content of repo-relative ``path`` at ``rev``, or None when it does not exist there."""
     if _safe_rel(path) is None:

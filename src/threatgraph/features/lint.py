@@ -1,18 +1,26 @@
 """Library lint: schema (already enforced on load), references, controls, fixtures and
-their expected findings (expected.yaml)."""
+their expected findings (expected.yaml).
+
+A feature rather than part of the engine: fixtures are checked by running them through the
+whole pipeline (loading, matching, the fixture's own decisions), as ``check`` would.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-from threatgraph.engine.expected import (
+from threatgraph.engine.findings import Finding
+from threatgraph.engine.library import Library, LoadedRule, line_in_file
+from threatgraph.features.expected import (
     EXPECTED_FILE,
     Expectations,
     differences,
     load_expectations,
     tally,
 )
-from threatgraph.engine.library import Library, LoadedRule, _line_in_file
+from threatgraph.load.registry import formats, load_file
+from threatgraph.pipeline import analyse
 from threatgraph.util.errors import InputError, Problem
 
 #: Fixtures are evaluated as of this day, so that date-dependent rules give stable results.
@@ -60,7 +68,7 @@ def rationale_problems(lr: LoadedRule) -> list[Problem]:
     return [
         Problem(
             str(lr.path),
-            _line_in_file(lr.path, ("references", i)),
+            line_in_file(lr.path, ("references", i)),
             f"reference {ref} has no rationale: add a line under 'rationale:' saying why "
             "this rule's situation is that entry",
             "rationale",
@@ -70,36 +78,26 @@ def rationale_problems(lr: LoadedRule) -> list[Problem]:
     ]
 
 
-def fixture_findings(lr: LoadedRule, path: object, lib: Library) -> list[tuple[str, str]]:
-    """(primary element, status) of every finding of this rule on one fixture model."""
-    from pathlib import Path
-
-    from threatgraph.load.registry import formats, load_file
-    from threatgraph.pipeline import analyse
-
+def _fixture_run(lr: LoadedRule, path: object, lib: Library) -> list[Finding]:
+    """This rule's findings on one fixture model, through the pipeline as a check runs it."""
     p = Path(str(path))
     fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
-    out: list[tuple[str, str]] = []
-    for lm in load_file(p, fmt, lib.controls.keys(), aliases=lib.aliases):
-        res = analyse(lm, lib, FIXTURE_DAY)
-        out += [(f.element, f.status) for f in res.findings if f.rule.id == lr.rule.id]
-    return out
+    return [
+        f
+        for lm in load_file(p, fmt, lib.controls.keys(), aliases=lib.aliases)
+        for f in analyse(lm, lib, FIXTURE_DAY).findings
+        if f.rule.id == lr.rule.id
+    ]
+
+
+def fixture_findings(lr: LoadedRule, path: object, lib: Library) -> list[tuple[str, str]]:
+    """(primary element, status) of every finding of this rule on one fixture model."""
+    return [(f.element, f.status) for f in _fixture_run(lr, path, lib)]
 
 
 def run_fixture(lr: LoadedRule, path: object, lib: Library) -> list[str]:
     """Open finding ids of this rule on one fixture model."""
-    from pathlib import Path
-
-    from threatgraph.load.registry import formats, load_file
-    from threatgraph.pipeline import analyse
-
-    p = Path(str(path))
-    fmt = next(f for f in formats() if p.suffix.lower() in f.suffixes)
-    ids = []
-    for lm in load_file(p, fmt, lib.controls.keys(), aliases=lib.aliases):
-        res = analyse(lm, lib, FIXTURE_DAY)
-        ids += [f.id for f in res.findings if f.rule.id == lr.rule.id and f.status == "open"]
-    return ids
+    return [f.id for f in _fixture_run(lr, path, lib) if f.status == "open"]
 
 
 def rule_expectations(lr: LoadedRule) -> tuple[Expectations | None, list[Problem]]:
@@ -262,7 +260,7 @@ def lint(lib: Library, fixtures: bool = True) -> list[Problem]:
             if lr.builtin or refs:
                 why = reference_exists(ref, refs)
                 if why:
-                    line = _line_in_file(lr.path, ("references", i))
+                    line = line_in_file(lr.path, ("references", i))
                     problems.append(Problem(file, line, f"reference {ref}: {why}", "references"))
         problems.extend(rationale_problems(lr))
         for m in lr.rule.mitigations:

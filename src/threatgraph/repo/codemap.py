@@ -281,7 +281,7 @@ class FileIndex:
 
 def _git_files(root: Path) -> list[str] | None:
     """Tracked (minus deleted) and untracked-not-ignored files, or None outside git."""
-    from threatgraph.features import gitrev
+    from threatgraph.repo import gitrev
 
     if not (root / ".git").exists():
         return None
