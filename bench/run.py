@@ -136,7 +136,7 @@ def _time_reports(
     from threatgraph.formats.common import write_atomic
     from threatgraph.formats.reportset import build_reports
     from threatgraph.formats.view import ModelView
-    from threatgraph.pipeline import ModelResult, Run
+    from threatgraph.results import ModelResult, Run
     from threatgraph.policy import Verdict, gate
 
     result = ModelResult(lm, g, findings)

@@ -21,10 +21,10 @@ import fnmatch
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from threatgraph.model.schema import ControlRef, Decision, Location, SystemModel
+from threatgraph.results import CitedControl, EvidenceReport
 from threatgraph.util.errors import InputError, Problem
 from threatgraph.util.yamlsafe import read_text
 
@@ -40,62 +40,6 @@ MAX_ITEM_LENGTH = 1024
 #: directory (so they cannot leave the repository), and this bounds the walk of a big or
 #: hostile tree: past it, the pattern is an error at the control's file:line.
 MAX_GLOB_VISITS = 100_000
-
-
-@dataclass(frozen=True)
-class CitedControl:
-    """One declared control (or 'mitigated' decision) and what became of its evidence."""
-
-    owner: str  # "element <id>", "flow <id>", "model", "decision <finding id>"
-    control: str  # control id, or the finding id for a decision
-    location: Location | None
-    cited: tuple[str, ...]
-    missing: tuple[tuple[str, str], ...]  # (item, why) for items that do not check out
-    #: Cited URLs: recorded, never fetched, so nothing is known of them but that they are cited.
-    unchecked: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """Cites at least one item and no cited item fails its check (URLs are not checked)."""
-        return bool(self.cited) and not self.missing
-
-    @property
-    def checked(self) -> bool:
-        """:attr:`ok`, and at least one cited item was checked (a path or test, not a URL)."""
-        return self.ok and len(self.unchecked) < len(self.cited)
-
-
-@dataclass
-class EvidenceReport:
-    """The evidence checks of one model."""
-
-    root: Path
-    controls: list[CitedControl] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)  # escapes: input errors
-
-    @property
-    def declared(self) -> int:
-        """Number of declared controls (decisions not counted)."""
-        return sum(1 for c in self.controls if not c.owner.startswith("decision"))
-
-    @property
-    def with_evidence(self) -> int:
-        """Declared controls whose evidence checks out: no item fails, one at least was checked."""
-        return sum(1 for c in self.controls if not c.owner.startswith("decision") and c.checked)
-
-    @property
-    def url_only(self) -> int:
-        """Declared controls that cite only URLs: cited, not checked (URLs are never fetched)."""
-        return sum(
-            1
-            for c in self.controls
-            if not c.owner.startswith("decision") and c.ok and not c.checked
-        )
-
-    @property
-    def missing_items(self) -> int:
-        """Cited items that do not exist."""
-        return sum(len(c.missing) for c in self.controls)
 
 
 def find_repo_root(start: Path) -> Path | None:

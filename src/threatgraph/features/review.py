@@ -42,7 +42,7 @@ from threatgraph.util.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from threatgraph.engine.library import Library
-    from threatgraph.pipeline import ModelResult, Run
+    from threatgraph.results import ModelResult, Run
 
 REVIEW_VERSION = "1.0"
 #: Where a built-in rule's source is published (the rule file at the release tag).
