@@ -18,13 +18,13 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from threatgraph.commands.check import render_text
 from threatgraph.engine.library import load_library
 from threatgraph.features import coverage, testplan
 from threatgraph.features.sra import build
 from threatgraph.features.sra import html as sra_html
 from threatgraph.features.sra import markdown as sra_md
 from threatgraph.formats.reportset import render_reports
+from threatgraph.formats.text import render_text
 from threatgraph.interop import otm_export
 from threatgraph.pipeline import run
 from threatgraph.util.errors import InputError

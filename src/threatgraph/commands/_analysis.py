@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from threatgraph.commands._common import (
     build_policy,
@@ -16,6 +16,9 @@ from threatgraph.commands._common import (
     resolve_run_options,
     settings_for,
 )
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,8 +37,8 @@ def run_models(
     explicit_targets: bool = False,
     partial: bool = False,
     map_types: tuple[str, ...] = (),
-) -> Any:
-    """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``).
+) -> Run:
+    """Load, match and apply decisions for the models in ``paths``: every result, the verdict.
 
     ``options`` holds the values of :func:`analysis_options`; ``fail_on`` and
     ``pytm_threats`` override the config when given. With ``explicit_targets`` the paths are

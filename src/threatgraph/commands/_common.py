@@ -6,7 +6,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -270,7 +270,7 @@ def rel_to_config(settings: Settings, paths: Sequence[str]) -> list[str]:
 
 
 def resolve_run_options(
-    settings: Settings, rule_dirs: Sequence[Path], as_of: Any
+    settings: Settings, rule_dirs: Sequence[Path], as_of: datetime | None
 ) -> tuple[list[str], dict[str, str], date | None]:
     """Merge CLI flags over config values (disabled rules come from the config alone)."""
     dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -117,7 +116,7 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    as_of: Any,
+    as_of: datetime | None,
 ) -> None:
     """Compare the models at a git revision (BASE) with the working tree.
 

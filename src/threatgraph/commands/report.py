@@ -122,8 +122,8 @@ def command(
     (dot, or graphviz-pure) is installed, diagram.svg. Exit codes as for `check`.
     """
     from threatgraph.commands._analysis import run_models
-    from threatgraph.commands.check import notice_text, render_text
     from threatgraph.formats.reportset import build_reports
+    from threatgraph.formats.text import notice_text, render_text
 
     settings = settings_for(options["config_path"])
     chosen = parse_formats(formats or tuple(settings.formats), png, render)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -92,7 +92,7 @@ def command(
     no_baseline: bool,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    as_of: Any,
+    as_of: datetime | None,
 ) -> None:
     """Review a change: the modeled elements whose code it touches, their findings, the
     controls whose evidence it changes, and the files no element covers.

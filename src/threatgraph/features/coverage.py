@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
@@ -24,6 +24,9 @@ from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import ElementPred
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Kind
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 #: Frameworks in report order: (scheme, title, edition).
 FRAMEWORKS: tuple[tuple[str, str], ...] = (
@@ -257,7 +260,7 @@ def coverage(lib: Library, g: Graph, findings: Sequence[Finding]) -> dict[str, l
     return result
 
 
-def document(run: Any) -> dict[str, Any]:
+def document(run: Run) -> dict[str, Any]:
     """The coverage of every model of a pipeline run, as a JSON-ready document."""
     lib: Library = run.library
     models = []
@@ -324,7 +327,7 @@ def _tactic_shortname(name: str) -> str:
     return name.strip().lower().replace(" ", "-")
 
 
-def navigator_layer(run: Any) -> dict[str, Any]:
+def navigator_layer(run: Run) -> dict[str, Any]:
     """An ATLAS Navigator layer colouring the techniques that open findings cite.
 
     The score of a technique is the worst severity among the open findings citing it (1 low
@@ -433,7 +436,7 @@ def _fired_text(o: RuleOutcome) -> str:
     return f"`{o.rule}` ({', '.join(parts)})"
 
 
-def render_markdown(run: Any) -> str:
+def render_markdown(run: Run) -> str:
     """Coverage of every model of a run as Markdown (model text escaped)."""
     from threatgraph.formats.markdown import escape
 

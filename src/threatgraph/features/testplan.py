@@ -19,12 +19,15 @@ import ast
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threatgraph import __version__
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.formats.common import display_path
 from threatgraph.graph import Graph
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 #: Kinds of test, in plan order: key, heading, references/families that select it, the
 #: testing control it evidences when the rule names none, and the verb for the headline.
@@ -189,7 +192,7 @@ def _ends(g: Graph, f: Finding) -> tuple[list[str], list[str]]:
     return [], []
 
 
-def plan(run: Any) -> Plan:
+def plan(run: Run) -> Plan:
     """The adversarial test plan for every model of a pipeline run."""
     out = Plan(as_of=run.as_of.isoformat(), library_version=run.library.version)
     order = {c["key"]: i for i, c in enumerate(CATEGORIES)}

@@ -16,13 +16,17 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from threatgraph.formats.base import REGISTRY, Diagrams, IndexEntry, ReportInput, get_format
 from threatgraph.formats.common import display_path
 from threatgraph.formats.view import ModelView
 from threatgraph.model.schema import slugify, valid_id
 from threatgraph.util.writer import safe_dir, write_files
+
+if TYPE_CHECKING:
+    from threatgraph.formats.render import Renderer
+    from threatgraph.results import Run
 
 #: Formats that need the DOT text, and those that need a rendered image.
 _NEEDS_DOT = frozenset({"dot", "svg", "png", "html"})
@@ -120,7 +124,7 @@ RENDER_OFF = "rendering turned off with --no-render"
 def _diagrams(
     view: ModelView,
     formats: Sequence[str],
-    renderer: Any,
+    renderer: Renderer | None,
     timeout: float,
     render: bool = True,
 ) -> Diagrams:
@@ -161,7 +165,7 @@ def _diagrams(
 
 
 def render_reports(
-    run: Any,
+    run: Run,
     out_dir: Path,
     formats: Sequence[str],
     *,
@@ -173,7 +177,7 @@ def render_reports(
 ) -> tuple[dict[Path, str | bytes], list[tuple[Path, list[str]]]]:
     """Every file to write (path -> content) and, per model, its directory and file names.
 
-    ``run`` is a :class:`threatgraph.pipeline.Run`. Nothing is written here. ``warn`` is
+    Nothing is written here. ``warn`` is
     called at most once, when a diagram could not be rendered. ``render=False`` never runs
     Graphviz: report.html shows the DOT source (svg and png must not be asked for).
     """
@@ -283,7 +287,7 @@ def render_reports(
 
 
 def build_reports(
-    run: Any,
+    run: Run,
     out_dir: Path,
     formats: Sequence[str],
     *,
