@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threatgraph.engine.findings import STATUSES, CheckItem, Finding, Status
 from threatgraph.engine.library import Library
@@ -23,6 +24,9 @@ from threatgraph.load.registry import LoadedModel
 from threatgraph.model.schema import Location
 from threatgraph.policy import Notice, PolicyConfig, Verdict
 from threatgraph.util.errors import Problem
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "STATUSES",
@@ -114,6 +118,12 @@ class ModelResult:
         """The model's id."""
         return self.loaded.model.model.id
 
+    @property
+    def networkx(self) -> nx.MultiDiGraph:
+        """The model's graph as a networkx ``MultiDiGraph`` with the facts the rules read
+        (what :func:`threatgraph.graph_of` gives; built on first use, then kept)."""
+        return self.graph.g
+
 
 @dataclass
 class Run:
@@ -124,3 +134,8 @@ class Run:
     verdict: Verdict
     as_of: date
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of every model, each model's in the engine's order (worst first)."""
+        return [f for r in self.results for f in r.findings]
