@@ -206,12 +206,14 @@ def command(
             return f"{short}:{rel.as_posix()}"
 
         result = diff_mod.compare(base.results, head.results, gate_sev, label, "working tree")
+        from threatgraph.formats import diff_report
+
         if fmt == "markdown":
-            text = diff_mod.render_markdown(result, head_path, base_path)
+            text = diff_report.render_markdown(result, head_path, base_path)
         elif fmt == "json":
-            text = diff_mod.to_json(result, head_path, base_path)
+            text = diff_report.to_json(result, head_path, base_path)
         else:
-            text = diff_mod.render_text(result, head_path, base_path)
+            text = diff_report.render_text(result, head_path, base_path)
     if output is not None:
         write_atomic(output, text)
     elif fmt == "json":
