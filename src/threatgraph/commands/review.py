@@ -182,12 +182,14 @@ def command(
     def shown(file: str) -> str:
         return display_path(file, root)
 
+    from threatgraph.formats import review_report
+
     if fmt == "markdown":
-        text = review_mod.render_markdown(review, shown)
+        text = review_report.render_markdown(review, shown)
     elif fmt == "json":
-        text = review_mod.to_json(review, shown)
+        text = review_report.to_json(review, shown)
     else:
-        text = review_mod.render_text(review, shown)
+        text = review_report.render_text(review, shown)
     if output is not None:
         write_atomic(output, text)
     elif fmt == "json":

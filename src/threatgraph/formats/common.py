@@ -92,6 +92,11 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 json_string: Callable[[str], str] = encode_basestring
 
 
+def count_text(n: int, word: str) -> str:
+    """'1 finding', '2 findings': a count and a noun that takes an 's' in the plural."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def json_compact(value: JSONValue) -> str:
     """One value as compact JSON, as :func:`json_text` writes its inner levels (C encoder)."""
     return _ENCODER.encode(value)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from threatgraph.formats.common import count_text
 from threatgraph.formats.markdown import code, escape
 from threatgraph.formats.mermaid import label
 from threatgraph.util.safetext import terminal
@@ -44,10 +45,6 @@ def _el_name(d: ModelDiff, f: Finding, base: bool = False) -> str:
     graphs = d.base_graphs if base else d.head_graphs
     g = graphs.get(f.model_id)
     return g.describe(f.element) if g else f.element
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
@@ -107,7 +104,7 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
     failing = len(d.failing)
     if failing:
         out.append(
-            f"FAIL: the change introduces {_count(failing, 'open finding')} at or above "
+            f"FAIL: the change introduces {count_text(failing, 'open finding')} at or above "
             f"'{d.fail_on}'."
         )
     else:
@@ -121,7 +118,7 @@ def render_markdown(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
     md, ident = escape, code
     failing = len(d.failing)
     verdict = (
-        f"**FAIL**: introduces {_count(failing, 'open finding')} at or above `{d.fail_on}`"
+        f"**FAIL**: introduces {count_text(failing, 'open finding')} at or above `{d.fail_on}`"
         if failing
         else f"**PASS**: no new open finding at or above `{d.fail_on}`"
     )
