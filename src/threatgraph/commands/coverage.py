@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,20 +41,19 @@ def command(
 
     Exit code 0 (a coverage report does not gate; use `check`).
     """
-    from threatgraph.features import coverage
+    from threatgraph.formats import coverage_report
     from threatgraph.util.writer import write_files
 
     result = run_models(paths, options)
     if fmt == "json":
-        text = json.dumps(coverage.document(result), indent=2, ensure_ascii=False) + "\n"
+        text = coverage_report.to_json(result)
     else:
-        text = coverage.render_markdown(result)
+        text = coverage_report.render_markdown(result)
     files: dict[Path, str | bytes] = {}
     if output is not None:
         files[output] = text
     if navigator is not None:
-        layer = coverage.navigator_layer(result)
-        files[navigator] = json.dumps(layer, indent=2, ensure_ascii=False) + "\n"
+        files[navigator] = coverage_report.navigator_json(result)
     write_files(files, through=True)  # both files, or neither; both named by the user
     if output is None and fmt == "json":
         echo_json(text, nl=False)
