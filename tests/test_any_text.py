@@ -23,7 +23,7 @@ from threatgraph.features import testplan
 from threatgraph.features.sra import build
 from threatgraph.features.sra import html as sra_html
 from threatgraph.features.sra import markdown as sra_md
-from threatgraph.formats import coverage_report
+from threatgraph.formats import coverage_report, testplan_report
 from threatgraph.formats.reportset import render_reports
 from threatgraph.formats.text import render_text
 from threatgraph.interop import otm_export
@@ -98,7 +98,7 @@ def _renders_everywhere(path: Path) -> None:
     outputs += [sra_md.render(doc), sra_html.render(doc)]
     outputs.append(otm_export.dumps(otm_export.document(res.loaded.model, res.findings)))
     plan = testplan.plan(r)
-    outputs += [testplan.render_markdown(plan), json.dumps(testplan.document(plan))]
+    outputs += [testplan_report.render_markdown(plan), json.dumps(testplan_report.document(plan))]
     outputs += [coverage_report.render_markdown(r), json.dumps(coverage_report.document(r))]
     for out in outputs:
         out.encode("utf-8")
