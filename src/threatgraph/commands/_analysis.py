@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from threatgraph.commands._common import (
+    AnalysisOptions,
     build_policy,
     common_options,
     model_paths,
@@ -30,7 +31,7 @@ def analysis_options(fn: F) -> F:
 
 def run_models(
     paths: tuple[str, ...] | list[str],
-    options: dict[str, Any],
+    options: AnalysisOptions,
     *,
     fail_on: str | None = None,
     pytm_threats: bool | None = None,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict, TypeVar
 
 import click
 
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+
+
+class AnalysisOptions(TypedDict):
+    """What :func:`common_options` and :func:`policy_options` pass a command (``**options``)."""
+
+    config_path: Path | None
+    rule_dirs: tuple[Path, ...]
+    as_of: datetime | None
+    decision_files: tuple[Path, ...]
+    baseline_file: Path | None
+    no_baseline: bool
+    strict: bool | None
+    require_evidence: bool | None
+    max_acceptance_days: int | None
 
 
 def echo(text: str, *, err: bool = False, nl: bool = True, block: bool = False) -> None:

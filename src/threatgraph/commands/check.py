@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._common import (
+    AnalysisOptions,
     common_options,
     echo,
     echo_json,
@@ -51,7 +52,7 @@ def command(
     hook: bool,
     pytm_threats: bool | None,
     map_types: tuple[str, ...],
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Check model files or directories (PATH...) for AI threats.
 

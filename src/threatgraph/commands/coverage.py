@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
 from threatgraph.commands._common import (
+    AnalysisOptions,
     echo,
     echo_json,
     format_option,
@@ -34,7 +35,7 @@ def command(
     fmt: str,
     output: Path | None,
     navigator: Path | None,
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Show, per OWASP LLM 2025, ML 2023 and Agentic 2026 category and ATLAS tactic, which
     rules were evaluated against the models in PATH, which fired, and which cannot apply.

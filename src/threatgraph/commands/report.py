@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._common import (
+    AnalysisOptions,
     common_options,
     echo,
     fail_on_option,
@@ -113,7 +114,7 @@ def command(
     render: bool,
     sarif_suppressed: bool,
     pytm_threats: bool | None,
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Write reports and diagrams for model files or directories (PATH...) into DIR.
 

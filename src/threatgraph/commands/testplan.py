@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
 from threatgraph.commands._common import (
+    AnalysisOptions,
     echo,
     echo_json,
     format_option,
@@ -47,7 +48,7 @@ def command(
     fmt: str,
     with_pytest: bool,
     tests_dir: Path | None,
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Plan adversarial tests for the models in PATH: prompt-injection suites against the
     named LLM entry points, poisoning and provenance checks on the named pipelines,
