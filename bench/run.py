@@ -136,8 +136,8 @@ def _time_reports(
     from threatgraph.formats.common import write_atomic
     from threatgraph.formats.reportset import build_reports
     from threatgraph.formats.view import ModelView
-    from threatgraph.results import ModelResult, Run
     from threatgraph.policy import Verdict, gate
+    from threatgraph.results import ModelResult, Run
 
     result = ModelResult(lm, g, findings)
     run = Run(lib, [result], Verdict("high", gate(findings, "high")), day)
