@@ -103,6 +103,13 @@ def test_check_a_model_object_matches_its_file(tmp_path: Path) -> None:
     assert by_object.findings[0].location.file == __file__
 
 
+def test_check_a_validated_model() -> None:
+    from threatgraph.load.registry import load_paths
+
+    [loaded] = load_paths([SUPPORT])
+    assert ids(check(loaded.model, as_of=DAY)) == ids(check(SUPPORT, as_of=DAY))
+
+
 def test_the_graph_comes_with_the_result() -> None:
     [result] = check(small_model(), as_of=DAY).results
     g = result.networkx
