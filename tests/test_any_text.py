@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from threatgraph.engine.library import load_library
 from threatgraph.features import testplan
+from threatgraph.features.coverage import run_coverage
 from threatgraph.features.sra import build
 from threatgraph.features.sra import html as sra_html
 from threatgraph.features.sra import markdown as sra_md
@@ -99,7 +100,10 @@ def _renders_everywhere(path: Path) -> None:
     outputs.append(otm_export.dumps(otm_export.document(res.loaded.model, res.findings)))
     plan = testplan.plan(r)
     outputs += [testplan_report.render_markdown(plan), json.dumps(testplan_report.document(plan))]
-    outputs += [coverage_report.render_markdown(r), json.dumps(coverage_report.document(r))]
+    outputs += [
+        coverage_report.render_markdown(run_coverage(r)),
+        json.dumps(coverage_report.document(run_coverage(r))),
+    ]
     for out in outputs:
         out.encode("utf-8")
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from threatgraph.cli import cli
 from threatgraph.engine.library import load_library
 from threatgraph.features import coverage
+from threatgraph.features.coverage import run_coverage
 from threatgraph.formats import coverage_report
 from threatgraph.pipeline import run
 
@@ -93,12 +94,12 @@ def test_kinds_needed_resolves_named_predicates() -> None:
 
 def test_markdown_and_json(tmp_path: Path) -> None:
     r = _run(tmp_path)
-    md = coverage_report.render_markdown(r)
+    md = coverage_report.render_markdown(run_coverage(r))
     assert "## OWASP Top 10 for LLM Applications" in md and "## MITRE ATLAS tactics" in md
     assert "| LLM01 Prompt Injection |" in md and "`TG-PI-001` (1 open)" in md
     assert "- `TG-VEC-001`: no element of kind" in md
     assert "- `TG-PI-007`: disabled: tested elsewhere" in md
-    doc = coverage_report.document(r)
+    doc = coverage_report.document(run_coverage(r))
     llm01 = next(c for c in doc["models"][0]["frameworks"]["owasp-llm"] if c["id"] == "LLM01")
     assert {
         "rule": "TG-PI-001",
@@ -118,7 +119,7 @@ def test_markdown_and_json(tmp_path: Path) -> None:
 
 def test_navigator_layer(tmp_path: Path) -> None:
     r = _run(tmp_path)
-    layer = coverage_report.navigator_layer(r)
+    layer = coverage_report.navigator_layer(run_coverage(r))
     assert layer["domain"] == "atlas-atlas"
     assert set(layer["versions"]) == {"layer", "navigator"}
     assert {"name": "atlas_data_version", "value": "5.6.0"} in layer["metadata"]

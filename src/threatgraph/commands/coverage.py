@@ -42,19 +42,19 @@ def command(
 
     Exit code 0 (a coverage report does not gate; use `check`).
     """
+    from threatgraph.features.coverage import run_coverage
     from threatgraph.formats import coverage_report
     from threatgraph.util.writer import write_files
 
     result = run_models(paths, options)
-    if fmt == "json":
-        text = coverage_report.to_json(result)
-    else:
-        text = coverage_report.render_markdown(result)
+    cov = run_coverage(result)
+    render = coverage_report.to_json if fmt == "json" else coverage_report.render_markdown
+    text = render(cov)
     files: dict[Path, str | bytes] = {}
     if output is not None:
         files[output] = text
     if navigator is not None:
-        files[navigator] = coverage_report.navigator_json(result)
+        files[navigator] = coverage_report.navigator_json(cov)
     write_files(files, through=True)  # both files, or neither; both named by the user
     if output is None and fmt == "json":
         echo_json(text, nl=False)

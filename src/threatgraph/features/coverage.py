@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
 
-from threatgraph.engine.findings import Finding
+from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import ElementPred
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Kind
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 #: Frameworks in report order: (scheme, title, edition).
 FRAMEWORKS: tuple[tuple[str, str], ...] = (
@@ -256,3 +261,56 @@ def coverage(lib: Library, g: Graph, findings: Sequence[Finding]) -> dict[str, l
             for cid, name in cats
         ]
     return result
+
+
+@dataclass
+class ModelCoverage:
+    """One model's coverage: framework -> its categories with every citing rule's outcome."""
+
+    model_id: str
+    name: str
+    frameworks: dict[str, list[CategoryRow]]
+
+
+@dataclass
+class RunCoverage:
+    """The coverage of every model of a run, and the ATLAS techniques open findings cite."""
+
+    library: Library
+    as_of: date
+    models: list[ModelCoverage]
+    #: ATLAS technique id -> the worst severity of the open findings citing it, and those
+    #: findings as 'model id: finding id' (sorted, each once).
+    open_techniques: dict[str, tuple[str, list[str]]]
+
+
+def run_coverage(run: Run) -> RunCoverage:
+    """The coverage of a run: what ``threatgraph coverage`` writes, as Markdown, JSON and an
+    ATLAS Navigator layer (:mod:`threatgraph.formats.coverage_report`)."""
+    lib = run.library
+    models = [
+        ModelCoverage(r.model_id, r.loaded.model.model.name, coverage(lib, r.graph, r.findings))
+        for r in run.results
+    ]
+    return RunCoverage(lib, run.as_of, models, _open_techniques(run))
+
+
+def _open_techniques(run: Run) -> dict[str, tuple[str, list[str]]]:
+    atlas = (run.library.references.get("entries", {}) or {}).get("atlas") or {}
+    worst: dict[str, str] = {}
+    cited_by: dict[str, list[str]] = {}
+    for res in run.results:
+        for f in res.findings:
+            if f.status != "open":
+                continue
+            for ref in f.rule.references:
+                scheme, tid = split_ref(ref)
+                entry = atlas.get(tid)
+                if scheme != "atlas" or not isinstance(entry, dict):
+                    continue
+                if entry.get("type") != "technique":
+                    continue
+                cited_by.setdefault(tid, []).append(f"{res.model_id}: {f.id}")
+                if tid not in worst or severity_rank(f.severity) > severity_rank(worst[tid]):
+                    worst[tid] = f.severity
+    return {tid: (worst[tid], sorted(set(cited_by[tid]))) for tid in sorted(worst)}

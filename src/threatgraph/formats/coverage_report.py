@@ -1,8 +1,8 @@
 """The renderings of framework coverage (``threatgraph coverage``): the JSON document,
 Markdown, and an ATLAS Navigator layer.
 
-:func:`threatgraph.features.coverage.coverage` computes each model's rows; this module only
-writes them.
+:func:`threatgraph.features.coverage.run_coverage` computes a run's
+:class:`~threatgraph.features.coverage.RunCoverage`; this module only writes it.
 """
 
 from __future__ import annotations
@@ -12,32 +12,30 @@ from typing import TYPE_CHECKING, Any
 
 from threatgraph import __version__
 from threatgraph.engine.findings import severity_rank
-from threatgraph.features.coverage import FRAMEWORKS, RuleOutcome, coverage, split_ref
+from threatgraph.features.coverage import FRAMEWORKS, RuleOutcome, RunCoverage
 from threatgraph.formats.markdown import escape
 
 if TYPE_CHECKING:
     from threatgraph.engine.library import Library
-    from threatgraph.results import Run
 
 
-def to_json(run: Run) -> str:
+def to_json(cov: RunCoverage) -> str:
     """:func:`document` as the JSON text ``coverage --format json`` writes."""
-    return json.dumps(document(run), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document(cov), indent=2, ensure_ascii=False) + "\n"
 
 
-def navigator_json(run: Run) -> str:
+def navigator_json(cov: RunCoverage) -> str:
     """:func:`navigator_layer` as the JSON text ``coverage --navigator FILE`` writes."""
-    return json.dumps(navigator_layer(run), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(navigator_layer(cov), indent=2, ensure_ascii=False) + "\n"
 
 
-def document(run: Run) -> dict[str, Any]:
-    """The coverage of every model of a pipeline run, as a JSON-ready document."""
-    lib: Library = run.library
+def document(cov: RunCoverage) -> dict[str, Any]:
+    """The coverage of every model of a run, as a JSON-ready document."""
+    lib: Library = cov.library
     models = []
-    for res in run.results:
-        cov = coverage(lib, res.graph, res.findings)
+    for mc in cov.models:
         frameworks = {}
-        for scheme, rows in cov.items():
+        for scheme, rows in mc.frameworks.items():
             frameworks[scheme] = [
                 {
                     "id": row.id,
@@ -64,17 +62,11 @@ def document(run: Run) -> dict[str, Any]:
                 }
                 for row in rows
             ]
-        models.append(
-            {
-                "id": res.model_id,
-                "name": res.loaded.model.model.name,
-                "frameworks": frameworks,
-            }
-        )
+        models.append({"id": mc.model_id, "name": mc.name, "frameworks": frameworks})
     return {
         "schema_version": "1.0",
         "tool": {"name": "threatgraph", "version": __version__, "library_version": lib.version},
-        "as_of": run.as_of.isoformat(),
+        "as_of": cov.as_of.isoformat(),
         "frameworks": {s: t for s, t in FRAMEWORKS},
         "models": models,
     }
@@ -97,31 +89,16 @@ def _tactic_shortname(name: str) -> str:
     return name.strip().lower().replace(" ", "-")
 
 
-def navigator_layer(run: Run) -> dict[str, Any]:
+def navigator_layer(cov: RunCoverage) -> dict[str, Any]:
     """An ATLAS Navigator layer colouring the techniques that open findings cite.
 
     The score of a technique is the worst severity among the open findings citing it (1 low
     .. 4 critical, 0 info); its comment lists those findings.
     """
-    lib: Library = run.library
+    lib: Library = cov.library
     atlas = (lib.references.get("entries", {}) or {}).get("atlas") or {}
     edition = str(((lib.references.get("schemes") or {}).get("atlas") or {}).get("edition", ""))
-    worst: dict[str, str] = {}
-    cited_by: dict[str, list[str]] = {}
-    for res in run.results:
-        for f in res.findings:
-            if f.status != "open":
-                continue
-            for ref in f.rule.references:
-                scheme, tid = split_ref(ref)
-                entry = atlas.get(tid)
-                if scheme != "atlas" or not isinstance(entry, dict):
-                    continue
-                if entry.get("type") != "technique":
-                    continue
-                cited_by.setdefault(tid, []).append(f"{res.model_id}: {f.id}")
-                if tid not in worst or severity_rank(f.severity) > severity_rank(worst[tid]):
-                    worst[tid] = f.severity
+    worst = {tid: sev for tid, (sev, _) in cov.open_techniques.items()}
     tactic_names = {
         tid: _tactic_shortname(str(e.get("name", "")))
         for tid, e in atlas.items()
@@ -135,7 +112,7 @@ def navigator_layer(run: Run) -> dict[str, Any]:
         base = {
             "score": severity_rank(sev),
             "color": SEVERITY_COLORS[sev],
-            "comment": "Open findings: " + "; ".join(sorted(set(cited_by[tid]))),
+            "comment": "Open findings: " + "; ".join(cov.open_techniques[tid][1]),
             "enabled": True,
         }
         parent = entry.get("parent")
@@ -164,16 +141,16 @@ def navigator_layer(run: Run) -> dict[str, Any]:
                     }
                 )
     techniques.sort(key=lambda t: (t["techniqueID"], t.get("tactic", "")))
-    names = ", ".join(res.loaded.model.model.name for res in run.results)
+    names = ", ".join(mc.name for mc in cov.models)
     return {
         "name": f"threatgraph: open findings ({names})"[:200],
         "versions": dict(NAVIGATOR_VERSIONS),
         "domain": NAVIGATOR_DOMAIN,
         "description": "ATLAS techniques cited by open threatgraph findings, coloured and "
-        f"scored by the worst open severity, as of {run.as_of.isoformat()}.",
+        f"scored by the worst open severity, as of {cov.as_of.isoformat()}.",
         "metadata": [
             {"name": "atlas_data_version", "value": edition},
-            {"name": "as_of", "value": run.as_of.isoformat()},
+            {"name": "as_of", "value": cov.as_of.isoformat()},
             {"name": "threatgraph", "value": __version__},
             {"name": "library_version", "value": lib.version},
         ],
@@ -206,17 +183,16 @@ def _fired_text(o: RuleOutcome) -> str:
     return f"`{o.rule}` ({', '.join(parts)})"
 
 
-def render_markdown(run: Run) -> str:
+def render_markdown(cov: RunCoverage) -> str:
     """Coverage of every model of a run as Markdown (model text escaped)."""
-    lib: Library = run.library
+    lib: Library = cov.library
     titles = dict(FRAMEWORKS)
     o: list[str] = []
-    for res in run.results:
-        cov = coverage(lib, res.graph, res.findings)
+    for mc in cov.models:
         o += [
-            f"# Framework coverage: {escape(res.loaded.model.model.name)}",
+            f"# Framework coverage: {escape(mc.name)}",
             "",
-            f"As of {run.as_of.isoformat()}; threatgraph {__version__}, threat library "
+            f"As of {cov.as_of.isoformat()}; threatgraph {__version__}, threat library "
             f"`{lib.version}` ({len(lib.active)} rules active, {len(lib.disabled)} disabled).",
             "",
             "Per category: the rules that cite it; which fired on this model (with their open "
@@ -224,7 +200,7 @@ def render_markdown(run: Run) -> str:
             "because the model has no element of the kinds they need.",
             "",
         ]
-        for scheme, rows in cov.items():
+        for scheme, rows in mc.frameworks.items():
             o += [f"## {titles[scheme]}", ""]
             o += [
                 "| Category | Rules | Fired | Evaluated, no finding | Not applicable |",
