@@ -135,8 +135,8 @@ def _time_reports(
     from threatgraph.formats import jsonout, render
     from threatgraph.formats.reportset import build_reports
     from threatgraph.formats.view import ModelView
-    from threatgraph.pipeline import ModelResult, Run
     from threatgraph.policy import Verdict, gate
+    from threatgraph.results import ModelResult, Run
     from threatgraph.util.writer import write_atomic
 
     result = ModelResult(lm, g, findings)

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from threatgraph.cli import cli
 from threatgraph.formats.render import find_renderer
 from threatgraph.formats.reportset import render_reports
-from threatgraph.pipeline import Run, run
+from threatgraph.pipeline import run
+from threatgraph.results import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -18,15 +18,18 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from threatgraph.commands.check import render_text
 from threatgraph.engine.library import load_library
-from threatgraph.features import coverage, testplan
+from threatgraph.features import testplan
+from threatgraph.features.coverage import run_coverage
 from threatgraph.features.sra import build
 from threatgraph.features.sra import html as sra_html
 from threatgraph.features.sra import markdown as sra_md
 from threatgraph.formats.reportset import render_reports
+from threatgraph.formats.text import render_text
 from threatgraph.interop import otm_export
 from threatgraph.pipeline import run
+from threatgraph.reports import coverage as coverage_report
+from threatgraph.reports import testplan as testplan_report
 from threatgraph.util.errors import InputError
 
 LIB = load_library()
@@ -97,8 +100,11 @@ def _renders_everywhere(path: Path) -> None:
     outputs += [sra_md.render(doc), sra_html.render(doc)]
     outputs.append(otm_export.dumps(otm_export.document(res.loaded.model, res.findings)))
     plan = testplan.plan(r)
-    outputs += [testplan.render_markdown(plan), json.dumps(testplan.document(plan))]
-    outputs += [coverage.render_markdown(r), json.dumps(coverage.document(r))]
+    outputs += [testplan_report.render_markdown(plan), json.dumps(testplan_report.document(plan))]
+    outputs += [
+        coverage_report.render_markdown(run_coverage(r)),
+        json.dumps(coverage_report.document(run_coverage(r))),
+    ]
     for out in outputs:
         out.encode("utf-8")
 

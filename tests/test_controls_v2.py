@@ -16,10 +16,10 @@ from helpers import findings, model, rule
 
 from threatgraph import graph as graph_mod
 from threatgraph.cli import cli
-from threatgraph.commands.check import missing_text
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import CheckItem, Finding, groups_needed, still_needed
 from threatgraph.engine.library import load_library
+from threatgraph.formats.text import missing_text
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
 from threatgraph.util.errors import InputError

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from threatgraph.cli import cli
 from threatgraph.engine.library import load_library
 from threatgraph.features import coverage
+from threatgraph.features.coverage import run_coverage
 from threatgraph.pipeline import run
+from threatgraph.reports import coverage as coverage_report
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "models" / "clinical_notes_assistant.py"
@@ -92,12 +94,12 @@ def test_kinds_needed_resolves_named_predicates() -> None:
 
 def test_markdown_and_json(tmp_path: Path) -> None:
     r = _run(tmp_path)
-    md = coverage.render_markdown(r)
+    md = coverage_report.render_markdown(run_coverage(r))
     assert "## OWASP Top 10 for LLM Applications" in md and "## MITRE ATLAS tactics" in md
     assert "| LLM01 Prompt Injection |" in md and "`TG-PI-001` (1 open)" in md
     assert "- `TG-VEC-001`: no element of kind" in md
     assert "- `TG-PI-007`: disabled: tested elsewhere" in md
-    doc = coverage.document(r)
+    doc = coverage_report.document(run_coverage(r))
     llm01 = next(c for c in doc["models"][0]["frameworks"]["owasp-llm"] if c["id"] == "LLM01")
     assert {
         "rule": "TG-PI-001",
@@ -117,7 +119,7 @@ def test_markdown_and_json(tmp_path: Path) -> None:
 
 def test_navigator_layer(tmp_path: Path) -> None:
     r = _run(tmp_path)
-    layer = coverage.navigator_layer(r)
+    layer = coverage_report.navigator_layer(run_coverage(r))
     assert layer["domain"] == "atlas-atlas"
     assert set(layer["versions"]) == {"layer", "navigator"}
     assert {"name": "atlas_data_version", "value": "5.6.0"} in layer["metadata"]
@@ -126,7 +128,7 @@ def test_navigator_layer(tmp_path: Path) -> None:
         by_id.setdefault(str(t["techniqueID"]), []).append(t)
     # TG-PI-001 (open, high: an untrusted actor reaches the model) cites AML.T0051.000.
     sub = by_id["AML.T0051.000"][0]
-    assert sub["score"] == 3 and sub["color"] == coverage.SEVERITY_COLORS["high"]
+    assert sub["score"] == 3 and sub["color"] == coverage_report.SEVERITY_COLORS["high"]
     assert "TG-PI-001/chat-model" in str(sub["comment"])
     parent = by_id["AML.T0051"][0]
     assert parent["tactic"] == "execution" and parent["showSubtechniques"] is True

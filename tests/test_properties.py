@@ -203,8 +203,8 @@ def test_json_document_is_deterministic_and_valid(doc: dict[str, Any]) -> None:
 
     from threatgraph.formats import jsonout
     from threatgraph.load.registry import LoadedModel
-    from threatgraph.pipeline import ModelResult
     from threatgraph.policy import Verdict
+    from threatgraph.results import ModelResult
 
     def render() -> str:
         m = finalize(parse_model(json.loads(json.dumps(doc)), "gen.yaml"), LIB.controls.keys())

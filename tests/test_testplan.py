@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from threatgraph.cli import cli
 from threatgraph.features import testplan
 from threatgraph.pipeline import run
+from threatgraph.reports import testplan as testplan_report
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "models" / "clinical_notes_assistant.py"
@@ -86,13 +87,13 @@ def test_categories_follow_the_target(tmp_path: Path) -> None:
     assert ("prompt_injection", "Refund agent") in cats
     assert ("membership_inference", "Churn model") in cats
     for t in plan.tests:
-        cat = testplan._BY_KEY[t.category]
+        cat = testplan.BY_KEY[t.category]
         assert "kinds" not in cat or t.target_kind in cat["kinds"]
 
 
 def test_pytest_skeletons_are_valid_skipped_and_tied_to_findings(tmp_path: Path) -> None:
     p = _plan()
-    files = testplan.pytest_files(p, tmp_path)
+    files = testplan_report.pytest_files(p, tmp_path)
     assert len(files) == len({t.finding for t in p.tests})
     for path, source in files.items():
         tree = ast.parse(source)
@@ -129,7 +130,7 @@ def test_hostile_names_cannot_break_out_of_the_generated_code(tmp_path: Path) ->
     p.write_text(text)
     plan = _plan(p)
     assert any(evil in t.target for t in plan.tests)
-    for source in testplan.pytest_files(plan, tmp_path / "out").values():
+    for source in testplan_report.pytest_files(plan, tmp_path / "out").values():
         tree = ast.parse(source)
         # Only the import, and the test functions: nothing else became code.
         kinds = {type(n).__name__ for n in tree.body}

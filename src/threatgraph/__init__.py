@@ -1,23 +1,42 @@
 """threatgraph: threat modeling of AI systems as code.
 
-Describe a system with :class:`Model`, then run ``threatgraph check`` on the file.
+Describe a system with :class:`Model`, then run ``threatgraph check`` on the file, or
+:func:`check` it from Python and read the typed results (docs/api.md).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from threatgraph.version import __version__
 
-__all__ = ["Model", "Ref", "__version__", "control", "graph_of"]
+__all__ = [
+    "CheckItem",
+    "Finding",
+    "InputError",
+    "Model",
+    "ModelResult",
+    "Notice",
+    "Problem",
+    "Ref",
+    "Run",
+    "Verdict",
+    "__version__",
+    "check",
+    "control",
+    "graph_of",
+]
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import networkx as nx
 
+    from threatgraph.api import check
     from threatgraph.model.dsl import Model, Ref, control
     from threatgraph.model.schema import SystemModel
+    from threatgraph.results import CheckItem, Finding, ModelResult, Notice, Run, Verdict
+    from threatgraph.util.errors import InputError, Problem
 
 
 def graph_of(model: Model | SystemModel | str | Path) -> nx.MultiDiGraph:
@@ -51,11 +70,29 @@ def graph_of(model: Model | SystemModel | str | Path) -> nx.MultiDiGraph:
     return build(system).g
 
 
-def __getattr__(name: str) -> Any:
-    # The DSL pulls in pydantic; import it on first use so that commands which never load a
-    # model (a pre-commit run that touched no model file, --help) start fast.
-    if name in ("Model", "Ref", "control"):
-        from threatgraph.model import dsl
+#: Public names imported on first use -> the module that defines them. The DSL pulls in
+#: pydantic and the results the engine: commands that never load a model (a pre-commit run
+#: that touched no model file, --help) start fast.
+_LAZY = {
+    "Model": "threatgraph.model.dsl",
+    "Ref": "threatgraph.model.dsl",
+    "control": "threatgraph.model.dsl",
+    "check": "threatgraph.api",
+    "CheckItem": "threatgraph.results",
+    "Finding": "threatgraph.results",
+    "ModelResult": "threatgraph.results",
+    "Notice": "threatgraph.results",
+    "Run": "threatgraph.results",
+    "Verdict": "threatgraph.results",
+    "InputError": "threatgraph.util.errors",
+    "Problem": "threatgraph.util.errors",
+}
 
-        return getattr(dsl, name)
-    raise AttributeError(f"module 'threatgraph' has no attribute {name!r}")
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'threatgraph' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(module), name)

@@ -10,6 +10,7 @@ import os
 import pkgutil
 import signal
 import sys
+import types
 from importlib import import_module
 from typing import Any
 
@@ -115,7 +116,9 @@ def _excepthook_guard() -> None:
     if os.environ.get("THREATGRAPH_DEBUG"):
         return
 
-    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    def hook(
+        exc_type: type[BaseException], exc: BaseException, tb: types.TracebackType | None
+    ) -> None:
         if issubclass(exc_type, Terminated):
             click.echo("terminated", err=True)
             sys.exit(128 + signal.SIGTERM)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,37 +31,8 @@ from threatgraph.policy import (
 )
 from threatgraph.repo import codemap
 from threatgraph.repo import evidence as evidence_mod
+from threatgraph.results import EvidenceReport, ModelResult, Run
 from threatgraph.util.errors import InputError, Problem
-
-
-@dataclass
-class ModelResult:
-    """One model after matching and policy."""
-
-    loaded: LoadedModel
-    graph: graph_mod.Graph
-    findings: list[Finding]
-    notices: list[Notice] = field(default_factory=list)
-    #: Indexes of the ``extra_decisions`` given to :func:`analyse` that matched a finding.
-    matched_extra: set[int] = field(default_factory=set)
-    #: Evidence checks of this model (None when evidence was not verified).
-    evidence: evidence_mod.EvidenceReport | None = None
-
-    @property
-    def model_id(self) -> str:
-        """The model's id."""
-        return self.loaded.model.model.id
-
-
-@dataclass
-class Run:
-    """Results for every model of one invocation, and the verdict."""
-
-    library: Library
-    results: list[ModelResult]
-    verdict: Verdict
-    as_of: date
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
 def analyse(
@@ -72,7 +42,7 @@ def analyse(
     *,
     extra_decisions: Sequence[Decision] = (),
     strict: bool = False,
-    evidence: evidence_mod.EvidenceReport | None = None,
+    evidence: EvidenceReport | None = None,
     require_evidence: bool = False,
     pytm_threats: bool = False,
     drift: DriftOptions | None = None,
@@ -209,7 +179,7 @@ def evaluate_loaded(
     problems: list[Problem] = list(
         acceptance_problems(pol.decisions, day, pol.max_acceptance_days, pol.history)
     )
-    reports: list[evidence_mod.EvidenceReport | None] = []
+    reports: list[EvidenceReport | None] = []
     code_notices: list[list[Notice]] = []  # per model: element code patterns matching no file
     file_lists: dict[Path, codemap.FileIndex] = {}  # one listing per repository root
     for lm in loaded:

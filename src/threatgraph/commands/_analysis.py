@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from threatgraph.commands._common import (
+    AnalysisOptions,
     build_policy,
     common_options,
     model_paths,
@@ -16,6 +17,9 @@ from threatgraph.commands._common import (
     resolve_run_options,
     settings_for,
 )
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +31,7 @@ def analysis_options(fn: F) -> F:
 
 def run_models(
     paths: tuple[str, ...] | list[str],
-    options: dict[str, Any],
+    options: AnalysisOptions,
     *,
     fail_on: str | None = None,
     pytm_threats: bool | None = None,
@@ -35,8 +39,8 @@ def run_models(
     partial: bool = False,
     map_types: tuple[str, ...] = (),
     drift: bool = False,
-) -> Any:
-    """Load, match and apply decisions for the models in ``paths`` (a pipeline ``Run``).
+) -> Run:
+    """Load, match and apply decisions for the models in ``paths``: every result, the verdict.
 
     ``options`` holds the values of :func:`analysis_options`; ``fail_on`` and
     ``pytm_threats`` override the config when given. With ``explicit_targets`` the paths are

@@ -6,9 +6,9 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypedDict, TypeVar
 
 import click
 
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+
+
+class AnalysisOptions(TypedDict):
+    """What :func:`common_options` and :func:`policy_options` pass a command (``**options``)."""
+
+    config_path: Path | None
+    rule_dirs: tuple[Path, ...]
+    as_of: datetime | None
+    decision_files: tuple[Path, ...]
+    baseline_file: Path | None
+    no_baseline: bool
+    strict: bool | None
+    require_evidence: bool | None
+    max_acceptance_days: int | None
 
 
 def echo(text: str, *, err: bool = False, nl: bool = True, block: bool = False) -> None:
@@ -270,7 +284,7 @@ def rel_to_config(settings: Settings, paths: Sequence[str]) -> list[str]:
 
 
 def resolve_run_options(
-    settings: Settings, rule_dirs: Sequence[Path], as_of: Any
+    settings: Settings, rule_dirs: Sequence[Path], as_of: datetime | None
 ) -> tuple[list[str], dict[str, str], date | None]:
     """Merge CLI flags over config values (disabled rules come from the config alone)."""
     dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -39,7 +39,7 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    as_of: Any,
+    as_of: datetime | None,
 ) -> None:
     """Write the ids of the open findings of PATH... (default: the configured models).
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
 from threatgraph.commands._common import (
+    AnalysisOptions,
     echo,
     echo_json,
     format_option,
@@ -35,27 +35,26 @@ def command(
     fmt: str,
     output: Path | None,
     navigator: Path | None,
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Show, per OWASP LLM 2025, ML 2023 and Agentic 2026 category and ATLAS tactic, which
     rules were evaluated against the models in PATH, which fired, and which cannot apply.
 
     Exit code 0 (a coverage report does not gate; use `check`).
     """
-    from threatgraph.features import coverage
+    from threatgraph.features.coverage import run_coverage
+    from threatgraph.reports import coverage as coverage_report
     from threatgraph.util.writer import write_files
 
     result = run_models(paths, options)
-    if fmt == "json":
-        text = json.dumps(coverage.document(result), indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = coverage.render_markdown(result)
+    cov = run_coverage(result)
+    render = coverage_report.to_json if fmt == "json" else coverage_report.render_markdown
+    text = render(cov)
     files: dict[Path, str | bytes] = {}
     if output is not None:
         files[output] = text
     if navigator is not None:
-        layer = coverage.navigator_layer(result)
-        files[navigator] = json.dumps(layer, indent=2, ensure_ascii=False) + "\n"
+        files[navigator] = coverage_report.navigator_json(cov)
     write_files(files, through=True)  # both files, or neither; both named by the user
     if output is None and fmt == "json":
         echo_json(text, nl=False)

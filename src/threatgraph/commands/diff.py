@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -57,7 +56,7 @@ def command(
     decision_files: tuple[Path, ...],
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    as_of: Any,
+    as_of: datetime | None,
 ) -> None:
     """Compare the models at a git revision (BASE) with the working tree.
 
@@ -69,7 +68,6 @@ def command(
     the change introduces open findings at or above the gate.
     """
     from threatgraph.engine.library import load_library
-    from threatgraph.features import diff as diff_mod
     from threatgraph.features.revision import diff_with_revision
     from threatgraph.repo import gitrev
     from threatgraph.util.writer import write_atomic
@@ -101,12 +99,14 @@ def command(
         pytm_threats=settings.pytm_threats,
     )
     result = got.diff
+    from threatgraph.reports import diff as diff_report
+
     if fmt == "markdown":
-        text = diff_mod.render_markdown(result, got.head_path, got.base_path)
+        text = diff_report.render_markdown(result, got.head_path, got.base_path)
     elif fmt == "json":
-        text = diff_mod.to_json(result, got.head_path, got.base_path)
+        text = diff_report.to_json(result, got.head_path, got.base_path)
     else:
-        text = diff_mod.render_text(result, got.head_path, got.base_path)
+        text = diff_report.render_text(result, got.head_path, got.base_path)
     if output is not None:
         write_atomic(output, text)
     elif fmt == "json":

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._common import (
+    AnalysisOptions,
     common_options,
     echo,
     fail_on_option,
@@ -113,7 +114,7 @@ def command(
     render: bool,
     sarif_suppressed: bool,
     pytm_threats: bool | None,
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Write reports and diagrams for model files or directories (PATH...) into DIR.
 
@@ -122,8 +123,8 @@ def command(
     (dot, or graphviz-pure) is installed, diagram.svg. Exit codes as for `check`.
     """
     from threatgraph.commands._analysis import run_models
-    from threatgraph.commands.check import notice_text, render_text
     from threatgraph.formats.reportset import build_reports
+    from threatgraph.formats.text import notice_text, render_text
 
     settings = settings_for(options["config_path"])
     chosen = parse_formats(formats or tuple(settings.formats), png, render)

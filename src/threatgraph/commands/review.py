@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -92,7 +92,7 @@ def command(
     no_baseline: bool,
     config_path: Path | None,
     rule_dirs: tuple[Path, ...],
-    as_of: Any,
+    as_of: datetime | None,
 ) -> None:
     """Review a change: the modeled elements whose code it touches, their findings, the
     controls whose evidence it changes, and the files no element covers.
@@ -183,12 +183,14 @@ def command(
     def shown(file: str) -> str:
         return display_path(file, root)
 
+    from threatgraph.reports import review as review_report
+
     if fmt == "markdown":
-        text = review_mod.render_markdown(review, shown)
+        text = review_report.render_markdown(review, shown)
     elif fmt == "json":
-        text = review_mod.to_json(review, shown)
+        text = review_report.to_json(review, shown)
     else:
-        text = review_mod.render_text(review, shown)
+        text = review_report.render_text(review, shown)
     if output is not None:
         write_atomic(output, text)
     elif fmt == "json":

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
-from threatgraph.commands._common import echo, format_option, input_errors_exit_2, output_option
+from threatgraph.commands._common import (
+    AnalysisOptions,
+    echo,
+    format_option,
+    input_errors_exit_2,
+    output_option,
+)
 
 
 @click.command()
@@ -22,7 +28,7 @@ def command(
     paths: tuple[str, ...],
     out_dir: Path,
     fmt: tuple[str, ...],
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Write the AI security risk analysis (HIPAA 164.308(a)(1)(ii)(A)) of each model in PATH.
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import click
 
 from threatgraph.commands._analysis import analysis_options, run_models
 from threatgraph.commands._common import (
+    AnalysisOptions,
     echo,
     echo_json,
     format_option,
@@ -48,7 +48,7 @@ def command(
     fmt: str,
     with_pytest: bool,
     tests_dir: Path | None,
-    **options: Any,
+    **options: Unpack[AnalysisOptions],
 ) -> None:
     """Plan adversarial tests for the models in PATH: prompt-injection suites against the
     named LLM entry points, poisoning and provenance checks on the named pipelines,
@@ -59,6 +59,7 @@ def command(
     a file that already exists is never overwritten. Exit code 0.
     """
     from threatgraph.features import testplan
+    from threatgraph.reports import testplan as testplan_report
     from threatgraph.util.writer import write_files
 
     target = tests_dir or out_dir
@@ -69,13 +70,13 @@ def command(
     files: dict[Path, str | bytes] = {}
     kept: list[Path] = []
     if with_pytest and target is not None:
-        for path, source in testplan.pytest_files(plan, target).items():
+        for path, source in testplan_report.pytest_files(plan, target).items():
             if os.path.lexists(path):
                 kept.append(path)
             else:
                 files[path] = source
-    md = testplan.render_markdown(plan)
-    js = json.dumps(testplan.document(plan), indent=2, ensure_ascii=False) + "\n"
+    md = testplan_report.render_markdown(plan)
+    js = testplan_report.to_json(plan)
     if out_dir is not None:
         files[out_dir / "testplan.md"] = md
         files[out_dir / "testplan.json"] = js

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,8 +20,11 @@ from threatgraph.commands._common import (
     settings_for,
 )
 
+if TYPE_CHECKING:
+    from threatgraph.engine.library import Library, LoadedRule
 
-def command_library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> Any:
+
+def command_library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> Library:
     """The library the threats and controls commands read: the settings' rules, then --rules."""
     from threatgraph.engine.library import load_library
 
@@ -31,7 +34,7 @@ def command_library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> An
     )
 
 
-def rule_summary(lr: Any, lib: Any) -> dict[str, Any]:
+def rule_summary(lr: LoadedRule, lib: Library) -> dict[str, Any]:
     """A rule as JSON (for list)."""
     r = lr.rule
     return {
@@ -49,7 +52,7 @@ def rule_summary(lr: Any, lib: Any) -> dict[str, Any]:
     }
 
 
-def rule_detail(lr: Any, lib: Any) -> dict[str, Any]:
+def rule_detail(lr: LoadedRule, lib: Library) -> dict[str, Any]:
     """A rule as JSON with everything (for show)."""
     from threatgraph.formats.common import reference_url
 

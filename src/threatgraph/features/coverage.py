@@ -10,20 +10,26 @@ A rule "cannot apply" to a model when its match needs an element of some kinds (
 agent, a training pipeline...) and the model has none: the reason names the kinds and the
 part of the match that needs them. Kinds are read from ``kind``, from named predicates
 (``use``), from ``vendor`` facts (vendors only) and through ``all``/``any``.
+
+:mod:`threatgraph.reports.coverage` writes the coverage of a run as JSON, Markdown and
+an ATLAS Navigator layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING
 
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import ElementPred
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Kind
-from threatgraph.version import __version__
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 #: Frameworks in report order: (scheme, title, edition).
 FRAMEWORKS: tuple[tuple[str, str], ...] = (
@@ -34,7 +40,7 @@ FRAMEWORKS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _split(ref: str) -> tuple[str, str]:
+def split_ref(ref: str) -> tuple[str, str]:
     scheme, _, rest = ref.partition(":")
     return scheme, rest.rpartition("@")[0] or rest
 
@@ -206,7 +212,7 @@ def rule_categories(lr: LoadedRule, tactics: Mapping[str, list[str]]) -> set[tup
     """(framework, category id) pairs a rule covers."""
     out: set[tuple[str, str]] = set()
     for ref in lr.rule.references:
-        scheme, rid = _split(ref)
+        scheme, rid = split_ref(ref)
         if scheme in ("owasp-llm", "owasp-ml", "owasp-asi"):
             out.add((scheme, rid))
         elif scheme == "atlas":
@@ -257,82 +263,40 @@ def coverage(lib: Library, g: Graph, findings: Sequence[Finding]) -> dict[str, l
     return result
 
 
-def document(run: Any) -> dict[str, Any]:
-    """The coverage of every model of a pipeline run, as a JSON-ready document."""
-    lib: Library = run.library
-    models = []
-    for res in run.results:
-        cov = coverage(lib, res.graph, res.findings)
-        frameworks = {}
-        for scheme, rows in cov.items():
-            frameworks[scheme] = [
-                {
-                    "id": row.id,
-                    "name": row.name,
-                    "rules": [r.rule for r in row.rules],
-                    "fired": [
-                        {
-                            "rule": r.rule,
-                            "open": r.open,
-                            "mitigated": r.mitigated,
-                            "accepted": r.accepted,
-                            "false_positive": r.false_positive,
-                        }
-                        for r in row.by_status("fired")
-                    ],
-                    "evaluated_no_finding": [r.rule for r in row.by_status("no_match")],
-                    "not_applicable": [
-                        {"rule": r.rule, "reason": r.reason}
-                        for r in row.by_status("not_applicable")
-                    ],
-                    "disabled": [
-                        {"rule": r.rule, "reason": r.reason} for r in row.by_status("disabled")
-                    ],
-                }
-                for row in rows
-            ]
-        models.append(
-            {
-                "id": res.model_id,
-                "name": res.loaded.model.model.name,
-                "frameworks": frameworks,
-            }
-        )
-    return {
-        "schema_version": "1.0",
-        "tool": {"name": "threatgraph", "version": __version__, "library_version": lib.version},
-        "as_of": run.as_of.isoformat(),
-        "frameworks": {s: t for s, t in FRAMEWORKS},
-        "models": models,
-    }
+@dataclass
+class ModelCoverage:
+    """One model's coverage: framework -> its categories with every citing rule's outcome."""
+
+    model_id: str
+    name: str
+    frameworks: dict[str, list[CategoryRow]]
 
 
-# -- ATLAS Navigator ------------------------------------------------------------------------
-#: Colours by worst open severity, light to dark.
-SEVERITY_COLORS = {
-    "info": "#dbeafe",
-    "low": "#fde68a",
-    "medium": "#f59e0b",
-    "high": "#dc2626",
-    "critical": "#7f1d1d",
-}
-NAVIGATOR_VERSIONS = {"layer": "4.3", "navigator": "4.6.4"}
-NAVIGATOR_DOMAIN = "atlas-atlas"
+@dataclass
+class RunCoverage:
+    """The coverage of every model of a run, and the ATLAS techniques open findings cite."""
+
+    library: Library
+    as_of: date
+    models: list[ModelCoverage]
+    #: ATLAS technique id -> the worst severity of the open findings citing it, and those
+    #: findings as 'model id: finding id' (sorted, each once).
+    open_techniques: dict[str, tuple[str, list[str]]]
 
 
-def _tactic_shortname(name: str) -> str:
-    return name.strip().lower().replace(" ", "-")
+def run_coverage(run: Run) -> RunCoverage:
+    """The coverage of a run: what ``threatgraph coverage`` writes, as Markdown, JSON and an
+    ATLAS Navigator layer (:mod:`threatgraph.reports.coverage`)."""
+    lib = run.library
+    models = [
+        ModelCoverage(r.model_id, r.loaded.model.model.name, coverage(lib, r.graph, r.findings))
+        for r in run.results
+    ]
+    return RunCoverage(lib, run.as_of, models, _open_techniques(run))
 
 
-def navigator_layer(run: Any) -> dict[str, Any]:
-    """An ATLAS Navigator layer colouring the techniques that open findings cite.
-
-    The score of a technique is the worst severity among the open findings citing it (1 low
-    .. 4 critical, 0 info); its comment lists those findings.
-    """
-    lib: Library = run.library
-    atlas = (lib.references.get("entries", {}) or {}).get("atlas") or {}
-    edition = str(((lib.references.get("schemes") or {}).get("atlas") or {}).get("edition", ""))
+def _open_techniques(run: Run) -> dict[str, tuple[str, list[str]]]:
+    atlas = (run.library.references.get("entries", {}) or {}).get("atlas") or {}
     worst: dict[str, str] = {}
     cited_by: dict[str, list[str]] = {}
     for res in run.results:
@@ -340,7 +304,7 @@ def navigator_layer(run: Any) -> dict[str, Any]:
             if f.status != "open":
                 continue
             for ref in f.rule.references:
-                scheme, tid = _split(ref)
+                scheme, tid = split_ref(ref)
                 entry = atlas.get(tid)
                 if scheme != "atlas" or not isinstance(entry, dict):
                     continue
@@ -349,132 +313,4 @@ def navigator_layer(run: Any) -> dict[str, Any]:
                 cited_by.setdefault(tid, []).append(f"{res.model_id}: {f.id}")
                 if tid not in worst or severity_rank(f.severity) > severity_rank(worst[tid]):
                     worst[tid] = f.severity
-    tactic_names = {
-        tid: _tactic_shortname(str(e.get("name", "")))
-        for tid, e in atlas.items()
-        if isinstance(e, dict) and e.get("type") == "tactic"
-    }
-    techniques: list[dict[str, Any]] = []
-    shown_parents: set[tuple[str, str]] = set()
-    for tid in sorted(worst):
-        entry = atlas[tid]
-        sev = worst[tid]
-        base = {
-            "score": severity_rank(sev),
-            "color": SEVERITY_COLORS[sev],
-            "comment": "Open findings: " + "; ".join(sorted(set(cited_by[tid]))),
-            "enabled": True,
-        }
-        parent = entry.get("parent")
-        if parent:
-            techniques.append({"techniqueID": tid, **base})
-            for tac in (atlas.get(parent) or {}).get("tactics", []):
-                key = (parent, tac)
-                if key in shown_parents or parent in worst:
-                    continue
-                shown_parents.add(key)
-                techniques.append(
-                    {
-                        "techniqueID": parent,
-                        "tactic": tactic_names.get(tac, tac),
-                        "showSubtechniques": True,
-                    }
-                )
-        else:
-            for tac in entry.get("tactics", []):
-                techniques.append(
-                    {
-                        "techniqueID": tid,
-                        "tactic": tactic_names.get(tac, tac),
-                        **base,
-                        "showSubtechniques": True,
-                    }
-                )
-    techniques.sort(key=lambda t: (t["techniqueID"], t.get("tactic", "")))
-    names = ", ".join(res.loaded.model.model.name for res in run.results)
-    return {
-        "name": f"threatgraph: open findings ({names})"[:200],
-        "versions": dict(NAVIGATOR_VERSIONS),
-        "domain": NAVIGATOR_DOMAIN,
-        "description": "ATLAS techniques cited by open threatgraph findings, coloured and "
-        f"scored by the worst open severity, as of {run.as_of.isoformat()}.",
-        "metadata": [
-            {"name": "atlas_data_version", "value": edition},
-            {"name": "as_of", "value": run.as_of.isoformat()},
-            {"name": "threatgraph", "value": __version__},
-            {"name": "library_version", "value": lib.version},
-        ],
-        "techniques": techniques,
-        "gradient": {
-            "colors": [SEVERITY_COLORS["info"], SEVERITY_COLORS["critical"]],
-            "minValue": 0,
-            "maxValue": 4,
-        },
-        "legendItems": [
-            {"label": f"worst open finding: {sev}", "color": SEVERITY_COLORS[sev]}
-            for sev in ("critical", "high", "medium", "low", "info")
-        ],
-        "hideDisabled": False,
-    }
-
-
-# -- Markdown -------------------------------------------------------------------------------
-def _fired_text(o: RuleOutcome) -> str:
-    parts = [
-        f"{len(x)} {label}"
-        for x, label in (
-            (o.open, "open"),
-            (o.mitigated, "mitigated"),
-            (o.accepted, "accepted"),
-            (o.false_positive, "false positive"),
-        )
-        if x
-    ]
-    return f"`{o.rule}` ({', '.join(parts)})"
-
-
-def render_markdown(run: Any) -> str:
-    """Coverage of every model of a run as Markdown (model text escaped)."""
-    from threatgraph.formats.markdown import escape
-
-    lib: Library = run.library
-    titles = dict(FRAMEWORKS)
-    o: list[str] = []
-    for res in run.results:
-        cov = coverage(lib, res.graph, res.findings)
-        o += [
-            f"# Framework coverage: {escape(res.loaded.model.model.name)}",
-            "",
-            f"As of {run.as_of.isoformat()}; threatgraph {__version__}, threat library "
-            f"`{lib.version}` ({len(lib.active)} rules active, {len(lib.disabled)} disabled).",
-            "",
-            "Per category: the rules that cite it; which fired on this model (with their open "
-            "and mitigated findings); which were evaluated and found nothing; which cannot apply "
-            "because the model has no element of the kinds they need.",
-            "",
-        ]
-        for scheme, rows in cov.items():
-            o += [f"## {titles[scheme]}", ""]
-            o += [
-                "| Category | Rules | Fired | Evaluated, no finding | Not applicable |",
-                "|---|---|---|---|---|",
-            ]
-            reasons: dict[str, str] = {}
-            for row in rows:
-                fired = ", ".join(_fired_text(r) for r in row.by_status("fired")) or "-"
-                quiet = ", ".join(f"`{r.rule}`" for r in row.by_status("no_match")) or "-"
-                na = row.by_status("not_applicable")
-                for r in na:
-                    reasons[r.rule] = r.reason
-                for r in row.by_status("disabled"):
-                    reasons[r.rule] = f"disabled: {r.reason}"
-                na_text = ", ".join(f"`{r.rule}`" for r in na + row.by_status("disabled")) or "-"
-                label = f"{row.id} {escape(row.name)}"
-                count = str(len(row.rules)) if row.rules else "**0: no rule**"
-                o.append(f"| {label} | {count} | {fired} | {quiet} | {na_text} |")
-            o.append("")
-            if reasons:
-                o += ["Why rules could not apply:", ""]
-                o += [f"- `{rid}`: {escape(reasons[rid])}" for rid in sorted(reasons)]
-                o.append("")
-    return "\n".join(o).rstrip("\n") + "\n"
+    return {tid: (worst[tid], sorted(set(cited_by[tid]))) for tid in sorted(worst)}

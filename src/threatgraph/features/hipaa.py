@@ -26,6 +26,7 @@ from threatgraph.engine.rules import ElementPred, Rule
 from threatgraph.graph import Graph
 from threatgraph.model.validate import DERIVED_NOTE
 from threatgraph.model.vendors import SECURITY_ATTESTATIONS, baa_in_force, effective_controls
+from threatgraph.util.jsonvalue import JSONValue
 
 SCHEME = "hipaa"
 
@@ -249,7 +250,7 @@ def assess(
 
 
 # -- which rules must cite HIPAA ------------------------------------------------------------
-def _mentions_phi(node: Any, named: Mapping[str, ElementPred], seen: set[str]) -> bool:
+def _mentions_phi(node: JSONValue, named: Mapping[str, ElementPred], seen: set[str]) -> bool:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "not":
@@ -276,7 +277,7 @@ def touches_phi(rule: Rule, named: Mapping[str, ElementPred] | None = None) -> b
     family is vendor or hipaa."""
     if rule.family in ("vendor", "hipaa"):
         return True
-    doc = {
+    doc: dict[str, JSONValue] = {
         "match": rule.match.model_dump(mode="json", by_alias=True, exclude_none=True),
         "severity_when": [
             s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in rule.severity_when

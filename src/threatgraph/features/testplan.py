@@ -8,23 +8,26 @@ are grouped by kind: prompt-injection suites against LLM entry points, poisoning
 provenance checks on pipelines and indexes, membership-inference and extraction audits on
 inference APIs, tool-abuse scenarios for agents, and so on.
 
-``pytest_files`` turns the plan into skeleton test files, one per finding and one skipped test
-function per planned test, for a team to fill in; a passing test is then cited as evidence of
-its control (``control("testing.prompt_injection_suite", evidence="tests/...::test_...")``).
+:func:`assign_files` places the plan's tests in skeleton test files, one per finding;
+:mod:`threatgraph.reports.testplan` writes them (one skipped test function per planned
+test, for a team to fill in; a passing test is then cited as evidence of its control:
+``control("testing.prompt_injection_suite", evidence="tests/...::test_...")``), and the plan
+as Markdown and JSON.
 """
 
 from __future__ import annotations
 
-import ast
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.graph import Graph
 from threatgraph.util.paths import display_path
-from threatgraph.version import __version__
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 #: Kinds of test, in plan order: key, heading, references/families that select it, the
 #: testing control it evidences when the rule names none, and the verb for the headline.
@@ -105,7 +108,7 @@ CATEGORIES: tuple[dict[str, Any], ...] = (
         "headline": "Adversarial test on {target}",
     },
 )
-_BY_KEY = {c["key"]: c for c in CATEGORIES}
+BY_KEY = {c["key"]: c for c in CATEGORIES}
 
 
 def _ref_base(ref: str) -> str:
@@ -124,7 +127,7 @@ def category_of(finding: Finding, kind: str | None = None) -> dict[str, Any]:
             return c
         if any(b == p or b.startswith(p + ".") for b in bases for p in c["refs"]):
             return c
-    return _BY_KEY["other"]
+    return BY_KEY["other"]
 
 
 @dataclass
@@ -189,7 +192,7 @@ def _ends(g: Graph, f: Finding) -> tuple[list[str], list[str]]:
     return [], []
 
 
-def plan(run: Any) -> Plan:
+def plan(run: Run) -> Plan:
     """The adversarial test plan for every model of a pipeline run."""
     out = Plan(as_of=run.as_of.isoformat(), library_version=run.library.version)
     order = {c["key"]: i for i, c in enumerate(CATEGORIES)}
@@ -250,117 +253,14 @@ def plan(run: Any) -> Plan:
     return out
 
 
-# -- outputs --------------------------------------------------------------------------------
-def document(p: Plan) -> dict[str, Any]:
-    """The plan as a JSON-ready document."""
-    return {
-        "schema_version": "1.0",
-        "tool": {
-            "name": "threatgraph",
-            "version": __version__,
-            "library_version": p.library_version,
-        },
-        "as_of": p.as_of,
-        "tests": [asdict(t) for t in p.tests],
-        "findings_without_tests": [{"finding": f, "reason": r} for f, r in p.skipped],
-    }
-
-
-def render_markdown(p: Plan) -> str:
-    """The plan as Markdown (model text escaped)."""
-    from threatgraph.formats.markdown import code, escape
-
-    o = [
-        "# Adversarial test plan",
-        "",
-        f"As of {p.as_of}; threatgraph {__version__}, threat library `{p.library_version}`. "
-        f"{len(p.tests)} tests from open and mitigated findings. Each test names the finding it "
-        "exercises and the control it evidences once it passes: cite the test as that "
-        "control's evidence (see docs/testplan.md).",
-        "",
-    ]
-    if not p.tests:
-        o += ["No open or mitigated finding has an adversarial test to plan.", ""]
-    model = None
-    category = None
-    for t in p.tests:
-        if t.model != model:
-            model, category = t.model, None
-            o += [f"## Model {code(t.model)}", ""]
-        if t.category != category:
-            category = t.category
-            o += [f"### {_BY_KEY[t.category]['title']}", ""]
-        o += [
-            f"#### {code(t.id)}: {escape(t.title)}",
-            "",
-            f"- Finding: {code(t.finding)} ({t.finding_status}, {t.severity}): "
-            f"{escape(t.rule_title)}",
-            f"- Target: {escape(t.target)} ({t.target_kind}) at {code(t.location)}",
-        ]
-        if t.entry_points:
-            o.append(f"- Entry points: {', '.join(escape(e) for e in t.entry_points)}")
-        if len(t.route) > 1:
-            o.append(f"- Route: {' → '.join(escape(r) for r in t.route)}")
-        o += [
-            f"- Test: {escape(t.attack)}",
-            f"- Evidences: {code(t.control)}"
-            + (
-                " (declared: the test backs the claim)"
-                if t.control_declared
-                else " (not yet declared)"
-            ),
-            f"- Checks the finding's controls: {', '.join(escape(c) for c in t.checks)}",
-        ]
-        if t.file:
-            o.append(f"- Skeleton: {code(t.file + '::' + t.function)}")
-        o.append("")
-    if p.skipped:
-        o += ["## Findings without adversarial tests", ""]
-        o += [
-            "These findings are about contracts, configuration or process; their rules list no "
-            "attack to run.",
-            "",
-        ]
-        o += [f"- {code(fid)}: {escape(why)}" for fid, why in p.skipped]
-        o.append("")
-    return "\n".join(o).rstrip("\n") + "\n"
-
-
-_SAFE_COMMENT = re.compile(r"[^A-Za-z0-9_.:/#+\-= ]")
-
-
-def _comment(text: str) -> str:
-    """Text safe on one comment line (ids only reach here, but never trust them)."""
-    return _SAFE_COMMENT.sub("?", text)
-
-
-def _docstring(text: str, indent: str = "") -> str:
-    """A triple-quoted Python literal holding ``text``, indented for a function body.
-
-    Backslashes and every double quote are escaped, so no model text can close the literal;
-    control characters other than newlines become '?'.
-    """
-    clean = "".join(
-        ch if ch == "\n" or (ord(ch) >= 32 and ch != "\x7f") else "?" for ch in text.rstrip()
-    )
-    body = clean.replace("\\", "\\\\")
-    # Escape a quote that another quote follows (or that ends the text): no run of three
-    # unescaped quotes can then form, and the closing delimiter stays the only one.
-    out = []
-    for i, ch in enumerate(body):
-        nxt = body[i + 1] if i + 1 < len(body) else ""
-        out.append('\\"' if ch == '"' and nxt in ('"', "") else ch)
-    lines = "".join(out).split("\n")
-    joined = "\n".join(indent + line if line else "" for line in lines)
-    return f'{indent}"""{joined.lstrip()}\n{indent}"""'
-
-
-def pytest_files(p: Plan, tests_dir: Path) -> dict[Path, str]:
-    """Skeleton pytest files, one per finding, keyed by path; sets each test's ``file``."""
+def assign_files(p: Plan, tests_dir: Path) -> dict[Path, list[PlannedTest]]:
+    """Where each planned test's pytest skeleton goes: one file per finding under
+    ``tests_dir``, named after it (and its model when the plan spans several). Sets each
+    test's ``file`` (as shown to the user) and returns the tests of each file, in order."""
     by_finding: dict[tuple[str, str], list[PlannedTest]] = {}
     for t in p.tests:
         by_finding.setdefault((t.model, t.finding), []).append(t)
-    files: dict[Path, str] = {}
+    out: dict[Path, list[PlannedTest]] = {}
     used: set[str] = set()
     multi_model = len({m for m, _ in by_finding}) > 1
     for (model, finding), tests in sorted(by_finding.items()):
@@ -376,40 +276,7 @@ def pytest_files(p: Plan, tests_dir: Path) -> dict[Path, str]:
         used.add(name)
         path = tests_dir / name
         rel = display_path(str(path))
-        first = tests[0]
-        module_doc = (
-            f"Adversarial tests planned by threatgraph for finding {finding}.\n\n"
-            f"Threat: {first.rule_title} ({first.severity}, {first.finding_status}).\n"
-            f"Target: {first.target} ({first.target_kind}) at {first.location}.\n\n"
-            "Fill in each test and remove its skip marker. Once a test passes, cite it as\n"
-            "evidence of the control named above it, in the threat model, for example:\n"
-            f'    control("{first.control}", evidence="{rel}::{first.function}")\n\n'
-            f"Generated by threatgraph {__version__} (testplan, as of {p.as_of}); threatgraph\n"
-            "never overwrites this file once it exists.\n"
-        )
-        lines = [_docstring(module_doc), "", "import pytest", ""]
         for t in tests:
             t.file = rel
-            doc = (
-                f"{t.title}.\n\n"
-                f"What to do: {t.attack}\n"
-                + (f"Entry points: {', '.join(t.entry_points)}.\n" if t.entry_points else "")
-                + (f"Route: {' -> '.join(t.route)}.\n" if len(t.route) > 1 else "")
-                + f"Pass when the attack fails against {t.target}; the finding's controls: "
-                f"{', '.join(t.checks)}.\n"
-                f"Finding: {t.finding}. Evidences: {t.control}.\n"
-            )
-            reason = f"planned adversarial test for {t.finding}, not written yet"
-            lines += [
-                "",
-                f"# threatgraph: finding={_comment(t.finding)} control={_comment(t.control)}",
-                f"@pytest.mark.skip(reason={reason!r})",
-                f"def {t.function}() -> None:",
-                _docstring(doc, "    "),
-                "    raise NotImplementedError",
-                "",
-            ]
-        source = "\n".join(lines).rstrip("\n") + "\n"
-        ast.parse(source)  # a generated file must always be valid Python (nothing runs)
-        files[path] = source
-    return files
+        out[path] = tests
+    return out

@@ -13,10 +13,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # the JSON document (`check --format json`) needs no view at all
     from threatgraph.formats.view import ModelView
+    from threatgraph.results import ModelResult, Run
 
 
 @dataclass
@@ -38,8 +39,8 @@ class ReportInput:
 
     view: ModelView
     diagrams: Diagrams
-    run: Any  # pipeline.Run (Any: formats must not import the pipeline)
-    result: Any  # pipeline.ModelResult
+    run: Run
+    result: ModelResult
     repo_root: Path
     written: frozenset[str] = field(default_factory=frozenset)  # formats written beside it
     sarif_suppressed: bool = True  # SARIF: closed findings as suppressed results

@@ -13,6 +13,7 @@ from typing import Any
 from threatgraph.engine.findings import STATUSES, Finding
 from threatgraph.engine.rules import SEVERITIES
 from threatgraph.model.schema import Location
+from threatgraph.util.jsonvalue import JSONValue
 from threatgraph.util.paths import display_path
 
 
@@ -59,7 +60,12 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 json_string: Callable[[str], str] = encode_basestring
 
 
-def json_compact(value: Any) -> str:
+def count_text(n: int, word: str) -> str:
+    """'1 finding', '2 findings': a count and a noun that takes an 's' in the plural."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def json_compact(value: JSONValue) -> str:
     """One value as compact JSON, as :func:`json_text` writes its inner levels (C encoder)."""
     return _ENCODER.encode(value)
 
@@ -79,7 +85,7 @@ class EncodedItems(list[str]):
     __slots__ = ()
 
 
-def json_text(value: Any, expand: int = 2) -> str:
+def json_text(value: JSONValue, expand: int = 2) -> str:
     """Deterministic JSON, indented for the outer ``expand`` levels and compact below.
 
     Python's json drops to a slow pure-Python encoder whenever ``indent`` is set; encoding
@@ -92,7 +98,7 @@ def json_text(value: Any, expand: int = 2) -> str:
     out: list[str] = []
     put = out.append
 
-    def emit(v: Any, depth: int) -> None:
+    def emit(v: JSONValue, depth: int) -> None:
         if isinstance(v, EncodedItems) and (depth >= expand or not v):
             put("[" + ", ".join(v) + "]")
             return

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threatgraph.engine.findings import CheckItem, Finding
 from threatgraph.formats.base import ReportFormat, ReportInput
@@ -16,9 +17,12 @@ from threatgraph.formats.common import (
     reference_url,
     summary,
 )
-from threatgraph.model.schema import Decision
+from threatgraph.model.schema import Decision, Location
 from threatgraph.util.paths import display_location, display_path
 from threatgraph.version import __version__
+
+if TYPE_CHECKING:
+    from threatgraph.results import ModelResult, Run
 
 SCHEMA_VERSION = "1.0"
 
@@ -97,7 +101,10 @@ def _decision_policy(d: Decision) -> dict[str, Any]:
 
 
 def _skeleton(
-    results: list[Any], run: Any, findings: list[Any], base: Path | None
+    results: Sequence[ModelResult],
+    run: Run,
+    findings: list[dict[str, Any]] | EncodedItems,
+    base: Path | None,
 ) -> dict[str, Any]:
     counts = [summary(r.findings) for r in results]
     return {
@@ -135,16 +142,14 @@ def _skeleton(
     }
 
 
-def document(results: list[Any], run: Any, base: Path | None = None) -> dict[str, Any]:
-    """The whole JSON document for some model results (pipeline.ModelResult)."""
+def document(results: Sequence[ModelResult], run: Run, base: Path | None = None) -> dict[str, Any]:
+    """The whole JSON document for some model results of ``run``."""
     refs = run.library.references
     findings = [finding_dict(f, refs, base) for r in results for f in r.findings]
     return _skeleton(results, run, findings, base)
 
 
-def _loc(r: Any) -> Any:
-    from threatgraph.model.schema import Location
-
+def _loc(r: ModelResult) -> Location:
     return Location(file=str(r.loaded.path), line=0)
 
 
@@ -153,11 +158,11 @@ def dumps(doc: dict[str, Any]) -> str:
     return json_text(doc, expand=2)
 
 
-def _baselined(result: Any) -> set[tuple[str, str]]:
+def _baselined(result: Run) -> set[tuple[str, str]]:
     return {(f.model_id, f.id) for f in result.verdict.baselined}
 
 
-def add_policy(doc: dict[str, Any], result: Any) -> None:
+def add_policy(doc: dict[str, Any], result: Run) -> None:
     """Add what the policy stage decided to the JSON document: every notice, the baseline."""
     baselined = _baselined(result)
     decisions = {(r.model_id, f.id): f.decision for r in result.results for f in r.findings}
@@ -170,7 +175,7 @@ def add_policy(doc: dict[str, Any], result: Any) -> None:
     _add_policy_fields(doc, result, len(baselined))
 
 
-def _add_policy_fields(doc: dict[str, Any], result: Any, known: int) -> None:
+def _add_policy_fields(doc: dict[str, Any], result: Run, known: int) -> None:
     doc["notices"] = [
         {"level": n.level, "message": n.message, "location": display_location(n.location)}
         for n in result.verdict.notices
@@ -183,7 +188,7 @@ def _add_policy_fields(doc: dict[str, Any], result: Any, known: int) -> None:
     doc["failing"] = len(result.verdict.failing)
 
 
-def render_document(results: list[Any], result: Any, base: Path | None = None) -> str:
+def render_document(results: Sequence[ModelResult], result: Run, base: Path | None = None) -> str:
     """The text of :func:`document` with :func:`add_policy`, as :func:`dumps` writes it.
 
     What ``check --format json`` prints and ``report`` writes as findings.json. The
@@ -317,20 +322,21 @@ class JsonFormat(ReportFormat):
 
     def render(self, inp: ReportInput) -> dict[str, str | bytes]:
         """findings.json for one model: the same document as ``check --format json``."""
-        from types import SimpleNamespace
+        from dataclasses import replace
+
+        from threatgraph.results import Verdict
 
         r, run = inp.result, inp.run
+        # The run as if it had checked this model alone: its share of the verdict.
         mine = {id(f) for f in r.findings}
         others = {id(n) for o in run.results if o is not r for n in o.notices}
-        verdict = SimpleNamespace(
+        verdict = Verdict(
             fail_on=run.verdict.fail_on,
             failing=[f for f in run.verdict.failing if id(f) in mine],
-            baselined=[f for f in run.verdict.baselined if id(f) in mine],
             notices=[n for n in run.verdict.notices if id(n) not in others],
+            baselined=[f for f in run.verdict.baselined if id(f) in mine],
         )
-        one = SimpleNamespace(
-            library=run.library, as_of=run.as_of, verdict=verdict, policy=run.policy, results=[r]
-        )
+        one = replace(run, verdict=verdict, results=[r])
         return {"findings.json": render_document([r], one)}
 
 

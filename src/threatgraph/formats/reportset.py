@@ -15,14 +15,19 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from threatgraph.formats.base import REGISTRY, Diagrams, IndexEntry, ReportInput, get_format
 from threatgraph.formats.view import ModelView
 from threatgraph.model.schema import slugify, valid_id
 from threatgraph.util.paths import display_path
 from threatgraph.util.writer import safe_dir, write_files
+
+if TYPE_CHECKING:
+    from threatgraph.formats.render import Renderer
+    from threatgraph.results import ModelResult, Run
 
 #: Formats that need the DOT text, and those that need a rendered image.
 _NEEDS_DOT = frozenset({"dot", "svg", "png", "html"})
@@ -120,7 +125,7 @@ RENDER_OFF = "rendering turned off with --no-render"
 def _diagrams(
     view: ModelView,
     formats: Sequence[str],
-    renderer: Any,
+    renderer: Renderer | None,
     timeout: float,
     render: bool = True,
 ) -> Diagrams:
@@ -161,7 +166,7 @@ def _diagrams(
 
 
 def render_reports(
-    run: Any,
+    run: Run,
     out_dir: Path,
     formats: Sequence[str],
     *,
@@ -173,24 +178,18 @@ def render_reports(
 ) -> tuple[dict[Path, str | bytes], list[tuple[Path, list[str]]]]:
     """Every file to write (path -> content) and, per model, its directory and file names.
 
-    ``run`` is a :class:`threatgraph.pipeline.Run`. Nothing is written here. ``warn`` is
-    called at most once, when a diagram could not be rendered. ``render=False`` never runs
-    Graphviz: report.html shows the DOT source (svg and png must not be asked for).
+    Nothing is written here. ``warn`` is called at most once, when a diagram could not be
+    rendered. ``render=False`` never runs Graphviz: report.html shows the DOT source (svg
+    and png must not be asked for).
     """
     from threatgraph.formats.render import find_renderer
     from threatgraph.formats.sarif import repo_root as find_root
 
+    _check_formats(formats, render)
     root = repo_root or find_root()
     wants_image = bool(set(formats) & {"svg", "png", "html"})
     renderer = find_renderer() if wants_image and render else None
-    effective = list(formats)
-    unknown = [n for n in effective if n not in REGISTRY]
-    if unknown:  # before anything is rendered
-        raise KeyError(unknown[0])
-    if not render and set(effective) & {"svg", "png"}:
-        raise ValueError("svg and png need rendering, which render=False turns off")
-    # When an image cannot be made, its sources are written so it can be rendered later.
-    fallback = [n for n in ("dot", "mermaid") if n not in effective]  # imported when used
+    job = _Job(run, list(formats), renderer, render_timeout, render, sarif_suppressed, root)
     results = list(run.results)
     dirs = model_dirs([r.model_id for r in results])
     files: dict[Path, str | bytes] = {}
@@ -199,91 +198,133 @@ def render_reports(
     problems: list[tuple[str, str]] = []
     for r, dname in zip(results, dirs, strict=True):
         model_dir = safe_dir(out_dir, dname)
-        source = display_path(str(r.loaded.path))
-        view = ModelView.build(
-            r.graph, r.findings, run.library, run.as_of, run.verdict.fail_on, source
-        )
-        mine = {id(f) for f in r.findings}
-        view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
-        view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
-        inp = ReportInput(
-            view=view,
-            diagrams=_diagrams(view, effective, renderer, render_timeout, render),
-            run=run,
-            result=r,
-            repo_root=root,
-            written=frozenset(effective),
-            sarif_suppressed=sarif_suppressed,
-        )
-        out: dict[str, dict[str, str | bytes]] = {}
-        for name in effective:
-            out[name] = get_format(name).render(inp)
-        if inp.diagrams.render_problem and set(effective) & {"svg", "png"}:
-            for name in fallback:
-                out[name] = get_format(name).render(inp)
-        if render and inp.diagrams.render_problem and (set(effective) & {"svg", "png", "html"}):
+        view, inp, out = _model_files(job, r)
+        if render and inp.diagrams.render_problem and (set(formats) & {"svg", "png", "html"}):
             problems.append((r.model_id, inp.diagrams.render_problem))
         names: list[str] = []
-        # Files in the order of the formats asked for.
-        for name in [*effective, *fallback]:
-            for fname, content in out.get(name, {}).items():
-                files[model_dir / fname] = content
-                names.append(fname)
+        for fname, content in out.items():
+            files[model_dir / fname] = content
+            names.append(fname)
         written.append((model_dir, names))
-        if len(results) == 1:
-            continue  # no index for a single model (counting its findings costs a pass)
-        s = view.counts()
-        index.append(
-            IndexEntry(
-                dir=dname,
-                name=view.model_name,
-                file=source,
-                open=list(s["open_by_severity"].values()),
-                mitigated=s["by_status"]["mitigated"],
-                accepted=s["by_status"]["accepted"] + s["by_status"]["false_positive"],
-                result="FAIL" if view.failing() else "PASS",
-                files=names,
-            )
-        )
+        if len(results) > 1:  # no index for a single model (counting its findings costs a pass)
+            index.append(_index_entry(view, dname, names))
     if len(results) > 1:
-        failing = len(run.verdict.failing)
-        verdict = (
-            f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
-            f"'{run.verdict.fail_on}'"
-            if failing
-            else f"PASS: no open findings at or above '{run.verdict.fail_on}'"
-        )
-        from threatgraph.formats.markdown import render_index as md_index
-
-        files[out_dir / "index.md"] = md_index(index, run.as_of.isoformat(), verdict)
-        if "html" in effective:
-            from threatgraph.formats.html import render_index as html_index
-
-            files[out_dir / "index.html"] = html_index(
-                index, run.as_of.isoformat(), verdict, bool(failing)
-            )
+        files.update(_index_files(run, out_dir, index, "html" in formats))
     if problems:
-        skipped = [f"diagram.{x}" for x in ("svg", "png") if x in effective]
-        what = ", ".join(skipped) if skipped else "the diagram in report.html"
-        if all(p == "no Graphviz renderer was found" for _, p in problems):
-            reason = (
-                "no Graphviz renderer found (install Graphviz for 'dot', or "
-                "pip install 'threatgraph[render]' for graphviz-pure)"
-            )
-        else:
-            reason = "rendering failed: " + "; ".join(f"{m}: {p}" for m, p in problems)
-        warn(
-            f"{reason}; skipped {what} for {len(problems)} model"
-            f"{'s' if len(problems) != 1 else ''}; wrote diagram.dot and diagram.mmd instead"
-            if set(effective) & {"svg", "png"} or {"dot", "mermaid"} <= set(effective)
-            else f"{reason}; skipped {what} for {len(problems)} model"
-            f"{'s' if len(problems) != 1 else ''}"
-        )
+        warn(_render_warning(problems, formats))
     return files, written
 
 
+def _check_formats(formats: Sequence[str], render: bool) -> None:
+    # Before anything is rendered.
+    unknown = [n for n in formats if n not in REGISTRY]
+    if unknown:
+        raise KeyError(unknown[0])
+    if not render and set(formats) & {"svg", "png"}:
+        raise ValueError("svg and png need rendering, which render=False turns off")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every model of one report set is rendered with."""
+
+    run: Run
+    formats: list[str]
+    renderer: Renderer | None
+    timeout: float
+    render: bool
+    sarif_suppressed: bool
+    repo_root: Path
+
+
+def _model_files(
+    job: _Job, r: ModelResult
+) -> tuple[ModelView, ReportInput, dict[str, str | bytes]]:
+    """One model's view, the input its formats read, and its files in the order of the
+    formats asked for (then the diagram sources written when an image could not be made)."""
+    run = job.run
+    source = display_path(str(r.loaded.path))
+    view = ModelView.build(r.graph, r.findings, run.library, run.as_of, run.verdict.fail_on, source)
+    mine = {id(f) for f in r.findings}
+    view.failing_ids = {id(f) for f in run.verdict.failing if id(f) in mine}
+    view.baselined_ids = {id(f) for f in run.verdict.baselined if id(f) in mine}
+    inp = ReportInput(
+        view=view,
+        diagrams=_diagrams(view, job.formats, job.renderer, job.timeout, job.render),
+        run=run,
+        result=r,
+        repo_root=job.repo_root,
+        written=frozenset(job.formats),
+        sarif_suppressed=job.sarif_suppressed,
+    )
+    names = list(job.formats)
+    if inp.diagrams.render_problem and set(job.formats) & {"svg", "png"}:
+        # When an image cannot be made, its sources are written so it can be rendered later.
+        names += [n for n in ("dot", "mermaid") if n not in job.formats]
+    out: dict[str, str | bytes] = {}
+    for name in names:
+        out.update(get_format(name).render(inp))
+    return view, inp, out
+
+
+def _index_entry(view: ModelView, dname: str, names: list[str]) -> IndexEntry:
+    s = view.counts()
+    return IndexEntry(
+        dir=dname,
+        name=view.model_name,
+        file=view.source_file,
+        open=list(s["open_by_severity"].values()),
+        mitigated=s["by_status"]["mitigated"],
+        accepted=s["by_status"]["accepted"] + s["by_status"]["false_positive"],
+        result="FAIL" if view.failing() else "PASS",
+        files=names,
+    )
+
+
+def _index_files(
+    run: Run, out_dir: Path, index: list[IndexEntry], html: bool
+) -> dict[Path, str | bytes]:
+    """DIR/index.md, and DIR/index.html with the HTML format, for several models."""
+    failing = len(run.verdict.failing)
+    verdict = (
+        f"FAIL: {failing} open finding{'s' if failing != 1 else ''} at or above "
+        f"'{run.verdict.fail_on}'"
+        if failing
+        else f"PASS: no open findings at or above '{run.verdict.fail_on}'"
+    )
+    from threatgraph.formats.markdown import render_index as md_index
+
+    files: dict[Path, str | bytes] = {
+        out_dir / "index.md": md_index(index, run.as_of.isoformat(), verdict)
+    }
+    if html:
+        from threatgraph.formats.html import render_index as html_index
+
+        files[out_dir / "index.html"] = html_index(
+            index, run.as_of.isoformat(), verdict, bool(failing)
+        )
+    return files
+
+
+def _render_warning(problems: list[tuple[str, str]], formats: Sequence[str]) -> str:
+    """The one warning for every model whose diagram could not be rendered."""
+    skipped = [f"diagram.{x}" for x in ("svg", "png") if x in formats]
+    what = ", ".join(skipped) if skipped else "the diagram in report.html"
+    if all(p == "no Graphviz renderer was found" for _, p in problems):
+        reason = (
+            "no Graphviz renderer found (install Graphviz for 'dot', or "
+            "pip install 'threatgraph[render]' for graphviz-pure)"
+        )
+    else:
+        reason = "rendering failed: " + "; ".join(f"{m}: {p}" for m, p in problems)
+    models = f"{len(problems)} model{'s' if len(problems) != 1 else ''}"
+    if set(formats) & {"svg", "png"} or {"dot", "mermaid"} <= set(formats):
+        return f"{reason}; skipped {what} for {models}; wrote diagram.dot and diagram.mmd instead"
+    return f"{reason}; skipped {what} for {models}"
+
+
 def build_reports(
-    run: Any,
+    run: Run,
     out_dir: Path,
     formats: Sequence[str],
     *,

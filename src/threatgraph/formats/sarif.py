@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from threatgraph.engine.findings import Finding, severity_rank
@@ -31,6 +31,9 @@ from threatgraph.formats.common import EncodedItems, json_compact, json_string, 
 from threatgraph.formats.view import ModelView, one_line, resolve_reference
 from threatgraph.model.schema import Location
 from threatgraph.version import __version__
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -399,12 +402,12 @@ def render_sarif(
     return dumps(_run(view, findings, EncodedItems(map(text, findings)), dropped))
 
 
-def render_run(run: Any, root: Path | None = None, include_suppressed: bool = True) -> str:
+def render_run(run: Run, root: Path | None = None, include_suppressed: bool = True) -> str:
     """One SARIF log for a whole run: what ``check --format sarif`` prints.
 
-    ``run`` is a :class:`threatgraph.pipeline.Run`. Each model is one SARIF run holding the
-    same results as the findings.sarif ``report`` writes for it, so a CI job can upload
-    the output of ``check`` without writing a whole report.
+    Each model is one SARIF run holding the same results as the findings.sarif ``report``
+    writes for it, so a CI job can upload the output of ``check`` without writing a whole
+    report.
     """
     from threatgraph.util.paths import display_path
 

@@ -21,7 +21,7 @@ from threatgraph.engine.findings import CheckItem, Finding, severity_rank
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import Rule
 from threatgraph.graph import Graph
-from threatgraph.model.schema import DataAsset, Element, Flow, Kind, Location, Trust
+from threatgraph.model.schema import DataAsset, Decision, Element, Flow, Kind, Location, Trust
 from threatgraph.util.paths import display_path
 
 #: Human names of element kinds.
@@ -81,6 +81,24 @@ def one_line(text: str | None) -> str:
     if not text:
         return ""
     return _one_line(text)
+
+
+def decision_text(d: Decision | None) -> str:
+    """A risk decision in words, on one line and unescaped (each format escapes it):
+    'accepted by OWNER until DATE: REASON (ticket T); evidence: A, B'. Empty for None."""
+    if d is None:
+        return ""
+    parts = [d.status.replace("_", " ")]
+    if d.owner:
+        parts.append(f"by {one_line(d.owner)}")
+    if d.expires:
+        parts.append(f"until {d.expires.isoformat()}")
+    text = " ".join(parts) + f": {one_line(d.reason)}"
+    if d.ticket:
+        text += f" (ticket {one_line(d.ticket)})"
+    if d.evidence:
+        text += "; evidence: " + ", ".join(one_line(e) for e in d.evidence)
+    return text
 
 
 @functools.lru_cache(maxsize=1 << 16)

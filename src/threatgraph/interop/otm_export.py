@@ -19,7 +19,16 @@ from typing import Any
 
 from threatgraph.engine.findings import Finding
 from threatgraph.load import otm_map
-from threatgraph.model.schema import Boundary, DataAsset, Element, Flow, SystemModel, Trust
+from threatgraph.model.schema import (
+    Boundary,
+    DataAsset,
+    Element,
+    Flow,
+    Location,
+    ModelInfo,
+    SystemModel,
+    Trust,
+)
 
 #: Element fields written as OTM fields; everything else goes to attributes.x-threatgraph.
 _OTM_ELEMENT_FIELDS = {
@@ -54,13 +63,13 @@ def _attrs(facts: dict[str, Any]) -> dict[str, Any] | None:
     return {otm_map.ATTR: facts} if facts else None
 
 
-def _orig_id(obj: Any) -> str:
+def _orig_id(obj: Boundary | Element | DataAsset | Flow) -> str:
     """The id the other tool wrote (kept on import when it was not a valid id), else ours."""
     orig = _foreign(obj).get("id")
     return orig if isinstance(orig, str) and orig else str(obj.id)
 
 
-def _foreign(obj: Any) -> dict[str, Any]:
+def _foreign(obj: ModelInfo | Boundary | Element | DataAsset | Flow) -> dict[str, Any]:
     """The ``otm`` facts an imported object kept (empty for a threatgraph-native one)."""
     facts = getattr(obj, "otm", None)
     return facts if isinstance(facts, dict) else {}
@@ -94,7 +103,7 @@ def _tags(foreign: dict[str, Any]) -> list[str]:
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
-def _location_repr(loc: Any, ref_id: str, base: Path | None) -> list[dict[str, Any]]:
+def _location_repr(loc: Location | None, ref_id: str, base: Path | None) -> list[dict[str, Any]]:
     if loc is None:
         return []
     from threatgraph.util.paths import display_path
@@ -527,7 +536,7 @@ def _rating(trust: Trust, facts: dict[str, Any], zid: str) -> float:
     return otm_map.TRUST_RATING[trust]
 
 
-def _asset_risk(d: Any) -> dict[str, Any]:
+def _asset_risk(d: DataAsset) -> dict[str, Any]:
     """The asset's risk: the imported one while its classification is unchanged."""
     risk = _foreign(d).get("risk")
     if (
