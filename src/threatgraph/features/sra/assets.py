@@ -19,6 +19,8 @@ from threatgraph.features.sra.common import PHI, Received, loc, zone
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Element, Kind, Operations
 
+#: Kinds that are not systems the organisation runs: people, outside content, vendors.
+NOT_SYSTEMS = frozenset({Kind.ACTOR, Kind.EXTERNAL_CONTENT, Kind.VENDOR})
 #: Controls whose presence means a copy of what the element handles is kept somewhere else.
 IMPLYING = {
     "audit.prompt_logging": "Prompt log of {}",
@@ -195,7 +197,10 @@ def build_inventory(g: Graph, received: Received) -> Inventory:
                 at_rest=("encrypted" if encrypted else "not declared") if stores_phi else "",
             )
         )
-        rows += _asset_rows(g, el, held)
+        if el.kind not in NOT_SYSTEMS:
+            # People, outside content and vendors are not the organisation's assets; what
+            # a vendor keeps is listed as the implied store of the service it hosts.
+            rows += _asset_rows(g, el, held)
     flows = [_flow_row(g, fid, phi) for fid in sorted(g.flows) if phi & set(g.flows[fid].flow.data)]
     rows.sort(key=lambda r: (r.implied_by != "", r.name, r.implied_by))
     return Inventory(assets, holders, flows, rows)

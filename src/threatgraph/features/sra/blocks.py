@@ -147,10 +147,19 @@ def _md_inline(parts: Cell) -> str:
     for p in parts:
         if p.kind == "code":
             out.append(md_code(p.text))
+        elif p.kind == "level":
+            out.append(f"**{md_escape(p.text)}**")
         elif p.kind in ("strong", "bad"):
             out.append(f"**{md_escape(p.text)}**" if p.text else "")
         else:
-            out.append(md_escape(p.text))
+            # escape() trims the text it makes one line of: keep the spaces that separate
+            # this piece from its neighbours.
+            body = md_escape(p.text)
+            lead = " " if p.text[:1].isspace() and body else ""
+            tail = " " if p.text[-1:].isspace() and body else ""
+            out.append(
+                lead + body + tail if body else (" " if p.text.strip() == "" and p.text else "")
+            )
     return "".join(out)
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from threatgraph.features.sra.assets import Inventory, operations
+from threatgraph.features.sra.assets import NOT_SYSTEMS, Inventory, operations
 from threatgraph.graph import Graph
-from threatgraph.model.schema import Kind
 
 #: Threat, what it harms, the controls that answer it, and whether it needs ePHI at rest.
 THREATS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
@@ -94,7 +93,7 @@ def build(g: Graph, inv: Inventory) -> Continuity:
     comps: list[ContinuityRow] = []
     for h in inv.holders:
         el = g.elements[h.id]
-        if el.kind is Kind.VENDOR:
+        if el.kind in NOT_SYSTEMS:
             continue
         have = el.control_ids() | model_controls
         ops = operations(g, el)

@@ -24,7 +24,7 @@ from threatgraph.model.schema import Classification, Trust
 LIKELIHOOD_SCORE = {"low": 1, "medium": 2, "high": 3}
 LIKELIHOOD_NAMES = {1: "low", 2: "medium", 3: "high"}
 IMPACT_SCORE = {"info": 1, "low": 1, "medium": 2, "high": 3, "critical": 4}
-IMPACT_NAMES = {0: "-", 1: "minor", 2: "moderate", 3: "major", 4: "severe"}
+IMPACT_NAMES = {0: "n/a", 1: "minor", 2: "moderate", 3: "major", 4: "severe"}
 LEVELS: tuple[tuple[int, str], ...] = ((9, "critical"), (6, "high"), (3, "medium"), (1, "low"))
 #: A breach of this many individuals' records or more must also be reported to the media
 #: and to HHS without delay (164.406, 164.408(b)).
@@ -84,25 +84,31 @@ def exposure(g: Graph, eid: str) -> Exposure:
     if worst is not None and g.trust[worst] is Trust.UNTRUSTED:
         return Exposure(3, f"reached directly by {g.describe(worst)} (untrusted)")
     if own.rank <= Trust.PARTNER.rank:
-        return Exposure(2, f"held by a {own.value.replace('_', ' ')} party")
+        return Exposure(
+            2, "held by a third party" if own is Trust.THIRD_PARTY else "held by a partner"
+        )
     if worst is not None and g.trust[worst].rank <= Trust.PARTNER.rank:
         return Exposure(2, f"reached directly by {g.describe(worst)} ({g.trust[worst].value})")
-    # Further back: an untrusted party whose content arrives through other components.
+    # Further back: the least trusted party whose content arrives through other components
+    # (breadth first, so the nearest of the least trusted is named).
     seen = {eid, *direct}
     queue = deque(direct)
+    found: tuple[int, str, str] | None = None  # (trust rank, who, through)
     while queue:
         cur = queue.popleft()
         for prev in _reachers(g, cur):
             if prev in seen:
                 continue
             seen.add(prev)
-            if g.trust[prev].rank <= Trust.PARTNER.rank:
-                return Exposure(
-                    2,
-                    f"reached through {g.describe(cur)} by {g.describe(prev)} "
-                    f"({g.trust[prev].value})",
-                )
+            rank = g.trust[prev].rank
+            if rank <= Trust.PARTNER.rank and (found is None or rank < found[0]):
+                found = (rank, prev, cur)
             queue.append(prev)
+    if found is not None:
+        _rank, who, through = found
+        return Exposure(
+            2, f"reached through {g.describe(through)} by {g.describe(who)} ({g.trust[who].value})"
+        )
     if not direct:
         return Exposure(1, "nothing in the model reaches it")
     return Exposure(1, "reached only by the organisation's own components")

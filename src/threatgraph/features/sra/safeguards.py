@@ -21,7 +21,7 @@ from typing import Literal
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library
 from threatgraph.features import hipaa
-from threatgraph.features.sra.assets import Inventory, operations
+from threatgraph.features.sra.assets import NOT_SYSTEMS, Inventory, operations
 from threatgraph.features.sra.registerfile import Register
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Kind
@@ -142,7 +142,7 @@ def _names(g: Graph, ids: list[str]) -> str:
 
 def proposed(g: Graph, inv: Inventory, register: Register, as_of: date) -> list[ProposedRow]:
     """The 2025 proposal's new requirements, checked against the model."""
-    holders = [h.id for h in inv.holders if g.elements[h.id].kind is not Kind.VENDOR]
+    holders = [h.id for h in inv.holders if g.elements[h.id].kind not in NOT_SYSTEMS]
     rows: list[ProposedRow] = []
 
     sign_in = [e for e in holders if g.elements[e].kind in SIGN_IN_KINDS]
@@ -159,7 +159,7 @@ def proposed(g: Graph, inv: Inventory, register: Register, as_of: date) -> list[
     )
 
     clear = [f.name or f.id for f in inv.flows if not f.encrypted]
-    unenc = [h.id for h in inv.holders if h.at_rest == "not declared"]
+    unenc = [h for h in holders if h in {x.id for x in inv.holders if x.at_rest == "not declared"}]
     gaps = ([f"unencrypted flows: {', '.join(clear)}"] if clear else []) + (
         [f"no encryption at rest on {_names(g, unenc)}"] if unenc else []
     )
