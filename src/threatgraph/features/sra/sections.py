@@ -449,8 +449,12 @@ def vendor_register(s: Sra, d: Document) -> None:
         for i, cr in enumerate(v.certifications):
             certs += [Inline("text", "; " if i else ""), Inline("text", cr.name)]
             certs.append(Inline("text", f" until {cr.expires}" if cr.expires else ""))
-            kind = "bad" if cr.status.startswith("expired") else "text"
-            certs += [Inline("text", " ("), Inline(kind, cr.status), Inline("text", ")")]
+            status = (
+                Inline("bad", cr.status)
+                if cr.status.startswith("expired")
+                else Inline("text", cr.status)
+            )
+            certs += [Inline("text", " ("), status, Inline("text", ")")]
             if cr.evidence:
                 certs += [Inline("text", ", evidence "), Inline("code", cr.evidence)]
         cov: list[Inline] = []
