@@ -163,9 +163,9 @@ def _md_inline(parts: Cell) -> str:
     return "".join(out)
 
 
-def _md_block(b: Block) -> list[str]:
+def _md_block(b: Block, shift: int) -> list[str]:
     if isinstance(b, Heading):
-        return ["#" * b.level + " " + md_escape(b.text), ""]
+        return ["#" * min(6, b.level + shift) + " " + md_escape(b.text), ""]
     if isinstance(b, Warning):
         return [f"> **Warning:** {md_escape(b.text)}", ""]
     if isinstance(b, Para):
@@ -183,11 +183,13 @@ def _md_block(b: Block) -> list[str]:
     return out
 
 
-def markdown(doc: Document) -> str:
-    """The document as Markdown (GitHub flavour: the network map is a Mermaid block)."""
-    lines = [f"# {md_escape(doc.title)}", ""]
+def markdown(doc: Document, title_level: int = 1) -> str:
+    """The document as Markdown (GitHub flavour: the network map is a Mermaid block).
+    ``title_level`` > 1 nests it in another page: every heading moves down with the title."""
+    shift = title_level - 1
+    lines = ["#" * title_level + f" {md_escape(doc.title)}", ""]
     for b in doc.blocks:
-        lines += _md_block(b)
+        lines += _md_block(b, shift)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -314,8 +314,14 @@ def determination(s: Sra, d: Document) -> None:
                 "harm to patients)."
             )
         ),
-        Heading(3, "Risk register"),
     )
+    register_table(s, d)
+    details(s, d)
+
+
+def register_table(s: Sra, d: Document) -> None:
+    """The risk register: every finding with its rating and residual risks."""
+    d.add(Heading(3, "Risk register"))
     d.table(
         [
             "Finding",
@@ -350,10 +356,14 @@ def determination(s: Sra, d: Document) -> None:
         ),
         "No threat in the library applies to this model.",
     )
-    details = [r for r in s.risks if r.status in ("open", "accepted")]
-    if details:
+
+
+def details(s: Sra, d: Document) -> None:
+    """Each open or accepted finding with the reasons for its rating."""
+    rows = [r for r in s.risks if r.status in ("open", "accepted")]
+    if rows:
         d.add(Heading(3, "Open and accepted findings in detail"))
-    for r in details:
+    for r in rows:
         items = [
             join(t(f"Where: {r.element} ("), c(r.location), t(")")),
             t(f"Why it applies: {r.explanation}"),
@@ -595,5 +605,13 @@ def document(s: Sra) -> Document:
     """The whole document as blocks."""
     d = Document(s.title)
     for section in SECTIONS:
+        section(s, d)
+    return d
+
+
+def excerpt(s: Sra) -> Document:
+    """The identification, summary, risk register and plan: the example docs/hipaa.md shows."""
+    d = Document(s.title)
+    for section in (header, register_table, plan):
         section(s, d)
     return d
