@@ -21,6 +21,7 @@ from threatgraph.features import hipaa
 from threatgraph.features.sra import Options, build, export, registerfile
 from threatgraph.features.sra import markdown as md_mod
 from threatgraph.features.sra.build import Sra
+from threatgraph.formats.render import Renderer
 from threatgraph.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -478,3 +479,26 @@ def test_cli_all_formats_deterministic_and_json_round_trip(tmp_path: Path) -> No
     assert res.exit_code == 0, res.output
     md = (tmp_path / "o3" / "sra-clinical-notes-assistant.md").read_text()
     assert "Nothing changed." in md
+
+
+class _FakeDot(Renderer):
+    def __init__(self, svg: str) -> None:
+        super().__init__("/bin/false", "fake", "0")
+        self.svg = svg
+
+    def run(self, dot_source: str, fmt: str, timeout: float = 60.0) -> bytes:
+        assert fmt == "svg" and dot_source.startswith(("digraph", "strict digraph"))
+        return self.svg.encode("utf-8")
+
+
+def test_network_map_svg_is_inlined_only_when_safe() -> None:
+    from threatgraph.features.sra import html as html_mod
+
+    good = (
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><g><text>x</text></g></svg>'
+    )
+    page = html_mod.render(_doc(EXAMPLE, renderer=_FakeDot(good)))
+    assert '<div class="diagram">\n<svg' in page and "<?xml" not in page
+    evil = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    page = html_mod.render(_doc(EXAMPLE, renderer=_FakeDot(evil)))
+    assert "<script" not in page and "outside the allow-list" in page

@@ -103,9 +103,8 @@ def command(
         for name in FORMATS:
             if name in wanted:
                 files[stem.with_name(f"{stem.name}.{SUFFIX[name]}")] = out[name](doc)
-        for n in doc.notices:
-            if n.startswith(str(register_file)) or n.startswith(str(previous_file)):
-                echo(f"warning: {n}", err=True)
+        for n in doc.input_notices:
+            echo(f"warning: {n}", err=True)
     # Every model's documents, or (on an error or an interrupt) none of them.
     write_files(files)
     for path in files:

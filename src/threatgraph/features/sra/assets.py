@@ -16,6 +16,7 @@ from datetime import date
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library
 from threatgraph.features.sra.common import PHI, Received, loc, zone
+from threatgraph.formats.render import Renderer
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Element, Kind, Operations
 
@@ -285,20 +286,20 @@ def network_map(
     lib: Library,
     as_of: date,
     source_file: str,
-    renderer: object | None,
+    renderer: Renderer | None,
 ) -> NetworkMap:
     """The data-flow diagram of the model; an SVG only when a Graphviz ``renderer`` is given."""
     from threatgraph.formats.dot import render_dot
     from threatgraph.formats.html import safe_svg
     from threatgraph.formats.mermaid import render_mermaid
-    from threatgraph.formats.render import Renderer, RenderError, svg_for_html
+    from threatgraph.formats.render import RenderError, svg_for_html
     from threatgraph.formats.view import ModelView
 
     view = ModelView.build(g, findings, lib, as_of, "high", source_file)
     dot = render_dot(view)
     mermaid, _titles = render_mermaid(view)
     out = NetworkMap(dot=dot, mermaid=mermaid)
-    if not isinstance(renderer, Renderer):
+    if renderer is None:
         out.problem = "no Graphviz renderer was used: the DOT source follows"
         return out
     try:

@@ -29,6 +29,7 @@ from threatgraph.features.sra import (
 from threatgraph.features.sra.common import days_after, received_data
 from threatgraph.features.sra.registerfile import Register
 from threatgraph.formats.common import display_path
+from threatgraph.formats.render import Renderer
 from threatgraph.graph import Graph
 from threatgraph.pipeline import ModelResult
 
@@ -48,7 +49,7 @@ class Options:
     register: Register = field(default_factory=Register)
     previous: Path | None = None
     edition: safeguards.Edition = "2013"
-    renderer: object | None = None
+    renderer: Renderer | None = None
     use_git: bool = True
 
 
@@ -103,6 +104,8 @@ class Sra:
     doc: doccontrol.DocControl
     summary: Summary
     notices: list[str]
+    #: Notices about the register file and the previous analysis (also in ``notices``).
+    input_notices: list[str] = field(default_factory=list)
 
 
 def _summary(
@@ -158,9 +161,10 @@ def build(result: ModelResult, lib: Library, as_of: date, options: Options | Non
         opts.use_git,
     )
     phi = bool(inv.assets)
-    notices = sorted({str(n) for n in notices_in} | set(reg.notices))
+    inputs = list(reg.notices)
     if opts.previous is not None and previous is None:
-        notices.append(f"{opts.previous}: holds no earlier analysis of {info.id}")
+        inputs.append(f"{opts.previous}: holds no earlier analysis of {info.id}")
+    notices = sorted({str(n) for n in notices_in} | set(inputs))
     return Sra(
         title=(
             f"HIPAA security risk analysis: {info.name}"
@@ -195,4 +199,5 @@ def build(result: ModelResult, lib: Library, as_of: date, options: Options | Non
         doc=doc,
         summary=_summary(findings, reg.rows, inv, vendor_rows, guards),
         notices=notices,
+        input_notices=inputs,
     )
