@@ -38,7 +38,13 @@ from threatgraph.engine.findings import Finding
 from threatgraph.engine.rules import SEVERITIES, Rule
 from threatgraph.formats.base import IndexEntry, ReportFormat, ReportInput
 from threatgraph.formats.render import svg_for_html
-from threatgraph.formats.view import FindingPieces, ModelView, one_line, resolve_reference
+from threatgraph.formats.view import (
+    FindingPieces,
+    ModelView,
+    decision_text,
+    one_line,
+    resolve_reference,
+)
 
 CSS = """\
 :root{--fg:#111827;--mute:#4b5563;--line:#d1d5db;--bg:#ffffff;--soft:#f3f4f6;
@@ -475,23 +481,6 @@ def _template(name: str) -> jinja2.Template:
     return _ENV.from_string(TEMPLATE if name == "page" else INDEX_TEMPLATE)
 
 
-def _decision_text(f: Finding) -> str:
-    d = f.decision
-    if d is None:
-        return ""
-    parts = [d.status.replace("_", " ")]
-    if d.owner:
-        parts.append(f"by {one_line(d.owner)}")
-    if d.expires:
-        parts.append(f"until {d.expires.isoformat()}")
-    text = " ".join(parts) + f": {one_line(d.reason)}"
-    if d.ticket:
-        text += f" (ticket {one_line(d.ticket)})"
-    if d.evidence:
-        text += "; evidence: " + ", ".join(one_line(e) for e in d.evidence)
-    return text
-
-
 #: HTML escaping of model text, the same as markupsafe's (and so jinja2's autoescape): ``&``
 #: first, then ``< > " '``, so the result is safe in text and in quoted attribute values.
 _HTML_REPLACE: tuple[tuple[str, str], ...] = (
@@ -625,7 +614,7 @@ class _Findings(FindingPieces):
             status = ' <span class="status">open (baselined)</span>' if baselined(f) else ""
             notes = "".join([f"<dt>Note</dt><dd>{_h(x)}</dd>" for x in f.notes]) if f.notes else ""
             if f.decision is not None:  # an acceptance that expired: the finding is open again
-                notes += f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
+                notes += f"<dt>Decision</dt><dd>{_h(decision_text(f))}</dd>"
             out.append(
                 f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
                 f"<code>{f.id if _PLAIN_ID(f.id) else _h(f.id)}</code>{status}</h4>\n<dl>{where}"
@@ -638,7 +627,7 @@ class _Findings(FindingPieces):
         """A mitigated, accepted or false-positive finding: what it is and why it is closed."""
         v = self.view
         if f.decision is not None:
-            why = f"<dt>Decision</dt><dd>{_h(_decision_text(f))}</dd>"
+            why = f"<dt>Decision</dt><dd>{_h(decision_text(f))}</dd>"
         else:
             present = "; ".join(
                 f"{_h(v.control_title(c.control))} <code>{_h(c.control)}</code> on {_h(where)}"

@@ -767,3 +767,21 @@ def _resolve_reference(ref: str, index: dict[str, Any]) -> Reference:
     if url is not None and not url.startswith(("https://", "http://")):
         url = None
     return Reference(ref, scheme, rid, edition, name, url)
+
+
+def decision_text(f: Finding) -> str:
+    """A finding's decision in one line of plain text ('' when none); callers escape it."""
+    d = f.decision
+    if d is None:
+        return ""
+    parts = [d.status.replace("_", " ")]
+    if d.owner:
+        parts.append(f"by {one_line(d.owner)}")
+    if d.expires:
+        parts.append(f"until {d.expires.isoformat()}")
+    text = " ".join(parts) + f": {one_line(d.reason)}"
+    if d.ticket:
+        text += f" (ticket {one_line(d.ticket)})"
+    if d.evidence:
+        text += "; evidence: " + ", ".join(one_line(e) for e in d.evidence)
+    return text

@@ -26,7 +26,12 @@ from pydantic import ValidationError
 
 from threatgraph.model.schema import Decision
 from threatgraph.util.errors import InputError, Problem
-from threatgraph.util.yamlsafe import LineDict, LineList, load_document, problems_from_validation
+from threatgraph.util.yamlsafe import (
+    LineDict,
+    LineList,
+    problems_from_validation,
+    versioned_document,
+)
 
 DECISIONS_VERSION = 1
 HEADER = "threatgraph-decisions"
@@ -40,20 +45,9 @@ def looks_like_decisions(head: str) -> bool:
 def load(path: Path) -> list[Decision]:
     """Every decision in one decisions file, each with its file:line."""
     file = str(path)
-    if not path.exists():  # a FIFO or a device is refused by the read
-        raise InputError.single(file, 0, "decisions file does not exist")
-    doc = load_document(path)
-    if not isinstance(doc, dict) or doc.get(HEADER) != DECISIONS_VERSION:
-        raise InputError.single(
-            file,
-            getattr(doc, "line", 1) or 1,
-            f"not a decisions file: expected '{HEADER}: {DECISIONS_VERSION}' at the top",
-            HEADER,
-        )
-    unknown = sorted(set(doc) - {HEADER, "decisions"})
-    if unknown:
-        line = doc.key_lines.get(unknown[0], 1) if isinstance(doc, LineDict) else 1
-        raise InputError.single(file, line, "unknown key (typo?)", unknown[0])
+    doc = versioned_document(
+        path, HEADER, DECISIONS_VERSION, frozenset({"decisions"}), "decisions file"
+    )
     items = doc.get("decisions") or []
     if not isinstance(items, list):
         line = doc.key_lines.get("decisions", 1) if isinstance(doc, LineDict) else 1

@@ -19,6 +19,7 @@ from threatgraph.engine.compile import (
 )
 from threatgraph.engine.findings import Finding
 from threatgraph.formats.common import display_path
+from threatgraph.formats.view import decision_text
 from threatgraph.graph import Graph
 from threatgraph.model.schema import SENSITIVE, Classification, Element, Kind, Location
 
@@ -97,21 +98,6 @@ def data_of(g: Graph, f: Finding, received: Received) -> str:
     if PHI in classes:
         return "phi"
     return "sensitive" if classes & SENSITIVE else "other"
-
-
-def decision_text(f: Finding) -> str:
-    """A finding's decision in one line ('' when there is none)."""
-    d = f.decision
-    if d is None:
-        return ""
-    parts = [d.status.replace("_", " ")]
-    if d.owner:
-        parts.append(f"by {d.owner}")
-    if d.expires:
-        parts.append(f"until {d.expires.isoformat()}")
-    if d.ticket:
-        parts.append(f"({d.ticket})")
-    return " ".join(parts) + (f": {d.reason}" if d.reason else "")
 
 
 def where_text(g: Graph, places: tuple[str, ...], f: Finding) -> str:

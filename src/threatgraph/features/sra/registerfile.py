@@ -35,7 +35,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from threatgraph.util.errors import InputError, Problem
-from threatgraph.util.yamlsafe import LineDict, LineList, load_document, problems_from_validation
+from threatgraph.util.yamlsafe import (
+    LineDict,
+    LineList,
+    problems_from_validation,
+    versioned_document,
+)
 
 HEADER = "threatgraph-register"
 VERSION = 1
@@ -109,21 +114,8 @@ def _items(doc: LineDict, key: str, file: str) -> LineList | list[object]:
 def load(path: Path) -> Register:
     """Read and validate a register file; every problem is reported with its line."""
     file = str(path)
-    if not path.exists():
-        raise InputError.single(file, 0, "register file does not exist")
-    doc = load_document(path)
-    if not isinstance(doc, LineDict) or doc.get(HEADER) != VERSION:
-        raise InputError.single(
-            file,
-            getattr(doc, "line", 1) or 1,
-            f"not a register file: expected '{HEADER}: {VERSION}' at the top",
-            HEADER,
-        )
-    unknown = sorted(set(doc) - {HEADER, "risks", "reviews"})
-    if unknown:
-        raise InputError.single(
-            file, doc.key_lines.get(unknown[0], 1), "unknown key (typo?)", unknown[0]
-        )
+    keys = frozenset({"risks", "reviews"})
+    doc = versioned_document(path, HEADER, VERSION, keys, "register file")
     problems: list[Problem] = []
     risks: list[RiskEntry] = []
     reviews: list[Review] = []
