@@ -25,7 +25,7 @@ from pathlib import Path
 
 from threatgraph.engine.findings import Finding
 from threatgraph.util.errors import InputError, Problem
-from threatgraph.util.yamlsafe import LineDict, LineList, load_document
+from threatgraph.util.yamlsafe import LineDict, LineList, versioned_document
 
 BASELINE_VERSION = 1
 HEADER = "threatgraph-baseline"
@@ -63,22 +63,14 @@ def dumps(findings: Iterable[Finding]) -> str:
 def load(path: Path) -> Baseline:
     """Read a baseline file; any problem is an InputError with file:line."""
     file = str(path)
-    if not path.exists():  # a FIFO or a device is refused by the read
-        raise InputError.single(
-            file, 0, "baseline file does not exist (write one with `threatgraph baseline -o FILE`)"
-        )
-    doc = load_document(path)
-    if not isinstance(doc, dict) or doc.get(HEADER) != BASELINE_VERSION:
-        raise InputError.single(
-            file,
-            getattr(doc, "line", 1) or 1,
-            f"not a threatgraph baseline: expected '{HEADER}: {BASELINE_VERSION}'",
-            HEADER,
-        )
-    unknown = sorted(set(doc) - {HEADER, "findings"})
-    if unknown:
-        line = doc.key_lines.get(unknown[0], 1) if isinstance(doc, LineDict) else 1
-        raise InputError.single(file, line, "unknown key", unknown[0])
+    doc = versioned_document(
+        path,
+        HEADER,
+        BASELINE_VERSION,
+        frozenset({"findings"}),
+        "threatgraph baseline",
+        missing="baseline file does not exist (write one with `threatgraph baseline -o FILE`)",
+    )
     items = doc.get("findings", [])
     if not isinstance(items, list):
         raise InputError.single(file, _key_line(doc, "findings"), "must be a list", "findings")

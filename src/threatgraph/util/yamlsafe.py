@@ -491,14 +491,20 @@ def problems_from_validation(exc: Any, doc: Any, file: str) -> list[Problem]:
 
 
 def versioned_document(
-    path: Path, header: str, version: int, keys: frozenset[str], what: str
+    path: Path,
+    header: str,
+    version: int,
+    keys: frozenset[str],
+    what: str,
+    missing: str | None = None,
 ) -> LineDict:
     """A YAML/JSON file that must start with ``header: version`` and hold only ``keys``
-    besides it (decisions files, register files...). ``what`` names the kind of file in the
-    messages; every problem is an InputError with the file and line."""
+    besides it (decisions, baseline and register files). ``what`` names the kind of file in
+    the messages, ``missing`` replaces the one for an absent file; every problem is an
+    InputError with the file and line."""
     file = str(path)
     if not path.exists():  # a FIFO or a device is refused by the read
-        raise InputError.single(file, 0, f"{what} does not exist")
+        raise InputError.single(file, 0, missing or f"{what} does not exist")
     doc = load_document(path)
     if not isinstance(doc, LineDict) or doc.get(header) != version:
         raise InputError.single(

@@ -140,6 +140,18 @@ def _names(g: Graph, ids: list[str]) -> str:
     return ", ".join(g.describe(e) for e in ids)
 
 
+def _ceiling(g: Graph, ids: list[str], field: str, limit: int) -> tuple[list[str], list[str]]:
+    """The elements whose operations ``field`` exceeds ``limit``, and those that do not state it."""
+    over, missing = [], []
+    for e in ids:
+        value = getattr(operations(g, g.elements[e]), field)
+        if value is None:
+            missing.append(e)
+        elif value > limit:
+            over.append(e)
+    return over, missing
+
+
 def proposed(g: Graph, inv: Inventory, register: Register, as_of: date) -> list[ProposedRow]:
     """The 2025 proposal's new requirements, checked against the model."""
     holders = [h.id for h in inv.holders if g.elements[h.id].kind not in NOT_SYSTEMS]
@@ -172,13 +184,7 @@ def proposed(g: Graph, inv: Inventory, register: Register, as_of: date) -> list[
         )
     )
 
-    slow, unstated = [], []
-    for e in holders:
-        rto = operations(g, g.elements[e]).rto_hours
-        if rto is None:
-            unstated.append(e)
-        elif rto > RESTORE_HOURS:
-            slow.append(e)
+    slow, unstated = _ceiling(g, holders, "rto_hours", RESTORE_HOURS)
     rows.append(
         ProposedRow(
             "Restoration within 72 hours",
@@ -222,13 +228,7 @@ def proposed(g: Graph, inv: Inventory, register: Register, as_of: date) -> list[
         ("Vulnerability scanning", "scan_days", SCAN_DAYS, "at least every six months"),
         ("Penetration testing", "pentest_days", PENTEST_DAYS, "at least every 12 months"),
     ):
-        over, missing = [], []
-        for e in holders:
-            days = getattr(operations(g, g.elements[e]), field)
-            if days is None:
-                missing.append(e)
-            elif days > limit:
-                over.append(e)
+        over, missing = _ceiling(g, holders, field, limit)
         rows.append(
             ProposedRow(
                 topic,
