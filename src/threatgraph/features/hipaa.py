@@ -43,7 +43,6 @@ SAFEGUARDS: tuple[tuple[str, str], ...] = (
     ("privacy", "Privacy Rule: uses and disclosures (45 CFR 164.502-164.514)"),
     ("breach", "Breach Notification Rule (45 CFR 164.402-164.410)"),
 )
-SAFEGUARD_TITLES = dict(SAFEGUARDS)
 #: Security Rule families: their bare section numbers (164.308...) are headings, not rows.
 _SECURITY_RULE = frozenset(
     {"administrative", "physical", "technical", "organizational", "documentation"}

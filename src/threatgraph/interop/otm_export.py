@@ -150,6 +150,8 @@ def document(
         proj_facts["controls"] = [
             c.model_dump(mode="json", exclude_defaults=True) for c in info.controls
         ]
+    if info.operations is not None:
+        proj_facts["operations"] = info.operations.model_dump(mode="json", exclude_none=True)
     if model.decisions:
         proj_facts["decisions"] = [
             d.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
@@ -254,7 +256,13 @@ def document(
             **({"description": d.description} if d.description else {}),
             "risk": _asset_risk(d),
             "attributes": _merge_attrs(
-                _foreign(d), {otm_map.ATTR: {"classification": d.classification.value}}
+                _foreign(d),
+                {
+                    otm_map.ATTR: {
+                        "classification": d.classification.value,
+                        **({"records": d.records} if d.records is not None else {}),
+                    }
+                },
             ),
         }
         for d in model.data
