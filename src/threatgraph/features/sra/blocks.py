@@ -251,12 +251,14 @@ def _html_block(b: Block) -> str:
         return "<ul>" + "".join(f"<li>{_html_inline(i)}</li>" for i in b.items) + "</ul>"
     if isinstance(b, Table):
         css = f' class="{_h(b.css)}"' if b.css else ""
-        head = "".join(f"<th>{_h(h)}</th>" for h in b.head)
+        # A key-value table (every heading empty) has no header row in HTML.
+        head = "".join(f"<th>{_h(h)}</th>" for h in b.head) if any(b.head) else ""
         rows = "".join(
             "<tr>" + "".join(f"<td>{_html_inline(cell)}</td>" for cell in r) + "</tr>\n"
             for r in b.rows
         )
-        return f"<table{css}><tr>{head}</tr>\n{rows}</table>"
+        top = f"<tr>{head}</tr>\n" if head else ""
+        return f"<table{css}>{top}{rows}</table>"
     if b.svg is not None:
         return f'<div class="diagram">\n{b.svg}</div>'
     note = f"<p>{_h(b.note)}</p>\n" if b.note else ""
