@@ -132,6 +132,66 @@ def _signoff(entry: RiskEntry | None, response: str) -> str:
     return "awaiting sign-off" if response == "accept" else ""
 
 
+def _row(g: Graph, f: Finding, entry: RiskEntry | None, received: Received) -> RiskRow:
+    """The register row of one finding: its rating, its residual risks and its plan."""
+    phi = data_of(g, f, received) == "phi"
+    rating = risk_mod.rate(g, f, phi)
+    response, progress = _response(f, entry)
+    missing = [(c.control, where_text(g, c.places, f)) for c in f.checklist if not c.present]
+    planned = (
+        sorted(entry.planned) if entry is not None and entry.planned else [c for c, _ in missing]
+    )
+    if response != "mitigate":
+        planned = sorted(entry.planned) if entry is not None else []
+    present_score, planned_score = _residuals(f, rating, response, progress, planned)
+    cats = threats_ai.categories(f.rule, phi)
+    im = rating.impact
+    return RiskRow(
+        id=f.id,
+        rule=f.rule.id,
+        title=f.rule.title,
+        family=f.rule.family,
+        element=g.describe(f.element),
+        location=f"{display_path(f.location.file)}:{f.location.line}"
+        if f.location.line
+        else display_path(f.location.file),
+        status=f.status,
+        severity=f.severity,
+        phi=phi,
+        likelihood=risk_mod.LIKELIHOOD_NAMES[rating.likelihood],
+        likelihood_reason=rating.likelihood_reason,
+        confidentiality=risk_mod.IMPACT_NAMES[im.c],
+        integrity=risk_mod.IMPACT_NAMES[im.i],
+        availability=risk_mod.IMPACT_NAMES[im.a],
+        impact=risk_mod.IMPACT_NAMES[im.overall],
+        impact_reason="; ".join(im.reasons),
+        score=rating.score,
+        level=rating.level if f.status != "false_positive" else "n/a",
+        residual_present_score=present_score,
+        residual_present_level=risk_mod.level(present_score) if present_score is not None else "",
+        residual_planned_score=planned_score,
+        residual_planned_level=risk_mod.level(planned_score) if planned_score is not None else "",
+        response=response,
+        owner=_owner(g, f, entry),
+        due=entry.due.isoformat()
+        if entry is not None and entry.due
+        else (f.decision.expires.isoformat() if f.decision and f.decision.expires else ""),
+        ticket=(entry.ticket if entry is not None and entry.ticket else "")
+        or (f.decision.ticket if f.decision and f.decision.ticket else ""),
+        progress=progress,
+        planned=planned,
+        signoff=_signoff(entry, response),
+        note=entry.note or "" if entry is not None else "",
+        explanation=f.explanation,
+        present=[c.control for c in f.checklist if c.present],
+        missing=missing,
+        hipaa=hipaa.sections_cited(f.rule.references),
+        references=list(f.rule.references),
+        ai=cats,
+        decision=decision_text(f),
+    )
+
+
 def build(
     g: Graph,
     findings: list[Finding],
@@ -163,72 +223,10 @@ def build(
                 )
             )
             continue
-        phi = data_of(g, f, received) == "phi"
-        rating = risk_mod.rate(g, f, phi)
-        response, progress = _response(f, entry)
-        missing = [(c.control, where_text(g, c.places, f)) for c in f.checklist if not c.present]
-        planned = (
-            sorted(entry.planned)
-            if entry is not None and entry.planned
-            else [c for c, _ in missing]
-        )
-        if response != "mitigate":
-            planned = sorted(entry.planned) if entry is not None else []
-        present_score, planned_score = _residuals(f, rating, response, progress, planned)
-        cats = threats_ai.categories(f.rule, phi)
-        for key in cats:
+        row = _row(g, f, entry, received)
+        for key in row.ai:
             by_category[key].append(f.id)
-        im = rating.impact
-        rows.append(
-            RiskRow(
-                id=f.id,
-                rule=f.rule.id,
-                title=f.rule.title,
-                family=f.rule.family,
-                element=g.describe(f.element),
-                location=f"{display_path(f.location.file)}:{f.location.line}"
-                if f.location.line
-                else display_path(f.location.file),
-                status=f.status,
-                severity=f.severity,
-                phi=phi,
-                likelihood=risk_mod.LIKELIHOOD_NAMES[rating.likelihood],
-                likelihood_reason=rating.likelihood_reason,
-                confidentiality=risk_mod.IMPACT_NAMES[im.c],
-                integrity=risk_mod.IMPACT_NAMES[im.i],
-                availability=risk_mod.IMPACT_NAMES[im.a],
-                impact=risk_mod.IMPACT_NAMES[im.overall],
-                impact_reason="; ".join(im.reasons),
-                score=rating.score,
-                level=rating.level if f.status != "false_positive" else "n/a",
-                residual_present_score=present_score,
-                residual_present_level=risk_mod.level(present_score)
-                if present_score is not None
-                else "",
-                residual_planned_score=planned_score,
-                residual_planned_level=risk_mod.level(planned_score)
-                if planned_score is not None
-                else "",
-                response=response,
-                owner=_owner(g, f, entry),
-                due=entry.due.isoformat()
-                if entry is not None and entry.due
-                else (f.decision.expires.isoformat() if f.decision and f.decision.expires else ""),
-                ticket=(entry.ticket if entry is not None and entry.ticket else "")
-                or (f.decision.ticket if f.decision and f.decision.ticket else ""),
-                progress=progress,
-                planned=planned,
-                signoff=_signoff(entry, response),
-                note=entry.note or "" if entry is not None else "",
-                explanation=f.explanation,
-                present=[c.control for c in f.checklist if c.present],
-                missing=missing,
-                hipaa=hipaa.sections_cited(f.rule.references),
-                references=list(f.rule.references),
-                ai=cats,
-                decision=decision_text(f),
-            )
-        )
+        rows.append(row)
     if problems:
         raise InputError(problems)
     known = {f.id for f in findings}

@@ -17,7 +17,7 @@ from threatgraph.features.sra.common import (
     days_after,
 )
 from threatgraph.graph import Graph
-from threatgraph.model.schema import Kind
+from threatgraph.model.schema import Element, Kind, VendorProfile
 from threatgraph.model.validate import CLAUSE_CONTROLS
 
 
@@ -53,6 +53,51 @@ class VendorRow:
     findings: list[str]
 
 
+def _baa_text(g: Graph, el: Element, day: date) -> str:
+    """The BAA on record in one line: state, dates, services covered, evidence."""
+    prof = el.vendor
+    if prof is not None and prof.baa is not None:
+        b = prof.baa
+        state = (
+            "in force"
+            if baa_in_force(prof, day)
+            else ("not yet signed" if b.signed is not None and b.signed > day else "expired")
+        )
+        covered = (
+            "all services"
+            if not b.services or "*" in b.services
+            else ", ".join(g.describe(s) for s in sorted(b.services))
+        )
+        baa = (
+            f"{state}; signed {b.signed.isoformat() if b.signed else 'date not recorded'}"
+            f"; {'expires ' + b.expires.isoformat() if b.expires else 'no end date'}"
+            f"; covers {covered}" + (f"; evidence {b.evidence}" if b.evidence else "")
+        )
+    elif "vendor.baa" in el.control_ids():
+        baa = "declared as a control (terms not recorded)"
+    else:
+        baa = "none on record"
+    return baa
+
+
+def _certs(prof: VendorProfile | None, day: date) -> list[CertRow]:
+    """The vendor's certifications and their status on ``day``."""
+    certs = []
+    for c in sorted(prof.certifications if prof else [], key=lambda c: (c.name, str(c.expires))):
+        if c.expires is None:
+            status = "no expiry recorded"
+        elif c.expires < day:
+            status = "expired"
+        else:
+            status = "current"
+        if c.name not in SECURITY_ATTESTATIONS:
+            status += " (not a security attestation)"
+        certs.append(
+            CertRow(c.name, c.expires.isoformat() if c.expires else "", status, c.evidence or "")
+        )
+    return certs
+
+
 def vendor_row(
     g: Graph,
     vid: str,
@@ -81,42 +126,10 @@ def vendor_row(
         routes.append("as a sub-processor of " + ", ".join(parents))
     phi = "; ".join(routes) if routes else "none"
 
-    if prof is not None and prof.baa is not None:
-        b = prof.baa
-        state = (
-            "in force"
-            if baa_in_force(prof, day)
-            else ("not yet signed" if b.signed is not None and b.signed > day else "expired")
-        )
-        covered = (
-            "all services"
-            if not b.services or "*" in b.services
-            else ", ".join(g.describe(s) for s in sorted(b.services))
-        )
-        baa = (
-            f"{state}; signed {b.signed.isoformat() if b.signed else 'date not recorded'}"
-            f"; {'expires ' + b.expires.isoformat() if b.expires else 'no end date'}"
-            f"; covers {covered}" + (f"; evidence {b.evidence}" if b.evidence else "")
-        )
-    elif "vendor.baa" in el.control_ids():
-        baa = "declared as a control (terms not recorded)"
-    else:
-        baa = "none on record"
+    baa = _baa_text(g, el, day)
     coverage = [(g.describe(h), baa_covers(el, h, day)) for h in phi_hosted]
 
-    certs = []
-    for c in sorted(prof.certifications if prof else [], key=lambda c: (c.name, str(c.expires))):
-        if c.expires is None:
-            status = "no expiry recorded"
-        elif c.expires < day:
-            status = "expired"
-        else:
-            status = "current"
-        if c.name not in SECURITY_ATTESTATIONS:
-            status += " (not a security attestation)"
-        certs.append(
-            CertRow(c.name, c.expires.isoformat() if c.expires else "", status, c.evidence or "")
-        )
+    certs = _certs(prof, day)
     clauses: list[str] = sorted(prof.clauses) if prof else []
     missing = sorted(set(CLAUSE_CONTROLS) - set(clauses))
 
