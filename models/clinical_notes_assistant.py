@@ -35,6 +35,8 @@ m = Model(
         control("process.security_training", "https://lms.example.org/courses/ai-at-the-clinic"),
         "process.incident_response",
     ],
+    # System-wide cadences; components may state their own.
+    operations={"patch_days": 30, "scan_days": 90, "pentest_days": 365},
 )
 
 # --- Trust boundaries -------------------------------------------------------------------
@@ -45,12 +47,12 @@ vendor_cloud = m.boundary("Acme AI cloud", trust="third_party")
 
 # --- Data ------------------------------------------------------------------------------
 dictation = m.data("Visit dictation", classification="phi")
-history = m.data("Patient history", classification="phi")
+history = m.data("Patient history", classification="phi", records=48_000)
 referral = m.data("Referral letters", classification="phi")
 guidelines = m.data("Clinical guidelines", classification="internal")
 draft = m.data("Draft note", classification="phi")
-signed = m.data("Signed note", classification="phi")
-past_notes = m.data("Historic visit notes", classification="phi")
+signed = m.data("Signed note", classification="phi", records=48_000)
+past_notes = m.data("Historic visit notes", classification="phi", records=210_000)
 deidentified = m.data(
     "De-identified notes",
     classification="training_data",
@@ -132,6 +134,7 @@ app = m.app(
         "infra.secrets_manager",
         "output.human_review",
     ],
+    operations={"site": "Clinic data centre", "criticality": "high", "rto_hours": 24},
 )
 ehr = m.datastore(
     "EHR",
@@ -146,6 +149,12 @@ ehr = m.datastore(
         "infra.backup",
         "hipaa.integrity_controls",
     ],
+    operations={
+        "site": "Clinic data centre",
+        "criticality": "critical",
+        "rto_hours": 4,
+        "rpo_hours": 1,
+    },
 )
 index = m.vector_store(
     "Guideline and referral index",

@@ -158,3 +158,19 @@ def test_cli(tmp_path: Path) -> None:
     out = tmp_path / "cov.json"
     c = runner.invoke(cli, [*args, "--format", "json", "-o", str(out)])
     assert c.exit_code == 0 and json.loads(out.read_text())["as_of"] == "2026-06-01"
+
+
+def test_hipaa_is_a_framework_like_the_others() -> None:
+    r = run([str(EXAMPLE)], as_of=date(2026, 6, 1))
+    res = r.results[0]
+    cov = coverage.coverage(r.library, res.graph, res.findings)
+    rows = {row.id: row for row in cov["hipaa"]}
+    # Every Security Rule standard and specification, the part headings left out.
+    assert "164.308" not in rows and "164.308(a)(5)(ii)(D)" in rows
+    # A rule citing a specification covers its standard too.
+    spec = {o.rule for o in rows["164.308(a)(7)(ii)(A)"].rules}
+    assert spec and spec <= {o.rule for o in rows["164.308(a)(7)"].rules}
+    fired = {o.rule for o in rows["164.312(b)"].by_status("fired")}
+    assert "TG-SEC-005" in fired
+    md = coverage_report.render_markdown(coverage.run_coverage(r))
+    assert "## HIPAA (45 CFR Part 164) standards and specifications" in md

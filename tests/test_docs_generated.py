@@ -39,7 +39,9 @@ def pages(library: Any) -> dict[str, str]:
     return gen_docs.render_all(library)  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("name", ["threat-catalogue.md", "coverage-matrix.md", "controls.md"])
+@pytest.mark.parametrize(
+    "name", ["threat-catalogue.md", "coverage-matrix.md", "controls.md", "hipaa.md"]
+)
 def test_generated_page_is_up_to_date(pages: dict[str, str], name: str) -> None:
     path = DOCS / name
     assert path.is_file(), f"docs/{name} is missing: {HOWTO}"

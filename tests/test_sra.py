@@ -83,28 +83,34 @@ def test_sra_content() -> None:
     md, html = _sra(EXAMPLE)
     for heading in (
         "## 1. Scope and system description",
-        "## 2. ePHI inventory",
+        "## 2. ePHI inventory, asset inventory and network map",
+        "### Asset inventory",
+        "### Network map",
         "## 3. Threats and vulnerabilities",
         "### AI-specific threats",
-        "## 4. Risk determination",
+        "### Natural, environmental and human threats to ePHI",
+        "### Criticality, recovery and maintenance",
+        "## 4. Risk determination and register",
+        "### Risk register",
         "## 5. Current controls",
-        "## 6. Planned mitigations (risk management plan)",
+        "## 6. Risk management plan",
         "## 7. Vendor and BAA register",
         "## 8. HIPAA safeguard matrix",
-        "## 9. Limitations",
-        "## 10. Review and approval",
+        "## 9. Document control",
+        "## 10. Limitations",
+        "## 11. Review and approval",
     ):
         assert heading in md
+        assert f">{heading.lstrip('#').strip()}</h" in html
+    assert md.startswith("# HIPAA security risk analysis: Clinical notes assistant\n")
     assert "| Analysis date | 2026-06-01 |" in md
-    assert (
-        "| Threat model | `models/clinical_notes_assistant.py` |" in md
-        or "clinical_notes_assistant.py" in md
-    )
-    assert re.search(r"threat library `[0-9a-f]{12}`", md)
-    # ePHI inventory: the prompt leaves the organisation, encrypted.
+    assert "| Threat model | `models/clinical_notes_assistant.py` |" in md
+    assert re.search(r"threat library `[0-9a-f]{12}` \(\d+ rules active\)", md)
+    # ePHI inventory: the prompt leaves the organisation, encrypted; volumes where stated.
     assert re.search(
         r"\| prompt \| Notes assistant → Hosted LLM \| .*\| https \| yes \|.*\| yes \|", md
     )
+    assert "| Historic visit notes | 210000 |" in md
     # AI-specific call-outs: prompt injection that can leak PHI is listed with its finding.
     assert "`TG-PI-002/hosted-llm`" in md.split("### Risk register")[0]
     assert "**Membership inference.**" in md
@@ -118,28 +124,27 @@ def test_sra_content() -> None:
     # Decisions and owners reach the plan.
     # Markdown writes "@" as an entity: no mention when the document is pasted on GitHub.
     assert "privacy-officer&#64;example.org" in md and "GRC-1432" in md
-    # The safeguard matrix shows evidenced controls.
+    # The matrix: evidenced where a control with evidence bears on it and nothing is open.
     assert re.search(
-        r"\| 164\.308\(a\)\(1\)\(ii\)\(A\) \| Risk analysis \| required \| evidenced \|", md
+        r"\| 164\.308\(a\)\(7\)\(ii\)\(A\) \| Data backup plan \| required \| evidenced \|", md
     )
     assert "<h2>8. HIPAA safeguard matrix</h2>" in html
+    # Retention: six years from the analysis date.
+    assert "| Keep until | 2032-06-01 |" in md
 
 
 def test_sra_dates_and_register_follow_as_of() -> None:
     md, _ = _sra(EXAMPLE, date(2027, 4, 15))
     assert "| Analysis date | 2027-04-15 |" in md
-    assert "soc2\\_type2 until 2027-03-31 (expired)" in md
+    assert "soc2\\_type2 until 2027-03-31 (**expired**)" in md
     assert "OVERDUE since 2027-03-02" in md
 
 
 def test_risk_matrix() -> None:
-    assert risk.assess("high", "critical", "other").level == "critical"
-    assert risk.assess("low", "low", "other").level == "low"
-    r = risk.assess("medium", "low", "phi")  # ePHI lifts the impact to major
-    assert (r.impact, r.score, r.level) == (3, 6, "high")
-    assert risk.assess("medium", "medium", "sensitive").level == "medium"
-    assert r.residual().level == "medium"
     assert [row[0] for row in risk.matrix_rows()] == ["high", "medium", "low"]
+    assert risk.matrix_rows()[0][1] == ["medium", "high", "critical", "critical"]
+    assert risk.level(12) == "critical" and risk.level(6) == "high" and risk.level(2) == "low"
+    assert risk.level(0) == "eliminated"
 
 
 HOSTILE = """\
@@ -187,11 +192,13 @@ def test_cli_writes_deterministic_files(tmp_path: Path) -> None:
     outs = []
     for n in (1, 2):
         out = tmp_path / f"o{n}"
-        res = runner.invoke(cli, ["sra", str(EXAMPLE), "-o", str(out), "--as-of", "2026-06-01"])
+        res = runner.invoke(
+            cli, ["sra", str(EXAMPLE), "-o", str(out), "--as-of", "2026-06-01", "--no-render"]
+        )
         assert res.exit_code == 0, res.output
         outs.append(out)
     names = sorted(p.name for p in outs[0].iterdir())
-    assert names == ["sra-clinical-notes-assistant.html", "sra-clinical-notes-assistant.md"]
+    assert names == [f"sra-clinical-notes-assistant.{x}" for x in ("csv", "html", "json", "md")]
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
 
@@ -217,3 +224,6 @@ def test_sra_of_a_model_without_phi_or_vendors(tmp_path: Path, fmt: str) -> None
     text = md if fmt == "md" else html
     assert "The model classifies no data as PHI." in text
     assert "The model names no vendors." in text
+    # No document titled a HIPAA risk analysis without a clear warning.
+    assert "not a HIPAA risk analysis" in text
+    assert "Warning:" in text and "HIPAA security risk analysis:" not in text

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate the library's reference pages in docs/ from threats/ (``make docs``).
 
-Writes three Markdown files, all derived from the built-in threat library:
+Writes three Markdown files and part of a fourth, derived from the built-in threat library
+(and, for the HIPAA examples, the reference models):
 
 - ``docs/threat-catalogue.md``: every rule, grouped by family, with its severity, likelihood,
   STRIDE categories, description, detection logic, known false positives, mitigations (with
@@ -10,7 +11,9 @@ Writes three Markdown files, all derived from the built-in threat library:
   2025, ML 2023, Agentic 2026), the ATLAS techniques the rules cite, the ATLAS tactics those
   techniques belong to, NIST AI 100-2 attack classes and HIPAA sections;
 - ``docs/controls.md``: the controls catalogue, with the ATLAS mitigations each control
-  answers and the rules that use it.
+  answers and the rules that use it;
+- the example risk analyses in ``docs/hipaa.md`` (between its generated markers): every model
+  in ``models/`` that classifies data as PHI, analysed as of a fixed date.
 
 The output is deterministic (everything sorted, no dates), so the committed files can be
 compared with a fresh run: ``tests/test_docs_generated.py`` fails when they are stale, and
@@ -593,6 +596,69 @@ def render_controls(lib: Library) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+# -- the example risk analyses in docs/hipaa.md ------------------------------------------------
+HIPAA: Final = "hipaa.md"
+SRA_BEGIN: Final = "<!-- BEGIN generated SRA examples (tools/gen_docs.py; do not edit) -->"
+SRA_END: Final = "<!-- END generated SRA examples -->"
+#: The date the examples are analysed as of: fixed, so the page does not change by itself.
+SRA_AS_OF: Final = "2026-12-01"
+
+
+def phi_models(lib: Library) -> list[tuple[Path, Any]]:
+    """Every reference model in models/ that classifies some data as PHI, with its result."""
+    import contextlib
+    from datetime import date
+
+    from threatgraph.pipeline import run
+
+    out = []
+    # Paths in the document are shown relative to the working directory: the repository's.
+    with contextlib.chdir(REPO_ROOT):
+        for path in sorted((REPO_ROOT / "models").iterdir()):
+            if path.suffix not in (".py", ".yaml", ".yml", ".json") or path.name.startswith("_"):
+                continue
+            res = run(
+                [str(path.relative_to(REPO_ROOT))], as_of=date.fromisoformat(SRA_AS_OF), library=lib
+            )
+            for r in res.results:
+                if any(d.classification.value == "phi" for d in r.graph.data.values()):
+                    out.append((path, r))
+    return out
+
+
+def render_sra_examples(lib: Library) -> str:
+    """The identification, summary, register and plan of each PHI reference model."""
+    import contextlib
+    from datetime import date
+
+    from threatgraph.features.sra import Options, blocks, build, sections
+
+    out = [
+        SRA_BEGIN,
+        "",
+        f"Generated from every model in `models/` that classifies data as PHI, as of {SRA_AS_OF}, "
+        "without a register file: `threatgraph sra MODEL -o DIR --as-of "
+        f"{SRA_AS_OF}` writes the whole document.",
+        "",
+    ]
+    with contextlib.chdir(REPO_ROOT):
+        for _path, r in phi_models(lib):
+            doc = build(r, lib, date.fromisoformat(SRA_AS_OF), Options(use_git=False))
+            out.append(blocks.markdown(sections.excerpt(doc), title_level=4).rstrip("\n"))
+            out.append("")
+    out.append(SRA_END)
+    return "\n".join(out)
+
+
+def render_hipaa(lib: Library) -> str:
+    """docs/hipaa.md with its generated examples brought up to date (the rest is hand-written)."""
+    text = (DOCS / HIPAA).read_text(encoding="utf-8")
+    start, end = text.find(SRA_BEGIN), text.find(SRA_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"docs/{HIPAA}: the generated SRA example markers are missing")
+    return text[:start] + render_sra_examples(lib) + text[end + len(SRA_END) :]
+
+
 # -- entry point ---------------------------------------------------------------------------
 def render_all(lib: Library | None = None) -> dict[str, str]:
     """File name (in docs/) -> content, for every generated page."""
@@ -601,6 +667,7 @@ def render_all(lib: Library | None = None) -> dict[str, str]:
         CATALOGUE: render_catalogue(lib),
         COVERAGE: render_coverage(lib),
         CONTROLS: render_controls(lib),
+        HIPAA: render_hipaa(lib),
     }
 
 

@@ -4,7 +4,9 @@ were evaluated against the model, which fired, and which could not apply.
 Frameworks: the OWASP Top 10 for LLM Applications 2025, the OWASP ML Security Top 10 2023,
 the OWASP Top 10 for Agentic Applications 2026 (their categories are cited directly), and the
 MITRE ATLAS tactics (a rule covers a tactic through the techniques it cites: the reference
-index lists each technique's tactics, and a sub-technique inherits its parent's).
+index lists each technique's tactics, and a sub-technique inherits its parent's), and the
+HIPAA standards and implementation specifications (a rule citing a specification also covers
+its standard, as in the safeguard matrix).
 
 A rule "cannot apply" to a model when its match needs an element of some kinds (an LLM, an
 agent, a training pipeline...) and the model has none: the reason names the kinds and the
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import ElementPred
+from threatgraph.features.hipaa import sections as hipaa_sections
 from threatgraph.graph import Graph
 from threatgraph.model.schema import Kind
 
@@ -37,6 +40,7 @@ FRAMEWORKS: tuple[tuple[str, str], ...] = (
     ("owasp-ml", "OWASP Machine Learning Security Top 10"),
     ("owasp-asi", "OWASP Top 10 for Agentic Applications"),
     ("atlas", "MITRE ATLAS tactics"),
+    ("hipaa", "HIPAA (45 CFR Part 164) standards and specifications"),
 )
 
 
@@ -155,6 +159,10 @@ def categories(lib: Library) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for scheme, _title in FRAMEWORKS:
         items = entries.get(scheme) or {}
+        if scheme == "hipaa":
+            # Natural section order; the Security Rule's part headings are not categories.
+            out[scheme] = [(x.id, x.name) for x in hipaa_sections(lib) if not x.heading]
+            continue
         if scheme == "atlas":
             rows = [
                 (cid, str(e.get("name", "")))
@@ -254,6 +262,9 @@ def coverage(lib: Library, g: Graph, findings: Sequence[Finding]) -> dict[str, l
     for lr in lib.rules:
         for key in rule_categories(lr, tactics):
             cited.setdefault(key, []).append(lr.rule.id)
+    # A rule citing an implementation specification also covers its standard.
+    for sec in hipaa_sections(lib):
+        cited[("hipaa", sec.id)] = list(sec.rules)
     result: dict[str, list[CategoryRow]] = {}
     for scheme, cats in categories(lib).items():
         result[scheme] = [

@@ -7,9 +7,9 @@ bears on a section when the controls catalogue cites it (``hipaa:<section>@2013`
 bears on it when the rule cites it. A citation of an implementation specification also
 bears on the standard above it, so a standard's row collects what its specifications cite.
 
-For one analysed model, :func:`assess` tells for every standard whether the model declares
-a control that bears on it with evidence, without evidence, or not at all, and how many
-findings of the rules citing it are open.
+For one analysed model, :func:`assess` tells for every standard whether an open critical or
+high finding of a rule citing it leaves a gap, or else whether the model declares a control
+that bears on it with evidence, without evidence, or not at all (see :func:`section_status`).
 """
 
 from __future__ import annotations
@@ -40,13 +40,16 @@ SAFEGUARDS: tuple[tuple[str, str], ...] = (
     ("privacy", "Privacy Rule: uses and disclosures (45 CFR 164.502-164.514)"),
     ("breach", "Breach Notification Rule (45 CFR 164.402-164.410)"),
 )
-SAFEGUARD_TITLES = dict(SAFEGUARDS)
 #: Security Rule families: their bare section numbers (164.308...) are headings, not rows.
 _SECURITY_RULE = frozenset(
     {"administrative", "physical", "technical", "organizational", "documentation"}
 )
 
-Status = Literal["evidenced", "declared", "none"]
+Status = Literal["gap", "evidenced", "declared", "none"]
+#: Open findings at these severities make the section a gap, whatever the model declares.
+GAP_SEVERITIES = frozenset({"critical", "high"})
+#: Controls that state encryption in transit on a flow.
+TRANSIT_CONTROLS = frozenset({"crypto.tls", "crypto.mtls"})
 
 _TOKEN = re.compile(r"\d+|[A-Za-z]+")
 
@@ -204,9 +207,15 @@ def declarations(graph: Graph, day: date) -> dict[str, list[Declaration]]:
                 evidence = evidence + _fact_evidence(graph, eid, cid, day)
             add(Declaration(cid, eid, el.name, evidence, derived))
     for fid in sorted(graph.flows):
-        fl = graph.flows[fid].flow
+        facts = graph.flows[fid]
+        fl = facts.flow
         for c in fl.controls:
             add(Declaration(c.id, fid, fl.name or fid, tuple(c.evidence), False))
+        # An encrypted protocol (https, mtls, ...) is encryption in transit even when no
+        # crypto control is declared on the flow: the model states it through the protocol.
+        if facts.encrypted and not facts.controls & TRANSIT_CONTROLS:
+            name = f"{fl.name or fid} ({fl.protocol or 'encrypted'})"
+            add(Declaration("crypto.tls", fid, name, (), True))
     return out
 
 
@@ -221,6 +230,17 @@ class SectionStatus:
     closed_findings: list[str] = field(default_factory=list)  # mitigated, accepted, false positive
 
 
+def section_status(decls: Sequence[Declaration], open_findings: Sequence[Finding]) -> Status:
+    """How a section stands: a **gap** while an open critical or high finding cites it,
+    whatever is declared; **evidenced** only when a control bearing on it cites evidence and
+    no finding citing it is open; **declared** when a control bears on it; else **none**."""
+    if any(f.severity in GAP_SEVERITIES for f in open_findings):
+        return "gap"
+    if any(d.evidence for d in decls) and not open_findings:
+        return "evidenced"
+    return "declared" if decls else "none"
+
+
 def assess(
     lib: Library, graph: Graph, findings: Sequence[Finding], day: date
 ) -> dict[str, list[SectionStatus]]:
@@ -233,10 +253,8 @@ def assess(
     for fam, rows in matrix(lib).items():
         for s in rows:
             decls = [d for cid in s.controls for d in present.get(cid, [])]
-            status: Status = (
-                "evidenced" if any(d.evidence for d in decls) else "declared" if decls else "none"
-            )
             fs = [f for rid in s.rules for f in by_rule.get(rid, [])]
+            status = section_status(decls, [f for f in fs if f.status == "open"])
             out.setdefault(fam, []).append(
                 SectionStatus(
                     section=s,

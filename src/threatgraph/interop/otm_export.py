@@ -209,6 +209,8 @@ def _project(model: SystemModel) -> dict[str, Any]:
             d.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
             for d in model.decisions
         ]
+    if info.operations is not None:
+        proj_facts["operations"] = info.operations.model_dump(mode="json", exclude_none=True)
     pfor = _foreign(info)
     if isinstance(pfor.get("ownerContact"), str):
         project["ownerContact"] = pfor["ownerContact"]
@@ -364,7 +366,13 @@ def _asset(d: DataAsset, layout: _Layout) -> dict[str, Any]:
         **({"description": d.description} if d.description else {}),
         "risk": _asset_risk(d),
         "attributes": _merge_attrs(
-            _foreign(d), {otm_map.ATTR: {"classification": d.classification.value}}
+            _foreign(d),
+            {
+                otm_map.ATTR: {
+                    "classification": d.classification.value,
+                    **({"records": d.records} if d.records is not None else {}),
+                }
+            },
         ),
     }
 

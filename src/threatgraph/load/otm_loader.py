@@ -385,7 +385,7 @@ class _Reader:
             if isinstance(project.get("description"), str)
             else None,
         }
-        for key in ("version", "controls"):
+        for key in ("version", "controls", "operations"):
             if key in extra:
                 rec[key] = extra[key]
         carry = self.carry(project, pid, rec["id"])
@@ -563,6 +563,7 @@ class _Reader:
                 "id": tg,
                 "name": name,
                 "classification": cls,
+                "records": extra.get("records"),
                 "description": a.get("description")
                 if isinstance(a.get("description"), str)
                 else None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -108,6 +108,7 @@ class Model:
         description: str | None = None,
         version: str | None = None,
         controls: Iterable[str | ControlRef] = (),
+        operations: Mapping[str, Any] | None = None,
     ) -> None:
         self._location = loc = _caller()
         self._info: dict[str, Any] = {
@@ -116,6 +117,7 @@ class Model:
             "owner": owner,
             "description": description,
             "version": version,
+            "operations": dict(operations) if operations is not None else None,
             "controls": [
                 c if isinstance(c, ControlRef) else {"id": c, "location": loc} for c in controls
             ],
@@ -186,15 +188,18 @@ class Model:
         id: str = "",
         description: str | None = None,
         carried_as: str | None = None,
+        records: int | None = None,
     ) -> Ref:
         """A data asset with its classification (public, internal, confidential, pii, phi...);
-        ``carried_as`` says where a secret travels (context, header, environment, vault)."""
+        ``carried_as`` says where a secret travels (context, header, environment, vault);
+        ``records`` how many individuals' records it covers."""
         rec = {
             "id": id,
             "name": name,
             "classification": classification,
             "description": description,
             "carried_as": carried_as,
+            "records": records,
             "location": _caller(),
         }
         self._data.append(rec)

@@ -175,6 +175,12 @@ class DataAsset(_Strict):
         "or beside it: a request header, the environment, a vault reference. Only context "
         "exposes it to the model.",
     )
+    records: int | None = Field(
+        default=None,
+        ge=0,
+        description="How many individuals' records it covers (for PHI, the ePHI record volume "
+        "the risk analysis weighs impact by).",
+    )
     description: str | None = None
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
@@ -505,6 +511,42 @@ class Oversight(_Strict):
     )
 
 
+class Operations(_Strict):
+    """Operational facts a HIPAA risk analysis weighs: where a component is, how critical it
+    is, how fast it must come back, and how often it is patched, scanned and tested. Every
+    field is optional: the risk analysis says "not stated" for what the model leaves out."""
+
+    site: str | None = Field(
+        default=None,
+        max_length=MAX_NAME,
+        description="Where it runs or sits: a cloud region, a data centre, an exam room.",
+    )
+    criticality: Literal["low", "medium", "high", "critical"] | None = Field(
+        default=None, description="How critical it is to patient care and operations."
+    )
+    rto_hours: int | None = Field(
+        default=None, ge=0, le=876_000, description="Recovery time objective, in hours."
+    )
+    rpo_hours: int | None = Field(
+        default=None, ge=0, le=876_000, description="Recovery point objective, in hours."
+    )
+    portable: bool | None = Field(
+        default=None, description="A device that can be lost or stolen (laptop, phone, recorder)."
+    )
+    patch_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="Days within which security patches go in."
+    )
+    scan_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="Days between vulnerability scans."
+    )
+    pentest_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="Days between penetration tests."
+    )
+    retention_days: int | None = Field(
+        default=None, ge=0, le=3_650_000, description="Days it keeps the data it holds."
+    )
+
+
 class Element(_Strict):
     """A node of the data-flow graph: an actor, an app, a model, a store, a vendor..."""
 
@@ -633,6 +675,10 @@ class Element(_Strict):
         description="(Actors) a member of your workforce (staff, contractors under your "
         "control); false for patients and the public. Unset: workforce when inside a zone you "
         "trust at least as a partner.",
+    )
+    operations: Operations | None = Field(
+        default=None,
+        description="Site, criticality, recovery objectives and patch, scan and test cadence.",
     )
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
@@ -770,6 +816,10 @@ class ModelInfo(_Strict):
     version: str | None = None
     controls: list[ControlRef] = Field(
         default_factory=list, description="Process controls that apply to the whole system."
+    )
+    operations: Operations | None = Field(
+        default=None,
+        description="System-wide defaults for the elements' operations facts (cadences, site).",
     )
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
 

@@ -207,3 +207,27 @@ def show(rev: str, path: str, cwd: Path) -> bytes | None:
         return git(["show", f"{rev}:{path}"], cwd)
     except InputError:
         return None
+
+
+def file_commit(path: Path) -> str | None:
+    """The commit a file is at, or None when it is not in git or differs from that commit
+    (modified, staged or untracked): a document citing the commit must match it."""
+    cwd = path.resolve().parent
+    name = path.resolve().name
+    if _try(["ls-files", "--error-unmatch", "--", name], cwd) is None:
+        return None
+    if _try(["status", "--porcelain", "--", name], cwd) is not None:
+        return None
+    return _try(["log", "-1", "--format=%H", "--", name], cwd)
+
+
+def file_history(path: Path, limit: int = 10) -> list[tuple[str, str, str]]:
+    """The last ``limit`` commits that changed a file: (short id, ISO date, subject)."""
+    cwd = path.resolve().parent
+    out = _try(["log", f"-{limit}", "--format=%h%x09%as%x09%s", "--", path.resolve().name], cwd)
+    rows = []
+    for line in (out or "").splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) == 3:
+            rows.append((parts[0], parts[1], parts[2]))
+    return rows

@@ -523,3 +523,33 @@ def problems_from_validation(exc: Any, doc: Any, file: str) -> list[Problem]:
             msg = "unknown field (typo?)"
         out.append(Problem(file, line_of(doc, loc), msg, field))
     return out
+
+
+def versioned_document(
+    path: Path,
+    header: str,
+    version: int,
+    keys: frozenset[str],
+    what: str,
+    missing: str | None = None,
+) -> LineDict:
+    """A YAML/JSON file that must start with ``header: version`` and hold only ``keys``
+    besides it (decisions, baseline and register files). ``what`` names the kind of file in
+    the messages, ``missing`` replaces the one for an absent file; every problem is an
+    InputError with the file and line."""
+    file = str(path)
+    if not path.exists():  # a FIFO or a device is refused by the read
+        raise InputError.single(file, 0, missing or f"{what} does not exist")
+    doc = load_document(path)
+    if not isinstance(doc, LineDict) or doc.get(header) != version:
+        raise InputError.single(
+            file,
+            getattr(doc, "line", 1) or 1,
+            f"not a {what}: expected '{header}: {version}' at the top",
+            header,
+        )
+    unknown = sorted(set(doc) - keys - {header})
+    if unknown:
+        line = doc.key_lines.get(unknown[0], 1)
+        raise InputError.single(file, line, "unknown key (typo?)", unknown[0])
+    return doc

@@ -6,6 +6,6 @@
 
 from __future__ import annotations
 
-from threatgraph.features.sra.build import Sra, build
+from threatgraph.features.sra.build import Options, Sra, build
 
-__all__ = ["Sra", "build"]
+__all__ = ["Options", "Sra", "build"]
