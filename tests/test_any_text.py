@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from helpers import builtin_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threatgraph import coverage, testplan
 from threatgraph.commands.check import render_text
-from threatgraph.engine.library import load_library
 from threatgraph.errors import InputError
 from threatgraph.formats.reportset import render_reports
 from threatgraph.interop import otm_export
@@ -29,7 +29,6 @@ from threatgraph.sra import build
 from threatgraph.sra import html as sra_html
 from threatgraph.sra import markdown as sra_md
 
-LIB = load_library()
 DAY = date(2026, 6, 1)
 FORMATS = ["markdown", "html", "json", "sarif", "csv", "dot", "mermaid"]
 
@@ -82,7 +81,7 @@ def _doc(t: list[str]) -> dict[str, Any]:
 
 def _renders_everywhere(path: Path) -> None:
     try:
-        r = run([str(path)], as_of=DAY, library=LIB)
+        r = run([str(path)], as_of=DAY, library=builtin_library())
     except InputError as exc:
         for p in exc.problems:
             assert p.file == str(path) and p.line > 0, p
@@ -93,7 +92,7 @@ def _renders_everywhere(path: Path) -> None:
     with mock.patch("threatgraph.formats.render.find_renderer", return_value=None):
         files, _ = render_reports(r, Path("/nonexistent-report-dir"), FORMATS)
     outputs += [c if isinstance(c, str) else c.decode("utf-8") for c in files.values()]
-    doc = build(res, LIB, DAY)
+    doc = build(res, builtin_library(), DAY)
     outputs += [sra_md.render(doc), sra_html.render(doc)]
     outputs.append(otm_export.dumps(otm_export.document(res.loaded.model, res.findings)))
     plan = testplan.plan(r)

@@ -22,16 +22,15 @@ import copy
 from typing import Any
 
 import pytest
+from helpers import builtin_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threatgraph.engine.evaluate import evaluate
-from threatgraph.engine.library import load_library
 from threatgraph.graph import build
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
 
-LIB = load_library()
 DAY = __import__("datetime").date(2026, 12, 1)
 
 Doc = dict[str, Any]
@@ -40,7 +39,7 @@ Doc = dict[str, Any]
 def threats(doc: Doc) -> set[tuple[str, str]]:
     """(rule, primary element) of every finding of a model document."""
     model = finalize(parse_model(copy.deepcopy(doc), "<generated>"))
-    return {(f.rule.id, f.element) for f in evaluate(build(model), LIB, DAY)}
+    return {(f.rule.id, f.element) for f in evaluate(build(model), builtin_library(), DAY)}
 
 
 def shared(a: set[tuple[str, str]], b: set[tuple[str, str]], ids: set[str]) -> tuple[set, set]:

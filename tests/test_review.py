@@ -662,6 +662,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src", "threats")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("pre_commit") is None, reason="pre-commit is not installed"
 )
