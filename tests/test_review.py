@@ -198,6 +198,42 @@ def test_unmapped_file_is_listed_and_never_fails_by_default(repo: Path) -> None:
     assert doc["unmapped"] == [] and doc["ignored"] == ["docs/index.md", "tools/new_script.sh"]
 
 
+def test_review_table_of_the_config_sets_ignore_and_fail_on_unmapped(repo: Path) -> None:
+    # The pre-commit hook takes no arguments: [review] in the config is how it gets them.
+    _touch(repo, "docs/index.md")
+    _touch(repo, "tools/new_script.sh")
+    write_config(
+        repo,
+        'models = ["models"]\n\n[review]\nfail_on_unmapped = true\nignore = ["docs/**"]\n',
+        keep=KEEP,
+    )
+    code, doc, _ = _review()
+    assert code == 1  # tools/new_script.sh is unmapped, and the config says that fails
+    assert doc["unmapped"] == ["tools/new_script.sh"] and doc["ignored"] == ["docs/index.md"]
+    assert ".threatgraph.toml" in doc["model_files"]  # type: ignore[operator]
+    # Flags add patterns and override the switch.
+    code, doc, _ = _review("--ignore", "tools/**")
+    assert code == 0 and doc["unmapped"] == []
+    code, doc, _ = _review("--no-fail-on-unmapped")
+    assert code == 0 and doc["unmapped"] == ["tools/new_script.sh"]
+
+
+def test_review_table_errors_name_the_line(repo: Path) -> None:
+    write_config(
+        repo,
+        'models = ["models"]\n\n[review]\nignor = ["docs/**"]\nignore = ["../up"]\n',
+        keep=KEEP,
+    )
+    code, _, err = run_cli("review", "--as-of", DAY)
+    assert code == 2
+    lines = err.splitlines()
+    assert any(
+        ".threatgraph.toml:4: [review.ignor] unknown key (did you mean 'ignore'?)" in x
+        for x in lines
+    ), err
+    assert any(".threatgraph.toml:5: [review.ignore]" in x and "'../up'" in x for x in lines), err
+
+
 def test_gate_counts_open_findings_on_touched_elements_only(repo: Path) -> None:
     # The app sits on TG-OUT-001's route (LLM -> app -> SQL tool) and TG-PI-001's: both are
     # listed, neither is the app's own finding, so neither gates.

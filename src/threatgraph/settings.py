@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from threatgraph.errors import InputError, Problem
+from threatgraph.model.validate import choice_message, suggest
 from threatgraph.readfile import not_regular, read_input
 
 #: Every key a config file may hold, with a one-line meaning (docs/workflow.md has the table).
@@ -41,6 +42,13 @@ KEYS: dict[str, str] = {
     "require_evidence": "a control counts as present only when it cites existing evidence",
     "pytm_threats": "also run pytm's classic threat library on every model",
     "otm_types": "OTM component type -> threatgraph kind, for types threatgraph does not know",
+    "review": "settings of `threatgraph review` (a table: ignore, fail_on_unmapped)",
+}
+
+#: The keys of the ``review`` table (``[tool.threatgraph.review]``).
+REVIEW_KEYS: dict[str, str] = {
+    "ignore": "changed files matching these globs (repository-relative) are never unmapped",
+    "fail_on_unmapped": "also fail the review when a changed file belongs to no element",
 }
 
 #: The keys that hold paths (each a string or a list of strings): they must stay inside the
@@ -62,6 +70,30 @@ class Sourced(str):
         obj = super().__new__(cls, value)
         obj.file, obj.line = file, line
         return obj
+
+
+class ReviewSettings(BaseModel):
+    """``[tool.threatgraph.review]``: what ``threatgraph review`` and its pre-commit hook,
+    which takes no arguments, read instead of ``--ignore`` and ``--fail-on-unmapped``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ignore: list[str] = Field(default_factory=list, description=REVIEW_KEYS["ignore"])
+    fail_on_unmapped: bool = Field(default=False, description=REVIEW_KEYS["fail_on_unmapped"])
+
+    @field_validator("ignore")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        # Checked here, so that a bad pattern is reported at its line in the config.
+        from threatgraph.codemap import PatternError, compile_pattern
+
+        for item in value:
+            if not item.strip():
+                raise ValueError("entries must be non-empty patterns")
+            try:
+                compile_pattern(item)
+            except PatternError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Settings(BaseModel):
@@ -87,6 +119,7 @@ class Settings(BaseModel):
     require_evidence: bool = Field(default=False, description=KEYS["require_evidence"])
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
     otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
+    review: ReviewSettings = Field(default_factory=ReviewSettings, description=KEYS["review"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -119,8 +152,11 @@ class Settings(BaseModel):
             for raw in item.split(","):
                 name = raw.strip().lower()
                 if name and name not in known:
-                    choices = ", ".join([*REGISTRY, "all"])
-                    raise ValueError(f"unknown format {raw.strip()!r}; choose from {choices}")
+                    # The canonical names first: 'htlm' is 'html', not the alias 'htm'.
+                    hint = suggest(name, [*REGISTRY, "all"], n=1) or suggest(name, ALIASES, n=1)
+                    if not hint:
+                        hint = "; choose from " + ", ".join([*REGISTRY, "all"])
+                    raise ValueError(f"unknown format {raw.strip()!r}{hint}")
         return value
 
     @field_validator("otm_types")
@@ -313,7 +349,13 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
     except ValidationError as exc:
         for e in exc.errors():
             key = ".".join(str(p) for p in e["loc"])
-            msg = e["msg"].removeprefix("Value error, ")
+            # A mistyped severity: the closest one, not pydantic's list of every value.
+            msg = choice_message(e) or e["msg"].removeprefix("Value error, ")
+            if e["type"] == "model_type":
+                msg = "must be a table"
+            if e["type"] == "extra_forbidden" and len(e["loc"]) == 2 and e["loc"][0] == "review":
+                hint = suggest(str(e["loc"][1]), REVIEW_KEYS, n=1)
+                msg = f"unknown key{hint}; [review] takes {', '.join(REVIEW_KEYS)}"
             problems.append(
                 Problem(file, lines.line_of(e["loc"]), msg, f"{prefix}.{key}".strip("."))
             )
