@@ -372,13 +372,36 @@ def test_markdown_is_stable_and_escapes_model_names(
     )
     assert "- [ ] **Tenant isolation** (`authz.tenant_isolation`): MISSING" in md
     assert (
-        "[TG-VEC-001/retriever](https://github.com/threatgraph/threatgraph/blob/v0.1.0/"
+        "[TG-VEC-001/retriever](https://github.com/threatgraph/threatgraph/blob/main/"
         "threats/rules/vector/TG-VEC-001/rule.yaml)"
     ) in md
     assert "### Controls to re-verify (their evidence changed)" in md
     # Written to a file: the same bytes.
     code, _, _ = run_cli("review", "--as-of", DAY, "--format", "markdown", "-o", "review.md")
     assert (root / "review.md").read_text(encoding="utf-8") == md
+
+
+def test_rule_links_name_a_ref_that_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No release is tagged (git tag lists none): links go to the default branch, and to the
+    # installed version's tag once that tag is recorded as released.
+    from threatgraph import __version__
+    from threatgraph import review as review_mod
+
+    assert review_mod.rule_ref() == "main"
+    assert review_mod.rule_ref("9.9.9") == "main"
+    monkeypatch.setattr(review_mod, "RELEASE_TAGS", frozenset({f"v{__version__}"}))
+    assert review_mod.rule_ref() == f"v{__version__}"
+    assert review_mod.rule_ref("9.9.9") == "main"
+
+
+def test_recorded_release_tags_are_tags_of_this_repository() -> None:
+    from threatgraph.review import RELEASE_TAGS
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    tags = set(git(root, "tag", "--list").split())
+    assert tags >= RELEASE_TAGS, sorted(RELEASE_TAGS - tags)
 
 
 def test_json_and_text_are_deterministic_across_runs_and_directories(
