@@ -59,6 +59,7 @@ def rule_ref(version: str = __version__) -> str:
     tag = f"v{version}"
     return tag if tag in RELEASE_TAGS else DEFAULT_BRANCH
 
+
 _STATUS_ORDER = {"open": 0, "accepted": 1, "mitigated": 2, "false_positive": 3}
 #: Checklist group states, most urgent first.
 STATES = ("missing", "accepted", "declared", "alternative")
