@@ -209,15 +209,15 @@ def test_the_overlap_check_finds_overlaps() -> None:
 
 
 def test_render_fitting_passes_over_failures_and_keeps_the_first_fit(tmp_path: Path) -> None:
-    # A stand-in renderer: fails on flat edges, draws a loose layout small and anything
-    # else too big. The choice is the first loose layout, whatever came before it.
+    # A stand-in renderer: fails on the plain top-to-bottom layout, draws a loose layout
+    # small and anything else too big. The choice is the first loose layout.
     fake = tmp_path / "fake-dot"
     fake.write_text(
         f"#!{sys.executable}\n"
         "import sys\n"
         "src = sys.stdin.read()\n"
-        "if 'minlen=0' in src:\n"
-        "    sys.exit('flat edges: no')\n"
+        "if 'rankdir=TB' in src and 'constraint' not in src:\n"
+        "    sys.exit('plain TB: no')\n"
         "w = 900 if 'constraint=false' in src else 5000\n"
         'print(f\'<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="700pt"/>\')\n'
     )

@@ -78,8 +78,8 @@ BADGE = "!"
 NODE_WRAP = 20
 EDGE_WRAP = 26
 #: The narrower widths of a layout that must save width (Layout.narrow).
-NARROW_NODE_WRAP = 14
-NARROW_EDGE_WRAP = 18
+NARROW_NODE_WRAP = 12
+NARROW_EDGE_WRAP = 14
 #: How many times longer than wide a model's chains of flows are drawn top to bottom.
 LONG_CHAIN = 2.5
 #: A flow label node: no outline, a small margin around the text, as small as its text.
@@ -289,12 +289,12 @@ class Layout:
     - ``""``: each label takes a rank of its own between its two ends (a chain of n elements
       is 2n - 1 ranks long);
     - ``"loose"``: the edge into the label does not rank it (``constraint=false``), so
-      Graphviz puts it beside its source, the chain being as long as its elements;
-    - ``"flat"``: the edge into the label may be flat (``minlen=0``), the same with the
-      label's order kept.
+      Graphviz puts it beside its source, the chain being as long as its elements.
 
-    Only labels drawn in the innermost boundary of their source move: Graphviz cannot route
-    a flat edge into or out of a cluster.
+    Only labels drawn in the innermost boundary of their source move: Graphviz routes an
+    edge between two nodes of one rank badly when it crosses a cluster's border. (Making
+    the edge flat with ``minlen=0`` instead does the same, but dot then reports failed
+    spline routing on the reference models, and graphviz-pure fails outright.)
     """
 
     rankdir: str
@@ -374,17 +374,15 @@ def longest_chain(view: ModelView) -> set[tuple[str, str]]:
 
 def layouts(view: ModelView) -> list[Layout]:
     """The layouts to try, best first: the direction :func:`rankdir` picks; top to bottom
-    (a wide model); then top to bottom with the longest chain's labels beside their sources,
-    loose, flat, and loose with narrower wrapping (a long chain). A renderer keeps the first
-    whose drawing fits the size budget (:func:`threatgraph.formats.render.render_fitting`):
-    which fits depends on the model's shape, and which one a renderer can draw on the
-    renderer (graphviz-pure fails on some flat edges that dot draws)."""
+    (a wide model); then top to bottom with the longest chain's labels beside their sources
+    (a long chain), and so with narrower wrapping. A renderer keeps the first whose drawing
+    fits the size budget (:func:`threatgraph.formats.render.render_fitting`): which one fits
+    depends on the model's shape, and a little on the renderer."""
     out: list[Layout] = []
     for lay in (
         Layout(rankdir(view)),
         Layout("TB"),
         Layout("TB", "loose"),
-        Layout("TB", "flat"),
         Layout("TB", "loose", narrow=True),
     ):
         if lay not in out:
@@ -470,7 +468,7 @@ class _Flows:
         #: or None.
         self.beside: list[tuple[str, str] | None] = []
         chain = longest_chain(view) if beside else set()
-        attr = {"loose": ("constraint", "false"), "flat": ("minlen", "0")}.get(beside)
+        attr = ("constraint", "false") if beside == "loose" else None
         for i, group in enumerate(self.groups):
             fl = group[0].flow
             common = self._common(fl.source, fl.target)
@@ -640,7 +638,7 @@ def _body(view: ModelView, layout: Layout) -> list[str]:
             "labelloc": "t",
             "compound": "true",
             "newrank": "true",
-            "nodesep": "0.25",
+            "nodesep": "0.15",
             # Every flow label is a node on a rank of its own: half the usual gap is enough.
             "ranksep": "0.15",
             "id": "dfd",
