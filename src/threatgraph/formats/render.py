@@ -31,7 +31,7 @@ CANDIDATES: tuple[str, ...] = ("dot", "graphviz-pure")
 DEFAULT_TIMEOUT = 60.0
 #: The size budget of a drawing, in points (width, height): what a laptop screen or a slide
 #: shows with the flow labels (8 pt) still readable, scrolling down a little at most
-#: (docs/reports.md, "Diagram size"). tests/test_diagram_legibility.py holds every
+#: (docs/reports.md, "Size budget"). tests/test_diagram_legibility.py holds every
 #: reference model to it, with both renderers.
 BUDGET = (1600.0, 1200.0)
 #: Models with more elements are drawn in their first layout only: each layout tried is one
