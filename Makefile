@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test lint typecheck fmt bench docs clean venv
+.PHONY: demo test test-fast lint typecheck fmt bench docs clean venv
 
 $(BIN)/threatgraph: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: venv
 ## test: the whole test suite (lint of the library and every rule fixture included)
 test: venv
 	$(BIN)/python -m pytest
+
+## test-fast: the suite without the tests marked slow (pre-commit end to end, ~100 s)
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
 
 ## lint: ruff (lint and format) and the import-linter contracts of the layers (pyproject.toml)
 lint: venv

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
 def library():  # type: ignore[no-untyped-def]
     """The built-in library, loaded once."""
-    from threatgraph.engine.library import load_library
+    from helpers import builtin_library
 
-    return load_library()
-
-
-@pytest.fixture
-def shared_dir() -> Path:
-    """../shared (reference schemas); tests using it skip when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not available")
-    return SHARED
+    return builtin_library()
 
 
 def pytest_configure(config: pytest.Config) -> None:

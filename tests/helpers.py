@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import os
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from threatgraph import graph as graph_mod
@@ -18,7 +21,29 @@ from threatgraph.load.declarative import parse_model
 from threatgraph.model.schema import SystemModel
 from threatgraph.model.validate import finalize
 
-_BUILTIN = load_library()
+#: ../shared, beside the checkout: reference material no package ships (the OTM schema and
+#: example, the MITRE ATLAS table). CI lays a copy of it there.
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def shared_reference(name: str) -> Path:
+    """``../shared/reference/<name>``. When it is missing the test skips on a developer's
+    clone, and fails under ``CI=true``: a CI run without the reference must not pass by
+    skipping what it was meant to check."""
+    path = SHARED / "reference" / name
+    if not path.is_file():
+        why = f"{path} is not available (reference material beside the checkout)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{why}; CI=true, so this fails rather than skips")
+        pytest.skip(why)
+    return path
+
+
+@cache
+def builtin_library() -> Library:
+    """The built-in library, loaded on first use and shared after: never at import, so that
+    collecting the tests does not load it."""
+    return load_library()
 
 
 def model(doc: dict[str, Any], check_controls: bool = True) -> SystemModel:
@@ -26,7 +51,7 @@ def model(doc: dict[str, Any], check_controls: bool = True) -> SystemModel:
     doc = {"threatgraph": 1, **doc}
     doc.setdefault("model", {"name": "Test"})
     return finalize(
-        parse_model(doc, "test.yaml"), _BUILTIN.controls.keys() if check_controls else None
+        parse_model(doc, "test.yaml"), builtin_library().controls.keys() if check_controls else None
     )
 
 
@@ -56,9 +81,9 @@ def library(*rules: Rule, predicates: dict[str, Any] | None = None) -> Library:
     """A library holding only these rules (and the built-in controls and predicates)."""
     return Library(
         rules=[LoadedRule(rule=r, path=Path(f"{r.id}.yaml"), builtin=False) for r in rules],
-        controls=_BUILTIN.controls,
-        references=_BUILTIN.references,
-        predicates=dict(_BUILTIN.predicates),
+        controls=builtin_library().controls,
+        references=builtin_library().references,
+        predicates=dict(builtin_library().predicates),
         roots=[],
     )
 

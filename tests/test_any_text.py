@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from helpers import builtin_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from threatgraph.engine.library import load_library
 from threatgraph.features import testplan
 from threatgraph.features.coverage import run_coverage
 from threatgraph.features.sra import build
@@ -32,7 +32,6 @@ from threatgraph.reports import coverage as coverage_report
 from threatgraph.reports import testplan as testplan_report
 from threatgraph.util.errors import InputError
 
-LIB = load_library()
 DAY = date(2026, 6, 1)
 FORMATS = ["markdown", "html", "json", "sarif", "csv", "dot", "mermaid"]
 
@@ -85,7 +84,7 @@ def _doc(t: list[str]) -> dict[str, Any]:
 
 def _renders_everywhere(path: Path) -> None:
     try:
-        r = run([str(path)], as_of=DAY, library=LIB)
+        r = run([str(path)], as_of=DAY, library=builtin_library())
     except InputError as exc:
         for p in exc.problems:
             assert p.file == str(path) and p.line > 0, p
@@ -96,7 +95,7 @@ def _renders_everywhere(path: Path) -> None:
     with mock.patch("threatgraph.formats.render.find_renderer", return_value=None):
         files, _ = render_reports(r, Path("/nonexistent-report-dir"), FORMATS)
     outputs += [c if isinstance(c, str) else c.decode("utf-8") for c in files.values()]
-    doc = build(res, LIB, DAY)
+    doc = build(res, builtin_library(), DAY)
     outputs += [sra_md.render(doc), sra_html.render(doc)]
     outputs.append(otm_export.dumps(otm_export.document(res.loaded.model, res.findings)))
     plan = testplan.plan(r)

@@ -613,7 +613,11 @@ CASES: list[Case] = [
         "[tool.threatgraph] must be a table",
     ),
     Case(
-        "config/toml-bad-value/.threatgraph.toml", "config", 3, "Input should be 'info'", "fail_on"
+        "config/toml-bad-value/.threatgraph.toml",
+        "config",
+        3,
+        "'severe' is not allowed here; one of 'info', 'low', 'medium', 'high' or 'critical'",
+        "fail_on",
     ),
     Case("config/toml-unknown-nested/.threatgraph.toml", "config", 6, "unknown key", "report"),
     Case(
@@ -700,7 +704,7 @@ CASES: list[Case] = [
         "config/toml-bad-format/.threatgraph.toml",
         "config",
         3,
-        "unknown format 'htlm'; choose from markdown",
+        "unknown format 'htlm' (did you mean 'html'?)",
         "formats",
     ),
     # a dotted key under [tool] is found at its line too
@@ -708,7 +712,7 @@ CASES: list[Case] = [
         "config/pyproject-dotted-key/pyproject.toml",
         "config",
         2,
-        "Input should be 'info'",
+        "'severe' is not allowed here; one of 'info'",
         "tool.threatgraph.fail_on",
     ),
     *(

@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
+from helpers import builtin_library
 
 from threatgraph.cli import cli
-from threatgraph.engine.library import load_library
 from threatgraph.features import coverage
 from threatgraph.features.coverage import run_coverage
 from threatgraph.pipeline import run
@@ -17,7 +17,6 @@ from threatgraph.reports import coverage as coverage_report
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "models" / "clinical_notes_assistant.py"
-LIB = load_library()
 
 CHAT = """\
 threatgraph: 1
@@ -42,7 +41,7 @@ def _run(tmp_path: Path, text: str = CHAT) -> object:
 
 
 def test_every_category_and_tactic_is_listed() -> None:
-    cats = coverage.categories(LIB)
+    cats = coverage.categories(builtin_library())
     assert [c for c, _ in cats["owasp-llm"]] == [f"LLM{i:02d}" for i in range(1, 11)]
     assert [c for c, _ in cats["owasp-ml"]] == [f"ML{i:02d}" for i in range(1, 11)]
     assert [c for c, _ in cats["owasp-asi"]] == [f"ASI{i:02d}" for i in range(1, 11)]
@@ -50,10 +49,10 @@ def test_every_category_and_tactic_is_listed() -> None:
 
 
 def test_techniques_map_to_tactics_through_their_parent() -> None:
-    t = coverage.technique_tactics(LIB)
+    t = coverage.technique_tactics(builtin_library())
     assert t["AML.T0051"] == ["AML.TA0005"]
     assert t["AML.T0051.001"] == ["AML.TA0005"]  # sub-technique inherits
-    lr = LIB.rule("TG-PI-002")
+    lr = builtin_library().rule("TG-PI-002")
     assert ("atlas", "AML.TA0005") in coverage.rule_categories(lr, t)
     assert ("owasp-llm", "LLM01") in coverage.rule_categories(lr, t)
 
@@ -81,14 +80,20 @@ def test_kinds_needed_resolves_named_predicates() -> None:
     from threatgraph.engine.rules import ElementPred
     from threatgraph.model.schema import Kind
 
-    k = coverage.kinds_needed(ElementPred.model_validate({"use": "llm-consumer"}), LIB.predicates)
+    k = coverage.kinds_needed(
+        ElementPred.model_validate({"use": "llm-consumer"}), builtin_library().predicates
+    )
     assert k == frozenset({Kind.LLM, Kind.AGENT})
     k = coverage.kinds_needed(
-        ElementPred.model_validate({"kind": ["llm", "tool"], "not_kind": "tool"}), LIB.predicates
+        ElementPred.model_validate({"kind": ["llm", "tool"], "not_kind": "tool"}),
+        builtin_library().predicates,
     )
     assert k == frozenset({Kind.LLM})
     assert (
-        coverage.kinds_needed(ElementPred.model_validate({"hosted": True}), LIB.predicates) is None
+        coverage.kinds_needed(
+            ElementPred.model_validate({"hosted": True}), builtin_library().predicates
+        )
+        is None
     )
 
 
@@ -133,7 +138,7 @@ def test_navigator_layer(tmp_path: Path) -> None:
     parent = by_id["AML.T0051"][0]
     assert parent["tactic"] == "execution" and parent["showSubtechniques"] is True
     # Exactly the ATLAS techniques that open findings cite are coloured.
-    atlas = LIB.references["entries"]["atlas"]
+    atlas = builtin_library().references["entries"]["atlas"]
     expected = {
         ref.split(":", 1)[1].rsplit("@", 1)[0]
         for f in r.results[0].findings  # type: ignore[attr-defined]

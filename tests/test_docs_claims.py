@@ -74,3 +74,50 @@ def test_every_page_quotes_the_same_hook_latency() -> None:
     for md in [*ROOT.glob("docs/*.md"), ROOT / "README.md"]:
         text = md.read_text()
         assert "pre-commit latency" not in text.lower(), md
+
+
+def _count(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_report_cost_counts_are_a_real_run(tmp_path: Path) -> None:
+    # docs/reports.md quotes the counts of the benchmark estate's reports: regenerate them.
+    import csv
+    import importlib.util
+    import json
+
+    import yaml
+    from workflow_util import run_cli
+
+    text = " ".join((ROOT / "docs" / "reports.md").read_text().split())
+    m = re.search(
+        r"seed 1: ([\d,]+) elements, ([\d,]+) flows, ([\d,]+) findings of (\d+) threats, "
+        r"as of (\d{4}-\d\d-\d\d)",
+        text,
+    )
+    rows = re.search(r"`findings\.csv` [\d.]+ MB \(([\d,]+) rows\)", text)
+    parts = re.search(r"Mermaid overview with (\d+) parts", text)
+    assert m and rows and parts, "docs/reports.md no longer quotes the estate's counts"
+    n_elements, n_flows, n_findings, n_threats = (_count(x) for x in m.groups()[:4])
+
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench/generate.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    doc = gen.estate(n_elements, 1)
+    assert (len(doc["elements"]), len(doc["flows"])) == (n_elements, n_flows)
+    estate = tmp_path / "estate.yaml"
+    estate.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    out = tmp_path / "out"
+    code, _, err = run_cli(
+        "report", str(estate), "--no-render", "--format", "json,csv,mermaid",
+        "-o", str(out), "--as-of", m.group(5),
+    )  # fmt: skip
+    assert code in (0, 1), err
+    (model_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    findings = json.loads((model_dir / "findings.json").read_text())["findings"]
+    assert len(findings) == n_findings
+    assert len({f["threat"] for f in findings}) == n_threats
+    with (model_dir / "findings.csv").open(newline="", encoding="utf-8") as fh:
+        assert sum(1 for _ in csv.reader(fh)) - 1 == _count(rows.group(1))  # less the header
+    assert len(list(model_dir.glob("diagram-*.mmd"))) == int(parts.group(1))

@@ -22,16 +22,15 @@ import copy
 from typing import Any
 
 import pytest
+from helpers import builtin_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threatgraph.engine.evaluate import evaluate
-from threatgraph.engine.library import load_library
 from threatgraph.graph import build
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
 
-LIB = load_library()
 DAY = __import__("datetime").date(2026, 12, 1)
 
 Doc = dict[str, Any]
@@ -40,7 +39,7 @@ Doc = dict[str, Any]
 def threats(doc: Doc) -> set[tuple[str, str]]:
     """(rule, primary element) of every finding of a model document."""
     model = finalize(parse_model(copy.deepcopy(doc), "<generated>"))
-    return {(f.rule.id, f.element) for f in evaluate(build(model), LIB, DAY)}
+    return {(f.rule.id, f.element) for f in evaluate(build(model), builtin_library(), DAY)}
 
 
 def shared(a: set[tuple[str, str]], b: set[tuple[str, str]], ids: set[str]) -> tuple[set, set]:
@@ -527,7 +526,7 @@ def test_a_read_drawn_from_the_store_is_flagged() -> None:
         ],
         [{"from": "ehr", "to": "scribe", "name": "chart", "operation": "read"}],
     )
-    notes = model_notes(finalize(parse_model(copy.deepcopy(doc), "<generated>")), LIB)
+    notes = model_notes(finalize(parse_model(copy.deepcopy(doc), "<generated>")), builtin_library())
     assert [n.message for n in notes if "a read is drawn" in n.message] == [
         "flow ehr--scribe--chart: a read is drawn from the element that reads; here the "
         "datastore ehr reads scribe. Draw it from scribe to ehr, or leave out the operation "
@@ -535,5 +534,5 @@ def test_a_read_drawn_from_the_store_is_flagged() -> None:
     ]
     fixed = copy.deepcopy(doc)
     fixed["flows"][0].update({"from": "scribe", "to": "ehr"})
-    notes = model_notes(finalize(parse_model(fixed, "<generated>")), LIB)
+    notes = model_notes(finalize(parse_model(fixed, "<generated>")), builtin_library())
     assert not [n for n in notes if "a read is drawn" in n.message]

@@ -14,17 +14,15 @@ import datetime
 from typing import Any
 
 import pytest
-from helpers import answers_drawn
+from helpers import answers_drawn, builtin_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threatgraph.engine.evaluate import evaluate
-from threatgraph.engine.library import load_library
 from threatgraph.graph import build
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
 
-LIB = load_library()
 DAY = datetime.date(2026, 12, 1)
 
 Doc = dict[str, Any]
@@ -35,7 +33,7 @@ def threats(doc: Doc, prefixes: tuple[str, ...]) -> set[tuple[str, str]]:
     model = finalize(parse_model(copy.deepcopy(doc), "<drawn>"))
     return {
         (f.rule.id, f.element)
-        for f in evaluate(build(model), LIB, DAY)
+        for f in evaluate(build(model), builtin_library(), DAY)
         if f.rule.id.startswith(prefixes)
     }
 

@@ -7,20 +7,18 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import builtin_library
 from workflow_util import chatbot, run_cli, write_config
 
-from threatgraph.engine.library import load_library
 from threatgraph.load.registry import load_paths
 from threatgraph.util.errors import InputError
-
-CONTROLS = load_library().controls.keys()
 
 
 def _problems(tmp_path: Path, body: str, name: str = "model.py") -> list[str]:
     p = tmp_path / name
     p.write_text(textwrap.dedent(body))
     with pytest.raises(InputError) as exc:
-        load_paths([p], CONTROLS)
+        load_paths([p], builtin_library().controls.keys())
     return [str(x) for x in exc.value.problems]
 
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import builtin_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threatgraph.cli import cli
-from threatgraph.engine.library import load_library
 from threatgraph.features import hipaa
 from threatgraph.features.sra import build
 from threatgraph.features.sra import html as sra_html
@@ -33,7 +33,6 @@ from threatgraph.pipeline import run
 from threatgraph.policy import acceptance_problems
 from threatgraph.util.errors import InputError
 
-LIB = load_library()
 EDGES = [date.min, date(1, 1, 2), date(9999, 12, 30), date.max]
 dates = st.one_of(st.sampled_from(EDGES), st.dates())
 intervals = st.one_of(
@@ -114,17 +113,17 @@ def test_far_dates_give_a_result_everywhere(
     if date.fromisoformat(doc["decisions"][0]["date"]) > as_of:
         # A decision dated after the run's date is refused (it would stretch the horizon).
         with pytest.raises(InputError) as exc:
-            run([str(path)], as_of=as_of, library=LIB)
+            run([str(path)], as_of=as_of, library=builtin_library())
         assert {p.field for p in exc.value.problems} == {"date"}
         return
-    r = run([str(path)], as_of=as_of, library=LIB)
+    r = run([str(path)], as_of=as_of, library=builtin_library())
     res = r.results[0]
-    doc = build(res, LIB, as_of)
+    doc = build(res, builtin_library(), as_of)
     assert doc.as_of == as_of.isoformat()
     assert doc.next_review == days_after(as_of, 365)
     assert sra_md.render(doc) and sra_html.render(doc)
-    hipaa.assess(LIB, res.graph, res.findings, as_of)
-    otm_export.document(res.loaded.model, res.findings, LIB.controls)
+    hipaa.assess(builtin_library(), res.graph, res.findings, as_of)
+    otm_export.document(res.loaded.model, res.findings, builtin_library().controls)
     for p in acceptance_problems(res.loaded.model.decisions, as_of, 1):
         assert (p.file, p.field) == (str(path), "expires") and p.line > 0
     prof = VendorProfile.model_validate(
@@ -148,7 +147,7 @@ def test_a_review_interval_past_the_limit_is_an_input_error(tmp_path: Path, inte
     text = json.dumps(doc, indent=2)  # JSON is YAML: one key per line, so the line is known
     path.write_text(text)
     with pytest.raises(InputError) as exc:
-        run([str(path)], library=LIB)
+        run([str(path)], library=builtin_library())
     (p,) = exc.value.problems
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if "review_interval_days" in ln)
     assert (p.file, p.line) == (str(path), line)

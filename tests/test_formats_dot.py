@@ -16,6 +16,8 @@ from threatgraph.formats.dot import (
     data_text,
     edge_groups,
     escape,
+    layouts,
+    longest_chain,
     rankdir,
     render_dot,
     wrap,
@@ -143,24 +145,22 @@ def test_data_grouped_by_classification() -> None:
         assert sum(text.count(f"[{c}]") for c in classes) == len(classes)
 
 
-def test_long_chains_are_drawn_top_to_bottom() -> None:
+def view_of(elements: int, flows: list[tuple[int, int]]) -> ModelView:
+    """A model of ``elements`` processes p0, p1... and the flows between them."""
     from helpers import model
 
     from threatgraph.graph import build as build_graph
 
-    lib = _view(ASSISTANT).library
+    doc = {
+        "model": {"id": "m", "name": "m"},
+        "elements": [{"id": f"p{i}", "name": f"p{i}", "kind": "process"} for i in range(elements)],
+        "flows": [{"name": "f", "source": f"p{a}", "target": f"p{b}"} for a, b in flows],
+    }
+    g = build_graph(model(doc))
+    return ModelView.build(g, [], _view(ASSISTANT).library, date(2026, 6, 1), "high", "m.yaml")
 
-    def view_of(elements: int, flows: list[tuple[int, int]]) -> ModelView:
-        doc = {
-            "model": {"id": "m", "name": "m"},
-            "elements": [
-                {"id": f"p{i}", "name": f"p{i}", "kind": "process"} for i in range(elements)
-            ],
-            "flows": [{"name": "f", "source": f"p{a}", "target": f"p{b}"} for a, b in flows],
-        }
-        g = build_graph(model(doc))
-        return ModelView.build(g, [], lib, date(2026, 6, 1), "high", "m.yaml")
 
+def test_long_chains_are_drawn_top_to_bottom() -> None:
     # a chain of eight, with a flow back to the start: the cycle is broken, not followed
     assert rankdir(view_of(8, [(i, i + 1) for i in range(7)] + [(7, 0)])) == "TB"
     assert rankdir(view_of(9, [(0, i) for i in range(1, 9)])) == "LR"  # a star
@@ -267,4 +267,33 @@ def test_statements_are_what_the_graphviz_package_writes() -> None:
             c.node("n1", **{**attrs, "label": graphviz.nohtml(lab), "z": graphviz.nohtml(s)})
         theirs.edge("n1", "n2", **{**attrs, "label": graphviz.nohtml(lab), "z": graphviz.nohtml(s)})
         assert "digraph {\n" + "".join(out.lines) + "}\n" == theirs.source, s
-    assert graphviz.Digraph(name="dfd", body=_body(view)).source == render_dot(view)
+    for lay in layouts(view):
+        assert graphviz.Digraph(name="dfd", body=_body(view, lay)).source == render_dot(view, lay)
+
+
+def test_layouts_move_only_the_longest_chains_labels() -> None:
+    from threatgraph.formats.dot import Layout
+
+    # A chain 0 -> 1 -> 2 -> 3 and a side flow 0 -> 3.
+    view = view_of(4, [(0, 1), (1, 2), (2, 3), (0, 3)])
+    chain = longest_chain(view)
+    assert len(chain) == 3 and all(a != b for a, b in chain)
+    assert layouts(view)[0] == Layout(rankdir(view))
+    assert len(set(layouts(view))) == len(layouts(view))
+    plain, loose = (render_dot(view, Layout("TB", b)) for b in ("", "loose"))
+    assert "constraint" not in plain
+    assert loose.count("constraint=false") == 3
+    # Only edges into a label (source -> label) move.
+    assert all("_in " in ln or "_in]" in ln for ln in loose.splitlines() if "constraint" in ln)
+    assert "rankdir=TB" in loose and render_dot(view) == render_dot(view, layouts(view)[0])
+
+
+def test_a_narrow_layout_wraps_names_shorter() -> None:
+    from threatgraph.formats.dot import NARROW_NODE_WRAP, Layout, wrap
+
+    name = "Customer support escalation console"
+    assert len(wrap(name, NARROW_NODE_WRAP)) > len(wrap(name, 20))
+    view = _view(ASSISTANT)
+    assert render_dot(view, Layout("TB", narrow=True)) != render_dot(view, Layout("TB"))
+    assert Layout("TB", narrow=True).node_wrap == NARROW_NODE_WRAP
+    assert Layout("TB").node_wrap == 20

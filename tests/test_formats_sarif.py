@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from helpers import shared_reference
 from report_support import ASSISTANT, HOSTILE, ROOT, SARIF_SCHEMA, render, text
 
 from threatgraph.formats import sarif as sarif_mod
@@ -16,10 +17,19 @@ from threatgraph.formats.sarif import artifact_uri, message_text
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.protocols.Validator:
-    if not SARIF_SCHEMA.is_file():
-        pytest.skip("../shared/reference/schemas/sarif-2.1.0.json is not available")
     schema = json.loads(SARIF_SCHEMA.read_text())
     return jsonschema.Draft4Validator(schema)
+
+
+def test_the_schema_is_the_official_sarif_2_1_0_schema() -> None:
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert schema["id"] == (
+        "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    )
+    assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    assert len(schema["definitions"]) > 50
+    # The same bytes as the copy in ../shared/reference (where one is laid out).
+    assert SARIF_SCHEMA.read_bytes() == shared_reference("schemas/sarif-2.1.0.json").read_bytes()
 
 
 def _sarif(*paths: Path, **kw: Any) -> dict[str, dict[str, Any]]:

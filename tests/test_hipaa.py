@@ -6,18 +6,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from helpers import model, rule
+from helpers import builtin_library, model, rule
 
 from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
-from threatgraph.engine.library import load_library
 from threatgraph.features import hipaa
-
-LIB = load_library()
 
 
 def test_matrix_has_every_family_in_order_without_headings() -> None:
-    m = hipaa.matrix(LIB)
+    m = hipaa.matrix(builtin_library())
     assert [f for f, rows in m.items() if rows] == [f for f, _ in hipaa.SAFEGUARDS]
     ids = [s.id for rows in m.values() for s in rows]
     assert "164.308" not in ids and "164.312" not in ids  # Security Rule headings
@@ -30,14 +27,14 @@ def test_matrix_has_every_family_in_order_without_headings() -> None:
 
 
 def test_sections_know_required_and_addressable() -> None:
-    by_id = {s.id: s for s in hipaa.sections(LIB)}
+    by_id = {s.id: s for s in hipaa.sections(builtin_library())}
     assert by_id["164.308(a)(1)(ii)(A)"].kind == "required"
     assert by_id["164.312(a)(2)(iv)"].kind == "addressable"
     assert by_id["164.312(a)(1)"].kind == "standard"
 
 
 def test_controls_and_rules_count_for_the_standard_above_them() -> None:
-    by_id = {s.id: s for s in hipaa.sections(LIB)}
+    by_id = {s.id: s for s in hipaa.sections(builtin_library())}
     # infra.backup cites 164.308(a)(7)(ii)(A); it bears on the contingency-plan standard too.
     assert "infra.backup" in by_id["164.308(a)(7)(ii)(A)"].controls
     assert "infra.backup" in by_id["164.308(a)(7)"].controls
@@ -67,10 +64,10 @@ def test_assess_reports_evidenced_declared_and_none() -> None:
         }
     )
     g = graph_mod.build(m)
-    fs = evaluate(g, LIB, date(2026, 1, 15))
+    fs = evaluate(g, builtin_library(), date(2026, 1, 15))
     status = {
         r.section.id: r
-        for rows in hipaa.assess(LIB, g, fs, date(2026, 1, 15)).values()
+        for rows in hipaa.assess(builtin_library(), g, fs, date(2026, 1, 15)).values()
         for r in rows
     }
     assert status["164.308(a)(1)(ii)(A)"].status == "evidenced"
@@ -136,17 +133,17 @@ def test_touches_phi(
     match: dict[str, object], severity_when: list[object], family: str, expected: bool
 ) -> None:
     r = rule(match, severity_when=severity_when, family=family)
-    assert hipaa.touches_phi(r, LIB.predicates) is expected
+    assert hipaa.touches_phi(r, builtin_library().predicates) is expected
 
 
 def test_vendor_and_hipaa_rules_cite_hipaa() -> None:
-    mine = [lr.rule for lr in LIB.rules if lr.rule.family in ("vendor", "hipaa")]
+    mine = [lr.rule for lr in builtin_library().rules if lr.rule.family in ("vendor", "hipaa")]
     assert len(mine) >= 18
     assert [r.id for r in mine if not hipaa.cites_hipaa(r)] == []
 
 
 def test_every_rule_about_phi_cites_hipaa() -> None:
-    assert hipaa.phi_rules_without_hipaa(LIB) == []
+    assert hipaa.phi_rules_without_hipaa(builtin_library()) == []
 
 
 def _touches_ephi(g: graph_mod.Graph, elements: tuple[str, ...], flow: str | None) -> bool:
@@ -175,7 +172,7 @@ def test_every_finding_that_touches_ephi_cites_its_hipaa_section() -> None:
     missing: set[tuple[str, str]] = set()
     touched = 0
     for paths, day in ((models, date(2026, 12, 1)), (fixtures, date(2026, 1, 15))):
-        for res in pipeline.run(paths, as_of=day, library=LIB).results:
+        for res in pipeline.run(paths, as_of=day, library=builtin_library()).results:
             for f in res.findings:
                 if not _touches_ephi(res.graph, f.elements, f.flow):
                     continue

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import shared_reference
 
 from threatgraph.cli import cli
 from threatgraph.load.registry import discover, load_paths
@@ -15,7 +16,6 @@ from threatgraph.model.schema import Classification, Kind, Trust
 from threatgraph.util.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-OTM_REF = Path(__file__).resolve().parents[1].parent / "shared/reference/otm"
 PYTM_FIXTURE = ROOT / "tests" / "fixtures" / "pytm" / "tm.py"
 CLINICAL = ROOT / "models" / "clinical_notes_assistant.py"
 
@@ -82,9 +82,7 @@ decisions:
 
 
 def otm_schema() -> dict[str, Any]:
-    path = OTM_REF / "otm_schema.json"
-    if not path.is_file():
-        pytest.skip("shared/reference/otm is not available")
+    path = shared_reference("otm/otm_schema.json")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
@@ -266,9 +264,7 @@ def test_round_trip_through_the_cli_and_check(rich: Path, tmp_path: Path) -> Non
 
 
 def test_import_the_official_example(tmp_path: Path) -> None:
-    example = OTM_REF / "EXAMPLE.json"
-    if not example.is_file():
-        pytest.skip("shared/reference/otm is not available")
+    example = shared_reference("otm/EXAMPLE.json")
     out = tmp_path / "example.yaml"
     res = invoke("import", "otm", str(example), "-o", str(out))
     assert res.exit_code == 0, res.output

@@ -7,17 +7,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import model
+from helpers import builtin_library, model
 
-from threatgraph.engine.library import load_library
 from threatgraph.load.registry import discover, load_paths
 from threatgraph.util.errors import InputError
 
-CONTROLS = load_library().controls.keys()
-
 
 def load(path: Path) -> list:  # type: ignore[type-arg]
-    return load_paths([path], CONTROLS)
+    return load_paths([path], builtin_library().controls.keys())
 
 
 def py(tmp_path: Path, body: str, name: str = "model.py") -> Path:
@@ -281,7 +278,7 @@ def test_directory_search_never_runs_non_model_python(tmp_path: Path) -> None:
     (tmp_path / "sub" / "m.yaml").write_text(YAML_MODEL)
     found = [p.relative_to(tmp_path).as_posix() for p, _ in discover([tmp_path])]
     assert found == ["sub/m.yaml", "sub/tm.py"]
-    assert len(load_paths([tmp_path], CONTROLS)) == 2
+    assert len(load_paths([tmp_path], builtin_library().controls.keys())) == 2
     assert not marker.exists()
 
 

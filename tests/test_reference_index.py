@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import shared_reference
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INDEX_PATH = REPO_ROOT / "threats" / "references.yaml"
 GENERATOR = REPO_ROOT / "tools" / "build_reference_index.py"
-ATLAS_TSV = REPO_ROOT.parent / "shared/reference/atlas-5.6.0.tsv"
 
 EXPECTED_EDITIONS = {
     "atlas": "5.6.0",
@@ -189,12 +189,22 @@ def test_only_cosai_additions_carry_their_own_edition(index: dict[str, Any]) -> 
 
 
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
-    if not ATLAS_TSV.is_file():
-        pytest.skip(f"ATLAS TSV not available at {ATLAS_TSV}")
+    atlas_tsv = shared_reference("atlas-5.6.0.tsv")
     out = tmp_path / "references.yaml"
     subprocess.run(
-        [sys.executable, str(GENERATOR), str(ATLAS_TSV), "-o", str(out)],
+        [sys.executable, str(GENERATOR), str(atlas_tsv), "-o", str(out)],
         check=True,
         cwd=REPO_ROOT,
     )
     assert out.read_bytes() == INDEX_PATH.read_bytes()
+
+
+def test_missing_reference_skips_on_a_clone_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        shared_reference("no-such-table.tsv")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        shared_reference("no-such-table.tsv")

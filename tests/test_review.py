@@ -198,6 +198,42 @@ def test_unmapped_file_is_listed_and_never_fails_by_default(repo: Path) -> None:
     assert doc["unmapped"] == [] and doc["ignored"] == ["docs/index.md", "tools/new_script.sh"]
 
 
+def test_review_table_of_the_config_sets_ignore_and_fail_on_unmapped(repo: Path) -> None:
+    # The pre-commit hook takes no arguments: [review] in the config is how it gets them.
+    _touch(repo, "docs/index.md")
+    _touch(repo, "tools/new_script.sh")
+    write_config(
+        repo,
+        'models = ["models"]\n\n[review]\nfail_on_unmapped = true\nignore = ["docs/**"]\n',
+        keep=KEEP,
+    )
+    code, doc, _ = _review()
+    assert code == 1  # tools/new_script.sh is unmapped, and the config says that fails
+    assert doc["unmapped"] == ["tools/new_script.sh"] and doc["ignored"] == ["docs/index.md"]
+    assert ".threatgraph.toml" in doc["model_files"]  # type: ignore[operator]
+    # Flags add patterns and override the switch.
+    code, doc, _ = _review("--ignore", "tools/**")
+    assert code == 0 and doc["unmapped"] == []
+    code, doc, _ = _review("--no-fail-on-unmapped")
+    assert code == 0 and doc["unmapped"] == ["tools/new_script.sh"]
+
+
+def test_review_table_errors_name_the_line(repo: Path) -> None:
+    write_config(
+        repo,
+        'models = ["models"]\n\n[review]\nignor = ["docs/**"]\nignore = ["../up"]\n',
+        keep=KEEP,
+    )
+    code, _, err = run_cli("review", "--as-of", DAY)
+    assert code == 2
+    lines = err.splitlines()
+    assert any(
+        ".threatgraph.toml:4: [review.ignor] unknown key (did you mean 'ignore'?)" in x
+        for x in lines
+    ), err
+    assert any(".threatgraph.toml:5: [review.ignore]" in x and "'../up'" in x for x in lines), err
+
+
 def test_gate_counts_open_findings_on_touched_elements_only(repo: Path) -> None:
     # The app sits on TG-OUT-001's route (LLM -> app -> SQL tool) and TG-PI-001's: both are
     # listed, neither is the app's own finding, so neither gates.
@@ -336,13 +372,36 @@ def test_markdown_is_stable_and_escapes_model_names(
     )
     assert "- [ ] **Tenant isolation** (`authz.tenant_isolation`): MISSING" in md
     assert (
-        "[TG-VEC-001/retriever](https://github.com/threatgraph/threatgraph/blob/v0.1.0/"
+        "[TG-VEC-001/retriever](https://github.com/threatgraph/threatgraph/blob/main/"
         "threats/rules/vector/TG-VEC-001/rule.yaml)"
     ) in md
     assert "### Controls to re-verify (their evidence changed)" in md
     # Written to a file: the same bytes.
     code, _, _ = run_cli("review", "--as-of", DAY, "--format", "markdown", "-o", "review.md")
     assert (root / "review.md").read_text(encoding="utf-8") == md
+
+
+def test_rule_links_name_a_ref_that_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No release is tagged (git tag lists none): links go to the default branch, and to the
+    # installed version's tag once that tag is recorded as released.
+    from threatgraph import __version__
+    from threatgraph.reports import review as review_mod
+
+    assert review_mod.rule_ref() == "main"
+    assert review_mod.rule_ref("9.9.9") == "main"
+    monkeypatch.setattr(review_mod, "RELEASE_TAGS", frozenset({f"v{__version__}"}))
+    assert review_mod.rule_ref() == f"v{__version__}"
+    assert review_mod.rule_ref("9.9.9") == "main"
+
+
+def test_recorded_release_tags_are_tags_of_this_repository() -> None:
+    from threatgraph.reports.review import RELEASE_TAGS
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    tags = set(git(root, "tag", "--list").split())
+    assert tags >= RELEASE_TAGS, sorted(RELEASE_TAGS - tags)
 
 
 def test_json_and_text_are_deterministic_across_runs_and_directories(
@@ -662,6 +721,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src", "threats")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("pre_commit") is None, reason="pre-commit is not installed"
 )

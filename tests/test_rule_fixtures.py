@@ -11,19 +11,33 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import builtin_library
 
-from threatgraph.engine.library import LoadedRule, load_library
+from threatgraph.engine.library import LoadedRule
 from threatgraph.features.expected import EXPECTED_FILE, differences, render, tally
 from threatgraph.features.lint import fixture_findings, lint, rule_expectations
 
-_LIB = load_library()
+RULES = Path(__file__).resolve().parents[1] / "threats" / "rules"
 
 #: Fixture cases where expected.yaml states what the rule should report and today's engine
 #: reports something else: (rule id, fixture file) -> why. They run as strict xfails, so
 #: fixing the engine turns them into failures until the entry is removed.
 known_engine_gaps: dict[tuple[str, str], str] = {}
 
-_CASES = [(lr.rule.id, p) for lr in _LIB.rules for p in [*lr.positives, *lr.negatives]]
+
+def _cases() -> list[tuple[str, Path]]:
+    """(rule id, fixture) for every rule directory's fixtures, from the directory listing:
+    loading the library to parametrize would load it at collection (a test below holds the
+    listing to the library's own)."""
+    out = []
+    for folder in sorted(RULES.glob("*/*/")):
+        for prefix in ("positive", "negative"):
+            found = [*folder.glob(f"{prefix}*.y*ml"), *folder.glob(f"{prefix}*.json")]
+            out += [(folder.name, p) for p in sorted(found)]
+    return out
+
+
+_CASES = _cases()
 
 
 def _param(rule_id: str, path: Path) -> object:
@@ -33,12 +47,12 @@ def _param(rule_id: str, path: Path) -> object:
 
 
 def test_every_rule_has_both_fixtures() -> None:
-    missing = [lr.rule.id for lr in _LIB.rules if not lr.positives or not lr.negatives]
+    missing = [lr.rule.id for lr in builtin_library().rules if not lr.positives or not lr.negatives]
     assert not missing, f"rules without a positive and a negative fixture: {missing}"
 
 
 def test_every_rule_states_its_expected_findings() -> None:
-    problems = [str(p) for lr in _LIB.rules for p in rule_expectations(lr)[1]]
+    problems = [str(p) for lr in builtin_library().rules for p in rule_expectations(lr)[1]]
     assert not problems, "\n".join(problems)
 
 
@@ -62,7 +76,7 @@ def test_every_rule_has_a_near_miss() -> None:
     model one fact away from a positive, which the rule does not match at all. Its heading
     comment says "Near miss: <the fact>" and its expectation is []."""
     lacking = []
-    for lr in _LIB.rules:
+    for lr in builtin_library().rules:
         exp, _ = rule_expectations(lr)
         assert exp is not None, f"{lr.rule.id}: no {EXPECTED_FILE}"
         if not [n for n in _labelled_near_misses(lr) if exp.fixtures.get(n) == []]:
@@ -73,11 +87,18 @@ def test_every_rule_has_a_near_miss() -> None:
 def test_near_misses_expect_no_finding() -> None:
     """A fixture labelled a near miss that the rule matches (even mitigated) is mislabelled."""
     wrong = []
-    for lr in _LIB.rules:
+    for lr in builtin_library().rules:
         exp, _ = rule_expectations(lr)
         assert exp is not None
         wrong += [f"{lr.rule.id}/{n}" for n in _labelled_near_misses(lr) if exp.fixtures.get(n)]
     assert not wrong, f"near-miss fixtures that expect findings: {wrong}"
+
+
+def test_the_fixture_listing_is_the_librarys() -> None:
+    lib = builtin_library()
+    listed = sorted((lr.rule.id, p) for lr in lib.rules for p in [*lr.positives, *lr.negatives])
+    assert sorted(_CASES) == listed
+    assert len(_CASES) > 100
 
 
 def test_known_engine_gaps_name_real_fixtures() -> None:
@@ -88,10 +109,10 @@ def test_known_engine_gaps_name_real_fixtures() -> None:
 
 @pytest.mark.parametrize(("rule_id", "path"), [_param(r, p) for r, p in _CASES])
 def test_fixture(rule_id: str, path: Path) -> None:
-    lr = _LIB.rule(rule_id)
+    lr = builtin_library().rule(rule_id)
     exp, _ = rule_expectations(lr)
     assert exp is not None and path.name in exp.fixtures, f"{path}: no expectation"
-    got = tally(fixture_findings(lr, path, _LIB))
+    got = tally(fixture_findings(lr, path, builtin_library()))
     diff = differences(exp.tally(path.name), got)
     assert not diff, (
         f"{path}: {rule_id} findings differ from {exp.path}:{exp.line(path.name)}: "
@@ -102,5 +123,5 @@ def test_fixture(rule_id: str, path: Path) -> None:
 
 
 def test_library_lint_is_clean() -> None:
-    problems = lint(_LIB, fixtures=False)
+    problems = lint(builtin_library(), fixtures=False)
     assert not problems, "\n".join(str(p) for p in problems)

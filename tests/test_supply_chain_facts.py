@@ -13,16 +13,15 @@ import datetime
 from typing import Any
 
 import pytest
+from helpers import builtin_library
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from threatgraph.engine.evaluate import evaluate
-from threatgraph.engine.library import load_library
 from threatgraph.graph import build
 from threatgraph.load.declarative import parse_model
 from threatgraph.model.validate import finalize
 
-LIB = load_library()
 DAY = datetime.date(2026, 12, 1)
 SUPPLY = {
     "TG-SC-002",
@@ -43,7 +42,7 @@ def findings(doc: Doc) -> set[tuple[str, str, str]]:
     model = finalize(parse_model(copy.deepcopy(doc), "<test>"))
     return {
         (f.rule.id, f.element, f.status)
-        for f in evaluate(build(model), LIB, DAY)
+        for f in evaluate(build(model), builtin_library(), DAY)
         if f.rule.id in SUPPLY
     }
 

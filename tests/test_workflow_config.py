@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from workflow_util import chatbot, run_cli, write_config
 
-from threatgraph.settings import KEYS, Settings, find_config, load_settings
+from threatgraph.settings import (
+    KEYS,
+    REVIEW_KEYS,
+    ReviewSettings,
+    Settings,
+    find_config,
+    load_settings,
+)
 from threatgraph.util.errors import InputError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "workflow.md"
@@ -134,3 +141,28 @@ def test_every_key_is_documented_in_the_reference_table() -> None:
     assert fields == set(KEYS)
     for key in sorted(fields):
         assert re.search(rf"^\| `{key}` \|", text, re.MULTILINE), f"{key} missing in docs"
+    assert set(ReviewSettings.model_fields) == set(REVIEW_KEYS)
+    row = re.search(r"^\| `review` \|.*$", text, re.MULTILINE)
+    assert row and all(f"`{k}`" in row.group(0) for k in REVIEW_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('fail_on = "hgh"\n', "[fail_on] 'hgh' is not allowed here (did you mean 'high'?)"),
+        (
+            'formats = ["markdwn"]\n',
+            "[formats] unknown format 'markdwn' (did you mean 'markdown'?)",
+        ),
+        ('[otm_types]\nweb = "ap"\n', "'ap' is not a kind (did you mean 'app'?)"),
+        ('[otm_types]\nweb = "qqqq"\n', "'qqqq' is not a kind (the kinds: docs/dsl.md"),
+        ('fail_on = "severe"\n', "one of 'info', 'low', 'medium', 'high' or 'critical'"),
+    ],
+)
+def test_enum_errors_suggest_the_closest_value(tmp_path: Path, body: str, expected: str) -> None:
+    (tmp_path / ".threatgraph.toml").write_text(body)
+    with pytest.raises(InputError) as exc:
+        load_settings(start=tmp_path)
+    (p,) = exc.value.problems
+    assert expected in str(p), str(p)
+    assert "vector_store" not in str(p)  # never the whole list of kinds

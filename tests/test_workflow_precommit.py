@@ -29,6 +29,8 @@ CONSUMER = Path(__file__).resolve().parent / "fixtures" / "consumer"
 SNAPSHOT = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src", "threats")
 
 pytestmark = [
+    # pre-commit builds a virtualenv with threatgraph in it: about 100 s.
+    pytest.mark.slow,
     pytest.mark.skipif(
         importlib.util.find_spec("pre_commit") is None, reason="pre-commit is not installed"
     ),

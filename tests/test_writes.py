@@ -17,6 +17,8 @@ import re
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -266,6 +268,35 @@ def test_dev_full(tmp_path: Path, command: str) -> None:
     assert res.exit_code == 2, res.output
     assert res.stderr.splitlines()[-1] == "error: /dev/full: No space left on device"
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", str(VALID), "--as-of", AS_OF],
+        ["check", str(VALID), "--as-of", AS_OF, "--format", "json"],
+        ["schema"],
+        ["threats", "list"],
+        ["export", "graphml", str(VALID)],
+        ["--help"],
+        ["--version"],
+    ],
+    ids=lambda a: "-".join(x for x in a if x.startswith("-") or "/" not in x)[:40],
+)
+def test_stdout_on_a_full_device_is_a_clean_error(args: list[str]) -> None:
+    # A real process with stdout on /dev/full (not -o): exit 2, one line, no traceback.
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "threatgraph", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "error: standard output: No space left on device\n"
 
 
 def test_an_unwritable_directory_is_named(tmp_path: Path) -> None:

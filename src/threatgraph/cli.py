@@ -6,6 +6,7 @@ so `threatgraph check` in a pre-commit hook does not pay for the report formats.
 
 from __future__ import annotations
 
+import errno
 import os
 import pkgutil
 import signal
@@ -58,6 +59,12 @@ class LazyGroup(click.Group):
             from threatgraph.commands._common import quiet_broken_pipe
 
             quiet_broken_pipe()
+        except OSError as exc:  # stdout unwritable, in a command without input_errors_exit_2
+            from threatgraph.commands._common import StdoutError, output_error_exit_2
+
+            if not isinstance(exc, StdoutError):
+                raise
+            output_error_exit_2(exc)
         except Terminated:
             click.echo("terminated", err=True)
             ctx.exit(128 + signal.SIGTERM)
@@ -82,6 +89,11 @@ def report_input_error(exc: InputError) -> None:
         click.echo(f"error: {p}", err=True)
 
 
+#: What a failed write of standard output raises (a full disk or /dev/full, a quota, a file
+#: too big, an I/O error).
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point; maps errors to exit code 2 without tracebacks."""
     _terminate_like_interrupt()
@@ -90,6 +102,14 @@ def main(argv: list[str] | None = None) -> Any:
     except InputError as exc:  # raised outside click's own handling
         report_input_error(exc)
         sys.exit(2)
+    except OSError as exc:
+        # Click's own --help and --version text, written to an unwritable stdout (a
+        # command's output fails as a StdoutError, handled where the command runs).
+        if exc.filename is not None or exc.errno not in _WRITE_ERRNOS:
+            raise
+        from threatgraph.commands._common import output_error_exit_2
+
+        output_error_exit_2(exc)
 
 
 def _raise_terminated(_signum: int, _frame: object) -> None:

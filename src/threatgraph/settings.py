@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from threatgraph.util.errors import InputError, Problem
+from threatgraph.util.hints import choice_message, suggest
 from threatgraph.util.readfile import not_regular, read_input
 
 #: Every key a config file may hold, with a one-line meaning (docs/workflow.md has the table).
@@ -45,6 +46,13 @@ KEYS: dict[str, str] = {
     "otm_types": "OTM component type -> threatgraph kind, for types threatgraph does not know",
     "drift_scope": "model file -> the code paths it covers, for `check --drift` (default: the "
     "whole repository holding the model)",
+    "review": "settings of `threatgraph review` (a table: ignore, fail_on_unmapped)",
+}
+
+#: The keys of the ``review`` table (``[tool.threatgraph.features.review]``).
+REVIEW_KEYS: dict[str, str] = {
+    "ignore": "changed files matching these globs (repository-relative) are never unmapped",
+    "fail_on_unmapped": "also fail the review when a changed file belongs to no element",
 }
 
 #: The keys that hold paths (each a string or a list of strings): they must stay inside the
@@ -66,6 +74,30 @@ class Sourced(str):
         obj = super().__new__(cls, value)
         obj.file, obj.line = file, line
         return obj
+
+
+class ReviewSettings(BaseModel):
+    """``[tool.threatgraph.features.review]``: what ``threatgraph review`` and its pre-commit hook,
+    which takes no arguments, read instead of ``--ignore`` and ``--fail-on-unmapped``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ignore: list[str] = Field(default_factory=list, description=REVIEW_KEYS["ignore"])
+    fail_on_unmapped: bool = Field(default=False, description=REVIEW_KEYS["fail_on_unmapped"])
+
+    @field_validator("ignore")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        # Checked here, so that a bad pattern is reported at its line in the config.
+        from threatgraph.repo.codemap import PatternError, compile_pattern
+
+        for item in value:
+            if not item.strip():
+                raise ValueError("entries must be non-empty patterns")
+            try:
+                compile_pattern(item)
+            except PatternError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Settings(BaseModel):
@@ -95,6 +127,7 @@ class Settings(BaseModel):
     pytm_threats: bool = Field(default=False, description=KEYS["pytm_threats"])
     otm_types: dict[str, str] = Field(default_factory=dict, description=KEYS["otm_types"])
     drift_scope: dict[str, list[str]] = Field(default_factory=dict, description=KEYS["drift_scope"])
+    review: ReviewSettings = Field(default_factory=ReviewSettings, description=KEYS["review"])
 
     # Where the settings came from (set by load_settings, never read from the file); paths
     # in the file are relative to ``root``.
@@ -137,8 +170,11 @@ class Settings(BaseModel):
             for raw in item.split(","):
                 name = raw.strip().lower()
                 if name and name not in known:
-                    choices = ", ".join([*REGISTRY, "all"])
-                    raise ValueError(f"unknown format {raw.strip()!r}; choose from {choices}")
+                    # The canonical names first: 'htlm' is 'html', not the alias 'htm'.
+                    hint = suggest(name, [*REGISTRY, "all"], n=1) or suggest(name, ALIASES, n=1)
+                    if not hint:
+                        hint = "; choose from " + ", ".join([*REGISTRY, "all"])
+                    raise ValueError(f"unknown format {raw.strip()!r}{hint}")
         return value
 
     @field_validator("otm_types")
@@ -331,7 +367,13 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
     except ValidationError as exc:
         for e in exc.errors():
             key = ".".join(str(p) for p in e["loc"])
-            msg = e["msg"].removeprefix("Value error, ")
+            # A mistyped severity: the closest one, not pydantic's list of every value.
+            msg = choice_message(e) or e["msg"].removeprefix("Value error, ")
+            if e["type"] == "model_type":
+                msg = "must be a table"
+            if e["type"] == "extra_forbidden" and len(e["loc"]) == 2 and e["loc"][0] == "review":
+                hint = suggest(str(e["loc"][1]), REVIEW_KEYS, n=1)
+                msg = f"unknown key{hint}; [review] takes {', '.join(REVIEW_KEYS)}"
             problems.append(
                 Problem(file, lines.line_of(e["loc"]), msg, f"{prefix}.{key}".strip("."))
             )

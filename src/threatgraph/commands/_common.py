@@ -46,13 +46,19 @@ def echo(text: str, *, err: bool = False, nl: bool = True, block: bool = False) 
     the text (names, titles, descriptions, reasons) cannot bring an escape sequence or a
     workflow command with it (:func:`threatgraph.util.safetext.terminal`).
     """
-    click.echo(terminal(text, multiline=block), err=err, nl=nl)
+    _to_stdout(lambda: click.echo(terminal(text, multiline=block), err=err, nl=nl))
 
 
 def echo_json(text: str, *, nl: bool = True) -> None:
     """Write JSON text to stdout: the same JSON value, with no raw bidirectional or C1
     control character in it (:func:`threatgraph.util.safetext.terminal_json`)."""
-    click.echo(terminal_json(text), nl=nl)
+    _to_stdout(lambda: click.echo(terminal_json(text), nl=nl))
+
+
+def write_stdout(text: str, *, nl: bool = True) -> None:
+    """Write text that is not for a terminal (a machine-readable document) to stdout as it
+    is; a failure to write is a :class:`StdoutError`."""
+    _to_stdout(lambda: click.echo(text, nl=nl))
 
 
 def quiet_broken_pipe() -> NoReturn:
@@ -62,12 +68,40 @@ def quiet_broken_pipe() -> NoReturn:
     pointed at /dev/null first, so that the flush at interpreter exit does not fail on the
     closed pipe again (Python would print "Exception ignored ... BrokenPipeError").
     """
+    _stdout_to_devnull()
+    sys.exit(0)
+
+
+def _stdout_to_devnull() -> None:
+    # What is left in stdout's buffer would fail again in the flush at interpreter exit.
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # no real file descriptor (an in-process test runner)
         pass
-    sys.exit(0)
+
+
+class StdoutError(OSError):
+    """Standard output could not be written (``> /dev/full``, a full disk, an I/O error)."""
+
+
+def _to_stdout(write: Callable[[], None]) -> None:
+    # A closed pipe stays a BrokenPipeError (a quiet, normal end); any other failure to
+    # write stdout becomes a StdoutError, reported as "error: standard output: ...".
+    try:
+        write()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutError(exc.errno, exc.strerror or str(exc)) from exc
+
+
+def output_error_exit_2(exc: OSError) -> NoReturn:
+    """Exit 2 with one line on stderr, ``error: standard output: <why>``: the output could
+    not be written, which is a problem of where it goes, not a crash."""
+    click.echo(terminal(f"error: standard output: {exc.strerror or exc}"), err=True)
+    _stdout_to_devnull()
+    sys.exit(2)
 
 
 def input_errors_exit_2(fn: F) -> F:
@@ -89,6 +123,8 @@ def input_errors_exit_2(fn: F) -> F:
         except BrokenPipeError:
             quiet_broken_pipe()
         except OSError as exc:
+            if isinstance(exc, StdoutError):
+                output_error_exit_2(exc)
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(terminal(f"error: {where}{exc.strerror or exc}"), err=True)
             sys.exit(2)

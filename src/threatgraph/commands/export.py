@@ -18,6 +18,7 @@ from threatgraph.commands._common import (
     output_option,
     resolve_run_options,
     settings_for,
+    write_stdout,
 )
 from threatgraph.util.errors import InputError, Problem
 
@@ -59,7 +60,7 @@ def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> Non
     nx.write_graphml(build(loaded[0].model).g, buf, encoding="utf-8", prettyprint=True)
     text = buf.getvalue().decode("utf-8")
     if output is None:
-        click.echo(text, nl=False)
+        write_stdout(text, nl=False)
     else:
         from threatgraph.util.writer import write_atomic
 

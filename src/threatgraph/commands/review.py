@@ -57,16 +57,18 @@ def _inside(path: str, root: Path) -> str | None:
 @output_option("the review")
 @fail_on_option
 @click.option(
-    "--fail-on-unmapped",
-    is_flag=True,
-    help="Also exit 1 when a changed file belongs to no element (and is not ignored).",
+    "--fail-on-unmapped/--no-fail-on-unmapped",
+    default=None,
+    help="Also exit 1 when a changed file belongs to no element (and is not ignored) "
+    "(default: the config's review.fail_on_unmapped, else no).",
 )
 @click.option(
     "--ignore",
     "ignore",
     multiple=True,
     metavar="PATTERN",
-    help="Changed files matching this glob are never reported as unmapped (repeatable).",
+    help="Changed files matching this glob are never reported as unmapped (repeatable; "
+    "added to the config's review.ignore).",
 )
 @decisions_option
 @click.option(
@@ -85,7 +87,7 @@ def command(
     fmt: str,
     output: Path | None,
     fail_on: str | None,
-    fail_on_unmapped: bool,
+    fail_on_unmapped: bool | None,
     ignore: tuple[str, ...],
     decision_files: tuple[Path, ...],
     baseline_file: Path | None,
@@ -176,8 +178,12 @@ def command(
         fail_on=gate_sev,
         config_root=settings.root,
         model_files=model_inputs,
-        ignore=ignore,
-        fail_on_unmapped=fail_on_unmapped,
+        # The config's [review] table, which the pre-commit hook (no arguments) relies on;
+        # flags add patterns and override the switch.
+        ignore=[*settings.review.ignore, *ignore],
+        fail_on_unmapped=(
+            settings.review.fail_on_unmapped if fail_on_unmapped is None else fail_on_unmapped
+        ),
     )
 
     def shown(file: str) -> str:

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from threatgraph.commands._common import echo_json
+
 
 @click.command()
 @click.option(
@@ -17,7 +19,7 @@ import click
 )
 def command(kind: str) -> None:
     """Print the JSON Schema for YAML/JSON model files (or rule files), for editors."""
-    click.echo(json.dumps(json_schema(kind), indent=2, sort_keys=True))
+    echo_json(json.dumps(json_schema(kind), indent=2, sort_keys=True))
 
 
 def json_schema(kind: str = "model") -> dict[str, object]:

@@ -10,8 +10,11 @@
 - a vendor is joined by a dotted line to each element it hosts or provides (``provider``);
 - an element with open findings is filled with the colour of its worst severity and marked
   with the count (``!``: a mark every font has, where a warning sign draws as an empty box);
-- long names and data lists are wrapped, so that the diagram of a twenty-element model fits
-  a screen at a readable size;
+- long names and data lists are wrapped, and the layout is one of a few candidates
+  (:func:`layouts`: the direction, and whether the labels along the longest chain of flows
+  sit beside their source instead of on a rank of their own), the renderer keeping the first
+  that fits the size budget (:mod:`threatgraph.formats.render`), so that the diagram of a
+  twenty-element model fits a screen at a readable size;
 - a small legend lists only what this diagram shows (the severities drawn, the unencrypted
   mark, vendor lines, boundaries).
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
 from threatgraph.engine.rules import SEVERITIES
 from threatgraph.formats.base import ReportFormat, ReportInput
@@ -73,6 +77,9 @@ BADGE = "!"
 #: Wrap widths in characters: an element's name, and a flow label's data list.
 NODE_WRAP = 20
 EDGE_WRAP = 26
+#: The narrower widths of a layout that must save width (Layout.narrow).
+NARROW_NODE_WRAP = 12
+NARROW_EDGE_WRAP = 14
 #: How many times longer than wide a model's chains of flows are drawn top to bottom.
 LONG_CHAIN = 2.5
 #: A flow label node: no outline, a small margin around the text, as small as its text.
@@ -147,6 +154,8 @@ class _Writer:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        #: The wrap widths of the layout being written.
+        self.node_wrap, self.edge_wrap = NODE_WRAP, EDGE_WRAP
         self._pairs: dict[tuple[str, str], str] = {}
         #: Element nodes' shared attributes around their id, by kind and worst severity.
         self.styles: dict[tuple[Kind, str | None], tuple[str, str]] = {}
@@ -217,9 +226,9 @@ def _node_style(kind: Kind, worst: str | None) -> dict[str, str]:
     return attrs
 
 
-def _node_lines(view: ModelView, element_id: str, worst: str | None) -> list[str]:
+def _node_lines(view: ModelView, element_id: str, worst: str | None, width: int) -> list[str]:
     el = view.graph.elements[element_id]
-    lines = [*wrap(el.name, NODE_WRAP), f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
+    lines = [*wrap(el.name, width), f"\u00ab{KIND_LABELS[el.kind]}\u00bb"]
     if worst is not None:
         lines.append(f"{BADGE} {len(view.open_by_element[element_id])} open ({worst})")
     return lines
@@ -235,7 +244,7 @@ def _node(view: ModelView, out: _Writer, depth: int, element_id: str) -> None:
     if around is None:
         around = out.styles[key] = out.around_id(_node_style(el.kind, worst))
     sid = view.element_sid[element_id]
-    label = quote(_label(*_node_lines(view, element_id, worst)))
+    label = quote(_label(*_node_lines(view, element_id, worst, out.node_wrap)))
     out.lines.append(
         f"{chr(9) * depth}{quote(sid)} [label={label}{around[0]} "
         f"id={quote(f'el_{sid}')}{around[1]}]\n"
@@ -247,7 +256,7 @@ def _add_boundary(view: ModelView, out: _Writer, flows: _Flows, bid: str, depth:
     color = TRUST_COLORS[Trust(trust)]
     out.open(depth, f"cluster_{view.boundary_sid[bid]}")
     attrs = {
-        "label": _label(*wrap(name, 2 * NODE_WRAP), f"[trust: {trust}]"),
+        "label": _label(*wrap(name, 2 * out.node_wrap), f"[trust: {trust}]"),
         "color": color,
         "fontcolor": color,
         "style": "dashed,rounded",
@@ -272,14 +281,43 @@ def data_text(fv: FlowView) -> str:
     return ", ".join(f"{', '.join(names)} [{c}]" for c, names in groups.items())
 
 
-def rankdir(view: ModelView) -> str:
-    """``LR`` (flows left to right), or ``TB`` for a model whose flows form chains much
-    longer than the model is wide, which drawn left to right would be many screens wide.
+@dataclass(frozen=True)
+class Layout:
+    """How a diagram is laid out: the direction of its flows (``LR`` or ``TB``), and what
+    the flow labels along one longest chain of flows do (``beside``):
 
-    Length and width are estimated as Graphviz ranks nodes: cycles are broken by a
-    depth-first search in id order, each element's rank is its longest path from a source,
-    the length is the number of ranks and the width the most elements of one rank. Chains
-    at least :data:`LONG_CHAIN` times longer than wide are drawn top to bottom.
+    - ``""``: each label takes a rank of its own between its two ends (a chain of n elements
+      is 2n - 1 ranks long);
+    - ``"loose"``: the edge into the label does not rank it (``constraint=false``), so
+      Graphviz puts it beside its source, the chain being as long as its elements.
+
+    Only labels drawn in the innermost boundary of their source move: Graphviz routes an
+    edge between two nodes of one rank badly when it crosses a cluster's border. (Making
+    the edge flat with ``minlen=0`` instead does the same, but dot then reports failed
+    spline routing on the reference models, and graphviz-pure fails outright.)
+    """
+
+    rankdir: str
+    beside: str = ""
+    #: Wrap names and data lists narrower (NARROW_NODE_WRAP, NARROW_EDGE_WRAP).
+    narrow: bool = False
+
+    @property
+    def node_wrap(self) -> int:
+        """Characters per line of an element's name."""
+        return NARROW_NODE_WRAP if self.narrow else NODE_WRAP
+
+    @property
+    def edge_wrap(self) -> int:
+        """Characters per line of a flow label's name and data."""
+        return NARROW_EDGE_WRAP if self.narrow else EDGE_WRAP
+
+
+def _ranks(view: ModelView) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Each element's rank as Graphviz would rank the flows, and the flows kept to do it.
+
+    Cycles are broken by a depth-first search in id order, each element's rank is its
+    longest path from a source.
     """
     succ: dict[str, list[str]] = {e: [] for e in view.graph.elements}
     for fv in view.flows:
@@ -311,6 +349,56 @@ def rankdir(view: ModelView) -> str:
     for u in reversed(order):
         for w in dag[u]:
             rank[w] = max(rank[w], rank[u] + 1)
+    return rank, dag
+
+
+def longest_chain(view: ModelView) -> set[tuple[str, str]]:
+    """The flows (source, target) of one longest chain of the model (:func:`_ranks`): the
+    one ending at the first element, by id, of the last rank, back through the last element
+    by id of each rank before."""
+    rank, dag = _ranks(view)
+    if not rank:
+        return set()
+    end = max(sorted(rank), key=lambda e: rank[e])
+    into: dict[str, str] = {}
+    for u in sorted(dag):
+        for w in dag[u]:
+            if rank[w] == rank[u] + 1:
+                into[w] = u  # the last by id
+    chain: set[tuple[str, str]] = set()
+    while end in into:
+        chain.add((into[end], end))
+        end = into[end]
+    return chain
+
+
+def layouts(view: ModelView) -> list[Layout]:
+    """The layouts to try, best first: the direction :func:`rankdir` picks; top to bottom
+    (a wide model); then top to bottom with the longest chain's labels beside their sources
+    (a long chain), and so with narrower wrapping. A renderer keeps the first whose drawing
+    fits the size budget (:func:`threatgraph.formats.render.render_fitting`): which one fits
+    depends on the model's shape, and a little on the renderer."""
+    out: list[Layout] = []
+    for lay in (
+        Layout(rankdir(view)),
+        Layout("TB"),
+        Layout("TB", "loose"),
+        Layout("TB", "loose", narrow=True),
+    ):
+        if lay not in out:
+            out.append(lay)
+    return out
+
+
+def rankdir(view: ModelView) -> str:
+    """``LR`` (flows left to right), or ``TB`` for a model whose flows form chains much
+    longer than the model is wide, which drawn left to right would be many screens wide.
+
+    Length and width are estimated as Graphviz ranks nodes (:func:`_ranks`): the length is
+    the number of ranks and the width the most elements of one rank. Chains at least
+    :data:`LONG_CHAIN` times longer than wide are drawn top to bottom.
+    """
+    rank, _ = _ranks(view)
     if not rank:
         return "LR"
     per_rank: dict[int, int] = {}
@@ -320,16 +408,16 @@ def rankdir(view: ModelView) -> str:
     return "TB" if length >= LONG_CHAIN * width else "LR"
 
 
-def _flow_lines(view: ModelView, fv: FlowView, both_ways: bool) -> list[str]:
+def _flow_lines(view: ModelView, fv: FlowView, both_ways: bool, width: int) -> list[str]:
     """The label lines of one flow: the unencrypted mark, its name (and, on an edge drawn
     both ways, the element it goes to), the data it carries, its protocol."""
     lines = [f"{BADGE} UNENCRYPTED sensitive data"] if fv.unencrypted_sensitive else []
     head = fv.name
     if both_ways:
         head = f"{head} \u2192 {view.name(fv.flow.target)}"
-    lines.extend(wrap(head, EDGE_WRAP))
+    lines.extend(wrap(head, width))
     if fv.data:
-        lines.extend(wrap(data_text(fv), EDGE_WRAP))
+        lines.extend(wrap(data_text(fv), width))
     lines.append(one_line(fv.flow.protocol) or "protocol unspecified")
     return lines
 
@@ -372,15 +460,26 @@ class _Flows:
     label (flows repeat names, data and protocols) is escaped and quoted once.
     """
 
-    def __init__(self, view: ModelView, out: _Writer) -> None:
+    def __init__(self, view: ModelView, out: _Writer, beside: str = "") -> None:
         self.view, self.out = view, out
         self.groups = edge_groups(view)
         self.by_boundary: dict[str | None, list[int]] = {}
+        #: Per group, the attribute that lets its label sit beside its source (Layout.beside),
+        #: or None.
+        self.beside: list[tuple[str, str] | None] = []
+        chain = longest_chain(view) if beside else set()
+        attr = ("constraint", "false") if beside == "loose" else None
         for i, group in enumerate(self.groups):
             fl = group[0].flow
-            self.by_boundary.setdefault(self._common(fl.source, fl.target), []).append(i)
+            common = self._common(fl.source, fl.target)
+            self.by_boundary.setdefault(common, []).append(i)
+            on_chain = (fl.source, fl.target) in chain or (fl.target, fl.source) in chain
+            inner = self._chain(fl.source)
+            self.beside.append(
+                attr if on_chain and (inner[0] if inner else None) == common else None
+            )
         self._node_around: dict[bool, tuple[str, str]] = {}
-        self._edge_around: dict[tuple[bool, str], tuple[str, str]] = {}
+        self._edge_around: dict[tuple[bool, str, bool], tuple[str, str]] = {}
         self._labels: dict[tuple[str, tuple[str, ...], str, bool], str] = {}
 
     def _chain(self, element_id: str) -> list[str]:
@@ -416,10 +515,16 @@ class _Flows:
                 key = (first.name, tuple([d.id for d in first.data]), fl.protocol or "", marked)
                 label = self._labels.get(key)
                 if label is None:
-                    label = self._labels[key] = quote(_label(*_flow_lines(view, first, False)))
+                    label = self._labels[key] = quote(
+                        _label(*_flow_lines(view, first, False, out.edge_wrap))
+                    )
             else:
                 # One block per flow, separated by an empty line.
-                label = quote("\\n\\n".join(_label(*_flow_lines(view, fv, both)) for fv in group))
+                label = quote(
+                    "\\n\\n".join(
+                        _label(*_flow_lines(view, fv, both, out.edge_wrap)) for fv in group
+                    )
+                )
             gid = quote(_group_id(group))
             out.lines.append(
                 f"{chr(9) * depth}f{i + 1} [label={label}{around[0]} id={gid}{around[1]}]\n"
@@ -435,15 +540,19 @@ class _Flows:
             marked = any(fv.unencrypted_sensitive for fv in group)
             gid = _group_id(group)
             # Into the label: an arrowhead at the first flow's source only when flows go back.
+            beside = self.beside[i - 1]
             for part, tail, head, direction in (
                 ("in", ends[first.source], f"f{i}", "back" if both else "none"),
                 ("out", f"f{i}", ends[first.target], "forward"),
             ):
-                around = self._edge_around.get((marked, direction))
+                moved = part == "in" and beside is not None
+                key = (marked, direction, moved)
+                around = self._edge_around.get(key)
                 if around is None:
-                    around = self._edge_around[(marked, direction)] = self.out.around_id(
-                        {**_edge_attrs_for(marked), "dir": direction}
-                    )
+                    attrs = {**_edge_attrs_for(marked), "dir": direction}
+                    if moved and beside is not None:
+                        attrs[beside[0]] = beside[1]
+                    around = self._edge_around[key] = self.out.around_id(attrs)
                 eid = quote(f"{gid}_{part}")
                 put(f"\t{tail} -> {head} [{around[0][1:]} id={eid}{around[1]}]\n")
 
@@ -514,28 +623,30 @@ def _legend(view: ModelView, out: _Writer) -> None:
     )
 
 
-def _body(view: ModelView) -> list[str]:
+def _body(view: ModelView, layout: Layout) -> list[str]:
     """The lines between ``digraph dfd {`` and the closing brace."""
     out = _Writer()
+    out.node_wrap, out.edge_wrap = layout.node_wrap, layout.edge_wrap
     out.attr(
         1,
         "graph",
         {
-            "rankdir": rankdir(view),
+            "rankdir": layout.rankdir,
             "fontname": FONT,
             "fontsize": "11",
             "label": _label(view.model_name, "data-flow diagram (threatgraph)"),
             "labelloc": "t",
             "compound": "true",
             "newrank": "true",
-            "nodesep": "0.25",
-            "ranksep": "0.3",
+            "nodesep": "0.15",
+            # Every flow label is a node on a rank of its own: half the usual gap is enough.
+            "ranksep": "0.15",
             "id": "dfd",
         },
     )
     out.attr(1, "node", {"fontname": FONT, "fontsize": "10"})
     out.attr(1, "edge", {"fontname": FONT, "fontsize": "8"})
-    flows = _Flows(view, out)
+    flows = _Flows(view, out, layout.beside)
     for bid in view.child_boundaries(None):
         _add_boundary(view, out, flows, bid, 1)
     for e in view.elements_in(None):
@@ -547,9 +658,11 @@ def _body(view: ModelView) -> list[str]:
     return out.lines
 
 
-def render_dot(view: ModelView) -> str:
-    """DOT source text (deterministic: everything is sorted, no timestamps)."""
-    return "digraph dfd {\n" + "".join(_body(view)) + "}\n"
+def render_dot(view: ModelView, layout: Layout | None = None) -> str:
+    """DOT source text (deterministic: everything is sorted, no timestamps), laid out as
+    ``layout`` (default: the first of :func:`layouts`)."""
+    lay = layout if layout is not None else layouts(view)[0]
+    return "digraph dfd {\n" + "".join(_body(view, lay)) + "}\n"
 
 
 class DotFormat(ReportFormat):
@@ -568,9 +681,12 @@ FORMAT = DotFormat()
 __all__ = [
     "FORMAT",
     "SHAPES",
+    "Layout",
     "data_text",
     "edge_groups",
     "escape",
+    "layouts",
+    "longest_chain",
     "quote",
     "rankdir",
     "render_dot",

@@ -14,16 +14,29 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threatgraph.formats.base import ReportFormat, ReportInput
+
+if TYPE_CHECKING:
+    from threatgraph.formats.view import ModelView
 
 #: Renderers by preference: Graphviz's own dot, then the pure-Rust port (the `render` extra).
 CANDIDATES: tuple[str, ...] = ("dot", "graphviz-pure")
 #: Seconds one rendering may take before it is abandoned.
 DEFAULT_TIMEOUT = 60.0
+#: The size budget of a drawing, in points (width, height): what a laptop screen or a slide
+#: shows with the flow labels (8 pt) still readable, scrolling down a little at most
+#: (docs/reports.md, "Size budget"). tests/test_diagram_legibility.py holds every
+#: reference model to it, with both renderers.
+BUDGET = (1600.0, 1200.0)
+#: Models with more elements are drawn in their first layout only: each layout tried is one
+#: more run of Graphviz, and no layout brings hundreds of elements within the budget.
+MAX_CHOOSING = 60
 #: Where pip puts console scripts for the running interpreter (a venv's bin/).
 SCRIPTS_DIR = Path(sys.executable).parent
 
@@ -121,6 +134,56 @@ def find_renderer() -> Renderer | None:
     if beside.is_file() and os.access(beside, os.X_OK):
         return Renderer(str(beside), "graphviz-pure", renderer_version(str(beside)))
     return None
+
+
+_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([0-9.]+)pt"[^>]*?\bheight="([0-9.]+)pt"')
+
+
+def svg_size(svg: str) -> tuple[float, float] | None:
+    """A drawing's width and height in points, from its ``<svg>`` element (None when it
+    does not say them in points)."""
+    m = _SIZE.search(svg)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def _overshoot(svg: str) -> float:
+    # How far past the budget a drawing is: 1.0 or less fits.
+    size = svg_size(svg)
+    if size is None:
+        return float("inf")
+    return max(size[0] / BUDGET[0], size[1] / BUDGET[1])
+
+
+def render_fitting(renderer: Renderer, view: ModelView, timeout: float) -> tuple[str, str]:
+    """The DOT text and SVG of the first layout (:func:`threatgraph.formats.dot.layouts`)
+    whose drawing fits :data:`BUDGET`, else of the one that overshoots it least (the first
+    of those). A layout the renderer fails on is passed over; RenderError when every one
+    fails. The same model and renderer give the same choice, so the same bytes."""
+    from threatgraph.formats.dot import layouts, render_dot
+
+    candidates = layouts(view)
+    if len(view.graph.elements) > MAX_CHOOSING:
+        candidates = candidates[:1]
+    best: tuple[float, str, str] | None = None
+    failure: RenderError | None = None
+    for layout in candidates:
+        dot = render_dot(view, layout)
+        started = time.monotonic()
+        try:
+            svg = renderer.run(dot, "svg", timeout).decode("utf-8")
+        except RenderError as exc:
+            failure = failure or exc
+            if time.monotonic() - started >= timeout:
+                break  # timed out: the next layout would take as long
+            continue
+        over = _overshoot(svg)
+        if over <= 1.0:
+            return dot, svg
+        if best is None or over < best[0]:
+            best = (over, dot, svg)
+    if best is None:
+        raise failure or RenderError("no layout was drawn")
+    return best[1], best[2]
 
 
 def svg_for_html(svg: str) -> str:

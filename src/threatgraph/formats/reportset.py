@@ -145,7 +145,7 @@ def _diagrams(
     d = Diagrams(dot=dot, mermaid=files, mermaid_titles=titles)
     if not wanted & {"svg", "png", "html"}:
         return d
-    from threatgraph.formats.render import RenderError
+    from threatgraph.formats.render import RenderError, render_fitting
 
     if not render:
         d.render_problem = RENDER_OFF
@@ -154,10 +154,12 @@ def _diagrams(
         d.render_problem = "no Graphviz renderer was found"
         return d
     try:
+        # The layout whose drawing fits the size budget; diagram.dot is what was drawn.
+        d.dot, svg = render_fitting(renderer, view, timeout)
         if wanted & {"svg", "html"}:
-            d.svg = renderer.run(dot, "svg", timeout).decode("utf-8")
+            d.svg = svg
         if "png" in wanted:
-            d.png = renderer.run(dot, "png", timeout)
+            d.png = renderer.run(d.dot, "png", timeout)
         d.renderer = renderer.description
     except RenderError as exc:
         d.svg, d.png = None, None

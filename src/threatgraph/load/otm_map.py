@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from threatgraph.model.schema import Classification, Kind, Trust
+from threatgraph.util.hints import suggest
 
 #: Key under ``attributes`` where threatgraph keeps the facts OTM has no field for, so that
 #: threatgraph -> OTM -> threatgraph loses nothing. (Not plain "threatgraph": a JSON file with
@@ -409,8 +410,11 @@ def parse_type_map(values: Iterable[str]) -> dict[str, Kind]:
         try:
             out[otm_type.strip()] = Kind(kind.strip())
         except ValueError:
+            # The closest kind, not all seventeen (docs/dsl.md lists them).
+            hint = suggest(kind.strip().lower(), [k.value for k in Kind], n=1)
             raise ValueError(
-                f"{v!r}: {kind.strip()!r} is not a kind; kinds: " + ", ".join(k.value for k in Kind)
+                f"{v!r}: {kind.strip()!r} is not a kind"
+                + (hint or " (the kinds: docs/dsl.md, 'Element kinds')")
             ) from None
     return out
 

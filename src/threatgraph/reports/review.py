@@ -21,8 +21,21 @@ if TYPE_CHECKING:
     from threatgraph.model.schema import Location
 
 REVIEW_VERSION = "1.0"
-#: Where a built-in rule's source is published (the rule file at the release tag).
-RULE_URL = "https://github.com/threatgraph/threatgraph/blob/v{version}/{path}"
+#: Where a built-in rule's source is published: the rule file at a git ref of the project.
+RULE_URL = "https://github.com/threatgraph/threatgraph/blob/{ref}/{path}"
+#: The release tags that exist in the project's repository. A link names the installed
+#: version's tag only when it is one of these (the rule as that release shipped it); until a
+#: release is tagged, links go to the default branch, which exists.
+RELEASE_TAGS: frozenset[str] = frozenset()
+DEFAULT_BRANCH = "main"
+
+
+def rule_ref(version: str = __version__) -> str:
+    """The git ref rule links point at: ``v<version>`` when that release is tagged, else the
+    default branch."""
+    tag = f"v{version}"
+    return tag if tag in RELEASE_TAGS else DEFAULT_BRANCH
+
 
 _STATE_TEXT = {
     "missing": "MISSING",
@@ -48,7 +61,7 @@ def rule_link(review: Review, rule_id: str) -> str | None:
     parts = PurePosixPath(lr.path.as_posix()).parts
     if not lr.builtin or len(parts) < 4 or parts[-4] != "rules":
         return None
-    return RULE_URL.format(version=__version__, path="threats/" + "/".join(parts[-4:]))
+    return RULE_URL.format(ref=rule_ref(), path="threats/" + "/".join(parts[-4:]))
 
 
 def _status(ref: FindingRef) -> str:
