@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -492,18 +491,12 @@ _HTML_REPLACE: tuple[tuple[str, str], ...] = (
 )
 
 
-#: A finding id that HTML escaping and one_line() leave as it is (ids are made of rule and
-#: element ids): written as it is, without filling the cache with ids seen once.
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:/+\-]+").fullmatch
-
-
-@functools.lru_cache(maxsize=1 << 16)
 def _h(text: str) -> str:
     """Model text on one line, HTML-escaped (text and attribute values).
 
     The findings part of the page is written here rather than by jinja2: per-item template
     overhead and one markupsafe call per value cost more than everything else for a model
-    with thousands of findings. Names, titles and places recur, so each is escaped once.
+    with thousands of findings.
     """
     t = one_line(text)
     for c, r in _HTML_REPLACE:
@@ -617,7 +610,7 @@ class _Findings(FindingPieces):
                 notes += f"<dt>Decision</dt><dd>{_h(decision_text(f.decision))}</dd>"
             out.append(
                 f'{self._article(n, f)}<h4><a href="#f-{n}">{n}.</a> {_CAP[f.severity]}: '
-                f"<code>{f.id if _PLAIN_ID(f.id) else _h(f.id)}</code>{status}</h4>\n<dl>{where}"
+                f"<code>{_h(f.id)}</code>{status}</h4>\n<dl>{where}"
                 f"<dt>Why it applies</dt><dd>{_h(f.explanation)}</dd>{route}{notes}</dl>\n"
                 f'<ul class="checklist">{items}</ul>\n</article>\n'
             )
