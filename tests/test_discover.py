@@ -249,6 +249,38 @@ def test_declared_only_package_is_low(drift_repo: Path) -> None:
     assert "requirements.txt:1: TG-DRIFT-003 low" in out
 
 
+def test_config_disable_switches_drift_rules_off(drift_repo: Path) -> None:
+    # The drift rules are not library rules, yet the config's disable table names them like
+    # any rule; the other drift rules and the library keep working.
+    (drift_repo / "requirements.txt").write_text("pinecone==5.0.0\n", encoding="utf-8")
+    (drift_repo / "model.yaml").write_text(
+        MODEL + "  - {name: Ranker, kind: ml_model, code: [src/ranker.py]}\n", encoding="utf-8"
+    )
+    (drift_repo / ".threatgraph.toml").write_text(
+        'models = ["model.yaml"]\n[disable]\n"TG-DRIFT-003" = "SDKs we vendor but do not call"\n',
+        encoding="utf-8",
+    )
+    code, out, err = run_cli("check", "--drift", "--fail-on", "critical")
+    assert code == 0, err
+    assert "TG-DRIFT-003" not in out
+    assert "TG-DRIFT-002 medium" in out
+    code, _, err = run_cli("threats", "list")
+    assert code == 0, err
+    (drift_repo / ".threatgraph.toml").write_text(
+        'models = ["model.yaml"]\n[disable]\n"TG-DRIFT-009" = "no such rule"\n',
+        encoding="utf-8",
+    )
+    code, _, err = run_cli("check", "--drift")
+    assert code == 2 and "TG-DRIFT-009" in err
+
+
+def test_drift_rule_ids_are_the_drift_rules() -> None:
+    from threatgraph.features.discover.drift import RULES
+    from threatgraph.features.discover.ruleids import DRIFT_RULE_IDS
+
+    assert {r.id for r in RULES} == DRIFT_RULE_IDS
+
+
 def test_drift_scope_limits_the_code_a_model_covers(drift_repo: Path) -> None:
     (drift_repo / "other").mkdir()
     (drift_repo / "other" / "svc.py").write_text("import groq\n", encoding="utf-8")

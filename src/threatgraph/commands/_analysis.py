@@ -88,4 +88,7 @@ def drift_options(settings: Any) -> Any:
         ]
         for model, paths in settings.drift_scope.items()
     }
-    return DriftOptions(config_root=settings.root, scopes=scopes)
+    from threatgraph.features.discover.ruleids import DRIFT_RULE_IDS
+
+    off = frozenset(settings.disable) & DRIFT_RULE_IDS
+    return DriftOptions(config_root=settings.root, scopes=scopes, disabled=off)

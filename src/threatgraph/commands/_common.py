@@ -324,9 +324,16 @@ def resolve_run_options(
 ) -> tuple[list[str], dict[str, str], date | None]:
     """Merge CLI flags over config values (disabled rules come from the config alone)."""
     dirs = rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs]
-    dis = dict(settings.disable)
     day = as_of.date() if as_of is not None else None
-    return dirs, dis, day
+    return dirs, library_disabled(settings), day
+
+
+def library_disabled(settings: Settings) -> dict[str, str]:
+    """The config's ``disable`` table for the rule library: the drift rules it names are
+    switched off by ``check --drift`` itself (they are not library rules)."""
+    from threatgraph.features.discover.ruleids import DRIFT_RULE_IDS
+
+    return {k: v for k, v in settings.disable.items() if k not in DRIFT_RULE_IDS}
 
 
 def model_paths(settings: Settings, paths: Sequence[str]) -> list[str]:

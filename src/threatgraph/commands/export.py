@@ -14,6 +14,7 @@ from threatgraph.commands._common import (
     config_option,
     echo_json,
     input_errors_exit_2,
+    library_disabled,
     otm_type_map,
     output_option,
     resolve_run_options,
@@ -50,7 +51,7 @@ def graphml_cmd(path: str, output: Path | None, config_path: Path | None) -> Non
     settings = settings_for(config_path)
     from threatgraph.engine.library import load_library
 
-    lib = load_library(resolve_run_options(settings, (), None)[0], settings.disable)
+    lib = load_library(resolve_run_options(settings, (), None)[0], library_disabled(settings))
     loaded = load_paths([path], lib.controls.keys() if lib.controls else None, aliases=lib.aliases)
     if len(loaded) != 1:
         raise InputError(

@@ -15,6 +15,7 @@ from threatgraph.commands._common import (
     echo_json,
     format_option,
     input_errors_exit_2,
+    library_disabled,
     rel_to_config,
     rules_option,
     settings_for,
@@ -30,7 +31,8 @@ def command_library(config_path: Path | None, rule_dirs: tuple[Path, ...]) -> Li
 
     settings = settings_for(config_path)
     return load_library(
-        rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs], settings.disable
+        rel_to_config(settings, settings.rules) + [str(d) for d in rule_dirs],
+        library_disabled(settings),
     )
 
 

@@ -27,6 +27,7 @@ from threatgraph.engine.findings import CheckItem, Finding, finding_id
 from threatgraph.engine.rules import ElementPred, Match, Mitigation, Rule
 from threatgraph.features.discover import catalog
 from threatgraph.features.discover.result import Category, Component, Discovery
+from threatgraph.features.discover.ruleids import DRIFT_RULE_IDS
 from threatgraph.features.discover.scan import discover
 from threatgraph.graph import Graph
 from threatgraph.load.registry import LoadedModel
@@ -176,6 +177,8 @@ class DriftOptions:
 
     config_root: str | None = None
     scopes: dict[Path, list[Path]] = field(default_factory=dict)
+    #: Drift rules the configuration's ``disable`` table switches off.
+    disabled: frozenset[str] = frozenset()
     _found: dict[tuple[Path, tuple[str, ...] | None], Discovery] = field(default_factory=dict)
     _files: dict[Path, codemap.FileIndex] = field(default_factory=dict)
 
@@ -198,7 +201,7 @@ class DriftOptions:
         from threatgraph.repo.evidence import root_for
 
         model = loaded.model
-        if not model.elements:
+        if not model.elements or self.disabled >= DRIFT_RULE_IDS:
             return []  # no element to anchor a finding on (docs/discover.md says so)
         root = root_for(Path(loaded.path), self.config_root).resolve()
         scope = self.scope_of(Path(loaded.path), root)
@@ -209,7 +212,7 @@ class DriftOptions:
                 continue
             out.append(self._unmodeled(comp, model, root, graph))
         out.extend(self._stale(model, root))
-        return out
+        return [f for f in out if f.rule.id not in self.disabled]
 
     def _unmodeled(self, comp: Component, model: SystemModel, root: Path, graph: Graph) -> Finding:
         rule = UNMODELED_PACKAGE if comp.declared_only else UNMODELED
