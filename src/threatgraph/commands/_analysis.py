@@ -19,7 +19,9 @@ from threatgraph.commands._common import (
 )
 
 if TYPE_CHECKING:
+    from threatgraph.features.discover.drift import DriftOptions
     from threatgraph.results import Run
+    from threatgraph.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,7 +78,7 @@ def run_models(
     )
 
 
-def drift_options(settings: Any) -> Any:
+def drift_options(settings: Settings) -> DriftOptions:
     """The :class:`~threatgraph.features.discover.drift.DriftOptions` of the configuration:
     ``drift_scope`` paths made absolute (relative to the config file's directory)."""
     from threatgraph.commands._common import rel_to_config

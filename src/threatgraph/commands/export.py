@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -21,6 +20,7 @@ from threatgraph.commands._common import (
     settings_for,
     write_stdout,
 )
+from threatgraph.engine.findings import Finding
 from threatgraph.util.errors import InputError, Problem
 
 
@@ -128,7 +128,7 @@ def otm_cmd(
                 )
             ]
         )
-    findings: list[Any] = []
+    findings: list[Finding] = []
     if threats:
         from datetime import date
 
