@@ -536,3 +536,21 @@ def test_a_read_drawn_from_the_store_is_flagged() -> None:
     fixed["flows"][0].update({"from": "scribe", "to": "ehr"})
     notes = model_notes(finalize(parse_model(fixed, "<generated>")), builtin_library())
     assert not [n for n in notes if "a read is drawn" in n.message]
+
+
+def test_outside_content_drawn_as_a_store_outsiders_fill() -> None:
+    # Crawled web pages feeding training: drawn as outside content, or as a store of pages
+    # that anyone on the internet writes into, the training gets the same poisoning finding.
+    def drawn(as_store: bool) -> Doc:
+        pages: dict[str, Any] = {"name": "Web pages", "boundary": "internet", "content": "web"}
+        pages["kind"] = "datastore" if as_store else "external_content"
+        flows = [{"from": "web-pages", "to": "trainer", "name": "crawl"}]
+        elements = [pages, {"kind": "training_pipeline", "name": "Trainer", "boundary": "corp"}]
+        if as_store:
+            elements.append({"kind": "actor", "name": "Anyone", "boundary": "internet"})
+            flows.append({"from": "anyone", "to": "web-pages", "name": "publish"})
+        return _doc(elements, flows)
+
+    outside, store = threats(drawn(False)), threats(drawn(True))
+    assert ("TG-POI-009", "trainer") in outside
+    assert {t for t in outside if t[1] == "trainer"} == {t for t in store if t[1] == "trainer"}
