@@ -205,3 +205,45 @@ def test_redrawn_models_find_the_same_threats(
         if a != b:
             differences.append(f"{name}: lost {sorted(a - b)}, gained {sorted(b - a)}")
     assert differences == []
+
+
+def content_as_store(doc: Doc) -> tuple[Doc, set[str]]:
+    """Each piece of outside content drawn as a store in the same zone that its outside
+    authors write into; returns the redrawing and the ids of the redrawn elements."""
+    out = copy.deepcopy(doc)
+    changed: set[str] = set()
+    for eid, e in _ids(out).items():
+        if e["kind"] != "external_content":
+            continue
+        e["kind"] = "datastore"
+        e.pop("provider", None)
+        changed.add(eid)
+        author: Doc = {"kind": "actor", "name": f"{e['name']} authors", "id": f"{eid}-authors"}
+        if e.get("boundary"):
+            author["boundary"] = e["boundary"]
+        author["trust"] = "untrusted"
+        out["elements"].append(author)
+        out["flows"].append(
+            {"from": f"{eid}-authors", "to": eid, "name": "publish", "operation": "write"}
+        )
+    return out, changed
+
+
+def test_outside_content_drawn_as_a_store_its_authors_fill(
+    documents: dict[str, Doc], lib: Library
+) -> None:
+    # The redrawn element itself becomes a store (store rules may now apply to it); every
+    # other element must keep its findings.
+    differences = []
+    for name, doc in sorted(documents.items()):
+        redrawn, changed = content_as_store(doc)
+        if not changed:
+            continue
+        before, ids = _findings(doc, lib)
+        after, ids2 = _findings(redrawn, lib)
+        shared = (ids & ids2) - changed
+        a = {x for x in before if x[1] in shared}
+        b = {x for x in after if x[1] in shared}
+        if a != b:
+            differences.append(f"{name}: lost {sorted(a - b)}, gained {sorted(b - a)}")
+    assert differences == []
