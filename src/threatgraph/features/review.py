@@ -91,6 +91,49 @@ def changes_since(commit: str, root: Path, description: str) -> ChangeSet:
     return ChangeSet(root, files, description, commit)
 
 
+def merge_base(base: str | None, root: Path) -> tuple[str, str] | None:
+    """The commit a review without FILEs compares with, and how it was chosen: the merge base
+    of ``base`` and HEAD, or with the default branch when ``base`` is None. None when
+    ``base`` is not a git revision."""
+    from threatgraph.repo import gitrev
+
+    if base is None:
+        return gitrev.default_base(root)
+    commit = gitrev.resolve(base, root)
+    if commit is None:
+        return None
+    merge = gitrev.git(["merge-base", commit, "HEAD"], root).decode().strip()
+    return merge, f"merge base of {base} and HEAD"
+
+
+def _inside(path: str, root: Path) -> str | None:
+    """``path`` relative to ``root`` ('/'-separated), or None when outside it."""
+    import os
+
+    full = Path(os.path.normpath(Path.cwd() / path))
+    try:
+        rel = full.relative_to(root).as_posix()
+    except ValueError:
+        return None
+    return rel or "."
+
+
+def model_inputs(
+    loaded: Iterable[str], targets: Iterable[str], named: Iterable[str], root: Path
+) -> list[str]:
+    """The threat-model inputs inside ``root`` ('/'-separated, sorted): a change to them is
+    for `threatgraph diff`, not a blind spot.
+
+    The model files ``loaded``, the model directories among ``targets`` (helpers and fixtures
+    beside the models; not the repository root, which would swallow every file), and the
+    ``named`` inputs (config, decisions, baseline).
+    """
+    inputs = list(loaded)
+    inputs += [t for t in targets if Path(t).is_dir() and _inside(t, root) != "."]
+    inputs += named
+    return sorted({r for p in inputs if (r := _inside(p, root)) is not None})
+
+
 def changes_from_names(names: Sequence[str], root: Path, cwd: Path) -> ChangeSet:
     """The files named (relative to ``cwd``), as paths relative to ``root``.
 
