@@ -14,8 +14,7 @@ from threatgraph.commands._common import (
     build_policy,
     common_options,
     decisions_option,
-    echo,
-    echo_json,
+    emit,
     fail_on_option,
     format_option,
     input_errors_exit_2,
@@ -78,18 +77,6 @@ def _render(review: Review, fmt: str, root: Path) -> str:
     if fmt == "json":
         return review_report.to_json(review, shown)
     return review_report.render_text(review, shown)
-
-
-def _emit(text: str, fmt: str, output: Path | None) -> None:
-    """Write ``text`` to ``output``, else to stdout."""
-    from threatgraph.util.writer import write_atomic
-
-    if output is not None:
-        write_atomic(output, text)
-    elif fmt == "json":
-        echo_json(text, nl=False)
-    else:
-        echo(text, nl=False, block=True)
 
 
 @click.command()
@@ -216,5 +203,5 @@ def command(
         ),
     )
 
-    _emit(_render(review, fmt, root), fmt, output)
+    emit(_render(review, fmt, root), output, json_text=fmt == "json")
     sys.exit(review.exit_code)
