@@ -1,5 +1,5 @@
-"""The package's layers hold: the import-linter contracts in pyproject.toml are kept, and no
-module imports another module's private names.
+"""The package's layers hold: the import-linter contracts in pyproject.toml are kept, no
+module imports another module's private names, and no function grows past 100 lines.
 
 `make lint` runs the same contracts (lint-imports); this test runs them under `make test` too,
 so that a broken layer fails the suite a developer runs most.
@@ -48,3 +48,54 @@ def test_private_import_check_sees_one(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("from threatgraph.load.registry import _x, public\n")
     (tmp_path / "b.py").write_text("def f():\n    from threatgraph.util import __version__\n")
     assert private_imports(tmp_path) == ["a.py:1 _x"]
+
+
+#: The longest a function in src/ may be (lines from ``def`` to its last line, decorators
+#: not counted): longer ones mix concerns and are split into named steps.
+MAX_FUNCTION_LINES = 100
+
+#: Functions over the limit not split yet, as "path/relative/to/src.py:qualified.name".
+#: This list only shrinks: a function split (or gone) must leave it, and no new one may join.
+LONG_FUNCTIONS_ALLOWED: frozenset[str] = frozenset()
+
+
+def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> dict[str, int]:
+    """Functions and methods under ``root`` longer than ``limit`` lines: "file:qualname" ->
+    lines (``end_lineno - lineno + 1``)."""
+    out: dict[str, int] = {}
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        todo: list[tuple[ast.AST, str]] = [(tree, "")]
+        while todo:
+            node, prefix = todo.pop()
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    name = prefix + child.name
+                    if not isinstance(child, ast.ClassDef):
+                        assert child.end_lineno is not None
+                        lines = child.end_lineno - child.lineno + 1
+                        if lines > limit:
+                            out[f"{path.relative_to(root).as_posix()}:{name}"] = lines
+                    todo.append((child, name + "."))
+                else:
+                    todo.append((child, prefix))
+    return out
+
+
+def test_no_function_over_100_lines_beyond_the_shrinking_allow_list() -> None:
+    found = long_functions(SRC.parent)
+    new = {k: v for k, v in found.items() if k not in LONG_FUNCTIONS_ALLOWED}
+    assert new == {}, f"split these functions into named steps: {new}"
+    stale = sorted(LONG_FUNCTIONS_ALLOWED - found.keys())
+    assert stale == [], f"no longer over the limit: remove from LONG_FUNCTIONS_ALLOWED: {stale}"
+
+
+def test_long_function_check_sees_one(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(100))
+    method = "".join(f"        x{i} = {i}\n" for i in range(100))
+    (tmp_path / "m.py").write_text(
+        f"def long():\n{body}\n\nclass C:\n    def meth(self):\n{method}\n\n"
+        "def short():\n    return 1\n"
+    )
+    assert long_functions(tmp_path) == {"m.py:long": 101, "m.py:C.meth": 101}
+    assert long_functions(tmp_path, limit=101) == {}

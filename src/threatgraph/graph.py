@@ -860,94 +860,95 @@ def _frozen(index: dict[Any, set[int]]) -> dict[Any, frozenset[int]]:
     return {k: frozenset(v) for k, v in index.items()}
 
 
-def build(model: SystemModel) -> Graph:
-    """Build the graph and derived facts from a finalized model."""
+def _boundary_chain(boundaries: dict[str, Boundary], bid: str | None) -> tuple[str, ...]:
+    """The boundary ``bid`` and its parents, innermost first (a cycle stops at its repeat)."""
+    out: list[str] = []
+    while bid is not None and bid in boundaries and bid not in out:
+        out.append(bid)
+        bid = boundaries[bid].parent
+    return tuple(out)
+
+
+def _effective_trust(el: Element, chain: tuple[str, ...], boundaries: dict[str, Boundary]) -> Trust:
+    """An element's trust: declared, else its innermost boundary's, else its kind's default."""
+    if el.trust is not None:
+        return el.trust
+    if chain:
+        return boundaries[chain[0]].trust
+    return DEFAULT_TRUST.get(el.kind, Trust.INTERNAL)
+
+
+@dataclass
+class _Elements:
+    """What :func:`build` learns in its pass over the elements (see :func:`_index_elements`)."""
+
+    boundaries: dict[str, Boundary]
+    data: dict[str, DataAsset]
+    nums: list[int]
+    pos: dict[str, int]
+    elements: dict[str, Element]
+    chains: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    trust: dict[str, Trust] = field(default_factory=dict)
+    by_kind: dict[Kind, list[str]] = field(default_factory=lambda: {k: [] for k in Kind})
+    kind_nums: dict[Kind, list[int]] = field(default_factory=lambda: {k: [] for k in Kind})
+    hosted_by: dict[str, list[str]] = field(default_factory=dict)
+    #: 'stores', 'processes', 'trained_on', 'handles' -> classification -> element numbers.
+    held: dict[str, dict[Classification, set[int]]] = field(
+        default_factory=lambda: {"stores": {}, "processes": {}, "trained_on": {}, "handles": {}}
+    )
+
+
+def _index_elements(model: SystemModel) -> _Elements:
+    """Number the elements and index them: trust, boundary chain, kind, host, data held."""
     boundaries = {b.id: b for b in model.boundaries}
-    chains: dict[str, tuple[str, ...]] = {}
-
-    def chain(bid: str | None) -> tuple[str, ...]:
-        out: list[str] = []
-        while bid is not None and bid in boundaries and bid not in out:
-            out.append(bid)
-            bid = boundaries[bid].parent
-        return tuple(out)  # innermost first
-
-    data = {d.id: d for d in model.data}
-    nums = list(range(max(len(model.elements), len(model.flows))))
-    pos: dict[str, int] = {}
-    kind_nums: dict[Kind, list[int]] = {k: [] for k in Kind}
-    elements: dict[str, Element] = {}
-    trust: dict[str, Trust] = {}
-    by_kind: dict[Kind, list[str]] = {k: [] for k in Kind}
-    hosted_by: dict[str, list[str]] = {}
-    held: dict[str, dict[Classification, set[int]]] = {
-        "stores": {},
-        "processes": {},
-        "trained_on": {},
-        "handles": {},
-    }
-    handles = held["handles"]
+    out = _Elements(
+        boundaries=boundaries,
+        data={d.id: d for d in model.data},
+        nums=list(range(max(len(model.elements), len(model.flows)))),
+        pos={},
+        elements={},
+    )
+    pos, held, handles = out.pos, out.held, out.held["handles"]
     for el in model.elements:
         eid = el.id
         i = pos.get(eid)
         if i is None:  # a repeated id (rejected by validation) keeps its first number
-            i = pos[eid] = nums[len(pos)]
-        elements[eid] = el
-        c = chain(el.boundary)
-        chains[eid] = c
-        if el.trust is not None:
-            t = el.trust
-        elif c:
-            t = boundaries[c[0]].trust
-        else:
-            t = DEFAULT_TRUST.get(el.kind, Trust.INTERNAL)
-        trust[eid] = t
-        by_kind[el.kind].append(eid)
-        kind_nums[el.kind].append(i)
+            i = pos[eid] = out.nums[len(pos)]
+        out.elements[eid] = el
+        c = _boundary_chain(boundaries, el.boundary)
+        out.chains[eid] = c
+        out.trust[eid] = _effective_trust(el, c, boundaries)
+        out.by_kind[el.kind].append(eid)
+        out.kind_nums[el.kind].append(i)
         if el.provider:
-            hosted_by.setdefault(el.provider, []).append(eid)
+            out.hosted_by.setdefault(el.provider, []).append(eid)
         for fieldname, ds in (
             ("stores", el.stores),
             ("processes", el.processes),
             ("trained_on", el.trained_on),
         ):
             for d in ds:
-                cls = data[d].classification
+                cls = out.data[d].classification
                 held[fieldname].setdefault(cls, set()).add(i)
                 handles.setdefault(cls, set()).add(i)
+    return out
 
-    ids = list(elements)
-    flows: dict[str, FlowFacts] = {}
-    flows_in: dict[str, list[str]] = {e: [] for e in elements}
-    flows_out: dict[str, list[str]] = {e: [] for e in elements}
-    fids: list[str] = []
-    fpos: dict[str, int] = {}
-    fsrc: list[int] = []
-    fdst: list[int] = []
-    csucc: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]
-    cpred: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]
-    role = bytearray(
-        (INTERPRETER_STORE if el.interpreter else STORE)
-        if el.kind in PASSIVE_KINDS
-        else (STATELESS if el.kind in STATELESS_KINDS else STATEFUL)
-        for el in elements.values()
-    )
-    interactions: dict[str, tuple[str, str]] = {}
-    carriers: dict[str, tuple[str, str]] = {}
-    answer_flows: set[str] = set()  # flows that answer a request (drawn or declared)
-    fsnd: list[int] = []
-    frcv: list[int] = []
-    sends: list[list[int]] = [[] for _ in ids]
-    receives: list[list[int]] = [[] for _ in ids]
-    freq: list[int] = []
-    fsrv: list[int] = []
-    asks: list[list[int]] = [[] for _ in ids]
-    serves: list[list[int]] = [[] for _ in ids]
-    kept_flows: set[int] = set()
-    returning_flows: set[int] = set()
-    # Per element, the active elements its drawn flows go to: where its output is shown going.
+
+@dataclass
+class _Drawing:
+    """How the flows are drawn, read from all of them before any one is interpreted."""
+
+    #: Per element, the active elements its drawn flows go to: where its output is shown going.
+    active_out: dict[str, set[str]]
+    #: Per element, the elements its drawn incoming flows come from.
+    drivers: dict[str, set[str]]
+    #: Flow index -> whether it answers an undeclared arrow back (see :func:`_answers`).
+    answered: dict[int, bool]
+
+
+def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
+    """Who each element is drawn sending to and receiving from, and the drawn answers."""
     active_out: dict[str, set[str]] = {}
-    # Per element, the elements its drawn incoming flows come from.
     drivers: dict[str, set[str]] = {}
     for fl in model.flows:
         drivers.setdefault(fl.target, set()).add(fl.source)
@@ -956,180 +957,340 @@ def build(model: SystemModel) -> Graph:
             # A declared call's answer goes back to the caller as surely as a drawn one.
             if fl.operation == "call" and elements[fl.source].kind not in PASSIVE_KINDS:
                 active_out.setdefault(fl.target, set()).add(fl.source)
-    out_flows: list[list[int]] = [[] for _ in ids]
-    in_flows: list[list[int]] = [[] for _ in ids]
-    flow_source: dict[str, str] = {}
-    flow_target: dict[str, str] = {}
-    by_class: dict[Classification, set[int]] = {}
-    encrypted_flows: set[int] = set()
-    authenticated_flows: set[int] = set()
-    crossing_flows: set[int] = set()
-    physical_flows: set[int] = set()
-    facts_index: dict[str, dict[object, set[int]]] = {
-        "protocol": {},
-        "operation": {},
-        "trust": {},
-        "request_trust": {},
-    }
-    by_protocol, by_operation, by_trust, by_request_trust = (
-        facts_index["protocol"],
-        facts_index["operation"],
-        facts_index["trust"],
-        facts_index["request_trust"],
-    )
     answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
-    for n_flow, fl in enumerate(model.flows):
-        fid, src, dst = fl.id, fl.source, fl.target
-        assets = [data[d] for d in fl.data]
-        classes = frozenset([d.classification for d in assets])
-        protocol, controls, encrypted, authenticated = fl.link_facts()
-        t_src, t_dst = trust[src], trust[dst]
-        facts = FlowFacts(
-            flow=fl,
-            crosses_boundary=(chains[src][:1] != chains[dst][:1]) or t_src != t_dst,
-            data=assets,
-            classes=classes,
-            encrypted=encrypted,
-            authenticated=authenticated,
-            controls=controls,
+    return _Drawing(active_out, drivers, answered)
+
+
+def _lists(n: int) -> list[list[int]]:
+    return [[] for _ in range(n)]
+
+
+@dataclass
+class _Adjacency:
+    """Flow numbers and the flows into and out of each element, by number."""
+
+    fids: list[str]
+    fpos: dict[str, int]
+    fsrc: list[int]
+    fdst: list[int]
+    out_flows: list[list[int]]
+    in_flows: list[list[int]]
+
+    @classmethod
+    def empty(cls, n_elements: int) -> _Adjacency:
+        """No flows yet, ``n_elements`` elements."""
+        return cls([], {}, [], [], _lists(n_elements), _lists(n_elements))
+
+    def number(self, fid: str, si: int, ti: int, nums: list[int]) -> tuple[int, bool]:
+        """The flow's number, and whether it is new: a repeated id (rejected by validation)
+        keeps its first number and is interpreted only once."""
+        k = self.fpos.get(fid)
+        if k is not None:
+            return k, False
+        k = self.fpos[fid] = nums[len(self.fids)]
+        self.fids.append(fid)
+        self.fsrc.append(si)
+        self.fdst.append(ti)
+        self.out_flows[si].append(k)
+        self.in_flows[ti].append(k)
+        return k, True
+
+
+@dataclass
+class _Ends:
+    """Per flow, who asks and who serves (:func:`interaction`), and where its data leaves
+    and arrives (the carriers); per element, the flows of each kind it takes part in."""
+
+    interactions: dict[str, tuple[str, str]]
+    carriers: dict[str, tuple[str, str]]
+    answer_flows: set[str]  # flows that answer a request (drawn or declared)
+    freq: list[int]
+    fsrv: list[int]
+    asks: list[list[int]]
+    serves: list[list[int]]
+    fsnd: list[int]
+    frcv: list[int]
+    sends: list[list[int]]
+    receives: list[list[int]]
+
+    @classmethod
+    def empty(cls, n: int) -> _Ends:
+        """No flows yet, ``n`` elements."""
+        return cls({}, {}, set(), [], [], _lists(n), _lists(n), [], [], _lists(n), _lists(n))
+
+    def record(self, fl: Flow, k: int, si: int, ti: int, source_asks: bool, op: str) -> None:
+        """Record flow ``k`` (from element ``si`` to ``ti``) with its interaction."""
+        src, dst = fl.source, fl.target
+        self.interactions[fl.id] = (src, dst) if source_asks else (dst, src)
+        if op == "response":
+            self.answer_flows.add(fl.id)
+        ri, vi = (si, ti) if source_asks else (ti, si)
+        self.freq.append(ri)
+        self.fsrv.append(vi)
+        self.asks[ri].append(k)
+        self.serves[vi].append(k)
+        # A read drawn from the reader carries the read content back against the arrow.
+        backwards = source_asks and op == "read"
+        di, ai = (ti, si) if backwards else (si, ti)
+        self.carriers[fl.id] = (dst, src) if backwards else (src, dst)
+        self.fsnd.append(di)
+        self.frcv.append(ai)
+        self.sends[di].append(k)
+        self.receives[ai].append(k)
+
+
+@dataclass
+class _Content:
+    """Content edges (see :class:`IntIndex`) and the flows that keep or return content."""
+
+    role: bytearray
+    csucc: list[list[tuple[int, int, int, int]]]
+    cpred: list[list[tuple[int, int, int, int]]]
+    kept_flows: set[int] = field(default_factory=set)
+    returning_flows: set[int] = field(default_factory=set)
+
+    @classmethod
+    def empty(cls, elements: Iterable[Element], n: int) -> _Content:
+        """No flows yet; the roles of ``elements`` (``n`` of them)."""
+        role = bytearray(
+            (INTERPRETER_STORE if el.interpreter else STORE)
+            if el.kind in PASSIVE_KINDS
+            else (STATELESS if el.kind in STATELESS_KINDS else STATEFUL)
+            for el in elements
         )
-        si, ti = pos[src], pos[dst]
-        k = fpos.get(fid)
-        if k is None:  # a repeated id (rejected by validation) keeps its first number
-            k = fpos[fid] = nums[len(fids)]
-            fids.append(fid)
-            fsrc.append(si)
-            fdst.append(ti)
-            out_flows[si].append(k)
-            in_flows[ti].append(k)
-            src_kind, dst_kind = elements[src].kind, elements[dst].kind
-            source_asks, op = interaction(
-                fl.operation,
-                src_kind,
-                dst_kind,
-                artefact=bool(classes) and classes <= _ARTEFACT,
-                answers_elsewhere=bool(active_out.get(dst, _NONE) - {src}),
-                asked_elsewhere=bool(drivers.get(src, _NONE) - {dst}),
-                answered=answered.get(n_flow),
-            )
-            interactions[fid] = (src, dst) if source_asks else (dst, src)
-            if op == "response":
-                answer_flows.add(fid)
-            ri, vi = (si, ti) if source_asks else (ti, si)
-            freq.append(ri)
-            fsrv.append(vi)
-            asks[ri].append(k)
-            serves[vi].append(k)
-            # A read drawn from the reader carries the read content back against the arrow.
-            backwards = source_asks and op == "read"
-            di, ai = (ti, si) if backwards else (si, ti)
-            carriers[fid] = (dst, src) if backwards else (src, dst)
-            fsnd.append(di)
-            frcv.append(ai)
-            sends[di].append(k)
-            receives[ai].append(k)
-            for forward, code in content_edges(
-                source_asks, op, role[si] in _STORES, role[ti] in _STORES
-            ):
-                a, b = (si, ti) if forward else (ti, si)
-                entry = _entry_mode(role[b], code)
-                csucc[a].append((k, b, code, entry))
-                cpred[b].append((k, a, code, entry))
-                if code & KEPT and forward:
-                    kept_flows.add(k)
-                if code & RETURN:
-                    returning_flows.add(k)
-        flows[fid] = facts
-        flows_out[src].append(fid)
-        flows_in[dst].append(fid)
-        flow_source[fid] = src
-        flow_target[fid] = dst
-        for cls in classes:
-            by_class.setdefault(cls, set()).add(k)
-            ends = handles.setdefault(cls, set())
-            ends.add(si)
-            ends.add(ti)
-        if encrypted:
-            encrypted_flows.add(k)
-        if authenticated:
-            authenticated_flows.add(k)
-        if facts.crosses_boundary:
-            crossing_flows.add(k)
-        if fl.physical:
-            physical_flows.add(k)
-        by_protocol.setdefault(protocol, set()).add(k)
-        by_operation.setdefault(fl.operation, set()).add(k)
-        sender, receiver = carriers[fid]
-        ddelta = trust[receiver].rank - trust[sender].rank
-        by_trust.setdefault((ddelta > 0) - (ddelta < 0), set()).add(k)
-        req, srv = interactions[fid]
-        rdelta = trust[srv].rank - trust[req].rank
-        by_request_trust.setdefault((rdelta > 0) - (rdelta < 0), set()).add(k)
-    ix = IntIndex(
-        ids=ids,
-        pos=pos,
-        fids=fids,
-        fpos=fpos,
-        nums=nums,
-        els=list(elements.values()),
-        by_kind=kind_nums,
-        fsrc=fsrc,
-        fdst=fdst,
-        out_flows=[tuple(x) for x in out_flows],
-        in_flows=[tuple(x) for x in in_flows],
-        all_elements=frozenset(nums[: len(ids)]),
-        all_flows=frozenset(nums[: len(fids)]),
-        csucc=[tuple(x) for x in csucc],
-        freq=freq,
-        fsrv=fsrv,
-        asks=[tuple(x) for x in asks],
-        serves=[tuple(x) for x in serves],
-        fsnd=fsnd,
-        frcv=frcv,
-        sends=[tuple(x) for x in sends],
-        receives=[tuple(x) for x in receives],
-        cpred=[tuple(x) for x in cpred],
-        role=role,
+        return cls(role, [[] for _ in range(n)], [[] for _ in range(n)])
+
+    def record(self, k: int, si: int, ti: int, source_asks: bool, op: str) -> None:
+        """Add the content edges of flow ``k`` from element ``si`` to ``ti``."""
+        role = self.role
+        for forward, code in content_edges(
+            source_asks, op, role[si] in _STORES, role[ti] in _STORES
+        ):
+            a, b = (si, ti) if forward else (ti, si)
+            entry = _entry_mode(role[b], code)
+            self.csucc[a].append((k, b, code, entry))
+            self.cpred[b].append((k, a, code, entry))
+            if code & KEPT and forward:
+                self.kept_flows.add(k)
+            if code & RETURN:
+                self.returning_flows.add(k)
+
+
+@dataclass
+class _ById:
+    """The flows by id: their facts, ends, and the flows in and out of each element."""
+
+    flows: dict[str, FlowFacts]
+    flows_in: dict[str, list[str]]
+    flows_out: dict[str, list[str]]
+    flow_source: dict[str, str] = field(default_factory=dict)
+    flow_target: dict[str, str] = field(default_factory=dict)
+
+    def record(self, facts: FlowFacts) -> None:
+        """Add one flow's facts."""
+        fl = facts.flow
+        fid, src, dst = fl.id, fl.source, fl.target
+        self.flows[fid] = facts
+        self.flows_out[src].append(fid)
+        self.flows_in[dst].append(fid)
+        self.flow_source[fid] = src
+        self.flow_target[fid] = dst
+
+
+@dataclass
+class _Flags:
+    """Flow numbers by classification, by flag (:attr:`Graph.flow_flags`) and by fact
+    (:meth:`Graph.flows_by`)."""
+
+    by_class: dict[Classification, set[int]] = field(default_factory=dict)
+    encrypted: set[int] = field(default_factory=set)
+    authenticated: set[int] = field(default_factory=set)
+    crossing: set[int] = field(default_factory=set)
+    physical: set[int] = field(default_factory=set)
+    facts_index: dict[str, dict[object, set[int]]] = field(
+        default_factory=lambda: {"protocol": {}, "operation": {}, "trust": {}, "request_trust": {}}
     )
-    exchanges = _exchanges(interactions)
-    # An answer drawn back rides on its request: it is as authenticated as a request of its
-    # exchange is, so drawing the answer adds no unauthenticated flow.
-    for fid in sorted(answer_flows):
-        req = interactions[fid][0]
-        if any(fpos[g] in authenticated_flows and flow_source[g] == req for g in exchanges[fid]):
-            authenticated_flows.add(fpos[fid])
-    element_facts = derive_element_facts(ix.els, ix.asks, fsrv, nums, frozenset(returning_flows))
+
+    def record(self, k: int, facts: FlowFacts, protocol: str, trust_signs: tuple[int, int]) -> None:
+        """Index flow ``k`` by its flags and facts; ``trust_signs`` are the signs of the trust
+        change from sender to receiver and from requester to server."""
+        for cls in facts.classes:
+            self.by_class.setdefault(cls, set()).add(k)
+        if facts.encrypted:
+            self.encrypted.add(k)
+        if facts.authenticated:
+            self.authenticated.add(k)
+        if facts.crosses_boundary:
+            self.crossing.add(k)
+        if facts.flow.physical:
+            self.physical.add(k)
+        index = self.facts_index
+        index["protocol"].setdefault(protocol, set()).add(k)
+        index["operation"].setdefault(facts.flow.operation, set()).add(k)
+        index["trust"].setdefault(trust_signs[0], set()).add(k)
+        index["request_trust"].setdefault(trust_signs[1], set()).add(k)
+
+
+def _sign_of_change(trust: dict[str, Trust], ends: tuple[str, str]) -> int:
+    """-1, 0 or 1: the sign of the trust change from the first element to the second."""
+    delta = trust[ends[1]].rank - trust[ends[0]].rank
+    return (delta > 0) - (delta < 0)
+
+
+def _flow_facts(fl: Flow, els: _Elements) -> tuple[FlowFacts, str]:
+    """One flow's derived facts, and its protocol (lower case, '' when unset)."""
+    src, dst = fl.source, fl.target
+    assets = [els.data[d] for d in fl.data]
+    protocol, controls, encrypted, authenticated = fl.link_facts()
+    chains = els.chains
+    facts = FlowFacts(
+        flow=fl,
+        crosses_boundary=(chains[src][:1] != chains[dst][:1]) or els.trust[src] != els.trust[dst],
+        data=assets,
+        classes=frozenset([d.classification for d in assets]),
+        encrypted=encrypted,
+        authenticated=authenticated,
+        controls=controls,
+    )
+    return facts, protocol
+
+
+def _interpret(
+    fl: Flow, n_flow: int, classes: frozenset[Classification], els: _Elements, drawing: _Drawing
+) -> tuple[bool, str]:
+    """:func:`interaction` for flow number ``n_flow``, with what the drawing says about it."""
+    src, dst = fl.source, fl.target
+    return interaction(
+        fl.operation,
+        els.elements[src].kind,
+        els.elements[dst].kind,
+        artefact=bool(classes) and classes <= _ARTEFACT,
+        answers_elsewhere=bool(drawing.active_out.get(dst, _NONE) - {src}),
+        asked_elsewhere=bool(drawing.drivers.get(src, _NONE) - {dst}),
+        answered=drawing.answered.get(n_flow),
+    )
+
+
+def _tuples(lists: list[list[int]]) -> list[tuple[int, ...]]:
+    return [tuple(x) for x in lists]
+
+
+def _int_index(els: _Elements, adj: _Adjacency, ends: _Ends, content: _Content) -> IntIndex:
+    """The integer view of the elements and flows, made from the tables of the flow pass."""
+    nums = els.nums
+    return IntIndex(
+        ids=list(els.elements),
+        pos=els.pos,
+        fids=adj.fids,
+        fpos=adj.fpos,
+        nums=nums,
+        els=list(els.elements.values()),
+        by_kind=els.kind_nums,
+        fsrc=adj.fsrc,
+        fdst=adj.fdst,
+        out_flows=_tuples(adj.out_flows),
+        in_flows=_tuples(adj.in_flows),
+        all_elements=frozenset(nums[: len(els.elements)]),
+        all_flows=frozenset(nums[: len(adj.fids)]),
+        csucc=[tuple(x) for x in content.csucc],
+        freq=ends.freq,
+        fsrv=ends.fsrv,
+        asks=_tuples(ends.asks),
+        serves=_tuples(ends.serves),
+        fsnd=ends.fsnd,
+        frcv=ends.frcv,
+        sends=_tuples(ends.sends),
+        receives=_tuples(ends.receives),
+        cpred=[tuple(x) for x in content.cpred],
+        role=content.role,
+    )
+
+
+def _authenticate_answers(
+    ends: _Ends,
+    fpos: dict[str, int],
+    by_id: _ById,
+    exchanges: dict[str, tuple[str, ...]],
+    authenticated: set[int],
+) -> None:
+    """An answer drawn back rides on its request: it is as authenticated as a request of its
+    exchange is, so drawing the answer adds no unauthenticated flow."""
+    for fid in sorted(ends.answer_flows):
+        req = ends.interactions[fid][0]
+        if any(fpos[g] in authenticated and by_id.flow_source[g] == req for g in exchanges[fid]):
+            authenticated.add(fpos[fid])
+
+
+def build(model: SystemModel) -> Graph:
+    """Build the graph and derived facts from a finalized model.
+
+    One pass over the elements (:func:`_index_elements`), one over the flows (each numbered,
+    interpreted once: who asks, where its data goes, which ways content moves; then indexed
+    by its facts), then the facts that need every flow (exchanges, element facts).
+    """
+    els = _index_elements(model)
+    n = len(els.elements)
+    drawing = _read_drawing(model, els.elements)
+    adj = _Adjacency.empty(n)
+    ends = _Ends.empty(n)
+    content = _Content.empty(els.elements.values(), n)
+    by_id = _ById({}, {e: [] for e in els.elements}, {e: [] for e in els.elements})
+    flags = _Flags()
+    handles = els.held["handles"]
+    for n_flow, fl in enumerate(model.flows):
+        facts, protocol = _flow_facts(fl, els)
+        si, ti = els.pos[fl.source], els.pos[fl.target]
+        k, new = adj.number(fl.id, si, ti, els.nums)
+        if new:
+            source_asks, op = _interpret(fl, n_flow, facts.classes, els, drawing)
+            ends.record(fl, k, si, ti, source_asks, op)
+            content.record(k, si, ti, source_asks, op)
+        by_id.record(facts)
+        for cls in facts.classes:
+            ends_of = handles.setdefault(cls, set())
+            ends_of.add(si)
+            ends_of.add(ti)
+        signs = (
+            _sign_of_change(els.trust, ends.carriers[fl.id]),
+            _sign_of_change(els.trust, ends.interactions[fl.id]),
+        )
+        flags.record(k, facts, protocol, signs)
+    ix = _int_index(els, adj, ends, content)
+    exchanges = _exchanges(ends.interactions)
+    _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
+    returning = frozenset(content.returning_flows)
+    element_facts = derive_element_facts(ix.els, ix.asks, ends.fsrv, els.nums, returning)
     element_facts.update(
-        derive_agent_peers(ix, element_facts["agentic"], frozenset(authenticated_flows))
+        derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated))
     )
     return Graph(
         model=model,
         element_facts=element_facts,
-        elements=elements,
-        boundaries=boundaries,
-        data=data,
-        flows=flows,
-        trust=trust,
-        boundary_chain=chains,
-        by_kind=by_kind,
-        flows_in=flows_in,
-        flows_out=flows_out,
-        hosted_by=hosted_by,
+        elements=els.elements,
+        boundaries=els.boundaries,
+        data=els.data,
+        flows=by_id.flows,
+        trust=els.trust,
+        boundary_chain=els.chains,
+        by_kind=els.by_kind,
+        flows_in=by_id.flows_in,
+        flows_out=by_id.flows_out,
+        hosted_by=els.hosted_by,
         ix=ix,
-        flow_source=flow_source,
-        flow_target=flow_target,
-        flows_by_class=_frozen(by_class),
+        flow_source=by_id.flow_source,
+        flow_target=by_id.flow_target,
+        flows_by_class=_frozen(flags.by_class),
         flow_flags={
-            "encrypted": frozenset(encrypted_flows),
-            "authenticated": frozenset(authenticated_flows),
-            "crosses_boundary": frozenset(crossing_flows),
-            "kept": frozenset(kept_flows),
-            "returns": frozenset(returning_flows),
-            "physical": frozenset(physical_flows),
+            "encrypted": frozenset(flags.encrypted),
+            "authenticated": frozenset(flags.authenticated),
+            "crosses_boundary": frozenset(flags.crossing),
+            "kept": frozenset(content.kept_flows),
+            "returns": frozenset(returning),
+            "physical": frozenset(flags.physical),
         },
-        interactions=interactions,
-        carriers=carriers,
+        interactions=ends.interactions,
+        carriers=ends.carriers,
         exchanges=exchanges,
-        _flow_indexes={k: _frozen(v) for k, v in facts_index.items()},
-        _held_indexes={k: _frozen(v) for k, v in held.items()},
+        _flow_indexes={k: _frozen(v) for k, v in flags.facts_index.items()},
+        _held_indexes={k: _frozen(v) for k, v in els.held.items()},
     )

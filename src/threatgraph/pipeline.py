@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -165,6 +166,108 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class _Verified:
+    """What is checked before any model is matched: per model, its evidence report and the
+    notices of element code patterns matching no file; for the run, notices of decisions'
+    missing evidence."""
+
+    reports: list[EvidenceReport | None] = field(default_factory=list)
+    code_notices: list[list[Notice]] = field(default_factory=list)
+    run_notices: list[Notice] = field(default_factory=list)
+
+
+def _verify_inputs(loaded: Sequence[LoadedModel], day: date, pol: PolicyConfig) -> _Verified:
+    """Check acceptances, and evidence when asked; raise :class:`InputError` with every
+    problem found."""
+    problems: list[Problem] = list(
+        acceptance_problems(pol.decisions, day, pol.max_acceptance_days, pol.history)
+    )
+    out = _Verified()
+    file_lists: dict[Path, codemap.FileIndex] = {}  # one listing per repository root
+    for lm in loaded:
+        problems.extend(
+            acceptance_problems(lm.model.decisions, day, pol.max_acceptance_days, pol.history)
+        )
+        if pol.verify_evidence:
+            root = evidence_mod.root_for(lm.path, pol.config_root)
+            rep = evidence_mod.verify(lm.model, root)
+            problems.extend(rep.problems)
+            out.reports.append(rep)
+            code = codemap.verify(lm.model, root, cache=file_lists)
+            problems.extend(code.problems)
+            out.code_notices.append(
+                [Notice("warning", u.message, str(u.location or "")) for u in code.unmatched]
+            )
+        else:
+            out.reports.append(None)
+            out.code_notices.append([])
+    if pol.verify_evidence:
+        problems.extend(_verify_decision_evidence(pol, out.run_notices))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _verify_decision_evidence(pol: PolicyConfig, notices: list[Notice]) -> list[Problem]:
+    """Problems with the evidence the decisions cite; adds a notice per missing item."""
+    problems: list[Problem] = []
+    for d in pol.decisions:
+        if not d.evidence or d.location is None:
+            continue
+        file = Path(d.location.file)
+        drep = evidence_mod.verify_decision(d, evidence_mod.root_for(file, pol.config_root))
+        problems.extend(drep.problems)
+        for c in drep.controls:
+            for _item, why in c.missing:
+                notices.append(Notice("warning", f"{c.owner}: evidence {why}", str(d.location)))
+    return problems
+
+
+def _model_notices(
+    lm: LoadedModel, lib: Library, pol: PolicyConfig, read_map: ReadMap
+) -> list[Notice]:
+    """A model's notices from loading, after its code-pattern notices."""
+    # v1 spellings read with a warning, and facts declared where no rule reads them:
+    # warnings, errors under --strict (the model says more than the check can see).
+    level = "error" if pol.strict else "warning"
+    out = [
+        Notice(level, n.message, str(n.location or ""))
+        for n in (*lm.model.notes, *model_notes(lm.model, lib, read_map))
+    ]
+    # What the loader could not carry over (OTM types read as a default kind, dropped
+    # threats...): said once per model file, where the model came from.
+    out.extend(Notice("warning", w, str(lm.path)) for w in lm.warnings)
+    return out
+
+
+def _unmatched_decisions(
+    pol: PolicyConfig, lib: Library, results: list[ModelResult], matched_any: set[int]
+) -> list[Notice]:
+    """A notice for each decision of the run that matched no finding."""
+    model_ids = {r.model_id for r in results}
+    finding_ids = [f.id for r in results for f in r.findings]
+    out: list[Notice] = []
+    for i, d in enumerate(pol.decisions):
+        if i in matched_any:
+            continue
+        # In a partial run (pre-commit) the decision may be about a model not checked now.
+        if pol.partial and (d.model is None or d.model not in model_ids):
+            continue
+        out.append(unmatched_notice(d, pol.strict, lib.disabled, finding_ids))
+    return out
+
+
+def _baselined(pol: PolicyConfig, results: list[ModelResult]) -> tuple[list[Finding], list[Notice]]:
+    """The findings the baseline accepts, and its notices (none without a baseline)."""
+    if pol.baseline is None:
+        return [], []
+    by_model: dict[str, list[Finding]] = {}
+    for r in results:
+        by_model.setdefault(r.model_id, []).extend(r.findings)
+    return apply_baseline(by_model, pol.baseline, pol.strict, pol.partial)
+
+
 def evaluate_loaded(
     loaded: Sequence[LoadedModel],
     lib: Library,
@@ -176,49 +279,11 @@ def evaluate_loaded(
     drift: DriftOptions | None = None,
 ) -> Run:
     """Everything after loading: evidence, matching, decisions, baseline and the gate."""
-    problems: list[Problem] = list(
-        acceptance_problems(pol.decisions, day, pol.max_acceptance_days, pol.history)
-    )
-    reports: list[EvidenceReport | None] = []
-    code_notices: list[list[Notice]] = []  # per model: element code patterns matching no file
-    file_lists: dict[Path, codemap.FileIndex] = {}  # one listing per repository root
-    for lm in loaded:
-        problems.extend(
-            acceptance_problems(lm.model.decisions, day, pol.max_acceptance_days, pol.history)
-        )
-        if pol.verify_evidence:
-            root = evidence_mod.root_for(lm.path, pol.config_root)
-            rep = evidence_mod.verify(lm.model, root)
-            problems.extend(rep.problems)
-            reports.append(rep)
-            code = codemap.verify(lm.model, root, cache=file_lists)
-            problems.extend(code.problems)
-            code_notices.append(
-                [Notice("warning", u.message, str(u.location or "")) for u in code.unmatched]
-            )
-        else:
-            reports.append(None)
-            code_notices.append([])
-    run_notices: list[Notice] = []
-    if pol.verify_evidence:
-        for d in pol.decisions:
-            if not d.evidence or d.location is None:
-                continue
-            file = Path(d.location.file)
-            drep = evidence_mod.verify_decision(d, evidence_mod.root_for(file, pol.config_root))
-            problems.extend(drep.problems)
-            for c in drep.controls:
-                for _item, why in c.missing:
-                    run_notices.append(
-                        Notice("warning", f"{c.owner}: evidence {why}", str(d.location))
-                    )
-    if problems:
-        raise InputError(problems)
-
+    verified = _verify_inputs(loaded, day, pol)
     results: list[ModelResult] = []
     matched_any: set[int] = set()
     read_map = ReadMap.of(lib)
-    for lm, maybe, code_notes in zip(loaded, reports, code_notices, strict=True):
+    for lm, maybe, code_notes in zip(loaded, verified.reports, verified.code_notices, strict=True):
         mid = lm.model.model.id
         index = [i for i, d in enumerate(pol.decisions) if d.model in (None, mid)]
         res = analyse(
@@ -234,37 +299,13 @@ def evaluate_loaded(
             expiry_warning_days=pol.expiry_warning_days,
         )
         res.notices.extend(code_notes)
-        # v1 spellings read with a warning, and facts declared where no rule reads them:
-        # warnings, errors under --strict (the model says more than the check can see).
-        level = "error" if pol.strict else "warning"
-        res.notices.extend(
-            Notice(level, n.message, str(n.location or ""))
-            for n in (*lm.model.notes, *model_notes(lm.model, lib, read_map))
-        )
-        # What the loader could not carry over (OTM types read as a default kind, dropped
-        # threats...): said once per model file, where the model came from.
-        res.notices.extend(Notice("warning", w, str(lm.path)) for w in lm.warnings)
+        res.notices.extend(_model_notices(lm, lib, pol, read_map))
         matched_any.update(index[j] for j in res.matched_extra)
         results.append(res)
-
-    model_ids = {r.model_id for r in results}
-    finding_ids = [f.id for r in results for f in r.findings]
-    for i, d in enumerate(pol.decisions):
-        if i in matched_any:
-            continue
-        # In a partial run (pre-commit) the decision may be about a model not checked now.
-        if pol.partial and (d.model is None or d.model not in model_ids):
-            continue
-        run_notices.append(unmatched_notice(d, pol.strict, lib.disabled, finding_ids))
-
-    baselined: list[Finding] = []
-    if pol.baseline is not None:
-        by_model: dict[str, list[Finding]] = {}
-        for r in results:
-            by_model.setdefault(r.model_id, []).extend(r.findings)
-        baselined, more = apply_baseline(by_model, pol.baseline, pol.strict, pol.partial)
-        run_notices.extend(more)
-
+    run_notices = verified.run_notices
+    run_notices.extend(_unmatched_decisions(pol, lib, results, matched_any))
+    baselined, more = _baselined(pol, results)
+    run_notices.extend(more)
     all_findings = [f for r in results for f in r.findings]
     failing = gate(all_findings, fail_on, exclude=baselined)
     notices = [n for r in results for n in r.notices] + run_notices

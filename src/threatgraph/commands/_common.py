@@ -55,6 +55,19 @@ def echo_json(text: str, *, nl: bool = True) -> None:
     _to_stdout(lambda: click.echo(terminal_json(text), nl=nl))
 
 
+def emit(text: str, output: Path | None, *, json_text: bool) -> None:
+    """A command's report: written atomically to ``output``, else to stdout (JSON with
+    :func:`echo_json`, anything else with :func:`echo` as a block)."""
+    from threatgraph.util.writer import write_atomic
+
+    if output is not None:
+        write_atomic(output, text)
+    elif json_text:
+        echo_json(text, nl=False)
+    else:
+        echo(text, nl=False, block=True)
+
+
 def write_stdout(text: str, *, nl: bool = True) -> None:
     """Write text that is not for a terminal (a machine-readable document) to stdout as it
     is; a failure to write is a :class:`StdoutError`."""

@@ -13,8 +13,7 @@ from threatgraph.commands._common import (
     build_policy,
     common_options,
     decisions_option,
-    echo,
-    echo_json,
+    emit,
     fail_on_option,
     format_option,
     input_errors_exit_2,
@@ -70,7 +69,6 @@ def command(
     from threatgraph.engine.library import load_library
     from threatgraph.features.revision import diff_with_revision
     from threatgraph.repo import gitrev
-    from threatgraph.util.writer import write_atomic
 
     cwd = Path.cwd()
     root = gitrev.repo_root(cwd)
@@ -107,10 +105,5 @@ def command(
         text = diff_report.to_json(result, got.head_path, got.base_path)
     else:
         text = diff_report.render_text(result, got.head_path, got.base_path)
-    if output is not None:
-        write_atomic(output, text)
-    elif fmt == "json":
-        echo_json(text, nl=False)
-    else:
-        echo(text, nl=False, block=True)
+    emit(text, output, json_text=fmt == "json")
     sys.exit(result.exit_code)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,8 +14,7 @@ from threatgraph.commands._common import (
     build_policy,
     common_options,
     decisions_option,
-    echo,
-    echo_json,
+    emit,
     fail_on_option,
     format_option,
     input_errors_exit_2,
@@ -26,15 +26,57 @@ from threatgraph.commands._common import (
     settings_for,
 )
 
+if TYPE_CHECKING:
+    from threatgraph.features.review import ChangeSet, Review
+    from threatgraph.settings import Settings
 
-def _inside(path: str, root: Path) -> str | None:
-    """``path`` relative to ``root`` ('/'-separated), or None when outside it."""
-    full = Path(os.path.normpath(Path.cwd() / path))
-    try:
-        rel = full.relative_to(root).as_posix()
-    except ValueError:
-        return None
-    return rel or "."
+
+def _named_inputs(
+    settings: Settings, decision_files: Sequence[Path], baseline_file: Path | None
+) -> list[str]:
+    """The threat-model inputs the config and flags name: decisions, baseline, the config."""
+    out = rel_to_config(settings, settings.decisions)
+    out += [str(p) for p in decision_files]
+    if settings.baseline:
+        out += rel_to_config(settings, [settings.baseline])
+    if baseline_file is not None:
+        out.append(str(baseline_file))
+    if settings.source:
+        out.append(settings.source)
+    return out
+
+
+def _changes(files: tuple[str, ...], base: str | None, settings: Settings) -> ChangeSet:
+    """The change to review: the FILEs named, else the work tree against the merge base."""
+    from threatgraph.features import review as review_mod
+    from threatgraph.repo import gitrev
+    from threatgraph.repo.evidence import find_repo_root
+
+    cwd = Path.cwd()
+    if files:
+        root = find_repo_root(cwd) or Path(settings.root or cwd).resolve()
+        return review_mod.changes_from_names(files, root, cwd)
+    root = gitrev.repo_root(cwd)
+    found = review_mod.merge_base(base, root)
+    if found is None:
+        raise click.UsageError(f"{base!r} is not a git revision")
+    merge, what = found
+    return review_mod.changes_since(merge, root, f"{merge[:12]} ({what}) .. working tree")
+
+
+def _render(review: Review, fmt: str, root: Path) -> str:
+    """The review as text, Markdown or JSON, with paths shown relative to ``root``."""
+    from threatgraph.reports import review as review_report
+    from threatgraph.util.paths import display_path
+
+    def shown(file: str) -> str:
+        return display_path(file, root)
+
+    if fmt == "markdown":
+        return review_report.render_markdown(review, shown)
+    if fmt == "json":
+        return review_report.to_json(review, shown)
+    return review_report.render_text(review, shown)
 
 
 @click.command()
@@ -108,30 +150,13 @@ def command(
     """
     from threatgraph.features import review as review_mod
     from threatgraph.pipeline import run
-    from threatgraph.repo import gitrev
-    from threatgraph.repo.evidence import find_repo_root
-    from threatgraph.util.paths import display_path
-    from threatgraph.util.writer import write_atomic
 
     reject_option_like(files, "review")
     if files and base is not None:
         raise click.UsageError("give either --base REV or FILEs, not both")
     settings = settings_for(config_path)
-    cwd = Path.cwd()
-    if files:
-        root = find_repo_root(cwd) or Path(settings.root or cwd).resolve()
-        changes = review_mod.changes_from_names(files, root, cwd)
-    else:
-        root = gitrev.repo_root(cwd)
-        if base is not None:
-            commit = gitrev.resolve(base, root)
-            if commit is None:
-                raise click.UsageError(f"{base!r} is not a git revision")
-            merge = gitrev.git(["merge-base", commit, "HEAD"], root).decode().strip()
-            what = f"merge base of {base} and HEAD"
-        else:
-            merge, what = gitrev.default_base(root)
-        changes = review_mod.changes_since(merge, root, f"{merge[:12]} ({what}) .. working tree")
+    changes = _changes(files, base, settings)
+    root = changes.root
 
     targets = list(models) if models else model_paths(settings, ())
     dirs, dis, day = resolve_run_options(settings, rule_dirs, as_of)
@@ -157,20 +182,12 @@ def command(
         pytm_threats=settings.pytm_threats,
     )
 
-    # Threat-model inputs: a change to them is for `threatgraph diff`, not a blind spot. The
-    # model files loaded, model directories named (helpers and fixtures beside the models;
-    # not the repository root, which would swallow every file), config, decisions, baseline.
-    inputs = [str(r.loaded.path) for r in result.results]
-    inputs += [t for t in targets if Path(t).is_dir() and _inside(t, root) != "."]
-    inputs += rel_to_config(settings, settings.decisions)
-    inputs += [str(p) for p in decision_files]
-    if settings.baseline:
-        inputs += rel_to_config(settings, [settings.baseline])
-    if baseline_file is not None:
-        inputs.append(str(baseline_file))
-    if settings.source:
-        inputs.append(settings.source)
-    model_inputs = sorted({r for p in inputs if (r := _inside(p, root)) is not None})
+    model_inputs = review_mod.model_inputs(
+        [str(r.loaded.path) for r in result.results],
+        targets,
+        _named_inputs(settings, decision_files, baseline_file),
+        root,
+    )
 
     review = review_mod.build(
         result,
@@ -186,21 +203,5 @@ def command(
         ),
     )
 
-    def shown(file: str) -> str:
-        return display_path(file, root)
-
-    from threatgraph.reports import review as review_report
-
-    if fmt == "markdown":
-        text = review_report.render_markdown(review, shown)
-    elif fmt == "json":
-        text = review_report.to_json(review, shown)
-    else:
-        text = review_report.render_text(review, shown)
-    if output is not None:
-        write_atomic(output, text)
-    elif fmt == "json":
-        echo_json(text, nl=False)
-    else:
-        echo(text, nl=False, block=True)
+    emit(_render(review, fmt, root), output, json_text=fmt == "json")
     sys.exit(review.exit_code)

@@ -557,6 +557,137 @@ def _exchange_rank(g: Graph, fid: str) -> tuple[bool, str]:
     return (g.flows[fid].flow.source != g.interactions[fid][0], fid)
 
 
+@dataclass
+class _RunCtx:
+    """What every rule's findings on one graph share."""
+
+    ctx: Ctx
+    model_id: str
+    data_of: _DataOf
+    #: Explanations of flow findings depend only on the flow, and many rules match the same
+    #: ones: word each once. An element finding names facts of its rule (data, routes).
+    flow_text: dict[str, str]
+
+    @property
+    def g(self) -> Graph:
+        """The graph the rules run on."""
+        return self.ctx.graph
+
+
+def _element_findings(
+    run: _RunCtx, cr: CompiledRule, b: _Binder, matched: frozenset[int]
+) -> list[Finding]:
+    """Findings of an element rule: one per matching element."""
+    g = run.g
+    out: list[Finding] = []
+    budget = [ROUTE_BUDGET]
+    for e in sorted(map(g.ix.ids.__getitem__, matched)):
+        el = g.elements[e]
+        checklist = b.checklist(e, None, None, None)
+        explained = element_explanation(run.ctx, cr, e, run.data_of, budget)
+        out.append(
+            _finding(
+                b,
+                run.model_id,
+                e,
+                (e,),
+                _loc(el.location, g.model.location),
+                checklist,
+                explained,
+            )
+        )
+    return out
+
+
+def _flow_ends(g: Graph, fid: str, primary_end: str | ElementPred) -> tuple[str, str]:
+    """The flow's ends as a rule reading ``primary_end`` names them "source" and "target".
+
+    A rule that names the derived ends reads "source" and "target" in its mitigations as the
+    requester and the server (or the sender and the receiver), however the arrow is drawn.
+    """
+    if primary_end in ("requester", "server"):
+        return g.interactions[fid]
+    if primary_end in ("sender", "receiver"):
+        return g.carriers[fid]
+    fl = g.flows[fid].flow
+    return fl.source, fl.target
+
+
+def _flow_findings(
+    run: _RunCtx, cr: CompiledRule, b: _Binder, matched: frozenset[int]
+) -> list[Finding]:
+    """Findings of a flow rule: one per matching flow (per exchange for a rule that reads
+    the derived ends)."""
+    g, ctx = run.g, run.ctx
+    out: list[Finding] = []
+    primary_end = cr.rule.match.primary
+    derived = primary_end in ("requester", "server")
+    chosen = cr.primary_set(ctx) if cr.primary_set is not None else None
+    matched_ids = set(map(g.ix.fids.__getitem__, matched))
+    for fid in sorted(matched_ids):
+        # A rule that reads the derived ends finds an exchange once (a call and its
+        # drawn answer), on a matching request before an answer, then on the
+        # smallest id: the finding id must not depend on declaration order.
+        if (derived or chosen is not None) and any(
+            x in matched_ids and _exchange_rank(g, x) < _exchange_rank(g, fid)
+            for x in g.exchanges[fid]
+        ):
+            continue
+        fl = g.flows[fid].flow
+        src, dst = _flow_ends(g, fid, primary_end)
+        if chosen is not None:
+            primary = dst if g.ix.pos[dst] in chosen or g.ix.pos[src] not in chosen else src
+        else:
+            primary = dst if primary_end in ("target", "server", "receiver") else src
+        other = src if primary == dst else dst
+        checklist = b.checklist(primary, src, dst, fid)
+        why = run.flow_text.get(fid)
+        if why is None:
+            why = run.flow_text[fid] = _flow_explanation(g, fid)
+        out.append(
+            _finding(
+                b,
+                run.model_id,
+                primary,
+                (primary, other),
+                _loc(fl.location, g.elements[primary].location),
+                checklist,
+                why,
+                flow=fid,
+            )
+        )
+    return out
+
+
+def _path_findings(
+    run: _RunCtx, cr: CompiledRule, b: _Binder, matched: frozenset[int]
+) -> list[Finding]:
+    """Findings of a path rule: one per matching element reached, with its route."""
+    g = run.g
+    out: list[Finding] = []
+    assert cr.reach is not None
+    reach = cr.reach(run.ctx)
+    name_of = g.names.get
+    for e in sorted(map(g.ix.ids.__getitem__, reach.reached_set() & matched)):
+        nodes, flows = reach.witness(e)
+        src = nodes[0]
+        checklist = b.checklist(e, src, e, None)
+        route = " -> ".join([name_of(n, n) for n in nodes])
+        out.append(
+            _finding(
+                b,
+                run.model_id,
+                e,
+                (e, src),
+                _loc(g.elements[e].location, g.model.location),
+                checklist,
+                f"{name_of(src, src)} reaches {name_of(e, e)} in {len(flows)} hop(s): {route}.",
+                path=(tuple(nodes), tuple(flows), (src,)),
+            )
+        )
+    return out
+
+
 def evaluate(
     graph: Graph, lib: Library, as_of: date | None = None, *, expiry_window_days: int = 60
 ) -> list[Finding]:
@@ -565,109 +696,18 @@ def evaluate(
     ``expiry_window_days``: how far ahead of ``as_of`` vendor expiries are warned about.
     """
     ctx = Ctx(graph, as_of=as_of or date.today(), expiry_window_days=expiry_window_days)
+    run = _RunCtx(ctx, graph.model.model.id, _DataOf(graph), {})
+    model_controls = frozenset(c.id for c in graph.model.model.controls)
+    by_mode = {"element": _element_findings, "flow": _flow_findings}
     out: list[Finding] = []
-    g = graph
-    model_id = g.model.model.id
-    model_controls = frozenset(c.id for c in g.model.model.controls)
-    # Explanations of flow findings depend only on the flow, and many rules match the same
-    # ones: word each once. An element finding names facts of its rule (data, routes).
-    flow_text: dict[str, str] = {}
-    data_of = _DataOf(g)
-    ids, fids = g.ix.ids, g.ix.fids
     for cr in compiled(lib):
         b = _Binder(ctx, cr, model_controls)
-        rule = cr.rule
         # The rule's matches come as a set (see Compiler); findings are sorted at the end,
         # so the order of this loop does not reach the output. Walking them in id order
         # (the final order within a rule) rather than hash order leaves the final sort
         # mostly ordered runs, and on a large model visits memory less at random.
         matched = cr.matches(ctx)
-        if cr.mode == "element":
-            budget = [ROUTE_BUDGET]
-            for e in sorted(map(ids.__getitem__, matched)):
-                el = g.elements[e]
-                checklist = b.checklist(e, None, None, None)
-                explained = element_explanation(ctx, cr, e, data_of, budget)
-                out.append(
-                    _finding(
-                        b,
-                        model_id,
-                        e,
-                        (e,),
-                        _loc(el.location, g.model.location),
-                        checklist,
-                        explained,
-                    )
-                )
-        elif cr.mode == "flow":
-            primary_end = rule.match.primary
-            derived = primary_end in ("requester", "server")
-            carried = primary_end in ("sender", "receiver")
-            chosen = cr.primary_set(ctx) if cr.primary_set is not None else None
-            matched_ids = set(map(fids.__getitem__, matched))
-            for fid in sorted(matched_ids):
-                # A rule that reads the derived ends finds an exchange once (a call and its
-                # drawn answer), on a matching request before an answer, then on the
-                # smallest id: the finding id must not depend on declaration order.
-                if (derived or chosen is not None) and any(
-                    x in matched_ids and _exchange_rank(g, x) < _exchange_rank(g, fid)
-                    for x in g.exchanges[fid]
-                ):
-                    continue
-                facts = g.flows[fid]
-                fl = facts.flow
-                # A rule that names the derived ends reads "source" and "target" in its
-                # mitigations as the requester and the server (or the sender and the receiver),
-                # however the arrow is drawn.
-                if derived:
-                    src, dst = g.interactions[fid]
-                elif carried:
-                    src, dst = g.carriers[fid]
-                else:
-                    src, dst = fl.source, fl.target
-                if chosen is not None:
-                    primary = dst if g.ix.pos[dst] in chosen or g.ix.pos[src] not in chosen else src
-                else:
-                    primary = dst if primary_end in ("target", "server", "receiver") else src
-                other = src if primary == dst else dst
-                checklist = b.checklist(primary, src, dst, fid)
-                why = flow_text.get(fid)
-                if why is None:
-                    why = flow_text[fid] = _flow_explanation(g, fid)
-                out.append(
-                    _finding(
-                        b,
-                        model_id,
-                        primary,
-                        (primary, other),
-                        _loc(fl.location, g.elements[primary].location),
-                        checklist,
-                        why,
-                        flow=fid,
-                    )
-                )
-        else:
-            assert cr.reach is not None
-            reach = cr.reach(ctx)
-            name_of = g.names.get
-            for e in sorted(map(ids.__getitem__, reach.reached_set() & matched)):
-                nodes, flows = reach.witness(e)
-                src = nodes[0]
-                checklist = b.checklist(e, src, e, None)
-                route = " -> ".join([name_of(n, n) for n in nodes])
-                out.append(
-                    _finding(
-                        b,
-                        model_id,
-                        e,
-                        (e, src),
-                        _loc(g.elements[e].location, g.model.location),
-                        checklist,
-                        f"{name_of(src, src)} reaches {name_of(e, e)} "
-                        f"in {len(flows)} hop(s): {route}.",
-                        path=(tuple(nodes), tuple(flows), (src,)),
-                    )
-                )
+        out.extend(by_mode.get(cr.mode, _path_findings)(run, cr, b, matched))
     out.sort(key=lambda f: f.sort_key())
     return out
 

@@ -91,6 +91,49 @@ def changes_since(commit: str, root: Path, description: str) -> ChangeSet:
     return ChangeSet(root, files, description, commit)
 
 
+def merge_base(base: str | None, root: Path) -> tuple[str, str] | None:
+    """The commit a review without FILEs compares with, and how it was chosen: the merge base
+    of ``base`` and HEAD, or with the default branch when ``base`` is None. None when
+    ``base`` is not a git revision."""
+    from threatgraph.repo import gitrev
+
+    if base is None:
+        return gitrev.default_base(root)
+    commit = gitrev.resolve(base, root)
+    if commit is None:
+        return None
+    merge = gitrev.git(["merge-base", commit, "HEAD"], root).decode().strip()
+    return merge, f"merge base of {base} and HEAD"
+
+
+def _inside(path: str, root: Path) -> str | None:
+    """``path`` relative to ``root`` ('/'-separated), or None when outside it."""
+    import os
+
+    full = Path(os.path.normpath(Path.cwd() / path))
+    try:
+        rel = full.relative_to(root).as_posix()
+    except ValueError:
+        return None
+    return rel or "."
+
+
+def model_inputs(
+    loaded: Iterable[str], targets: Iterable[str], named: Iterable[str], root: Path
+) -> list[str]:
+    """The threat-model inputs inside ``root`` ('/'-separated, sorted): a change to them is
+    for `threatgraph diff`, not a blind spot.
+
+    The model files ``loaded``, the model directories among ``targets`` (helpers and fixtures
+    beside the models; not the repository root, which would swallow every file), and the
+    ``named`` inputs (config, decisions, baseline).
+    """
+    inputs = list(loaded)
+    inputs += [t for t in targets if Path(t).is_dir() and _inside(t, root) != "."]
+    inputs += named
+    return sorted({r for p in inputs if (r := _inside(p, root)) is not None})
+
+
 def changes_from_names(names: Sequence[str], root: Path, cwd: Path) -> ChangeSet:
     """The files named (relative to ``cwd``), as paths relative to ``root``.
 
@@ -395,6 +438,111 @@ def _gate(touched: Sequence[TouchedElement], fail_on: str) -> list[Finding]:
     return failing
 
 
+@dataclass
+class _Scan:
+    """What :func:`build` gathers over the models and decisions files."""
+
+    problems: list[Problem] = field(default_factory=list)
+    mapped: set[str] = field(default_factory=set)  # changed files some element or control cites
+    touched: list[TouchedElement] = field(default_factory=list)
+    evidence: list[EvidenceChange] = field(default_factory=list)
+    with_code: int = 0  # elements that name their code
+
+
+def _touch_elements(
+    scan: _Scan,
+    res: ModelResult,
+    local: dict[str, str],
+    baselined: set[tuple[str, str]],
+    lib: Library,
+) -> None:
+    """The elements of one model whose code the change touches (``local``: changed path ->
+    path relative to the model's root)."""
+    model = res.loaded.model
+    elements, bad = codemap.element_code(model)
+    scan.problems.extend(bad)
+    scan.with_code += len(elements)
+    for ec in elements:
+        files = sorted(p for p, r in local.items() if ec.matches(r))
+        if not files:
+            continue
+        scan.mapped.update(files)
+        pats = sorted({pat.text for p in files for pat in ec.matches(local[p])})
+        el = res.graph.elements[ec.element]
+        te = TouchedElement(res.model_id, model.model.name, el, files, pats)
+        te.findings = _findings_for(ec.element, res, baselined)
+        te.checklist = _checklist(ec.element, te.findings, lib, res)
+        scan.touched.append(te)
+
+
+def _touch_model_evidence(
+    scan: _Scan, res: ModelResult, local: dict[str, str], lib: Library
+) -> None:
+    """The controls and decisions of one model whose cited evidence the change touches."""
+    model = res.loaded.model
+    for owner, ref, loc in evidence_mod._cited(model):
+        where = loc or model.location or Location(file="<model>", line=0)
+        items, hits, bad = _evidence_hits(ref.evidence, local, where, owner)
+        scan.problems.extend(bad)
+        if not items:
+            continue
+        scan.mapped.update(hits)
+        kind, oid, oname = _owner_name(res, owner)
+        if isinstance(ref, ControlRef):
+            ctrl = lib.controls.get(ref.id) if lib.controls else None
+            control, title = ref.id, ctrl.title if ctrl else ref.id
+            questions = list(ctrl.review_questions) if ctrl else []
+        else:
+            control, title = ref.finding, f"decision: {ref.status}"
+            questions = _decision_questions(ref.reason)
+        scan.evidence.append(
+            EvidenceChange(
+                res.model_id,
+                model.model.name,
+                kind,
+                oid,
+                oname,
+                control,
+                title,
+                loc,
+                items,
+                sorted(hits),
+                questions,
+            )
+        )
+
+
+def _touch_decision_evidence(
+    scan: _Scan, run: Run, paths: list[str], root: Path, config_root: str | None
+) -> None:
+    """The decisions files' decisions whose evidence (relative to their own repository) the
+    change touches."""
+    for d in run.policy.decisions:
+        if not d.evidence or d.location is None:
+            continue
+        d_root = evidence_mod.root_for(Path(d.location.file), config_root)
+        local = {p: r for p in paths if (r := _rel_to(p, root, d_root)) is not None}
+        items, hits, bad = _evidence_hits(d.evidence, local, d.location, f"decision {d.finding}")
+        scan.problems.extend(bad)
+        if items:
+            scan.mapped.update(hits)
+            scan.evidence.append(
+                EvidenceChange(
+                    d.model or "",
+                    "",
+                    "decision",
+                    d.finding,
+                    d.finding,
+                    d.finding,
+                    f"decision: {d.status}",
+                    d.location,
+                    items,
+                    sorted(hits),
+                    _decision_questions(d.reason),
+                )
+            )
+
+
 def build(
     run: Run,
     changes: ChangeSet,
@@ -411,104 +559,33 @@ def build(
     directories, config, decisions files, baseline); ``ignore`` are patterns of files never
     reported as unmapped. Malformed or escaping patterns are input errors.
     """
-    problems: list[Problem] = []
+    scan = _Scan()
     ignore_pats: list[codemap.CodePattern] = []
     for raw in ignore:
         try:
             ignore_pats.append(codemap.compile_pattern(raw))
         except codemap.PatternError as exc:
-            problems.append(Problem("--ignore", 0, str(exc)))
+            scan.problems.append(Problem("--ignore", 0, str(exc)))
     model_pats = [codemap.compile_pattern(p) for p in sorted(set(model_files))]
     baselined = {(f.model_id, f.id) for f in run.verdict.baselined}
     root = changes.root
     paths = [c.path for c in changes.files]
-    mapped: set[str] = set()
-    touched: list[TouchedElement] = []
-    ev_changes: list[EvidenceChange] = []
-    with_code = 0
-    lib = run.library
     for res in run.results:
-        model = res.loaded.model
         m_root = evidence_mod.root_for(res.loaded.path, config_root)
         local = {p: r for p in paths if (r := _rel_to(p, root, m_root)) is not None}
-        elements, bad = codemap.element_code(model)
-        problems.extend(bad)
-        with_code += len(elements)
-        for ec in elements:
-            files = sorted(p for p, r in local.items() if ec.matches(r))
-            if not files:
-                continue
-            mapped.update(files)
-            pats = sorted({pat.text for p in files for pat in ec.matches(local[p])})
-            el = res.graph.elements[ec.element]
-            te = TouchedElement(res.model_id, model.model.name, el, files, pats)
-            te.findings = _findings_for(ec.element, res, baselined)
-            te.checklist = _checklist(ec.element, te.findings, lib, res)
-            touched.append(te)
-        for owner, ref, loc in evidence_mod._cited(model):
-            where = loc or model.location or Location(file="<model>", line=0)
-            items, hits, bad = _evidence_hits(ref.evidence, local, where, owner)
-            problems.extend(bad)
-            if not items:
-                continue
-            mapped.update(hits)
-            kind, oid, oname = _owner_name(res, owner)
-            if isinstance(ref, ControlRef):
-                ctrl = lib.controls.get(ref.id) if lib.controls else None
-                control, title = ref.id, ctrl.title if ctrl else ref.id
-                questions = list(ctrl.review_questions) if ctrl else []
-            else:
-                control, title = ref.finding, f"decision: {ref.status}"
-                questions = _decision_questions(ref.reason)
-            ev_changes.append(
-                EvidenceChange(
-                    res.model_id,
-                    model.model.name,
-                    kind,
-                    oid,
-                    oname,
-                    control,
-                    title,
-                    loc,
-                    items,
-                    sorted(hits),
-                    questions,
-                )
-            )
-    for d in run.policy.decisions:  # decisions files: evidence relative to their own repository
-        if not d.evidence or d.location is None:
-            continue
-        d_root = evidence_mod.root_for(Path(d.location.file), config_root)
-        local = {p: r for p in paths if (r := _rel_to(p, root, d_root)) is not None}
-        items, hits, bad = _evidence_hits(d.evidence, local, d.location, f"decision {d.finding}")
-        problems.extend(bad)
-        if items:
-            mapped.update(hits)
-            ev_changes.append(
-                EvidenceChange(
-                    d.model or "",
-                    "",
-                    "decision",
-                    d.finding,
-                    d.finding,
-                    d.finding,
-                    f"decision: {d.status}",
-                    d.location,
-                    items,
-                    sorted(hits),
-                    _decision_questions(d.reason),
-                )
-            )
-    if problems:
-        raise InputError(problems)
+        _touch_elements(scan, res, local, baselined, run.library)
+        _touch_model_evidence(scan, res, local, run.library)
+    _touch_decision_evidence(scan, run, paths, root, config_root)
+    if scan.problems:
+        raise InputError(scan.problems)
 
-    rest = [p for p in paths if p not in mapped]
+    rest = [p for p in paths if p not in scan.mapped]
     model_hits = sorted(p for p in rest if any(m.matches(p) for m in model_pats))
     rest = [p for p in rest if p not in model_hits]
     ignored = sorted(p for p in rest if any(i.matches(p) for i in ignore_pats))
     unmapped = sorted(p for p in rest if p not in ignored)
-    touched.sort(key=lambda t: (t.model_id, t.element.id))
-    ev_changes.sort(key=lambda e: (e.model_id, e.owner_kind, e.owner, e.control))
+    touched = sorted(scan.touched, key=lambda t: (t.model_id, t.element.id))
+    ev_changes = sorted(scan.evidence, key=lambda e: (e.model_id, e.owner_kind, e.owner, e.control))
     return Review(
         changes=changes,
         fail_on=fail_on,
@@ -520,6 +597,6 @@ def build(
         ignored=ignored,
         failing=_gate(touched, fail_on),
         fail_on_unmapped=fail_on_unmapped,
-        elements_with_code=with_code,
-        library=lib,
+        elements_with_code=scan.with_code,
+        library=run.library,
     )

@@ -808,6 +808,91 @@ class _Reader:
         return el
 
     # -- dataflows ----------------------------------------------------------------------
+    def dataflow_ends(
+        self,
+        f: dict[str, Any],
+        comps: dict[str, str],
+        containers: dict[str, Boundary],
+        rejected: set[str],
+    ) -> tuple[list[str], bool]:
+        """The element ids a dataflow joins, and whether it is skipped (an end is a network
+        container or a rejected component); a bad end is reported."""
+        ends: list[str] = []
+        skip = False
+        for key in ("source", "destination"):
+            ref = f.get(key)
+            if ref is None:
+                self.err(f, f"dataflow has no '{key}'", key)
+            elif not isinstance(ref, str):
+                self.err(f, f"dataflow {key} must be a component id (a string)", key)
+            elif ref in comps:
+                ends.append(comps[ref])
+            elif ref in containers:
+                skip = True
+            elif ref in rejected:
+                skip = True  # the component's own problem was reported
+            else:
+                self.err(
+                    f,
+                    f"dataflow {key} {ref!r} is not a component{suggest(str(ref), comps)}",
+                    key,
+                )
+        return ends, skip
+
+    def dataflow(
+        self,
+        f: dict[str, Any],
+        fid: str,
+        name: str,
+        ends: list[str],
+        assets: dict[str, str],
+        ids: _Ids,
+    ) -> list[Flow]:
+        """One dataflow's flow, and its reverse when it is bidirectional (none when invalid)."""
+        out: list[Flow] = []
+        tg = ids.of[fid]
+        extra = self.ours(f)
+        if extra.pop("unnamed", False):
+            name = ""
+        controls = self.controls(f, extra)
+        for key in ("id", "name", "from", "to", "source", "target", "location", "otm"):
+            extra.pop(key, None)
+        carry = self.carry(f, fid, tg)
+        raw_tags = f.get("tags")
+        if isinstance(raw_tags, list) and any(isinstance(t, str) for t in raw_tags):
+            carry["tags"] = [t for t in raw_tags if isinstance(t, str)]
+        both = f.get("bidirectional") is True
+        if both:
+            carry["bidirectional"] = True
+        rec: dict[str, Any] = {
+            "id": tg,
+            "name": name,
+            "from": ends[0],
+            "to": ends[1],
+            "data": self.data_refs(f, f.get("assets"), assets, "assets"),
+            "description": f.get("description") if isinstance(f.get("description"), str) else None,
+            "controls": controls,
+            "location": self.loc(f),
+            **extra,
+        }
+        if carry:
+            rec["otm"] = carry
+        fl = self.validated(Flow, rec, f, "dataflows")
+        if fl is None:
+            return out
+        out.append(fl)
+        if both:
+            back_id = ids.reserve(f"\0reverse\0{fid}", f"{tg}-reverse")
+            back = self.validated(
+                Flow,
+                {**rec, "id": back_id, "from": ends[1], "to": ends[0], "otm": {"reverse_of": tg}},
+                f,
+                "dataflows",
+            )
+            if back is not None:
+                out.append(back)
+        return out
+
     def dataflows(
         self,
         comps: dict[str, str],
@@ -823,26 +908,7 @@ class _Reader:
         for f in self.items("dataflows"):
             fid = self.text(f, "id", "dataflow")
             name = self.text(f, "name", "dataflow", required=False) or ""
-            ends: list[str] = []
-            skip = False
-            for key in ("source", "destination"):
-                ref = f.get(key)
-                if ref is None:
-                    self.err(f, f"dataflow has no '{key}'", key)
-                elif not isinstance(ref, str):
-                    self.err(f, f"dataflow {key} must be a component id (a string)", key)
-                elif ref in comps:
-                    ends.append(comps[ref])
-                elif ref in containers:
-                    skip = True
-                elif ref in rejected:
-                    skip = True  # the component's own problem was reported
-                else:
-                    self.err(
-                        f,
-                        f"dataflow {key} {ref!r} is not a component{suggest(str(ref), comps)}",
-                        key,
-                    )
+            ends, skip = self.dataflow_ends(f, comps, containers, rejected)
             if fid is None:
                 continue
             if fid in seen:
@@ -864,55 +930,7 @@ class _Reader:
         for _f, fid, _name, _ends in todo:
             ids.add(fid)
         for f, fid, name, ends in todo:
-            tg = ids.of[fid]
-            extra = self.ours(f)
-            if extra.pop("unnamed", False):
-                name = ""
-            controls = self.controls(f, extra)
-            for key in ("id", "name", "from", "to", "source", "target", "location", "otm"):
-                extra.pop(key, None)
-            carry = self.carry(f, fid, tg)
-            raw_tags = f.get("tags")
-            if isinstance(raw_tags, list) and any(isinstance(t, str) for t in raw_tags):
-                carry["tags"] = [t for t in raw_tags if isinstance(t, str)]
-            both = f.get("bidirectional") is True
-            if both:
-                carry["bidirectional"] = True
-            rec: dict[str, Any] = {
-                "id": tg,
-                "name": name,
-                "from": ends[0],
-                "to": ends[1],
-                "data": self.data_refs(f, f.get("assets"), assets, "assets"),
-                "description": f.get("description")
-                if isinstance(f.get("description"), str)
-                else None,
-                "controls": controls,
-                "location": self.loc(f),
-                **extra,
-            }
-            if carry:
-                rec["otm"] = carry
-            fl = self.validated(Flow, rec, f, "dataflows")
-            if fl is None:
-                continue
-            out.append(fl)
-            if both:
-                back_id = ids.reserve(f"\0reverse\0{fid}", f"{tg}-reverse")
-                back = self.validated(
-                    Flow,
-                    {
-                        **rec,
-                        "id": back_id,
-                        "from": ends[1],
-                        "to": ends[0],
-                        "otm": {"reverse_of": tg},
-                    },
-                    f,
-                    "dataflows",
-                )
-                if back is not None:
-                    out.append(back)
+            out.extend(self.dataflow(f, fid, name, ends, assets, ids))
         if kept_raw:
             self.project_carry["dataflows"] = kept_raw
             self.warnings.append(

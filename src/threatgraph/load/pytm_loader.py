@@ -285,6 +285,54 @@ class _Ids:
         return candidate
 
 
+@dataclass
+class _Sources:
+    """pytm's objects of one model, by type, in registration order."""
+
+    boundaries: list[Any]
+    elements: list[Any]
+    flows: list[Any]
+    data: list[Any]
+
+
+def _sources(state: Any) -> _Sources:
+    """The boundaries, elements, flows and data pytm registered, with boundaries and data
+    that are only referenced (defensive: pytm registers all)."""
+    import pytm
+
+    boundaries_src = [b for b in state.boundaries if isinstance(b, pytm.Boundary)]
+    flows_src = [f for f in state.flows if isinstance(f, pytm.Dataflow)]
+    elements_src = [
+        e
+        for e in state.elements
+        if isinstance(e, pytm.Element) and not isinstance(e, (pytm.Boundary, pytm.Dataflow))
+    ]
+    # Boundaries referenced but not registered (defensive: pytm registers all).
+    known = {id(b) for b in boundaries_src}
+    for e in [*elements_src, *boundaries_src]:
+        parent = e.inBoundary
+        while parent is not None and id(parent) not in known:
+            known.add(id(parent))
+            boundaries_src.append(parent)
+            parent = parent.inBoundary
+    data_src: list[Any] = []
+    seen_data: set[int] = set()
+    for d in [
+        *state.data,
+        *(d for f in flows_src for d in f.data),
+        *(d for e in elements_src for d in getattr(e, "data", ())),
+    ]:
+        if isinstance(d, pytm.Data) and id(d) not in seen_data:
+            seen_data.add(id(d))
+            data_src.append(d)
+    return _Sources(boundaries_src, elements_src, flows_src, data_src)
+
+
+def _explicit(objs: list[Any], ov: dict[int, dict[str, Any]]) -> set[str]:
+    """Ids given explicitly (``threatgraph.id``) to ``objs``."""
+    return {str(ov[id(o)]["id"]) for o in objs if ov[id(o)].get("id")}
+
+
 class _Converter:
     """pytm objects -> threatgraph records, collecting every problem with its line."""
 
@@ -335,44 +383,55 @@ class _Converter:
             return None
 
     def convert(self, tm: Any, state: Any) -> tuple[SystemModel, dict[int, Element | Flow]]:
-        import pytm
-
-        boundaries_src = [b for b in state.boundaries if isinstance(b, pytm.Boundary)]
-        flows_src = [f for f in state.flows if isinstance(f, pytm.Dataflow)]
-        elements_src = [
-            e
-            for e in state.elements
-            if isinstance(e, pytm.Element) and not isinstance(e, (pytm.Boundary, pytm.Dataflow))
-        ]
-        # Boundaries referenced but not registered (defensive: pytm registers all).
-        known = {id(b) for b in boundaries_src}
-        for e in [*elements_src, *boundaries_src]:
-            parent = e.inBoundary
-            while parent is not None and id(parent) not in known:
-                known.add(id(parent))
-                boundaries_src.append(parent)
-                parent = parent.inBoundary
-        data_src: list[Any] = []
-        seen_data: set[int] = set()
-        for d in [
-            *state.data,
-            *(d for f in flows_src for d in f.data),
-            *(d for e in elements_src for d in getattr(e, "data", ())),
-        ]:
-            if isinstance(d, pytm.Data) and id(d) not in seen_data:
-                seen_data.add(id(d))
-                data_src.append(d)
-
+        """The model from pytm's registered objects, and pytm object id -> what it became."""
+        src = _sources(state)
         ov: dict[int, dict[str, Any]] = {
             id(o): self.overrides(o)
-            for o in [*boundaries_src, *elements_src, *flows_src, *data_src]
+            for o in [*src.boundaries, *src.elements, *src.flows, *src.data]
         }
+        boundaries, bid = self.convert_boundaries(src.boundaries, ov)
+        data, did = self.convert_data(src.data, ov)
 
-        def explicit(objs: list[Any]) -> set[str]:
-            return {str(ov[id(o)]["id"]) for o in objs if ov[id(o)].get("id")}
+        # Elements.
+        e_ids = _Ids(_explicit(src.elements, ov))
+        eid: dict[int, str] = {}
+        for e in src.elements:
+            eid[id(e)] = str(ov[id(e)].get("id") or e_ids.take(e.name))
+        elements: list[Element] = []
+        targets: dict[int, Element | Flow] = {}
+        for e in src.elements:
+            item = self.element(e, ov[id(e)], eid[id(e)], bid, did, data)
+            if item is not None:
+                elements.append(item)
+                targets[id(e)] = item
 
-        # Boundaries.
-        b_ids = _Ids(explicit(boundaries_src))
+        # Flows.
+        flows: list[Flow] = []
+        for f in src.flows:
+            fl = self.flow(f, ov[id(f)], eid, did)
+            if fl is not None:
+                flows.append(fl)
+                targets[id(f)] = fl
+
+        info = self.model_info(tm)
+        if self.problems:
+            raise InputError(self.problems)
+        assert info is not None  # validated() records a problem whenever it gives None
+        model = SystemModel(
+            model=info,
+            boundaries=boundaries,
+            data=data,
+            elements=elements,
+            flows=flows,
+        )
+        model.location = self.loc(tm)
+        return model, targets
+
+    def convert_boundaries(
+        self, boundaries_src: list[Any], ov: dict[int, dict[str, Any]]
+    ) -> tuple[list[Boundary], dict[int, str]]:
+        """The boundaries, and pytm object id -> boundary id."""
+        b_ids = _Ids(_explicit(boundaries_src, ov))
         bid: dict[int, str] = {}
         for b in boundaries_src:
             bid[id(b)] = str(ov[id(b)].get("id") or b_ids.take(b.name))
@@ -391,9 +450,13 @@ class _Converter:
             item = self.validated(Boundary, rec, b)
             if item is not None:
                 boundaries.append(item)
+        return boundaries, bid
 
-        # Data.
-        d_ids = _Ids(explicit(data_src))
+    def convert_data(
+        self, data_src: list[Any], ov: dict[int, dict[str, Any]]
+    ) -> tuple[list[DataAsset], dict[int, str]]:
+        """The data assets, and pytm object id -> data id."""
+        d_ids = _Ids(_explicit(data_src, ov))
         did: dict[int, str] = {}
         data: list[DataAsset] = []
         # Declaration order of the data, made once: ordered() reads it for every element
@@ -417,49 +480,21 @@ class _Converter:
             if item is not None:
                 data.append(item)
                 self.data_by_id.setdefault(item.id, item)
+        return data, did
 
-        # Elements.
-        e_ids = _Ids(explicit(elements_src))
-        eid: dict[int, str] = {}
-        for e in elements_src:
-            eid[id(e)] = str(ov[id(e)].get("id") or e_ids.take(e.name))
-        elements: list[Element] = []
-        targets: dict[int, Element | Flow] = {}
-        for e in elements_src:
-            item = self.element(e, ov[id(e)], eid[id(e)], bid, did, data)
-            if item is not None:
-                elements.append(item)
-                targets[id(e)] = item
-
-        # Flows.
-        flows: list[Flow] = []
-        for f in flows_src:
-            fl = self.flow(f, ov[id(f)], eid, did)
-            if fl is not None:
-                flows.append(fl)
-                targets[id(f)] = fl
-
+    def model_info(self, tm: Any) -> ModelInfo | None:
+        """The model's name and description (with pytm's assumptions)."""
         description = tm.description or None
         assumptions = [a.name for a in getattr(tm, "assumptions", []) if getattr(a, "name", "")]
         if assumptions:
             description = ((description or "") + " Assumptions: " + "; ".join(assumptions)).strip()
         tm_ov = self.overrides(tm)
-        info = self.validated(
+        info: ModelInfo | None = self.validated(
             ModelInfo,
             {"name": tm.name or Path(self.file).stem, "description": description, **tm_ov},
             tm,
         )
-        if self.problems:
-            raise InputError(self.problems)
-        model = SystemModel(
-            model=info,
-            boundaries=boundaries,
-            data=data,
-            elements=elements,
-            flows=flows,
-        )
-        model.location = self.loc(tm)
-        return model, targets
+        return info
 
     def element(
         self,

@@ -112,28 +112,10 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
     return "\n".join(terminal(line) for line in out) + "\n"
 
 
-def render_markdown(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
-    """The diff as a Markdown pull-request comment, with a Mermaid diagram."""
-    # The Markdown escaper (which also keeps '@' from mentioning anyone in a PR comment).
+def _md_threats(d: ModelDiff, head_path: PathFn) -> list[str]:
+    """The tables of threats introduced and resolved (none when there are none)."""
     md, ident = escape, code
-    failing = len(d.failing)
-    verdict = (
-        f"**FAIL**: introduces {count_text(failing, 'open finding')} at or above `{d.fail_on}`"
-        if failing
-        else f"**PASS**: no new open finding at or above `{d.fail_on}`"
-    )
-    out = [
-        "## threatgraph: model changes",
-        "",
-        f"Compared {md(d.base_label)} with {md(d.head_label)}. {verdict}.",
-        "",
-        "| Threats introduced | Threats resolved | Elements +/- | Flows +/- | Controls removed |",
-        "| ---: | ---: | ---: | ---: | ---: |",
-        f"| {len(d.introduced)} | {len(d.resolved)} | "
-        f"{len(d.elements_added)} / {len(d.elements_removed)} | "
-        f"{len(d.flows_added)} / {len(d.flows_removed)} | {len(d.controls_removed)} |",
-        "",
-    ]
+    out: list[str] = []
     if d.introduced:
         out += [
             "### Threats introduced",
@@ -161,6 +143,14 @@ def render_markdown(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
                 f"{md(_el_name(d, bf, base=True))} | {md(_why_resolved(hf))} |"
             )
         out.append("")
+
+    return out
+
+
+def _md_changes(d: ModelDiff) -> list[str]:
+    """The lists of models, elements, flows and controls added, removed or changed."""
+    md, ident = escape, code
+    out: list[str] = []
 
     def bullets(title: str, rows: list[str]) -> None:
         if rows:
@@ -202,6 +192,33 @@ def render_markdown(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
         "Controls added",
         [f"{ident(c.control)} on {c.owner_kind} {md(c.owner_name)}" for c in d.controls_added],
     )
+    return out
+
+
+def render_markdown(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
+    """The diff as a Markdown pull-request comment, with a Mermaid diagram."""
+    # The Markdown escaper (which also keeps '@' from mentioning anyone in a PR comment).
+    md = escape
+    failing = len(d.failing)
+    verdict = (
+        f"**FAIL**: introduces {count_text(failing, 'open finding')} at or above `{d.fail_on}`"
+        if failing
+        else f"**PASS**: no new open finding at or above `{d.fail_on}`"
+    )
+    out = [
+        "## threatgraph: model changes",
+        "",
+        f"Compared {md(d.base_label)} with {md(d.head_label)}. {verdict}.",
+        "",
+        "| Threats introduced | Threats resolved | Elements +/- | Flows +/- | Controls removed |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+        f"| {len(d.introduced)} | {len(d.resolved)} | "
+        f"{len(d.elements_added)} / {len(d.elements_removed)} | "
+        f"{len(d.flows_added)} / {len(d.flows_removed)} | {len(d.controls_removed)} |",
+        "",
+    ]
+    out += _md_threats(d, head_path)
+    out += _md_changes(d)
     diagram = render_mermaid(d)
     if diagram:
         out += ["### What changed", "", "```mermaid", diagram.rstrip("\n"), "```", ""]

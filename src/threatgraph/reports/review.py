@@ -17,7 +17,7 @@ from threatgraph.formats.view import one_line
 from threatgraph.version import __version__
 
 if TYPE_CHECKING:
-    from threatgraph.features.review import FindingRef, Review
+    from threatgraph.features.review import EvidenceChange, FindingRef, Review, TouchedElement
     from threatgraph.model.schema import Location
 
 REVIEW_VERSION = "1.0"
@@ -258,39 +258,42 @@ def render_markdown(r: Review, path: PathFn) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_json(r: Review, path: PathFn) -> str:
-    """The review as a JSON document (stable order)."""
+def _json_loc(x: Location | None, path: PathFn) -> dict[str, Any] | None:
+    return {"file": path(x.file), "line": x.line} if x is not None else None
 
-    def loc(x: Location | None) -> dict[str, Any] | None:
-        return {"file": path(x.file), "line": x.line} if x is not None else None
 
-    def finding(ref: FindingRef) -> dict[str, Any]:
-        f = ref.finding
-        d = f.decision
-        return {
-            "id": f.id,
-            "threat": f.rule.id,
-            "title": f.rule.title,
-            "severity": f.severity,
-            "status": f.status,
-            "role": ref.role,
-            "baselined": ref.baselined,
-            "element": f.element,
-            "missing": f.missing,
-            "location": loc(f.location),
-            "rule_url": rule_link(r, f.rule.id),
-            "decision": (
-                {
-                    "status": d.status,
-                    "owner": d.owner,
-                    "expires": d.expires.isoformat() if d.expires else None,
-                    "reason": d.reason,
-                }
-                if d is not None
-                else None
-            ),
-        }
+def _json_finding(r: Review, ref: FindingRef, path: PathFn) -> dict[str, Any]:
+    """One finding on a touched element, as JSON."""
+    f = ref.finding
+    d = f.decision
+    return {
+        "id": f.id,
+        "threat": f.rule.id,
+        "title": f.rule.title,
+        "severity": f.severity,
+        "status": f.status,
+        "role": ref.role,
+        "baselined": ref.baselined,
+        "element": f.element,
+        "missing": f.missing,
+        "location": _json_loc(f.location, path),
+        "rule_url": rule_link(r, f.rule.id),
+        "decision": (
+            {
+                "status": d.status,
+                "owner": d.owner,
+                "expires": d.expires.isoformat() if d.expires else None,
+                "reason": d.reason,
+            }
+            if d is not None
+            else None
+        ),
+    }
 
+
+def _json_changes(r: Review) -> dict[str, Any]:
+    """The changed files, each with what it is (mapped, model, unmapped, ignored) and the
+    elements and evidence it belongs to."""
     owners: dict[str, list[str]] = {}
     for te in r.elements:
         for f in te.files:
@@ -308,65 +311,74 @@ def to_json(r: Review, path: PathFn) -> str:
             return "model"
         return "unmapped" if p in unmapped else "ignored" if p in ignored else "mapped"
 
+    return {
+        "description": r.changes.description,
+        "base": r.changes.base,
+        "files": [
+            {
+                "path": c.path,
+                "deleted": c.deleted,
+                "kind": kind(c.path),
+                "elements": owners.get(c.path, []),
+                "evidence_of": sorted(cited.get(c.path, [])),
+            }
+            for c in r.changes.files
+        ],
+    }
+
+
+def _json_element(r: Review, te: TouchedElement, path: PathFn) -> dict[str, Any]:
+    """One touched element with its findings and checklist, as JSON."""
+    return {
+        "model": te.model_id,
+        "id": te.element.id,
+        "name": te.element.name,
+        "kind": te.element.kind.value,
+        "location": _json_loc(te.element.location, path),
+        "files": te.files,
+        "patterns": te.patterns,
+        "findings": [_json_finding(r, ref, path) for ref in te.findings],
+        "checklist": [
+            {
+                "control": g.control,
+                "title": g.title,
+                "state": g.state,
+                "severity": g.severity,
+                "findings": g.findings,
+                "declared_on": g.declared_on,
+                "checks": [{"rule": c.rule, "text": c.text} for c in g.checks],
+                "questions": g.questions,
+            }
+            for g in te.checklist
+        ],
+    }
+
+
+def _json_evidence(ev: EvidenceChange, path: PathFn) -> dict[str, Any]:
+    """One control or decision whose evidence changed, as JSON."""
+    return {
+        "model": ev.model_id,
+        "owner_kind": ev.owner_kind,
+        "owner": ev.owner,
+        "owner_name": ev.owner_name,
+        "control": ev.control,
+        "title": ev.title,
+        "location": _json_loc(ev.location, path),
+        "items": ev.items,
+        "files": ev.files,
+        "questions": ev.questions,
+    }
+
+
+def to_json(r: Review, path: PathFn) -> str:
+    """The review as a JSON document (stable order)."""
     doc: dict[str, Any] = {
         "review_version": REVIEW_VERSION,
-        "changes": {
-            "description": r.changes.description,
-            "base": r.changes.base,
-            "files": [
-                {
-                    "path": c.path,
-                    "deleted": c.deleted,
-                    "kind": kind(c.path),
-                    "elements": owners.get(c.path, []),
-                    "evidence_of": sorted(cited.get(c.path, [])),
-                }
-                for c in r.changes.files
-            ],
-        },
+        "changes": _json_changes(r),
         "fail_on": r.fail_on,
         "models": r.models,
-        "elements": [
-            {
-                "model": te.model_id,
-                "id": te.element.id,
-                "name": te.element.name,
-                "kind": te.element.kind.value,
-                "location": loc(te.element.location),
-                "files": te.files,
-                "patterns": te.patterns,
-                "findings": [finding(ref) for ref in te.findings],
-                "checklist": [
-                    {
-                        "control": g.control,
-                        "title": g.title,
-                        "state": g.state,
-                        "severity": g.severity,
-                        "findings": g.findings,
-                        "declared_on": g.declared_on,
-                        "checks": [{"rule": c.rule, "text": c.text} for c in g.checks],
-                        "questions": g.questions,
-                    }
-                    for g in te.checklist
-                ],
-            }
-            for te in r.elements
-        ],
-        "evidence_changed": [
-            {
-                "model": ev.model_id,
-                "owner_kind": ev.owner_kind,
-                "owner": ev.owner,
-                "owner_name": ev.owner_name,
-                "control": ev.control,
-                "title": ev.title,
-                "location": loc(ev.location),
-                "items": ev.items,
-                "files": ev.files,
-                "questions": ev.questions,
-            }
-            for ev in r.evidence
-        ],
+        "elements": [_json_element(r, te, path) for te in r.elements],
+        "evidence_changed": [_json_evidence(ev, path) for ev in r.evidence],
         "model_files": r.model_files,
         "unmapped": r.unmapped,
         "ignored": r.ignored,

@@ -84,6 +84,66 @@ def _evidence_lines(comp: Component) -> list[str]:
     return items
 
 
+def _mcp_server_fields(comp: Component, fields: dict[str, Any], desc: list[str]) -> str:
+    """The fields and description of an MCP server; gives its boundary (a remote server is
+    a third party's)."""
+    fields["kind"] = "tool"
+    fields["mcp"] = True
+    if comp.transport:
+        fields["transport"] = comp.transport
+    if comp.command:
+        how = "at" if "://" in comp.command else "started as"
+        desc.append(f"{how} {comp.command}")
+    else:
+        desc.append("an MCP server defined in this repository")
+    if comp.tools:
+        desc.append("tools " + ", ".join(sorted(comp.tools)))
+    if comp.image:
+        registry = (
+            "docker_hub"
+            if "docker" in (comp.command or "")
+            else (
+                "npm"
+                if (comp.command or "").split(" ")[0].endswith(("npx", "bunx", "pnpx"))
+                else "pypi"
+            )
+        )
+        fields["software"] = [
+            {
+                "kind": "mcp_server",
+                "name": comp.image,
+                "origin": "public",
+                "registry": registry,
+                "pinned": bool(comp.pinned),
+                "at_runtime": bool(comp.at_runtime),
+            }
+        ]
+        if not comp.pinned:
+            desc.append("started from an unpinned package")
+    if comp.command and "://" in comp.command:
+        return "third-party"
+    return "application"
+
+
+def _artifact_fields(comp: Component, fields: dict[str, Any], desc: list[str]) -> None:
+    """The fields and description of a model artifact loaded from a file or hub."""
+    fields["kind"] = "ml_model"
+    art: dict[str, Any] = {}
+    if comp.artifact_format:
+        art["format"] = comp.artifact_format
+    if comp.hub:
+        art["hub"] = comp.hub
+        fields["source"] = "public_hub"
+    if comp.pinned is not None:
+        art["pinned"] = comp.pinned
+    if comp.remote_code is not None:
+        art["remote_code"] = comp.remote_code
+    if comp.loader:
+        art["loader"] = comp.loader
+    fields["artifact"] = art
+    desc.append(f"loaded with {comp.loader}")
+
+
 class _Draft:
     def __init__(self, found: Discovery, name: str) -> None:
         self.found = found
@@ -194,61 +254,13 @@ class _Draft:
             fields["kind"] = "tool"
             desc.append(f"a tool registered with {comp.tech}")
         elif comp.category == "mcp_server":
-            fields["kind"] = "tool"
-            fields["mcp"] = True
-            if comp.transport:
-                fields["transport"] = comp.transport
-            if comp.command:
-                how = "at" if "://" in comp.command else "started as"
-                desc.append(f"{how} {comp.command}")
-            else:
-                desc.append("an MCP server defined in this repository")
-            if comp.tools:
-                desc.append("tools " + ", ".join(sorted(comp.tools)))
-            if comp.image:
-                registry = (
-                    "docker_hub"
-                    if "docker" in (comp.command or "")
-                    else (
-                        "npm"
-                        if (comp.command or "").split(" ")[0].endswith(("npx", "bunx", "pnpx"))
-                        else "pypi"
-                    )
-                )
-                fields["software"] = [
-                    {
-                        "kind": "mcp_server",
-                        "name": comp.image,
-                        "origin": "public",
-                        "registry": registry,
-                        "pinned": bool(comp.pinned),
-                        "at_runtime": bool(comp.at_runtime),
-                    }
-                ]
-                if not comp.pinned:
-                    desc.append("started from an unpinned package")
-            if comp.command and "://" in comp.command:
-                boundary = "third-party"
+            boundary = _mcp_server_fields(comp, fields, desc)
         elif comp.category == "vector_store":
             fields["kind"] = "vector_store"
             if comp.image:
                 desc.append(f"image {comp.image}")
         elif comp.category == "artifact":
-            fields["kind"] = "ml_model"
-            art: dict[str, Any] = {}
-            if comp.artifact_format:
-                art["format"] = comp.artifact_format
-            if comp.hub:
-                art["hub"] = comp.hub
-                fields["source"] = "public_hub"
-            if comp.pinned is not None:
-                art["pinned"] = comp.pinned
-            if comp.remote_code is not None:
-                art["remote_code"] = comp.remote_code
-            if comp.loader:
-                art["loader"] = comp.loader
-            fields["artifact"] = art
-            desc.append(f"loaded with {comp.loader}")
+            _artifact_fields(comp, fields, desc)
         elif comp.category == "training":
             fields["kind"] = "training_pipeline"
             desc.append("training or fine-tuning code")
