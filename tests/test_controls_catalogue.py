@@ -406,7 +406,9 @@ def test_prompt_canary_closes_prompt_leakage_only_with_a_blocking_filter() -> No
 
     def closes(declared: set[str]) -> bool:
         present = {
-            k for k, m in zip(group_keys(rule), rule.mitigations, strict=True) if m.control in declared
+            k
+            for k, m in zip(group_keys(rule), rule.mitigations, strict=True)
+            if m.control in declared
         }
         return len(present) >= need
 
