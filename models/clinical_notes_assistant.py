@@ -127,7 +127,8 @@ app = m.app(
         "authn.sso_mfa",
         "audit.logging",
         "audit.prompt_logging",
-        "authz.rbac",
+        # Which clinician sees which patient is enforced by the EHR and notes store (authz.rbac
+        # there, where TG-SEC-007 reads it); no rule reads role-based access on an app.
         "authn.user_identity_propagation",
         "input.prompt_segregation",
         "privacy.data_minimisation",

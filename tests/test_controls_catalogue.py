@@ -378,26 +378,44 @@ def test_references_in_reference_index() -> None:
     assert not unknown, f"references not in threats/references.yaml: {unknown}"
 
 
-#: The first control of the library v2 block (issue 18): from it on, every control must be
-#: read by some rule or retired. Older controls may serve as evidence for reviews and the HIPAA
-#: analysis without a rule.
-LIBRARY_V2_FIRST = "agent.inventory_identity"
-
-
-def test_every_library_v2_control_is_read_by_a_rule_unless_deprecated() -> None:
-    """A control no rule names closes no finding: it must be wired into a rule where it
-    breaks the attack, or be retired with a reason (``deprecated``); a retired control is
-    named by no rule."""
+def test_every_control_is_read_by_a_rule_unless_deprecated() -> None:
+    """A control no rule names closes no finding: every control in the catalogue must be wired
+    into a rule where it breaks the attack, or be retired with a reason (``deprecated``); a
+    retired control is named by no rule."""
     from threatgraph.engine.library import load_library
 
     lib = load_library()
-    ids = [c["id"] for c in yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))["controls"]]
-    v2 = set(ids[ids.index(LIBRARY_V2_FIRST) :])
+    ids = {c["id"] for c in yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))["controls"]}
     named = {m.control for lr in lib.rules for m in lr.rule.mitigations}
     retired = {cid for cid, c in lib.controls.items() if c.deprecated}
     assert retired, "the check below would hold vacuously"
-    assert sorted(v2 - named - retired) == []
+    assert sorted(ids - named - retired) == []
     assert sorted(named & retired) == []
+
+
+def test_prompt_canary_closes_prompt_leakage_only_with_a_blocking_filter() -> None:
+    """The canary reports a verbatim leak; with an output filter that blocks answers carrying
+    it the two stop the leak together (TG-DISC-006), while the canary alone closes nothing."""
+    from threatgraph.engine.findings import group_keys, groups_needed
+    from threatgraph.engine.library import load_library
+
+    lib = load_library()
+    assert not lib.controls["monitoring.prompt_canary"].deprecated
+    rule = next(lr.rule for lr in lib.rules if lr.rule.id == "TG-DISC-006")
+    need = groups_needed(rule)
+
+    def closes(declared: set[str]) -> bool:
+        present = {
+            k
+            for k, m in zip(group_keys(rule), rule.mitigations, strict=True)
+            if m.control in declared
+        }
+        return len(present) >= need
+
+    assert closes({"monitoring.prompt_canary", "guardrail.output_filter"})
+    assert closes({"guardrail.public_system_prompt"})
+    assert not closes({"monitoring.prompt_canary"})
+    assert not closes({"guardrail.output_filter"})
 
 
 def test_a_deprecated_control_in_a_model_is_reported_with_the_reason() -> None:
@@ -409,13 +427,13 @@ def test_a_deprecated_control_in_a_model_is_reported_with_the_reason() -> None:
     lib = load_library()
     doc = {
         "threatgraph": 1,
-        "model": {"name": "Canary", "controls": ["monitoring.prompt_canary"]},
+        "model": {"name": "Retired", "controls": ["process.disclosure_review"]},
         "elements": [
-            {"kind": "llm", "name": "Bot", "controls": ["monitoring.prompt_canary"]},
+            {"kind": "llm", "name": "Bot", "controls": ["process.disclosure_review"]},
             {"kind": "app", "name": "Chat"},
         ],
         "flows": [
-            {"from": "chat", "to": "bot", "name": "ask", "controls": ["monitoring.prompt_canary"]}
+            {"from": "chat", "to": "bot", "name": "ask", "controls": ["process.disclosure_review"]}
         ],
     }
     model = finalize(parse_model(doc, "m.yaml"), lib.controls.keys(), lib.aliases)

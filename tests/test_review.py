@@ -144,6 +144,8 @@ def test_changing_the_retriever_lists_it_its_findings_and_changed_evidence(repo:
         ("authz.semantic_cache_isolation", "missing"),
         ("authz.tenant_isolation", "missing"),
         ("audit.logging", "accepted"),
+        # TG-SEC-005: a prompt log is the other way to keep an audit trail.
+        ("audit.prompt_logging", "accepted"),
         ("crypto.at_rest", "declared"),
         ("crypto.field_level", "alternative"),
     ]

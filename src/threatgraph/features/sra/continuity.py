@@ -26,7 +26,7 @@ THREATS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
     (
         "Environmental failure (power, cooling, water, hardware)",
         "availability of the ePHI it keeps",
-        ("infra.backup", "hipaa.contingency_plan", "hipaa.facility_access"),
+        ("infra.backup", "hipaa.contingency_plan"),
         True,
     ),
     (
