@@ -24,20 +24,39 @@ def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
     assert "2 kept, 0 broken" in out, out
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def private_imports(root: Path) -> list[str]:
-    """``from threatgraph.x import _name`` in any module under ``root``: file:line name."""
+    """``from threatgraph.x import _name``, or ``mod._name`` on a threatgraph module imported
+    under a name, in any module under ``root``: file:line name."""
     out = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        modules: set[str] = set()  # names bound to threatgraph modules (or their members)
         for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(
+                    a.asname for a in node.names if a.asname and a.name.startswith("threatgraph")
+                )
             if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
                 continue
             if node.module.split(".")[0] != "threatgraph":
                 continue
             for alias in node.names:
-                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                modules.add(alias.asname or alias.name)
+                if _private(alias.name):
                     out.append(f"{path.relative_to(root)}:{node.lineno} {alias.name}")
-    return out
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and _private(node.attr)
+            ):
+                out.append(f"{path.relative_to(root)}:{node.lineno} {node.value.id}.{node.attr}")
+    return sorted(out)
 
 
 def test_no_private_name_imports_across_modules() -> None:
@@ -47,7 +66,10 @@ def test_no_private_name_imports_across_modules() -> None:
 def test_private_import_check_sees_one(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("from threatgraph.load.registry import _x, public\n")
     (tmp_path / "b.py").write_text("def f():\n    from threatgraph.util import __version__\n")
-    assert private_imports(tmp_path) == ["a.py:1 _x"]
+    (tmp_path / "c.py").write_text(
+        "from threatgraph.repo import evidence as ev\n\nev._cited(1)\nev.__name__\n"
+    )
+    assert private_imports(tmp_path) == ["a.py:1 _x", "c.py:3 ev._cited"]
 
 
 #: The longest a function in src/ may be (lines from ``def`` to its last line, decorators

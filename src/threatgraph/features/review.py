@@ -480,7 +480,7 @@ def _touch_model_evidence(
 ) -> None:
     """The controls and decisions of one model whose cited evidence the change touches."""
     model = res.loaded.model
-    for owner, ref, loc in evidence_mod._cited(model):
+    for owner, ref, loc in evidence_mod.cited_in(model):
         where = loc or model.location or Location(file="<model>", line=0)
         items, hits, bad = _evidence_hits(ref.evidence, local, where, owner)
         scan.problems.extend(bad)

@@ -182,8 +182,7 @@ def load(path: Path) -> list[SystemModel]:
     sys.path.insert(0, str(path.parent.resolve()))
     # No __pycache__ in the user's model directories, and no stale bytecode between loads.
     sys.dont_write_bytecode = True
-    built: list[dsl.Model] = []
-    dsl._collect.models = built
+    built = dsl.start_collecting()
     try:
         with model_time_limit(file):
             exec(code, namespace)  # noqa: S102 - running the model file the user named
@@ -200,7 +199,7 @@ def load(path: Path) -> list[SystemModel]:
             file, traceback_line(exc, file), f"model raised {type(exc).__name__}: {exc}"
         ) from None
     finally:
-        dsl._collect.models = None
+        dsl.stop_collecting()
         sys.argv, sys.path = saved_argv, saved_path
         sys.dont_write_bytecode = saved_bytecode
         _forget_modules(saved_modules, path.parent)

@@ -45,6 +45,18 @@ _PKG_DIR = str(Path(__file__).resolve().parents[1])
 _collect = threading.local()
 
 
+def start_collecting() -> list[Model]:
+    """Collect every Model built on this thread from now on (the loader runs a model file)."""
+    built: list[Model] = []
+    _collect.models = built
+    return built
+
+
+def stop_collecting() -> None:
+    """Stop collecting Models on this thread."""
+    _collect.models = None
+
+
 def _caller() -> Location:
     """The first stack frame outside the threatgraph package: the model file's line."""
     frame = sys._getframe(1)

@@ -306,7 +306,8 @@ def _check_item(root: Path, item: str) -> str | None:
     return None if path.exists() else f"{item!r} does not exist"
 
 
-def _cited(model: SystemModel) -> Iterator[tuple[str, ControlRef | Decision, Location | None]]:
+def cited_in(model: SystemModel) -> Iterator[tuple[str, ControlRef | Decision, Location | None]]:
+    """Every control and decision of a model that can cite evidence: (owner, it, location)."""
     for c in model.model.controls:
         yield "model", c, c.location or model.location
     for el in model.elements:
@@ -343,7 +344,7 @@ def _check(
 def verify(model: SystemModel, root: Path) -> EvidenceReport:
     """Check the evidence of every declared control and 'mitigated' decision of a model."""
     report = EvidenceReport(root.resolve())
-    for owner, ref, loc in _cited(model):
+    for owner, ref, loc in cited_in(model):
         _check(report, owner, ref, loc)
     return report
 
