@@ -12,7 +12,7 @@ from threatgraph.commands._common import (
     AnalysisOptions,
     common_options,
     echo,
-    echo_json,
+    emit,
     fail_on_option,
     format_option,
     input_errors_exit_2,
@@ -113,14 +113,7 @@ def command(
         from threatgraph.formats.text import render_text
 
         text = render_text(result, quiet)
-    if output is not None:
-        from threatgraph.util.writer import write_atomic
-
-        write_atomic(output, text)
-    elif fmt in ("json", "sarif"):
-        echo_json(text, nl=False)
-    else:
-        echo(text, nl=False, block=True)
+    emit(text, output, json_text=fmt in ("json", "sarif"))
     from threatgraph.formats.text import notice_text
 
     for n in result.verdict.notices:
