@@ -597,6 +597,7 @@ def test_attribute_indexes_built_together_equal_those_built_alone() -> None:
 def test_build_indexes_flows_in_declaration_order() -> None:
     """The integer view and flow indexes that build makes agree with the flows."""
     from threatgraph import graph as graph_mod
+    from threatgraph.reach import STATES
 
     g = graph_mod.build(model(RAG))
     ix = g.ix
@@ -604,16 +605,25 @@ def test_build_indexes_flows_in_declaration_order() -> None:
     assert ix.els == list(g.elements.values())
     for k, fid in enumerate(ix.fids):
         s, t = ix.pos[g.flow_source[fid]], ix.pos[g.flow_target[fid]]
-        # Every flow moves content from one of its ends to the other, and the content
-        # adjacency holds each such edge once from each side.
-        ends = {(s, t), (t, s)}
-        moves = {(a, e[1]) for a in (s, t) for e in ix.csucc[a] if e[0] == k}
-        assert moves and moves <= ends
-        assert all((k, a) in {(e[0], e[1]) for e in ix.cpred[b]} for a, b in moves)
+        # Every flow moves content from one of its ends to the other: the content-state
+        # graph's edges that carry it join states of its two ends, both adjacencies hold
+        # them, and the ways recorded for the flow include theirs (a way that reaches
+        # nothing, such as a query sent to a store that runs none, has no edge).
+        moves = {
+            (x // STATES, y // STATES)
+            for x, y, flows in ix.content.graph.edges(data="flows")
+            if k in flows
+        }
+        assert moves and moves <= {(s, t), (t, s)}
+        ways = (1 if (s, t) in moves else 0) | (2 if (t, s) in moves else 0)
+        assert ix.fways[k] & ways == ways
+        for x, y, flows in ix.content.graph.edges(data="flows"):
+            assert ix.content.succ[x][y]["flows"] is ix.content.pred[y][x]["flows"] is flows
         assert {ix.freq[k], ix.fsrv[k]} == {s, t}
         assert (ix.fsrc[k], ix.fdst[k]) == (s, t) and ix.fpos[fid] == k
         assert k in ix.out_flows[s] and k in ix.in_flows[t]
-    assert sum(map(len, ix.csucc)) == sum(map(len, ix.cpred)) >= len(g.flows)
+    carried = {k for _, _, flows in ix.content.graph.edges(data="flows") for k in flows}
+    assert carried <= set(range(len(g.flows)))
     assert sum(map(len, ix.out_flows)) == sum(map(len, ix.in_flows)) == len(g.flows)
     for kind, members in g.by_kind.items():
         assert [ix.ids[i] for i in ix.by_kind[kind]] == members

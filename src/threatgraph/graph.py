@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import compress
 from typing import TYPE_CHECKING, Any, get_args
 
 from threatgraph.model.schema import (
@@ -34,6 +33,18 @@ from threatgraph.model.schema import (
     Kind,
     SystemModel,
     Trust,
+)
+from threatgraph.reach import (
+    INTERPRETER_STORE,
+    KEPT,
+    RETURN,
+    STATEFUL,
+    STATELESS,
+    STORE,
+    STORES,
+    ContentGraph,
+    Names,
+    sources_reaching,
 )
 
 if TYPE_CHECKING:
@@ -78,18 +89,6 @@ SIDE_EFFECT_CAPABILITIES: frozenset[str] = frozenset(get_args(Capability)) - {"r
 #: Kinds that keep nothing between requests: what one caller sends them goes into their
 #: answer to that caller and their own onward requests, not into answers to other callers.
 STATELESS_KINDS: frozenset[Kind] = frozenset({Kind.LLM, Kind.ML_MODEL, Kind.GUARDRAIL, Kind.TOOL})
-
-#: Roles of elements in moving content (:attr:`IntIndex.role`): an active element that keeps
-#: state (an app, process, agent, person: what reaches it may go anywhere it sends), a store,
-#: a store that runs the queries it is sent (an interpreter, such as a SQL database), and a
-#: stateless active element (:data:`STATELESS_KINDS`).
-STATEFUL, STORE, INTERPRETER_STORE, STATELESS = 0, 1, 2, 3
-
-#: Bits of a content edge's code (see :class:`IntIndex`): the edge is an answer going back
-#: to a requester (else a request, write or message going to a server), and what it carries
-#: is kept by the receiving end (written into a store).
-RETURN = 1
-KEPT = 2
 
 #: Trust of an element outside every boundary, by kind. Content and people from outside
 #: are untrusted; vendors are third parties; anything else is assumed to be your own.
@@ -138,13 +137,6 @@ class IntIndex:
     in_flows: list[tuple[int, ...]] = field(default_factory=list)  # element -> flows in
     all_elements: frozenset[int] = frozenset()
     all_flows: frozenset[int] = frozenset()
-    #: Content edges: element -> ((flow, other element, code, entry), ...) where content
-    #: moves from the element to the other (``csucc``) or from the other to it (``cpred``);
-    #: ``code`` holds the :data:`RETURN` and :data:`KEPT` bits, ``entry`` the mode the
-    #: receiving end enters through the edge (see :func:`_entry_mode`; worked out once here,
-    #: not in every search).
-    csucc: list[tuple[tuple[int, int, int, int], ...]] = field(default_factory=list)
-    cpred: list[tuple[tuple[int, int, int, int], ...]] = field(default_factory=list)
     #: Flow -> the requester and the server element (see :func:`interaction`).
     freq: list[int] = field(default_factory=list)
     fsrv: list[int] = field(default_factory=list)
@@ -156,9 +148,12 @@ class IntIndex:
     frcv: list[int] = field(default_factory=list)
     sends: list[tuple[int, ...]] = field(default_factory=list)
     receives: list[tuple[int, ...]] = field(default_factory=list)
-    #: By element, its role in moving content (:data:`STATEFUL`, :data:`STORE`,
-    #: :data:`INTERPRETER_STORE` or :data:`STATELESS`).
-    role: bytearray = field(default_factory=bytearray)
+    #: Where content goes: the content-state graph the searches run on (:mod:`threatgraph.reach`).
+    content: ContentGraph = field(default_factory=lambda: ContentGraph(b""))
+    #: Flow -> the ways it moves content: 1 from its source to its target, 2 back, 3 both.
+    fways: list[int] = field(default_factory=list)
+    #: The ids of elements and flows by number, for the searches' results.
+    names: Names = field(default_factory=lambda: Names([], {}, [], []))
 
 
 @dataclass
@@ -323,9 +318,7 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
     for fid, ff in graph.flows.items():
         fl = ff.flow
         k = ix.fpos[fid]
-        forward = any(e[0] == k for e in ix.csucc[ix.fsrc[k]])
-        back = any(e[0] == k for e in ix.csucc[ix.fdst[k]])
-        content = "both" if forward and back else ("back" if back else "forward")
+        content = ("", "forward", "back", "both")[ix.fways[k]]
         requester, server = graph.interactions[fid]
         g.add_edge(
             fl.source,
@@ -526,8 +519,8 @@ def derive_agent_peers(
     cost stays linear in elements plus flows.
     """
     channel = [el.kind not in _NOT_CHANNELS and i not in agentic for i, el in enumerate(ix.els)]
-    every = _sources_by_state(ix, agentic, channel, None)
-    checked = _sources_by_state(ix, agentic, channel, authenticated)
+    every = sources_reaching(ix.content, agentic, channel, None)
+    checked = sources_reaching(ix.content, agentic, channel, authenticated)
     hears: set[int] = set()
     unauth: set[int] = set()
     for b in agentic:
@@ -540,44 +533,6 @@ def derive_agent_peers(
         "hears_agents": frozenset(ix.nums[i] for i in hears),
         "hears_agents_unauthenticated": frozenset(ix.nums[i] for i in unauth),
     }
-
-
-def _sources_by_state(
-    ix: IntIndex, sources: frozenset[int], channel: list[bool], only: frozenset[int] | None
-) -> dict[int, frozenset[int]]:
-    """Per element reached, up to two of the ``sources`` whose content reaches it through
-    channels (modes as in :func:`content_search`), following only the flows in ``only``
-    when given. A state is searched again only when it learns a new source, at most twice."""
-    known: dict[tuple[int, int], frozenset[int]] = {}
-    frontier: list[tuple[int, int]] = []
-    for a in sorted(sources):
-        known[(a, FULL)] = frozenset([a])
-        frontier.append((a, FULL))
-    reached: dict[int, frozenset[int]] = {}
-    while frontier:
-        nxt: list[tuple[int, int]] = []
-        for u, mode in frontier:
-            carried = known[(u, mode)]
-            for f, v, code, m in ix.csucc[u]:
-                if (
-                    m < 0
-                    or (only is not None and f not in only)
-                    or (code & RETURN and mode != FULL)
-                ):
-                    continue
-                got = reached.get(v, frozenset())
-                if len(got) < 2:
-                    reached[v] = frozenset(sorted(got | carried)[:2])
-                if m == QUERIED or not channel[v]:
-                    continue
-                state = (v, m)
-                had = known.get(state, frozenset())
-                if len(had) >= 2 or carried <= had:
-                    continue
-                known[state] = frozenset(sorted(had | carried)[:2])
-                nxt.append(state)
-        frontier = nxt
-    return reached
 
 
 def _exchanges(interactions: dict[str, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -659,201 +614,6 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
-
-
-@dataclass
-class Reach:
-    """Result of one content search: which elements content reaches, and how.
-
-    A source is itself reached when another source (or a route back to itself) leads to
-    it, so "an agent reachable from an agent" works. Elements and flows are the numbers of
-    :class:`threatgraph.graph.IntIndex`. The search runs over states (element, mode), see
-    :func:`content_search`; ``first`` names, per element, the state it was first reached in,
-    and the back pointers are kept per state.
-    """
-
-    ix: IntIndex
-    hop: list[int]  # element -> fewest flows from some source (0: not reached)
-    first: list[int]  # element -> the state it was first reached in (-1: none)
-    #: State -> the state and the flow it was reached from (-1: none). Lists of numbers
-    #: rather than a tuple per state: a search makes no objects.
-    back_state: list[int]
-    back_flow: list[int]
-    seed: bytearray  # 1 for the search's sources
-    _reached: frozenset[int] | None = field(default=None, repr=False)
-
-    def reached_set(self) -> frozenset[int]:
-        """The number of every element reached through at least one flow."""
-        got = self._reached
-        if got is None:
-            got = frozenset(compress(self.ix.nums, self.hop))  # the numbers whose hop is not 0
-            self._reached = got
-        return got
-
-    def reached(self, node: str) -> bool:
-        """``node`` is reached through at least one flow."""
-        i = self.ix.pos.get(node)
-        return i is not None and self.hop[i] > 0
-
-    def witness(self, node: str) -> tuple[list[str], list[str]]:
-        """One shortest path to ``node``: (element ids from a source, flow ids)."""
-        ids, fids = self.ix.ids, self.ix.fids
-        st = self.first[self.ix.pos[node]]
-        nodes, flows = [node], []
-        while (prev := self.back_state[st]) >= 0:
-            nodes.append(ids[prev // STATES])
-            flows.append(fids[self.back_flow[st]])
-            if self.seed[prev // STATES] and prev % STATES == FULL:
-                break
-            st = prev
-        nodes.reverse()
-        flows.reverse()
-        return nodes, flows
-
-
-#: Modes of an element in a content search (a state is ``element * STATES + mode``):
-#: ``SERVING``: it received content as a request (it passes it on in its own requests and
-#: writes, not in answers to its other callers); ``FULL``: it received content as an answer
-#: or keeps it (a store), and passes it on every way; ``QUERIED``: a store that runs queries
-#: received one (reached, passes nothing on).
-SERVING, FULL, QUERIED = 0, 1, 2
-STATES = 3
-
-
-_STORES = (STORE, INTERPRETER_STORE)
-
-
-def _entry_mode(role: int, code: int) -> int:
-    """The mode an element enters through a content edge with ``code``, or -1: not reached.
-
-    A store keeps what is written into it (and then passes it to its readers); a query
-    reaches only a store that runs queries (an interpreter), and goes no further; a stateless
-    element (a model, tool or guardrail) passes an answer it received on every way, a request
-    only onward; an element that keeps state passes on whatever reaches it.
-    """
-    if role == STATEFUL:
-        return FULL
-    if role == STATELESS:
-        return FULL if code & RETURN else SERVING
-    if code & KEPT:
-        return FULL
-    return QUERIED if role == INTERPRETER_STORE else -1
-
-
-def content_search(
-    ix: IntIndex,
-    seed: bytes | bytearray,
-    ok: bytes | bytearray,
-    edge: bytes | bytearray,
-    max_hops: int,
-) -> Reach:
-    """Breadth-first search of where content from the ``seed`` elements goes.
-
-    Follows the graph's content edges (:attr:`IntIndex.csucc`): each flow moves content the
-    ways its interaction implies (a request in, an answer back, a write kept by a store).
-    A stateless element that received content as a request passes it on in its own requests
-    and writes, never into its answers to other callers (a model does not carry one caller's
-    prompt into another's answer); a store passes on what was written into it; sources pass
-    on everything. ``ok``: elements the search may pass through; ``edge``: flows it may
-    follow. Linear in elements plus flows: each (element, mode) is expanded at most once.
-    """
-    n = len(ix.ids)
-    hop = [0] * n
-    first = [-1] * n
-    back_state = [-1] * (n * STATES)
-    back_flow = [-1] * (n * STATES)
-    seen = bytearray(n * STATES)
-    csucc = ix.csucc
-    frontier = [i * STATES + FULL for i in compress(range(n), seed)]
-    for st in frontier:
-        seen[st] = 1
-    depth = 0
-    while frontier and depth < max_hops:
-        depth += 1
-        nxt: list[int] = []
-        for st in frontier:
-            u = st // STATES
-            answers = st % STATES == FULL
-            for f, v, code, mode in csucc[u]:
-                if mode < 0 or not edge[f] or (code & RETURN and not answers):
-                    continue
-                sv = v * STATES + mode
-                if seen[sv]:
-                    if not hop[v] and seed[v]:
-                        # A source reached from another source (or back from itself): it
-                        # counts as reached, and its search has already run.
-                        hop[v] = depth
-                        first[v] = sv
-                        back_state[sv] = st
-                        back_flow[sv] = f
-                    continue
-                seen[sv] = 1
-                back_state[sv] = st
-                back_flow[sv] = f
-                if not hop[v]:
-                    hop[v] = depth
-                    first[v] = sv
-                if mode != QUERIED and ok[v] and not seed[v]:
-                    nxt.append(sv)
-        frontier = nxt
-    return Reach(ix, hop, first, back_state, back_flow, bytearray(seed))
-
-
-def content_sources(
-    ix: IntIndex,
-    goal: bytes | bytearray,
-    ok: bytes | bytearray,
-    edge: bytes | bytearray,
-    max_hops: int,
-) -> Reach:
-    """The elements whose content can reach a ``goal`` element: :func:`content_search` run
-    backwards (``reaches``). Only :meth:`Reach.reached_set` of the result is meaningful.
-
-    A found element is a possible source (sources pass on everything); it is searched
-    further, as a relay, when ``ok``. A relay must be entered in a mode that lets it pass
-    content on the way the next edge needs: an answer only leaves an element that received
-    an answer or keeps what it received.
-    """
-    n = len(ix.ids)
-    hop = [0] * n
-    role = ix.role
-    cpred = ix.cpred
-    # need[v]: the weakest mode v must be in for its content to reach a goal: SERVING (it
-    # may have received a request) or FULL (it must have received an answer or kept it).
-    seen = bytearray(n * 2)
-    frontier: list[int] = []  # states v * 2 + need
-
-    def found(u: int, code: int, depth: int, into: list[int]) -> None:
-        need = FULL if code & RETURN else SERVING
-        if role[u] in _STORES:
-            need = FULL  # a store passes on only what it keeps
-        su = u * 2 + need
-        if not hop[u]:
-            hop[u] = depth
-        if seen[su] or (need == FULL and seen[u * 2 + SERVING]):
-            return
-        seen[su] = 1
-        if ok[u] and not goal[u]:
-            into.append(su)
-
-    for g in compress(range(n), goal):
-        for f, u, code, entry in cpred[g]:
-            if edge[f] and entry >= 0:
-                found(u, code, 1, frontier)
-    depth = 1
-    while frontier and depth < max_hops:
-        depth += 1
-        nxt: list[int] = []
-        for sv in frontier:
-            v, need = divmod(sv, 2)
-            for f, u, code, mode in cpred[v]:
-                if not edge[f]:
-                    continue
-                if mode < 0 or mode == QUERIED or (need == FULL and mode != FULL):
-                    continue
-                found(u, code, depth, nxt)
-        frontier = nxt
-    return Reach(ix, hop, [-1] * n, [], [], bytearray(goal))
 
 
 def _frozen(index: dict[Any, set[int]]) -> dict[Any, frozenset[int]]:
@@ -1041,39 +801,39 @@ class _Ends:
 
 @dataclass
 class _Content:
-    """Content edges (see :class:`IntIndex`) and the flows that keep or return content."""
+    """The content-state graph as the flow pass fills it, the ways each flow moves content,
+    and the flows that keep or return content."""
 
     role: bytearray
-    csucc: list[list[tuple[int, int, int, int]]]
-    cpred: list[list[tuple[int, int, int, int]]]
+    graph: ContentGraph
+    ways: list[int] = field(default_factory=list)
     kept_flows: set[int] = field(default_factory=set)
     returning_flows: set[int] = field(default_factory=set)
 
     @classmethod
-    def empty(cls, elements: Iterable[Element], n: int) -> _Content:
-        """No flows yet; the roles of ``elements`` (``n`` of them)."""
+    def empty(cls, elements: Iterable[Element]) -> _Content:
+        """No flows yet; the roles of ``elements``."""
         role = bytearray(
             (INTERPRETER_STORE if el.interpreter else STORE)
             if el.kind in PASSIVE_KINDS
             else (STATELESS if el.kind in STATELESS_KINDS else STATEFUL)
             for el in elements
         )
-        return cls(role, [[] for _ in range(n)], [[] for _ in range(n)])
+        return cls(role, ContentGraph(role))
 
     def record(self, k: int, si: int, ti: int, source_asks: bool, op: str) -> None:
         """Add the content edges of flow ``k`` from element ``si`` to ``ti``."""
         role = self.role
-        for forward, code in content_edges(
-            source_asks, op, role[si] in _STORES, role[ti] in _STORES
-        ):
-            a, b = (si, ti) if forward else (ti, si)
-            entry = _entry_mode(role[b], code)
-            self.csucc[a].append((k, b, code, entry))
-            self.cpred[b].append((k, a, code, entry))
+        moves = content_edges(source_asks, op, role[si] in STORES, role[ti] in STORES)
+        self.graph.add_flow(k, si, ti, moves)
+        ways = 0
+        for forward, code in moves:
+            ways |= 1 if forward else 2
             if code & KEPT and forward:
                 self.kept_flows.add(k)
             if code & RETURN:
                 self.returning_flows.add(k)
+        self.ways.append(ways)
 
 
 @dataclass
@@ -1192,7 +952,6 @@ def _int_index(els: _Elements, adj: _Adjacency, ends: _Ends, content: _Content) 
         in_flows=_tuples(adj.in_flows),
         all_elements=frozenset(nums[: len(els.elements)]),
         all_flows=frozenset(nums[: len(adj.fids)]),
-        csucc=[tuple(x) for x in content.csucc],
         freq=ends.freq,
         fsrv=ends.fsrv,
         asks=_tuples(ends.asks),
@@ -1201,8 +960,9 @@ def _int_index(els: _Elements, adj: _Adjacency, ends: _Ends, content: _Content) 
         frcv=ends.frcv,
         sends=_tuples(ends.sends),
         receives=_tuples(ends.receives),
-        cpred=[tuple(x) for x in content.cpred],
-        role=content.role,
+        content=content.graph,
+        fways=content.ways,
+        names=Names(list(els.elements), els.pos, nums, adj.fids),
     )
 
 
@@ -1233,7 +993,7 @@ def build(model: SystemModel) -> Graph:
     drawing = _read_drawing(model, els.elements)
     adj = _Adjacency.empty(n)
     ends = _Ends.empty(n)
-    content = _Content.empty(els.elements.values(), n)
+    content = _Content.empty(els.elements.values())
     by_id = _ById({}, {e: [] for e in els.elements}, {e: [] for e in els.elements})
     flags = _Flags()
     handles = els.held["handles"]
@@ -1255,6 +1015,7 @@ def build(model: SystemModel) -> Graph:
             _sign_of_change(els.trust, ends.interactions[fl.id]),
         )
         flags.record(k, facts, protocol, signs)
+    content.graph.freeze()
     ix = _int_index(els, adj, ends, content)
     exchanges = _exchanges(ends.interactions)
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)

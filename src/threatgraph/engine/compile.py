@@ -24,7 +24,7 @@ from threatgraph.engine.rules import (
     SoftwarePred,
     VendorPred,
 )
-from threatgraph.graph import Graph, Reach, content_search, content_sources
+from threatgraph.graph import Graph
 from threatgraph.model.schema import (
     CODE_BEARING_FORMATS,
     SENSITIVE,
@@ -43,6 +43,7 @@ from threatgraph.model.vendors import (
     expiring,
     verification_overdue,
 )
+from threatgraph.reach import Reach, content_search, content_sources
 
 #: An empty set of ids, shared (never changed).
 _NO_IDS: set[str] = set()
@@ -876,7 +877,7 @@ class Compiler:
                 c.reach_cache[key] = twin
                 return twin
             search = content_sources if reverse else content_search
-            result = search(ix, seed, ok, edge, max_hops)
+            result = search(ix.names, ix.content, seed, ok, edge, max_hops)
             c.reach_cache[key] = c.reach_by_masks[same] = result
             return result
 

@@ -17,9 +17,10 @@ from threatgraph.engine.findings import (
 )
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Severity
-from threatgraph.graph import Graph, Reach, content_search
+from threatgraph.graph import Graph
 from threatgraph.model.schema import SENSITIVE, DataAsset, Location
 from threatgraph.model.vendors import expiring
+from threatgraph.reach import Reach, content_search
 
 
 @dataclass
@@ -498,7 +499,7 @@ def _route_to(ctx: Ctx, clue: Clue, e: str, data_of: _DataOf) -> list[str] | Non
         masks = data_of.route_masks[key] = (ok, edge)
     ok, edge = masks
     max_hops = spec.max_hops if spec.max_hops is not None else 1 << 30
-    fwd = content_search(ix, seed, ok, edge, max_hops)
+    fwd = content_search(ix.names, ix.content, seed, ok, edge, max_hops)
     hits = [i for i in fwd.reached_set() & goal if i != ix.pos[e]]
     if not hits:
         return None
