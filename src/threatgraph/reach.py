@@ -189,13 +189,22 @@ class Reach:
     def witness(self, node: str) -> tuple[list[str], list[str]]:
         """One shortest route to ``node``: (element ids from a source, flow ids)."""
         assert self.content is not None
-        names, succ, edge = self.names, self.content.succ, self.edge
+        names, succ, edge, back, seed = (
+            self.names,
+            self.content.succ,
+            self.edge,
+            self.back,
+            self.seed,
+        )
+        ids, fids = names.ids, names.fids
         st = self.first[names.pos[node]]
         nodes, flows = [node], []
-        while (prev := self.back[st]) >= 0:
-            nodes.append(names.ids[prev // STATES])
-            flows.append(names.fids[_first_allowed(succ[prev][st]["flows"], edge)])
-            if self.seed[prev // STATES] and prev % STATES == FULL:
+        while (prev := back[st]) >= 0:
+            u = prev // STATES
+            nodes.append(ids[u])
+            along = succ[prev][st]["flows"]
+            flows.append(fids[along[0] if edge is None else _first_allowed(along, edge)])
+            if seed[u] and prev == u * STATES + FULL:
                 break
             st = prev
         nodes.reverse()
@@ -274,6 +283,62 @@ def content_search(
     for start in starts:
         _source_reached(cg, start, neighbours, max_hops, walk)
     return Reach(names, walk.hop, walk.first, walk.back, bytes(seed), cg, limit)
+
+
+def nearest(
+    names: Names,
+    cg: ContentGraph,
+    source: int,
+    goal: frozenset[int],
+    ok: bytes | bytearray,
+    edge: bytes | bytearray,
+    max_hops: int,
+) -> list[str] | None:
+    """A shortest route along which ``source``'s content reaches an element of ``goal``
+    other than itself (element ids, the source first), or None.
+
+    The search from ``source`` alone that :func:`content_search` runs, stopped once the
+    level of the first goal reached is complete: of the goals that content reaches in the
+    fewest flows, the one numbered first, by the route the full search would give.
+    """
+    succ, root = cg.succ, cg.root
+    limit = _limit(edge)
+    start = source * STATES + FULL
+
+    def neighbours(x: int) -> Iterable[int]:
+        if x == root:
+            return (start,)
+        u = x // STATES
+        if u == source:
+            if x != start:
+                return ()
+        elif not ok[u]:
+            return ()
+        return succ[x] if limit is None else _allowed(succ[x], limit)
+
+    depth = {root: 0}
+    back: dict[int, int] = {}
+    met: set[int] = set()  # elements reached (the first state of each is its route's end)
+    best: tuple[int, int, int] | None = None  # (element, state, depth) of the goal chosen
+    for p, x in nx.generic_bfs_edges(cg.graph, root, neighbours, max_hops + 1):
+        d = depth[x] = depth[p] + 1
+        if best is not None and d > best[2]:
+            break  # every goal at the nearest level has been met
+        back[x] = p
+        u = x // STATES
+        if u in met:
+            continue
+        met.add(u)
+        if u in goal and u != source and (best is None or u < best[0]):
+            best = (u, x, d)
+    if best is None:
+        return None
+    ids = [names.ids[best[0]]]
+    x = best[1]
+    while (x := back[x]) != root:
+        ids.append(names.ids[x // STATES])
+    ids.reverse()
+    return ids
 
 
 def _source_reached(

@@ -20,7 +20,7 @@ from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Seve
 from threatgraph.graph import Graph
 from threatgraph.model.schema import SENSITIVE, DataAsset, Location
 from threatgraph.model.vendors import expiring
-from threatgraph.reach import Reach, content_search
+from threatgraph.reach import Reach, nearest
 
 
 @dataclass
@@ -63,6 +63,9 @@ class Clue:
     #: (a backward search finds who reaches a goal, not the route).
     spec: PathPred | None = None
     compiler: Compiler | None = None
+    #: ``to`` clues: the clause's limits as text (the masks a route search uses are made
+    #: once per evaluation and clause text).
+    key: str = ""
 
 
 #: Where people and outside content reach an element that acts: who can make it act.
@@ -105,6 +108,9 @@ def _clues(p: ElementPred, compiler: Compiler, named: dict[str, ElementPred]) ->
                     reach=compiler.reach(q.reaches, reverse=True),
                     spec=q.reaches,
                     compiler=compiler,
+                    key=q.reaches.model_dump_json(
+                        by_alias=True, exclude_none=True, exclude={"from_"}
+                    ),
                 )
             )
         for sub in (*(q.all or ()), *(q.any or ())):
@@ -215,8 +221,15 @@ class _Binder:
         # Each mitigation with the elements that hold its control on the run date and the
         # flows that declare it: membership in two small sets per check, instead of each
         # element's and flow's own controls (on a large model, memory far apart).
+        # The item of a control that is absent is the same for every finding: made once.
         self.plan = [
-            (m.control, tuple(m.at or default), m.why, *ctx.holders(m.control))
+            (
+                m.control,
+                tuple(m.at or default),
+                m.why,
+                *ctx.holders(m.control),
+                CheckItem(m.control, False, (), tuple(m.at or default), m.why),
+            )
             for m in rule.mitigations
         ]
         keys = group_keys(rule)
@@ -231,13 +244,15 @@ class _Binder:
         self, primary: str, source: str | None, target: str | None, flow: str | None
     ) -> list[CheckItem]:
         items = []
-        for cid, places, why, holders, declaring in self.plan:
+        for cid, places, why, holders, declaring, absent in self.plan:
             if places == _ELEMENT_ONLY:  # most mitigations: one set lookup
-                present = primary in holders
-                items.append(CheckItem(cid, present, (primary,) if present else (), places, why))
+                if primary in holders:
+                    items.append(CheckItem(cid, True, (primary,), places, why))
+                else:
+                    items.append(absent)
                 continue
             where = self._where(cid, places, holders, declaring, primary, source, target, flow)
-            items.append(CheckItem(cid, bool(where), where, places, why))
+            items.append(CheckItem(cid, True, where, places, why) if where else absent)
         return items
 
     def _where(
@@ -479,11 +494,7 @@ def _route_to(ctx: Ctx, clue: Clue, e: str, data_of: _DataOf) -> list[str] | Non
     spec, comp = clue.spec, clue.compiler
     ix = ctx.graph.ix
     n = len(ix.ids)
-    goal = comp.element_set(spec.from_)(ctx)
-    seed = bytearray(n)
-    seed[ix.pos[e]] = 1
-    key = spec.model_dump_json(by_alias=True, exclude_none=True, exclude={"from_"})
-    masks = data_of.route_masks.get(key)
+    masks = data_of.route_masks.get(clue.key)
     if masks is None:
         ok = bytearray(b"\x01") * n
         if spec.through is not None:
@@ -496,16 +507,11 @@ def _route_to(ctx: Ctx, clue: Clue, e: str, data_of: _DataOf) -> list[str] | Non
         if spec.via is not None:
             flows = comp.flow_set(spec.via)(ctx)
             edge = bytearray(1 if f in flows else 0 for f in range(len(ix.fids)))
-        masks = data_of.route_masks[key] = (ok, edge)
+        masks = data_of.route_masks[clue.key] = (ok, edge)
     ok, edge = masks
     max_hops = spec.max_hops if spec.max_hops is not None else 1 << 30
-    fwd = content_search(ix.names, ix.content, seed, ok, edge, max_hops)
-    hits = [i for i in fwd.reached_set() & goal if i != ix.pos[e]]
-    if not hits:
-        return None
-    best = min(hits, key=lambda i: (fwd.hop[i], i))
-    nodes, _ = fwd.witness(ix.ids[best])
-    return nodes
+    goal = comp.element_set(spec.from_)(ctx)
+    return nearest(ix.names, ix.content, ix.pos[e], goal, ok, edge, max_hops)
 
 
 #: Routes out of an element searched per rule and model (see :func:`element_explanation`).
