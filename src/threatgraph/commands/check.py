@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 import click
 
@@ -24,6 +24,9 @@ from threatgraph.commands._common import (
     reject_option_like,
     settings_for,
 )
+
+if TYPE_CHECKING:
+    from threatgraph.results import Run
 
 
 @click.command()
@@ -90,32 +93,41 @@ def command(
         targets = model_paths(settings, paths)
 
     from threatgraph.commands._analysis import run_models
+    from threatgraph.pipeline import collector_paused
 
-    result = run_models(
-        targets,
-        options,
-        fail_on=fail_on,
-        pytm_threats=pytm_threats,
-        explicit_targets=True,
-        partial=partial,
-        map_types=map_types,
-        drift=drift,
-    )
-    if fmt == "json":
-        from threatgraph.formats import jsonout
-
-        text = jsonout.render_document(result.results, result)
-    elif fmt == "sarif":
-        from threatgraph.formats import sarif
-
-        text = sarif.render_run(result)
-    else:
-        from threatgraph.formats.text import render_text
-
-        text = render_text(result, quiet)
-    emit(text, output, json_text=fmt in ("json", "sarif"))
+    # The report is written while the run's objects are still paused for the collector:
+    # they stay alive until the command ends, and the scans it would start over them while
+    # the report is made find nothing to free (docs/performance.md).
+    with collector_paused():
+        result = run_models(
+            targets,
+            options,
+            fail_on=fail_on,
+            pytm_threats=pytm_threats,
+            explicit_targets=True,
+            partial=partial,
+            map_types=map_types,
+            drift=drift,
+        )
+        text = _report_text(result, fmt, quiet)
+        emit(text, output, json_text=fmt in ("json", "sarif"))
     from threatgraph.formats.text import notice_text
 
     for n in result.verdict.notices:
         echo(notice_text(n), err=True)
     sys.exit(result.verdict.exit_code)
+
+
+def _report_text(result: Run, fmt: str, quiet: bool) -> str:
+    """The check report in ``fmt``: json, sarif or text."""
+    if fmt == "json":
+        from threatgraph.formats import jsonout
+
+        return jsonout.render_document(result.results, result)
+    if fmt == "sarif":
+        from threatgraph.formats import sarif
+
+        return sarif.render_run(result)
+    from threatgraph.formats.text import render_text
+
+    return render_text(result, quiet)
