@@ -280,8 +280,10 @@ def content_search(
         return succ[x] if limit is None else _allowed(succ[x], limit)
 
     walk = _traverse(cg, starts, neighbours, max_hops)
+    pred = cg.pred
     for start in starts:
-        _source_reached(cg, start, neighbours, max_hops, walk)
+        if pred[start]:  # only a source something leads back to can be reached again
+            _source_reached(cg, start, neighbours, max_hops, walk)
     return Reach(names, walk.hop, walk.first, walk.back, bytes(seed), cg, limit)
 
 
