@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import chain
+from itertools import chain, compress
 from typing import Any
 
 from threatgraph.engine.rules import (
@@ -528,13 +528,10 @@ class Compiler:
         if p.trust:
             lo = p.trust.at_least.rank if p.trust.at_least else -1
             hi = p.trust.at_most.rank if p.trust.at_most else 99
-            allowed: frozenset[Trust] | None = frozenset(p.trust.in_) if p.trust.in_ else None
-            filters.append(
-                lambda c, e: (
-                    lo <= c.graph.trust[e].rank <= hi
-                    and (allowed is None or c.graph.trust[e] in allowed)
-                )
+            levels = tuple(
+                t for t in Trust if lo <= t.rank <= hi and (not p.trust.in_ or t in p.trust.in_)
             )
+            sets.append(_shared(f"trust in {[t.value for t in levels]}", _trusted(levels)))
         if p.has_control:
             need = tuple(p.has_control)
             sets.append(lambda c: c.with_all_controls(need))
@@ -574,9 +571,13 @@ class Compiler:
             # Many predicates ask for the ends of the same flows ("has a flow in"): once.
             ends = _shared(f"{end}s of {fkey}", _flow_ends(flows, end))
             sets.append(_complement(ends, _all_elements) if negate else ends)
+        # Few elements have an artefact or software entries: the per-element tests run on
+        # those alone.
         if p.artifact is not None:
+            sets.append(_shared("has artifact", _having("artifact")))
             filters.append(_artifact_filter(p.artifact))
         if p.software is not None:
+            sets.append(_shared("has software", _having("software")))
             filters.append(_software_filter(p.software))
         for fact in ELEMENT_FACTS:
             want = getattr(p, fact)
@@ -965,6 +966,26 @@ ELEMENT_FACTS = (
     "hears_agents",
     "hears_agents_unauthenticated",
 )
+
+
+def _trusted(levels: tuple[Trust, ...]) -> ESet:
+    """Elements whose effective trust is one of ``levels``."""
+
+    def run(c: Ctx) -> frozenset[int]:
+        trust, pos = c.graph.trust, c.graph.ix.pos
+        return frozenset(pos[e] for e, t in trust.items() if t in levels)
+
+    return run
+
+
+def _having(field_name: str) -> ESet:
+    """Elements whose ``field_name`` (``artifact`` or ``software``) is set and not empty."""
+
+    def run(c: Ctx) -> frozenset[int]:
+        ix = c.graph.ix
+        return frozenset(compress(ix.nums, [bool(getattr(el, field_name)) for el in ix.els]))
+
+    return run
 
 
 def _artifact_filter(p: ArtifactPred) -> EPred:
