@@ -421,7 +421,7 @@ def content_sources(
             if (
                 0 < depth[y] <= max_hops
                 and (goal[y // STATES] or ok[y // STATES])
-                and _first_allowed(d["flows"], limit) >= 0
+                and (limit is None or _first_allowed(d["flows"], limit) >= 0)
                 and (not hop[g] or depth[y] < hop[g])
             ):
                 hop[g] = depth[y]
