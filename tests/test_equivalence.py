@@ -19,6 +19,7 @@ examples.
 from __future__ import annotations
 
 import copy
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -554,3 +555,62 @@ def test_outside_content_drawn_as_a_store_outsiders_fill() -> None:
     outside, store = threats(drawn(False)), threats(drawn(True))
     assert ("TG-POI-009", "trainer") in outside
     assert {t for t in outside if t[1] == "trainer"} == {t for t in store if t[1] == "trainer"}
+
+
+def test_a_chain_of_proxies_between_a_model_and_its_tool_is_read_end_to_end() -> None:
+    """Arrows both ways through proxies, none declared: the model asks the first proxy
+    because people's requests reach the model and the last proxy asks the tool; the
+    proxies act for the model, and the model can act through them."""
+    from threatgraph.graph import build
+
+    elements = [
+        {"kind": "actor", "name": "Employee", "boundary": "corp"},
+        {"kind": "process", "name": "Front proxy", "boundary": "corp"},
+        {"kind": "llm", "name": "Model", "boundary": "corp"},
+        {"kind": "process", "name": "Sidecar", "boundary": "corp"},
+        {"kind": "app", "name": "Tool gateway", "boundary": "corp"},
+        {"kind": "process", "name": "Mesh proxy", "boundary": "corp"},
+        {"kind": "tool", "name": "Mailer", "boundary": "corp", "capabilities": ["send_email"]},
+    ]
+    chain = ["employee", "front-proxy", "model", "sidecar", "tool-gateway", "mesh-proxy", "mailer"]
+    flows = []
+    for a, b in pairwise(chain):
+        flows += [{"from": a, "to": b, "name": f"{a} asks"}, {"from": b, "to": a, "name": "back"}]
+    doc = _doc(elements, flows)
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<chain>")))
+    requests = {graph.interactions[f] for f in graph.interactions}
+    assert requests == set(pairwise(chain))
+    facts = {k: {graph.ix.ids[i] for i in v} for k, v in graph.element_facts.items()}
+    assert "model" in facts["agentic"] and "model" in facts["can_act"]
+    assert facts["acts_for_model"] == {"sidecar", "tool-gateway", "mesh-proxy"}
+    direct = [
+        {"from": "employee", "to": "model", "name": "ask", "operation": "call"},
+        {"from": "model", "to": "mailer", "name": "send", "operation": "call"},
+    ]
+    shared = {"employee", "model", "mailer"}
+    found = {t for t in threats(doc) if t[1] in shared}
+    assert found == {t for t in threats(_doc(elements, direct)) if t[1] in shared}
+    assert ("TG-AG-001", "mailer") in found
+
+
+def test_a_model_several_agents_call_is_asked_by_each() -> None:
+    """A shared model is not promoted to asker because someone else asks it."""
+    from threatgraph.graph import build
+
+    elements = [
+        {"kind": "actor", "name": "User", "boundary": "corp"},
+        {"kind": "agent", "name": "Planner", "boundary": "corp"},
+        {"kind": "agent", "name": "Worker", "boundary": "corp"},
+        {"kind": "llm", "name": "Model", "boundary": "corp"},
+    ]
+    flows = [
+        {"from": "user", "to": "planner", "name": "ask"},
+        {"from": "planner", "to": "user", "name": "answer"},
+        {"from": "planner", "to": "model", "name": "think"},
+        {"from": "model", "to": "planner", "name": "thought"},
+        {"from": "worker", "to": "model", "name": "think"},
+        {"from": "model", "to": "worker", "name": "thought"},
+    ]
+    graph = build(finalize(parse_model(_doc(elements, flows), "<shared>")))
+    requests = {graph.interactions[f] for f in graph.interactions}
+    assert requests == {("user", "planner"), ("planner", "model"), ("worker", "model")}

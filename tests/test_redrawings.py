@@ -3,9 +3,11 @@
 The redrawings are mechanical and keep the system the same: declared operations replaced by
 plain arrows (a read drawn from the store, a call with its answer drawn back), and the
 reverse, each request and its drawn answer collapsed into one declared call; a relay process
-put into each request to a model or a tool (an API gateway, an MCP proxy); a side-effect tool
-drawn as an app; a model that calls tools drawn as an agent. Findings must be equal on every
-element both drawings have (a relay may add findings of its own).
+put into each request to a model or a tool (an API gateway, an MCP proxy); a proxy between
+every two components of one zone, both ways through it (a chain of them between a model and
+its tool); a side-effect tool drawn as an app; a model that calls tools drawn as an agent.
+Findings must be equal on every element both drawings have (a relay may add findings of its
+own).
 """
 
 from __future__ import annotations
@@ -169,6 +171,41 @@ def llm_as_agent(doc: Doc) -> Doc:
     return out
 
 
+_ACTIVE = {"app", "process", "agent", "llm", "tool", "guardrail", "ml_model", "training_pipeline"}
+
+
+def proxied(doc: Doc) -> Doc:
+    """A proxy process between every two active elements of one zone that exchange flows
+    (a service mesh sidecar, an API gateway, an MCP proxy, a tool router): both directions
+    go through the same proxy, and proxies in a row make a chain."""
+    out = copy.deepcopy(doc)
+    els = _ids(out)
+    proxies: dict[frozenset[str], str] = {}
+    flows = []
+    for f in out["flows"]:
+        src, dst = els.get(f["from"]), els.get(f["to"])
+        if (
+            not (src and dst and src["kind"] in _ACTIVE and dst["kind"] in _ACTIVE)
+            or src is dst
+            or src.get("boundary") != dst.get("boundary")
+        ):
+            flows.append(f)
+            continue
+        key = frozenset((f["from"], f["to"]))
+        if key not in proxies:
+            proxies[key] = f"proxy-{len(proxies)}"
+            proxy: Doc = {"kind": "process", "name": f"Proxy {len(proxies)}"}
+            proxy["id"] = proxies[key]
+            if dst.get("boundary"):
+                proxy["boundary"] = dst["boundary"]
+            out["elements"].append(proxy)
+        pid = proxies[key]
+        flows.append({**f, "to": pid, "name": f"{f['name']} in"})
+        flows.append({**f, "from": pid, "name": f"{f['name']} out"})
+    out["flows"] = flows
+    return out
+
+
 REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "undeclared": undeclare,
     "relayed": relay,
@@ -176,6 +213,8 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "llm-as-agent": llm_as_agent,
     "undeclared-and-relayed": lambda d: relay(undeclare(d)),
     "collapsed": collapse,
+    "proxied": proxied,
+    "proxied-and-undeclared": lambda d: proxied(undeclare(d)),
 }
 
 

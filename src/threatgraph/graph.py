@@ -286,7 +286,8 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
 
     Nodes are element ids with attributes ``name``, ``kind``, ``trust`` (effective),
     ``boundary`` (innermost boundary id, '' outside all), ``runs_model``, ``agentic``,
-    ``side_effects``, ``hears_agents``, ``capabilities`` (comma-separated) and ``controls``
+    ``side_effects``, ``acts_for_model``, ``can_act``, ``hears_agents``, ``capabilities``
+    (comma-separated) and ``controls``
     (comma-separated ids). Edges are flows keyed by flow id, drawn as declared, with ``name``,
     ``operation`` (declared, '' when none), ``requester`` and ``server`` (the derived ends),
     ``content`` (the ways content moves: 'forward', 'back' or 'both'), ``kept``, ``encrypted``,
@@ -310,6 +311,8 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
             runs_model=n in facts["runs_model"],
             agentic=n in facts["agentic"],
             side_effects=n in facts["side_effects"],
+            acts_for_model=n in facts["acts_for_model"],
+            can_act=n in facts["can_act"],
             hears_agents=n in facts["hears_agents"],
             capabilities=",".join(el.capabilities),
             controls=",".join(sorted(el.control_ids())),
@@ -438,6 +441,9 @@ def derive_element_facts(
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
+    - ``acts_for_model``: an app, process or guardrail that an ``llm`` or ``agent`` asks,
+      directly or through any number of such relays (an API gateway, MCP proxy, tool
+      router): what it asks for, it asks on the model's behalf.
     """
     side = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
 
@@ -469,7 +475,10 @@ def derive_element_facts(
 
     runs: set[int] = set()
     agentic: set[int] = set()
+    relays: set[int] = set()
     for i, el in enumerate(els):
+        if el.kind in (Kind.LLM, Kind.AGENT):
+            _relays_asked(i, els, asks, fsrv, relays)
         if el.kind in (Kind.LLM, Kind.ML_MODEL) or (
             el.kind is Kind.AGENT and not asks_through_relays(i, is_llm, answered=False)
         ):
@@ -483,7 +492,46 @@ def derive_element_facts(
         "runs_model": frozenset(nums[i] for i in runs),
         "agentic": frozenset(nums[i] for i in agentic),
         "side_effects": frozenset(nums[i] for i in side),
+        "acts_for_model": frozenset(nums[i] for i in relays),
     }
+
+
+def derive_can_act(
+    els: list[Element], serves: list[tuple[int, ...]], freq: list[int], nums: list[int]
+) -> frozenset[int]:
+    """``can_act``: the element has side effects (:data:`SIDE_EFFECT_CAPABILITIES`) or asks an
+    element that has them, directly or through any number of relays (apps, processes or
+    guardrails that ask on): a model behind an API gateway and an MCP proxy still acts.
+
+    Worked backwards from the elements with side effects, each relay passing the ability to
+    whoever asks it, so the cost is linear in elements plus flows.
+    """
+    can = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
+    todo = sorted(can)
+    while todo:
+        j = todo.pop()
+        for f in serves[j]:
+            k = freq[f]
+            if k not in can:
+                can.add(k)
+                if els[k].kind in _RELAYS:
+                    todo.append(k)
+    return frozenset(nums[i] for i in can)
+
+
+def _relays_asked(
+    i: int, els: list[Element], asks: list[tuple[int, ...]], fsrv: list[int], into: set[int]
+) -> None:
+    """Add to ``into`` the relays (apps, processes, guardrails) that element ``i`` asks,
+    directly or through other such relays: each passes on requests made for ``i``."""
+    todo = [i]
+    while todo:
+        k = todo.pop()
+        for f in asks[k]:
+            j = fsrv[f]
+            if j != i and j not in into and els[j].kind in _RELAYS:
+                into.add(j)
+                todo.append(j)
 
 
 #: Kinds that never relay one agent's messages to another as a channel: people (who
@@ -561,54 +609,198 @@ _ASKS_FIRST: dict[Kind, int] = {
 }
 
 
-def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
+def _answers(
+    flows: list[Flow], kinds: dict[str, Kind], deliveries: frozenset[str] = frozenset()
+) -> dict[int, bool]:
     """For undeclared flows that have an undeclared arrow back between the same two elements:
     flow index -> whether it is the answer (see :func:`interaction`).
 
-    A person talking straight to one end and not the other makes that end the front door,
-    and the front door asks the other (a model people prompt directly that exchanges with a
-    database app is calling it as a tool); otherwise the kinds decide (:data:`_ASKS_FIRST`).
+    Each such pair is a request and its answer; which end asks is decided, in this order:
+
+    1. a person talking straight to one end and not the other makes that end the front
+       door, and the front door asks the other (a model people prompt directly that
+       exchanges with a database app is calling it as a tool); a person asks; a tool
+       answers;
+    2. a relay (an app, process or guardrail) in exactly two pairs passes requests from one
+       to the other: once one of its pairs is decided, so is the other (a proxy drawn
+       between a model and its tool is asked by the model because it asks the tool; one
+       between a person and an app asks the app because the person asks it);
+    3. requests come from somewhere: between such a relay and another element, the end
+       that a third element is known to ask (a request declared, drawn alone, or decided)
+       asks the other end (a model people's requests reach asks the proxy in front of its
+       tool). A delivery of model weights or a training stage's output (``deliveries``) is
+       no request. Only relays: a model that several agents call is asked by each of them,
+       however many ask it. Steps 2 and 3 repeat until nothing changes, so a chain of
+       relays is read end to end;
+    4. the kinds (:data:`_ASKS_FIRST`), then step 2 again; between equals, the end some
+       other active element is drawn sending to; failing that, the arrow whose id sorts
+       first is the request.
     """
     first: dict[tuple[str, str], int] = {}
-    fronted: set[str] = set()
-    fed: dict[str, set[str]] = {}  # element -> active elements drawn sending to it
     for i, fl in enumerate(flows):
         if fl.operation is None:
             first.setdefault((fl.source, fl.target), i)
-        if kinds[fl.source] is Kind.ACTOR and fl.operation != "response":
-            fronted.add(fl.target)
-        if kinds[fl.source] not in PASSIVE_KINDS:
-            fed.setdefault(fl.target, set()).add(fl.source)
-    out: dict[int, bool] = {}
+    pairs: dict[tuple[str, str], list[int]] = {}  # (one end, other end) -> its flows
     for i, fl in enumerate(flows):
         back = first.get((fl.target, fl.source))
         if (
-            fl.operation is not None
-            or back is None
-            or fl.source == fl.target
-            or kinds[fl.source] in PASSIVE_KINDS
-            or kinds[fl.target] in PASSIVE_KINDS
+            fl.operation is None
+            and back is not None
+            and fl.source != fl.target
+            and kinds[fl.source] not in PASSIVE_KINDS
+            and kinds[fl.target] not in PASSIVE_KINDS
         ):
-            continue  # into or out of a store, an arrow each way is a write and a read
-        front_src, front_dst = fl.source in fronted, fl.target in fronted
-        if front_src != front_dst and Kind.ACTOR not in (kinds[fl.source], kinds[fl.target]):
-            out[i] = front_dst
-            continue
-        mine = _ASKS_FIRST.get(kinds[fl.source], 0)
-        theirs = _ASKS_FIRST.get(kinds[fl.target], 0)
-        if theirs != mine:
-            out[i] = theirs > mine
-            continue
-        # Between equals, the one something else drives asks the other (a gateway the
-        # model calls, then the tool behind it); failing that, the arrow whose id sorts
-        # first is the request, whatever the order of declaration.
-        driven_src = bool(fed.get(fl.source, _NONE) - {fl.target})
-        driven_dst = bool(fed.get(fl.target, _NONE) - {fl.source})
-        if driven_src != driven_dst:
-            out[i] = driven_dst
-        else:
-            out[i] = flows[back].id < fl.id
+            # Into or out of a store, an arrow each way is a write and a read, not a pair.
+            ends = (fl.source, fl.target) if fl.source < fl.target else (fl.target, fl.source)
+            pairs.setdefault(ends, []).append(i)
+    asker = _first_askers(flows, kinds, pairs)
+    in_pairs = {i for fids in pairs.values() for i in fids}
+    asked = _known_requests(flows, kinds, in_pairs, deliveries)
+    relays = _pure_relays(pairs, kinds)
+    while True:
+        _through_relays(pairs, relays, asker)
+        if not _by_requests(pairs, relays, asker, asked):
+            break
+    for ends in pairs:
+        if ends not in asker:
+            rank_a, rank_b = (_ASKS_FIRST.get(kinds[x], 0) for x in ends)
+            if rank_a != rank_b:
+                asker[ends] = ends[0] if rank_a > rank_b else ends[1]
+    _through_relays(pairs, relays, asker)
+    fed: dict[str, set[str]] = {}  # element -> active elements drawn sending to it
+    for fl in flows:
+        if kinds[fl.source] not in PASSIVE_KINDS:
+            fed.setdefault(fl.target, set()).add(fl.source)
+    out: dict[int, bool] = {}
+    for ends, fids in pairs.items():
+        chosen = asker.get(ends)
+        if chosen is None:
+            chosen = _asker_by_kind(ends, kinds, fed, flows, fids)
+        for i in fids:
+            out[i] = flows[i].source != chosen
     return out
+
+
+def _known_requests(
+    flows: list[Flow], kinds: dict[str, Kind], in_pairs: set[int], deliveries: frozenset[str]
+) -> dict[str, set[str]]:
+    """Element -> the active elements known to ask it, from the flows that are not one of an
+    undeclared pair (read as :func:`interaction` reads them; deliveries are no requests)."""
+    asked: dict[str, set[str]] = {}
+    for i, fl in enumerate(flows):
+        src, dst = fl.source, fl.target
+        if i in in_pairs or src == dst or fl.id in deliveries:
+            continue
+        if fl.operation == "response" or (
+            fl.operation is None
+            and kinds[src] is Kind.TOOL
+            and kinds[dst] in (Kind.LLM, Kind.AGENT)
+        ):
+            src, dst = dst, src  # an answer: the target asked
+        if kinds[src] not in PASSIVE_KINDS and kinds[src] is not Kind.TRAINING_PIPELINE:
+            asked.setdefault(dst, set()).add(src)
+    return asked
+
+
+def _by_requests(
+    pairs: dict[tuple[str, str], list[int]],
+    relays: frozenset[str],
+    asker: dict[tuple[str, str], str],
+    asked: dict[str, set[str]],
+) -> bool:
+    """One round of step 3 of :func:`_answers`: decide each open pair with a relay at one end
+    one of whose ends a third element asks (known requests and the decided pairs); whether
+    any was decided."""
+    into = {x: set(v) for x, v in asked.items()}
+    for (a, b), who in asker.items():
+        into.setdefault(b if who == a else a, set()).add(who)
+    decided: dict[tuple[str, str], str] = {}
+    for a, b in pairs:
+        if (a, b) in asker or (a not in relays and b not in relays):
+            continue
+        driven_a = bool(into.get(a, _NONE) - {b})
+        driven_b = bool(into.get(b, _NONE) - {a})
+        if driven_a != driven_b:
+            decided[(a, b)] = a if driven_a else b
+    asker.update(decided)
+    return bool(decided)
+
+
+def _first_askers(
+    flows: list[Flow], kinds: dict[str, Kind], pairs: dict[tuple[str, str], list[int]]
+) -> dict[tuple[str, str], str]:
+    """The pairs a person or a tool decides: the front door a person talks to asks, a person
+    asks, a tool answers."""
+    fronted = {
+        fl.target for fl in flows if kinds[fl.source] is Kind.ACTOR and fl.operation != "response"
+    }
+    out: dict[tuple[str, str], str] = {}
+    for a, b in pairs:
+        ka, kb = kinds[a], kinds[b]
+        if Kind.ACTOR not in (ka, kb) and (a in fronted) != (b in fronted):
+            out[(a, b)] = a if a in fronted else b
+        elif (ka is Kind.ACTOR) != (kb is Kind.ACTOR):
+            out[(a, b)] = a if ka is Kind.ACTOR else b
+        elif (ka is Kind.TOOL) != (kb is Kind.TOOL):
+            out[(a, b)] = b if ka is Kind.TOOL else a
+    return out
+
+
+def _pure_relays(pairs: dict[tuple[str, str], list[int]], kinds: dict[str, Kind]) -> frozenset[str]:
+    """The apps, processes and guardrails in exactly two pairs: relays between two partners."""
+    count: dict[str, int] = {}
+    for ends in pairs:
+        for x in ends:
+            count[x] = count.get(x, 0) + 1
+    return frozenset(r for r, n in count.items() if n == 2 and kinds[r] in _RELAYS)
+
+
+def _through_relays(
+    pairs: dict[tuple[str, str], list[int]],
+    relays: frozenset[str],
+    asker: dict[tuple[str, str], str],
+) -> None:
+    """Decide the other pair of each relay once one is decided: a relay asks one partner
+    for the other (see :func:`_answers`), until nothing changes."""
+    of: dict[str, list[tuple[str, str]]] = {}
+    for ends in pairs:
+        for x in ends:
+            if x in relays:
+                of.setdefault(x, []).append(ends)
+    changed = True
+    while changed:
+        changed = False
+        for r in sorted(relays):
+            one, two = of[r]
+            if (one in asker) == (two in asker):
+                continue
+            known, open_ = (one, two) if one in asker else (two, one)
+            other = open_[0] if open_[1] == r else open_[1]
+            # The relay asks the decided partner: the other partner asks the relay; the
+            # decided partner asks the relay: the relay asks the other partner.
+            asker[open_] = other if asker[known] == r else r
+            changed = True
+
+
+def _asker_by_kind(
+    ends: tuple[str, str],
+    kinds: dict[str, Kind],
+    fed: dict[str, set[str]],
+    flows: list[Flow],
+    fids: list[int],
+) -> str:
+    """The asker of a pair nothing else decides: by kind (:data:`_ASKS_FIRST`); between
+    equals, the end another active element is drawn sending to; else the end whose arrow's
+    id sorts first."""
+    a, b = ends
+    rank_a, rank_b = _ASKS_FIRST.get(kinds[a], 0), _ASKS_FIRST.get(kinds[b], 0)
+    if rank_a != rank_b:
+        return a if rank_a > rank_b else b
+    fed_a = bool(fed.get(a, _NONE) - {b})
+    fed_b = bool(fed.get(b, _NONE) - {a})
+    if fed_a != fed_b:
+        return a if fed_a else b
+    return min((flows[i].id, flows[i].source) for i in fids)[1]
 
 
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
@@ -717,7 +909,9 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
             # A declared call's answer goes back to the caller as surely as a drawn one.
             if fl.operation == "call" and elements[fl.source].kind not in PASSIVE_KINDS:
                 active_out.setdefault(fl.target, set()).add(fl.source)
-    answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
+    weights = {d.id for d in model.data if d.classification in _ARTEFACT}
+    deliveries = frozenset(fl.id for fl in model.flows if fl.data and set(fl.data) <= weights)
+    answered = _answers(model.flows, {e: el.kind for e, el in elements.items()}, deliveries)
     return _Drawing(active_out, drivers, answered)
 
 
@@ -1021,6 +1215,7 @@ def build(model: SystemModel) -> Graph:
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
     returning = frozenset(content.returning_flows)
     element_facts = derive_element_facts(ix.els, ix.asks, ends.fsrv, els.nums, returning)
+    element_facts["can_act"] = derive_can_act(ix.els, ix.serves, ix.freq, els.nums)
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated))
     )

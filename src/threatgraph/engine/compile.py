@@ -963,6 +963,8 @@ ELEMENT_FACTS = (
     "runs_model",
     "agentic",
     "side_effects",
+    "acts_for_model",
+    "can_act",
     "hears_agents",
     "hears_agents_unauthenticated",
 )

@@ -324,6 +324,17 @@ class ElementPred(_Strict):
         description="Derived: something can be changed through it (a side-effect capability, "
         "whatever its kind).",
     )
+    acts_for_model: bool | None = Field(
+        default=None,
+        description="Derived: an app, process or guardrail that a model or agent asks, "
+        "directly or through other relays (a gateway, MCP proxy or tool router): it asks on "
+        "the model's behalf.",
+    )
+    can_act: bool | None = Field(
+        default=None,
+        description="Derived: has side effects, or asks an element that has them, directly or "
+        "through relays (apps, processes or guardrails that ask on).",
+    )
     artifact: ArtifactPred | None = Field(
         default=None, description="Facts of its model file or dataset (absent: no match)."
     )
