@@ -43,11 +43,7 @@ fmt: venv
 	$(BIN)/ruff format src tests bench tools
 	$(BIN)/ruff check --fix src tests bench tools
 
-## bench: the speed and memory figures of docs/performance.md. The package is byte-compiled
-## first, as an installed one is (pip compiles what it installs; an editable checkout where
-## PYTHONDONTWRITEBYTECODE is set would otherwise compile every module on every start).
 bench: venv
-	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 
 docs: venv

@@ -18,7 +18,7 @@ from threatgraph.engine.findings import (
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import DataPred, ElementPred, PathPred, Rule, Severity
 from threatgraph.graph import Graph
-from threatgraph.model.schema import SENSITIVE, Classification, DataAsset, Location
+from threatgraph.model.schema import SENSITIVE, DataAsset, Location
 from threatgraph.model.vendors import expiring
 from threatgraph.reach import Reach, nearest
 
@@ -388,16 +388,6 @@ class _DataOf:
         self.cache: dict[str, list[DataAsset]] = {}
         #: Per route clause (its text), the masks of the elements and flows a route may use.
         self.route_masks: dict[str, tuple[bytearray, bytearray]] = {}
-        self.texts: dict[tuple[str, tuple[Classification, ...], bool | None], str | None] = {}
-
-    def text(self, e: str, pred: DataPred) -> str | None:
-        """What ``e`` handles of the data ``pred`` asks about, as an explanation says it
-        (many rules ask the same of one element: worded once)."""
-        key = (e, tuple(pred.classification or ()), pred.sensitive)
-        if key in self.texts:
-            return self.texts[key]
-        got = self.texts[key] = _data_text(self(e), pred)
-        return got
 
     def __call__(self, e: str) -> list[DataAsset]:
         got = self.cache.get(e)
@@ -460,7 +450,7 @@ def element_explanation(
             continue
         if clue.kind == "data":
             assert clue.data is not None
-            text = data_of.text(e, clue.data)
+            text = _data_text(data_of(e), clue.data)
             if text is not None and text not in facts:
                 facts.append(text)
             continue
