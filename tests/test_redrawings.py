@@ -286,3 +286,44 @@ def test_outside_content_drawn_as_a_store_its_authors_fill(
         if a != b:
             differences.append(f"{name}: lost {sorted(a - b)}, gained {sorted(b - a)}")
     assert differences == []
+
+
+def agent_as_app_and_model(doc: Doc) -> tuple[Doc, dict[str, str]]:
+    """Each agent that runs its own model drawn as an agent loop (an app) calling a separate
+    llm; returns the redrawing and, per redrawn agent, the id of its model."""
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<redrawn>")))
+    runs = {graph.ix.ids[i] for i in graph.element_facts["runs_model"]}
+    out = copy.deepcopy(doc)
+    split: dict[str, str] = {}
+    for eid, e in _ids(out).items():
+        if e["kind"] != "agent" or eid not in runs:
+            continue
+        e["kind"] = "app"
+        model: Doc = {"kind": "llm", "name": f"{e['name']} model", "id": f"{eid}-model"}
+        if e.get("boundary"):
+            model["boundary"] = e["boundary"]
+        out["elements"].append(model)
+        out["flows"].append({"from": eid, "to": model["id"], "name": "reason", "operation": "call"})
+        split[eid] = model["id"]
+    return out, split
+
+
+def test_an_agent_drawn_as_an_app_calling_a_model(documents: dict[str, Doc], lib: Library) -> None:
+    # Every other element keeps its findings (the tools an agent loop drives keep theirs);
+    # a finding the agent loses is about its model, and sits on the model element instead.
+    differences = []
+    for name, doc in sorted(documents.items()):
+        redrawn, split = agent_as_app_and_model(doc)
+        if not split:
+            continue
+        before, ids = _findings(doc, lib)
+        after, ids2 = _findings(redrawn, lib)
+        shared = (ids & ids2) - set(split)
+        a = {x for x in before if x[1] in shared}
+        b = {x for x in after if x[1] in shared}
+        if a != b:
+            differences.append(f"{name}: lost {sorted(a - b)}, gained {sorted(b - a)}")
+        for rule, agent in sorted(x for x in before if x[1] in split):
+            if (rule, agent) not in after and (rule, split[agent]) not in after:
+                differences.append(f"{name}: {rule} on {agent} is on neither it nor its model")
+    assert differences == []

@@ -437,7 +437,8 @@ def derive_element_facts(
     - ``agentic``: chooses actions: an ``agent``; an ``llm`` that asks a tool or an element
       with side effects (function calling), directly or through relays whose answers come
       back (apps, processes or guardrails such as an API gateway or MCP proxy), has
-      side-effect capabilities itself, or is declared autonomous.
+      side-effect capabilities itself, or is declared autonomous; an agent loop drawn as an
+      ``app`` or ``process`` that asks an ``llm`` and asks an element with side effects.
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
@@ -483,9 +484,19 @@ def derive_element_facts(
             el.kind is Kind.AGENT and not asks_through_relays(i, is_llm, answered=False)
         ):
             runs.add(i)
-        if el.kind is Kind.AGENT or (
-            el.kind is Kind.LLM
-            and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
+        if (
+            el.kind is Kind.AGENT
+            or (
+                el.kind is Kind.LLM
+                and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
+            )
+            or (
+                # An agent loop drawn as an app or process that asks a model and acts on
+                # what comes back through an element with side effects.
+                el.kind in (Kind.APP, Kind.PROCESS)
+                and asks_through_relays(i, is_llm, answered=True)
+                and asks_through_relays(i, side.__contains__, answered=False)
+            )
         ):
             agentic.add(i)
     return {

@@ -317,7 +317,8 @@ class ElementPred(_Strict):
     agentic: bool | None = Field(
         default=None,
         description="Derived: chooses actions (an agent; an llm that calls tools or elements "
-        "with side-effect capabilities, or has such capabilities, or is autonomous).",
+        "with side-effect capabilities, or has such capabilities, or is autonomous; an app or "
+        "process that asks an llm and asks an element with side effects).",
     )
     side_effects: bool | None = Field(
         default=None,
