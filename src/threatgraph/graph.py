@@ -369,9 +369,11 @@ def interaction(
 
     ``answered`` is set when an undeclared arrow also runs the other way between the same two
     elements: the pair is a request and its answer. The arrow from the element that usually
-    asks (a person talking straight to one end makes it the asker; else a person, then an
-    app or process, then an agent, then a model, then a tool; between equals, the one that
-    something else sends to, then the arrow whose id sorts first) is the request
+    asks (a person talking straight to one end makes it the asker; a model or agent that
+    something else drives asks a side-effect app or process that nothing else drives; else
+    a person, then an app or process, then an agent, then a model, then a tool; between
+    equals, the one that something else sends to, then the arrow whose id sorts first) is
+    the request
     (``answered=False``), the other its answer (``answered=True``).
     """
     if operation == "response":
@@ -561,13 +563,18 @@ _ASKS_FIRST: dict[Kind, int] = {
 }
 
 
-def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
+def _answers(
+    flows: list[Flow], kinds: dict[str, Kind], acting: frozenset[str] = frozenset()
+) -> dict[int, bool]:
     """For undeclared flows that have an undeclared arrow back between the same two elements:
     flow index -> whether it is the answer (see :func:`interaction`).
 
     A person talking straight to one end and not the other makes that end the front door,
     and the front door asks the other (a model people prompt directly that exchanges with a
-    database app is calling it as a tool); otherwise the kinds decide (:data:`_ASKS_FIRST`).
+    database app is calling it as a tool). An app or process with side-effect capabilities
+    (``acting``) that nothing else drives, paired with a model or agent that something else
+    drives, is a tool drawn as an app: the model asks it. Otherwise the kinds decide
+    (:data:`_ASKS_FIRST`).
     """
     first: dict[tuple[str, str], int] = {}
     fronted: set[str] = set()
@@ -594,6 +601,16 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
         if front_src != front_dst and Kind.ACTOR not in (kinds[fl.source], kinds[fl.target]):
             out[i] = front_dst
             continue
+        driven_src = bool(fed.get(fl.source, _NONE) - {fl.target})
+        driven_dst = bool(fed.get(fl.target, _NONE) - {fl.source})
+        tool_src = fl.source in acting and not driven_src and kinds[fl.target] in _MODELS
+        tool_dst = fl.target in acting and not driven_dst and kinds[fl.source] in _MODELS
+        if tool_src and driven_dst:
+            out[i] = True  # the model asks the tool drawn as an app: this arrow answers
+            continue
+        if tool_dst and driven_src:
+            out[i] = False
+            continue
         mine = _ASKS_FIRST.get(kinds[fl.source], 0)
         theirs = _ASKS_FIRST.get(kinds[fl.target], 0)
         if theirs != mine:
@@ -602,8 +619,6 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
         # Between equals, the one something else drives asks the other (a gateway the
         # model calls, then the tool behind it); failing that, the arrow whose id sorts
         # first is the request, whatever the order of declaration.
-        driven_src = bool(fed.get(fl.source, _NONE) - {fl.target})
-        driven_dst = bool(fed.get(fl.target, _NONE) - {fl.source})
         if driven_src != driven_dst:
             out[i] = driven_dst
         else:
@@ -612,6 +627,7 @@ def _answers(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
 
 
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
+_MODELS = frozenset({Kind.LLM, Kind.AGENT})
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
 
@@ -717,7 +733,13 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
             # A declared call's answer goes back to the caller as surely as a drawn one.
             if fl.operation == "call" and elements[fl.source].kind not in PASSIVE_KINDS:
                 active_out.setdefault(fl.target, set()).add(fl.source)
-    answered = _answers(model.flows, {e: el.kind for e, el in elements.items()})
+    acting = frozenset(
+        e
+        for e, el in elements.items()
+        if el.kind in (Kind.APP, Kind.PROCESS)
+        and SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)
+    )
+    answered = _answers(model.flows, {e: el.kind for e, el in elements.items()}, acting)
     return _Drawing(active_out, drivers, answered)
 
 
