@@ -494,61 +494,41 @@ def test_an_app_people_use_still_calls_the_model() -> None:
     assert graph.interactions["chat-app--model--prompt"] == ("chat-app", "model")
 
 
-def test_a_model_behind_a_front_end_calls_the_side_effect_app_it_exchanges_with() -> None:
-    # Undeclared arrows both ways between a model that an app drives and an app with side
-    # effects that nothing else drives: the app is a tool drawn as an app, and the model asks
-    # it (the same findings as the tool drawn as a tool).
-    def drawn(kind: str) -> Doc:
-        return _doc(
-            [
-                {"kind": "actor", "name": "Rep", "boundary": "corp"},
-                {"kind": "app", "name": "Console", "boundary": "corp"},
-                {"kind": "llm", "name": "Assistant", "boundary": "corp"},
-                {
-                    "kind": kind,
-                    "name": "Crm actions",
-                    "boundary": "corp",
-                    "capabilities": ["write"],
-                },
-            ],
-            [
-                {"from": "rep", "to": "console", "name": "ask"},
-                {"from": "console", "to": "assistant", "name": "prompt"},
-                {"from": "assistant", "to": "console", "name": "completion"},
-                {"from": "assistant", "to": "crm-actions", "name": "action"},
-                {"from": "crm-actions", "to": "assistant", "name": "result"},
-            ],
-        )
-
-    as_app, as_tool = threats(drawn("app")), threats(drawn("tool"))
-    assert as_app == as_tool
-    assert ("TG-AG-001", "crm-actions") in as_app
-    graph = build(finalize(parse_model(copy.deepcopy(drawn("app")), "<generated>")))
-    assert graph.interactions["assistant--crm-actions--action"] == ("assistant", "crm-actions")
+def _assistant_and_crm(kind: str, driven: bool) -> Doc:
+    """A model an app drives, exchanging undeclared arrows with a side-effect element that a
+    person starts (``driven``) or that nothing else drives."""
+    elements = [
+        {"kind": "actor", "name": "Rep", "boundary": "corp"},
+        {"kind": "app", "name": "Console", "boundary": "corp"},
+        {"kind": "llm", "name": "Assistant", "boundary": "corp"},
+        {"kind": kind, "name": "Crm actions", "boundary": "corp", "capabilities": ["write"]},
+    ]
+    flows = [
+        {"from": "rep", "to": "console", "name": "ask"},
+        {"from": "console", "to": "assistant", "name": "prompt"},
+        {"from": "assistant", "to": "console", "name": "completion"},
+        {"from": "assistant", "to": "crm-actions", "name": "action"},
+        {"from": "crm-actions", "to": "assistant", "name": "result"},
+    ]
+    if driven:
+        elements.append({"kind": "actor", "name": "Admin", "boundary": "corp"})
+        flows.append({"from": "admin", "to": "crm-actions", "name": "start"})
+    return _doc(elements, flows)
 
 
-def test_a_side_effect_app_that_something_drives_still_calls_the_model() -> None:
-    # The same pair, but the app is itself driven (a job a person starts): it is a client
-    # of the model, not its tool, and the kinds decide as before.
-    doc = _doc(
-        [
-            {"kind": "actor", "name": "Rep", "boundary": "corp"},
-            {"kind": "app", "name": "Console", "boundary": "corp"},
-            {"kind": "llm", "name": "Assistant", "boundary": "corp"},
-            {"kind": "app", "name": "Crm job", "boundary": "corp", "capabilities": ["write"]},
-            {"kind": "actor", "name": "Admin", "boundary": "corp"},
-        ],
-        [
-            {"from": "rep", "to": "console", "name": "ask"},
-            {"from": "console", "to": "assistant", "name": "prompt"},
-            {"from": "assistant", "to": "console", "name": "completion"},
-            {"from": "admin", "to": "crm-job", "name": "start"},
-            {"from": "crm-job", "to": "assistant", "name": "summarise"},
-            {"from": "assistant", "to": "crm-job", "name": "summary"},
-        ],
-    )
+@pytest.mark.parametrize("driven", [False, True])
+def test_who_asks_between_a_driven_model_and_a_side_effect_app(driven: bool) -> None:
+    # Nothing else drives the app: it is a tool drawn as an app, the model asks it, and the
+    # findings are those of the tool drawn as a tool. A person starts it: it is a client of
+    # the model, and the kinds decide as before (the app asks).
+    doc = _assistant_and_crm("app", driven)
     graph = build(finalize(parse_model(copy.deepcopy(doc), "<generated>")))
-    assert graph.interactions["crm-job--assistant--summarise"] == ("crm-job", "assistant")
+    asker = "crm-actions" if driven else "assistant"
+    assert graph.interactions["assistant--crm-actions--action"][0] == asker
+    if not driven:
+        as_app = threats(doc)
+        assert as_app == threats(_assistant_and_crm("tool", driven))
+        assert ("TG-AG-001", "crm-actions") in as_app
 
 
 @pytest.mark.parametrize("drawn_from_reader", [True, False])
