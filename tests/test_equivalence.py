@@ -495,6 +495,43 @@ def test_an_app_people_use_still_calls_the_model() -> None:
     assert graph.interactions["chat-app--model--prompt"] == ("chat-app", "model")
 
 
+def _assistant_and_crm(kind: str, driven: bool) -> Doc:
+    """A model an app drives, exchanging undeclared arrows with a side-effect element that a
+    person starts (``driven``) or that nothing else drives."""
+    elements = [
+        {"kind": "actor", "name": "Rep", "boundary": "corp"},
+        {"kind": "app", "name": "Console", "boundary": "corp"},
+        {"kind": "llm", "name": "Assistant", "boundary": "corp"},
+        {"kind": kind, "name": "Crm actions", "boundary": "corp", "capabilities": ["write"]},
+    ]
+    flows = [
+        {"from": "rep", "to": "console", "name": "ask"},
+        {"from": "console", "to": "assistant", "name": "prompt"},
+        {"from": "assistant", "to": "console", "name": "completion"},
+        {"from": "assistant", "to": "crm-actions", "name": "action"},
+        {"from": "crm-actions", "to": "assistant", "name": "result"},
+    ]
+    if driven:
+        elements.append({"kind": "actor", "name": "Admin", "boundary": "corp"})
+        flows.append({"from": "admin", "to": "crm-actions", "name": "start"})
+    return _doc(elements, flows)
+
+
+@pytest.mark.parametrize("driven", [False, True])
+def test_who_asks_between_a_driven_model_and_a_side_effect_app(driven: bool) -> None:
+    # Nothing else drives the app: it is a tool drawn as an app, the model asks it, and the
+    # findings are those of the tool drawn as a tool. A person starts it: it is a client of
+    # the model, and the kinds decide as before (the app asks).
+    doc = _assistant_and_crm("app", driven)
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<generated>")))
+    asker = "crm-actions" if driven else "assistant"
+    assert graph.interactions["assistant--crm-actions--action"][0] == asker
+    if not driven:
+        as_app = threats(doc)
+        assert as_app == threats(_assistant_and_crm("tool", driven))
+        assert ("TG-AG-001", "crm-actions") in as_app
+
+
 @pytest.mark.parametrize("drawn_from_reader", [True, False])
 def test_weights_downloaded_from_a_hub_are_not_shipped_out(drawn_from_reader: bool) -> None:
     weights = {"name": "Weights", "classification": "model_weights"}

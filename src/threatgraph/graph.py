@@ -371,10 +371,9 @@ def interaction(
     - anything else (into a store, to a person): a write.
 
     ``answered`` is set when an undeclared arrow also runs the other way between the same two
-    elements: the pair is a request and its answer. The arrow from the element that usually
-    asks (a person talking straight to one end makes it the asker; else a person, then an
-    app or process, then an agent, then a model, then a tool; between equals, the one that
-    something else sends to, then the arrow whose id sorts first) is the request
+    elements: the pair is a request and its answer, and :func:`_answers` says which end asks
+    (a person, the front door a person talks to, the model behind a chain of relays, ...):
+    the arrow from that end is the request
     (``answered=False``), the other its answer (``answered=True``).
     """
     if operation == "response":
@@ -452,24 +451,7 @@ def derive_element_facts(
         return els[j].kind is Kind.TOOL or j in side
 
     def asks_through_relays(i: int, wanted: Callable[[int], bool], answered: bool) -> bool:
-        # Asks an element that is ``wanted``, directly or through any number of relays (API
-        # gateways, MCP proxies, guardrails: apps, processes or guardrails it asks). With
-        # ``answered``, only relays whose answers come back count: output pushed one way to
-        # a process that acts on it is output handling, not a model choosing actions.
-        seen = {i}
-        todo = [i]
-        while todo:
-            k = todo.pop()
-            for f in asks[k]:
-                j = fsrv[f]
-                if j in seen:
-                    continue
-                if wanted(j):
-                    return True
-                if els[j].kind in _RELAYS and (f in returning or not answered):
-                    seen.add(j)
-                    todo.append(j)
-        return False
+        return _asks_through(els, asks, fsrv, returning, i, wanted, answered)
 
     def is_llm(j: int) -> bool:
         return els[j].kind is Kind.LLM
@@ -484,27 +466,76 @@ def derive_element_facts(
             el.kind is Kind.AGENT and not asks_through_relays(i, is_llm, answered=False)
         ):
             runs.add(i)
-        if (
-            el.kind is Kind.AGENT
-            or (
-                el.kind is Kind.LLM
-                and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
-            )
-            or (
-                # An agent loop drawn as an app or process that asks a model and acts on
-                # what comes back through an element with side effects.
-                el.kind in (Kind.APP, Kind.PROCESS)
-                and asks_through_relays(i, is_llm, answered=True)
-                and asks_through_relays(i, side.__contains__, answered=False)
-            )
+        if el.kind is Kind.AGENT or (
+            el.kind is Kind.LLM
+            and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
         ):
             agentic.add(i)
+    agentic |= _agent_loops(els, asks, fsrv, returning, side)
     return {
         "runs_model": frozenset(nums[i] for i in runs),
         "agentic": frozenset(nums[i] for i in agentic),
         "side_effects": frozenset(nums[i] for i in side),
         "acts_for_model": frozenset(nums[i] for i in relays),
     }
+
+
+def _asks_through(
+    els: list[Element],
+    asks: list[tuple[int, ...]],
+    fsrv: list[int],
+    returning: frozenset[int],
+    i: int,
+    wanted: Callable[[int], bool],
+    answered: bool,
+    skip: frozenset[int] = frozenset(),
+) -> bool:
+    """Element ``i`` asks an element that is ``wanted``, directly or through any number of
+    relays (API gateways, MCP proxies, guardrails: apps, processes or guardrails it asks,
+    other than those in ``skip``). With ``answered``, only relays whose answers come back
+    count: output pushed one way to a process that acts on it is output handling, not a
+    model choosing actions."""
+    seen = {i}
+    todo = [i]
+    while todo:
+        k = todo.pop()
+        for f in asks[k]:
+            j = fsrv[f]
+            if j in seen:
+                continue
+            if wanted(j):
+                return True
+            if els[j].kind in _RELAYS and j not in skip and (f in returning or not answered):
+                seen.add(j)
+                todo.append(j)
+    return False
+
+
+def _agent_loops(
+    els: list[Element],
+    asks: list[tuple[int, ...]],
+    fsrv: list[int],
+    returning: frozenset[int],
+    side: set[int],
+) -> set[int]:
+    """Agent loops drawn as an app or process: it asks an ``llm`` (its answers come back) and
+    has side effects or asks an element with them, directly or through relays. An app in
+    front of such a loop, which reaches the model only through the loop, is not one itself."""
+
+    def is_llm(j: int) -> bool:
+        return els[j].kind is Kind.LLM
+
+    def loop(i: int, skip: frozenset[int] = frozenset()) -> bool:
+        return _asks_through(els, asks, fsrv, returning, i, is_llm, answered=True, skip=skip) and (
+            i in side
+            or _asks_through(els, asks, fsrv, returning, i, side.__contains__, answered=False)
+        )
+
+    found = frozenset(i for i, el in enumerate(els) if el.kind in _LOOP_KINDS and loop(i))
+    return {i for i in found if loop(i, found - {i})}
+
+
+_LOOP_KINDS = frozenset({Kind.APP, Kind.PROCESS})
 
 
 def derive_can_act(
@@ -621,7 +652,10 @@ _ASKS_FIRST: dict[Kind, int] = {
 
 
 def _answers(
-    flows: list[Flow], kinds: dict[str, Kind], deliveries: frozenset[str] = frozenset()
+    flows: list[Flow],
+    kinds: dict[str, Kind],
+    deliveries: frozenset[str] = frozenset(),
+    acting: frozenset[str] = frozenset(),
 ) -> dict[int, bool]:
     """For undeclared flows that have an undeclared arrow back between the same two elements:
     flow index -> whether it is the answer (see :func:`interaction`).
@@ -636,12 +670,14 @@ def _answers(
        to the other: once one of its pairs is decided, so is the other (a proxy drawn
        between a model and its tool is asked by the model because it asks the tool; one
        between a person and an app asks the app because the person asks it);
-    3. requests come from somewhere: between such a relay and another element, the end
-       that a third element is known to ask (a request declared, drawn alone, or decided)
-       asks the other end (a model people's requests reach asks the proxy in front of its
-       tool). A delivery of model weights or a training stage's output (``deliveries``) is
-       no request. Only relays: a model that several agents call is asked by each of them,
-       however many ask it. Steps 2 and 3 repeat until nothing changes, so a chain of
+    3. requests come from somewhere: between such a relay and another element, or between
+       a model or agent and an app or process with side-effect capabilities (``acting``: a
+       tool drawn as an app), the end that a third element is known to ask (a request
+       declared, drawn alone, or decided) asks the other end (a model people's requests
+       reach asks the proxy in front of its tool, and the payment app it acts through). A
+       delivery of model weights or a training stage's output (``deliveries``) is no
+       request. Only these pairs: a model that several agents call is asked by each of
+       them, however many ask it. Steps 2 and 3 repeat until nothing changes, so a chain of
        relays is read end to end;
     4. the kinds (:data:`_ASKS_FIRST`), then step 2 again; between equals, the end some
        other active element is drawn sending to; failing that, the arrow whose id sorts
@@ -668,9 +704,19 @@ def _answers(
     in_pairs = {i for fids in pairs.values() for i in fids}
     asked = _known_requests(flows, kinds, in_pairs, deliveries)
     relays = _pure_relays(pairs, kinds)
+    # The pairs step 3 may decide: those with a relay at one end, and a model or agent with
+    # a tool drawn as an app.
+    open_to_requests = {
+        (a, b)
+        for a, b in pairs
+        if a in relays
+        or b in relays
+        or (a in acting and kinds[b] in _MODELS)
+        or (b in acting and kinds[a] in _MODELS)
+    }
     while True:
         _through_relays(pairs, relays, asker)
-        if not _by_requests(pairs, relays, asker, asked):
+        if not _by_requests(open_to_requests, asker, asked):
             break
     for ends in pairs:
         if ends not in asker:
@@ -714,20 +760,19 @@ def _known_requests(
 
 
 def _by_requests(
-    pairs: dict[tuple[str, str], list[int]],
-    relays: frozenset[str],
+    pairs: set[tuple[str, str]],
     asker: dict[tuple[str, str], str],
     asked: dict[str, set[str]],
 ) -> bool:
-    """One round of step 3 of :func:`_answers`: decide each open pair with a relay at one end
-    one of whose ends a third element asks (known requests and the decided pairs); whether
-    any was decided."""
+    """One round of step 3 of :func:`_answers`: decide each open pair of ``pairs`` one of
+    whose ends a third element asks (known requests and the decided pairs); whether any was
+    decided."""
     into = {x: set(v) for x, v in asked.items()}
     for (a, b), who in asker.items():
         into.setdefault(b if who == a else a, set()).add(who)
     decided: dict[tuple[str, str], str] = {}
-    for a, b in pairs:
-        if (a, b) in asker or (a not in relays and b not in relays):
+    for a, b in sorted(pairs):
+        if (a, b) in asker:
             continue
         driven_a = bool(into.get(a, _NONE) - {b})
         driven_b = bool(into.get(b, _NONE) - {a})
@@ -815,6 +860,7 @@ def _asker_by_kind(
 
 
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
+_MODELS = frozenset({Kind.LLM, Kind.AGENT})
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
 
@@ -922,7 +968,14 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
                 active_out.setdefault(fl.target, set()).add(fl.source)
     weights = {d.id for d in model.data if d.classification in _ARTEFACT}
     deliveries = frozenset(fl.id for fl in model.flows if fl.data and set(fl.data) <= weights)
-    answered = _answers(model.flows, {e: el.kind for e, el in elements.items()}, deliveries)
+    acting = frozenset(
+        e
+        for e, el in elements.items()
+        if el.kind in (Kind.APP, Kind.PROCESS)
+        and SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)
+    )
+    kinds = {e: el.kind for e, el in elements.items()}
+    answered = _answers(model.flows, kinds, deliveries, acting)
     return _Drawing(active_out, drivers, answered)
 
 
