@@ -83,7 +83,8 @@ def test_kinds_needed_resolves_named_predicates() -> None:
     k = coverage.kinds_needed(
         ElementPred.model_validate({"use": "llm-consumer"}), builtin_library().predicates
     )
-    assert k == frozenset({Kind.LLM, Kind.AGENT})
+    # Models and agents, and agent loops drawn as an app or process (derived: agentic).
+    assert k == frozenset({Kind.LLM, Kind.AGENT, Kind.APP, Kind.PROCESS})
     k = coverage.kinds_needed(
         ElementPred.model_validate({"kind": ["llm", "tool"], "not_kind": "tool"}),
         builtin_library().predicates,

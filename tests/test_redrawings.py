@@ -308,7 +308,10 @@ def agent_as_app_and_model(doc: Doc) -> tuple[Doc, dict[str, str]]:
     return out, split
 
 
-def test_an_agent_drawn_as_an_app_calling_a_model(documents: dict[str, Doc], lib: Library) -> None:
+@pytest.mark.parametrize("then", ["as is", "undeclared and proxied"])
+def test_an_agent_drawn_as_an_app_calling_a_model(
+    then: str, documents: dict[str, Doc], lib: Library
+) -> None:
     # Every other element keeps its findings (the tools an agent loop drives keep theirs);
     # a finding the agent loses is about its model, and sits on the model element instead.
     differences = []
@@ -316,6 +319,8 @@ def test_an_agent_drawn_as_an_app_calling_a_model(documents: dict[str, Doc], lib
         redrawn, split = agent_as_app_and_model(doc)
         if not split:
             continue
+        if then != "as is":
+            redrawn = proxied(undeclare(redrawn))
         before, ids = _findings(doc, lib)
         after, ids2 = _findings(redrawn, lib)
         shared = (ids & ids2) - set(split)

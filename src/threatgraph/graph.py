@@ -441,9 +441,9 @@ def derive_element_facts(
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
-    - ``acts_for_model``: an app, process or guardrail that an ``llm`` or ``agent`` asks,
-      directly or through any number of such relays (an API gateway, MCP proxy, tool
-      router): what it asks for, it asks on the model's behalf.
+    - ``acts_for_model``: an app, process or guardrail that an ``llm``, an ``agent`` or an
+      agent loop asks, directly or through any number of such relays (an API gateway, MCP
+      proxy, tool router): what it asks for, it asks on the model's behalf.
     """
     side = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
 
@@ -458,10 +458,7 @@ def derive_element_facts(
 
     runs: set[int] = set()
     agentic: set[int] = set()
-    relays: set[int] = set()
     for i, el in enumerate(els):
-        if el.kind in (Kind.LLM, Kind.AGENT):
-            _relays_asked(i, els, asks, fsrv, relays)
         if el.kind in (Kind.LLM, Kind.ML_MODEL) or (
             el.kind is Kind.AGENT and not asks_through_relays(i, is_llm, answered=False)
         ):
@@ -472,6 +469,10 @@ def derive_element_facts(
         ):
             agentic.add(i)
     agentic |= _agent_loops(els, asks, fsrv, returning, side)
+    relays: set[int] = set()
+    for i, el in enumerate(els):
+        if el.kind in (Kind.LLM, Kind.AGENT) or i in agentic:
+            _relays_asked(i, els, asks, fsrv, relays)
     return {
         "runs_model": frozenset(nums[i] for i in runs),
         "agentic": frozenset(nums[i] for i in agentic),
@@ -861,6 +862,13 @@ def _asker_by_kind(
 
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
 _MODELS = frozenset({Kind.LLM, Kind.AGENT})
+
+#: The kinds a derived element fact can hold for (facts not listed can hold for any kind).
+FACT_KINDS: dict[str, frozenset[Kind]] = {
+    "runs_model": frozenset({Kind.LLM, Kind.ML_MODEL, Kind.AGENT}),
+    "agentic": frozenset({Kind.AGENT, Kind.LLM}) | frozenset({Kind.APP, Kind.PROCESS}),
+    "acts_for_model": _RELAYS,
+}
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
 

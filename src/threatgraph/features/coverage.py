@@ -28,7 +28,7 @@ from threatgraph.engine.findings import Finding, severity_rank
 from threatgraph.engine.library import Library, LoadedRule
 from threatgraph.engine.rules import ElementPred
 from threatgraph.features.hipaa import sections as hipaa_sections
-from threatgraph.graph import Graph
+from threatgraph.graph import FACT_KINDS, Graph
 from threatgraph.model.schema import Kind
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ def _kinds(
         sets.append(frozenset(p.kind))
     if p.vendor is not None or p.hosts is not None:
         sets.append(frozenset({Kind.VENDOR}))
+    for fact, kinds in FACT_KINDS.items():
+        if getattr(p, fact) is True:
+            sets.append(kinds)
     if p.use and p.use in named and p.use not in seen:
         k = _kinds(named[p.use], named, seen | {p.use})
         if k is not None:
