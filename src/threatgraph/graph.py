@@ -426,6 +426,7 @@ def derive_element_facts(
     fsrv: list[int],
     nums: list[int],
     returning: frozenset[int] = frozenset(),
+    served: tuple[list[tuple[int, ...]], list[int]] | None = None,
 ) -> dict[str, frozenset[int]]:
     """What each element does, whatever its kind is called: numbers of the elements that
     run a model, that are agentic, and that have side effects.
@@ -468,7 +469,9 @@ def derive_element_facts(
             and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
         ):
             agentic.add(i)
-    agentic |= _agent_loops(els, asks, fsrv, returning, side)
+    if served is None:  # who asks each element, when the caller has not worked it out
+        served = _served(asks, fsrv, len(els))
+    agentic |= _agent_loops(els, served, returning, side)
     relays: set[int] = set()
     for i, el in enumerate(els):
         if el.kind in (Kind.LLM, Kind.AGENT) or i in agentic:
@@ -512,28 +515,65 @@ def _asks_through(
     return False
 
 
+def _served(
+    asks: list[tuple[int, ...]], fsrv: list[int], n: int
+) -> tuple[list[tuple[int, ...]], list[int]]:
+    """Per element the flows it serves, and per flow its requester, from ``asks``/``fsrv``."""
+    serves: list[list[int]] = [[] for _ in range(n)]
+    freq = [0] * len(fsrv)
+    for k, flows in enumerate(asks):
+        for f in flows:
+            serves[fsrv[f]].append(f)
+            freq[f] = k
+    return [tuple(x) for x in serves], freq
+
+
+def _askers_of(
+    els: list[Element],
+    served: tuple[list[tuple[int, ...]], list[int]],
+    wanted: set[int],
+    returning: frozenset[int] | None,
+    stop: frozenset[int] = frozenset(),
+) -> set[int]:
+    """The elements that ask one of ``wanted`` directly or through relays (apps, processes
+    or guardrails that ask on; not those in ``stop``), worked backwards from ``wanted`` so
+    that the cost is linear. With ``returning``, only flows whose answers come back."""
+    serves, freq = served
+    out: set[int] = set()
+    todo = sorted(wanted)
+    seen = set(todo)
+    while todo:
+        j = todo.pop()
+        for f in serves[j]:
+            if returning is not None and f not in returning:
+                continue
+            k = freq[f]
+            out.add(k)
+            if k not in seen and els[k].kind in _RELAYS and k not in stop:
+                seen.add(k)
+                todo.append(k)
+    return out
+
+
 def _agent_loops(
     els: list[Element],
-    asks: list[tuple[int, ...]],
-    fsrv: list[int],
+    served: tuple[list[tuple[int, ...]], list[int]],
     returning: frozenset[int],
     side: set[int],
 ) -> set[int]:
     """Agent loops drawn as an app or process: it asks an ``llm`` (its answers come back) and
     has side effects or asks an element with them, directly or through relays. An app in
     front of such a loop, which reaches the model only through the loop, is not one itself."""
-
-    def is_llm(j: int) -> bool:
-        return els[j].kind is Kind.LLM
-
-    def loop(i: int, skip: frozenset[int] = frozenset()) -> bool:
-        return _asks_through(els, asks, fsrv, returning, i, is_llm, answered=True, skip=skip) and (
-            i in side
-            or _asks_through(els, asks, fsrv, returning, i, side.__contains__, answered=False)
-        )
-
-    found = frozenset(i for i, el in enumerate(els) if el.kind in _LOOP_KINDS and loop(i))
-    return {i for i in found if loop(i, found - {i})}
+    llms = {i for i, el in enumerate(els) if el.kind is Kind.LLM}
+    acting = side | _askers_of(els, served, side, None)
+    found = frozenset(
+        i
+        for i in _askers_of(els, served, llms, returning)
+        if els[i].kind in _LOOP_KINDS and i in acting
+    )
+    # Again without passing through the loops found: what reaches a model only through a
+    # loop fronts that loop.
+    return set(found & _askers_of(els, served, llms, returning, found))
 
 
 _LOOP_KINDS = frozenset({Kind.APP, Kind.PROCESS})
@@ -1286,7 +1326,9 @@ def build(model: SystemModel) -> Graph:
     exchanges = _exchanges(ends.interactions)
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
     returning = frozenset(content.returning_flows)
-    element_facts = derive_element_facts(ix.els, ix.asks, ends.fsrv, els.nums, returning)
+    element_facts = derive_element_facts(
+        ix.els, ix.asks, ends.fsrv, els.nums, returning, (ix.serves, ix.freq)
+    )
     element_facts["can_act"] = derive_can_act(ix.els, ix.serves, ix.freq, els.nums)
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated))
