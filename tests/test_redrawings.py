@@ -5,7 +5,8 @@ plain arrows (a read drawn from the store, a call with its answer drawn back), a
 reverse, each request and its drawn answer collapsed into one declared call; a relay process
 put into each request to a model or a tool (an API gateway, an MCP proxy); a proxy between
 every two components of one zone, both ways through it (a chain of them between a model and
-its tool); a side-effect tool drawn as an app; a model that calls tools drawn as an agent.
+its tool); a side-effect tool, or an MCP server, drawn as an app; a model that calls tools
+drawn as an agent.
 Findings must be equal on every element both drawings have (a relay may add findings of its
 own).
 """
@@ -160,6 +161,15 @@ def tool_as_app(doc: Doc) -> Doc:
     return out
 
 
+def mcp_as_app(doc: Doc) -> Doc:
+    """An MCP server drawn as an app marked ``mcp`` instead of a tool."""
+    out = copy.deepcopy(doc)
+    for e in out["elements"]:
+        if e["kind"] == "tool" and e.get("mcp"):
+            e["kind"] = "app"
+    return out
+
+
 def llm_as_agent(doc: Doc) -> Doc:
     """A model that chooses actions (calls tools), drawn as an agent."""
     graph = build(finalize(parse_model(copy.deepcopy(doc), "<redrawn>")))
@@ -214,6 +224,7 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "undeclared-and-relayed": lambda d: relay(undeclare(d)),
     "collapsed": collapse,
     "proxied": proxied,
+    "mcp-as-app": mcp_as_app,
     "proxied-and-undeclared": lambda d: proxied(undeclare(d)),
 }
 

@@ -509,7 +509,7 @@ def _asks_through(
                 continue
             if wanted(j):
                 return True
-            if els[j].kind in _RELAYS and j not in skip and (f in returning or not answered):
+            if _relay(els[j]) and j not in skip and (f in returning or not answered):
                 seen.add(j)
                 todo.append(j)
     return False
@@ -549,7 +549,7 @@ def _askers_of(
                 continue
             k = freq[f]
             out.add(k)
-            if k not in seen and els[k].kind in _RELAYS and k not in stop:
+            if k not in seen and _relay(els[k]) and k not in stop:
                 seen.add(k)
                 todo.append(k)
     return out
@@ -569,7 +569,7 @@ def _agent_loops(
     found = frozenset(
         i
         for i in _askers_of(els, served, llms, returning)
-        if els[i].kind in _LOOP_KINDS and i in acting
+        if els[i].kind in _LOOP_KINDS and not els[i].mcp and i in acting
     )
     # Again without passing through the loops found: what reaches a model only through a
     # loop fronts that loop.
@@ -597,7 +597,7 @@ def derive_can_act(
             k = freq[f]
             if k not in can:
                 can.add(k)
-                if els[k].kind in _RELAYS:
+                if _relay(els[k]):
                     todo.append(k)
     return frozenset(nums[i] for i in can)
 
@@ -612,7 +612,7 @@ def _relays_asked(
         k = todo.pop()
         for f in asks[k]:
             j = fsrv[f]
-            if j != i and j not in into and els[j].kind in _RELAYS:
+            if j != i and j not in into and _relay(els[j]):
                 into.add(j)
                 todo.append(j)
 
@@ -901,6 +901,18 @@ def _asker_by_kind(
 
 
 _RELAYS = frozenset({Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
+
+
+def drawn_kind(el: Element) -> Kind:
+    """The kind by which a drawing is read: an MCP server drawn as an app or process is a
+    tool (it answers the calls it gets; it does not pass requests on)."""
+    return Kind.TOOL if el.mcp and el.kind in _RELAYS else el.kind
+
+
+def _relay(el: Element) -> bool:
+    """An app, process or guardrail that passes requests on; an MCP server is a tool, whatever
+    kind it is drawn as."""
+    return el.kind in _RELAYS and not el.mcp
 _MODELS = frozenset({Kind.LLM, Kind.AGENT})
 
 #: The kinds a derived element fact can hold for (facts not listed can hold for any kind).
@@ -1022,7 +1034,7 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
         if el.kind in (Kind.APP, Kind.PROCESS)
         and SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)
     )
-    kinds = {e: el.kind for e, el in elements.items()}
+    kinds = {e: drawn_kind(el) for e, el in elements.items()}
     answered = _answers(model.flows, kinds, deliveries, acting)
     return _Drawing(active_out, drivers, answered)
 
@@ -1228,8 +1240,8 @@ def _interpret(
     src, dst = fl.source, fl.target
     return interaction(
         fl.operation,
-        els.elements[src].kind,
-        els.elements[dst].kind,
+        drawn_kind(els.elements[src]),
+        drawn_kind(els.elements[dst]),
         artefact=bool(classes) and classes <= _ARTEFACT,
         answers_elsewhere=bool(drawing.active_out.get(dst, _NONE) - {src}),
         asked_elsewhere=bool(drawing.drivers.get(src, _NONE) - {dst}),
