@@ -114,7 +114,10 @@ def test_markdown_and_json(tmp_path: Path) -> None:
         "accepted": [],
         "false_positive": [],
     } in llm01["fired"]
-    assert any(x["rule"] == "TG-PI-003" for x in llm01["not_applicable"])
+    # No memory in the model: the memory rules cannot apply (an MCP server, which TG-PI-003
+    # looks for, may be drawn as any kind, so that rule is evaluated).
+    assert any(x["rule"] == "TG-PI-005" for x in llm01["not_applicable"])
+    assert "TG-PI-003" in llm01["evaluated_no_finding"]
     assert set(llm01["rules"]) == (
         {x["rule"] for x in llm01["fired"]}
         | set(llm01["evaluated_no_finding"])
