@@ -105,11 +105,14 @@ class StillNeeded(NamedTuple):
 def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
     """The groups of the checklist that are not present, and how many of them it still takes.
 
-    The checklist is in the rule's mitigation order (the engine builds it so); a checklist
-    that does not line up with the rule (a converted pytm threat) is read one control a group.
+    The checklist is in the rule's mitigation order (the engine builds it so), possibly
+    with items left out that cannot apply to the finding (:mod:`threatgraph.engine.applicable`
+    leaves out only what leaves enough groups to close it); a checklist that does not line up
+    with the rule (a converted pytm threat) is read one control a group.
     """
-    if len(checklist) == len(rule.mitigations):
-        keys = group_keys(rule)
+    aligned = _aligned_keys(rule, checklist)
+    if aligned is not None:
+        keys = aligned
         need = groups_needed(rule)
     else:
         keys = [f"item:{i}" for i in range(len(checklist))]
@@ -123,6 +126,27 @@ def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
         max(0, min(need - len(present), len(missing))),
         tuple(tuple(v) for v in missing.values()),
     )
+
+
+def _aligned_keys(rule: Rule, checklist: list[CheckItem]) -> list[str] | None:
+    """The group of each checklist item, matching the items in order to the rule's
+    mitigations (control and why: one control may sit in two groups), or None when the
+    checklist is not the rule's list or a part of it in the same order."""
+    keys = group_keys(rule)
+    if len(checklist) == len(rule.mitigations):
+        return keys
+    out: list[str] = []
+    i = 0
+    for item in checklist:
+        while i < len(rule.mitigations) and (
+            rule.mitigations[i].control != item.control or rule.mitigations[i].why != item.why
+        ):
+            i += 1
+        if i == len(rule.mitigations):
+            return None
+        out.append(keys[i])
+        i += 1
+    return out
 
 
 def finding_id(rule_id: str, bound: list[str]) -> str:
