@@ -110,9 +110,10 @@ def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
     leaves out only what leaves enough groups to close it); a checklist that does not line up
     with the rule (a converted pytm threat) is read one control a group.
     """
-    aligned = _aligned_keys(rule, checklist)
-    if aligned is not None:
-        keys = aligned
+    index = aligned(rule, checklist)
+    if index is not None:
+        every = group_keys(rule)
+        keys = [every[i] for i in index]
         need = groups_needed(rule)
     else:
         keys = [f"item:{i}" for i in range(len(checklist))]
@@ -128,23 +129,22 @@ def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
     )
 
 
-def _aligned_keys(rule: Rule, checklist: list[CheckItem]) -> list[str] | None:
-    """The group of each checklist item, matching the items in order to the rule's
-    mitigations (control and why: one control may sit in two groups), or None when the
-    checklist is not the rule's list or a part of it in the same order."""
-    keys = group_keys(rule)
-    if len(checklist) == len(rule.mitigations):
-        return keys
-    out: list[str] = []
+def aligned(rule: Rule, checklist: list[CheckItem]) -> list[int] | None:
+    """The index of the rule's mitigation behind each checklist item, or None when the
+    checklist is neither the rule's list nor a part of it in the same order (a converted pytm
+    threat). Items are matched in order by control and why, since one control may sit in two
+    groups; a checklist may have items left out (:mod:`threatgraph.engine.applicable`)."""
+    mits = rule.mitigations
+    if len(checklist) == len(mits):
+        return list(range(len(mits)))
+    out: list[int] = []
     i = 0
     for item in checklist:
-        while i < len(rule.mitigations) and (
-            rule.mitigations[i].control != item.control or rule.mitigations[i].why != item.why
-        ):
+        while i < len(mits) and (mits[i].control != item.control or mits[i].why != item.why):
             i += 1
-        if i == len(rule.mitigations):
+        if i == len(mits):
             return None
-        out.append(keys[i])
+        out.append(i)
         i += 1
     return out
 
