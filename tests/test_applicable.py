@@ -139,3 +139,28 @@ def test_no_builtin_finding_needs_a_control_it_cannot_declare() -> None:
             for f in analyse(lm, lib, DAY).findings:
                 bad += [(p.name, f.id, n) for n in f.notes if n.startswith(applicable.UNCLOSABLE)]
     assert bad == []
+
+
+def test_a_control_in_two_groups_closes_both_in_the_review_summary() -> None:
+    """Written (A or B) and (A or C), "A, or both B and C" closes on A alone, not on B
+    alone (TG-DISC-006's public-safe prompt, canary and output filter)."""
+    from threatgraph.formats.view import ModelView
+
+    r = rule(
+        {"element": {"kind": "app"}},
+        [
+            {"control": "guardrail.public_system_prompt", "group": "seen"},
+            {"control": "monitoring.prompt_canary", "group": "seen"},
+            {"control": "guardrail.public_system_prompt", "group": "blocked"},
+            {"control": "guardrail.output_filter", "group": "blocked"},
+        ],
+    )
+    doc = {"elements": [{"kind": "app", "name": "Quote app"}], "flows": []}
+    g = graph_mod.build(model(doc))
+    lib = library(r)
+    found = evaluate(g, lib, DAY)
+    view = ModelView.build(g, found, lib, DAY, "high", "x")
+    impact = view.control_impact()
+    assert impact["guardrail.public_system_prompt"] == (1, 1)
+    assert impact["monitoring.prompt_canary"] == (0, 1)
+    assert impact["guardrail.output_filter"] == (0, 1)
