@@ -143,11 +143,12 @@ def test_changing_the_retriever_lists_it_its_findings_and_changed_evidence(repo:
         # TG-VEC-001: tenant isolation, or (for a semantic cache) scoped cache keys.
         ("authz.semantic_cache_isolation", "missing"),
         ("authz.tenant_isolation", "missing"),
+        # TG-SEC-005: the prompt log, its other way to keep an audit trail, cannot be
+        # declared on a vector store (the catalogue's applies_to), so it is not offered.
         ("audit.logging", "accepted"),
-        # TG-SEC-005: a prompt log is the other way to keep an audit trail.
-        ("audit.prompt_logging", "accepted"),
+        # TG-SEC-002: field-level encryption, its alternative, is not offered on a vector
+        # store either (the catalogue's applies_to).
         ("crypto.at_rest", "declared"),
-        ("crypto.field_level", "alternative"),
     ]
     tenant = checklist[1]  # type: ignore[index]
     assert tenant["checks"][0]["rule"] == "TG-VEC-001"

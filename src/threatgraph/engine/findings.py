@@ -105,11 +105,15 @@ class StillNeeded(NamedTuple):
 def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
     """The groups of the checklist that are not present, and how many of them it still takes.
 
-    The checklist is in the rule's mitigation order (the engine builds it so); a checklist
-    that does not line up with the rule (a converted pytm threat) is read one control a group.
+    The checklist is in the rule's mitigation order (the engine builds it so), possibly
+    with items left out that cannot apply to the finding (:mod:`threatgraph.engine.applicable`
+    leaves out only what leaves enough groups to close it); a checklist that does not line up
+    with the rule (a converted pytm threat) is read one control a group.
     """
-    if len(checklist) == len(rule.mitigations):
-        keys = group_keys(rule)
+    index = aligned(rule, checklist)
+    if index is not None:
+        every = group_keys(rule)
+        keys = [every[i] for i in index]
         need = groups_needed(rule)
     else:
         keys = [f"item:{i}" for i in range(len(checklist))]
@@ -123,6 +127,26 @@ def still_needed(rule: Rule, checklist: list[CheckItem]) -> StillNeeded:
         max(0, min(need - len(present), len(missing))),
         tuple(tuple(v) for v in missing.values()),
     )
+
+
+def aligned(rule: Rule, checklist: list[CheckItem]) -> list[int] | None:
+    """The index of the rule's mitigation behind each checklist item, or None when the
+    checklist is neither the rule's list nor a part of it in the same order (a converted pytm
+    threat). Items are matched in order by control and why, since one control may sit in two
+    groups; a checklist may have items left out (:mod:`threatgraph.engine.applicable`)."""
+    mits = rule.mitigations
+    if len(checklist) == len(mits):
+        return list(range(len(mits)))
+    out: list[int] = []
+    i = 0
+    for item in checklist:
+        while i < len(mits) and (mits[i].control != item.control or mits[i].why != item.why):
+            i += 1
+        if i == len(mits):
+            return None
+        out.append(i)
+        i += 1
+    return out
 
 
 def finding_id(rule_id: str, bound: list[str]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from threatgraph.engine.applicable import UNCLOSABLE
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, LoadedRule, line_in_file
 from threatgraph.features.expected import (
@@ -171,10 +172,19 @@ def _check_fixtures(lr: LoadedRule, exp: Expectations | None, lib: Library) -> l
     rid = lr.rule.id
     for p in [*lr.positives, *lr.negatives]:
         try:
-            got = tally(fixture_findings(lr, p, lib))
+            found = _fixture_run(lr, p, lib)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
+        got = tally([(f.element, f.status) for f in found])
+        # A finding the rule can never close where it sits: a control it requires cannot be
+        # declared on that kind of element (applicable.trim left the checklist whole).
+        problems.extend(
+            Problem(str(p), 0, f"fixture {p.name}: {rid} on {f.element} {note}")
+            for f in found
+            for note in f.notes
+            if note.startswith(UNCLOSABLE)
+        )
         if exp is not None and p.name in exp.fixtures:
             diff = differences(exp.tally(p.name), got)
             if diff:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from threatgraph.engine.findings import CheckItem, Finding
+from threatgraph.engine.findings import CheckItem, Finding, aligned
 from threatgraph.formats.base import ReportFormat, ReportInput
 from threatgraph.formats.common import (
     EncodedItems,
@@ -70,12 +70,12 @@ def finding_dict(f: Finding, refs: dict[str, Any], base: Path | None = None) -> 
 def item_groups(f: Finding) -> list[str | None]:
     """The ``group`` of each checklist item (alternatives share one), or None.
 
-    The checklist follows the rule's mitigations in order; one that does not (a converted
-    pytm threat) has no groups."""
-    mits = f.rule.mitigations
-    if len(mits) != len(f.checklist):
+    The checklist follows the rule's mitigations in order, less those that cannot apply to
+    the finding; one that does not (a converted pytm threat) has no groups."""
+    index = aligned(f.rule, f.checklist)
+    if index is None:
         return [None] * len(f.checklist)
-    return [m.group for m in mits]
+    return [f.rule.mitigations[i].group for i in index]
 
 
 def _decision_dict(d: Decision, policy: bool) -> dict[str, Any]:

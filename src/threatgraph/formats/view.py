@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from threatgraph.engine.findings import CheckItem, Finding, severity_rank
+from threatgraph.engine.findings import CheckItem, Finding, aligned, group_keys, severity_rank
 from threatgraph.engine.library import Library
 from threatgraph.engine.rules import Rule
 from threatgraph.graph import Graph
@@ -476,9 +476,11 @@ class ModelView:
 
     def mitigation_rule(self, f: Finding) -> str:
         """How many of the mitigations close the finding, as a phrase."""
-        mits = f.rule.mitigations
         n = len(f.checklist)
-        groups = len({m.group or f"control:{m.control}" for m in mits}) if mits else n
+        # Groups of the items shown (a checklist may leave out what cannot apply here).
+        index = aligned(f.rule, f.checklist)
+        every = group_keys(f.rule)
+        groups = len({every[i] for i in index}) if index is not None and every else n
         mw = f.rule.mitigated_when
         need = groups if mw == "all" else 1 if mw == "any" else int(mw)
         alternatives = groups < n
@@ -507,12 +509,18 @@ class ModelView:
         """Whether declaring ``control`` where the rule looks for it would, with the controls
         already present, mitigate ``f`` (the rule's ``mitigated_when``; controls of one
         group are alternatives, as in :meth:`mitigation_rule`)."""
-        group_of = {m.control: m.group or f"control:{m.control}" for m in f.rule.mitigations}
-        groups = set(group_of.values()) or {f"control:{c.control}" for c in f.checklist}
+        # A control may sit in more than one group ("A, or B and C" is written as the groups
+        # A-or-B and A-or-C): it fills every group it is in.
+        every = group_keys(f.rule)
+        groups_of: dict[str, set[str]] = {}
+        for m, k in zip(f.rule.mitigations, every, strict=True):
+            groups_of.setdefault(m.control, set()).add(k)
+        groups = set(every) or {f"control:{c.control}" for c in f.checklist}
         mw = f.rule.mitigated_when
         need = len(groups) if mw == "all" else 1 if mw == "any" else int(mw)
-        have = {group_of.get(c.control, f"control:{c.control}") for c in f.checklist if c.present}
-        have.add(group_of.get(control, f"control:{control}"))
+        have: set[str] = set()
+        for c in [*(c.control for c in f.checklist if c.present), control]:
+            have |= groups_of.get(c, {f"control:{c}"})
         return len(have) >= need
 
     def control_impact(self) -> dict[str, tuple[int, int]]:
