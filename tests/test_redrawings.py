@@ -185,11 +185,19 @@ _ACTIVE = {"app", "process", "agent", "llm", "tool", "guardrail", "ml_model", "t
 
 
 def proxied(doc: Doc) -> Doc:
-    """A proxy process between every two active elements of one zone that exchange flows
-    (a service mesh sidecar, an API gateway, an MCP proxy, a tool router): both directions
-    go through the same proxy, and proxies in a row make a chain."""
+    """A proxy process between every two active elements of one zone that converse (a call
+    or read declared, or arrows drawn both ways): a service mesh sidecar, an API gateway, an
+    MCP proxy, a tool router. Both directions go through the same proxy, and proxies in a row
+    make a chain. (A lone plain arrow may be a pipeline stage handing its output on, and a
+    process put into it reads as one more stage.)"""
     out = copy.deepcopy(doc)
     els = _ids(out)
+    drawn = {(f["from"], f["to"]) for f in out["flows"]}
+    talk = {
+        frozenset((f["from"], f["to"]))
+        for f in out["flows"]
+        if f.get("operation") in ("call", "read", "response") or (f["to"], f["from"]) in drawn
+    }
     proxies: dict[frozenset[str], str] = {}
     flows = []
     for f in out["flows"]:
@@ -198,6 +206,7 @@ def proxied(doc: Doc) -> Doc:
             not (src and dst and src["kind"] in _ACTIVE and dst["kind"] in _ACTIVE)
             or src is dst
             or src.get("boundary") != dst.get("boundary")
+            or frozenset((f["from"], f["to"])) not in talk
         ):
             flows.append(f)
             continue
