@@ -913,6 +913,8 @@ def _relay(el: Element) -> bool:
     """An app, process or guardrail that passes requests on; an MCP server is a tool, whatever
     kind it is drawn as."""
     return el.kind in _RELAYS and not el.mcp
+
+
 _MODELS = frozenset({Kind.LLM, Kind.AGENT})
 
 #: The kinds a derived element fact can hold for (facts not listed can hold for any kind).

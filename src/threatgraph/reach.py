@@ -132,8 +132,18 @@ def _first_allowed(flows: tuple[int, ...], edge: bytes | bytearray | None) -> in
 def _allowed(nbrs: Neighbours, edge: bytes | bytearray) -> list[int]:
     """The neighbours in ``nbrs`` along a flow in ``edge``, in the order of the first such
     flow to each (which need not be an edge's first flow)."""
-    hits = [(_first_allowed(d["flows"], edge), y) for y, d in nbrs.items()]
-    return [y for f, y in sorted(hits) if f >= 0]
+    hits: list[int] = []
+    later: list[tuple[int, int]] = []  # (first allowed flow, neighbour) past an edge's first
+    for y, d in nbrs.items():
+        flows = d["flows"]
+        if edge[flows[0]]:
+            hits.append(y)
+        elif len(flows) > 1 and (f := _first_allowed(flows, edge)) >= 0:
+            later.append((f, y))
+    if not later:
+        return hits  # in the graph's order: that of each edge's first flow
+    first = {y: nbrs[y]["flows"][0] for y in hits}
+    return [y for _, y in sorted([*((f, y) for y, f in first.items()), *later])]
 
 
 def _limit(edge: bytes | bytearray) -> bytes | bytearray | None:
