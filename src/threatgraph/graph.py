@@ -808,15 +808,18 @@ def _by_requests(
     """One round of step 3 of :func:`_answers`: decide each open pair of ``pairs`` one of
     whose ends a third element asks (known requests and the decided pairs); whether any was
     decided."""
-    into = {x: set(v) for x, v in asked.items()}
+    served: dict[str, set[str]] = {}  # element -> who asks it in a decided pair
     for (a, b), who in asker.items():
-        into.setdefault(b if who == a else a, set()).add(who)
+        served.setdefault(b if who == a else a, set()).add(who)
+
+    def driven(x: str, partner: str) -> bool:
+        return bool((asked.get(x, _NONE) | served.get(x, _NONE)) - {partner})
+
     decided: dict[tuple[str, str], str] = {}
     for a, b in sorted(pairs):
         if (a, b) in asker:
             continue
-        driven_a = bool(into.get(a, _NONE) - {b})
-        driven_b = bool(into.get(b, _NONE) - {a})
+        driven_a, driven_b = driven(a, b), driven(b, a)
         if driven_a != driven_b:
             decided[(a, b)] = a if driven_a else b
     asker.update(decided)

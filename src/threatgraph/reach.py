@@ -181,6 +181,8 @@ class Reach:
     content: ContentGraph | None = None
     edge: bytes | bytearray | None = None  # the flows the search could follow (None: all)
     _reached: frozenset[int] | None = field(default=None, repr=False)
+    #: Witnesses already traced (many rules ask for the same element's route).
+    _witnesses: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict, repr=False)
 
     def reached_set(self) -> frozenset[int]:
         """The number of every element reached through at least one flow."""
@@ -197,7 +199,14 @@ class Reach:
         return i is not None and self.hop[i] > 0
 
     def witness(self, node: str) -> tuple[list[str], list[str]]:
-        """One shortest route to ``node``: (element ids from a source, flow ids)."""
+        """One shortest route to ``node``: (element ids from a source, flow ids). The lists
+        are shared between callers: do not change them."""
+        got = self._witnesses.get(node)
+        if got is None:
+            got = self._witnesses[node] = self._trace(node)
+        return got
+
+    def _trace(self, node: str) -> tuple[list[str], list[str]]:
         assert self.content is not None
         names, succ, edge, back, seed = (
             self.names,

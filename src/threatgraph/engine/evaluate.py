@@ -388,6 +388,15 @@ class _DataOf:
         self.cache: dict[str, list[DataAsset]] = {}
         #: Per route clause (its text), the masks of the elements and flows a route may use.
         self.route_masks: dict[str, tuple[bytearray, bytearray]] = {}
+        self.heads: dict[str, str] = {}
+
+    def head(self, e: str) -> str:
+        """How an explanation names element ``e``: 'Name (kind, trust level)'."""
+        got = self.heads.get(e)
+        if got is None:
+            el = self.g.elements[e]
+            got = self.heads[e] = f"{el.name} ({el.kind.value}, trust {self.g.trust[e].value})"
+        return got
 
     def __call__(self, e: str) -> list[DataAsset]:
         got = self.cache.get(e)
@@ -435,7 +444,7 @@ def element_explanation(
     """
     g = ctx.graph
     el = g.elements[e]
-    parts = [f"{el.name} ({el.kind.value}, trust {g.trust[e].value})"]
+    parts = [data_of.head(e)]
     facts: list[str] = []
     for clue in cr.clues:
         if clue.kind in ("contradiction", "expiring"):

@@ -227,6 +227,7 @@ class FindingText:
         self._elements: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._items: dict[tuple[object, ...], str] = {}
         self._files: dict[str, str] = {}
+        self._groups: dict[str, list[str | None]] = {}
 
     def _str(self, value: str) -> str:
         got = self._strings.get(value)
@@ -297,7 +298,12 @@ class FindingText:
             )
         flow = "null" if f.flow is None else json_string(f.flow)
         path = self._list(f.path) if f.path else "[]"
-        items = ", ".join(map(self._item, f.checklist, item_groups(f)))
+        groups = self._groups.get(f.rule.id)  # the rule's own list, when nothing was left out
+        if groups is None or len(groups) != len(f.checklist):
+            groups = item_groups(f)
+            if len(groups) == len(f.rule.mitigations):
+                self._groups[f.rule.id] = groups
+        items = ", ".join(map(self._item, f.checklist, groups))
         notes = json_compact(list(f.notes)) if f.notes else "[]"
         decision = (
             ""
