@@ -677,6 +677,8 @@ def test_docs_worked_example_matches_a_real_run(
                 "Changed files no element of the models covers (1):",
                 "Controls whose evidence changed, re-verify (1):",
                 "FAIL: 2 open findings at or above 'high' on touched elements.",
+                # What closes TG-OUT-001, worded as `check` words it.
+                "missing, all needed: output.parameterised_queries, authz.least_privilege",
             }
         )
     ]

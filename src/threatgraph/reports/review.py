@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from threatgraph.formats.common import count_text
 from threatgraph.formats.markdown import code, escape, link
+from threatgraph.formats.text import missing_text
 from threatgraph.formats.view import one_line
 from threatgraph.version import __version__
 
@@ -127,8 +128,10 @@ def render_text(r: Review, path: PathFn) -> str:
                 f"      {_status(ref).upper() if f.status == 'open' else _status(ref)} "
                 f"{f.severity} {t(f.id)}: {t(f.rule.title)}{role}"
             )
-            if f.status == "open" and f.missing:
-                out.append(f"        missing: {', '.join(f.missing)}")
+            # What closes it, worded as `check` words it (alternatives, how many needed).
+            closes = missing_text(f) if f.status == "open" else ""
+            if closes:
+                out.append(f"        {t(closes)}")
         if not te.findings:
             out.append("    findings: none")
         if te.checklist:
