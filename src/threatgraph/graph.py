@@ -196,7 +196,9 @@ class Graph:
     #: (a call and its drawn answer), itself included, in declaration order.
     exchanges: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Derived element facts -> numbers of the elements that have them: 'runs_model',
-    #: 'agentic', 'side_effects' (see :func:`derive_element_facts`).
+    #: 'agentic', 'side_effects', 'can_act', 'acts_for_model' (see
+    #: :func:`derive_element_facts`), 'hears_agents' and 'hears_agents_unauthenticated'
+    #: (:func:`derive_agent_peers`).
     element_facts: dict[str, frozenset[int]] = field(default_factory=dict)
     _flow_indexes: dict[str, dict[object, frozenset[int]]] = field(default_factory=dict)
     _held_indexes: dict[str, dict[Classification, frozenset[int]]] = field(default_factory=dict)
@@ -425,11 +427,12 @@ def derive_element_facts(
     asks: list[tuple[int, ...]],
     fsrv: list[int],
     nums: list[int],
-    returning: frozenset[int] = frozenset(),
-    served: tuple[list[tuple[int, ...]], list[int]] | None = None,
+    returning: frozenset[int],
+    served: tuple[list[tuple[int, ...]], list[int]],
 ) -> dict[str, frozenset[int]]:
     """What each element does, whatever its kind is called: numbers of the elements that
-    run a model, that are agentic, and that have side effects.
+    run a model, that are agentic, that have side effects or can act, and that act for a
+    model. ``served``: per element the flows it serves, and per flow its requester.
 
     - ``runs_model``: an ``llm`` or ``ml_model``; an ``agent`` that asks no separate ``llm``
       element, directly or through relays (its model is part of it, so model threats apply
@@ -442,6 +445,10 @@ def derive_element_facts(
     - ``side_effects``: has a capability that changes something outside it
       (:data:`SIDE_EFFECT_CAPABILITIES`), whatever its kind: a tool, an app that pays, a
       store with a write API.
+    - ``can_act``: has side effects, or asks an element that has them, directly or through
+      any number of relays (apps, processes or guardrails that ask on): a model behind an
+      API gateway and an MCP proxy still acts. Worked backwards from the elements with side
+      effects, each relay passing the ability to whoever asks it.
     - ``acts_for_model``: an app, process or guardrail that an ``llm``, an ``agent`` or an
       agent loop asks, directly or through any number of such relays (an API gateway, MCP
       proxy, tool router): what it asks for, it asks on the model's behalf.
@@ -469,9 +476,8 @@ def derive_element_facts(
             and (i in side or el.autonomous or asks_through_relays(i, acts, answered=True))
         ):
             agentic.add(i)
-    if served is None:  # who asks each element, when the caller has not worked it out
-        served = _served(asks, fsrv, len(els))
-    agentic |= _agent_loops(els, served, returning, side)
+    can_act = side | _askers_of(els, served, side, None)
+    agentic |= _agent_loops(els, served, returning, can_act)
     relays: set[int] = set()
     for i, el in enumerate(els):
         if el.kind in (Kind.LLM, Kind.AGENT) or i in agentic:
@@ -480,6 +486,7 @@ def derive_element_facts(
         "runs_model": frozenset(nums[i] for i in runs),
         "agentic": frozenset(nums[i] for i in agentic),
         "side_effects": frozenset(nums[i] for i in side),
+        "can_act": frozenset(nums[i] for i in can_act),
         "acts_for_model": frozenset(nums[i] for i in relays),
     }
 
@@ -492,11 +499,10 @@ def _asks_through(
     i: int,
     wanted: Callable[[int], bool],
     answered: bool,
-    skip: frozenset[int] = frozenset(),
 ) -> bool:
     """Element ``i`` asks an element that is ``wanted``, directly or through any number of
-    relays (API gateways, MCP proxies, guardrails: apps, processes or guardrails it asks,
-    other than those in ``skip``). With ``answered``, only relays whose answers come back
+    relays (API gateways, MCP proxies, guardrails: apps, processes or guardrails it asks).
+    With ``answered``, only relays whose answers come back
     count: output pushed one way to a process that acts on it is output handling, not a
     model choosing actions."""
     seen = {i}
@@ -509,23 +515,10 @@ def _asks_through(
                 continue
             if wanted(j):
                 return True
-            if _relay(els[j]) and j not in skip and (f in returning or not answered):
+            if _relay(els[j]) and (f in returning or not answered):
                 seen.add(j)
                 todo.append(j)
     return False
-
-
-def _served(
-    asks: list[tuple[int, ...]], fsrv: list[int], n: int
-) -> tuple[list[tuple[int, ...]], list[int]]:
-    """Per element the flows it serves, and per flow its requester, from ``asks``/``fsrv``."""
-    serves: list[list[int]] = [[] for _ in range(n)]
-    freq = [0] * len(fsrv)
-    for k, flows in enumerate(asks):
-        for f in flows:
-            serves[fsrv[f]].append(f)
-            freq[f] = k
-    return [tuple(x) for x in serves], freq
 
 
 def _askers_of(
@@ -559,13 +552,13 @@ def _agent_loops(
     els: list[Element],
     served: tuple[list[tuple[int, ...]], list[int]],
     returning: frozenset[int],
-    side: set[int],
+    acting: set[int],
 ) -> set[int]:
     """Agent loops drawn as an app or process: it asks an ``llm`` (its answers come back) and
-    has side effects or asks an element with them, directly or through relays. An app in
-    front of such a loop, which reaches the model only through the loop, is not one itself."""
+    can act (``acting``: has side effects or asks an element with them, directly or through
+    relays). An app in front of such a loop, which reaches the model only through the loop,
+    is not one itself."""
     llms = {i for i, el in enumerate(els) if el.kind is Kind.LLM}
-    acting = side | _askers_of(els, served, side, None)
     found = frozenset(
         i
         for i in _askers_of(els, served, llms, returning)
@@ -577,29 +570,6 @@ def _agent_loops(
 
 
 _LOOP_KINDS = frozenset({Kind.APP, Kind.PROCESS})
-
-
-def derive_can_act(
-    els: list[Element], serves: list[tuple[int, ...]], freq: list[int], nums: list[int]
-) -> frozenset[int]:
-    """``can_act``: the element has side effects (:data:`SIDE_EFFECT_CAPABILITIES`) or asks an
-    element that has them, directly or through any number of relays (apps, processes or
-    guardrails that ask on): a model behind an API gateway and an MCP proxy still acts.
-
-    Worked backwards from the elements with side effects, each relay passing the ability to
-    whoever asks it, so the cost is linear in elements plus flows.
-    """
-    can = {i for i, el in enumerate(els) if SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)}
-    todo = sorted(can)
-    while todo:
-        j = todo.pop()
-        for f in serves[j]:
-            k = freq[f]
-            if k not in can:
-                can.add(k)
-                if _relay(els[k]):
-                    todo.append(k)
-    return frozenset(nums[i] for i in can)
 
 
 def _relays_asked(
@@ -923,7 +893,7 @@ _MODELS = frozenset({Kind.LLM, Kind.AGENT})
 #: The kinds a derived element fact can hold for (facts not listed can hold for any kind).
 FACT_KINDS: dict[str, frozenset[Kind]] = {
     "runs_model": frozenset({Kind.LLM, Kind.ML_MODEL, Kind.AGENT}),
-    "agentic": frozenset({Kind.AGENT, Kind.LLM}) | frozenset({Kind.APP, Kind.PROCESS}),
+    "agentic": frozenset({Kind.AGENT, Kind.LLM}) | _LOOP_KINDS,
     "acts_for_model": _RELAYS,
 }
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
@@ -1346,7 +1316,6 @@ def build(model: SystemModel) -> Graph:
     element_facts = derive_element_facts(
         ix.els, ix.asks, ends.fsrv, els.nums, returning, (ix.serves, ix.freq)
     )
-    element_facts["can_act"] = derive_can_act(ix.els, ix.serves, ix.freq, els.nums)
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated))
     )
