@@ -267,6 +267,33 @@ def _traverse(
     return _Walk(depth, back, order, hop, first)
 
 
+def _forward_steps(
+    cg: ContentGraph,
+    starts: list[int],
+    seed: bytes | bytearray,
+    ok: bytes | bytearray,
+    limit: bytes | bytearray | None,
+) -> Callable[[int], list[int] | Neighbours | tuple[()]]:
+    """The states a forward search may go to from a state: the ``starts`` from the root;
+    none from a source reached again in another mode (it is not searched again) or from an
+    element the search may not pass through (not ``ok``); else the state's neighbours along
+    the flows it may follow (``limit``: None for all)."""
+    succ, root = cg.succ, cg.root
+
+    def neighbours(x: int) -> list[int] | Neighbours | tuple[()]:
+        if x == root:
+            return starts
+        u, mode = divmod(x, STATES)
+        if seed[u]:
+            if mode != FULL:
+                return ()
+        elif not ok[u]:
+            return ()
+        return succ[x] if limit is None else _allowed(succ[x], limit)
+
+    return neighbours
+
+
 def content_search(
     names: Names,
     cg: ContentGraph,
@@ -283,21 +310,9 @@ def content_search(
     state is visited once, so a search is linear in the graph's size; among routes of one
     length, the witness is the one whose flows were drawn first.
     """
-    succ, root = cg.succ, cg.root
     limit = _limit(edge)
     starts = [s * STATES + FULL for s in compress(range(len(names.ids)), seed)]
-
-    def neighbours(x: int) -> Iterable[int]:
-        if x == root:
-            return starts
-        u, mode = divmod(x, STATES)
-        if seed[u]:
-            if mode != FULL:
-                return ()  # a source reached again is not searched again
-        elif not ok[u]:
-            return ()
-        return succ[x] if limit is None else _allowed(succ[x], limit)
-
+    neighbours = _forward_steps(cg, starts, seed, ok, limit)
     walk = _traverse(cg, starts, neighbours, max_hops)
     pred = cg.pred
     for start in starts:
@@ -322,21 +337,10 @@ def nearest(
     level of the first goal reached is complete: of the goals that content reaches in the
     fewest flows, the one numbered first, by the route the full search would give.
     """
-    succ, root = cg.succ, cg.root
-    limit = _limit(edge)
-    start = source * STATES + FULL
-
-    def neighbours(x: int) -> Iterable[int]:
-        if x == root:
-            return (start,)
-        u = x // STATES
-        if u == source:
-            if x != start:
-                return ()
-        elif not ok[u]:
-            return ()
-        return succ[x] if limit is None else _allowed(succ[x], limit)
-
+    root = cg.root
+    seed = bytearray(len(names.ids))
+    seed[source] = 1
+    neighbours = _forward_steps(cg, [source * STATES + FULL], seed, ok, _limit(edge))
     depth = {root: 0}
     back: dict[int, int] = {}
     met: set[int] = set()  # elements reached (the first state of each is its route's end)
