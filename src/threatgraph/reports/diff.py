@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from threatgraph.formats.common import count_text
 from threatgraph.formats.markdown import code, escape
 from threatgraph.formats.mermaid import label
+from threatgraph.formats.text import missing_text
 from threatgraph.util.safetext import terminal
 
 if TYPE_CHECKING:
@@ -63,8 +64,10 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
                 f"  + {_loc(f, head_path)}: {f.rule.id} {f.severity} {f.rule.title} "
                 f"({_el_name(d, f)})"
             )
-            if f.missing:
-                out.append(f"      missing: {', '.join(f.missing)}")
+            # What closes it (an introduced finding is open), worded as `check` words it.
+            closes = missing_text(f)
+            if closes:
+                out.append(f"      {closes}")
     section(
         "threats resolved",
         [
