@@ -652,3 +652,24 @@ def test_compiled_predicates_as_per_item_tests() -> None:
     assert [f for f in g.flows if plain(ctx, f)] == ["app--llm--prompt"]
     no_baa = comp.vendor(VendorPred.model_validate({"baa": False}))
     assert [e for e in g.elements if no_baa(ctx, e)] == ["acme"]
+
+
+def test_a_search_runs_only_when_the_rest_of_a_predicate_leaves_something() -> None:
+    """A reach clause is a traversal of the graph: it is left out when the predicate's other
+    parts already match nothing, and the set is the same either way."""
+    from datetime import date
+
+    from threatgraph import graph as graph_mod
+    from threatgraph.engine.compile import Compiler, Ctx
+    from threatgraph.engine.rules import ElementPred
+
+    g = graph_mod.build(model(RAG))
+    reach = {"reachable_from": {"from": {"kind": "external_content"}}}
+    comp = Compiler()
+    none_left = comp.element_set(ElementPred.model_validate({"kind": "memory", **reach}))
+    ctx = Ctx(g, as_of=date(2026, 6, 1))
+    assert none_left(ctx) == frozenset()
+    assert not ctx.reach_cache  # no element is a memory: no search ran
+    some_left = comp.element_set(ElementPred.model_validate({"kind": "llm", **reach}))
+    assert some_left(ctx) == {g.ix.pos["llm"]}
+    assert len(ctx.reach_cache) == 1

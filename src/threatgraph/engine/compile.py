@@ -7,7 +7,7 @@ linear in elements plus flows, and paths are never enumerated.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, compress
@@ -413,30 +413,33 @@ def _conjunction(
     filters: list[EPred],
     universe: Callable[[Ctx], frozenset[int]],
     names: Callable[[Ctx], list[str]],
+    searches: Sequence[ESet] = (),
 ) -> ESet:
     """The items in every set that pass every filter, computed once per graph.
 
     Index-backed parts (kinds, controls, adjacency, composites) are set operations in C;
     the per-item filters (which take ids, from ``names``) then run only over what the sets
-    left, smallest set first.
+    left. The ``searches`` (reach clauses: a traversal of the graph each) come last. Each
+    part is worked out only while something is left for it to narrow: a rule about MCP
+    servers costs nothing more on a model that has none.
     """
 
     def run(c: Ctx) -> frozenset[int]:
-        if sets:
-            parts = sorted((s(c) for s in sets), key=len)
-            acc = parts[0]
-            for other in parts[1:]:
-                if not acc:
-                    break
-                acc = acc & other
-        else:
-            acc = universe(c)
+        acc = sets[0](c) if sets else universe(c)
+        for s in sets[1:]:
+            if not acc:
+                break
+            acc = acc & s(c)
         if filters and acc:
             name = names(c)
             for test in filters:
                 if not acc:
                     break
                 acc = frozenset([x for x in acc if test(c, name[x])])
+        for search in searches:
+            if not acc:
+                break
+            acc = acc & search(c)
         return acc
 
     return _shared(key, run)
@@ -588,14 +591,15 @@ class Compiler:
             sets.append(self._oversight_set(p.oversight))
         if p.passes_on is not None:
             sets.append(_passes_on(p.passes_on))
+        searches: list[ESet] = []
         if p.reachable_from is not None:
             reach = self.reach(p.reachable_from, reverse=False)
-            sets.append(lambda c: reach(c).reached_set())
+            searches.append(lambda c: reach(c).reached_set())
         if p.reaches is not None:
             back = self.reach(p.reaches, reverse=True)
-            sets.append(lambda c: back(c).reached_set())
+            searches.append(lambda c: back(c).reached_set())
         self._composites(sets, p.all, p.any, p.not_, self.element_set, _all_elements)
-        return _conjunction(key, sets, filters, _all_elements, _element_names)
+        return _conjunction(key, sets, filters, _all_elements, _element_names, searches)
 
     def _oversight_set(self, p: OversightPred) -> ESet:
         """The elements overseen in a relation with every fact ``p`` gives."""

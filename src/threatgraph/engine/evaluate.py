@@ -682,6 +682,8 @@ def _path_findings(
     g = run.g
     out: list[Finding] = []
     assert cr.reach is not None
+    if not matched:  # nothing the route could end at: no search
+        return out
     reach = cr.reach(run.ctx)
     name_of = g.names.get
     for e in sorted(map(g.ix.ids.__getitem__, reach.reached_set() & matched)):
