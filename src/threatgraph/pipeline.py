@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from threatgraph import graph as graph_mod
-from threatgraph.engine import applicable
 from threatgraph.engine.evaluate import evaluate
 from threatgraph.engine.findings import Finding
 from threatgraph.engine.library import Library, load_library
@@ -91,8 +90,6 @@ def analyse(
             model = evidence_mod.strip_unevidenced(model, evidence)
     g = graph_mod.build(model)
     findings = evaluate(g, lib, as_of, expiry_window_days=expiry_warning_days)
-    # Checklists offer only controls that can be declared where the rule looks for them.
-    applicable.trim(findings, g, lib.controls)
     if pytm_threats:
         from threatgraph.interop.pytm_threats import pytm_findings
 

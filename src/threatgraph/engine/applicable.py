@@ -57,15 +57,24 @@ def trim(findings: Sequence[Finding], graph: Graph, controls: Mapping[str, Contr
     the status is not touched. A finding whose rule would need a group that cannot apply
     keeps its whole checklist and gets a note naming the control and the element's kind.
     """
+    # Whether each of a rule's items can apply depends only on the rule, the kind of the
+    # finding's element and whether the finding is on a flow: worked out once for each.
+    applies: dict[tuple[str, str, bool], list[bool]] = {}
     for f in findings:
         checklist = f.checklist
         rule = f.rule
         if len(checklist) != len(rule.mitigations) or not checklist:
             continue
-        keep = [
-            item.present or can_apply(item, f, graph, controls.get(item.control))
-            for item in checklist
-        ]
+        el = graph.elements.get(f.element)
+        key = (rule.id, el.kind.value if el is not None else "", f.flow is None)
+        can = applies.get(key)
+        if can is None:
+            can = applies[key] = [
+                can_apply(item, f, graph, controls.get(item.control)) for item in checklist
+            ]
+        if all(can):
+            continue
+        keep = [item.present or ok for item, ok in zip(checklist, can, strict=True)]
         if all(keep):
             continue
         keys = group_keys(rule)

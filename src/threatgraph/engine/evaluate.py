@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from threatgraph.engine import applicable
 from threatgraph.engine.compile import Compiler, Ctx, ESet, contradictions
 from threatgraph.engine.findings import (
     CheckItem,
@@ -726,6 +727,9 @@ def evaluate(
         # mostly ordered runs, and on a large model visits memory less at random.
         matched = cr.matches(ctx)
         out.extend(by_mode.get(cr.mode, _path_findings)(run, cr, b, matched))
+    # Checklists offer only controls that can be declared where the rule looks for them
+    # (status was worked out on the full list).
+    applicable.trim(out, graph, lib.controls)
     out.sort(key=Finding.sort_key)
     return out
 
