@@ -477,7 +477,12 @@ def derive_element_facts(
         ):
             agentic.add(i)
     can_act = side | _askers_of(els, served, side, None)
-    agentic |= _agent_loops(els, served, returning, can_act)
+    # An agent loop acts itself, not through a model that acts on its own: a process that
+    # asks a model with side effects of its own is that model's caller, whether the model
+    # is drawn as an agent or as an llm.
+    own = {i for i in side if els[i].kind not in _MODELS}
+    loop_acting = can_act if own == side else own | _askers_of(els, served, own, None)
+    agentic |= _agent_loops(els, served, returning, loop_acting)
     relays: set[int] = set()
     for i, el in enumerate(els):
         if el.kind in (Kind.LLM, Kind.AGENT) or i in agentic:
@@ -555,8 +560,8 @@ def _agent_loops(
     acting: set[int],
 ) -> set[int]:
     """Agent loops drawn as an app or process: it asks an ``llm`` (its answers come back) and
-    can act (``acting``: has side effects or asks an element with them, directly or through
-    relays). An app in front of such a loop, which reaches the model only through the loop,
+    can act (``acting``: has side effects or asks an element other than a model or agent
+    with them, directly or through relays). An app in front of such a loop, which reaches the model only through the loop,
     is not one itself."""
     llms = {i for i, el in enumerate(els) if el.kind is Kind.LLM}
     found = frozenset(
