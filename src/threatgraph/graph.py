@@ -561,8 +561,8 @@ def _agent_loops(
 ) -> set[int]:
     """Agent loops drawn as an app or process: it asks an ``llm`` (its answers come back) and
     can act (``acting``: has side effects or asks an element other than a model or agent
-    with them, directly or through relays). An app in front of such a loop, which reaches the model only through the loop,
-    is not one itself."""
+    with them, directly or through relays). An app in front of such a loop, which reaches the
+    model only through the loop, is not one itself."""
     llms = {i for i, el in enumerate(els) if el.kind is Kind.LLM}
     found = frozenset(
         i
@@ -1034,9 +1034,9 @@ def _pass_through_spans(
     chain is read as the arrow from the chain's first element to its last would be: a
     request passed on and its answer passed back, or a write passed on. Not so from a model
     or agent to an element that acts: a process that takes a model's output and acts on it
-    parses that output (output handling); it does not run the model's tool calls. Nor
-    between two stores: what moves content from one store into another reads the one and
-    writes the other.
+    parses that output (output handling); it does not run the model's tool calls. Nor out
+    of a store: what reads a store and hands its content on (an export job, an inbox
+    poller) does so on its own initiative.
     """
     touching: dict[str, list[int]] = {}
     for i, fl in enumerate(flows):
@@ -1071,7 +1071,7 @@ def _pass_through_spans(
         if len(hops) == 1 or r == fl.source or r not in elements:
             continue
         first, last = elements[fl.source], elements[r]
-        if (first.kind in PASSIVE_KINDS and last.kind in PASSIVE_KINDS) or (
+        if first.kind in PASSIVE_KINDS or (
             drawn_kind(first) in (Kind.LLM, Kind.AGENT, Kind.ML_MODEL)
             and (
                 drawn_kind(last) is Kind.TOOL
