@@ -82,6 +82,25 @@ def undeclare(doc: Doc) -> Doc:
     return out
 
 
+def _via(f: Doc, mid: str) -> list[Doc]:
+    """Flow ``f`` drawn through the element ``mid``: into it, then out of it."""
+    return [
+        {**f, "to": mid, "name": f"{f['name']} in"},
+        {**f, "from": mid, "name": f"{f['name']} out"},
+    ]
+
+
+def _middle(
+    out: Doc, made: dict[frozenset[str], str], key: frozenset[str], name: str, extra: Doc
+) -> str:
+    """The id of the process put between the two ends ``key``, added to ``out`` once."""
+    if key not in made:
+        made[key] = f"{name.lower()}-{len(made)}"
+        el = {"kind": "process", "name": f"{name} {len(made)}", "id": made[key], **extra}
+        out["elements"].append(el)
+    return made[key]
+
+
 def relay(doc: Doc) -> Doc:
     """A relay process put into each request to a model (from an app, process or agent) or to a
     tool (from a model or agent)."""
@@ -105,8 +124,7 @@ def relay(doc: Doc) -> Doc:
         if src and src.get("boundary"):
             relay_el["boundary"] = src["boundary"]
         out["elements"].append(relay_el)
-        flows.append({**f, "to": rid, "name": f"{f['name']} in"})
-        flows.append({**f, "from": rid, "name": f"{f['name']} out"})
+        flows.extend(_via(f, rid))
     out["flows"] = flows
     return out
 
@@ -212,16 +230,8 @@ def proxied(doc: Doc) -> Doc:
             flows.append(f)
             continue
         key = frozenset((f["from"], f["to"]))
-        if key not in proxies:
-            proxies[key] = f"proxy-{len(proxies)}"
-            proxy: Doc = {"kind": "process", "name": f"Proxy {len(proxies)}"}
-            proxy["id"] = proxies[key]
-            if dst.get("boundary"):
-                proxy["boundary"] = dst["boundary"]
-            out["elements"].append(proxy)
-        pid = proxies[key]
-        flows.append({**f, "to": pid, "name": f"{f['name']} in"})
-        flows.append({**f, "from": pid, "name": f"{f['name']} out"})
+        zone = {"boundary": dst["boundary"]} if dst.get("boundary") else {}
+        flows.extend(_via(f, _middle(out, proxies, key, "Proxy", zone)))
     out["flows"] = flows
     return out
 
@@ -250,16 +260,8 @@ def relay_everywhere(doc: Doc) -> Doc:
             flows.append(f)
             continue
         key = frozenset((f["from"], f["to"]))
-        if key not in relays:
-            relays[key] = f"relay-{len(relays)}"
-            relay_el: Doc = {"kind": "process", "name": f"Relay {len(relays)}"}
-            relay_el["id"] = relays[key]
-            relay_el["boundary"] = src["boundary"]
-            relay_el["trust"] = graph.trust[mf.source].value
-            out["elements"].append(relay_el)
-        rid = relays[key]
-        flows.append({**f, "to": rid, "name": f"{f['name']} in"})
-        flows.append({**f, "from": rid, "name": f"{f['name']} out"})
+        where = {"boundary": src["boundary"], "trust": graph.trust[mf.source].value}
+        flows.extend(_via(f, _middle(out, relays, key, "Relay", where)))
     out["flows"] = flows
     return out
 
