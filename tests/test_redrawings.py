@@ -6,7 +6,8 @@ reverse, each request and its drawn answer collapsed into one declared call; a r
 put into each request to a model or a tool (an API gateway, an MCP proxy); a proxy between
 every two components of one zone, both ways through it (a chain of them between a model and
 its tool); a side-effect tool, or an MCP server, drawn as an app; a model that calls tools
-drawn as an agent.
+drawn as an agent, and the reverse (an agent with tools drawn as an llm); a relay process put
+into every flow between two active elements of one zone (pipeline stages, writes, events).
 Findings must be equal on every element both drawings have (a relay may add findings of its
 own).
 """
@@ -81,6 +82,25 @@ def undeclare(doc: Doc) -> Doc:
     return out
 
 
+def _via(f: Doc, mid: str) -> list[Doc]:
+    """Flow ``f`` drawn through the element ``mid``: into it, then out of it."""
+    return [
+        {**f, "to": mid, "name": f"{f['name']} in"},
+        {**f, "from": mid, "name": f"{f['name']} out"},
+    ]
+
+
+def _middle(
+    out: Doc, made: dict[frozenset[str], str], key: frozenset[str], name: str, extra: Doc
+) -> str:
+    """The id of the process put between the two ends ``key``, added to ``out`` once."""
+    if key not in made:
+        made[key] = f"{name.lower()}-{len(made)}"
+        el = {"kind": "process", "name": f"{name} {len(made)}", "id": made[key], **extra}
+        out["elements"].append(el)
+    return made[key]
+
+
 def relay(doc: Doc) -> Doc:
     """A relay process put into each request to a model (from an app, process or agent) or to a
     tool (from a model or agent)."""
@@ -104,8 +124,7 @@ def relay(doc: Doc) -> Doc:
         if src and src.get("boundary"):
             relay_el["boundary"] = src["boundary"]
         out["elements"].append(relay_el)
-        flows.append({**f, "to": rid, "name": f"{f['name']} in"})
-        flows.append({**f, "from": rid, "name": f"{f['name']} out"})
+        flows.extend(_via(f, rid))
     out["flows"] = flows
     return out
 
@@ -211,17 +230,58 @@ def proxied(doc: Doc) -> Doc:
             flows.append(f)
             continue
         key = frozenset((f["from"], f["to"]))
-        if key not in proxies:
-            proxies[key] = f"proxy-{len(proxies)}"
-            proxy: Doc = {"kind": "process", "name": f"Proxy {len(proxies)}"}
-            proxy["id"] = proxies[key]
-            if dst.get("boundary"):
-                proxy["boundary"] = dst["boundary"]
-            out["elements"].append(proxy)
-        pid = proxies[key]
-        flows.append({**f, "to": pid, "name": f"{f['name']} in"})
-        flows.append({**f, "from": pid, "name": f"{f['name']} out"})
+        zone = {"boundary": dst["boundary"]} if dst.get("boundary") else {}
+        flows.extend(_via(f, _middle(out, proxies, key, "Proxy", zone)))
     out["flows"] = flows
+    return out
+
+
+def relay_everywhere(doc: Doc) -> Doc:
+    """A relay process put into every flow between two active elements inside one zone, of
+    whatever operation (requests, pipeline stages, writes, events), in the zone and with the
+    trust of its ends; both directions between two elements go through the same relay. (Not
+    into flows to or from a store: the library's store rules read who asks the store, one
+    hop away, so a proxy in front of a store hides its writer from them.)"""
+    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
+    graph = build(model)
+    out = copy.deepcopy(doc)
+    els = _ids(out)
+    relays: dict[frozenset[str], str] = {}
+    flows = []
+    for f, mf in zip(out["flows"], model.flows, strict=True):
+        src, dst = els.get(f["from"]), els.get(f["to"])
+        if (
+            not (src and dst and src["kind"] in _ACTIVE and dst["kind"] in _ACTIVE)
+            or src is dst
+            or f.get("physical")
+            or not src.get("boundary")
+            or graph.flows[mf.id].crosses_boundary
+        ):
+            flows.append(f)
+            continue
+        key = frozenset((f["from"], f["to"]))
+        where = {"boundary": src["boundary"], "trust": graph.trust[mf.source].value}
+        flows.extend(_via(f, _middle(out, relays, key, "Relay", where)))
+    out["flows"] = flows
+    return out
+
+
+def agent_as_llm(doc: Doc) -> Doc:
+    """An agent that runs its own model and chooses actions (calls tools, or has side-effect
+    capabilities of its own) drawn as an llm with the same tools and capabilities."""
+    graph = build(finalize(parse_model(copy.deepcopy(doc), "<redrawn>")))
+    runs = {graph.ix.ids[i] for i in graph.element_facts["runs_model"]}
+    out = copy.deepcopy(doc)
+    els = _ids(out)
+    chosen = [eid for eid, e in els.items() if e["kind"] == "agent" and eid in runs]
+    for eid in chosen:
+        els[eid]["kind"] = "llm"
+    # Only those that still choose actions as an llm: an agent with nothing to act through
+    # is an agent because it is drawn as one.
+    redrawn = build(finalize(parse_model(copy.deepcopy(out), "<redrawn>")))
+    for eid in chosen:
+        if redrawn.ix.pos[eid] not in redrawn.element_facts["agentic"]:
+            els[eid]["kind"] = "agent"
     return out
 
 
@@ -235,6 +295,9 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "proxied": proxied,
     "mcp-as-app": mcp_as_app,
     "proxied-and-undeclared": lambda d: proxied(undeclare(d)),
+    "relayed-everywhere": relay_everywhere,
+    "undeclared-and-relayed-everywhere": lambda d: relay_everywhere(undeclare(d)),
+    "agent-as-llm": agent_as_llm,
 }
 
 
@@ -352,3 +415,65 @@ def test_an_agent_drawn_as_an_app_calling_a_model(
             if (rule, agent) not in after and (rule, split[agent]) not in after:
                 differences.append(f"{name}: {rule} on {agent} is on neither it nor its model")
     assert differences == []
+
+
+def _graph(elements: list[Doc], flows: list[Doc]) -> Any:
+    doc = {"threatgraph": 1, "model": {"name": "m"}, "elements": elements, "flows": flows}
+    doc["boundaries"] = [{"name": "Corp", "trust": "internal"}]
+    for e in elements:
+        e.setdefault("boundary", "corp")
+    return build(finalize(parse_model(doc, "<test>")))
+
+
+def test_a_relay_in_a_one_way_arrow_passes_the_answer_back() -> None:
+    # form -> queue alone is a call (the queue answers, and writes the CRM itself); a gateway
+    # drawn into the arrow keeps it one: each hop is read as the arrow from form to queue.
+    els = [
+        {"kind": "app", "name": "Form"},
+        {"kind": "process", "name": "Gateway"},
+        {"kind": "process", "name": "Queue"},
+        {"kind": "datastore", "name": "CRM"},
+    ]
+    g = _graph(
+        els,
+        [
+            {"from": "form", "to": "gateway", "name": "a", "id": "a"},
+            {"from": "gateway", "to": "queue", "name": "b", "id": "b"},
+            {"from": "queue", "to": "crm", "name": "c", "id": "c", "operation": "write"},
+        ],
+    )
+    returns = {g.ix.fids[k] for k in g.flow_flags["returns"]}
+    assert {"a", "b"} <= returns and "c" not in returns
+    assert g.interactions["a"] == ("form", "gateway")
+
+
+def test_a_process_between_a_model_and_a_tool_handles_output() -> None:
+    # A model pushing its output one way to a process that calls a payment tool: the process
+    # parses the output (output handling); the model does not choose actions through it.
+    g = _graph(
+        [
+            {"kind": "llm", "name": "Model"},
+            {"kind": "process", "name": "Scheduler"},
+            {"kind": "tool", "name": "Bank", "capabilities": ["payments"]},
+        ],
+        [
+            {"from": "model", "to": "scheduler", "name": "fields", "id": "fields"},
+            {"from": "scheduler", "to": "bank", "name": "order", "id": "order"},
+        ],
+    )
+    assert g.ix.pos["model"] not in g.element_facts["agentic"]
+    assert g.ix.fpos["fields"] not in g.flow_flags["returns"]
+
+
+def test_a_process_that_calls_a_model_acting_on_its_own_is_no_agent_loop() -> None:
+    # The model has side effects of its own: the process is its caller, drawn as llm or agent.
+    for kind in ("llm", "agent"):
+        g = _graph(
+            [
+                {"kind": "process", "name": "Installer"},
+                {"kind": kind, "name": "CLI", "capabilities": ["shell"]},
+            ],
+            [{"from": "installer", "to": "cli", "name": "prompt", "operation": "call"}],
+        )
+        assert g.ix.pos["installer"] not in g.element_facts["agentic"]
+        assert g.ix.pos["installer"] in g.element_facts["can_act"]

@@ -477,7 +477,12 @@ def derive_element_facts(
         ):
             agentic.add(i)
     can_act = side | _askers_of(els, served, side, None)
-    agentic |= _agent_loops(els, served, returning, can_act)
+    # An agent loop acts itself, not through a model that acts on its own: a process that
+    # asks a model with side effects of its own is that model's caller, whether the model
+    # is drawn as an agent or as an llm.
+    own = {i for i in side if els[i].kind not in _MODELS}
+    loop_acting = can_act if own == side else own | _askers_of(els, served, own, None)
+    agentic |= _agent_loops(els, served, returning, loop_acting)
     relays: set[int] = set()
     for i, el in enumerate(els):
         if el.kind in (Kind.LLM, Kind.AGENT) or i in agentic:
@@ -555,9 +560,9 @@ def _agent_loops(
     acting: set[int],
 ) -> set[int]:
     """Agent loops drawn as an app or process: it asks an ``llm`` (its answers come back) and
-    can act (``acting``: has side effects or asks an element with them, directly or through
-    relays). An app in front of such a loop, which reaches the model only through the loop,
-    is not one itself."""
+    can act (``acting``: has side effects or asks an element other than a model or agent
+    with them, directly or through relays). An app in front of such a loop, which reaches the
+    model only through the loop, is not one itself."""
     llms = {i for i, el in enumerate(els) if el.kind is Kind.LLM}
     found = frozenset(
         i
@@ -988,6 +993,9 @@ class _Drawing:
     drivers: dict[str, set[str]]
     #: Flow index -> whether it answers an undeclared arrow back (see :func:`_answers`).
     answered: dict[int, bool]
+    #: Flow index of each hop of a chain of pass-through relays -> the chain's first and
+    #: last element, and its first and last relay (see :func:`_pass_through_spans`).
+    spans: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
 
 
 def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
@@ -1011,7 +1019,70 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
     )
     kinds = {e: drawn_kind(el) for e, el in elements.items()}
     answered = _answers(model.flows, kinds, deliveries, acting)
-    return _Drawing(active_out, drivers, answered)
+    return _Drawing(active_out, drivers, answered, _pass_through_spans(model.flows, elements))
+
+
+def _pass_through_spans(
+    flows: list[Flow], elements: dict[str, Element]
+) -> dict[int, tuple[str, str, str, str]]:
+    """The hops of chains of pass-through relays: flow index -> (the chain's first element,
+    its last, its first relay, its last relay).
+
+    A pass-through relay is an app, process or guardrail with no capabilities and exactly
+    two flows, neither declared: one arrow in and one out, to different elements (a gateway,
+    proxy or queue drawn into an arrow). It does nothing of its own, so each hop of the
+    chain is read as the arrow from the chain's first element to its last would be: a
+    request passed on and its answer passed back, or a write passed on. Not so from a model
+    or agent to an element that acts: a process that takes a model's output and acts on it
+    parses that output (output handling); it does not run the model's tool calls. Nor out
+    of a store: what reads a store and hands its content on (an export job, an inbox
+    poller) does so on its own initiative.
+    """
+    touching: dict[str, list[int]] = {}
+    for i, fl in enumerate(flows):
+        touching.setdefault(fl.source, []).append(i)
+        if fl.target != fl.source:
+            touching.setdefault(fl.target, []).append(i)
+
+    def onward(r: str) -> int | None:
+        """The one flow out of ``r`` when ``r`` is a pass-through relay, else None."""
+        el = elements.get(r)
+        mine = touching.get(r, [])
+        if el is None or not _relay(el) or el.capabilities or len(mine) != 2:
+            return None
+        a, b = (flows[i] for i in mine)
+        if a.operation is not None or b.operation is not None:
+            return None
+        if a.target == r and b.source == r and a.source != b.target:
+            return mine[1]
+        if b.target == r and a.source == r and b.source != a.target:
+            return mine[0]
+        return None
+
+    spans: dict[int, tuple[str, str, str, str]] = {}
+    for i, fl in enumerate(flows):
+        if fl.operation is not None or onward(fl.source) is not None:
+            continue
+        hops = [i]
+        r = fl.target
+        while (nxt := onward(r)) is not None and len(hops) <= len(flows):
+            hops.append(nxt)
+            r = flows[nxt].target
+        if len(hops) == 1 or r == fl.source or r not in elements:
+            continue
+        first, last = elements[fl.source], elements[r]
+        if first.kind in PASSIVE_KINDS or (
+            drawn_kind(first) in (Kind.LLM, Kind.AGENT, Kind.ML_MODEL)
+            and (
+                drawn_kind(last) is Kind.TOOL
+                or SIDE_EFFECT_CAPABILITIES.intersection(last.capabilities)
+            )
+        ):
+            continue
+        span = (fl.source, r, fl.target, flows[hops[-1]].source)
+        for h in hops:
+            spans[h] = span
+    return spans
 
 
 def _lists(n: int) -> list[list[int]]:
@@ -1213,6 +1284,19 @@ def _interpret(
 ) -> tuple[bool, str]:
     """:func:`interaction` for flow number ``n_flow``, with what the drawing says about it."""
     src, dst = fl.source, fl.target
+    span = drawing.spans.get(n_flow)
+    if span is not None:
+        # A hop through pass-through relays reads as the arrow from the chain's first
+        # element to its last would.
+        first, last, first_relay, last_relay = span
+        return interaction(
+            None,
+            drawn_kind(els.elements[first]),
+            drawn_kind(els.elements[last]),
+            artefact=bool(classes) and classes <= _ARTEFACT,
+            answers_elsewhere=bool(drawing.active_out.get(last, _NONE) - {last_relay}),
+            asked_elsewhere=bool(drawing.drivers.get(first, _NONE) - {first_relay}),
+        )
     return interaction(
         fl.operation,
         drawn_kind(els.elements[src]),
