@@ -266,6 +266,42 @@ def relay_everywhere(doc: Doc) -> Doc:
     return out
 
 
+_STORES = {"datastore", "vector_store", "memory", "dataset", "feature_store", "model_registry"}
+
+
+def store_gateways(doc: Doc) -> Doc:
+    """A pass-through relay (a data API, a database proxy or gateway) put between each store
+    and each active element of its zone that reads or writes it, in the store's zone and with
+    its trust; both directions between the two go through the same relay."""
+    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
+    graph = build(model)
+    out = copy.deepcopy(doc)
+    els = _ids(out)
+    gateways: dict[frozenset[str], str] = {}
+    flows = []
+    for f, mf in zip(out["flows"], model.flows, strict=True):
+        src, dst = els.get(f["from"]), els.get(f["to"])
+        ends = [e for e in (src, dst) if e is not None]
+        stores = [e for e in ends if e["kind"] in _STORES]
+        others = [e for e in ends if e["kind"] in _ACTIVE]
+        if (
+            len(stores) != 1
+            or len(others) != 1
+            or f.get("physical")
+            or graph.flows[mf.id].crosses_boundary
+        ):
+            flows.append(f)
+            continue
+        store = mf.source if stores[0] is src else mf.target
+        key = frozenset((f["from"], f["to"]))
+        where = {"trust": graph.trust[store].value}
+        if stores[0].get("boundary"):
+            where["boundary"] = stores[0]["boundary"]
+        flows.extend(_via(f, _middle(out, gateways, key, "Gateway", where)))
+    out["flows"] = flows
+    return out
+
+
 def agent_as_llm(doc: Doc) -> Doc:
     """An agent that runs its own model and chooses actions (calls tools, or has side-effect
     capabilities of its own) drawn as an llm with the same tools and capabilities."""
@@ -298,6 +334,8 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "relayed-everywhere": relay_everywhere,
     "undeclared-and-relayed-everywhere": lambda d: relay_everywhere(undeclare(d)),
     "agent-as-llm": agent_as_llm,
+    "store-gateways": store_gateways,
+    "undeclared-and-store-gateways": lambda d: store_gateways(undeclare(d)),
 }
 
 

@@ -67,6 +67,9 @@ PASSIVE_KINDS: frozenset[Kind] = frozenset(
     }
 )
 
+#: Kinds that hold content for others to read (a store), as opposed to outside content.
+STORE_KINDS: frozenset[Kind] = PASSIVE_KINDS - {Kind.EXTERNAL_CONTENT}
+
 #: Kinds that answer what they are sent (an undeclared flow into one implies its answer).
 RESPONDER_KINDS: frozenset[Kind] = frozenset(
     {
@@ -641,6 +644,71 @@ def derive_agent_peers(
     }
 
 
+#: Kinds that cannot be the one party a store relay forwards for: people (an app people use
+#: is a front door doing work of its own), vendors, outside content and stores.
+_NOT_PARTIES: frozenset[Kind] = PASSIVE_KINDS | {Kind.ACTOR, Kind.VENDOR}
+
+
+def store_relays(
+    els: list[Element],
+    asks: list[list[int]],
+    serves: list[list[int]],
+    freq: list[int],
+    fsrv: list[int],
+) -> dict[int, int]:
+    """Relays in front of stores, each with the one party it forwards for: relay -> party.
+
+    A store relay (a data API, a database proxy or gateway) is an app, process or guardrail
+    with no capabilities of its own (not an MCP server) that is asked by exactly one other
+    element, which is not a person, vendor, store or outside content, and asks nothing but
+    stores and other store relays, whatever operations its flows declare. It does no work
+    of its own: whatever it asks a store, it asks for that party. An app with capabilities,
+    one that calls a model or a tool, or one that several parties (or people) ask, is the
+    asker itself.
+    """
+    candidates: dict[int, int] = {}
+    for i, el in enumerate(els):
+        if not _relay(el) or el.capabilities or not asks[i]:
+            continue
+        parties = {freq[f] for f in serves[i]} - {i}
+        if len(parties) == 1:
+            (party,) = parties
+            if els[party].kind not in _NOT_PARTIES:
+                candidates[i] = party
+    # A relay counts once everything it asks is a store or a relay that counts: a chain of
+    # proxies in front of a store is read end to end.
+    relays: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for i in sorted(candidates.keys() - relays.keys()):
+            if all(els[fsrv[f]].kind in STORE_KINDS or fsrv[f] in relays for f in asks[i]):
+                relays[i] = candidates[i]
+                changed = True
+    return relays
+
+
+def ultimate_requesters(
+    els: list[Element],
+    asks: list[list[int]],
+    serves: list[list[int]],
+    freq: list[int],
+    fsrv: list[int],
+) -> dict[int, int]:
+    """Flow -> the element that really asks it, for the flows store relays make (see
+    :func:`store_relays`): the party behind the relay, or behind a chain of them."""
+    relays = store_relays(els, asks, serves, freq, fsrv)
+    out: dict[int, int] = {}
+    for r in sorted(relays):
+        party, seen = relays[r], {r}
+        while party in relays and party not in seen:  # a ring of relays asks itself: stop
+            seen.add(party)
+            party = relays[party]
+        for f in asks[r]:
+            out[f] = party
+    return out
+
+
 def _exchanges(interactions: dict[str, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
     by_pair: dict[tuple[str, str], list[str]] = {}
     for fid, pair in interactions.items():
@@ -672,6 +740,7 @@ def _answers(
     kinds: dict[str, Kind],
     deliveries: frozenset[str] = frozenset(),
     acting: frozenset[str] = frozenset(),
+    bare: frozenset[str] = frozenset(),
 ) -> dict[int, bool]:
     """For undeclared flows that have an undeclared arrow back between the same two elements:
     flow index -> whether it is the answer (see :func:`interaction`).
@@ -681,7 +750,9 @@ def _answers(
     1. a person talking straight to one end and not the other makes that end the front
        door, and the front door asks the other (a model people prompt directly that
        exchanges with a database app is calling it as a tool); a person asks; a tool
-       answers;
+       answers; a store front (``bare``: an app, process or guardrail with no capabilities,
+       in this one pair, that reads and writes stores and talks to nothing else: a data API
+       or database gateway) is asked by its partner, since a store asks nothing;
     2. a relay (an app, process or guardrail) in exactly two pairs passes requests from one
        to the other: once one of its pairs is decided, so is the other (a proxy drawn
        between a model and its tool is asked by the model because it asks the tool; one
@@ -717,6 +788,7 @@ def _answers(
             ends = (fl.source, fl.target) if fl.source < fl.target else (fl.target, fl.source)
             pairs.setdefault(ends, []).append(i)
     asker = _first_askers(flows, kinds, pairs)
+    asker.update(_store_fronts(flows, kinds, pairs, bare))
     in_pairs = {i for fids in pairs.values() for i in fids}
     asked = _known_requests(flows, kinds, in_pairs, deliveries)
     relays = _pure_relays(pairs, kinds)
@@ -751,6 +823,38 @@ def _answers(
             chosen = _asker_by_kind(ends, kinds, fed, flows, fids)
         for i in fids:
             out[i] = flows[i].source != chosen
+    return out
+
+
+def _store_fronts(
+    flows: list[Flow],
+    kinds: dict[str, Kind],
+    pairs: dict[tuple[str, str], list[int]],
+    bare: frozenset[str],
+) -> dict[tuple[str, str], str]:
+    """The pairs with a store front at one end (see :func:`_answers`), each asked by the
+    front's partner."""
+    paired: dict[str, list[tuple[str, str]]] = {}
+    for ends in pairs:
+        for x in ends:
+            paired.setdefault(x, []).append(ends)
+    # Per candidate front: the directions it is drawn exchanging with stores, and whether it
+    # has a flow with anything but a store outside its pair.
+    with_stores: dict[str, set[bool]] = {}
+    elsewhere: set[str] = set()
+    for fl in flows:
+        for me, other, outward in ((fl.source, fl.target, True), (fl.target, fl.source, False)):
+            if me not in bare or len(paired.get(me, ())) != 1 or me == other:
+                continue
+            if kinds[other] in STORE_KINDS:
+                with_stores.setdefault(me, set()).add(outward)
+            elif other not in paired[me][0]:
+                elsewhere.add(me)
+    out: dict[tuple[str, str], str] = {}
+    for front, ways in sorted(with_stores.items()):
+        if len(ways) == 2 and front not in elsewhere:
+            (ends,) = paired[front]
+            out[ends] = ends[0] if ends[1] == front else ends[1]
     return out
 
 
@@ -1018,7 +1122,8 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
         and SIDE_EFFECT_CAPABILITIES.intersection(el.capabilities)
     )
     kinds = {e: drawn_kind(el) for e, el in elements.items()}
-    answered = _answers(model.flows, kinds, deliveries, acting)
+    bare = frozenset(e for e, el in elements.items() if _relay(el) and not el.capabilities)
+    answered = _answers(model.flows, kinds, deliveries, acting, bare)
     return _Drawing(active_out, drivers, answered, _pass_through_spans(model.flows, elements))
 
 
@@ -1358,6 +1463,29 @@ def _authenticate_answers(
             authenticated.add(fpos[fid])
 
 
+def _ask_through_store_relays(ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex) -> bool:
+    """Make the party behind each store relay the requester of what the relay asks
+    (:func:`ultimate_requesters`), in every index that names requesters; whether any was."""
+    moved = ultimate_requesters(ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv)
+    if not moved:
+        return False
+    index = flags.facts_index["request_trust"]
+    for f, party in sorted(moved.items()):
+        relay = ends.freq[f]
+        ends.freq[f] = party
+        ends.asks[relay].remove(f)
+        ends.asks[party].append(f)
+        fid = ix.fids[f]
+        server = ends.interactions[fid][1]
+        before = _sign_of_change(els.trust, ends.interactions[fid])
+        ends.interactions[fid] = (ix.ids[party], server)
+        index[before].discard(f)
+        index.setdefault(_sign_of_change(els.trust, ends.interactions[fid]), set()).add(f)
+    for flows in ends.asks:
+        flows.sort()
+    return True
+
+
 def build(model: SystemModel) -> Graph:
     """Build the graph and derived facts from a finalized model.
 
@@ -1396,6 +1524,9 @@ def build(model: SystemModel) -> Graph:
     ix = _int_index(els, adj, ends, content)
     exchanges = _exchanges(ends.interactions)
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
+    if _ask_through_store_relays(ends, flags, els, ix):
+        exchanges = _exchanges(ends.interactions)
+        ix.asks = _tuples(ends.asks)
     returning = frozenset(content.returning_flows)
     element_facts = derive_element_facts(
         ix.els, ix.asks, ends.fsrv, els.nums, returning, (ix.serves, ix.freq)
