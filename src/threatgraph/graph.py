@@ -1140,8 +1140,9 @@ def _pass_through_spans(
     request passed on and its answer passed back, or a write passed on. Not so from a model
     or agent to an element that acts: a process that takes a model's output and acts on it
     parses that output (output handling); it does not run the model's tool calls. Nor out
-    of a store: what reads a store and hands its content on (an export job, an inbox
-    poller) does so on its own initiative.
+    of outside content, nor from a store into a store or a training pipeline: what reads
+    those and hands their content on (an inbox poller, an export job) does so on its own
+    initiative (:func:`_handed_on`).
     """
     touching: dict[str, list[int]] = {}
     for i, fl in enumerate(flows):
@@ -1176,7 +1177,7 @@ def _pass_through_spans(
         if len(hops) == 1 or r == fl.source or r not in elements:
             continue
         first, last = elements[fl.source], elements[r]
-        if first.kind in PASSIVE_KINDS or (
+        if _handed_on(first, last) or (
             drawn_kind(first) in (Kind.LLM, Kind.AGENT, Kind.ML_MODEL)
             and (
                 drawn_kind(last) is Kind.TOOL
@@ -1188,6 +1189,19 @@ def _pass_through_spans(
         for h in hops:
             spans[h] = span
     return spans
+
+
+def _handed_on(first: Element, last: Element) -> bool:
+    """Whether a chain of pass-through relays from ``first`` to ``last`` moves content on its
+    own initiative rather than carrying ``last``'s read: out of outside content (an inbox
+    poller, a feed fetcher), from a store into a store or a training pipeline (an export
+    job). Out of a store into anything else, it is a data API or gateway ``last`` reads
+    through."""
+    if first.kind is Kind.EXTERNAL_CONTENT:
+        return True
+    return first.kind in STORE_KINDS and (
+        last.kind in PASSIVE_KINDS or last.kind is Kind.TRAINING_PIPELINE
+    )
 
 
 def _lists(n: int) -> list[list[int]]:
