@@ -143,7 +143,10 @@ class IntIndex:
     #: Flow -> the requester and the server element (see :func:`interaction`).
     freq: list[int] = field(default_factory=list)
     fsrv: list[int] = field(default_factory=list)
-    #: Element -> the flows in which it is the requester / the server.
+    #: Flow -> the party a store relay asks it for (:func:`ultimate_requesters`): a second
+    #: requester, beside ``freq``.
+    also_asked_by: dict[int, int] = field(default_factory=dict)
+    #: Element -> the flows in which it is a requester / the server.
     asks: list[tuple[int, ...]] = field(default_factory=list)
     serves: list[tuple[int, ...]] = field(default_factory=list)
     #: Flow -> the element its data leaves / arrives at; element -> flows it sends / receives.
@@ -1478,21 +1481,20 @@ def _authenticate_answers(
 
 
 def _ask_through_store_relays(ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex) -> bool:
-    """Make the party behind each store relay the requester of what the relay asks
-    (:func:`ultimate_requesters`), in every index that names requesters; whether any was."""
+    """Make the party behind each store relay a requester of what the relay asks
+    (:func:`ultimate_requesters`), beside the relay: it joins the flow's requesters in the
+    indexes predicates read, and the flow's interaction (whose ``source`` and ``target``
+    places mitigations read) runs from the party to the store. Whether any flow was."""
     moved = ultimate_requesters(ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv)
     if not moved:
         return False
     index = flags.facts_index["request_trust"]
     for f, party in sorted(moved.items()):
-        relay = ends.freq[f]
-        ends.freq[f] = party
-        ends.asks[relay].remove(f)
         ends.asks[party].append(f)
+        ix.also_asked_by[f] = party
         fid = ix.fids[f]
-        server = ends.interactions[fid][1]
         before = _sign_of_change(els.trust, ends.interactions[fid])
-        ends.interactions[fid] = (ix.ids[party], server)
+        ends.interactions[fid] = (ix.ids[party], ends.interactions[fid][1])
         index[before].discard(f)
         index.setdefault(_sign_of_change(els.trust, ends.interactions[fid]), set()).add(f)
     for flows in ends.asks:

@@ -1067,7 +1067,12 @@ def _flow_ends(flows: ESet, end: str) -> ESet:
             "sender": ix.fsnd,
             "receiver": ix.frcv,
         }[end]
-        return frozenset(map(index.__getitem__, flows(c)))
+        got = frozenset(map(index.__getitem__, flows(c)))
+        if end == "requester" and ix.also_asked_by:
+            # The party behind a store relay asks what the relay asks for it.
+            also = ix.also_asked_by
+            got |= {also[f] for f in flows(c) if f in also}
+        return got
 
     return run
 
