@@ -647,6 +647,9 @@ def derive_agent_peers(
     }
 
 
+#: Kinds a relay may forward calls to without doing work of its own: not a model.
+_ANSWERING: frozenset[Kind] = frozenset({Kind.TOOL, Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
+
 #: Kinds that cannot be the one party a store relay forwards for: people (an app people use
 #: is a front door doing work of its own), vendors, outside content and stores.
 _NOT_PARTIES: frozenset[Kind] = PASSIVE_KINDS | {Kind.ACTOR, Kind.VENDOR}
@@ -658,6 +661,7 @@ def store_relays(
     serves: list[list[int]],
     freq: list[int],
     fsrv: list[int],
+    returning: frozenset[int],
 ) -> dict[int, int]:
     """Relays in front of stores, each with the one party it forwards for: relay -> party.
 
@@ -685,7 +689,13 @@ def store_relays(
     while changed:
         changed = False
         for i in sorted(candidates.keys() - relays.keys()):
-            if all(els[fsrv[f]].kind in STORE_KINDS or fsrv[f] in relays for f in asks[i]):
+            calls = all(f in returning for f in serves[i] if freq[f] != i)
+            if all(
+                els[fsrv[f]].kind in STORE_KINDS
+                or fsrv[f] in relays
+                or (calls and els[fsrv[f]].kind in _ANSWERING)
+                for f in asks[i]
+            ):
                 relays[i] = candidates[i]
                 changed = True
     return relays
@@ -697,10 +707,11 @@ def ultimate_requesters(
     serves: list[list[int]],
     freq: list[int],
     fsrv: list[int],
+    returning: frozenset[int],
 ) -> dict[int, int]:
     """Flow -> the element that really asks it, for the flows store relays make (see
     :func:`store_relays`): the party behind the relay, or behind a chain of them."""
-    relays = store_relays(els, asks, serves, freq, fsrv)
+    relays = store_relays(els, asks, serves, freq, fsrv, returning)
     out: dict[int, int] = {}
     for r in sorted(relays):
         party, seen = relays[r], {r}
@@ -1180,7 +1191,8 @@ def _pass_through_spans(
         if len(hops) == 1 or r == fl.source or r not in elements:
             continue
         first, last = elements[fl.source], elements[r]
-        if _handed_on(first, last) or (
+        carried = {frozenset(flows[h].data) for h in hops if flows[h].data}
+        if _handed_on(first, last, len(carried) > 1) or (
             drawn_kind(first) in (Kind.LLM, Kind.AGENT, Kind.ML_MODEL)
             and (
                 drawn_kind(last) is Kind.TOOL
@@ -1194,17 +1206,16 @@ def _pass_through_spans(
     return spans
 
 
-def _handed_on(first: Element, last: Element) -> bool:
+def _handed_on(first: Element, last: Element, transforms: bool) -> bool:
     """Whether a chain of pass-through relays from ``first`` to ``last`` moves content on its
     own initiative rather than carrying ``last``'s read: out of outside content (an inbox
-    poller, a feed fetcher), from a store into a store or a training pipeline (an export
-    job). Out of a store into anything else, it is a data API or gateway ``last`` reads
-    through."""
+    poller, a feed fetcher), from a store into a store, or out of a store handing on other
+    data than it read (``transforms``: an export job that de-identifies records). Out of a
+    store into anything else, carrying the same data, it is a data API or gateway that
+    ``last`` reads through."""
     if first.kind is Kind.EXTERNAL_CONTENT:
         return True
-    return first.kind in STORE_KINDS and (
-        last.kind in PASSIVE_KINDS or last.kind is Kind.TRAINING_PIPELINE
-    )
+    return first.kind in STORE_KINDS and (last.kind in PASSIVE_KINDS or transforms)
 
 
 def _lists(n: int) -> list[list[int]]:
@@ -1480,12 +1491,16 @@ def _authenticate_answers(
             authenticated.add(fpos[fid])
 
 
-def _ask_through_store_relays(ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex) -> bool:
+def _ask_through_store_relays(
+    ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex, content: _Content
+) -> bool:
     """Make the party behind each store relay a requester of what the relay asks
     (:func:`ultimate_requesters`), beside the relay: it joins the flow's requesters in the
     indexes predicates read, and the flow's interaction (whose ``source`` and ``target``
     places mitigations read) runs from the party to the store. Whether any flow was."""
-    moved = ultimate_requesters(ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv)
+    moved = ultimate_requesters(
+        ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv, frozenset(content.returning_flows)
+    )
     if not moved:
         return False
     index = flags.facts_index["request_trust"]
@@ -1540,7 +1555,7 @@ def build(model: SystemModel) -> Graph:
     ix = _int_index(els, adj, ends, content)
     exchanges = _exchanges(ends.interactions)
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
-    if _ask_through_store_relays(ends, flags, els, ix):
+    if _ask_through_store_relays(ends, flags, els, ix, content):
         exchanges = _exchanges(ends.interactions)
         ix.asks = _tuples(ends.asks)
     returning = frozenset(content.returning_flows)

@@ -622,7 +622,10 @@ def _flow_ends(g: Graph, fid: str, primary_end: str | ElementPred) -> tuple[str,
     A rule that names the derived ends reads "source" and "target" in its mitigations as the
     requester and the server (or the sender and the receiver), however the arrow is drawn.
     """
-    if primary_end in ("requester", "server"):
+    if primary_end in ("requester", "server") or (
+        # A flow a relay asks for its party: the party is an end as much as the relay is.
+        not isinstance(primary_end, str) and g.ix.fpos[fid] in g.ix.also_asked_by
+    ):
         return g.interactions[fid]
     if primary_end in ("sender", "receiver"):
         return g.carriers[fid]
