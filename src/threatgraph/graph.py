@@ -146,6 +146,8 @@ class IntIndex:
     #: Flow -> the party a store relay asks it for (:func:`ultimate_requesters`): a second
     #: requester, beside ``freq``.
     also_asked_by: dict[int, int] = field(default_factory=dict)
+    #: The forwarding relays that front stores alone (see :func:`ultimate_requesters`).
+    fronts_stores: frozenset[int] = frozenset()
     #: Element -> the flows in which it is a requester / the server.
     asks: list[tuple[int, ...]] = field(default_factory=list)
     serves: list[tuple[int, ...]] = field(default_factory=list)
@@ -204,7 +206,7 @@ class Graph:
     #: Derived element facts -> numbers of the elements that have them: 'runs_model',
     #: 'agentic', 'side_effects', 'can_act', 'acts_for_model' (see
     #: :func:`derive_element_facts`), 'hears_agents' and 'hears_agents_unauthenticated'
-    #: (:func:`derive_agent_peers`).
+    #: (:func:`derive_agent_peers`), 'fronts_stores' (:func:`ultimate_requesters`).
     element_facts: dict[str, frozenset[int]] = field(default_factory=dict)
     _flow_indexes: dict[str, dict[object, frozenset[int]]] = field(default_factory=dict)
     _held_indexes: dict[str, dict[Classification, frozenset[int]]] = field(default_factory=dict)
@@ -294,7 +296,8 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
 
     Nodes are element ids with attributes ``name``, ``kind``, ``trust`` (effective),
     ``boundary`` (innermost boundary id, '' outside all), ``runs_model``, ``agentic``,
-    ``side_effects``, ``acts_for_model``, ``can_act``, ``hears_agents``, ``capabilities``
+    ``side_effects``, ``acts_for_model``, ``can_act``, ``hears_agents``, ``fronts_stores``,
+    ``capabilities``
     (comma-separated) and ``controls``
     (comma-separated ids). Edges are flows keyed by flow id, drawn as declared, with ``name``,
     ``operation`` (declared, '' when none), ``requester`` and ``server`` (the derived ends),
@@ -322,6 +325,7 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
             acts_for_model=n in facts["acts_for_model"],
             can_act=n in facts["can_act"],
             hears_agents=n in facts["hears_agents"],
+            fronts_stores=n in facts["fronts_stores"],
             capabilities=",".join(el.capabilities),
             controls=",".join(sorted(el.control_ids())),
         )
@@ -655,7 +659,7 @@ _ANSWERING: frozenset[Kind] = frozenset({Kind.TOOL, Kind.APP, Kind.PROCESS, Kind
 _NOT_PARTIES: frozenset[Kind] = PASSIVE_KINDS | {Kind.ACTOR, Kind.VENDOR}
 
 
-def store_relays(
+def forwarding_relays(
     els: list[Element],
     asks: list[list[int]],
     serves: list[list[int]],
@@ -663,15 +667,17 @@ def store_relays(
     fsrv: list[int],
     returning: frozenset[int],
 ) -> dict[int, int]:
-    """Relays in front of stores, each with the one party it forwards for: relay -> party.
+    """Relays that only pass one party's requests on, each with that party: relay -> party.
 
-    A store relay (a data API, a database proxy or gateway) is an app, process or guardrail
-    with no capabilities of its own (not an MCP server) that is asked by exactly one other
-    element, which is not a person, vendor, store or outside content, and asks nothing but
-    stores and other store relays, whatever operations its flows declare. It does no work
-    of its own: whatever it asks a store, it asks for that party. An app with capabilities,
-    one that calls a model or a tool, or one that several parties (or people) ask, is the
-    asker itself.
+    A forwarding relay (a data API, a database proxy, an API gateway, a tool router) is an
+    app, process or guardrail with no capabilities of its own (not an MCP server), asked by
+    exactly one other element, which is not a person, vendor, store or outside content. It
+    asks stores, whatever operations its flows declare (the party reads and writes them
+    through it), and other forwarding relays; and, when every request the party makes of it
+    gets an answer back (``returning``: calls and reads, not output pushed one way), tools,
+    apps, processes and guardrails. It does no work of its own: what it asks, it asks for
+    the party. An app with capabilities, one that calls a model, one that several parties
+    (or people) ask, or one a model pushes its output to (output handling), asks itself.
     """
     candidates: dict[int, int] = {}
     for i, el in enumerate(els):
@@ -708,10 +714,20 @@ def ultimate_requesters(
     freq: list[int],
     fsrv: list[int],
     returning: frozenset[int],
-) -> dict[int, int]:
-    """Flow -> the element that really asks it, for the flows store relays make (see
-    :func:`store_relays`): the party behind the relay, or behind a chain of them."""
-    relays = store_relays(els, asks, serves, freq, fsrv, returning)
+) -> tuple[dict[int, int], frozenset[int]]:
+    """Flow -> the element that really asks it, for the flows forwarding relays make (see
+    :func:`forwarding_relays`): the party behind the relay, or behind a chain of them; and
+    the relays that front stores alone (all they ask, directly or through other relays, is
+    stores: a data API, a database gateway)."""
+    relays = forwarding_relays(els, asks, serves, freq, fsrv, returning)
+    fronts: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for r in sorted(relays.keys() - fronts):
+            if all(els[fsrv[f]].kind in STORE_KINDS or fsrv[f] in fronts for f in asks[r]):
+                fronts.add(r)
+                changed = True
     out: dict[int, int] = {}
     for r in sorted(relays):
         party, seen = relays[r], {r}
@@ -720,7 +736,7 @@ def ultimate_requesters(
             party = relays[party]
         for f in asks[r]:
             out[f] = party
-    return out
+    return out, frozenset(fronts)
 
 
 def _exchanges(interactions: dict[str, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -1018,6 +1034,7 @@ FACT_KINDS: dict[str, frozenset[Kind]] = {
     "runs_model": frozenset({Kind.LLM, Kind.ML_MODEL, Kind.AGENT}),
     "agentic": frozenset({Kind.AGENT, Kind.LLM}) | _LOOP_KINDS,
     "acts_for_model": _RELAYS,
+    "fronts_stores": _RELAYS,
 }
 _ARTEFACT = frozenset({Classification.MODEL_WEIGHTS})
 _NONE: frozenset[str] = frozenset()
@@ -1491,16 +1508,17 @@ def _authenticate_answers(
             authenticated.add(fpos[fid])
 
 
-def _ask_through_store_relays(
+def _ask_through_relays(
     ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex, content: _Content
 ) -> bool:
     """Make the party behind each store relay a requester of what the relay asks
     (:func:`ultimate_requesters`), beside the relay: it joins the flow's requesters in the
     indexes predicates read, and the flow's interaction (whose ``source`` and ``target``
     places mitigations read) runs from the party to the store. Whether any flow was."""
-    moved = ultimate_requesters(
+    moved, fronts = ultimate_requesters(
         ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv, frozenset(content.returning_flows)
     )
+    ix.fronts_stores = frozenset(ix.nums[i] for i in fronts)
     if not moved:
         return False
     index = flags.facts_index["request_trust"]
@@ -1555,7 +1573,7 @@ def build(model: SystemModel) -> Graph:
     ix = _int_index(els, adj, ends, content)
     exchanges = _exchanges(ends.interactions)
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
-    if _ask_through_store_relays(ends, flags, els, ix, content):
+    if _ask_through_relays(ends, flags, els, ix, content):
         exchanges = _exchanges(ends.interactions)
         ix.asks = _tuples(ends.asks)
     returning = frozenset(content.returning_flows)
@@ -1565,6 +1583,7 @@ def build(model: SystemModel) -> Graph:
     element_facts.update(
         derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated))
     )
+    element_facts["fronts_stores"] = ix.fronts_stores
     return Graph(
         model=model,
         element_facts=element_facts,

@@ -971,6 +971,7 @@ ELEMENT_FACTS = (
     "can_act",
     "hears_agents",
     "hears_agents_unauthenticated",
+    "fronts_stores",
 )
 
 

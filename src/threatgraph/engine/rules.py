@@ -347,6 +347,12 @@ class ElementPred(_Strict):
         description="Derived: another agentic element's output reaches it, directly or "
         "through channels (a bus, queue, orchestrator or shared store).",
     )
+    fronts_stores: bool | None = Field(
+        default=None,
+        description="Derived: an app, process or guardrail with no capabilities that only "
+        "passes one party's requests on to stores (a data API, a database gateway): the party "
+        "asks the stores through it.",
+    )
     hears_agents_unauthenticated: bool | None = Field(
         default=None,
         description="Derived: as hears_agents, along a route with an unauthenticated hop.",
