@@ -654,6 +654,9 @@ def derive_agent_peers(
 #: Kinds a relay may forward calls to without doing work of its own: not a model.
 _ANSWERING: frozenset[Kind] = frozenset({Kind.TOOL, Kind.APP, Kind.PROCESS, Kind.GUARDRAIL})
 
+#: Kinds that run a model: a relay that asks one does work of its own.
+_MODEL_KINDS: frozenset[Kind] = frozenset({Kind.LLM, Kind.AGENT, Kind.ML_MODEL})
+
 #: Kinds that cannot be the one party a store relay forwards for: people (an app people use
 #: is a front door doing work of its own), vendors, outside content and stores.
 _NOT_PARTIES: frozenset[Kind] = PASSIVE_KINDS | {Kind.ACTOR, Kind.VENDOR}
@@ -688,6 +691,18 @@ def forwarding_relays(
             (party,) = parties
             if els[party].kind not in _NOT_PARTIES:
                 candidates[i] = party
+    # One that asks a model, directly or through other candidates (an agent loop drawn as an
+    # app behind a gateway), does work of its own.
+    calls_model: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for i in sorted(candidates.keys() - calls_model):
+            if any(els[fsrv[f]].kind in _MODEL_KINDS or fsrv[f] in calls_model for f in asks[i]):
+                calls_model.add(i)
+                changed = True
+    for i in calls_model:
+        del candidates[i]
     # A relay counts once everything it asks is a store or a relay that counts: a chain of
     # proxies in front of a store is read end to end.
     relays: dict[int, int] = {}
@@ -1155,7 +1170,28 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
     kinds = {e: drawn_kind(el) for e, el in elements.items()}
     bare = frozenset(e for e, el in elements.items() if _relay(el) and not el.capabilities)
     answered = _answers(model.flows, kinds, deliveries, acting, bare)
+    answered.update(_queries(model.flows, kinds))
     return _Drawing(active_out, drivers, answered, _pass_through_spans(model.flows, elements))
+
+
+def _queries(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
+    """Undeclared arrows into a store that carry no data while an undeclared arrow back
+    carries some: the query of a read, not a write (nothing is written). Flow index -> False
+    (a request, as :func:`interaction` reads ``answered``)."""
+    answered_with_data = {
+        (fl.target, fl.source)
+        for fl in flows
+        if fl.operation is None and fl.data and kinds[fl.source] in STORE_KINDS
+    }
+    return {
+        i: False
+        for i, fl in enumerate(flows)
+        if fl.operation is None
+        and not fl.data
+        and kinds[fl.target] in STORE_KINDS
+        and kinds[fl.source] not in PASSIVE_KINDS
+        and (fl.source, fl.target) in answered_with_data
+    }
 
 
 def _pass_through_spans(
