@@ -271,6 +271,13 @@ class Graph:
             got = cache[name]
         return got
 
+    def ends_asked(self, fid: str) -> tuple[str, str]:
+        """The flow's requester and server, the requester being the party a forwarding relay
+        asks it for when one does (:func:`ultimate_requesters`), else the drawn requester."""
+        requester, server = self.interactions[fid]
+        party = self.ix.also_asked_by.get(self.ix.fpos[fid])
+        return (requester if party is None else self.ix.ids[party]), server
+
     def element_data(self, element_id: str) -> set[Classification]:
         """Classifications an element stores, processes, was trained on, or exchanges."""
         el = self.elements[element_id]
@@ -1546,29 +1553,25 @@ def _authenticate_answers(
 
 def _ask_through_relays(
     ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex, content: _Content
-) -> bool:
-    """Make the party behind each store relay a requester of what the relay asks
-    (:func:`ultimate_requesters`), beside the relay: it joins the flow's requesters in the
-    indexes predicates read, and the flow's interaction (whose ``source`` and ``target``
-    places mitigations read) runs from the party to the store. Whether any flow was."""
+) -> None:
+    """Make the party behind each forwarding relay a requester of what the relay asks
+    (:func:`ultimate_requesters`), beside the relay, in the indexes predicates read; the
+    trust change of the request is the party's. ``interactions`` keep the drawn ends."""
     moved, fronts = ultimate_requesters(
         ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv, frozenset(content.returning_flows)
     )
     ix.fronts_stores = frozenset(ix.nums[i] for i in fronts)
-    if not moved:
-        return False
     index = flags.facts_index["request_trust"]
     for f, party in sorted(moved.items()):
         ends.asks[party].append(f)
         ix.also_asked_by[f] = party
         fid = ix.fids[f]
-        before = _sign_of_change(els.trust, ends.interactions[fid])
-        ends.interactions[fid] = (ix.ids[party], ends.interactions[fid][1])
-        index[before].discard(f)
-        index.setdefault(_sign_of_change(els.trust, ends.interactions[fid]), set()).add(f)
+        index[_sign_of_change(els.trust, ends.interactions[fid])].discard(f)
+        ultimate = (ix.ids[party], ends.interactions[fid][1])
+        index.setdefault(_sign_of_change(els.trust, ultimate), set()).add(f)
     for flows in ends.asks:
         flows.sort()
-    return True
+    ix.asks = _tuples(ends.asks)
 
 
 def build(model: SystemModel) -> Graph:
@@ -1609,9 +1612,7 @@ def build(model: SystemModel) -> Graph:
     ix = _int_index(els, adj, ends, content)
     exchanges = _exchanges(ends.interactions)
     _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
-    if _ask_through_relays(ends, flags, els, ix, content):
-        exchanges = _exchanges(ends.interactions)
-        ix.asks = _tuples(ends.asks)
+    _ask_through_relays(ends, flags, els, ix, content)
     returning = frozenset(content.returning_flows)
     element_facts = derive_element_facts(
         ix.els, ix.asks, ends.fsrv, els.nums, returning, (ix.serves, ix.freq)

@@ -626,7 +626,7 @@ def _flow_ends(g: Graph, fid: str, primary_end: str | ElementPred) -> tuple[str,
         # A flow a relay asks for its party: the party is an end as much as the relay is.
         not isinstance(primary_end, str) and g.ix.fpos[fid] in g.ix.also_asked_by
     ):
-        return g.interactions[fid]
+        return g.ends_asked(fid)
     if primary_end in ("sender", "receiver"):
         return g.carriers[fid]
     fl = g.flows[fid].flow
