@@ -515,3 +515,138 @@ def test_a_process_that_calls_a_model_acting_on_its_own_is_no_agent_loop() -> No
         )
         assert g.ix.pos["installer"] not in g.element_facts["agentic"]
         assert g.ix.pos["installer"] in g.element_facts["can_act"]
+
+
+def _requesters(g: Any, fid: str) -> set[str]:
+    """Every element the engine reads as asking flow ``fid`` (``requester:`` predicates)."""
+    k = g.ix.fpos[fid]
+    party = g.ix.also_asked_by.get(k)
+    return {g.ix.ids[g.ix.freq[k]]} | ({g.ix.ids[party]} if party is not None else set())
+
+
+_STORE_FRONT = [
+    {"kind": "actor", "name": "User"},
+    {"kind": "agent", "name": "Agent"},
+    {"kind": "process", "name": "Data API"},
+    {"kind": "datastore", "name": "DB", "stores": ["records"]},
+]
+
+
+def _store_front_graph(elements: list[Doc], flows: list[Doc]) -> Any:
+    doc = {"threatgraph": 1, "model": {"name": "m"}, "elements": elements, "flows": flows}
+    doc["boundaries"] = [{"name": "Corp", "trust": "internal"}]
+    doc["data"] = [{"name": "Records", "classification": "pii"}]
+    for e in elements:
+        e.setdefault("boundary", "corp")
+    return build(finalize(parse_model(doc, "<test>")))
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_the_party_behind_a_data_api_asks_the_store(declared: bool) -> None:
+    # agent -> data API -> DB, as declared reads and writes or as plain arrows both ways:
+    # the agent reads and writes the store through the API, which does nothing itself.
+    ops = ({"operation": "read"}, {"operation": "write"}) if declared else ({}, {})
+    flows = [
+        {"from": "user", "to": "agent", "name": "ask", "id": "ask", "operation": "call"},
+        {"from": "agent", "to": "data-api", "name": "q", "id": "q", "operation": "call"},
+        {"from": "data-api", "to": "db", "name": "get", "id": "get", **ops[0]},
+        {"from": "data-api", "to": "db", "name": "put", "id": "put", **ops[1]},
+    ]
+    if not declared:
+        flows[1] = {"from": "agent", "to": "data-api", "name": "q", "id": "q"}
+        flows.append({"from": "data-api", "to": "agent", "name": "rows", "id": "rows"})
+        flows[2] = {"from": "db", "to": "data-api", "name": "get", "id": "get"}
+    g = _store_front_graph(copy.deepcopy(_STORE_FRONT), flows)
+    assert _requesters(g, "get") == {"data-api", "agent"}
+    assert _requesters(g, "put") == {"data-api", "agent"}
+    assert g.interactions["q"] == ("agent", "data-api")
+    assert g.ends_asked("put") == ("agent", "db")
+    assert g.ix.pos["data-api"] in g.element_facts["fronts_stores"]
+
+
+def test_an_app_with_work_of_its_own_in_front_of_a_store_asks_it() -> None:
+    near_misses: dict[str, tuple[list[Doc], list[Doc]]] = {}
+    base = [
+        {"from": "agent", "to": "data-api", "name": "q", "id": "q", "operation": "call"},
+        {"from": "data-api", "to": "db", "name": "get", "id": "get", "operation": "read"},
+    ]
+    # Capabilities of its own.
+    with_caps = copy.deepcopy(_STORE_FRONT)
+    with_caps[2]["capabilities"] = ["sql"]
+    near_misses["capabilities"] = (with_caps, base)
+    # People use it too: a front door with work of its own.
+    near_misses["serves people"] = (
+        copy.deepcopy(_STORE_FRONT),
+        [*base, {"from": "user", "to": "data-api", "name": "u", "operation": "call"}],
+    )
+    # Several parties ask it.
+    two = [*copy.deepcopy(_STORE_FRONT), {"kind": "app", "name": "Reporting"}]
+    near_misses["several parties"] = (
+        two,
+        [*base, {"from": "reporting", "to": "data-api", "name": "r", "operation": "call"}],
+    )
+    # It calls a model itself.
+    with_model = [*copy.deepcopy(_STORE_FRONT), {"kind": "llm", "name": "Summariser"}]
+    near_misses["calls a model"] = (
+        with_model,
+        [*base, {"from": "data-api", "to": "summariser", "name": "s", "operation": "call"}],
+    )
+    for why, (elements, flows) in near_misses.items():
+        g = _store_front_graph(elements, flows)
+        assert _requesters(g, "get") == {"data-api"}, why
+        assert g.ix.pos["data-api"] not in g.element_facts["fronts_stores"], why
+
+
+def test_output_pushed_to_a_process_that_acts_is_not_relayed() -> None:
+    # A model pushing output one way to a process that calls a tool (output handling): the
+    # process asks the tool itself; a model calling through a gateway asks the tool.
+    for op, relayed in (("write", False), ("call", True)):
+        g = _store_front_graph(
+            [
+                {"kind": "llm", "name": "Model"},
+                {"kind": "process", "name": "Handler"},
+                {"kind": "tool", "name": "Bank", "capabilities": ["payments"]},
+            ],
+            [
+                {"from": "model", "to": "handler", "name": "o", "id": "o", "operation": op},
+                {"from": "handler", "to": "bank", "name": "b", "id": "b", "operation": "call"},
+            ],
+        )
+        assert ("model" in _requesters(g, "b")) is relayed
+        assert g.ix.pos["handler"] not in g.element_facts["fronts_stores"]
+
+
+def test_a_read_through_a_gateway_out_of_a_store_is_the_readers() -> None:
+    # store -> gateway -> app, plain arrows carrying the same data: the app reads the store
+    # through the gateway. An export job that hands on other data (de-identified records)
+    # reads the store itself.
+    for handed, reader in (("records", "app"), ("summary", "job")):
+        elements = [
+            {"kind": "datastore", "name": "DB", "stores": ["records"]},
+            {"kind": "process", "name": "Job"},
+            {"kind": "app", "name": "App"},
+        ]
+        doc_flows = [
+            {"from": "db", "to": "job", "name": "rows", "id": "rows", "data": ["records"]},
+            {"from": "job", "to": "app", "name": "out", "id": "out", "data": [handed]},
+        ]
+        doc = {"threatgraph": 1, "model": {"name": "m"}, "elements": elements, "flows": doc_flows}
+        doc["data"] = [
+            {"name": "Records", "classification": "pii"},
+            {"name": "Summary", "classification": "internal"},
+        ]
+        g = build(finalize(parse_model(doc, "<test>")))
+        assert reader in _requesters(g, "rows"), handed
+
+
+def test_a_query_into_a_store_answered_with_data_is_a_read() -> None:
+    # app -> DB with no data, DB -> app with records: a query and its result, not a write.
+    g = _store_front_graph(
+        [{"kind": "app", "name": "App"}, {"kind": "datastore", "name": "DB", "stores": ["records"]}],
+        [
+            {"from": "app", "to": "db", "name": "query", "id": "query"},
+            {"from": "db", "to": "app", "name": "rows", "id": "rows", "data": ["records"]},
+        ],
+    )
+    assert g.ix.fpos["query"] not in g.flow_flags["kept"]
+    assert g.interactions["query"] == ("app", "db")
