@@ -7,7 +7,9 @@ put into each request to a model or a tool (an API gateway, an MCP proxy); a pro
 every two components of one zone, both ways through it (a chain of them between a model and
 its tool); a side-effect tool, or an MCP server, drawn as an app; a model that calls tools
 drawn as an agent, and the reverse (an agent with tools drawn as an llm); a relay process put
-into every flow between two active elements of one zone (pipeline stages, writes, events).
+into every flow between two active elements of one zone (pipeline stages, writes, events);
+a gateway (a data API, a database proxy) between each store and each element of its zone
+that reads or writes it.
 Findings must be equal on every element both drawings have (a relay may add findings of its
 own).
 """
@@ -239,9 +241,8 @@ def proxied(doc: Doc) -> Doc:
 def relay_everywhere(doc: Doc) -> Doc:
     """A relay process put into every flow between two active elements inside one zone, of
     whatever operation (requests, pipeline stages, writes, events), in the zone and with the
-    trust of its ends; both directions between two elements go through the same relay. (Not
-    into flows to or from a store: the library's store rules read who asks the store, one
-    hop away, so a proxy in front of a store hides its writer from them.)"""
+    trust of its ends; both directions between two elements go through the same relay.
+    (Flows to and from a store get theirs from :func:`store_gateways`.)"""
     model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
     graph = build(model)
     out = copy.deepcopy(doc)
