@@ -643,7 +643,10 @@ def test_a_read_through_a_gateway_out_of_a_store_is_the_readers() -> None:
 def test_a_query_into_a_store_answered_with_data_is_a_read() -> None:
     # app -> DB with no data, DB -> app with records: a query and its result, not a write.
     g = _store_front_graph(
-        [{"kind": "app", "name": "App"}, {"kind": "datastore", "name": "DB", "stores": ["records"]}],
+        [
+            {"kind": "app", "name": "App"},
+            {"kind": "datastore", "name": "DB", "stores": ["records"]},
+        ],
         [
             {"from": "app", "to": "db", "name": "query", "id": "query"},
             {"from": "db", "to": "app", "name": "rows", "id": "rows", "data": ["records"]},
