@@ -238,33 +238,45 @@ def proxied(doc: Doc) -> Doc:
     return out
 
 
+def _put_between(doc: Doc, name: str, where: Callable[[Doc, Any, Any], Doc | None]) -> Doc:
+    """Each flow for which ``where(flow, model flow, graph)`` gives the new element's fields
+    (its zone, its trust) drawn through a process named ``name``; both directions between
+    two elements go through the same one."""
+    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
+    graph = build(model)
+    out = copy.deepcopy(doc)
+    made: dict[frozenset[str], str] = {}
+    flows = []
+    for f, mf in zip(out["flows"], model.flows, strict=True):
+        fields = None if f.get("physical") else where(f, mf, graph)
+        if fields is None:
+            flows.append(f)
+            continue
+        key = frozenset((f["from"], f["to"]))
+        flows.extend(_via(f, _middle(out, made, key, name, fields)))
+    out["flows"] = flows
+    return out
+
+
 def relay_everywhere(doc: Doc) -> Doc:
     """A relay process put into every flow between two active elements inside one zone, of
     whatever operation (requests, pipeline stages, writes, events), in the zone and with the
     trust of its ends; both directions between two elements go through the same relay.
     (Flows to and from a store get theirs from :func:`store_gateways`.)"""
-    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
-    graph = build(model)
-    out = copy.deepcopy(doc)
-    els = _ids(out)
-    relays: dict[frozenset[str], str] = {}
-    flows = []
-    for f, mf in zip(out["flows"], model.flows, strict=True):
+    els = _ids(doc)
+
+    def where(f: Doc, mf: Any, graph: Any) -> Doc | None:
         src, dst = els.get(f["from"]), els.get(f["to"])
         if (
             not (src and dst and src["kind"] in _ACTIVE and dst["kind"] in _ACTIVE)
             or src is dst
-            or f.get("physical")
             or not src.get("boundary")
             or graph.flows[mf.id].crosses_boundary
         ):
-            flows.append(f)
-            continue
-        key = frozenset((f["from"], f["to"]))
-        where = {"boundary": src["boundary"], "trust": graph.trust[mf.source].value}
-        flows.extend(_via(f, _middle(out, relays, key, "Relay", where)))
-    out["flows"] = flows
-    return out
+            return None
+        return {"boundary": src["boundary"], "trust": graph.trust[mf.source].value}
+
+    return _put_between(doc, "Relay", where)
 
 
 _STORES = {"datastore", "vector_store", "memory", "dataset", "feature_store", "model_registry"}
@@ -274,33 +286,22 @@ def store_gateways(doc: Doc) -> Doc:
     """A pass-through relay (a data API, a database proxy or gateway) put between each store
     and each active element of its zone that reads or writes it, in the store's zone and with
     its trust; both directions between the two go through the same relay."""
-    model = finalize(parse_model(copy.deepcopy(doc), "<redrawn>"))
-    graph = build(model)
-    out = copy.deepcopy(doc)
-    els = _ids(out)
-    gateways: dict[frozenset[str], str] = {}
-    flows = []
-    for f, mf in zip(out["flows"], model.flows, strict=True):
+    els = _ids(doc)
+
+    def where(f: Doc, mf: Any, graph: Any) -> Doc | None:
         src, dst = els.get(f["from"]), els.get(f["to"])
         ends = [e for e in (src, dst) if e is not None]
         stores = [e for e in ends if e["kind"] in _STORES]
         others = [e for e in ends if e["kind"] in _ACTIVE]
-        if (
-            len(stores) != 1
-            or len(others) != 1
-            or f.get("physical")
-            or graph.flows[mf.id].crosses_boundary
-        ):
-            flows.append(f)
-            continue
+        if len(stores) != 1 or len(others) != 1 or graph.flows[mf.id].crosses_boundary:
+            return None
         store = mf.source if stores[0] is src else mf.target
-        key = frozenset((f["from"], f["to"]))
-        where = {"trust": graph.trust[store].value}
+        fields: Doc = {"trust": graph.trust[store].value}
         if stores[0].get("boundary"):
-            where["boundary"] = stores[0]["boundary"]
-        flows.extend(_via(f, _middle(out, gateways, key, "Gateway", where)))
-    out["flows"] = flows
-    return out
+            fields["boundary"] = stores[0]["boundary"]
+        return fields
+
+    return _put_between(doc, "Gateway", where)
 
 
 def agent_as_llm(doc: Doc) -> Doc:

@@ -700,56 +700,54 @@ def forwarding_relays(
                 candidates[i] = party
     # One that asks a model, directly or through other candidates (an agent loop drawn as an
     # app behind a gateway), does work of its own.
-    calls_model: set[int] = set()
+    calls_model = _grow(
+        candidates,
+        lambda i, found: any(
+            els[fsrv[f]].kind in _MODEL_KINDS or fsrv[f] in found for f in asks[i]
+        ),
+    )
+
+    def forwards(i: int, found: set[int]) -> bool:
+        calls = all(f in returning for f in serves[i] if freq[f] != i)
+        return all(
+            els[fsrv[f]].kind in STORE_KINDS
+            or fsrv[f] in found
+            or (calls and els[fsrv[f]].kind in _ANSWERING)
+            for f in asks[i]
+        )
+
+    # A relay counts once everything it asks is a store, a service, or a relay that counts:
+    # a chain of proxies in front of a store is read end to end.
+    relays = _grow(candidates.keys() - calls_model, forwards)
+    return {i: candidates[i] for i in sorted(relays)}
+
+
+def _grow(items: Iterable[int], holds: Callable[[int, set[int]], bool]) -> set[int]:
+    """The items for which ``holds(item, found)`` comes true as ``found`` grows from nothing
+    to every item found so far, until nothing changes (a fixpoint, in sorted order)."""
+    todo = sorted(items)
+    found: set[int] = set()
     changed = True
     while changed:
         changed = False
-        for i in sorted(candidates.keys() - calls_model):
-            if any(els[fsrv[f]].kind in _MODEL_KINDS or fsrv[f] in calls_model for f in asks[i]):
-                calls_model.add(i)
+        for i in todo:
+            if i not in found and holds(i, found):
+                found.add(i)
                 changed = True
-    for i in calls_model:
-        del candidates[i]
-    # A relay counts once everything it asks is a store or a relay that counts: a chain of
-    # proxies in front of a store is read end to end.
-    relays: dict[int, int] = {}
-    changed = True
-    while changed:
-        changed = False
-        for i in sorted(candidates.keys() - relays.keys()):
-            calls = all(f in returning for f in serves[i] if freq[f] != i)
-            if all(
-                els[fsrv[f]].kind in STORE_KINDS
-                or fsrv[f] in relays
-                or (calls and els[fsrv[f]].kind in _ANSWERING)
-                for f in asks[i]
-            ):
-                relays[i] = candidates[i]
-                changed = True
-    return relays
+    return found
 
 
 def ultimate_requesters(
-    els: list[Element],
-    asks: list[list[int]],
-    serves: list[list[int]],
-    freq: list[int],
-    fsrv: list[int],
-    returning: frozenset[int],
+    els: list[Element], asks: list[list[int]], fsrv: list[int], relays: dict[int, int]
 ) -> tuple[dict[int, int], frozenset[int]]:
-    """Flow -> the element that really asks it, for the flows forwarding relays make (see
-    :func:`forwarding_relays`): the party behind the relay, or behind a chain of them; and
-    the relays that front stores alone (all they ask, directly or through other relays, is
-    stores: a data API, a database gateway)."""
-    relays = forwarding_relays(els, asks, serves, freq, fsrv, returning)
-    fronts: set[int] = set()
-    changed = True
-    while changed:
-        changed = False
-        for r in sorted(relays.keys() - fronts):
-            if all(els[fsrv[f]].kind in STORE_KINDS or fsrv[f] in fronts for f in asks[r]):
-                fronts.add(r)
-                changed = True
+    """Flow -> the element that really asks it, for the flows forwarding relays make
+    (``relays``, from :func:`forwarding_relays`): the party behind the relay, or behind a
+    chain of them; and the relays that front stores alone (all they ask, directly or through
+    other relays, is stores: a data API, a database gateway)."""
+    fronts = _grow(
+        relays,
+        lambda r, found: all(els[fsrv[f]].kind in STORE_KINDS or fsrv[f] in found for f in asks[r]),
+    )
     out: dict[int, int] = {}
     for r in sorted(relays):
         party, seen = relays[r], {r}
@@ -1557,9 +1555,10 @@ def _ask_through_relays(
     """Make the party behind each forwarding relay a requester of what the relay asks
     (:func:`ultimate_requesters`), beside the relay, in the indexes predicates read; the
     trust change of the request is the party's. ``interactions`` keep the drawn ends."""
-    moved, fronts = ultimate_requesters(
+    relays = forwarding_relays(
         ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv, frozenset(content.returning_flows)
     )
+    moved, fronts = ultimate_requesters(ix.els, ends.asks, ends.fsrv, relays)
     ix.fronts_stores = frozenset(ix.nums[i] for i in fronts)
     index = flags.facts_index["request_trust"]
     for f, party in sorted(moved.items()):
