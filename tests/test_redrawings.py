@@ -641,17 +641,23 @@ def test_a_read_through_a_gateway_out_of_a_store_is_the_readers() -> None:
         assert reader in _requesters(g, "rows"), handed
 
 
-def test_a_query_into_a_store_answered_with_data_is_a_read() -> None:
-    # app -> DB with no data, DB -> app with records: a query and its result, not a write.
+@pytest.mark.parametrize("capabilities", [[], ["sql"]])
+def test_a_gateways_query_into_a_store_answered_with_data_is_a_read(
+    capabilities: list[str],
+) -> None:
+    # gateway -> DB with no data, DB -> gateway with records: a query it passes on and its
+    # result, not a write. An app with work of its own (capabilities) writes.
     g = _store_front_graph(
         [
-            {"kind": "app", "name": "App"},
+            {"kind": "agent", "name": "Agent"},
+            {"kind": "app", "name": "Gateway", "capabilities": capabilities},
             {"kind": "datastore", "name": "DB", "stores": ["records"]},
         ],
         [
-            {"from": "app", "to": "db", "name": "query", "id": "query"},
-            {"from": "db", "to": "app", "name": "rows", "id": "rows", "data": ["records"]},
+            {"from": "agent", "to": "gateway", "name": "ask", "operation": "call"},
+            {"from": "gateway", "to": "db", "name": "query", "id": "query"},
+            {"from": "db", "to": "gateway", "name": "rows", "id": "rows", "data": ["records"]},
         ],
     )
-    assert g.ix.fpos["query"] not in g.flow_flags["kept"]
-    assert g.interactions["query"] == ("app", "db")
+    assert (g.ix.fpos["query"] in g.flow_flags["kept"]) is bool(capabilities)
+    assert g.interactions["query"] == ("gateway", "db")

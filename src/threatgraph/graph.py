@@ -1175,14 +1175,16 @@ def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
     kinds = {e: drawn_kind(el) for e, el in elements.items()}
     bare = frozenset(e for e, el in elements.items() if _relay(el) and not el.capabilities)
     answered = _answers(model.flows, kinds, deliveries, acting, bare)
-    answered.update(_queries(model.flows, kinds))
+    answered.update(_queries(model.flows, kinds, bare))
     return _Drawing(active_out, drivers, answered, _pass_through_spans(model.flows, elements))
 
 
-def _queries(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
-    """Undeclared arrows into a store that carry no data while an undeclared arrow back
-    carries some: the query of a read, not a write (nothing is written). Flow index -> False
-    (a request, as :func:`interaction` reads ``answered``)."""
+def _queries(flows: list[Flow], kinds: dict[str, Kind], bare: frozenset[str]) -> dict[int, bool]:
+    """Undeclared arrows from a relay with no capabilities (``bare``: a gateway, a data API)
+    into a store that carry no data while an undeclared arrow back carries some: the query
+    of a read it passes on, not a write (it has nothing of its own to write). Flow index ->
+    False (a request, as :func:`interaction` reads ``answered``). An agent's data-less
+    arrow into its memory stays a write: it may just not say what it remembers."""
     answered_with_data = {
         (fl.target, fl.source)
         for fl in flows
@@ -1194,7 +1196,7 @@ def _queries(flows: list[Flow], kinds: dict[str, Kind]) -> dict[int, bool]:
         if fl.operation is None
         and not fl.data
         and kinds[fl.target] in STORE_KINDS
-        and kinds[fl.source] not in PASSIVE_KINDS
+        and fl.source in bare
         and (fl.source, fl.target) in answered_with_data
     }
 
