@@ -297,7 +297,8 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
     ``content`` (the ways content moves: 'forward', 'back' or 'both'), ``kept``, ``encrypted``,
     ``authenticated`` (by any credential), ``authenticated_as`` (whose: 'user', 'service',
     'both' or 'none', a drawn answer as its request), ``crosses_boundary``, ``data``
-    (classifications, comma-separated) and ``controls``. Every value is a string or a bool, so the graph writes as GraphML as it is.
+    (classifications, comma-separated) and ``controls``. Every value is a string or a bool,
+    so the graph writes as GraphML as it is.
     """
     import networkx as nx
 
