@@ -788,8 +788,8 @@ class Flow(_Strict):
             protocol == "mtls" or not SERVICE_AUTHN_CONTROLS.isdisjoint(ids)
         )
         user = declared in ("user", "both") or not USER_AUTHN_CONTROLS.isdisjoint(ids)
-        authn: Authn = "both" if user and service else "user" if user else (
-            "service" if service else "none"
+        authn: Authn = (
+            "both" if user and service else "user" if user else ("service" if service else "none")
         )
         return protocol, ids, encrypted, authn
 
