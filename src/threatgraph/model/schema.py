@@ -11,7 +11,7 @@ import datetime as _dt
 import functools
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -741,6 +741,15 @@ class Flow(_Strict):
     )
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
+
+    @field_validator("authenticated", mode="before")
+    @classmethod
+    def _whose_credential(cls, v: object) -> object:
+        # One clear message, not one per branch of the union.
+        if v is None or isinstance(v, bool) or v in get_args(Authn):
+            return v
+        words = ", ".join(get_args(Authn))
+        raise ValueError(f"whose credential authenticates the flow: one of {words} (got {v!r})")
 
     @model_validator(mode="after")
     def _physical_has_no_protocol(self) -> Flow:
