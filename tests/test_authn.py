@@ -382,3 +382,26 @@ def test_pytm_import_reads_authenticates_source_as_the_requesters_own(tmp_path: 
     # user's for the page.
     assert [f.authenticated for f in lm.model.flows] == ["user", "service", "service", "user"]
     assert lm.model.notes == []
+
+
+def test_pytm_export_says_whether_the_source_proves_who_it_is() -> None:
+    from threatgraph.interop.pytm_threats import rebuild
+    from threatgraph.load.pytm_loader import LOCK
+
+    model = _model(_shop(own="user", forward="user"))
+    doc = _shop(own="user", forward="service")
+    doc["model"]["name"] = "Shop 2"
+    model2 = _model(doc)
+    got = {}
+    with LOCK:
+        for m in (model, model2):
+            src = rebuild(m, build(m))
+            for obj in src.objects:
+                fl = src.targets.get(id(obj))
+                if isinstance(fl, Flow):
+                    got[(m.model.name, fl.id)] = obj.controls.authenticatesSource
+    # The shopper signs in; the front end passing the session on does not prove who it is.
+    assert got[("Shop", "shopper--web-front-end--question")] is True
+    assert got[("Shop", "web-front-end--support-chat--fwd")] is False
+    assert got[("Shop 2", "web-front-end--support-chat--fwd")] is True
+    assert got[("Shop", "support-chat--orders--look-up")] is False
