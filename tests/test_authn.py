@@ -405,3 +405,9 @@ def test_pytm_export_says_whether_the_source_proves_who_it_is() -> None:
     assert got[("Shop", "web-front-end--support-chat--fwd")] is False
     assert got[("Shop 2", "web-front-end--support-chat--fwd")] is True
     assert got[("Shop", "support-chat--orders--look-up")] is False
+
+
+def test_a_finding_says_whose_credential_its_flow_carries(lib: Library) -> None:
+    doc = yaml.safe_load((RULES / "security/TG-SEC-003/positive-user-session.yaml").read_text())
+    (f,) = [f for f in evaluate(build(_model(doc)), lib, DAY) if f.rule.id == "TG-SEC-003"]
+    assert "authenticated by a person's sign-in only" in f.explanation
