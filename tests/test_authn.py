@@ -58,40 +58,13 @@ def _findings(doc: Doc, lib: Library, prefix: str = "") -> set[tuple[str, str]]:
 
 
 def _shop(forward: object = None, own: object = None) -> Doc:
-    """A shopper asks a web front end, which asks the support chat that reads their orders;
-    ``own`` marks the shopper's flow, ``forward`` the front end's."""
-    flows: list[Doc] = [
-        {"from": "shopper", "to": "web-front-end", "name": "question", "operation": "call"},
-        {"from": "web-front-end", "to": "support-chat", "name": "fwd", "operation": "call"},
-        {"from": "support-chat", "to": "orders", "name": "look up", "operation": "read"},
-    ]
-    for f in flows:
-        f.update(data=["order-history"], protocol="https")
-    if own is not None:
-        flows[0]["authenticated"] = own
-    if forward is not None:
-        flows[1]["authenticated"] = forward
-    return {
-        "threatgraph": 1,
-        "model": {"name": "Shop"},
-        "boundaries": [
-            {"name": "Internet", "trust": "untrusted"},
-            {"name": "Shop", "trust": "internal"},
-        ],
-        "data": [{"name": "Order history", "classification": "pii"}],
-        "elements": [
-            {"kind": "actor", "name": "Shopper", "boundary": "internet"},
-            {"kind": "app", "name": "Web front end", "boundary": "shop", "internet_facing": True},
-            {"kind": "app", "name": "Support chat", "boundary": "shop"},
-            {
-                "kind": "datastore",
-                "name": "Orders",
-                "boundary": "shop",
-                "stores": ["order-history"],
-            },
-        ],
-        "flows": flows,
-    }
+    """TG-SEC-011's shop: a shopper asks a web front end, which asks the support chat that
+    reads their orders; ``own`` marks the shopper's flow, ``forward`` the front end's."""
+    doc: Doc = yaml.safe_load((RULES / "security/TG-SEC-011/positive-front-app.yaml").read_text())
+    for f, mark in zip(doc["flows"], (own, forward), strict=False):
+        if mark is not None:
+            f["authenticated"] = mark
+    return doc
 
 
 # -- the field --------------------------------------------------------------------------------
@@ -196,7 +169,7 @@ def test_a_drawn_answer_is_authenticated_on_each_side_as_its_request() -> None:
     doc["flows"].insert(2, {"from": "support-chat", "to": "web-front-end", "name": "answer"})
     g = build(_model(doc))
     fwd, answer = (
-        g.ix.fpos["web-front-end--support-chat--fwd"],
+        g.ix.fpos["web-front-end--support-chat--forward-question"],
         g.ix.fpos["support-chat--web-front-end--answer"],
     )
     assert {fwd, answer} <= g.flow_flags["authenticated_user"]
@@ -388,23 +361,20 @@ def test_pytm_export_says_whether_the_source_proves_who_it_is() -> None:
     from threatgraph.interop.pytm_threats import rebuild
     from threatgraph.load.pytm_loader import LOCK
 
-    model = _model(_shop(own="user", forward="user"))
-    doc = _shop(own="user", forward="service")
-    doc["model"]["name"] = "Shop 2"
-    model2 = _model(doc)
-    got = {}
+    models = [_model(_shop(own="user", forward=fwd)) for fwd in ("user", "service")]
+    got: dict[tuple[int, str], bool] = {}
     with LOCK:
-        for m in (model, model2):
+        for i, m in enumerate(models):
             src = rebuild(m, build(m))
             for obj in src.objects:
                 fl = src.targets.get(id(obj))
                 if isinstance(fl, Flow):
-                    got[(m.model.name, fl.id)] = obj.controls.authenticatesSource
+                    got[(i, fl.id)] = obj.controls.authenticatesSource
     # The shopper signs in; the front end passing the session on does not prove who it is.
-    assert got[("Shop", "shopper--web-front-end--question")] is True
-    assert got[("Shop", "web-front-end--support-chat--fwd")] is False
-    assert got[("Shop 2", "web-front-end--support-chat--fwd")] is True
-    assert got[("Shop", "support-chat--orders--look-up")] is False
+    assert got[(0, "shopper--web-front-end--question")] is True
+    assert got[(0, "web-front-end--support-chat--forward-question")] is False
+    assert got[(1, "web-front-end--support-chat--forward-question")] is True
+    assert got[(0, "support-chat--orders--look-up")] is False
 
 
 def test_a_finding_says_whose_credential_its_flow_carries(lib: Library) -> None:
