@@ -355,6 +355,15 @@ def _loc(*candidates: Location | None) -> Location:
     return Location(file="<model>", line=0)
 
 
+#: How a finding's explanation says whose credential authenticates a flow.
+_AUTHN_WORDS: dict[str, str] = {
+    "none": "not authenticated",
+    "user": "authenticated by a person's sign-in only (the calling program is not)",
+    "service": "authenticated by the calling program's own identity",
+    "both": "authenticated by a person's sign-in and the calling program's identity",
+}
+
+
 def _flow_explanation(g: Graph, fid: str) -> str:
     """'Flow 'x' from A to B carries D (phi); protocol http, not encrypted, ...'."""
     facts = g.flows[fid]
@@ -363,7 +372,7 @@ def _flow_explanation(g: Graph, fid: str) -> str:
     how = [
         f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
         "encrypted" if facts.encrypted else "not encrypted",
-        "authenticated" if facts.authenticated else "not authenticated",
+        _AUTHN_WORDS[facts.authn],
     ]
     if facts.crosses_boundary:
         how.append("crosses a trust boundary")
