@@ -7,7 +7,8 @@ put into each request to a model or a tool (an API gateway, an MCP proxy); a pro
 every two components of one zone, both ways through it (a chain of them between a model and
 its tool); a side-effect tool, or an MCP server, drawn as an app; a model that calls tools
 drawn as an agent, and the reverse (an agent with tools drawn as an llm); a relay process put
-into every flow between two active elements of one zone (pipeline stages, writes, events).
+into every flow between two active elements of one zone (pipeline stages, writes, events);
+a dataset drawn as a plain datastore that the training pipeline reads.
 Findings must be equal on every element both drawings have (a relay may add findings of its
 own).
 """
@@ -180,6 +181,16 @@ def tool_as_app(doc: Doc) -> Doc:
     return out
 
 
+def dataset_as_store(doc: Doc) -> Doc:
+    """Training data drawn as a plain datastore (a bucket or a warehouse table) instead of a
+    dataset: what makes it training data is that a training pipeline reads it."""
+    out = copy.deepcopy(doc)
+    for e in out["elements"]:
+        if e["kind"] == "dataset":
+            e["kind"] = "datastore"
+    return out
+
+
 def mcp_as_app(doc: Doc) -> Doc:
     """An MCP server drawn as an app marked ``mcp`` instead of a tool."""
     out = copy.deepcopy(doc)
@@ -298,6 +309,7 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "relayed-everywhere": relay_everywhere,
     "undeclared-and-relayed-everywhere": lambda d: relay_everywhere(undeclare(d)),
     "agent-as-llm": agent_as_llm,
+    "dataset-as-store": dataset_as_store,
 }
 
 
