@@ -9,7 +9,8 @@ its tool); a side-effect tool, or an MCP server, drawn as an app; a model that c
 drawn as an agent, and the reverse (an agent with tools drawn as an llm); a relay process put
 into every flow between two active elements of one zone (pipeline stages, writes, events);
 a gateway (a data API, a database proxy) between each store and each element of its zone
-that reads or writes it.
+that reads or writes it;
+a dataset drawn as a plain datastore that the training pipeline reads.
 Findings must be equal on every element both drawings have (a relay may add findings of its
 own).
 """
@@ -182,6 +183,16 @@ def tool_as_app(doc: Doc) -> Doc:
     return out
 
 
+def dataset_as_store(doc: Doc) -> Doc:
+    """Training data drawn as a plain datastore (a bucket or a warehouse table) instead of a
+    dataset: what makes it training data is that a training pipeline reads it."""
+    out = copy.deepcopy(doc)
+    for e in out["elements"]:
+        if e["kind"] == "dataset":
+            e["kind"] = "datastore"
+    return out
+
+
 def mcp_as_app(doc: Doc) -> Doc:
     """An MCP server drawn as an app marked ``mcp`` instead of a tool."""
     out = copy.deepcopy(doc)
@@ -338,6 +349,7 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "agent-as-llm": agent_as_llm,
     "store-gateways": store_gateways,
     "undeclared-and-store-gateways": lambda d: store_gateways(undeclare(d)),
+    "dataset-as-store": dataset_as_store,
 }
 
 

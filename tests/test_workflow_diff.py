@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -135,6 +136,24 @@ def test_markdown_output_with_mermaid(repo: Path) -> None:
     assert "class " in block and " added" in block and " removed" in block
     again = run_cli("diff", "main", "--as-of", DAY, "--format", "markdown")[1]
     assert again == md  # deterministic
+
+
+def test_text_and_markdown_list_the_same_changes(repo: Path) -> None:
+    """Both formats list every kind of change, with the same count of rows each."""
+    text = run_cli("diff", "main", "--as-of", DAY)[1]
+    md = run_cli("diff", "main", "--as-of", DAY, "--format", "markdown")[1]
+    in_text = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^([a-z][a-z -]+) \((\d+)\):$", text, re.M)
+        if not m.group(1).startswith("threats ")
+    }
+    in_md = {
+        title.lower(): sum(line.startswith("- ") for line in body.splitlines())
+        for title, body in re.findall(r"^### (.+)\n((?:.|\n)*?)(?=^### |\Z)", md, re.M)
+        if not title.startswith(("Threats", "What changed"))
+    }
+    assert in_text and in_text == in_md
+    assert "- `crypto.tls` from flow Support app -&gt; Chat model (prompt)" in md
 
 
 def test_hostile_names_are_escaped_in_markdown(repo: Path) -> None:

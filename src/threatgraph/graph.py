@@ -19,11 +19,12 @@ model, so that rules read what a system does rather than how it was drawn:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args
 
 from threatgraph.model.schema import (
+    Authn,
     Boundary,
     Capability,
     Classification,
@@ -112,6 +113,7 @@ class FlowFacts:
     classes: frozenset[Classification] = frozenset()  # classifications of ``data``
     encrypted: bool = False  # Flow.is_encrypted, computed once
     authenticated: bool = False  # Flow.is_authenticated, computed once
+    authn: Authn = "none"  # Flow.authn: whose credential (a person's, the caller program's)
     controls: frozenset[str] = frozenset()  # ids of the flow's declared controls
 
 
@@ -309,8 +311,10 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
     (comma-separated ids). Edges are flows keyed by flow id, drawn as declared, with ``name``,
     ``operation`` (declared, '' when none), ``requester`` and ``server`` (the derived ends),
     ``content`` (the ways content moves: 'forward', 'back' or 'both'), ``kept``, ``encrypted``,
-    ``authenticated``, ``crosses_boundary``, ``data`` (classifications, comma-separated) and
-    ``controls``. Every value is a string or a bool, so the graph writes as GraphML as it is.
+    ``authenticated`` (by any credential), ``authenticated_as`` (whose: 'user', 'service',
+    'both' or 'none', a drawn answer as its request), ``crosses_boundary``, ``data``
+    (classifications, comma-separated) and ``controls``. Every value is a string or a bool,
+    so the graph writes as GraphML as it is.
     """
     import networkx as nx
 
@@ -353,7 +357,8 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
             content=content,
             kept=k in kept,
             encrypted=ff.encrypted,
-            authenticated=ff.authenticated,
+            authenticated=k in graph.flow_flags["authenticated"],
+            authenticated_as=_authn_of(graph.flow_flags, k),
             crosses_boundary=ff.crosses_boundary,
             data=",".join(sorted(c.value for c in ff.classes)),
             controls=",".join(sorted(ff.controls)),
@@ -634,8 +639,8 @@ def derive_agent_peers(
     channels (a message bus, queue, orchestrator app or shared store: any element that is not
     a person, model, agent, outside content, vendor or training stage), moving as
     :func:`content_search` moves it. ``hears_agents``: some such A other than B exists;
-    ``hears_agents_unauthenticated``: some such A reaches B only along routes with an
-    unauthenticated hop.
+    ``hears_agents_unauthenticated``: some such A reaches B only along routes with a hop
+    whose sender proves no program identity of its own (``authenticated``: service or both).
 
     One search from all agentic elements at once, each state remembering up to two of the
     sources that reached it (enough to know whether one other than the receiver did), so the
@@ -757,6 +762,12 @@ def ultimate_requesters(
         for f in asks[r]:
             out[f] = party
     return out, frozenset(fronts)
+
+
+def _authn_of(flags: Mapping[str, frozenset[int]], k: int) -> Authn:
+    """Whose credential authenticates flow number ``k``, as derived (answers included)."""
+    user, service = k in flags["authenticated_user"], k in flags["authenticated_service"]
+    return "both" if user and service else "user" if user else "service" if service else "none"
 
 
 def _exchanges(interactions: dict[str, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -1422,6 +1433,9 @@ class _Flags:
     by_class: dict[Classification, set[int]] = field(default_factory=dict)
     encrypted: set[int] = field(default_factory=set)
     authenticated: set[int] = field(default_factory=set)
+    #: By whose credential: a person's sign-in or session, the calling program's own identity.
+    authenticated_user: set[int] = field(default_factory=set)
+    authenticated_service: set[int] = field(default_factory=set)
     crossing: set[int] = field(default_factory=set)
     physical: set[int] = field(default_factory=set)
     facts_index: dict[str, dict[object, set[int]]] = field(
@@ -1437,6 +1451,10 @@ class _Flags:
             self.encrypted.add(k)
         if facts.authenticated:
             self.authenticated.add(k)
+        if facts.authn in ("user", "both"):
+            self.authenticated_user.add(k)
+        if facts.authn in ("service", "both"):
+            self.authenticated_service.add(k)
         if facts.crosses_boundary:
             self.crossing.add(k)
         if facts.flow.physical:
@@ -1458,7 +1476,7 @@ def _flow_facts(fl: Flow, els: _Elements) -> tuple[FlowFacts, str]:
     """One flow's derived facts, and its protocol (lower case, '' when unset)."""
     src, dst = fl.source, fl.target
     assets = [els.data[d] for d in fl.data]
-    protocol, controls, encrypted, authenticated = fl.link_facts()
+    protocol, controls, encrypted, authn = fl.link_facts()
     chains = els.chains
     facts = FlowFacts(
         flow=fl,
@@ -1466,7 +1484,8 @@ def _flow_facts(fl: Flow, els: _Elements) -> tuple[FlowFacts, str]:
         data=assets,
         classes=frozenset([d.classification for d in assets]),
         encrypted=encrypted,
-        authenticated=authenticated,
+        authenticated=authn != "none",
+        authn=authn,
         controls=controls,
     )
     return facts, protocol
@@ -1541,14 +1560,16 @@ def _authenticate_answers(
     fpos: dict[str, int],
     by_id: _ById,
     exchanges: dict[str, tuple[str, ...]],
-    authenticated: set[int],
+    *authenticated: set[int],
 ) -> None:
     """An answer drawn back rides on its request: it is as authenticated as a request of its
-    exchange is, so drawing the answer adds no unauthenticated flow."""
+    exchange is (each set: any credential, a person's, the program's), so drawing the answer
+    adds no unauthenticated flow."""
     for fid in sorted(ends.answer_flows):
         req = ends.interactions[fid][0]
-        if any(fpos[g] in authenticated and by_id.flow_source[g] == req for g in exchanges[fid]):
-            authenticated.add(fpos[fid])
+        for flows in authenticated:
+            if any(fpos[g] in flows and by_id.flow_source[g] == req for g in exchanges[fid]):
+                flows.add(fpos[fid])
 
 
 def _ask_through_relays(
@@ -1612,14 +1633,24 @@ def build(model: SystemModel) -> Graph:
     content.graph.freeze()
     ix = _int_index(els, adj, ends, content)
     exchanges = _exchanges(ends.interactions)
-    _authenticate_answers(ends, adj.fpos, by_id, exchanges, flags.authenticated)
+    _authenticate_answers(
+        ends,
+        adj.fpos,
+        by_id,
+        exchanges,
+        flags.authenticated,
+        flags.authenticated_user,
+        flags.authenticated_service,
+    )
     _ask_through_relays(ends, flags, els, ix, content)
     returning = frozenset(content.returning_flows)
     element_facts = derive_element_facts(
         ix.els, ix.asks, ends.fsrv, els.nums, returning, (ix.serves, ix.freq)
     )
     element_facts.update(
-        derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated))
+        # Agents prove to each other which program speaks: a person's session passed on
+        # between them does not (an agent holding it could pose as another).
+        derive_agent_peers(ix, element_facts["agentic"], frozenset(flags.authenticated_service))
     )
     element_facts["fronts_stores"] = ix.fronts_stores
     return Graph(
@@ -1642,6 +1673,8 @@ def build(model: SystemModel) -> Graph:
         flow_flags={
             "encrypted": frozenset(flags.encrypted),
             "authenticated": frozenset(flags.authenticated),
+            "authenticated_user": frozenset(flags.authenticated_user),
+            "authenticated_service": frozenset(flags.authenticated_service),
             "crosses_boundary": frozenset(flags.crossing),
             "kept": frozenset(content.kept_flows),
             "returns": frozenset(returning),

@@ -803,8 +803,13 @@ class Compiler:
                 )
         if p.encrypted is not None:
             sets.append(_flow_flag("encrypted", p.encrypted))
-        if p.authenticated is not None:
+        if isinstance(p.authenticated, bool):
             sets.append(_flow_flag("authenticated", p.authenticated))
+        elif p.authenticated is not None:
+            if p.authenticated.user is not None:
+                sets.append(_flow_flag("authenticated_user", p.authenticated.user))
+            if p.authenticated.service is not None:
+                sets.append(_flow_flag("authenticated_service", p.authenticated.service))
         if p.physical is not None:
             sets.append(_flow_flag("physical", p.physical))
         if p.crosses_boundary is not None:
@@ -1079,7 +1084,8 @@ def _flow_ends(flows: ESet, end: str) -> ESet:
 
 
 def _flow_flag(name: str, want: bool) -> ESet:
-    """Flows with (or without) an indexed flag: encrypted, authenticated, crosses_boundary."""
+    """Flows with (or without) an indexed flag: encrypted, authenticated (by any credential,
+    authenticated_user, authenticated_service), crosses_boundary."""
 
     def run(c: Ctx) -> frozenset[int]:
         have = c.graph.flow_flags[name]

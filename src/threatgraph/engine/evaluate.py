@@ -355,6 +355,15 @@ def _loc(*candidates: Location | None) -> Location:
     return Location(file="<model>", line=0)
 
 
+#: How a finding's explanation says whose credential authenticates a flow.
+_AUTHN_WORDS: dict[str, str] = {
+    "none": "not authenticated",
+    "user": "authenticated by a person's sign-in only (the calling program is not)",
+    "service": "authenticated by the calling program's own identity",
+    "both": "authenticated by a person's sign-in and the calling program's identity",
+}
+
+
 def _flow_explanation(g: Graph, fid: str) -> str:
     """'Flow 'x' from A to B carries D (phi); protocol http, not encrypted, ...'."""
     facts = g.flows[fid]
@@ -363,7 +372,7 @@ def _flow_explanation(g: Graph, fid: str) -> str:
     how = [
         f"protocol {fl.protocol}" if fl.protocol else "protocol unspecified",
         "encrypted" if facts.encrypted else "not encrypted",
-        "authenticated" if facts.authenticated else "not authenticated",
+        _AUTHN_WORDS[facts.authn],
     ]
     if facts.crosses_boundary:
         how.append("crosses a trust boundary")
@@ -644,14 +653,13 @@ def _flow_findings(
     derived = primary_end in ("requester", "server")
     chosen = cr.primary_set(ctx) if cr.primary_set is not None else None
     matched_ids = set(map(g.ix.fids.__getitem__, matched))
+    # A rule that reads the derived ends finds an exchange once (a call and its drawn
+    # answer), on a matching request before an answer, then on the smallest id: the
+    # finding id must not depend on declaration order.
+    once = derived or chosen is not None
+    rank = {fid: _exchange_rank(g, fid) for fid in matched_ids} if once else {}
     for fid in sorted(matched_ids):
-        # A rule that reads the derived ends finds an exchange once (a call and its
-        # drawn answer), on a matching request before an answer, then on the
-        # smallest id: the finding id must not depend on declaration order.
-        if (derived or chosen is not None) and any(
-            x in matched_ids and _exchange_rank(g, x) < _exchange_rank(g, fid)
-            for x in g.exchanges[fid]
-        ):
+        if once and any(x in rank and rank[x] < rank[fid] for x in g.exchanges[fid]):
             continue
         fl = g.flows[fid].flow
         src, dst = _flow_ends(g, fid, primary_end)

@@ -114,6 +114,22 @@ class DataPred(_Strict):
         return [v] if isinstance(v, str) else v
 
 
+class AuthnPred(_Strict):
+    """Whose credential authenticates a flow (the flow's ``authenticated``). All given fields
+    must hold."""
+
+    user: bool | None = Field(
+        default=None,
+        description="A person's sign-in or session authenticates it (also one an app passes "
+        "on): the server knows which person asks, not which program.",
+    )
+    service: bool | None = Field(
+        default=None,
+        description="The calling program proves its own identity (mTLS, a workload or "
+        "service token, a per-client key): the server knows which program asks.",
+    )
+
+
 class ArtifactPred(_Strict):
     """The element's model file or dataset (its ``artifact``). All given fields must hold."""
 
@@ -429,7 +445,13 @@ class FlowPred(_Strict):
     )
     data: DataPred | None = Field(default=None, description="Carries some matching data.")
     encrypted: bool | None = None
-    authenticated: bool | None = None
+    authenticated: bool | AuthnPred | None = Field(
+        default=None,
+        description="true/false: the flow is (not) authenticated by any credential. "
+        "{user: ..., service: ...}: by a person's sign-in or session, by the calling "
+        "program's own identity (mTLS, a service token, a per-client key); a drawn answer as "
+        "its request.",
+    )
     physical: bool | None = Field(
         default=None,
         description="The flow is a physical capture (speech to a microphone), not a network "

@@ -408,7 +408,11 @@ def rebuild(model: SystemModel, graph: Graph) -> PytmSource:
             f.data = [datas[d] for d in fl.data if d in datas]
             flags = {flag: True for flag in pytm_map.flags_for_controls(fl.control_ids())}
             flags["isEncrypted"] = fl.is_encrypted
-            flags["authenticatesSource"] = fl.is_authenticated or flags.get(
+            # pytm says whether the source proves who it is: a person by signing in, a
+            # program by its own identity (a person's session an app passes on is not the
+            # app's). A drawn answer's source is the server, which pytm does not ask about.
+            own = "user" if graph.elements[fl.source].kind is Kind.ACTOR else "service"
+            flags["authenticatesSource"] = fl.authn in (own, "both") or flags.get(
                 "authenticatesSource", False
             )
             attrs: dict[str, Any] = {"protocol": (fl.protocol or "").upper()}

@@ -589,6 +589,7 @@ class _Converter:
     def flow(
         self, f: Any, o: dict[str, Any], eid: dict[int, str], did: dict[int, str]
     ) -> Flow | None:
+        import pytm
         from pytm import TLSVersion
 
         line = self.lines.get(id(f), 0)
@@ -628,6 +629,10 @@ class _Converter:
         authenticated = bool(
             c.authenticatesSource or (receiver_ctl is not None and receiver_ctl.authenticatesSource)
         )
+        # pytm's authenticatesSource: the requester proves who it is, with its own credential:
+        # a person's sign-in for an Actor, the program's identity for anything else.
+        requester = f.sink if response else f.source
+        whose = "user" if isinstance(requester, pytm.Actor) else "service"
         rec: dict[str, Any] = {
             "name": f.name,
             "from": ends[0],
@@ -635,7 +640,7 @@ class _Converter:
             "data": self.ordered(f.data, did),
             "protocol": f.protocol.lower() if f.protocol else None,
             "encrypted": True if encrypted else None,
-            "authenticated": True if authenticated else None,
+            "authenticated": whose if authenticated else None,
             "controls": controls,
             "description": f.note or f.description or None,
             "location": self.loc(f),

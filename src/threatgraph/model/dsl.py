@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from threatgraph.model.schema import (
+    Authn,
     Boundary,
     ControlRef,
     DataAsset,
@@ -384,7 +385,7 @@ class Model:
         protocol: str | None = None,
         operation: str | None = None,
         encrypted: bool | None = None,
-        authenticated: bool | None = None,
+        authenticated: Authn | bool | None = None,
         controls: Iterable[str | ControlRef] = (),
         id: str = "",
         description: str | None = None,
@@ -395,6 +396,9 @@ class Model:
         ``operation`` says what the flow does to its target (read, write, call, response,
         event); rules use it, e.g. a response to our own request is not an inbound call.
         ``physical=True``: a capture in the room (speech to a microphone), not a network flow.
+        ``authenticated`` says whose credential authenticates it: ``"user"`` (a person's
+        sign-in or session, also passed on by an app), ``"service"`` (the calling program's
+        own identity), ``"both"`` or ``"none"``.
         """
         loc = _caller()
         rec = {

@@ -11,7 +11,7 @@ import datetime as _dt
 import functools
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -402,6 +402,17 @@ DecisionArea = Literal[
 ]
 """What a model's output decides (rules about evasion and over-reliance read it)."""
 
+#: Whose credential authenticates a flow. ``user``: a person's sign-in or session (their
+#: token, passed on by the apps that relay it); ``service``: the calling program's own
+#: identity (mTLS, a workload or service token, a per-client API key); ``both``; ``none``.
+#: Rules read the side they need: a relayed session tells the server who the person is, not
+#: which program asks.
+Authn = Literal["none", "user", "service", "both"]
+
+#: Flow controls that put a credential on the flow: a program's own, or the person's.
+SERVICE_AUTHN_CONTROLS = frozenset({"crypto.mtls", "authn.service_identity"})
+USER_AUTHN_CONTROLS = frozenset({"authn.user_identity_propagation"})
+
 Modality = Literal["text", "image", "audio", "video", "tabular", "binary", "code", "biometric"]
 """What a model takes as input."""
 
@@ -710,7 +721,15 @@ class Flow(_Strict):
         "event (a notification or message).",
     )
     encrypted: bool | None = Field(default=None, description="Defaults from the protocol.")
-    authenticated: bool | None = None
+    authenticated: Authn | bool | None = Field(
+        default=None,
+        description="Whose credential authenticates the flow: 'user' (a person's sign-in or "
+        "session, also when an app passes it on), 'service' (the calling program's own "
+        "identity: mTLS, a service token, a per-client key), 'both' or 'none'. Defaults to "
+        "'service' for mtls or a crypto.mtls / authn.service_identity control, 'user' for an "
+        "authn.user_identity_propagation control (both: 'both'). v1's true is read as 'user' "
+        "next to a person and 'service' between programs; false is 'none'.",
+    )
     controls: list[ControlRef] = Field(default_factory=list)
     description: str | None = None
     # HIPAA facts.
@@ -722,6 +741,15 @@ class Flow(_Strict):
     )
     otm: OtmFacts = Field(default=None, description=_OTM_DESCRIPTION)
     location: Loc = None
+
+    @field_validator("authenticated", mode="before")
+    @classmethod
+    def _whose_credential(cls, v: object) -> object:
+        # One clear message, not one per branch of the union.
+        if v is None or isinstance(v, bool) or v in get_args(Authn):
+            return v
+        words = ", ".join(get_args(Authn))
+        raise ValueError(f"whose credential authenticates the flow: one of {words} (got {v!r})")
 
     @model_validator(mode="after")
     def _physical_has_no_protocol(self) -> Flow:
@@ -736,17 +764,23 @@ class Flow(_Strict):
 
     @property
     def is_authenticated(self) -> bool:
-        """Authenticated: explicit flag, or mTLS."""
+        """Authenticated by some credential, a person's or a program's (:meth:`authn`)."""
+        return self.link_facts()[3] != "none"
+
+    @property
+    def authn(self) -> Authn:
+        """Whose credential authenticates the flow: the declared value, with what mTLS and
+        the flow's identity controls add (see the field's description)."""
         return self.link_facts()[3]
 
     def control_ids(self) -> frozenset[str]:
         """The ids of the controls declared on this flow."""
         return frozenset(c.id for c in self.controls)
 
-    def link_facts(self) -> tuple[str, frozenset[str], bool, bool]:
-        """The protocol in lower case ('' when unset), the declared control ids, and
-        whether the flow is encrypted and authenticated: worked out together, since the
-        graph asks for all four of every flow."""
+    def link_facts(self) -> tuple[str, frozenset[str], bool, Authn]:
+        """The protocol in lower case ('' when unset), the declared control ids, whether the
+        flow is encrypted, and whose credential authenticates it: worked out together, since
+        the graph asks for all four of every flow."""
         protocol = (self.protocol or "").lower()
         ids = self.control_ids()
         encrypted = (
@@ -754,12 +788,19 @@ class Flow(_Strict):
             if self.encrypted is not None
             else protocol in ENCRYPTED_PROTOCOLS or "crypto.tls" in ids or "crypto.mtls" in ids
         )
-        authenticated = (
-            self.authenticated
-            if self.authenticated is not None
-            else protocol == "mtls" or "crypto.mtls" in ids or "authn.service_identity" in ids
+        declared = self.authenticated
+        if declared is False or declared == "none":
+            # Said outright: no credential, whatever the protocol suggests.
+            return protocol, ids, encrypted, "none"
+        # A bare true left here (finalize reads it by the flow's ends) keeps v1's meaning.
+        service = declared in ("service", "both", True) or (
+            protocol == "mtls" or not SERVICE_AUTHN_CONTROLS.isdisjoint(ids)
         )
-        return protocol, ids, encrypted, authenticated
+        user = declared in ("user", "both") or not USER_AUTHN_CONTROLS.isdisjoint(ids)
+        authn: Authn = (
+            "both" if user and service else "user" if user else ("service" if service else "none")
+        )
+        return protocol, ids, encrypted, authn
 
 
 class Decision(_Strict):

@@ -196,6 +196,7 @@ def finalize(
         raise InputError(check.problems)
     model.notes.extend(controls.notes)
     model.notes.extend(migrate_v1_tags(model))
+    model.notes.extend(migrate_v1_authenticated(model))
     return model
 
 
@@ -541,6 +542,37 @@ def migrate_v1_tags(model: SystemModel) -> list[ModelNote]:
                     message=f"{el.id}: tags are free labels and no rule reads them; this one "
                     f"is read as {spelled} for now (deprecated): write {spelled} instead",
                     location=el.location,
+                )
+            )
+    return notes
+
+
+def migrate_v1_authenticated(model: SystemModel) -> list[ModelNote]:
+    """Read v1's boolean ``authenticated`` as whose credential it is, once.
+
+    ``false`` is ``none``. ``true`` on a flow to or from a person is that person's sign-in
+    (``user``): nothing else can be meant. Between programs v1 rules read it as the caller's
+    own identity (``service``), which it keeps, with a warning: many models mark a person's
+    session that an app passes on the same way, and the two end a chain of requests
+    differently (docs/dsl.md#flows).
+    """
+    notes: list[ModelNote] = []
+    people = {e.id for e in model.elements if e.kind is Kind.ACTOR}
+    for fl in model.flows:
+        if fl.authenticated is False:
+            fl.authenticated = "none"
+        elif fl.authenticated is True:
+            if fl.source in people or fl.target in people:
+                fl.authenticated = "user"
+                continue
+            fl.authenticated = "service"
+            notes.append(
+                ModelNote(
+                    message=f"{fl.id}: 'authenticated: true' between programs is read as "
+                    "'service' (the calling program proves its own identity) for now "
+                    "(deprecated): write 'authenticated: service', or 'user' if it is a "
+                    "person's sign-in or session passed on",
+                    location=fl.location,
                 )
             )
     return notes

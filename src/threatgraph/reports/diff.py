@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from threatgraph.formats.common import count_text
 from threatgraph.formats.markdown import code, escape
@@ -18,6 +18,7 @@ from threatgraph.util.safetext import terminal
 
 if TYPE_CHECKING:
     from threatgraph.features.diff import ControlChange, FlowChange, ModelDiff
+    from threatgraph.model.schema import Element
     from threatgraph.results import Finding
 
 #: Most elements the Mermaid diagram of a diff shows before it says what it left out.
@@ -48,6 +49,73 @@ def _el_name(d: ModelDiff, f: Finding, base: bool = False) -> str:
     return g.describe(f.element) if g else f.element
 
 
+class _Words(NamedTuple):
+    """How one format writes model text: names, identifiers, and a flow's arrow."""
+
+    name: Callable[[str], str]
+    ident: Callable[[str], str]
+    arrow: str
+
+
+_PLAIN = _Words(str, str, "->")
+_MARKDOWN = _Words(escape, code, "\u2192")
+
+
+def _change_lists(d: ModelDiff, w: _Words) -> list[tuple[str, str, list[str]]]:
+    """Each kind of change to the models as (title, mark, rows), in the order every format
+    lists them; ``w`` says how the format writes names."""
+
+    def element(e: Element) -> str:
+        return f"{w.name(e.name)} ({w.name(e.kind.value)}, {w.ident(e.id)})"
+
+    def flow(c: FlowChange, detail: str | None = None) -> str:
+        text = w.name(c.text(w.arrow))
+        return text if detail is None else f"{text}: {w.name(detail)}"
+
+    return [
+        ("models added", "+", [f"{w.name(n)} ({w.ident(m)})" for m, n in d.models_added]),
+        ("models removed", "-", [f"{w.name(n)} ({w.ident(m)})" for m, n in d.models_removed]),
+        ("elements added", "+", [f"{element(e)} in {w.ident(m)}" for m, e in d.elements_added]),
+        (
+            "elements removed",
+            "-",
+            [f"{element(e)} in {w.ident(m)}" for m, e in d.elements_removed],
+        ),
+        (
+            "elements changed",
+            "~",
+            [
+                f"{w.name(e.name)} ({w.ident(e.id)}): {', '.join(map(w.name, fs))}"
+                for _, e, fs in d.elements_changed
+            ],
+        ),
+        ("flows added", "+", [flow(c) for c in d.flows_added]),
+        ("flows removed", "-", [flow(c) for c in d.flows_removed]),
+        (
+            "new trust-boundary crossings",
+            "!",
+            [flow(c, c.detail.replace("->", w.arrow)) for c in d.new_crossings],
+        ),
+        ("new flows of sensitive data", "!", [flow(c, c.detail) for c in d.new_sensitive]),
+        (
+            "controls removed",
+            "-",
+            [
+                f"{w.ident(c.control)} from {c.owner_kind} {w.name(c.owner_name)}"
+                for c in d.controls_removed
+            ],
+        ),
+        (
+            "controls added",
+            "+",
+            [
+                f"{w.ident(c.control)} on {c.owner_kind} {w.name(c.owner_name)}"
+                for c in d.controls_added
+            ],
+        ),
+    ]
+
+
 def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
     """The diff for a terminal."""
     out = [f"threatgraph diff: {d.base_label} -> {d.head_label}"]
@@ -76,32 +144,8 @@ def render_text(d: ModelDiff, head_path: PathFn, base_path: PathFn) -> str:
             for bf, hf in d.resolved
         ],
     )
-    section("models added", [f"+ {name} ({mid})" for mid, name in d.models_added])
-    section("models removed", [f"- {name} ({mid})" for mid, name in d.models_removed])
-    section(
-        "elements added",
-        [f"+ {e.name} ({e.kind.value}, {e.id}) in {m}" for m, e in d.elements_added],
-    )
-    section(
-        "elements removed",
-        [f"- {e.name} ({e.kind.value}, {e.id}) in {m}" for m, e in d.elements_removed],
-    )
-    section(
-        "elements changed",
-        [f"~ {e.name} ({e.id}): {', '.join(fs)}" for _, e, fs in d.elements_changed],
-    )
-    section("flows added", [f"+ {c.text()}" for c in d.flows_added])
-    section("flows removed", [f"- {c.text()}" for c in d.flows_removed])
-    section("new trust-boundary crossings", [f"! {c.text()}: {c.detail}" for c in d.new_crossings])
-    section("new flows of sensitive data", [f"! {c.text()}: {c.detail}" for c in d.new_sensitive])
-    section(
-        "controls removed",
-        [f"- {c.control} from {c.owner_kind} {c.owner_name}" for c in d.controls_removed],
-    )
-    section(
-        "controls added",
-        [f"+ {c.control} on {c.owner_kind} {c.owner_name}" for c in d.controls_added],
-    )
+    for title, mark, rows in _change_lists(d, _PLAIN):
+        section(title, [f"{mark} {r}" for r in rows])
     if d.empty:
         out.append("no changes to the models' elements, flows, controls or threats.")
     failing = len(d.failing)
@@ -152,49 +196,10 @@ def _md_threats(d: ModelDiff, head_path: PathFn) -> list[str]:
 
 def _md_changes(d: ModelDiff) -> list[str]:
     """The lists of models, elements, flows and controls added, removed or changed."""
-    md, ident = escape, code
     out: list[str] = []
-
-    def bullets(title: str, rows: list[str]) -> None:
+    for title, _, rows in _change_lists(d, _MARKDOWN):
         if rows:
-            out.extend([f"### {title}", "", *[f"- {r}" for r in rows], ""])
-
-    bullets("Models added", [f"{md(name)} ({ident(mid)})" for mid, name in d.models_added])
-    bullets("Models removed", [f"{md(name)} ({ident(mid)})" for mid, name in d.models_removed])
-    bullets(
-        "Elements added",
-        [f"{md(e.name)} ({md(e.kind.value)}, {ident(e.id)})" for _, e in d.elements_added],
-    )
-    bullets(
-        "Elements removed",
-        [f"{md(e.name)} ({md(e.kind.value)}, {ident(e.id)})" for _, e in d.elements_removed],
-    )
-    bullets(
-        "Elements changed",
-        [
-            f"{md(e.name)} ({ident(e.id)}): {', '.join(md(x) for x in fs)}"
-            for _, e, fs in d.elements_changed
-        ],
-    )
-    arrow = "\u2192"
-    bullets("Flows added", [md(c.text(arrow)) for c in d.flows_added])
-    bullets("Flows removed", [md(c.text(arrow)) for c in d.flows_removed])
-    bullets(
-        "New trust-boundary crossings",
-        [f"{md(c.text(arrow))}: {md(c.detail.replace('->', arrow))}" for c in d.new_crossings],
-    )
-    bullets(
-        "New flows of sensitive data",
-        [f"{md(c.text(arrow))}: {md(c.detail)}" for c in d.new_sensitive],
-    )
-    bullets(
-        "Controls removed",
-        [f"{ident(c.control)} from {c.owner_kind} {md(c.owner_name)}" for c in d.controls_removed],
-    )
-    bullets(
-        "Controls added",
-        [f"{ident(c.control)} on {c.owner_kind} {md(c.owner_name)}" for c in d.controls_added],
-    )
+            out.extend([f"### {title.capitalize()}", "", *[f"- {r}" for r in rows], ""])
     return out
 
 
