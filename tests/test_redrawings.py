@@ -10,7 +10,8 @@ drawn as an agent, and the reverse (an agent with tools drawn as an llm); a rela
 into every flow between two active elements of one zone (pipeline stages, writes, events);
 a gateway (a data API, a database proxy) between each store and each element of its zone
 that reads or writes it;
-a dataset drawn as a plain datastore that the training pipeline reads.
+a dataset drawn as a plain datastore that the training pipeline reads; a gateway between a
+person and the component they use.
 Findings must be equal on every element both drawings have (a relay may add findings of its
 own).
 """
@@ -315,6 +316,32 @@ def store_gateways(doc: Doc) -> Doc:
     return _put_between(doc, "Gateway", where)
 
 
+def people_gateways(doc: Doc) -> Doc:
+    """A gateway (an API gateway, a reverse proxy) put into the one arrow between a person and
+    a component, in the component's zone and with its trust. Only where one arrow joins the
+    two: a gateway that carries several of a person's flows (reads and writes of one store)
+    is not read as passing each on yet."""
+    els = _ids(doc)
+    arrows: dict[frozenset[str], int] = {}
+    for f in doc["flows"]:
+        key = frozenset((f["from"], f["to"]))
+        arrows[key] = arrows.get(key, 0) + 1
+
+    def where(f: Doc, mf: Any, graph: Any) -> Doc | None:
+        src, dst = els.get(f["from"]), els.get(f["to"])
+        if not src or not dst or (src["kind"] == "actor") == (dst["kind"] == "actor"):
+            return None
+        if arrows[frozenset((f["from"], f["to"]))] != 1:
+            return None
+        comp = mf.target if src["kind"] == "actor" else mf.source
+        fields: Doc = {"trust": graph.trust[comp].value}
+        if els[comp].get("boundary"):
+            fields["boundary"] = els[comp]["boundary"]
+        return fields
+
+    return _put_between(doc, "Gateway", where)
+
+
 def agent_as_llm(doc: Doc) -> Doc:
     """An agent that runs its own model and chooses actions (calls tools, or has side-effect
     capabilities of its own) drawn as an llm with the same tools and capabilities."""
@@ -350,6 +377,8 @@ REDRAWINGS: dict[str, Callable[[Doc], Doc]] = {
     "store-gateways": store_gateways,
     "undeclared-and-store-gateways": lambda d: store_gateways(undeclare(d)),
     "dataset-as-store": dataset_as_store,
+    "people-gateways": people_gateways,
+    "undeclared-and-people-gateways": lambda d: people_gateways(undeclare(d)),
 }
 
 
@@ -673,3 +702,40 @@ def test_a_gateways_query_into_a_store_answered_with_data_is_a_read(
     )
     assert (g.ix.fpos["query"] in g.flow_flags["kept"]) is bool(capabilities)
     assert g.interactions["query"] == ("gateway", "db")
+
+
+def _people_graph(kind: str, ops: tuple[Doc, Doc]) -> Any:
+    doc: Doc = {
+        "threatgraph": 1,
+        "model": {"name": "m"},
+        "boundaries": [
+            {"name": "Internet", "trust": "untrusted"},
+            {"name": "Corp", "trust": "internal"},
+        ],
+        "elements": [
+            {"kind": "actor", "name": "Customer", "boundary": "internet"},
+            {"kind": kind, "name": "Edge", "boundary": "corp"},
+            {"kind": "datastore", "name": "Tickets", "boundary": "corp"},
+        ],
+        "flows": [
+            {"from": "customer", "to": "edge", "name": "post", "id": "post", **ops[0]},
+            {"from": "edge", "to": "tickets", "name": "save", "id": "save", **ops[1]},
+        ],
+    }
+    return build(finalize(parse_model(doc, "<test>")))
+
+
+@pytest.mark.parametrize("op", [None, "write"])
+def test_a_persons_request_through_a_gateway_is_still_theirs(op: str | None) -> None:
+    # customer -> gateway -> tickets: the customer writes the tickets through the gateway;
+    # the hop into the store keeps its own trust change (inside the zone, no increase).
+    ops: tuple[Doc, Doc] = ({"operation": op}, {"operation": op}) if op else ({}, {})
+    g = _people_graph("process", ops)
+    assert _requesters(g, "save") == {"edge", "customer"}
+    assert g.ix.fpos["save"] not in g.flows_by("request_trust").get(1, frozenset())  # increase
+    assert g.ix.fpos["post"] in g.flows_by("request_trust")[1]
+    # Near misses: an app is where the customer signs in, and writes for itself; a gateway
+    # whose two arrows declare different operations does its own work.
+    assert _requesters(_people_graph("app", ops), "save") == {"edge"}
+    mixed: tuple[Doc, Doc] = ({"operation": "call"}, {"operation": "write"})
+    assert _requesters(_people_graph("process", mixed), "save") == {"edge"}

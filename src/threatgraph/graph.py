@@ -1219,9 +1219,10 @@ def _pass_through_spans(
     its last, its first relay, its last relay).
 
     A pass-through relay is an app, process or guardrail with no capabilities and exactly
-    two flows, neither declared: one arrow in and one out, to different elements (a gateway,
-    proxy or queue drawn into an arrow). It does nothing of its own, so each hop of the
-    chain is read as the arrow from the chain's first element to its last would be: a
+    two flows, both plain arrows or both declaring the same operation: one in and one out, to
+    different elements (a gateway, proxy or queue drawn into an arrow). It does nothing of
+    its own, so each plain hop of the chain is read as the arrow from the chain's first
+    element to its last would be (a declared hop keeps its operation): a
     request passed on and its answer passed back, or a write passed on. Not so from a model
     or agent to an element that acts: a process that takes a model's output and acts on it
     parses that output (output handling); it does not run the model's tool calls. Nor out
@@ -1242,7 +1243,7 @@ def _pass_through_spans(
         if el is None or not _relay(el) or el.capabilities or len(mine) != 2:
             return None
         a, b = (flows[i] for i in mine)
-        if a.operation is not None or b.operation is not None:
+        if a.operation != b.operation:  # both plain arrows, or the same operation passed on
             return None
         if a.target == r and b.source == r and a.source != b.target:
             return mine[1]
@@ -1252,7 +1253,7 @@ def _pass_through_spans(
 
     spans: dict[int, tuple[str, str, str, str]] = {}
     for i, fl in enumerate(flows):
-        if fl.operation is not None or onward(fl.source) is not None:
+        if onward(fl.source) is not None:
             continue
         hops = [i]
         r = fl.target
@@ -1496,7 +1497,7 @@ def _interpret(
 ) -> tuple[bool, str]:
     """:func:`interaction` for flow number ``n_flow``, with what the drawing says about it."""
     src, dst = fl.source, fl.target
-    span = drawing.spans.get(n_flow)
+    span = drawing.spans.get(n_flow) if fl.operation is None else None
     if span is not None:
         # A hop through pass-through relays reads as the arrow from the chain's first
         # element to its last would.
@@ -1572,12 +1573,46 @@ def _authenticate_answers(
                 flows.add(fpos[fid])
 
 
+def _asked_through(
+    model: SystemModel, els: _Elements, drawing: _Drawing
+) -> dict[str, tuple[str, str | None, str | None]]:
+    """The hops of pass-through chains (:func:`_pass_through_spans`): flow id -> (its source,
+    the chain's first element, its last), each end left out (None) when an app stands
+    between it and the hop: an app is where people sign in, and asks for itself; gateways
+    and proxies (processes, guardrails) pass a request on for whoever made it."""
+    chains: dict[tuple[str, str, str, str], dict[str, int]] = {}
+    for i, span in drawing.spans.items():
+        chains.setdefault(span, {})[model.flows[i].source] = i
+    out: dict[str, tuple[str, str | None, str | None]] = {}
+    for span, by_source in chains.items():
+        hops: list[Flow] = []
+        at = span[0]
+        while at in by_source and len(hops) < len(by_source):
+            hops.append(model.flows[by_source[at]])
+            at = hops[-1].target
+        relays = [els.elements[fl.source].kind is Kind.APP for fl in hops[1:]]
+        for n, fl in enumerate(hops):
+            # relays[:n] stand before this hop, relays[n:] after it.
+            first = None if any(relays[:n]) else span[0]
+            last = None if any(relays[n:]) else span[1]
+            out[fl.id] = (fl.source, first, last)
+    return out
+
+
 def _ask_through_relays(
-    ends: _Ends, flags: _Flags, els: _Elements, ix: IntIndex, content: _Content
+    ends: _Ends,
+    flags: _Flags,
+    els: _Elements,
+    ix: IntIndex,
+    content: _Content,
+    spans: Mapping[str, tuple[str, str | None, str | None]],
 ) -> None:
     """Make the party behind each forwarding relay a requester of what the relay asks
     (:func:`ultimate_requesters`), beside the relay, in the indexes predicates read; the
-    trust change of the request is the party's. ``interactions`` keep the drawn ends."""
+    trust change of the request is the party's. So too the end that asks through a chain of
+    pass-through relays (:func:`_pass_through_spans`): a person's request passed on by a
+    gateway is still the person's on the gateway's side. ``interactions`` keep the drawn
+    ends."""
     relays = forwarding_relays(
         ix.els, ends.asks, ends.serves, ends.freq, ends.fsrv, frozenset(content.returning_flows)
     )
@@ -1587,10 +1622,22 @@ def _ask_through_relays(
     for f, party in sorted(moved.items()):
         ends.asks[party].append(f)
         ix.also_asked_by[f] = party
-        fid = ix.fids[f]
-        index[_sign_of_change(els.trust, ends.interactions[fid])].discard(f)
-        ultimate = (ix.ids[party], ends.interactions[fid][1])
+        hop = ix.fids[f]
+        index[_sign_of_change(els.trust, ends.interactions[hop])].discard(f)
+        ultimate = (ix.ids[party], ends.interactions[hop][1])
         index.setdefault(_sign_of_change(els.trust, ultimate), set()).add(f)
+    # ``spans``: flow id -> (its source, the first and the last element of its chain, when
+    # no app stands between). The hop keeps its own trust change: the relay, not the party,
+    # crosses into the server's zone on it (a person's request passed on by a gateway of the
+    # same zone is no inbound call from the internet to a service).
+    for fid, (source, first, last) in sorted(spans.items()):
+        f = ix.fpos[fid]
+        requester = ends.interactions[fid][0]
+        end = first if requester == source else last
+        if end is not None and end != requester and f not in ix.also_asked_by:
+            party = els.pos[end]
+            ends.asks[party].append(f)
+            ix.also_asked_by[f] = party
     for flows in ends.asks:
         flows.sort()
     ix.asks = _tuples(ends.asks)
@@ -1642,7 +1689,7 @@ def build(model: SystemModel) -> Graph:
         flags.authenticated_user,
         flags.authenticated_service,
     )
-    _ask_through_relays(ends, flags, els, ix, content)
+    _ask_through_relays(ends, flags, els, ix, content, _asked_through(model, els, drawing))
     returning = frozenset(content.returning_flows)
     element_facts = derive_element_facts(
         ix.els, ix.asks, ends.fsrv, els.nums, returning, (ix.serves, ix.freq)
