@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, NamedTuple, get_args
 
 from threatgraph.model.schema import (
     Authn,
@@ -1159,9 +1159,9 @@ class _Drawing:
     drivers: dict[str, set[str]]
     #: Flow index -> whether it answers an undeclared arrow back (see :func:`_answers`).
     answered: dict[int, bool]
-    #: Flow index of each hop of a chain of pass-through relays -> the chain's first and
-    #: last element, and its first and last relay (see :func:`_pass_through_spans`).
-    spans: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+    #: Flow index of each hop of a chain of pass-through relays -> the chain (see
+    #: :func:`_pass_through_spans`).
+    spans: dict[int, _Span] = field(default_factory=dict)
 
 
 def _read_drawing(model: SystemModel, elements: dict[str, Element]) -> _Drawing:
@@ -1212,11 +1212,17 @@ def _queries(flows: list[Flow], kinds: dict[str, Kind], bare: frozenset[str]) ->
     }
 
 
-def _pass_through_spans(
-    flows: list[Flow], elements: dict[str, Element]
-) -> dict[int, tuple[str, str, str, str]]:
-    """The hops of chains of pass-through relays: flow index -> (the chain's first element,
-    its last, its first relay, its last relay).
+class _Span(NamedTuple):
+    """A chain of pass-through relays: its first element, its last, and the relays between
+    them in order (hop ``n`` of the chain leaves ``first`` for n = 0, else ``relays[n-1]``)."""
+
+    first: str
+    last: str
+    relays: tuple[str, ...]
+
+
+def _pass_through_spans(flows: list[Flow], elements: dict[str, Element]) -> dict[int, _Span]:
+    """The hops of chains of pass-through relays: flow index -> its chain.
 
     A pass-through relay is an app, process or guardrail with no capabilities and exactly
     two flows, both plain arrows or both declaring the same operation: one in and one out, to
@@ -1251,7 +1257,7 @@ def _pass_through_spans(
             return mine[0]
         return None
 
-    spans: dict[int, tuple[str, str, str, str]] = {}
+    spans: dict[int, _Span] = {}
     for i, fl in enumerate(flows):
         if onward(fl.source) is not None:
             continue
@@ -1265,14 +1271,14 @@ def _pass_through_spans(
         first, last = elements[fl.source], elements[r]
         carried = {frozenset(flows[h].data) for h in hops if flows[h].data}
         if _handed_on(first, last, len(carried) > 1) or (
-            drawn_kind(first) in (Kind.LLM, Kind.AGENT, Kind.ML_MODEL)
+            drawn_kind(first) in _MODEL_KINDS
             and (
                 drawn_kind(last) is Kind.TOOL
                 or SIDE_EFFECT_CAPABILITIES.intersection(last.capabilities)
             )
         ):
             continue
-        span = (fl.source, r, fl.target, flows[hops[-1]].source)
+        span = _Span(fl.source, r, tuple(flows[h].source for h in hops[1:]))
         for h in hops:
             spans[h] = span
     return spans
@@ -1501,14 +1507,14 @@ def _interpret(
     if span is not None:
         # A hop through pass-through relays reads as the arrow from the chain's first
         # element to its last would.
-        first, last, first_relay, last_relay = span
+        first, last, relays = span
         return interaction(
             None,
             drawn_kind(els.elements[first]),
             drawn_kind(els.elements[last]),
             artefact=bool(classes) and classes <= _ARTEFACT,
-            answers_elsewhere=bool(drawing.active_out.get(last, _NONE) - {last_relay}),
-            asked_elsewhere=bool(drawing.drivers.get(first, _NONE) - {first_relay}),
+            answers_elsewhere=bool(drawing.active_out.get(last, _NONE) - {relays[-1]}),
+            asked_elsewhere=bool(drawing.drivers.get(first, _NONE) - {relays[0]}),
         )
     return interaction(
         fl.operation,
@@ -1580,22 +1586,17 @@ def _asked_through(
     the chain's first element, its last), each end left out (None) when an app stands
     between it and the hop: an app is where people sign in, and asks for itself; gateways
     and proxies (processes, guardrails) pass a request on for whoever made it."""
-    chains: dict[tuple[str, str, str, str], dict[str, int]] = {}
-    for i, span in drawing.spans.items():
-        chains.setdefault(span, {})[model.flows[i].source] = i
     out: dict[str, tuple[str, str | None, str | None]] = {}
-    for span, by_source in chains.items():
-        hops: list[Flow] = []
-        at = span[0]
-        while at in by_source and len(hops) < len(by_source):
-            hops.append(model.flows[by_source[at]])
-            at = hops[-1].target
-        relays = [els.elements[fl.source].kind is Kind.APP for fl in hops[1:]]
-        for n, fl in enumerate(hops):
-            # relays[:n] stand before this hop, relays[n:] after it.
-            first = None if any(relays[:n]) else span[0]
-            last = None if any(relays[n:]) else span[1]
-            out[fl.id] = (fl.source, first, last)
+    for i, (first, last, relays) in drawing.spans.items():
+        fl = model.flows[i]
+        n = 0 if fl.source == first else relays.index(fl.source) + 1  # the hop's place
+        apps = [els.elements[r].kind is Kind.APP for r in relays]
+        # apps[:n] stand before this hop, apps[n:] after it.
+        out[fl.id] = (
+            fl.source,
+            None if any(apps[:n]) else first,
+            None if any(apps[n:]) else last,
+        )
     return out
 
 
